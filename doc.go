@@ -1,0 +1,3 @@
+// Package retry retries operations that can fail: a plain Go function, an
+// HTTP call, a database transaction, an RPC.
+package retry

@@ -1,0 +1,88 @@
+package retry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Sentinel reasons. Every failure of [Do] is an [*Error] whose Reason is one
+// of these, the caller's [context.Cause], or [context.DeadlineExceeded] when
+// the context's deadline left no room for the next wait. Test for them with
+// [errors.Is] on the error [Do] returns.
+var (
+	// ErrExhausted: every attempt allowed by WithMaxAttempts was used.
+	ErrExhausted = errors.New("retry: attempts exhausted")
+	// ErrMaxElapsed: the next wait would have ended past the WithMaxElapsed limit.
+	ErrMaxElapsed = errors.New("retry: maximum elapsed time reached")
+	// ErrPermanent: the operation returned Permanent(err), or a classifier
+	// decided the error is terminal.
+	ErrPermanent = errors.New("retry: permanent error")
+	// ErrBudgetExhausted: the shared retry budget refused the retry. This is a
+	// decision taken by this client to protect the dependency, not an answer
+	// from the server.
+	ErrBudgetExhausted = errors.New("retry: retry budget exhausted (client-side decision: this client stopped retrying to protect the dependency; the server did not refuse)")
+	// ErrCircuitOpen: the circuit breaker rejected the attempt without running
+	// the operation.
+	ErrCircuitOpen = errors.New("retry: circuit breaker is open")
+	// ErrHintTooLong: the operation asked (through After or Retry-After) for a
+	// wait longer than the policy's maximum delay; Error.RetryAfter holds it.
+	ErrHintTooLong = errors.New("retry: server hint exceeds the maximum delay")
+	// ErrInvalidConfig: an option, a strategy, a budget or breaker
+	// configuration, or an argument of Do was invalid; the operation was not
+	// called.
+	ErrInvalidConfig = errors.New("retry: invalid configuration")
+)
+
+// Error is the only error type [Do] and [Run] return on failure.
+//
+// [errors.Is] and [errors.As] see through it to both the operation's last
+// error and the reason the loop stopped, so errors.Is(err, io.EOF) and
+// errors.Is(err, ErrExhausted) can both hold for the same error.
+type Error struct {
+	// Attempts is the number of times the operation was called. It is 0
+	// when nothing was called: invalid configuration, a context that was
+	// already done, or a breaker that rejected the first attempt.
+	Attempts int
+	// Last is the error the last attempt returned, with the Permanent or
+	// After wrapper removed; nil when Attempts is 0.
+	Last error
+	// Reason says why the loop stopped: one of the Err… sentinels of this
+	// package (possibly wrapped with detail), context.Cause of the caller's
+	// context, or context.DeadlineExceeded.
+	Reason error
+	// RetryAfter is the wait the last attempt asked for through After (or a
+	// Retry-After header in httpx), or 0 when it asked for none. With reason
+	// ErrHintTooLong it is the delay that was refused.
+	RetryAfter time.Duration
+}
+
+// Error formats the reason, the attempt count, and the last error.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Reason.Error())
+	if e.Attempts > 0 {
+		fmt.Fprintf(&b, " after %d attempt", e.Attempts)
+		if e.Attempts > 1 {
+			b.WriteByte('s')
+		}
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (server asked to wait %v)", e.RetryAfter)
+	}
+	if e.Last != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Last.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the last error and the reason, so that errors.Is and
+// errors.As reach both.
+func (e *Error) Unwrap() []error {
+	if e.Last == nil {
+		return []error{e.Reason}
+	}
+	return []error{e.Last, e.Reason}
+}
