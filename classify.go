@@ -1,0 +1,186 @@
+package retry
+
+import (
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Decision is a classifier's verdict on an error.
+type Decision int
+
+const (
+	// Undecided passes the error to the next classifier in the chain.
+	Undecided Decision = iota
+	// Retryable retries the operation (if the policy's limits allow).
+	Retryable
+	// Terminal stops the loop with reason ErrPermanent.
+	Terminal
+)
+
+// String returns "undecided", "retryable" or "terminal".
+func (d Decision) String() string {
+	switch d {
+	case Undecided:
+		return "undecided"
+	case Retryable:
+		return "retryable"
+	case Terminal:
+		return "terminal"
+	}
+	return "Decision(" + strconv.Itoa(int(d)) + ")"
+}
+
+// A Classifier decides whether an error returned by the operation is worth
+// another attempt. Classifiers are set with [WithClassifier] as a chain: the
+// first that is not Undecided wins.
+//
+// Before any classifier runs, the loop honours the operation's own signals:
+// the caller's context ending always stops, [Permanent] always stops,
+// [After] always retries, and an attempt that hit its own
+// [WithAttemptTimeout] is retried. When every classifier is Undecided (or
+// there are none), an error that has a method Retryable() bool, anywhere in
+// its chain, decides for itself; any other error is retried.
+//
+// A Classifier must be safe for concurrent use: one policy serves many calls.
+type Classifier func(error) Decision
+
+// RetryOn returns a Classifier that retries only the listed errors (matched
+// with [errors.Is]) and stops on every other error: "retry only these".
+// With no arguments it stops on every error.
+func RetryOn(errs ...error) Classifier {
+	errs = append([]error(nil), errs...)
+	return func(err error) Decision {
+		if matchAny(err, errs) {
+			return Retryable
+		}
+		return Terminal
+	}
+}
+
+// StopOn returns a Classifier that stops on the listed errors (matched with
+// [errors.Is]) and leaves every other error to the rest of the chain.
+func StopOn(errs ...error) Classifier {
+	errs = append([]error(nil), errs...)
+	return func(err error) Decision {
+		if matchAny(err, errs) {
+			return Terminal
+		}
+		return Undecided
+	}
+}
+
+// RetryIf returns a Classifier that retries the errors for which pred
+// returns true and stops on the others. A nil pred makes the policy invalid.
+func RetryIf(pred func(error) bool) Classifier {
+	if pred == nil {
+		return nil // rejected by the policy as a nil classifier
+	}
+	return func(err error) Decision {
+		if pred(err) {
+			return Retryable
+		}
+		return Terminal
+	}
+}
+
+func matchAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// Permanent wraps err so that the loop stops at once with reason
+// ErrPermanent, whatever the classifiers say. The returned error's message is
+// err's, and errors.Is and errors.As see through it. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &signal{err: err, permanent: true}
+}
+
+// After wraps err with a server hint: the loop retries after at least d
+// (for example an HTTP Retry-After), whatever the classifiers say. Unless the
+// policy uses NoJitter or [WithExactHints], a full-jitter spread of this
+// retry's base delay is added, so clients told the same instant do not
+// return together. A hint longer than the policy's maximum delay stops the
+// loop with ErrHintTooLong. A negative d is treated as 0. After(d, nil) is
+// nil.
+func After(d time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &signal{err: err, hint: max(d, 0)}
+}
+
+// signal carries the operation's own verdict on an error.
+type signal struct {
+	err       error
+	hint      time.Duration
+	permanent bool
+}
+
+func (s *signal) Error() string { return s.err.Error() }
+func (s *signal) Unwrap() error { return s.err }
+
+// inspect walks err's chain once, depth first like errors.As, without
+// allocating. It returns the first Permanent or After wrapper, and the
+// verdict of the first error with a method Retryable() bool (Undecided if
+// there is none).
+func inspect(err error) (sig *signal, self Decision) {
+	for err != nil {
+		if s, ok := err.(*signal); ok && sig == nil {
+			sig = s
+		}
+		if r, ok := err.(interface{ Retryable() bool }); ok && self == Undecided {
+			self = Terminal
+			if r.Retryable() {
+				self = Retryable
+			}
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				s, d := inspect(inner)
+				if sig == nil {
+					sig = s
+				}
+				if self == Undecided {
+					self = d
+				}
+			}
+			return sig, self
+		default:
+			return sig, self
+		}
+	}
+	return sig, self
+}
+
+// classify applies the chain, then the error's own verdict (self, from
+// inspect), then the default: retry.
+func classify(chain []Classifier, err error, self Decision) Decision {
+	for _, c := range chain {
+		if d := c(err); d != Undecided {
+			return d
+		}
+	}
+	if self != Undecided {
+		return self
+	}
+	return Retryable
+}
+
+// strip removes a top-level Permanent or After wrapper from err.
+func strip(err error) error {
+	if s, ok := err.(*signal); ok {
+		return s.err
+	}
+	return err
+}

@@ -1,0 +1,223 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// An Option configures a call of [Do] or [Run], or a [Policy]. Options apply
+// in order and later ones override earlier ones; a *Policy among them sets
+// the whole configuration. Invalid options never panic: Do, Run, NewPolicy
+// and With report them as an error wrapping [ErrInvalidConfig].
+//
+// Only this package defines options. Option values are immutable and safe
+// to share between goroutines.
+type Option interface {
+	isOption()
+}
+
+// Default values of a policy; see [NewPolicy].
+const (
+	DefaultMaxAttempts = 4
+	DefaultInitial     = 100 * time.Millisecond
+	DefaultMultiplier  = 2.0
+	DefaultMaxDelay    = 30 * time.Second
+	DefaultJitter      = FullJitter
+)
+
+// config is the complete configuration of a call. Its zero value is not
+// usable: start from defaultConfig.
+type config struct {
+	maxAttempts    int
+	maxElapsed     time.Duration
+	attemptTimeout time.Duration
+	maxDelay       time.Duration
+	strategy       Strategy // nil means Exponential(DefaultInitial, DefaultMultiplier)
+	jitter         Jitter
+	rand           *lockedRand // nil means math/rand/v2's global source
+	exactHints     bool
+	classifiers    []Classifier
+	notify         func(context.Context, Attempt)
+	err            error // the first invalid option, wrapping ErrInvalidConfig
+}
+
+func defaultConfig() config {
+	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: DefaultJitter}
+}
+
+// lean reports whether a call needs nothing before its first attempt (no
+// clock, no attempt context) and nothing after a success, so that Do can
+// take its fast path. Every feature that acts on the first attempt or on a
+// success must make it false.
+func (c *config) lean() bool {
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil
+}
+
+type (
+	maxAttemptsOption    int
+	maxElapsedOption     time.Duration
+	attemptTimeoutOption time.Duration
+	maxDelayOption       time.Duration
+	backoffOption        struct{ s Strategy }
+	jitterOption         Jitter
+	randOption           struct{ r *lockedRand }
+	exactHintsOption     struct{}
+	classifierOption     []Classifier
+	notifyOption         func(context.Context, Attempt)
+)
+
+func (maxAttemptsOption) isOption()    {}
+func (maxElapsedOption) isOption()     {}
+func (attemptTimeoutOption) isOption() {}
+func (maxDelayOption) isOption()       {}
+func (backoffOption) isOption()        {}
+func (jitterOption) isOption()         {}
+func (randOption) isOption()           {}
+func (exactHintsOption) isOption()     {}
+func (classifierOption) isOption()     {}
+func (notifyOption) isOption()         {}
+
+// WithMaxAttempts bounds the total number of calls of the operation (the
+// first attempt included): n = 4 means up to 3 retries. 0 means no limit;
+// a negative n is invalid. Default 4.
+func WithMaxAttempts(n int) Option { return maxAttemptsOption(n) }
+
+// WithMaxElapsed stops retrying once the next wait would end at or after d
+// since Do was called; the reason is ErrMaxElapsed. It does not interrupt a
+// running attempt: use the context for a hard bound. 0 means no limit (the
+// default); a negative d is invalid.
+func WithMaxElapsed(d time.Duration) Option { return maxElapsedOption(d) }
+
+// WithAttemptTimeout gives each attempt its own context with timeout d. An
+// attempt that hits this timeout is retried; the caller's own cancellation
+// or deadline is not. 0 means no per-attempt timeout (the default); a
+// negative d is invalid.
+func WithAttemptTimeout(d time.Duration) Option { return attemptTimeoutOption(d) }
+
+// WithBackoff sets the strategy that computes the base delay before each
+// retry. Default Exponential(100ms, 2). A nil strategy is invalid.
+func WithBackoff(s Strategy) Option { return backoffOption{s} }
+
+// WithMaxDelay caps every wait, computed or jittered, at d. A server hint
+// longer than d stops the loop with ErrHintTooLong. 0 means no cap; a
+// negative d is invalid. Default 30s.
+func WithMaxDelay(d time.Duration) Option { return maxDelayOption(d) }
+
+// WithJitter sets how waits are randomised. Default FullJitter.
+func WithJitter(j Jitter) Option { return jitterOption(j) }
+
+// WithRand draws jitter from r instead of math/rand/v2's global source, for
+// reproducible waits. The library serialises access to r, so one policy
+// built with it can still be shared by many goroutines (the order of their
+// draws then depends on scheduling). A nil r is invalid.
+func WithRand(r *rand.Rand) Option {
+	if r == nil {
+		return randOption{}
+	}
+	return randOption{&lockedRand{r: r}}
+}
+
+// WithExactHints makes the loop wait exactly the delay a server hint asks
+// for ([After], or Retry-After in httpx), without the jittered spread.
+func WithExactHints() Option { return exactHintsOption{} }
+
+// WithClassifier sets the classifier chain, replacing any earlier one: the
+// first classifier that is not Undecided decides. With no classifiers,
+// every error is retryable except those the operation marks otherwise
+// (see [Classifier]). A nil classifier is invalid.
+func WithClassifier(cs ...Classifier) Option {
+	return classifierOption(append([]Classifier(nil), cs...))
+}
+
+// WithNotify calls f once per retry, after an attempt failed and before the
+// wait starts; never when the loop stops. f runs on the caller's goroutine
+// and delays the retry by its own duration. A nil f removes the hook.
+func WithNotify(f func(ctx context.Context, a Attempt)) Option { return notifyOption(f) }
+
+// apply sets the option o in c, recording the first invalid option in c.err.
+func (c *config) apply(o Option) {
+	switch o := o.(type) {
+	case *Policy:
+		c.applyPolicy(o)
+	case maxAttemptsOption:
+		c.maxAttempts = int(o)
+		if o < 0 {
+			c.fail("WithMaxAttempts must not be negative, got %d", int(o))
+		}
+	case maxElapsedOption:
+		c.maxElapsed = time.Duration(o)
+		if o < 0 {
+			c.fail("WithMaxElapsed must not be negative, got %v", time.Duration(o))
+		}
+	case attemptTimeoutOption:
+		c.attemptTimeout = time.Duration(o)
+		if o < 0 {
+			c.fail("WithAttemptTimeout must not be negative, got %v", time.Duration(o))
+		}
+	case maxDelayOption:
+		c.maxDelay = time.Duration(o)
+		if o < 0 {
+			c.fail("WithMaxDelay must not be negative, got %v", time.Duration(o))
+		}
+	case backoffOption:
+		c.strategy = o.s
+		c.checkStrategy(o.s)
+	case jitterOption:
+		c.jitter = Jitter(o)
+		c.checkErr(Jitter(o).validate())
+	case randOption:
+		c.rand = o.r
+		if o.r == nil {
+			c.fail("WithRand needs a non-nil *rand.Rand")
+		}
+	case exactHintsOption:
+		c.exactHints = true
+	case classifierOption:
+		c.classifiers = o
+		for i, cl := range o {
+			if cl == nil {
+				c.fail("WithClassifier: classifier %d is nil", i)
+			}
+		}
+	case notifyOption:
+		c.notify = o
+	default:
+		c.fail("nil Option")
+	}
+}
+
+// applyPolicy replaces the whole configuration with p's, keeping an earlier
+// error so that an invalid option is never silently dropped.
+func (c *config) applyPolicy(p *Policy) {
+	if p == nil {
+		c.fail("nil *Policy")
+		return
+	}
+	err := c.err
+	*c = p.cfg
+	c.err = err
+}
+
+func (c *config) checkStrategy(s Strategy) {
+	if s == nil {
+		c.fail("WithBackoff needs a non-nil Strategy")
+		return
+	}
+	if v, ok := s.(validator); ok {
+		c.checkErr(v.validate())
+	}
+}
+
+func (c *config) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+}
+
+func (c *config) checkErr(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}

@@ -1,0 +1,371 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Attempt describes a failed attempt that is about to be retried; see
+// [WithNotify]. It is passed by value.
+type Attempt struct {
+	// Number is the attempt that just failed, counting from 1.
+	Number int
+	// Err is the error it returned, without a Permanent or After wrapper.
+	Err error
+	// Delay is the wait about to start before the next attempt.
+	Delay time.Duration
+	// Elapsed is the time since Do was called.
+	Elapsed time.Duration
+}
+
+// Policy is a complete, validated retry configuration: limits, backoff
+// strategy, jitter, classifiers and hooks, with the defaults for whatever
+// its options left unset. Build one with [NewPolicy] and pass it to [Do] as
+// an option; Do(ctx, op, p) does not allocate when op succeeds.
+//
+// A Policy is immutable and safe for concurrent use by any number of
+// goroutines. The zero Policy is not valid; use NewPolicy.
+type Policy struct {
+	cfg config
+}
+
+func (*Policy) isOption() {}
+
+// NewPolicy returns a policy built from the defaults and then opts, in
+// order: 4 attempts, Exponential(100ms, 2) capped at 30s, FullJitter, every
+// error retried except Permanent ones and the caller's own context ending,
+// no elapsed limit and no attempt timeout. An invalid option returns an
+// error wrapping ErrInvalidConfig.
+func NewPolicy(opts ...Option) (*Policy, error) {
+	p := &Policy{cfg: defaultConfig()}
+	for _, o := range opts {
+		p.cfg.apply(o)
+	}
+	if p.cfg.err != nil {
+		return nil, p.cfg.err
+	}
+	return p, nil
+}
+
+// With returns a new policy: p's configuration with opts applied after it.
+// p itself is unchanged. Use it to derive a per-call override from a
+// client-level policy.
+func (p *Policy) With(opts ...Option) (*Policy, error) {
+	return NewPolicy(append([]Option{p}, opts...)...)
+}
+
+// Schedule returns the waits p would choose before retries 1 to n of a call
+// whose attempts all fail without hints, jitter included (drawn from p's
+// random source); it ignores the attempt and elapsed limits. It is meant
+// for showing a policy to a person, as the retry command's -dry-run does.
+func (p *Policy) Schedule(n int) []time.Duration {
+	waits := make([]time.Duration, 0, max(n, 0))
+	var prev time.Duration
+	for i := 1; i <= n; i++ {
+		prev = p.cfg.wait(i, prev)
+		waits = append(waits, prev)
+	}
+	return waits
+}
+
+// Do calls op until it succeeds or the policy gives up, and returns op's
+// value. T is inferred from op.
+//
+// op receives ctx, or a child of it with a deadline when
+// [WithAttemptTimeout] is set. Between attempts Do waits as the policy
+// says; the wait is cut short when ctx ends. Do never sleeps after the last
+// attempt and never starts a wait that would end at or after ctx's deadline
+// or the [WithMaxElapsed] limit.
+//
+// On failure Do returns the last value op returned and an [*Error] that
+// carries the number of attempts, op's last error and the reason the loop
+// stopped. Invalid options, a nil ctx or a nil op return an error wrapping
+// [ErrInvalidConfig] without calling op; so does a ctx that is already done
+// (with its cause as the reason).
+//
+// Do is safe to call from many goroutines with the same options or policy.
+func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ...Option) (T, error) {
+	cfg := policyConfig(opts)
+	if cfg == nil {
+		return doOptions(ctx, op, opts)
+	}
+	if cfg.lean() && ctx != nil && op != nil && ctx.Err() == nil {
+		// The hot path: a prebuilt policy with nothing to set up before the
+		// first attempt and nothing to record after a success.
+		v, err := op(ctx)
+		if err == nil {
+			return v, nil
+		}
+		l := loop{ctx: ctx, attempts: 1}
+		return retryAfter(&l, cfg, op, v, err)
+	}
+	return do(ctx, op, cfg)
+}
+
+// doOptions runs a call configured by options rather than by a lone policy.
+// It is kept out of Do so that the hot path does not zero a config.
+func doOptions[T any](ctx context.Context, op func(context.Context) (T, error), opts []Option) (T, error) {
+	buf := defaultConfig()
+	for _, o := range opts {
+		buf.apply(o)
+	}
+	return do(ctx, op, &buf)
+}
+
+// do runs the whole loop, the first attempt included.
+//
+// The configuration is passed beside the loop, not stored in it: escape
+// analysis does not tell fields apart, and the context leaks, so a config
+// pointer kept in the loop would move an options-built config to the heap.
+func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *config) (T, error) {
+	var last T
+	l := loop{ctx: ctx}
+	if e := l.start(cfg, op == nil); e != nil {
+		return last, e
+	}
+	actx, e := l.begin(cfg)
+	if e != nil {
+		return last, e
+	}
+	v, err := op(actx)
+	if err == nil {
+		l.succeeded()
+		return v, nil
+	}
+	return retryAfter(&l, cfg, op, v, err)
+}
+
+// retryAfter continues a call whose latest attempt returned (last, err),
+// err != nil: it decides, waits and tries again until the loop ends.
+func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error), last T, err error) (T, error) {
+	for {
+		if e := l.failed(cfg, err); e != nil {
+			return last, e
+		}
+		actx, e := l.begin(cfg)
+		if e != nil {
+			return last, e
+		}
+		v, opErr := op(actx)
+		if opErr == nil {
+			l.succeeded()
+			return v, nil
+		}
+		last, err = v, opErr
+	}
+}
+
+// Run is [Do] for an operation without a result.
+func Run(ctx context.Context, op func(context.Context) error, opts ...Option) error {
+	if op == nil {
+		_, err := Do[struct{}](ctx, nil, opts...)
+		return err
+	}
+	_, err := Do(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, op(ctx)
+	}, opts...)
+	return err
+}
+
+// policyConfig returns the configuration of a lone, non-nil *Policy among
+// opts, or nil.
+func policyConfig(opts []Option) *config {
+	if len(opts) == 1 {
+		if p, ok := opts[0].(*Policy); ok && p != nil {
+			return &p.cfg
+		}
+	}
+	return nil
+}
+
+// loop is the state of one call of Do. It lives on Do's stack.
+type loop struct {
+	ctx      context.Context
+	began    time.Time          // zero unless an elapsed limit or a hook needs it
+	attempts int                // calls of op so far
+	prev     time.Duration      // the previous wait, for DecorrelatedJitter
+	timer    *time.Timer        // created on the first non-zero wait, then reused
+	cancel   context.CancelFunc // of the running attempt's context, if any
+	actx     context.Context    // the running attempt's context, if any
+}
+
+// start validates the call and reports why it cannot begin, if it cannot.
+func (l *loop) start(cfg *config, nilOp bool) *Error {
+	ctx := l.ctx
+	switch {
+	case cfg.err != nil:
+		return &Error{Reason: cfg.err}
+	case ctx == nil:
+		return &Error{Reason: fmt.Errorf("%w: nil context", ErrInvalidConfig)}
+	case nilOp:
+		return &Error{Reason: fmt.Errorf("%w: nil operation", ErrInvalidConfig)}
+	case ctx.Err() != nil:
+		return &Error{Reason: context.Cause(ctx)}
+	}
+	if cfg.maxElapsed > 0 || cfg.notify != nil {
+		l.began = time.Now()
+	}
+	return nil
+}
+
+// begin prepares the next attempt and returns the context to give op.
+func (l *loop) begin(cfg *config) (context.Context, *Error) {
+	l.attempts++
+	if cfg.attemptTimeout <= 0 {
+		return l.ctx, nil
+	}
+	l.actx, l.cancel = context.WithTimeout(l.ctx, cfg.attemptTimeout)
+	return l.actx, nil
+}
+
+// endAttempt releases the attempt's context and reports whether the
+// attempt hit its own timeout (and not the caller's deadline).
+func (l *loop) endAttempt() (timedOut bool) {
+	if l.cancel == nil {
+		return false
+	}
+	timedOut = l.actx.Err() != nil && l.ctx.Err() == nil
+	l.cancel()
+	l.cancel, l.actx = nil, nil
+	return timedOut
+}
+
+func (l *loop) succeeded() {
+	l.endAttempt()
+	l.release()
+}
+
+// failed decides what to do after op returned err: it returns the *Error
+// that ends the call, or waits and returns nil for another attempt.
+func (l *loop) failed(c *config, err error) *Error {
+	timedOut := l.endAttempt()
+	if l.ctx.Err() != nil {
+		return l.stop(err, context.Cause(l.ctx), 0)
+	}
+	var hint time.Duration
+	sig, self := inspect(err)
+	switch {
+	case sig != nil && sig.permanent:
+		return l.stop(err, ErrPermanent, 0)
+	case sig != nil:
+		hint = sig.hint
+	case timedOut:
+	case classify(c.classifiers, err, self) != Retryable:
+		return l.stop(err, ErrPermanent, 0)
+	}
+	if c.maxAttempts > 0 && l.attempts >= c.maxAttempts {
+		return l.stop(err, ErrExhausted, hint)
+	}
+	wait, e := l.nextWait(c, err, sig != nil, hint)
+	if e != nil {
+		return e
+	}
+	if c.notify != nil {
+		c.notify(l.ctx, Attempt{Number: l.attempts, Err: strip(err), Delay: wait, Elapsed: time.Since(l.began)})
+	}
+	return l.sleep(err, wait, hint)
+}
+
+// nextWait chooses the wait before the next attempt and checks it against
+// the maximum delay, the context's deadline and the elapsed limit.
+func (l *loop) nextWait(c *config, err error, hinted bool, hint time.Duration) (time.Duration, *Error) {
+	var wait time.Duration
+	if hinted {
+		if c.maxDelay > 0 && hint > c.maxDelay {
+			return 0, l.stop(err, ErrHintTooLong, hint)
+		}
+		wait = c.hintWait(l.attempts, hint)
+	} else {
+		wait = c.wait(l.attempts, l.prev)
+	}
+	l.prev = wait
+	if wait > 0 {
+		if deadline, ok := l.ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return 0, l.stop(err, context.DeadlineExceeded, hint)
+		}
+	}
+	if c.maxElapsed > 0 && time.Since(l.began)+wait >= c.maxElapsed {
+		return 0, l.stop(err, ErrMaxElapsed, hint)
+	}
+	return wait, nil
+}
+
+// sleep waits d, cut short by the end of the caller's context. It uses at
+// most one timer per call, and none for a zero wait.
+func (l *loop) sleep(err error, d time.Duration, hint time.Duration) *Error {
+	if d <= 0 {
+		return nil
+	}
+	if l.timer == nil {
+		l.timer = time.NewTimer(d)
+	} else {
+		l.timer.Reset(d)
+	}
+	select {
+	case <-l.timer.C:
+		if l.ctx.Err() == nil { // both may be ready; cancellation wins
+			return nil
+		}
+	case <-l.ctx.Done():
+	}
+	return l.stop(err, context.Cause(l.ctx), hint)
+}
+
+// stop builds the error that ends the call and releases the loop's timer.
+func (l *loop) stop(last, reason error, hint time.Duration) *Error {
+	l.endAttempt()
+	l.release()
+	return &Error{Attempts: l.attempts, Last: strip(last), Reason: reason, RetryAfter: hint}
+}
+
+func (l *loop) release() {
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+}
+
+// limit is the maximum delay, or the largest duration when there is none.
+func (c *config) limit() time.Duration {
+	if c.maxDelay > 0 {
+		return c.maxDelay
+	}
+	return maxDuration
+}
+
+// base returns the strategy's delay for retry n, capped, never negative.
+func (c *config) base(n int) time.Duration {
+	var d time.Duration
+	if c.strategy == nil {
+		d = exponential{DefaultInitial, DefaultMultiplier}.Delay(n)
+	} else {
+		d = c.strategy.Delay(n)
+	}
+	return min(max(d, 0), c.limit())
+}
+
+// wait returns the jittered wait before retry n, given the previous wait.
+func (c *config) wait(n int, prev time.Duration) time.Duration {
+	base := c.base(n)
+	if base == 0 && c.jitter != DecorrelatedJitter {
+		return 0 // every other mode maps a zero base to a zero wait
+	}
+	first := base
+	if n != 1 && c.jitter == DecorrelatedJitter {
+		first = c.base(1)
+	}
+	if n == 1 {
+		prev = first
+	}
+	return c.jitter.apply(c.rand, base, prev, first, c.limit())
+}
+
+// hintWait returns the wait for a server hint: the hint plus a full-jitter
+// spread of retry n's base delay, or exactly the hint.
+func (c *config) hintWait(n int, hint time.Duration) time.Duration {
+	if c.exactHints || c.jitter == NoJitter {
+		return hint
+	}
+	spread := c.rand.between(0, c.base(n))
+	return min(time.Duration(satAdd(int64(hint), int64(spread))), max(c.limit(), hint))
+}
