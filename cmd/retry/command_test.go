@@ -1,0 +1,241 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// count is a shell prelude that counts attempts in the file "count" of the
+// working directory and leaves the attempt number in $n.
+const count = `n=$(( $(cat count 2>/dev/null || echo 0) + 1 )); echo $n > count; `
+
+// fast makes retries wait nothing, so that tests run real processes quickly.
+var fast = []string{"-backoff", "constant", "-delay", "0"}
+
+func args(flags []string, rest ...string) []string {
+	return append(append([]string(nil), flags...), rest...)
+}
+
+func TestFailsTwiceThenSucceeds(t *testing.T) {
+	dir := t.TempDir()
+	r := runBinary(t, dir, nil, args(fast, "-v", "--", "sh", "-c", count+`echo "out $n"; [ $n -ge 3 ]`)...)
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "3\n", readFile(t, dir, "count"))
+	assert.Equal(t, "out 1\nout 2\nout 3\n", r.stdout, "the command's stdout is passed through")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.Len(t, lines, 3, r.stderr)
+	assert.Equal(t, `msg="attempt failed; retrying" attempt=1/4 error="exit status 1" wait=0s elapsed=`, lines[0][:strings.LastIndex(lines[0], "=")+1])
+	assert.Contains(t, lines[1], "attempt=2/4")
+	assert.Contains(t, lines[2], "msg=succeeded attempt=3/4 elapsed=")
+}
+
+func TestQuietByDefault(t *testing.T) {
+	dir := t.TempDir()
+	r := runBinary(t, dir, nil, args(fast, "sh", "-c", count+`echo err >&2; [ $n -ge 2 ]`)...)
+	assert.Equal(t, 0, r.status)
+	assert.Equal(t, "err\nerr\n", r.stderr, "only the command's own stderr")
+}
+
+func TestExitStatusPassthrough(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   int
+	}{
+		{"exit status", "exit 3", 3},
+		{"killed by SIGKILL", "kill -KILL $$", 128 + 9},
+		{"killed by SIGTERM", "kill -TERM $$", 128 + 15},
+		{"last attempt's status", `exit $(( n + 10 ))`, 12},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "--", "sh", "-c", count+tt.script)...)
+			assert.Equal(t, tt.want, r.status, r.stderr)
+			assert.Equal(t, "2\n", readFile(t, dir, "count"), "every attempt ran")
+		})
+	}
+}
+
+func TestExitStatusClassification(t *testing.T) {
+	tests := []struct {
+		name     string
+		flags    []string
+		status   string // the command's status on every attempt
+		attempts string
+	}{
+		{"-stop-on listed", []string{"-stop-on", "2,5"}, "5", "1\n"},
+		{"-stop-on unlisted", []string{"-stop-on", "2,5"}, "3", "4\n"},
+		{"-stop-on repeated", []string{"-stop-on", "2", "-stop-on", "5"}, "5", "1\n"},
+		{"-retry-on listed", []string{"-retry-on", "75"}, "75", "4\n"},
+		{"-retry-on unlisted", []string{"-retry-on", "75"}, "1", "1\n"},
+		{"-stop-on a signal status", []string{"-stop-on", "137"}, "137", "1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runBinary(t, dir, nil, args(append(fast, tt.flags...), "sh", "-c", count+"exit "+tt.status)...)
+			assert.Equal(t, tt.status, strconv.Itoa(r.status), r.stderr)
+			assert.Equal(t, tt.attempts, readFile(t, dir, "count"))
+		})
+	}
+}
+
+func TestCommandCannotStart(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notexec"), []byte("#!/bin/sh\n"), 0o644))
+	tests := []struct {
+		name    string
+		command string
+		status  int
+		message string
+	}{
+		{"not found in PATH", "retry-test-no-such-command", 127, `retry: cannot run "retry-test-no-such-command": executable file not found in $PATH`},
+		{"no such path", "./missing", 127, `retry: cannot run "./missing": no such file or directory`},
+		{"not executable", "./notexec", 126, `retry: cannot run "./notexec": permission denied`},
+		{"a directory", dir, 126, `retry: cannot run "` + dir + `": permission denied`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runBinary(t, dir, nil, args(fast, "-v", tt.command)...)
+			assert.Equal(t, tt.status, r.status)
+			assert.Equal(t, tt.message+"\n", r.stderr, "a clear message, and no retry")
+		})
+	}
+}
+
+func TestStdin(t *testing.T) {
+	script := count + `cat >> in; [ $n -ge 2 ]`
+	tests := []struct {
+		name  string
+		flags []string
+		stdin []byte
+		want  string
+	}{
+		{"replayed to every attempt", []string{"-stdin-replay"}, []byte("hello\n"), "hello\nhello\n"},
+		{"a pipe without -stdin-replay is not given", nil, []byte("hello\n"), ""},
+		{"/dev/null is passed", nil, nil, ""},
+		{"-stdin-replay of /dev/null", []string{"-stdin-replay"}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runBinary(t, dir, tt.stdin, args(append(fast, tt.flags...), "sh", "-c", script)...)
+			assert.Equal(t, 0, r.status, r.stderr)
+			assert.Equal(t, "2\n", readFile(t, dir, "count"))
+			assert.Equal(t, tt.want, readFile(t, dir, "in"))
+		})
+	}
+}
+
+func TestAttemptTimeout(t *testing.T) {
+	t.Run("SIGTERM ends the attempt, which is retried", func(t *testing.T) {
+		dir := t.TempDir()
+		// The trap kills the background sleep so that nothing holds the pipes.
+		script := count + `trap 'kill $p; echo term >> marker; exit 7' TERM; sleep 60 & p=$!; wait $p`
+		r := runBinary(t, dir, nil, args(fast, "-v", "-attempts", "2", "-attempt-timeout", "20ms", "sh", "-c", script)...)
+		assert.Equal(t, 7, r.status, r.stderr)
+		assert.Equal(t, "2\n", readFile(t, dir, "count"))
+		assert.Equal(t, "term\nterm\n", readFile(t, dir, "marker"))
+		assert.Contains(t, r.stderr, `error="attempt timed out after 20ms, ended with exit status 7"`)
+	})
+	t.Run("SIGKILL after -kill-after", func(t *testing.T) {
+		dir := t.TempDir()
+		script := count + `trap '' TERM; exec sleep 60`
+		r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "-attempt-timeout", "10ms", "-kill-after", "10ms", "sh", "-c", script)...)
+		assert.Equal(t, 128+9, r.status, r.stderr)
+		assert.Equal(t, "2\n", readFile(t, dir, "count"))
+	})
+	t.Run("a timed-out attempt is retried even with -retry-on", func(t *testing.T) {
+		dir := t.TempDir()
+		script := count + `[ $n -ge 2 ] && exit 0; exec sleep 60`
+		r := runBinary(t, dir, nil, args(fast, "-retry-on", "1", "-attempt-timeout", "10ms", "sh", "-c", script)...)
+		assert.Equal(t, 0, r.status, r.stderr)
+		assert.Equal(t, "2\n", readFile(t, dir, "count"))
+	})
+}
+
+// startWatched starts the binary with its stdout and stderr as pipes and
+// returns the command and readers for them.
+func startWatched(t *testing.T, dir string, args ...string) (*exec.Cmd, *bufio.Reader, *bufio.Reader) {
+	t.Helper()
+	cmd := command(t, dir, args...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	return cmd, bufio.NewReader(stdout), bufio.NewReader(stderr)
+}
+
+// readUntil reads lines from r until one contains want; the test's deadline
+// bounds it (the binary is killed, which ends the pipe).
+func readUntil(t *testing.T, r *bufio.Reader, want string) {
+	t.Helper()
+	var seen strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		seen.WriteString(line)
+		if strings.Contains(line, want) {
+			return
+		}
+		require.NoError(t, err, "waiting for %q, got %q", want, seen.String())
+	}
+}
+
+func TestSignalForwardedToTheCommand(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			// The command traps the signal, records it, and exits 42; the
+			// trap kills the background sleep so that nothing holds the pipes.
+			script := count + `trap 'kill $p; echo got >> marker; exit 42' INT TERM; sleep 60 & p=$!; echo ready; wait $p`
+			cmd, stdout, stderr := startWatched(t, dir, args(fast, "-attempts", "5", "sh", "-c", script)...)
+			readUntil(t, stdout, "ready")
+			require.NoError(t, cmd.Process.Signal(sig))
+			rest, _ := io.ReadAll(stderr)
+			err := cmd.Wait()
+			require.Error(t, err)
+			assert.Equal(t, 42, cmd.ProcessState.ExitCode(), "exits like the command; stderr: %s", rest)
+			assert.Equal(t, "got\n", readFile(t, dir, "marker"), "the command got the signal once")
+			assert.Equal(t, "1\n", readFile(t, dir, "count"), "no retry after the signal")
+		})
+	}
+}
+
+func TestSignalSuccessfulCommand(t *testing.T) {
+	dir := t.TempDir()
+	script := count + `trap 'kill $p; exit 0' INT; sleep 60 & p=$!; echo ready; wait $p`
+	cmd, stdout, _ := startWatched(t, dir, args(fast, "sh", "-c", script)...)
+	readUntil(t, stdout, "ready")
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, cmd.Wait(), "a command that handles the signal and exits 0 succeeded")
+}
+
+func TestSignalCutsTheWaitShort(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd, _, stderr := startWatched(t, dir, "-v", "-backoff", "constant", "-delay", "1h", "-max-delay", "0", "-jitter", "none", "sh", "-c", count+"exit 1")
+			readUntil(t, stderr, "wait=1h0m0s") // logged before the wait starts
+			require.NoError(t, cmd.Process.Signal(sig))
+			rest, _ := io.ReadAll(stderr)
+			require.Error(t, cmd.Wait())
+			assert.Equal(t, 128+int(sig), cmd.ProcessState.ExitCode(), "as a shell reports the signal")
+			assert.Equal(t, "1\n", readFile(t, dir, "count"))
+			assert.Contains(t, string(rest), `msg="giving up" attempts=1 reason="interrupted by signal `+sig.String()+`"`)
+		})
+	}
+}

@@ -1,0 +1,61 @@
+// Command retry runs a command, or sends an HTTP request, until it
+// succeeds or the retry policy gives up, with the backoff, jitter and limits
+// of the github.com/retrykit/retry library. It is meant for shell scripts
+// and CI jobs whose steps sometimes fail for no lasting reason.
+//
+// Usage:
+//
+//	retry [flags] [--] COMMAND [ARGS...]
+//	retry http [flags] URL
+//
+// For example:
+//
+//	go run ./cmd/retry -v -attempts 5 -- sh -c 'test $(( $(date +%N) % 3 )) -eq 0'
+//	retry -backoff constant -delay 2s -attempts 0 -max-elapsed 5m -- ./healthcheck
+//	retry -dry-run -attempts 6 -jitter none
+//	retry http -v -status 502,503 https://example.com/
+//
+// The flags map onto the library's options, with its defaults: -attempts
+// (4; 0 means no limit), -backoff (constant, linear, exponential or
+// fibonacci; exponential), -delay (100ms), -step (linear), -multiplier
+// (exponential; 2), -max-delay (30s), -jitter (none, full, equal,
+// decorrelated or proportional:F; full), -max-elapsed and -attempt-timeout
+// (no limit). Durations use Go syntax: 250ms, 2s, 1m30s. -retry-on and
+// -stop-on take comma-separated exit statuses; -v logs each retry to
+// standard error; -dry-run prints the waits the policy would choose and
+// exits. Run 'retry -h' or 'retry http -h' for the complete list.
+//
+// # Command mode
+//
+// The command runs directly (not through a shell) with retry's standard
+// output and standard error. retry exits 0 when an attempt succeeds;
+// otherwise with the last attempt's exit status, 128+N when it was killed
+// by signal N, as shells report it. A command that cannot be started is
+// not retried: retry exits 127 when it does not exist and 126 when it
+// cannot be executed, as shells do. Invalid flags exit 2; 125 means retry
+// itself failed.
+//
+// Standard input is never consumed by one attempt and missing from the
+// next: a terminal (or /dev/null) is passed to every attempt; any other
+// standard input (a pipe, a file) is given to no attempt, which reads an
+// empty input, unless -stdin-replay is set, in which case it is read to
+// its end once, before the first attempt, and replayed to every attempt.
+//
+// SIGINT and SIGTERM stop the retrying. A running command gets the signal
+// and retry exits as it does; a Ctrl-C typed at the terminal already
+// reaches the command, which shares retry's process group, so it is not
+// sent a second time. A wait between attempts ends at once, and retry exits
+// with 128+N. -attempt-timeout ends an attempt that runs too long with
+// SIGTERM, and SIGKILL after -kill-after (10s), and retries it, whatever
+// -retry-on and -stop-on say.
+//
+// # HTTP mode
+//
+// retry http sends a GET (or -X METHOD, with a body from -d DATA or
+// -d @file, and -H headers) through the httpx package, which retries
+// connection errors, attempt timeouts, 408, 429 and 5xx except 501 (-status
+// replaces that set) and honours Retry-After. POST and PATCH are retried
+// only with an Idempotency-Key header or -idempotent. The final response's
+// body goes to standard output; retry exits 0 for a status below 400, 4
+// for 4xx, 5 for 5xx, and 1 when no response came.
+package main

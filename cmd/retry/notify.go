@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/retrykit/retry"
+)
+
+// logger writes -v output: one line per retry and one for the outcome, as
+// log/slog text without the timestamp (elapsed times are logged instead).
+// A nil *logger logs nothing.
+type logger struct {
+	log         *slog.Logger
+	maxAttempts int
+}
+
+func newLogger(w io.Writer, maxAttempts int) *logger {
+	h := slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	return &logger{log: slog.New(h), maxAttempts: maxAttempts}
+}
+
+// retrying is the retry.WithNotify hook: the attempt that failed, why, and
+// the wait before the next one.
+func (l *logger) retrying(ctx context.Context, a retry.Attempt) {
+	l.log.LogAttrs(ctx, slog.LevelInfo, "attempt failed; retrying",
+		slog.String("attempt", l.count(a.Number)),
+		slog.String("error", a.Err.Error()),
+		slog.Duration("wait", roundDuration(a.Delay)),
+		slog.Duration("elapsed", roundDuration(a.Elapsed)),
+	)
+}
+
+// outcome logs how the loop ended.
+func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
+	if l == nil {
+		return
+	}
+	ctx := context.Background()
+	var e *retry.Error
+	if !errors.As(err, &e) {
+		l.log.LogAttrs(ctx, slog.LevelInfo, "succeeded",
+			slog.String("attempt", l.count(attempts)),
+			slog.Duration("elapsed", roundDuration(elapsed)))
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Int("attempts", e.Attempts),
+		slog.String("reason", reason(e.Reason)),
+	}
+	if e.Last != nil {
+		attrs = append(attrs, slog.String("error", e.Last.Error()))
+	}
+	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
+	l.log.LogAttrs(ctx, slog.LevelInfo, "giving up", attrs...)
+}
+
+// count formats an attempt number as "2/5", or "2" with no attempt limit.
+func (l *logger) count(n int) string {
+	if l.maxAttempts == 0 {
+		return strconv.Itoa(n)
+	}
+	return strconv.Itoa(n) + "/" + strconv.Itoa(l.maxAttempts)
+}
+
+// reason describes why the loop stopped, in the command's own terms.
+func reason(err error) string {
+	var se *signalError
+	switch {
+	case errors.Is(err, retry.ErrExhausted):
+		return "all attempts failed (-attempts)"
+	case errors.Is(err, retry.ErrMaxElapsed):
+		return "the next wait would end past -max-elapsed"
+	case errors.Is(err, retry.ErrPermanent):
+		return "not retryable"
+	case errors.As(err, &se):
+		return se.Error()
+	}
+	return strings.TrimPrefix(err.Error(), "retry: ")
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// runInProcess calls run with args and returns its status and output.
+func runInProcess(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	status := run(t.Context(), args, nil, &stdout, &stderr)
+	return status, stdout.String(), stderr.String()
+}
+
+func TestDryRun(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"defaults without jitter", []string{"-dry-run", "-jitter", "none"}, `policy: -attempts 4 -backoff exponential -delay 100ms -multiplier 2 -max-delay 30s -jitter none -max-elapsed 0 (no limit) -attempt-timeout 0 (no limit)
+retry  wait   total wait
+1      100ms  100ms
+2      200ms  300ms
+3      400ms  700ms
+`},
+		{"max-elapsed stops the schedule", []string{"-dry-run", "-jitter", "none", "-attempts", "0", "-backoff", "fibonacci", "-delay", "150ms", "-max-elapsed", "1s", "true"}, `policy: -attempts 0 (no limit) -backoff fibonacci -delay 150ms -max-delay 30s -jitter none -max-elapsed 1s -attempt-timeout 0 (no limit)
+retry  wait   total wait
+1      150ms  150ms
+2      150ms  300ms
+3      300ms  600ms
+4      450ms  1.05s  (not taken: it would end past -max-elapsed 1s, so the loop stops)
+`},
+		{"max-delay caps", []string{"-dry-run", "-jitter", "none", "-attempts", "4", "-backoff", "linear", "-delay", "1s", "-step", "2s", "-max-delay", "4s"}, `policy: -attempts 4 -backoff linear -delay 1s -step 2s -max-delay 4s -jitter none -max-elapsed 0 (no limit) -attempt-timeout 0 (no limit)
+retry  wait  total wait
+1      1s    1s
+2      3s    4s
+3      4s    8s
+`},
+		{"no attempt limit", []string{"-dry-run", "-jitter", "none", "-attempts", "0", "-backoff", "constant", "-delay", "1s"}, `policy: -attempts 0 (no limit) -backoff constant -delay 1s -max-delay 30s -jitter none -max-elapsed 0 (no limit) -attempt-timeout 0 (no limit)
+retry  wait  total wait
+1      1s    1s
+2      1s    2s
+3      1s    3s
+4      1s    4s
+5      1s    5s
+6      1s    6s
+7      1s    7s
+8      1s    8s
+9      1s    9s
+10     1s    10s
+... and so on: -attempts 0 sets no limit
+`},
+		{"one attempt", []string{"-dry-run", "-attempts", "1", "-jitter", "equal"}, `policy: -attempts 1 -backoff exponential -delay 100ms -multiplier 2 -max-delay 30s -jitter equal -max-elapsed 0 (no limit) -attempt-timeout 0 (no limit)
+a single attempt: no retries, no waits
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, stdout, stderr := runInProcess(t, tt.args...)
+			assert.Equal(t, 0, status)
+			assert.Equal(t, tt.want, stdout)
+			assert.Empty(t, stderr)
+		})
+	}
+}
+
+func TestDryRunJittered(t *testing.T) {
+	status, stdout, _ := runInProcess(t, "-dry-run", "-attempts", "3", "-delay", "1s", "-jitter", "equal")
+	assert.Equal(t, 0, status)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	assert.Len(t, lines, 5)
+	assert.Equal(t, "waits drawn with equal jitter; every run draws its own", lines[1])
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"http", "-help"}} {
+		status, stdout, stderr := runInProcess(t, args...)
+		assert.Equal(t, 0, status)
+		assert.Empty(t, stderr)
+		for _, want := range []string{"usage: retry", "-attempts number", "(default 4)", "(default exponential)", "(default 100ms)", "(default 2)", "(default 30s)", "(default full)", "Exit status:"} {
+			assert.Contains(t, stdout, want, "%q", args)
+		}
+	}
+	_, stdout, _ := runInProcess(t, "http", "-h")
+	assert.Contains(t, stdout, "-status statuses")
+	assert.Contains(t, stdout, "-H header")
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-backoff", "nope", "true"}, `retry: invalid value "nope" for flag -backoff: want one of constant, linear, exponential, fibonacci
+usage: retry [flags] [--] COMMAND [ARGS...]
+Run 'retry -h' for the flags and their defaults.
+`},
+		{[]string{}, `retry: no command given
+usage: retry [flags] [--] COMMAND [ARGS...]
+Run 'retry -h' for the flags and their defaults.
+`},
+		{[]string{"http", "-status", "1000", "http://x/"}, `retry: invalid value "1000" for flag -status: want comma-separated HTTP statuses from 100 to 599, such as 502,503: 1000 is out of range
+usage: retry http [flags] URL
+Run 'retry http -h' for the flags and their defaults.
+`},
+	}
+	for _, tt := range tests {
+		status, stdout, stderr := runInProcess(t, tt.args...)
+		assert.Equal(t, exitUsage, status)
+		assert.Empty(t, stdout)
+		assert.Equal(t, tt.want, stderr)
+	}
+}
