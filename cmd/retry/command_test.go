@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -238,4 +239,19 @@ func TestSignalCutsTheWaitShort(t *testing.T) {
 			assert.Contains(t, string(rest), `msg="giving up" attempts=1 reason="interrupted by signal `+sig.String()+`"`)
 		})
 	}
+}
+
+// TestReadmeCommand runs the README's first command, with no attempt limit
+// and no waits so that it always ends in success, and checks the -v lines.
+func TestReadmeCommand(t *testing.T) {
+	r := runBinary(t, t.TempDir(), nil, args(fast, "-v", "-attempts", "0", "--", "sh", "-c", `test $(( $$ % 3 )) -eq 0`)...)
+	assert.Equal(t, 0, r.status, r.stderr)
+	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	retrying := regexp.MustCompile(`^msg="attempt failed; retrying" attempt=(\d+) error="exit status 1" wait=0s elapsed=[0-9.]+(ns|µs|ms|s)$`)
+	for i, line := range lines[:len(lines)-1] {
+		m := retrying.FindStringSubmatch(line)
+		require.NotNil(t, m, "line %d: %q", i, line)
+		assert.Equal(t, strconv.Itoa(i+1), m[1])
+	}
+	assert.Regexp(t, `^msg=succeeded attempt=`+strconv.Itoa(len(lines))+` elapsed=`, lines[len(lines)-1])
 }

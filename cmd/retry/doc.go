@@ -10,7 +10,7 @@
 //
 // For example:
 //
-//	go run ./cmd/retry -v -attempts 5 -- sh -c 'test $(( $(date +%N) % 3 )) -eq 0'
+//	go run ./cmd/retry -v -attempts 5 -- sh -c 'test $(( $$ % 3 )) -eq 0'
 //	retry -backoff constant -delay 2s -attempts 0 -max-elapsed 5m -- ./healthcheck
 //	retry -dry-run -attempts 6 -jitter none
 //	retry http -v -status 502,503 https://example.com/

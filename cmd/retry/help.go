@@ -66,7 +66,7 @@ ends at once. -attempt-timeout ends an attempt with SIGTERM, then SIGKILL
 after -kill-after, and that attempt is retried.
 
 Examples:
-  retry -v -attempts 5 -- sh -c 'test $(( $(date +%N) % 3 )) -eq 0'
+  retry -v -attempts 5 -- sh -c 'test $(( $$ % 3 )) -eq 0'
   retry -backoff constant -delay 2s -attempts 0 -max-elapsed 5m -- curl -fsS https://example.com/health
   retry -stop-on 2,64 -- make deploy
   retry -dry-run -attempts 6 -jitter none
