@@ -32,7 +32,7 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 	opts := []retry.Option{p, retry.WithClassifier(exitClassifiers(c)...)}
 	var log *logger
 	if c.verbose {
-		log = newLogger(stderr, c.attempts)
+		log = newLogger(stderr, c.attempts, terminalReason(c))
 		opts = append(opts, retry.WithNotify(log.retrying))
 	}
 	began := time.Now()
@@ -204,6 +204,17 @@ func exitClassifiers(c *config) []retry.Classifier {
 		}}
 	}
 	return nil
+}
+
+// terminalReason says why a failed attempt was not retried.
+func terminalReason(c *config) string {
+	switch {
+	case len(c.retryOn) > 0:
+		return "-retry-on does not list this exit status"
+	case len(c.stopOn) > 0:
+		return "-stop-on lists this exit status"
+	}
+	return "not retryable"
 }
 
 func hasStatus(err error, statuses []int) bool {

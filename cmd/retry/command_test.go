@@ -76,20 +76,22 @@ func TestExitStatusClassification(t *testing.T) {
 		flags    []string
 		status   string // the command's status on every attempt
 		attempts string
+		reason   string
 	}{
-		{"-stop-on listed", []string{"-stop-on", "2,5"}, "5", "1\n"},
-		{"-stop-on unlisted", []string{"-stop-on", "2,5"}, "3", "4\n"},
-		{"-stop-on repeated", []string{"-stop-on", "2", "-stop-on", "5"}, "5", "1\n"},
-		{"-retry-on listed", []string{"-retry-on", "75"}, "75", "4\n"},
-		{"-retry-on unlisted", []string{"-retry-on", "75"}, "1", "1\n"},
-		{"-stop-on a signal status", []string{"-stop-on", "137"}, "137", "1\n"},
+		{"-stop-on listed", []string{"-stop-on", "2,5"}, "5", "1\n", "-stop-on lists this exit status"},
+		{"-stop-on unlisted", []string{"-stop-on", "2,5"}, "3", "4\n", "all attempts failed (-attempts)"},
+		{"-stop-on repeated", []string{"-stop-on", "2", "-stop-on", "5"}, "5", "1\n", "-stop-on lists this exit status"},
+		{"-retry-on listed", []string{"-retry-on", "75"}, "75", "4\n", "all attempts failed (-attempts)"},
+		{"-retry-on unlisted", []string{"-retry-on", "75"}, "1", "1\n", "-retry-on does not list this exit status"},
+		{"-stop-on a signal status", []string{"-stop-on", "137"}, "137", "1\n", "-stop-on lists this exit status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runBinary(t, dir, nil, args(append(fast, tt.flags...), "sh", "-c", count+"exit "+tt.status)...)
+			r := runBinary(t, dir, nil, args(append(fast, append(tt.flags, "-v")...), "sh", "-c", count+"exit "+tt.status)...)
 			assert.Equal(t, tt.status, strconv.Itoa(r.status), r.stderr)
 			assert.Equal(t, tt.attempts, readFile(t, dir, "count"))
+			assert.Contains(t, r.stderr, `msg="giving up" attempts=`+strings.TrimSpace(tt.attempts)+` reason="`+tt.reason+`" error=`)
 		})
 	}
 }

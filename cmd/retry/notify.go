@@ -18,9 +18,12 @@ import (
 type logger struct {
 	log         *slog.Logger
 	maxAttempts int
+	terminal    string // why an error is not retried, for the outcome line
 }
 
-func newLogger(w io.Writer, maxAttempts int) *logger {
+// newLogger returns a logger for -v; terminal says in the flags' terms
+// why an error was not retried.
+func newLogger(w io.Writer, maxAttempts int, terminal string) *logger {
 	h := slog.NewTextHandler(w, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
@@ -29,7 +32,7 @@ func newLogger(w io.Writer, maxAttempts int) *logger {
 			return a
 		},
 	})
-	return &logger{log: slog.New(h), maxAttempts: maxAttempts}
+	return &logger{log: slog.New(h), maxAttempts: maxAttempts, terminal: terminal}
 }
 
 // retrying is the retry.WithNotify hook: the attempt that failed, why, and
@@ -58,7 +61,7 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	}
 	attrs := []slog.Attr{
 		slog.Int("attempts", e.Attempts),
-		slog.String("reason", reason(e.Reason)),
+		slog.String("reason", l.reason(e.Reason)),
 	}
 	if e.Last != nil {
 		attrs = append(attrs, slog.String("error", e.Last.Error()))
@@ -76,7 +79,7 @@ func (l *logger) count(n int) string {
 }
 
 // reason describes why the loop stopped, in the command's own terms.
-func reason(err error) string {
+func (l *logger) reason(err error) string {
 	var se *signalError
 	switch {
 	case errors.Is(err, retry.ErrExhausted):
@@ -84,7 +87,7 @@ func reason(err error) string {
 	case errors.Is(err, retry.ErrMaxElapsed):
 		return "the next wait would end past -max-elapsed"
 	case errors.Is(err, retry.ErrPermanent):
-		return "not retryable"
+		return l.terminal
 	case errors.As(err, &se):
 		return se.Error()
 	}
