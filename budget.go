@@ -227,47 +227,48 @@ func (b *Budget) add(n int64) {
 func (b *Budget) now() int64 { return int64(time.Since(b.base)) }
 
 // refill credits the time refill accrued up to now (nanoseconds since
-// base). Whoever advances b.last over an interval credits that interval,
-// so each interval is credited exactly once. Only whole micro-tokens are
-// credited; the time that accrued a fraction stays uncredited for later.
+// base). Whoever advances b.last over an interval credits that interval, so
+// each interval is credited exactly once. The credit is the difference of
+// two absolute marks, the whole micro-tokens accrued since base, so the
+// fractions of a micro-token between frequent refills are never lost.
 func (b *Budget) refill(now int64) {
 	for {
 		last := b.last.Load()
 		if now <= last {
 			return
 		}
-		elapsed := uint64(now - last)
-		credit, used := b.accrued(elapsed)
-		if credit == 0 {
-			return
+		credit := int64(b.mark(now) - b.mark(last)) // exact unless the bucket would overflow, see below
+		if b.fills(uint64(now - last)) {
+			credit = b.capacity
 		}
-		if b.last.CompareAndSwap(last, last+used) {
+		if credit == 0 {
+			return // nothing whole yet: leave b.last, the fraction stays accrued
+		}
+		if b.last.CompareAndSwap(last, now) {
 			b.add(credit)
 			return
 		}
 	}
 }
 
-// accrued returns the whole micro-tokens that elapsed nanoseconds of refill
-// are worth, capped at the capacity, and the nanoseconds they use up: all of
-// elapsed when the cap was reached, otherwise the least time that accrues
-// them.
-func (b *Budget) accrued(elapsed uint64) (credit int64, used int64) {
+// mark returns the whole micro-tokens accrued from base to t, modulo 2⁶⁴:
+// the low 64 bits of ⌊t·rate / 1e9⌋. A difference of two marks is exact
+// whenever the true difference is below 2⁶⁴, which fills rules out.
+func (b *Budget) mark(t int64) uint64 {
+	hi, lo := bits.Mul64(uint64(t), b.rate)
+	q, _ := bits.Div64(hi%uint64(time.Second), lo, uint64(time.Second))
+	return q
+}
+
+// fills reports whether elapsed nanoseconds of refill are worth a full
+// bucket or more.
+func (b *Budget) fills(elapsed uint64) bool {
 	hi, lo := bits.Mul64(elapsed, b.rate)
 	if hi >= uint64(time.Second) {
-		return b.capacity, int64(elapsed) // far more than a full bucket
+		return true
 	}
 	q, _ := bits.Div64(hi, lo, uint64(time.Second))
-	if q >= uint64(b.capacity) {
-		return b.capacity, int64(elapsed)
-	}
-	// ceil(q·1e9 / rate) <= elapsed, because q·1e9 <= elapsed·rate.
-	hi, lo = bits.Mul64(q, uint64(time.Second))
-	t, r := bits.Div64(hi, lo, b.rate)
-	if r != 0 {
-		t++
-	}
-	return int64(q), int64(t)
+	return q >= uint64(b.capacity)
 }
 
 // WithBudget makes the call's retries draw on b; see [Budget]. A retry
