@@ -372,7 +372,7 @@ func (b *Breaker) succeed(t ticket) {
 		b.probeDone(t, outcomeSuccess)
 		return
 	}
-	if b.width > 0 {
+	if b.width > 0 && b.st.Load() == uint64(t) {
 		b.recordWindow(false)
 	}
 	if b.fails.Load() != 0 && b.st.Load() == uint64(t) {
