@@ -255,33 +255,65 @@ func (b *Breaker) Stats() BreakerStats {
 //
 // The outcome is recorded as Do records it with no classifiers: nil, a
 // [Permanent] error, or an error whose Retryable() method says false is a
-// success; any other error is a failure; an error after ctx ended, or a
-// panic in op, counts as nothing. To classify with a policy, call Do with
-// [WithBreaker], [WithMaxAttempts](1) and [WithClassifier].
+// success; any other error is a failure; an error returned once ctx has
+// ended, or a panic in op, counts as nothing. To classify with a policy,
+// call Do with [WithBreaker], [WithMaxAttempts](1) and [WithClassifier].
 //
+// Run does not check ctx before calling op: op sees ctx and answers for it.
 // A nil or zero breaker, a nil ctx or a nil op return an error wrapping
-// [ErrInvalidConfig]; a ctx already done returns its cause, as Do does.
+// [ErrInvalidConfig].
 func (b *Breaker) Run(ctx context.Context, op func(context.Context) error) error {
-	switch {
-	case b == nil || b.probes == 0:
-		return &Error{Reason: fmt.Errorf("%w: Run on a Breaker not made by NewBreaker", ErrInvalidConfig)}
-	case ctx == nil || op == nil:
-		return &Error{Reason: fmt.Errorf("%w: nil context or operation", ErrInvalidConfig)}
-	case ctx.Err() != nil:
-		return &Error{Reason: context.Cause(ctx)}
+	if b == nil || b.probes == 0 || ctx == nil || op == nil {
+		return invalidRun(b, op)
 	}
-	t, ok := b.allow()
+	s := b.st.Load()
+	if kindOf(s) != Closed {
+		return b.runSlow(ctx, op)
+	}
+	// The closed path, by hand: admission is this load, and an attempt of a
+	// closed period holds no slot, so a panic in op leaks nothing.
+	err := op(ctx)
+	if err == nil {
+		if b.width == 0 && b.fails.Load() == 0 {
+			return nil
+		}
+		b.succeed(ticket(s))
+		return nil
+	}
+	b.runOutcome(ctx, ticket(s), err)
+	return err
+}
+
+// runSlow runs op through a breaker that was not closed a moment ago.
+func (b *Breaker) runSlow(ctx context.Context, op func(context.Context) error) error {
+	t, ok := b.allowSlow()
 	if !ok {
 		return &Error{Reason: ErrCircuitOpen}
 	}
+	if kindOf(uint64(t)) == Closed {
+		err := op(ctx)
+		b.runOutcome(ctx, t, err)
+		return err
+	}
+	return b.runProbe(ctx, op, t)
+}
+
+// runProbe runs op as a half-open probe, freeing its slot if op panics.
+func (b *Breaker) runProbe(ctx context.Context, op func(context.Context) error, t ticket) (err error) {
 	recorded := false
 	defer func() {
-		if !recorded { // op panicked: free the probe slot
+		if !recorded {
 			b.cancel(t)
 		}
 	}()
-	err := op(ctx)
+	err = op(ctx)
 	recorded = true
+	b.runOutcome(ctx, t, err)
+	return err
+}
+
+// runOutcome records the outcome of an attempt made by Run.
+func (b *Breaker) runOutcome(ctx context.Context, t ticket, err error) {
 	switch {
 	case err == nil:
 		b.succeed(t)
@@ -289,13 +321,19 @@ func (b *Breaker) Run(ctx context.Context, op func(context.Context) error) error
 		b.cancel(t)
 	default:
 		sig, self := inspect(err)
-		if (sig != nil && sig.permanent) || (sig == nil && self == Terminal) {
-			b.succeed(t)
-		} else {
-			b.fail(t)
-		}
+		b.record(t, (sig != nil && sig.permanent) || (sig == nil && self == Terminal))
 	}
-	return err
+}
+
+func invalidRun(b *Breaker, op func(context.Context) error) error {
+	what := "nil context"
+	switch {
+	case b == nil || b.probes == 0:
+		what = "Run on a Breaker not made by NewBreaker"
+	case op == nil:
+		what = "nil operation"
+	}
+	return &Error{Reason: fmt.Errorf("%w: %s", ErrInvalidConfig, what)}
 }
 
 // valid reports whether b was made by NewBreaker.
@@ -331,14 +369,14 @@ func nextState(s uint64, k State) uint64 { return (genOf(s)+1)<<genShift | uint6
 
 // allow asks for admission of one attempt.
 func (b *Breaker) allow() (ticket, bool) {
-	s := b.st.Load()
-	if kindOf(s) == Closed {
+	if s := b.st.Load(); kindOf(s) == Closed {
 		return ticket(s), true
 	}
-	return b.allowSlow(s)
+	return b.allowSlow()
 }
 
-func (b *Breaker) allowSlow(s uint64) (ticket, bool) {
+func (b *Breaker) allowSlow() (ticket, bool) {
+	s := b.st.Load()
 	for {
 		switch kindOf(s) {
 		case Closed:
@@ -366,8 +404,16 @@ func (b *Breaker) allowSlow(s uint64) (ticket, bool) {
 	}
 }
 
-// succeed records a successful attempt.
+// succeed records a successful attempt. In a closed period with the
+// consecutive rule alone and no failure pending, it only reads.
 func (b *Breaker) succeed(t ticket) {
+	if kindOf(uint64(t)) == Closed && b.width == 0 && b.fails.Load() == 0 {
+		return
+	}
+	b.succeedSlow(t)
+}
+
+func (b *Breaker) succeedSlow(t ticket) {
 	if kindOf(uint64(t)) != Closed {
 		b.probeDone(t, outcomeSuccess)
 		return

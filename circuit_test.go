@@ -376,8 +376,9 @@ func TestBreakerRunInvalid(t *testing.T) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	cause := errors.New("caller gave up")
 	cancel(cause)
-	err := b.Run(cctx, func(context.Context) error { t.Error("op called"); return nil })
-	assert.ErrorIs(t, err, cause)
+	err := b.Run(cctx, func(ctx context.Context) error { return context.Cause(ctx) })
+	assert.Same(t, cause, err, "op sees the ended context and answers for it")
+	assert.Equal(t, BreakerStats{}, b.Stats(), "the caller's own cancellation is no failure")
 }
 
 func TestBreakerRunCancellationAndPanicFreeTheProbe(t *testing.T) {
