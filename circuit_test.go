@@ -245,7 +245,8 @@ func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
 
 		failN(t, b, 1)
 		assert.Equal(t, r, openTime(), "the first trip is not lengthened")
-		for _, bounds := range [][2]time.Duration{{r, 2 * r}, {2 * r, 4 * r}, {35 * time.Second / 2, 35 * time.Second}, {35 * time.Second / 2, 35 * time.Second}} {
+		const capped = 35 * time.Second // 4r and 8r capped
+		for _, bounds := range [][2]time.Duration{{r, 2 * r}, {capped / 2, capped}, {capped / 2, capped}} {
 			time.Sleep(openTime())
 			require.Equal(t, HalfOpen, b.State())
 			b.fail(admit(t, b))
