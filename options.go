@@ -40,7 +40,9 @@ type config struct {
 	exactHints     bool
 	classifiers    []Classifier
 	notify         func(context.Context, Attempt)
-	err            error // the first invalid option, wrapping ErrInvalidConfig
+	budget         *Budget  // nil: no budget
+	breaker        *Breaker // nil: no breaker
+	err            error    // the first invalid option, wrapping ErrInvalidConfig
 }
 
 func defaultConfig() config {
@@ -52,7 +54,7 @@ func defaultConfig() config {
 // take its fast path. Every feature that acts on the first attempt or on a
 // success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.budget == nil && c.breaker == nil
 }
 
 type (
@@ -183,6 +185,10 @@ func (c *config) apply(o Option) {
 		}
 	case notifyOption:
 		c.notify = o
+	case budgetOption:
+		c.setBudget(o.b)
+	case breakerOption:
+		c.setBreaker(o.b)
 	default:
 		c.fail("nil Option")
 	}

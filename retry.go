@@ -188,6 +188,9 @@ type loop struct {
 	timer    *time.Timer        // created on the first non-zero wait, then reused
 	cancel   context.CancelFunc // of the running attempt's context, if any
 	actx     context.Context    // the running attempt's context, if any
+	budget   *Budget            // from the config, if any
+	breaker  *Breaker           // from the config, if any
+	ticket   ticket             // the breaker's admission of the running attempt
 }
 
 // start validates the call and reports why it cannot begin, if it cannot.
@@ -206,7 +209,8 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 	if cfg.maxElapsed > 0 || cfg.notify != nil {
 		l.began = time.Now()
 	}
-	return nil
+	l.budget, l.breaker = cfg.budget, cfg.breaker
+	return l.admit(nil, 0)
 }
 
 // begin prepares the next attempt and returns the context to give op.
@@ -239,6 +243,12 @@ func (l *loop) endAttempt() (timedOut bool) {
 func (l *loop) succeeded() {
 	l.endAttempt()
 	l.release()
+	if l.breaker != nil {
+		l.breaker.succeed(l.ticket)
+	}
+	if l.budget != nil {
+		l.budget.deposit()
+	}
 }
 
 // failed decides what to do after op returned err: it returns the *Error
@@ -246,17 +256,27 @@ func (l *loop) succeeded() {
 func (l *loop) failed(c *config, err error) *Error {
 	timedOut := l.cancel != nil && l.endAttempt()
 	if l.ctx.Err() != nil {
+		if l.breaker != nil {
+			l.breaker.cancel(l.ticket)
+		}
 		return l.stop(err, context.Cause(l.ctx), 0)
 	}
 	var hint time.Duration
+	terminal := false
 	sig, self := inspect(err)
 	switch {
 	case sig != nil && sig.permanent:
-		return l.stop(err, ErrPermanent, 0)
+		terminal = true
 	case sig != nil:
 		hint = sig.hint
 	case timedOut:
 	case classify(c.classifiers, err, self) != Retryable:
+		terminal = true
+	}
+	if l.breaker != nil {
+		l.breaker.record(l.ticket, terminal)
+	}
+	if terminal {
 		return l.stop(err, ErrPermanent, 0)
 	}
 	if c.maxAttempts > 0 && l.attempts >= c.maxAttempts {
@@ -266,13 +286,18 @@ func (l *loop) failed(c *config, err error) *Error {
 	if e != nil {
 		return e
 	}
+	if l.budget != nil && !l.budget.withdraw(timedOut) {
+		return l.stop(err, ErrBudgetExhausted, hint)
+	}
 	if c.notify != nil {
 		c.notify(l.ctx, Attempt{Number: l.attempts, Err: strip(err), Delay: wait, Elapsed: time.Since(l.began)})
 	}
-	if wait == 0 {
-		return nil
+	if wait > 0 {
+		if e := l.sleep(err, wait, hint); e != nil {
+			return e
+		}
 	}
-	return l.sleep(err, wait, hint)
+	return l.admit(err, hint)
 }
 
 // nextWait chooses the wait before the next attempt and checks it against

@@ -1,0 +1,631 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var errBreakerOp = errors.New("breaker test: transient")
+
+func mustBreaker(t testing.TB, c BreakerConfig) *Breaker {
+	t.Helper()
+	b, err := NewBreaker(c)
+	require.NoError(t, err)
+	return b
+}
+
+// transitions records the breaker's state changes, for OnStateChange.
+type transitions struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (tr *transitions) hook(from, to State) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.got = append(tr.got, from.String()+"->"+to.String())
+}
+
+func (tr *transitions) list() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]string(nil), tr.got...)
+}
+
+// admit asks b for an admission that must be granted.
+func admit(t *testing.T, b *Breaker) ticket {
+	t.Helper()
+	tk, ok := b.allow()
+	require.True(t, ok, "admission refused in state %v", b.State())
+	return tk
+}
+
+func failN(t *testing.T, b *Breaker, n int) {
+	t.Helper()
+	for range n {
+		b.fail(admit(t, b))
+	}
+}
+
+func TestStateString(t *testing.T) {
+	assert.Equal(t, "closed", Closed.String())
+	assert.Equal(t, "open", Open.String())
+	assert.Equal(t, "half-open", HalfOpen.String())
+	assert.Equal(t, "State(7)", State(7).String())
+}
+
+func TestNewBreakerInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  BreakerConfig
+		msg  string
+	}{
+		{"negative threshold", BreakerConfig{FailureThreshold: -1}, "FailureThreshold must not be negative"},
+		{"negative recovery", BreakerConfig{RecoveryTimeout: -time.Second}, "RecoveryTimeout must not be negative"},
+		{"negative probes", BreakerConfig{HalfOpenProbes: -1}, "HalfOpenProbes must be in [0, 65535]"},
+		{"too many probes", BreakerConfig{HalfOpenProbes: 1 << 16}, "HalfOpenProbes must be in [0, 65535]"},
+		{"NaN rate", BreakerConfig{FailureRate: math.NaN()}, "FailureRate must be in [0, 1]"},
+		{"negative rate", BreakerConfig{FailureRate: -0.5}, "FailureRate must be in [0, 1]"},
+		{"rate above 1", BreakerConfig{FailureRate: 1.5}, "FailureRate must be in [0, 1]"},
+		{"negative window", BreakerConfig{FailureRate: 0.5, Window: -1}, "Window must not be negative"},
+		{"tiny window", BreakerConfig{FailureRate: 0.5, Window: 9}, "Window must be at least 10ns"},
+		{"negative minimum", BreakerConfig{FailureRate: 0.5, MinimumCalls: -1}, "MinimumCalls must not be negative"},
+		{"window without rate", BreakerConfig{Window: time.Minute}, "apply only with FailureRate"},
+		{"minimum without rate", BreakerConfig{MinimumCalls: 3}, "apply only with FailureRate"},
+		{"negative max recovery", BreakerConfig{MaxRecoveryTimeout: -1}, "MaxRecoveryTimeout must not be negative"},
+		{"max recovery below default", BreakerConfig{MaxRecoveryTimeout: time.Second}, "must not be below RecoveryTimeout (30s)"},
+		{"max recovery below recovery", BreakerConfig{RecoveryTimeout: time.Minute, MaxRecoveryTimeout: time.Second}, "must not be below RecoveryTimeout (1m0s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := NewBreaker(tt.cfg)
+			assert.Nil(t, b)
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+func TestNewBreakerDefaults(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{})
+	assert.Equal(t, int64(5), b.threshold)
+	assert.Equal(t, int64(30*time.Second), b.recovery)
+	assert.Equal(t, uint64(1), b.probes)
+	assert.Zero(t, b.width, "failure-rate rule off")
+	assert.Equal(t, Closed, b.State())
+
+	r := mustBreaker(t, BreakerConfig{FailureRate: 0.5})
+	assert.Zero(t, r.threshold, "the consecutive rule is off when only FailureRate is set")
+	assert.Equal(t, int64(6*time.Second), r.width)
+	assert.Equal(t, uint64(10), r.minCalls)
+
+	both := mustBreaker(t, BreakerConfig{FailureRate: 0.5, FailureThreshold: 3, Window: time.Second, MinimumCalls: 4})
+	assert.Equal(t, int64(3), both.threshold)
+	assert.Equal(t, int64(100*time.Millisecond), both.width)
+	assert.Equal(t, uint64(4), both.minCalls)
+}
+
+func TestBreakerConsecutiveFailuresOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr transitions
+		b := mustBreaker(t, BreakerConfig{OnStateChange: tr.hook})
+		failN(t, b, 4)
+		b.succeed(admit(t, b)) // a success resets the run of failures
+		failN(t, b, 4)
+		assert.Equal(t, Closed, b.State())
+		assert.Empty(t, tr.list())
+
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State())
+		assert.Equal(t, []string{"closed->open"}, tr.list())
+		assert.Equal(t, BreakerStats{Failures: 9, Opened: 1}, b.Stats())
+
+		_, ok := b.allow()
+		assert.False(t, ok)
+		assert.Equal(t, BreakerStats{Failures: 9, Rejected: 1, Opened: 1}, b.Stats())
+	})
+}
+
+func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr transitions
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second, OnStateChange: tr.hook})
+		failN(t, b, 1)
+
+		time.Sleep(10*time.Second - 1)
+		assert.Equal(t, Open, b.State())
+		_, ok := b.allow()
+		assert.False(t, ok)
+
+		time.Sleep(1)
+		assert.Equal(t, HalfOpen, b.State(), "reported before any attempt")
+		assert.Equal(t, []string{"closed->open"}, tr.list(), "the change is recorded by the next attempt")
+
+		probe := admit(t, b)
+		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, []string{"closed->open", "open->half-open"}, tr.list())
+		_, ok = b.allow()
+		assert.False(t, ok, "one probe at a time")
+
+		b.succeed(probe)
+		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->closed"}, tr.list())
+		assert.Equal(t, BreakerStats{Failures: 1, Rejected: 2, Opened: 1}, b.Stats())
+	})
+}
+
+func TestBreakerProbeFailureReopens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr transitions
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Second, OnStateChange: tr.hook})
+		failN(t, b, 2)
+		time.Sleep(time.Second)
+		b.fail(admit(t, b))
+		assert.Equal(t, Open, b.State())
+		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->open"}, tr.list())
+		assert.Equal(t, BreakerStats{Failures: 3, Opened: 2}, b.Stats())
+
+		time.Sleep(time.Second - 1)
+		assert.Equal(t, Open, b.State(), "reopened for RecoveryTimeout from the probe's failure")
+		time.Sleep(1)
+		assert.Equal(t, HalfOpen, b.State())
+	})
+}
+
+func TestBreakerSeveralProbes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: 3})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+
+		p1, p2, p3 := admit(t, b), admit(t, b), admit(t, b)
+		_, ok := b.allow()
+		assert.False(t, ok, "three probes in flight")
+
+		b.cancel(p1) // an attempt without outcome frees its slot
+		p4 := admit(t, b)
+		b.succeed(p2)
+		b.succeed(p3)
+		assert.Equal(t, HalfOpen, b.State(), "two successes of three")
+		p5 := admit(t, b)
+		b.succeed(p4)
+		assert.Equal(t, Closed, b.State(), "three successes in a row close it")
+
+		b.fail(p5) // a probe of a half-open period that is over
+		assert.Equal(t, Closed, b.State())
+		assert.Zero(t, b.fails.Load(), "a stale outcome is not counted")
+	})
+}
+
+func TestBreakerStaleClosedOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Second})
+		early := admit(t, b)
+		early2 := admit(t, b)
+		failN(t, b, 2)
+		require.Equal(t, Open, b.State())
+		time.Sleep(time.Second)
+		b.succeed(admit(t, b))
+		require.Equal(t, Closed, b.State())
+
+		b.fail(early) // admitted before the circuit opened
+		b.fail(early2)
+		assert.Equal(t, Closed, b.State(), "failures from an earlier closed period do not count")
+		assert.Zero(t, b.fails.Load())
+		failN(t, b, 1)
+		b.succeed(early)
+		assert.Equal(t, int64(1), b.fails.Load(), "nor do successes")
+	})
+}
+
+func TestBreakerCancelInClosedIsNothing(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+	failN(t, b, 1)
+	b.cancel(admit(t, b))
+	assert.Equal(t, int64(1), b.fails.Load())
+	assert.Equal(t, BreakerStats{Failures: 1}, b.Stats())
+}
+
+func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const r = 10 * time.Second
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: r, MaxRecoveryTimeout: 35 * time.Second})
+		openTime := func() time.Duration { return time.Duration(b.openUntil.Load() - b.now()) }
+
+		failN(t, b, 1)
+		assert.Equal(t, r, openTime(), "the first trip is not lengthened")
+		const capped = 35 * time.Second // 4r and 8r capped
+		for _, bounds := range [][2]time.Duration{{r, 2 * r}, {capped / 2, capped}, {capped / 2, capped}} {
+			time.Sleep(openTime())
+			require.Equal(t, HalfOpen, b.State())
+			b.fail(admit(t, b))
+			d := openTime()
+			assert.GreaterOrEqual(t, d, bounds[0])
+			assert.LessOrEqual(t, d, bounds[1])
+		}
+		time.Sleep(openTime())
+		b.succeed(admit(t, b))
+		require.Equal(t, Closed, b.State())
+		failN(t, b, 1)
+		assert.Equal(t, r, openTime(), "closing resets the lengthening")
+	})
+}
+
+func TestBreakerOpenForIsJitteredAndBounded(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Second, MaxRecoveryTimeout: math.MaxInt64})
+	seen := map[int64]bool{}
+	for n := 1; n <= 100; n++ {
+		d := b.openFor(n)
+		want := int64(math.MaxInt64)
+		if f := math.Ldexp(float64(time.Second), n-1); f < math.MaxInt64 {
+			want = int64(f)
+		}
+		assert.LessOrEqual(t, d, want, "trip %d", n)
+		assert.GreaterOrEqual(t, d, max(want/2, int64(time.Second)), "trip %d", n)
+		seen[d] = true
+	}
+	assert.Greater(t, len(seen), 90, "jittered")
+	assert.Equal(t, int64(time.Second), mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Second}).openFor(5),
+		"no lengthening by default")
+}
+
+func TestBreakerFailureRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4})
+		failN(t, b, 3)
+		assert.Equal(t, Closed, b.State(), "3 calls are below the minimum")
+		b.succeed(admit(t, b))
+		assert.Equal(t, Closed, b.State(), "the rule is checked on failures")
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State(), "4 failures of 5 calls")
+	})
+}
+
+func TestBreakerFailureRateWindowExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Second})
+		failN(t, b, 3) // in bucket 0, [0s, 1s)
+		time.Sleep(10 * time.Second)
+		b.succeed(admit(t, b))
+		failN(t, b, 1)
+		assert.Equal(t, Closed, b.State(), "the first three failures left the window")
+
+		time.Sleep(9*time.Second + 999*time.Millisecond) // still within the last 10 buckets
+		failN(t, b, 1)
+		assert.Equal(t, Closed, b.State(), "2 failures of 3 calls: below the minimum")
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State(), "3 failures of 4 calls")
+	})
+}
+
+func TestBreakerFailureRateClosingForgetsWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, MinimumCalls: 2, RecoveryTimeout: time.Second})
+		failN(t, b, 2)
+		require.Equal(t, Open, b.State())
+		time.Sleep(time.Second)
+		b.succeed(admit(t, b))
+		require.Equal(t, Closed, b.State())
+		failN(t, b, 1)
+		assert.Equal(t, Closed, b.State(), "one failure in a fresh window is below the minimum")
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State())
+	})
+}
+
+func TestBreakerBothRules(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, FailureRate: 0.9, MinimumCalls: 100})
+	failN(t, b, 2)
+	assert.Equal(t, Open, b.State(), "the consecutive rule applies beside the rate rule")
+}
+
+func TestBreakerRun(t *testing.T) {
+	ctx := context.Background()
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+	calls := 0
+	fail := func(context.Context) error { calls++; return errBreakerOp }
+
+	assert.NoError(t, b.Run(ctx, func(context.Context) error { return nil }))
+	assert.Same(t, errBreakerOp, b.Run(ctx, fail), "op's error comes back unchanged")
+	perm := Permanent(errBreakerOp)
+	assert.Same(t, perm, b.Run(ctx, func(context.Context) error { return perm }))
+	assert.Equal(t, Closed, b.State(), "a Permanent error counts as a success")
+	assert.Zero(t, b.fails.Load())
+
+	notRetryable := selfRetryable(false)
+	_ = b.Run(ctx, func(context.Context) error { return notRetryable })
+	assert.Zero(t, b.fails.Load(), "an error that says it is not retryable is an answer")
+
+	_ = b.Run(ctx, func(context.Context) error { return After(time.Second, errBreakerOp) })
+	_ = b.Run(ctx, fail)
+	assert.Equal(t, Open, b.State(), "After and plain errors are failures")
+
+	err := b.Run(ctx, fail)
+	var re *Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, &Error{Reason: ErrCircuitOpen}, re)
+	assert.Equal(t, 2, calls, "op not called while open")
+}
+
+type selfRetryable bool
+
+func (e selfRetryable) Error() string   { return fmt.Sprintf("retryable=%v", bool(e)) }
+func (e selfRetryable) Retryable() bool { return bool(e) }
+
+func TestBreakerRunInvalid(t *testing.T) {
+	ctx := context.Background()
+	op := func(context.Context) error { return nil }
+	var nilB *Breaker
+	require.ErrorIs(t, nilB.Run(ctx, op), ErrInvalidConfig)
+	require.ErrorIs(t, new(Breaker).Run(ctx, op), ErrInvalidConfig)
+	b := mustBreaker(t, BreakerConfig{})
+	require.ErrorIs(t, b.Run(ctx, nil), ErrInvalidConfig)
+	//lint:ignore SA1012 a nil context must be reported, not panic
+	require.ErrorIs(t, b.Run(nil, op), ErrInvalidConfig) //nolint:staticcheck
+
+	cctx, cancel := context.WithCancelCause(ctx)
+	cause := errors.New("caller gave up")
+	cancel(cause)
+	err := b.Run(cctx, func(ctx context.Context) error { return context.Cause(ctx) })
+	assert.Same(t, cause, err, "op sees the ended context and answers for it")
+	assert.Equal(t, BreakerStats{}, b.Stats(), "the caller's own cancellation is no failure")
+}
+
+func TestBreakerRunCancellationAndPanicFreeTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		err := b.Run(ctx, func(context.Context) error { cancel(); return errBreakerOp })
+		assert.Same(t, errBreakerOp, err)
+		assert.Equal(t, HalfOpen, b.State(), "cancellation is no outcome")
+
+		assert.Panics(t, func() {
+			_ = b.Run(context.Background(), func(context.Context) error { panic("boom") })
+		})
+		assert.Equal(t, HalfOpen, b.State())
+		assert.NoError(t, b.Run(context.Background(), func(context.Context) error { return nil }),
+			"the slot was freed")
+		assert.Equal(t, Closed, b.State())
+	})
+}
+
+func TestWithBreakerValidation(t *testing.T) {
+	ctx := context.Background()
+	op := func(context.Context) (int, error) { return 1, nil }
+	_, err := Do(ctx, op, WithBreaker(&Breaker{}))
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "not made by NewBreaker")
+
+	b := mustBreaker(t, BreakerConfig{})
+	p, err := NewPolicy(WithBreaker(b), WithBreaker(nil))
+	require.NoError(t, err)
+	assert.Nil(t, p.cfg.breaker, "a nil breaker removes an earlier one")
+}
+
+func TestDoBreakerRejectsFirstAttempt(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 1})
+	failN(t, b, 1)
+	v, err := Do(context.Background(), func(context.Context) (int, error) {
+		t.Error("op called")
+		return 1, nil
+	}, WithBreaker(b))
+	assert.Zero(t, v)
+	var re *Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, &Error{Reason: ErrCircuitOpen}, re)
+	assert.Equal(t, "retry: circuit breaker is open", err.Error())
+}
+
+func TestDoBreakerOpensDuringRetries(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+	calls := 0
+	v, err := Do(context.Background(), func(context.Context) (int, error) {
+		calls++
+		return calls, After(0, errBreakerOp)
+	}, WithBreaker(b), WithBackoff(Constant(0)), WithMaxAttempts(10))
+	var re *Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, &Error{Attempts: 2, Last: errBreakerOp, Reason: ErrCircuitOpen}, re)
+	assert.Equal(t, 2, v, "the last value comes back")
+	assert.Equal(t, BreakerStats{Failures: 2, Rejected: 1, Opened: 1}, b.Stats())
+}
+
+// The outcome the loop reports for each kind of ending of an attempt.
+func TestDoBreakerOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		opts     []Option
+		failures int64 // the breaker's run of failures after one call
+	}{
+		{"success", nil, nil, 0},
+		{"retryable", errBreakerOp, nil, 1},
+		{"permanent", Permanent(errBreakerOp), nil, 0},
+		{"terminal by classifier", errBreakerOp, []Option{WithClassifier(StopOn(errBreakerOp))}, 0},
+		{"retryable by classifier", errBreakerOp, []Option{WithClassifier(RetryOn(errBreakerOp))}, 1},
+		{"hint", After(0, errBreakerOp), nil, 1},
+		{"says not retryable", selfRetryable(false), nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := mustBreaker(t, BreakerConfig{FailureThreshold: 10})
+			failN(t, b, 3) // a success must reset this run
+			_, _ = Do(context.Background(), func(context.Context) (int, error) { return 0, tt.err },
+				append(tt.opts, WithBreaker(b), WithMaxAttempts(1))...)
+			want := tt.failures
+			if want > 0 {
+				want += 3
+			}
+			assert.Equal(t, want, b.fails.Load())
+		})
+	}
+}
+
+func TestDoBreakerAttemptTimeoutIsFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+		_, err := Do(context.Background(), func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}, WithBreaker(b), WithAttemptTimeout(time.Second), WithBackoff(Constant(0)))
+		require.ErrorIs(t, err, ErrCircuitOpen)
+		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerStats{Failures: 2, Rejected: 1, Opened: 1}, b.Stats())
+	})
+}
+
+func TestDoBreakerCallerCancellationFreesProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Do(ctx, func(context.Context) (int, error) { cancel(); return 0, errBreakerOp }, WithBreaker(b))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, HalfOpen, b.State())
+		assert.Zero(t, inflightOf(b.st.Load()), "the probe slot was freed")
+		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats())
+	})
+}
+
+// A probe that succeeds inside Do closes the circuit, and the retry after a
+// failed probe is refused: the circuit reopened.
+func TestDoBreakerHalfOpenThroughDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+		_, err := Do(context.Background(), func(context.Context) (int, error) { return 0, errBreakerOp },
+			WithBreaker(b), WithBackoff(Constant(0)))
+		var re *Error
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, &Error{Attempts: 1, Last: errBreakerOp, Reason: ErrCircuitOpen}, re)
+
+		time.Sleep(time.Second)
+		v, err := Do(context.Background(), func(context.Context) (int, error) { return 7, nil }, WithBreaker(b))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		assert.Equal(t, Closed, b.State())
+	})
+}
+
+// The waits between retries happen before admission: a breaker that opens
+// during the wait refuses the next attempt.
+func TestDoBreakerAdmissionAfterWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+		started := make(chan struct{})
+		go func() {
+			<-started
+			failN(t, b, 1) // another caller's failure trips the breaker during our wait
+		}()
+		calls := 0
+		_, err := Do(context.Background(), func(context.Context) (int, error) {
+			calls++
+			return 0, errBreakerOp
+		}, WithBreaker(b), WithBackoff(Constant(time.Second)), WithJitter(NoJitter),
+			WithNotify(func(context.Context, Attempt) { close(started); synctest.Wait() }))
+		require.ErrorIs(t, err, ErrCircuitOpen)
+		assert.Equal(t, 1, calls)
+	})
+}
+
+// 64 goroutines hammer one breaker through open, half-open and closed
+// periods: in each half-open period, never more than HalfOpenProbes probes
+// are in flight at once.
+func TestBreakerConcurrentProbes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const probes = 3
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 4, RecoveryTimeout: 5 * time.Millisecond, HalfOpenProbes: probes})
+		var mu sync.Mutex
+		running := map[uint64]int{} // probes in flight per half-open generation
+		peak := 0
+		var admittedProbes atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 64 {
+			wg.Go(func() {
+				for i := range 300 {
+					tk, ok := b.allow()
+					if !ok {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					probe := kindOf(uint64(tk)) == HalfOpen
+					if probe {
+						admittedProbes.Add(1)
+						mu.Lock()
+						running[genOf(uint64(tk))]++
+						peak = max(peak, running[genOf(uint64(tk))])
+						mu.Unlock()
+					}
+					runtime.Gosched()
+					if probe {
+						mu.Lock()
+						running[genOf(uint64(tk))]--
+						mu.Unlock()
+					}
+					switch (g + i) % 5 {
+					case 0, 1:
+						b.fail(tk)
+					case 2:
+						b.cancel(tk)
+					default:
+						b.succeed(tk)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, peak, probes)
+		assert.Positive(t, admittedProbes.Load(), "the breaker went through half-open periods")
+		assert.Positive(t, b.Stats().Opened)
+	})
+}
+
+// The same through Run, deterministically: while the probes block, every
+// other caller is refused.
+func TestBreakerConcurrentRunInHalfOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const probes = 2
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: probes})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+
+		release := make(chan struct{})
+		var running, rejected atomic.Int64
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				err := b.Run(context.Background(), func(context.Context) error {
+					running.Add(1)
+					<-release
+					return nil
+				})
+				if errors.Is(err, ErrCircuitOpen) {
+					rejected.Add(1)
+				}
+			})
+		}
+		synctest.Wait()
+		assert.Equal(t, int64(probes), running.Load())
+		assert.Equal(t, int64(64-probes), rejected.Load())
+		close(release)
+		wg.Wait()
+		assert.Equal(t, Closed, b.State())
+	})
+}
