@@ -8,6 +8,8 @@
 #   BENCH      go test -bench regexp (default: every benchmark)
 #
 # Raw results are kept in benchmarks/results/bench.txt (ignored by git).
+# After the benchstat table it prints a Markdown table of medians
+# (cmd/mdtable), the one in README.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -31,3 +33,7 @@ echo "go test -run '^\$' -bench '$bench' -benchmem -count $count -benchtime $ben
 go test -run '^$' -bench "$bench" -benchmem -count "$count" -benchtime "$benchtime" . | tee "$out" >&2
 
 "$benchstat" -col /lib "$out"
+
+echo
+echo "Medians (ns/op, allocs/op), for README.md:"
+go run ./cmd/mdtable "$out"
