@@ -130,37 +130,60 @@ func (s *signal) Unwrap() error { return s.err }
 // inspect walks err's chain once, depth first like errors.As, without
 // allocating. It returns the first Permanent or After wrapper, and the
 // verdict of the first error with a method Retryable() bool (Undecided if
-// there is none).
+// there is none). One type switch per link keeps it to a single cached
+// type lookup for the common error that wraps nothing.
 func inspect(err error) (sig *signal, self Decision) {
 	for err != nil {
-		if s, ok := err.(*signal); ok && sig == nil {
-			sig = s
-		}
-		if r, ok := err.(interface{ Retryable() bool }); ok && self == Undecided {
-			self = Terminal
-			if r.Retryable() {
-				self = Retryable
-			}
-		}
+		var next error
+		var many []error
 		switch e := err.(type) {
-		case interface{ Unwrap() error }:
-			err = e.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, inner := range e.Unwrap() {
-				s, d := inspect(inner)
-				if sig == nil {
-					sig = s
-				}
-				if self == Undecided {
-					self = d
-				}
+		case *signal:
+			if sig == nil {
+				sig = e
 			}
-			return sig, self
-		default:
-			return sig, self
+			next = e.err
+		case interface {
+			Retryable() bool
+			Unwrap() error
+		}:
+			self = decide(self, e.Retryable())
+			next = e.Unwrap()
+		case interface {
+			Retryable() bool
+			Unwrap() []error
+		}:
+			self = decide(self, e.Retryable())
+			many = e.Unwrap()
+		case interface{ Retryable() bool }:
+			self = decide(self, e.Retryable())
+		case interface{ Unwrap() error }:
+			next = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			many = e.Unwrap()
 		}
+		for _, inner := range many {
+			s, d := inspect(inner)
+			if sig == nil {
+				sig = s
+			}
+			if self == Undecided {
+				self = d
+			}
+		}
+		err = next
 	}
 	return sig, self
+}
+
+// decide keeps an earlier verdict, or turns retryable into one.
+func decide(earlier Decision, retryable bool) Decision {
+	switch {
+	case earlier != Undecided:
+		return earlier
+	case retryable:
+		return Retryable
+	}
+	return Terminal
 }
 
 // classify applies the chain, then the error's own verdict (self, from

@@ -1,3 +1,97 @@
 // Package retry retries operations that can fail: a plain Go function, an
-// HTTP call, a database transaction, an RPC.
+// HTTP call (see the httpx package), a database transaction, an RPC.
+//
+//	user, err := retry.Do(ctx, func(ctx context.Context) (User, error) {
+//		return client.GetUser(ctx, id)
+//	})
+//
+// [Do] calls the operation until it succeeds or the policy gives up, and
+// returns its value; the type is inferred. [Run] is the same for an
+// operation without a result.
+//
+// # Policies and options
+//
+// A call is configured by [Option] values, applied in order, or by a
+// [Policy] built once with [NewPolicy] and shared between goroutines. A
+// policy is immutable; [Policy.With] derives a new one, for example a
+// per-request override of a client-wide policy. Do with a prebuilt policy
+// does not allocate when the operation succeeds.
+//
+// The defaults: 4 attempts (3 retries), exponential backoff from 100ms
+// with multiplier 2, each wait capped at 30s, full jitter, every error
+// retried except [Permanent] ones and the caller's own context ending, no
+// limit on elapsed time and no per-attempt timeout.
+//
+// Invalid input never panics: negative counts or durations, NaN or
+// infinite numbers, a multiplier below 1, a jitter fraction outside [0, 1],
+// a nil operation or context make Do, Run, NewPolicy and With return an
+// error wrapping [ErrInvalidConfig], without calling the operation.
+//
+// # The loop
+//
+// After a failed attempt the loop decides, in this order:
+//
+//  1. The caller's context has ended: stop with its [context.Cause].
+//  2. The operation's own signals: [Permanent] stops; [After] retries after
+//     the hint; an attempt that hit its own [WithAttemptTimeout] is retried.
+//  3. The classifier chain ([WithClassifier]), then the error's own
+//     Retryable() bool method if it has one; by default, retry.
+//  4. The attempt limit ([WithMaxAttempts]): stop with [ErrExhausted]. The
+//     loop never sleeps after the last attempt.
+//  5. The wait: base = min(strategy.Delay(n), max delay), then jitter, then
+//     the cap again; a server hint replaces it (see below).
+//  6. A wait that would end at or after the context's deadline stops the
+//     loop at once with [context.DeadlineExceeded]; one that would end at or
+//     after the [WithMaxElapsed] limit stops it with [ErrMaxElapsed].
+//  7. The retry budget ([WithBudget]), if any, must grant the retry, or the
+//     loop stops with [ErrBudgetExhausted].
+//  8. The notify hook ([WithNotify]) sees the attempt, then the loop waits.
+//     The wait is cut short when the context ends. One timer per call at
+//     most; none for a zero wait.
+//
+// A circuit breaker ([WithBreaker]) is asked before every attempt, the
+// first included; while it is open, attempts fail fast with
+// [ErrCircuitOpen] without calling the operation.
+//
+// # Strategies and jitter
+//
+// A [Strategy] maps the retry number to a base delay: [Constant], [Linear],
+// [Exponential], [Fibonacci], or any function through [StrategyFunc].
+// Strategies are pure and their arithmetic saturates: no overflow, no
+// negative delay. [Jitter] spreads waits so that clients that failed
+// together do not retry together: [NoJitter], [FullJitter], [EqualJitter],
+// [DecorrelatedJitter], [ProportionalJitter]. The cap is applied before
+// jitter, so a capped delay stays jittered. [WithRand] gives a seeded
+// source for reproducible waits.
+//
+// # Server hints
+//
+// An operation that knows when to come back returns [After](d, err). The
+// loop then waits d plus a full-jitter spread of this retry's base delay
+// (exactly d under NoJitter or [WithExactHints]). A hint longer than the
+// maximum delay is not obeyed by sleeping: the loop stops with
+// [ErrHintTooLong], and [Error].RetryAfter carries the requested delay.
+//
+// # Errors
+//
+// On failure Do returns the last value the operation returned and an
+// [*Error] with the number of attempts, the last error and the reason.
+// [errors.Is] reaches both the last error and the reason:
+//
+//	if errors.Is(err, retry.ErrExhausted) && errors.Is(err, io.EOF) { … }
+//
+// # Retry storms
+//
+// Retries multiply load exactly when a dependency is weakest. A [Budget]
+// shared by every call to a dependency bounds the retries a process makes
+// (a token bucket refilled by successes and, optionally, by time); a
+// [Breaker] stops calling a dependency that keeps failing and probes it
+// before closing again. Both are lock-free on the hot path, compute their
+// state lazily from the clock, and own no goroutines or timers.
+//
+// # Concurrency
+//
+// Do, Run, a Policy, a Budget and a Breaker are safe for concurrent use.
+// Classifiers, strategies and the notify hook given to a shared policy are
+// called from many goroutines and must be safe for that.
 package retry

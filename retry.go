@@ -213,8 +213,13 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 func (l *loop) begin(cfg *config) (context.Context, *Error) {
 	l.attempts++
 	if cfg.attemptTimeout <= 0 {
-		return l.ctx, nil
+		return l.ctx, nil // kept small so that it inlines
 	}
+	return l.beginTimed(cfg)
+}
+
+// beginTimed gives the attempt its own context with the attempt timeout.
+func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 	l.actx, l.cancel = context.WithTimeout(l.ctx, cfg.attemptTimeout)
 	return l.actx, nil
 }
@@ -239,7 +244,7 @@ func (l *loop) succeeded() {
 // failed decides what to do after op returned err: it returns the *Error
 // that ends the call, or waits and returns nil for another attempt.
 func (l *loop) failed(c *config, err error) *Error {
-	timedOut := l.endAttempt()
+	timedOut := l.cancel != nil && l.endAttempt()
 	if l.ctx.Err() != nil {
 		return l.stop(err, context.Cause(l.ctx), 0)
 	}
@@ -263,6 +268,9 @@ func (l *loop) failed(c *config, err error) *Error {
 	}
 	if c.notify != nil {
 		c.notify(l.ctx, Attempt{Number: l.attempts, Err: strip(err), Delay: wait, Elapsed: time.Since(l.began)})
+	}
+	if wait == 0 {
+		return nil
 	}
 	return l.sleep(err, wait, hint)
 }
