@@ -43,10 +43,19 @@ type config struct {
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
+	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
 }
 
 func defaultConfig() config {
 	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: DefaultJitter}
+}
+
+// settle derives what the loop can know in advance once every option is
+// applied: a Constant(0) strategy makes every computed wait zero, whatever
+// the jitter, so the loop skips the wait computation entirely.
+func (c *config) settle() {
+	s, ok := c.strategy.(constant)
+	c.zeroWaits = ok && s.d == 0
 }
 
 // lean reports whether a call needs nothing before its first attempt (no

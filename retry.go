@@ -42,6 +42,7 @@ func NewPolicy(opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		p.cfg.apply(o)
 	}
+	p.cfg.settle()
 	if p.cfg.err != nil {
 		return nil, p.cfg.err
 	}
@@ -110,6 +111,7 @@ func doOptions[T any](ctx context.Context, op func(context.Context) (T, error), 
 	for _, o := range opts {
 		buf.apply(o)
 	}
+	buf.settle()
 	return do(ctx, op, &buf)
 }
 
@@ -309,6 +311,9 @@ func (l *loop) nextWait(c *config, err error, hinted bool, hint time.Duration) (
 			return 0, l.stop(err, ErrHintTooLong, hint)
 		}
 		wait = c.hintWait(l.attempts, hint)
+	} else if c.zeroWaits {
+		l.prev = 0
+		return l.checkElapsed(c, err)
 	} else {
 		wait = c.wait(l.attempts, l.prev)
 	}
@@ -322,6 +327,15 @@ func (l *loop) nextWait(c *config, err error, hinted bool, hint time.Duration) (
 		return 0, l.stop(err, ErrMaxElapsed, hint)
 	}
 	return wait, nil
+}
+
+// checkElapsed is nextWait for a zero wait without a hint: only the elapsed
+// limit can stop the loop.
+func (l *loop) checkElapsed(c *config, err error) (time.Duration, *Error) {
+	if c.maxElapsed > 0 && time.Since(l.began) >= c.maxElapsed {
+		return 0, l.stop(err, ErrMaxElapsed, 0)
+	}
+	return 0, nil
 }
 
 // sleep waits d, cut short by the end of the caller's context. It uses at
