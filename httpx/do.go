@@ -39,12 +39,10 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 	if c == nil {
 		c = http.DefaultClient
 	}
-	cl := call{req: req, client: c, opts: opts}
+	cl := call{req: req, client: c}
 	cl.init()
-	if extra := requestOptions(req.Context()); len(extra) > 0 {
-		cl.opts = append(slices.Clip(opts), extra...)
-	}
-	resp, err := retry.Do(req.Context(), cl.attempt, cl.opts...)
+	opts = cl.options(opts, requestOptions(req.Context()))
+	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
 	return cl.finish(resp, err)
 }
 
@@ -81,12 +79,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, t.err
 	}
-	cl := call{req: req, rt: t.base, opts: t.opts}
+	cl := call{req: req, rt: t.base}
 	cl.init()
-	if extra := requestOptions(req.Context()); len(extra) > 0 {
-		cl.opts = append(slices.Clip(t.opts), extra...)
-	}
-	resp, err := retry.Do(req.Context(), cl.attempt, cl.opts...)
+	opts := cl.options(t.opts, requestOptions(req.Context()))
+	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
 	return cl.finish(resp, err)
 }
 
@@ -121,7 +117,8 @@ type call struct {
 	req        *http.Request
 	client     *http.Client      // Do sends with it, or
 	rt         http.RoundTripper // the transport sends with it
-	opts       []retry.Option    // the whole configuration of the call
+	one        retry.Option      // the whole configuration of the call: one option, or
+	opts       []retry.Option    // several
 	replayable bool              // the body can be produced again (or there is none)
 	n          int               // attempts so far
 	bodyUsed   bool              // req.Body was handed to the transport
@@ -211,8 +208,29 @@ func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 	return c.rt.RoundTrip(r)
 }
 
+// options records the call's options, the client's then the request's,
+// and returns them. A lone option (typically a *retry.Policy) is kept by
+// value: the call never holds the caller's variadic slice, which therefore
+// stays off the heap on the hot path.
+func (c *call) options(opts, extra []retry.Option) []retry.Option {
+	switch {
+	case len(extra) == 0 && len(opts) == 1:
+		c.one = opts[0]
+		return opts
+	case len(extra) == 0 && len(opts) == 0:
+		return nil
+	}
+	c.opts = slices.Concat(opts, extra)
+	return c.opts
+}
+
 // retried reports whether the call's configuration retries err.
-func (c *call) retried(err error) bool { return retriedBy(c.opts, err) }
+func (c *call) retried(err error) bool {
+	if c.one != nil {
+		return retriedBy([]retry.Option{c.one}, err)
+	}
+	return retriedBy(c.opts, err)
+}
 
 // discard drains (up to drainLimit) and closes the previous attempt's
 // response, which the loop decided to retry, so that its connection is

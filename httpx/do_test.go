@@ -139,7 +139,7 @@ func TestRetryAfterBeyondMaxDelay(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 429, resp.StatusCode)
 	assert.Equal(t, "120", resp.Header.Get("Retry-After"), "the header comes back intact")
-	assert.Equal(t, http.StatusText(429), readClose(t, resp))
+	assert.Equal(t, http.StatusText(http.StatusTooManyRequests), readClose(t, resp))
 	assert.EqualValues(t, 1, s.n.Load())
 }
 

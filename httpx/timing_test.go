@@ -210,7 +210,7 @@ func TestVirtualTimeHintTooLongOrPastDeadline(t *testing.T) {
 			assert.Zero(t, time.Since(start))
 			assert.Equal(t, 503, resp.StatusCode)
 			assert.Equal(t, "31", resp.Header.Get("Retry-After"))
-			assert.Equal(t, http.StatusText(503), readClose(t, resp))
+			assert.Equal(t, http.StatusText(http.StatusServiceUnavailable), readClose(t, resp))
 			assert.Equal(t, 1, rt.calls())
 		})
 	})
