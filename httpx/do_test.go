@@ -116,11 +116,12 @@ func TestRetryStatuses(t *testing.T) {
 		assert.EqualValues(t, 1, s.n.Load())
 	})
 	t.Run("connection errors still retried", func(t *testing.T) {
+		e := newEnv(t)
 		addr := refusedAddr(t)
 		var attempts int
 		req, err := http.NewRequest(http.MethodGet, "http://"+addr, nil)
 		require.NoError(t, err)
-		_, err = httpx.Do(&http.Client{Transport: &http.Transport{}}, req, append(fast,
+		_, err = httpx.Do(e.client(), req, append(fast,
 			retry.WithClassifier(httpx.RetryStatuses()), retry.WithMaxAttempts(3),
 			retry.WithNotify(func(context.Context, retry.Attempt) { attempts++ }))...)
 		require.ErrorIs(t, err, syscall.ECONNREFUSED)
@@ -141,6 +142,47 @@ func TestRetryAfterBeyondMaxDelay(t *testing.T) {
 	assert.Equal(t, "120", resp.Header.Get("Retry-After"), "the header comes back intact")
 	assert.Equal(t, http.StatusText(http.StatusTooManyRequests), readClose(t, resp))
 	assert.EqualValues(t, 1, s.n.Load())
+}
+
+func TestRetryAfterOnTheWire(t *testing.T) {
+	t.Run("seconds", func(t *testing.T) {
+		e := newEnv(t)
+		s := &script{statuses: []int{429, 200}, header: http.Header{"Retry-After": {"2"}}}
+		srv, _ := e.server(s.ServeHTTP)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		var asked []time.Duration
+		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
+			retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+				asked = append(asked, a.Delay)
+				cancel() // the wait itself is asserted in virtual time elsewhere
+			}))
+		require.Nil(t, resp)
+		require.ErrorIs(t, err, context.Canceled)
+		var se *httpx.StatusError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, http.StatusTooManyRequests, se.StatusCode)
+		assert.Equal(t, 2*time.Second, se.RetryAfter)
+		assert.Equal(t, []time.Duration{2 * time.Second}, asked)
+	})
+	t.Run("date in the past", func(t *testing.T) {
+		e := newEnv(t)
+		past := time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat)
+		s := &script{statuses: []int{429, 503, 200}, header: http.Header{"Retry-After": {past}}}
+		srv, conns := e.server(s.ServeHTTP)
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		var asked []time.Duration
+		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
+			retry.WithNotify(func(_ context.Context, a retry.Attempt) { asked = append(asked, a.Delay) }))
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		readClose(t, resp)
+		assert.Equal(t, []time.Duration{0, 0}, asked, "a past date means no wait")
+		assert.EqualValues(t, 1, conns.Load())
+	})
 }
 
 // refusedAddr returns a loopback address where nothing listens: a port
@@ -485,6 +527,7 @@ func TestWithOptionsOverride(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
+	newEnv(t)
 	body := newBody("x")
 	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", nil)
 	require.NoError(t, err)
