@@ -16,10 +16,11 @@ import (
 )
 
 // StatusError is the error an attempt ends with when the server answers
-// with a status of 400 or more. Classifiers see it (see [RetryStatuses]);
-// [Do] and the transport of [NewTransport] never return it to the caller:
-// when the retries end on a status, the caller gets that response with a
-// nil error, as net/http does.
+// with a status of 400 or more. Classifiers see it (see [RetryStatuses]).
+// When the retries end on a status, [Do] and the transport of
+// [NewTransport] return that response with a nil error, as net/http does,
+// not a StatusError; the caller meets one only inside a [*retry.Error],
+// when its context ended while a retry was waiting.
 //
 // A StatusError is a plain value: safe to share once built.
 type StatusError struct {
