@@ -70,9 +70,11 @@
 // A response that is retried is drained (up to 64 KiB) and closed so that
 // its keep-alive connection is reused. When the retries end on a status,
 // the last response is returned with a nil error and its body unread, as
-// net/http does; the caller closes it. Without a response, the error is a
-// [*retry.Error] that reaches the transport's error and the reason the loop
-// stopped. A response and an error never come together.
+// net/http does; the caller closes it. Without a response, or when the
+// request's context ended while a retry was waiting (the body could not be
+// read any more, so it is closed), the error is a [*retry.Error] that
+// reaches the last attempt's error and the reason the loop stopped. A
+// response and an error never come together.
 //
 // # Deadlines, budgets and breakers
 //
