@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -580,4 +582,46 @@ func newTLSServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+func TestTransportConcurrentUse(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		mu.Lock()
+		first := !seen[id]
+		seen[id] = true
+		mu.Unlock()
+		if first {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, id)
+	})
+	c := &http.Client{Transport: httpx.NewTransport(e.tr, fast...)}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				id := fmt.Sprintf("%d-%d", g, i)
+				req, err := http.NewRequest(http.MethodPut, srv.URL, strings.NewReader(id))
+				if !assert.NoError(t, err) {
+					return
+				}
+				req.Header.Set("X-Request-Id", id)
+				resp, err := c.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				assert.NoError(t, err)
+				assert.NoError(t, resp.Body.Close())
+				assert.Equal(t, id, string(b))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, seen, 80)
 }
