@@ -107,3 +107,14 @@ func TestRetryAfterRespectsClassifiers(t *testing.T) {
 	assert.Empty(t, noted)
 	assert.Equal(t, retry.Closed, b.State(), "a status the policy does not retry is not a failure")
 }
+
+type nilRT struct{}
+
+func (nilRT) RoundTrip(*http.Request) (*http.Response, error) { return nil, nil }
+
+func TestBrokenRoundTripper(t *testing.T) {
+	resp, err := httpx.NewTransport(nilRT{}).RoundTrip(get(t, t.Context()))
+	assert.Nil(t, resp)
+	require.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorContains(t, err, "nil *http.Response with a nil error")
+}

@@ -205,7 +205,12 @@ func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 	if c.client != nil {
 		return c.client.Do(r)
 	}
-	return c.rt.RoundTrip(r)
+	resp, err := c.rt.RoundTrip(r)
+	if resp == nil && err == nil {
+		// A broken RoundTripper: say so rather than fail later on a nil.
+		err = retry.Permanent(fmt.Errorf("httpx: %T returned a nil *http.Response with a nil error", c.rt))
+	}
+	return resp, err
 }
 
 // options records the call's options, the client's then the request's,
