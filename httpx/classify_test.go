@@ -1,0 +1,120 @@
+package httpx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/httpx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStatusError(t *testing.T) {
+	e := &httpx.StatusError{StatusCode: 503, Status: "503 Service Unavailable", RetryAfter: 2 * time.Second}
+	assert.Equal(t, "httpx: server answered 503 Service Unavailable (Retry-After 2s)", e.Error())
+	assert.Equal(t, "httpx: server answered 404", (&httpx.StatusError{StatusCode: 404}).Error())
+
+	for code := 100; code <= 999; code++ {
+		want := code == 408 || code == 429 || (code >= 500 && code <= 599 && code != 501)
+		assert.Equal(t, want, (&httpx.StatusError{StatusCode: code}).Retryable(), "%d", code)
+	}
+}
+
+func TestRetryStatusesClassifier(t *testing.T) {
+	codes := []int{404, 503}
+	c := httpx.RetryStatuses(codes...)
+	codes[0] = 500 // the classifier keeps its own copy
+	wrapped := func(code int) error {
+		return fmt.Errorf("wrapped: %w", &httpx.StatusError{StatusCode: code})
+	}
+	assert.Equal(t, retry.Retryable, c(wrapped(404)))
+	assert.Equal(t, retry.Retryable, c(&httpx.StatusError{StatusCode: 503}))
+	assert.Equal(t, retry.Terminal, c(wrapped(500)))
+	assert.Equal(t, retry.Terminal, c(wrapped(429)))
+	assert.Equal(t, retry.Undecided, c(errors.New("connection reset")))
+	off := httpx.RetryStatuses()
+	assert.Equal(t, retry.Terminal, off(wrapped(503)))
+	assert.Equal(t, retry.Undecided, off(errors.New("connection reset")))
+}
+
+func TestMethodsAndIdempotencyKeys(t *testing.T) {
+	cases := []struct {
+		method string
+		header http.Header
+		want   int // attempts against a server that always answers 503
+	}{
+		{http.MethodGet, nil, 3},
+		{"", nil, 3},
+		{http.MethodHead, nil, 3},
+		{http.MethodOptions, nil, 3},
+		{http.MethodTrace, nil, 3},
+		{http.MethodPut, nil, 3},
+		{http.MethodDelete, nil, 3},
+		{http.MethodPost, nil, 1},
+		{http.MethodPatch, nil, 1},
+		{"LOCK", nil, 1},
+		{http.MethodPatch, http.Header{"Idempotency-Key": {"a"}}, 3},
+		{http.MethodPatch, http.Header{"X-Idempotency-Key": nil}, 3},
+		{http.MethodPost, http.Header{"idempotency-key": {"a"}}, 1}, // not canonical: net/http ignores it too
+	}
+	for _, tc := range cases {
+		rt := &fakeRT{answer: statuses(503)}
+		req, err := http.NewRequest(tc.method, "http://api.test/x", strings.NewReader("body"))
+		require.NoError(t, err)
+		for k, v := range tc.header {
+			req.Header[k] = v
+		}
+		resp, err := httpx.Do(&http.Client{Transport: rt}, req,
+			retry.WithBackoff(retry.Constant(0)), retry.WithMaxAttempts(3))
+		require.NoError(t, err)
+		assert.Equal(t, 503, resp.StatusCode)
+		readClose(t, resp)
+		assert.Equal(t, tc.want, rt.calls(), "%s %v", tc.method, tc.header)
+	}
+}
+
+func TestRetryAfterRespectsClassifiers(t *testing.T) {
+	rt := &fakeRT{answer: func(n int, _ *http.Request) (*http.Response, error) {
+		if n == 1 {
+			return status(503, "0"), nil
+		}
+		return status(200), nil
+	}}
+	// The hint is obeyed when the policy retries the status...
+	resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), retry.WithClassifier(httpx.RetryStatuses(503)))
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.StatusCode)
+	readClose(t, resp)
+	assert.Equal(t, 2, rt.calls())
+
+	// ...and ignored when it does not, whatever the breaker or budget.
+	b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1})
+	require.NoError(t, err)
+	rt = &fakeRT{answer: func(int, *http.Request) (*http.Response, error) { return status(503, "0"), nil }}
+	var noted []error
+	resp, err = httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), retry.WithBreaker(b),
+		retry.WithClassifier(httpx.RetryStatuses(502)), retry.WithNotify(func(_ context.Context, a retry.Attempt) { noted = append(noted, a.Err) }))
+	require.NoError(t, err)
+	assert.Equal(t, 503, resp.StatusCode)
+	readClose(t, resp)
+	assert.Equal(t, 1, rt.calls())
+	assert.Empty(t, noted)
+	assert.Equal(t, retry.Closed, b.State(), "a status the policy does not retry is not a failure")
+}
+
+type nilRT struct{}
+
+func (nilRT) RoundTrip(*http.Request) (*http.Response, error) { return nil, nil }
+
+func TestBrokenRoundTripper(t *testing.T) {
+	resp, err := httpx.NewTransport(nilRT{}).RoundTrip(get(t, t.Context()))
+	assert.Nil(t, resp)
+	require.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorContains(t, err, "nil *http.Response with a nil error")
+}
