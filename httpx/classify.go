@@ -1,0 +1,181 @@
+package httpx
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/retrykit/retry"
+)
+
+// StatusError is the error an attempt ends with when the server answers
+// with a status of 400 or more. Classifiers see it (see [RetryStatuses]);
+// [Do] and the transport of [NewTransport] never return it to the caller:
+// when the retries end on a status, the caller gets that response with a
+// nil error, as net/http does.
+//
+// A StatusError is a plain value: safe to share once built.
+type StatusError struct {
+	// StatusCode is the response's status code, for example 503.
+	StatusCode int
+	// Status is the response's status line, for example "503 Service Unavailable".
+	Status string
+	// RetryAfter is the wait the response's Retry-After header asked for,
+	// or 0 when it had none or an unreadable one.
+	RetryAfter time.Duration
+}
+
+// Error describes the status, and the Retry-After wait when there was one.
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	b.WriteString("httpx: server answered ")
+	if e.Status != "" {
+		b.WriteString(e.Status)
+	} else {
+		b.WriteString(strconv.Itoa(e.StatusCode))
+	}
+	if e.RetryAfter > 0 {
+		b.WriteString(" (Retry-After ")
+		b.WriteString(e.RetryAfter.String())
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Retryable reports whether the status is in the default retry set: 408,
+// 429, and every 5xx except 501 (Not Implemented). The core loop uses it
+// when no classifier of the policy decides; [RetryStatuses] replaces it.
+func (e *StatusError) Retryable() bool { return retryableStatus(e.StatusCode) }
+
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+		return true
+	case code == http.StatusNotImplemented:
+		return false
+	}
+	return code >= 500 && code <= 599
+}
+
+// RetryStatuses returns a classifier that retries a [*StatusError] whose
+// code is among codes and stops on any other *StatusError, leaving every
+// other error (connection failures, timeouts) to the rest of the chain.
+// Pass it with [retry.WithClassifier] to replace the default set of
+// retried statuses. RetryStatuses() with no codes turns status retries off
+// entirely; a Retry-After header is then not obeyed either.
+//
+// The classifier is safe for concurrent use.
+func RetryStatuses(codes ...int) retry.Classifier {
+	codes = slices.Clone(codes)
+	return func(err error) retry.Decision {
+		var se *StatusError
+		if !errors.As(err, &se) {
+			return retry.Undecided
+		}
+		if slices.Contains(codes, se.StatusCode) {
+			return retry.Retryable
+		}
+		return retry.Terminal
+	}
+}
+
+// idempotent reports whether req may be sent again after a failure that
+// might have reached the server: its method is idempotent, or its Header
+// has an Idempotency-Key or X-Idempotency-Key entry (even a nil one, which
+// net/http does not send), the convention net/http itself follows.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
+		http.MethodPut, http.MethodDelete:
+		return true
+	}
+	if _, ok := req.Header["Idempotency-Key"]; ok {
+		return true
+	}
+	_, ok := req.Header["X-Idempotency-Key"]
+	return ok
+}
+
+// neverRetried reports whether a transport error is certain to happen
+// again: a TLS certificate the client refuses, or a URL no HTTP transport
+// can reach (no host, or a scheme other than http and https).
+func neverRetried(req *http.Request, err error) bool {
+	if u := req.URL; u == nil || u.Host == "" ||
+		!(strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https")) {
+		return true
+	}
+	var (
+		verify    *tls.CertificateVerificationError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		roots     x509.SystemRootsError
+		header    tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &authority) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &roots) || errors.As(err, &header)
+}
+
+// classifyErr turns the transport error of an attempt into what the loop
+// should see: Permanent for a failure that would only repeat or that a
+// non-idempotent request must not risk repeating; err itself otherwise
+// (the loop retries it, unless a classifier of the policy says otherwise).
+func classifyErr(req *http.Request, replayable bool, err error) error {
+	if req.Context().Err() != nil {
+		return err // the caller's own cancellation: the loop stops on it
+	}
+	switch {
+	case !replayable, neverRetried(req, err):
+		return retry.Permanent(err)
+	case !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED):
+		// The request may have been processed: sending it again could
+		// create a duplicate. Only a refused connection proves it was not.
+		return retry.Permanent(err)
+	}
+	return err
+}
+
+// statusErr returns the error for a response with a status of 400 or more.
+// A Retry-After header becomes an After hint when the policy retries the
+// status; a non-idempotent request is retried only on 429.
+// retried reports whether the call's policy retries an error.
+func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool) error {
+	se := &StatusError{StatusCode: resp.StatusCode, Status: resp.Status}
+	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
+		return retry.Permanent(se)
+	}
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return se
+	}
+	d, ok := ParseRetryAfter(v, time.Now())
+	if !ok {
+		return se
+	}
+	se.RetryAfter = d
+	// After overrides the policy's classifiers, so ask them first whether
+	// this status is to be retried at all (RetryStatuses may say no).
+	if !retried(se) {
+		return se
+	}
+	return retry.After(d, se)
+}
+
+// retriedBy reports whether a policy made of opts retries err, by running
+// the core loop once on an operation that fails with err. The probe
+// removes everything with effects (breaker, budget, hooks) and every limit
+// but the single attempt, so only the classification decides.
+func retriedBy(opts []retry.Option, err error) bool {
+	probe := append(slices.Clip(opts),
+		retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil),
+		retry.WithNotify(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
+	e := retry.Run(context.Background(), func(context.Context) error { return err }, probe...)
+	return errors.Is(e, retry.ErrExhausted)
+}

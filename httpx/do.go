@@ -1,0 +1,280 @@
+package httpx
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/retrykit/retry"
+)
+
+// drainLimit bounds how much of a retried response's body is read so that
+// its connection can be reused; a longer body closes the connection.
+const drainLimit = 64 << 10
+
+// Do sends req with c, retrying as the options say, and returns the
+// response the way c.Do does. A nil c means [http.DefaultClient].
+//
+// The options are those of the core loop ([retry.WithMaxAttempts],
+// [retry.WithAttemptTimeout], [retry.WithBreaker] and so on), followed by
+// any set on req's context with [WithOptions]. Which failures are retried,
+// and which requests may be sent more than once, is described in the
+// package documentation. req's context bounds the whole sequence: no wait
+// starts that could not end before its deadline.
+//
+// When the retries end on a status (attempts used up, a non-retryable
+// status, a Retry-After beyond the maximum delay, a budget or a deadline
+// that leaves no room for another wait), Do returns that last response
+// with a nil error and its body unread. When there is no response, it
+// returns a nil response and a [*retry.Error] that reaches both the
+// transport's error and the reason the loop stopped. It never returns a
+// response together with an error. Like c.Do, it closes req's body, and it
+// never modifies req.
+func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: httpx.Do: nil request", retry.ErrInvalidConfig)
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	cl := call{req: req, client: c, opts: opts}
+	cl.init()
+	if extra := requestOptions(req.Context()); len(extra) > 0 {
+		cl.opts = append(slices.Clip(opts), extra...)
+	}
+	resp, err := retry.Do(req.Context(), cl.attempt, cl.opts...)
+	return cl.finish(resp, err)
+}
+
+// NewTransport returns a RoundTripper that sends each request through base
+// (nil means [http.DefaultTransport]) with the retries opts describe, so
+// that any [http.Client] gains them. The options are validated once: if
+// they are invalid, every RoundTrip returns that error (wrapping
+// [retry.ErrInvalidConfig]) without sending anything. Options set on a
+// request's context with [WithOptions] apply after them.
+//
+// The behaviour is that of [Do], one RoundTrip per request: the client's
+// redirects, cookies and Timeout work as usual, and a client Timeout
+// bounds the whole sequence of attempts. The transport never modifies the
+// request, always closes its body, and returns a response only with a nil
+// error. It is safe for concurrent use; CloseIdleConnections is passed on
+// to base.
+func NewTransport(base http.RoundTripper, opts ...retry.Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	p, err := retry.NewPolicy(opts...)
+	return &transport{base: base, opts: []retry.Option{p}, err: err}
+}
+
+type transport struct {
+	base http.RoundTripper
+	opts []retry.Option // the policy alone, ready to pass to retry.Do
+	err  error          // from NewPolicy
+}
+
+// RoundTrip implements [http.RoundTripper].
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.err != nil {
+		closeBody(req)
+		return nil, t.err
+	}
+	cl := call{req: req, rt: t.base, opts: t.opts}
+	cl.init()
+	if extra := requestOptions(req.Context()); len(extra) > 0 {
+		cl.opts = append(slices.Clip(t.opts), extra...)
+	}
+	resp, err := retry.Do(req.Context(), cl.attempt, cl.opts...)
+	return cl.finish(resp, err)
+}
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// if it has any.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+type optionsKey struct{}
+
+// WithOptions returns a copy of ctx carrying retry options for the
+// requests made with it ([http.NewRequestWithContext] or
+// [http.Request.WithContext]). [Do] and the transport of [NewTransport]
+// apply them after their own, so they override the client-level policy
+// for this request only. Calls nest: options of an inner WithOptions apply
+// after those of an outer one.
+func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
+	prev := requestOptions(ctx)
+	return context.WithValue(ctx, optionsKey{}, append(slices.Clip(prev), opts...))
+}
+
+func requestOptions(ctx context.Context) []retry.Option {
+	opts, _ := ctx.Value(optionsKey{}).([]retry.Option)
+	return opts
+}
+
+// call is the state of one request across its attempts.
+type call struct {
+	req        *http.Request
+	client     *http.Client      // Do sends with it, or
+	rt         http.RoundTripper // the transport sends with it
+	opts       []retry.Option    // the whole configuration of the call
+	replayable bool              // the body can be produced again (or there is none)
+	n          int               // attempts so far
+	bodyUsed   bool              // req.Body was handed to the transport
+	prev       *http.Response    // the latest response, not yet handed back
+}
+
+func (c *call) init() {
+	b := c.req.Body
+	c.replayable = b == nil || b == http.NoBody || c.req.GetBody != nil
+}
+
+// attempt is the operation the core loop runs.
+func (c *call) attempt(actx context.Context) (*http.Response, error) {
+	c.discard()
+	c.n++
+	resp, err := c.send(actx)
+	if err != nil {
+		return nil, classifyErr(c.req, c.replayable, err)
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	c.prev = resp
+	return resp, statusErr(c.req, resp, c.replayable, c.retried)
+}
+
+// send makes one attempt with the attempt's context. When the loop gave
+// the attempt its own deadline (an attempt timeout), that deadline bounds
+// the wait for the response but not the reading of its body, which the
+// loop's end would otherwise cut off: the request runs under a child of
+// the caller's context that the attempt's end cancels only until the
+// response arrives, and that closing the body releases.
+func (c *call) send(actx context.Context) (*http.Response, error) {
+	ctx := c.req.Context()
+	if actx == ctx {
+		r, err := c.request(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return c.roundTrip(r)
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(actx, func() { cancel(context.Cause(actx)) })
+	r, err := c.request(rctx)
+	var resp *http.Response
+	if err == nil {
+		resp, err = c.roundTrip(r)
+	}
+	if !stop() && err == nil { // the attempt timed out as the response came
+		resp.Body.Close()
+		resp, err = nil, context.Cause(actx)
+	}
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = releaser(resp.Body, cancel)
+	return resp, nil
+}
+
+// request returns the request for the next attempt, with context ctx: the
+// caller's request itself the first time (when the context is the same),
+// then clones with a fresh body from GetBody.
+func (c *call) request(ctx context.Context) (*http.Request, error) {
+	if c.n == 1 {
+		c.bodyUsed = true
+		if ctx == c.req.Context() {
+			return c.req, nil
+		}
+		return c.req.WithContext(ctx), nil
+	}
+	r := c.req.Clone(ctx)
+	if c.req.GetBody != nil {
+		body, err := c.req.GetBody()
+		if err != nil {
+			return nil, retry.Permanent(fmt.Errorf("httpx: rewinding the request body: %w", err))
+		}
+		r.Body = body
+	}
+	return r, nil
+}
+
+func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
+	if c.client != nil {
+		return c.client.Do(r)
+	}
+	return c.rt.RoundTrip(r)
+}
+
+// retried reports whether the call's configuration retries err.
+func (c *call) retried(err error) bool { return retriedBy(c.opts, err) }
+
+// discard drains (up to drainLimit) and closes the previous attempt's
+// response, which the loop decided to retry, so that its connection is
+// reused.
+func (c *call) discard() {
+	if c.prev == nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, c.prev.Body, drainLimit)
+	_ = c.prev.Body.Close()
+	c.prev = nil
+}
+
+// finish turns the loop's result into what net/http callers expect: a
+// response with a nil error whenever there is one.
+func (c *call) finish(resp *http.Response, err error) (*http.Response, error) {
+	if !c.bodyUsed {
+		closeBody(c.req)
+	}
+	if err == nil {
+		return resp, nil
+	}
+	if resp == nil {
+		return nil, err
+	}
+	if c.req.Context().Err() != nil {
+		// The caller gave up while waiting: the body cannot be read anymore.
+		_ = resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// releaser returns body with a Close that also calls cancel. A body that
+// is also a Writer (a 101 Switching Protocols response) stays one.
+func releaser(body io.ReadCloser, cancel context.CancelCauseFunc) io.ReadCloser {
+	if rw, ok := body.(io.ReadWriteCloser); ok {
+		return &releaseRW{releaseBody{rw, cancel}, rw}
+	}
+	return &releaseBody{body, cancel}
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+type releaseRW struct {
+	releaseBody
+	w io.Writer
+}
+
+func (b *releaseRW) Write(p []byte) (int, error) { return b.w.Write(p) }

@@ -1,0 +1,84 @@
+// Package httpx retries HTTP requests with the retry loop of package
+// [github.com/retrykit/retry]: [Do] for a single call, [NewTransport] for an
+// [http.RoundTripper] that gives any [http.Client] retries, and
+// [WithOptions] to override the client's policy for one request.
+//
+// # Which requests are sent again: the idempotency rule
+//
+// Retrying a request that the server may already have processed can do it
+// twice: two orders, two payments. So httpx sends a request more than once
+// only when that is safe:
+//
+//   - GET, HEAD, OPTIONS, TRACE, PUT and DELETE are idempotent and are
+//     retried on every retryable failure.
+//   - POST, PATCH and every other method are retried only when the request
+//     carries an idempotency key, that is when its Header map has the key
+//     "Idempotency-Key" or "X-Idempotency-Key", as net/http itself decides
+//     (see [http.Transport]). A key with a nil value counts: it is an
+//     explicit opt-in that net/http does not send on the wire.
+//   - Without a key, POST and PATCH are retried only when the request
+//     provably was not processed: the connection was refused before
+//     anything was sent, or the server answered 429 Too Many Requests. Any
+//     other failure ends the call at once (as a [retry.Permanent] error, so
+//     a circuit breaker does not count it).
+//
+// Making a POST safe to retry:
+//
+//	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(order))
+//	req.Header.Set("Idempotency-Key", orderID) // the server deduplicates on it
+//	// or, to opt in without sending a header:
+//	// req.Header["Idempotency-Key"] = nil
+//	resp, err := httpx.Do(client, req)
+//
+// # Bodies
+//
+// Each retry sends a clone of the request with a fresh body from
+// [http.Request.GetBody]; the caller's request is never modified.
+// [http.NewRequest] and [http.NewRequestWithContext] set GetBody when the
+// body is a *bytes.Reader, *bytes.Buffer or *strings.Reader; for any other
+// reader, set GetBody yourself. A request whose body cannot be produced
+// again (a non-nil Body other than [http.NoBody] and no GetBody) is sent
+// once and never retried: its failure ends the call.
+//
+// # What is retried
+//
+// Retried: connection errors (refused, reset, an unexpected EOF), attempts
+// that time out ([retry.WithAttemptTimeout] or the client's Timeout in
+// [Do]), and the statuses 408, 429 and 5xx except 501. Never retried: other
+// statuses of 400 and above, TLS certificate failures, URLs without a host
+// or with a scheme other than http and https, and the caller's own
+// cancellation. Statuses reach the policy's classifiers as a [*StatusError];
+// [RetryStatuses] replaces the set of retried statuses, or turns status
+// retries off.
+//
+// An attempt timeout bounds the wait for a response's header; reading the
+// body of the response handed back is bounded by the request's context.
+//
+// # Retry-After
+//
+// When a retried status carries Retry-After (seconds or an HTTP date, see
+// [ParseRetryAfter]), the next attempt waits for it plus a jittered spread
+// of the computed backoff, so that clients told the same instant do not
+// return together; [retry.WithExactHints] waits exactly the hint. A value
+// that cannot be read falls back to the computed backoff. A hint longer than
+// the policy's maximum delay, or one that would end past the request's
+// deadline, ends the retries and the response comes back to the caller
+// with its header intact.
+//
+// # Responses
+//
+// A response that is retried is drained (up to 64 KiB) and closed so that
+// its keep-alive connection is reused. When the retries end on a status,
+// the last response is returned with a nil error and its body unread, as
+// net/http does; the caller closes it. Without a response, the error is a
+// [*retry.Error] that reaches the transport's error and the reason the loop
+// stopped. A response and an error never come together.
+//
+// # Deadlines, budgets and breakers
+//
+// The request's context bounds the whole sequence: the loop never starts a
+// wait that cannot end before its deadline. Budgets and breakers of the
+// core ([retry.WithBudget], [retry.WithBreaker]) work as for any operation;
+// a breaker per host is a map of breakers and one [WithOptions] call per
+// request (see the examples).
+package httpx
