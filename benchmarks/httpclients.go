@@ -7,6 +7,8 @@ import (
 
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/httpx"
 )
 
 // Getter performs one logical GET of url, with whatever retries its library
@@ -101,4 +103,42 @@ func NewFailsafeHTTP() Getter {
 		}
 		return finish(c.Do(req))
 	}
+}
+
+// NewRetrykitHTTP returns a Getter for retrykit's httpx.Do with a policy
+// built once: MaxAttempts attempts, Constant(0), NoJitter. httpx drains and
+// closes each retried response so the connection is reused.
+func NewRetrykitHTTP() Getter {
+	p := retrykitHTTPPolicy()
+	c := &http.Client{Transport: newTransport()}
+	return func(ctx context.Context, url string) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		return finish(httpx.Do(c, req, p))
+	}
+}
+
+// NewRetrykitTransport returns a Getter for an http.Client whose transport
+// is httpx.NewTransport with the same policy: the way to give retries to
+// code that already takes an *http.Client.
+func NewRetrykitTransport() Getter {
+	c := &http.Client{Transport: httpx.NewTransport(newTransport(), retrykitHTTPPolicy())}
+	return func(ctx context.Context, url string) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		return finish(c.Do(req))
+	}
+}
+
+func retrykitHTTPPolicy() *retry.Policy {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(MaxAttempts),
+		retry.WithBackoff(retry.Constant(0)), retry.WithJitter(retry.NoJitter))
+	if err != nil {
+		panic(err) // the options are constants: a failure is a bug here
+	}
+	return p
 }

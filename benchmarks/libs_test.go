@@ -110,6 +110,8 @@ func httpLibs(tb testing.TB, direct Getter) []namedGetter {
 	tb.Helper()
 	return []namedGetter{
 		{libDirect, direct},
+		{libRetrykit, NewRetrykitHTTP()},
+		{libRetrykitTransp, NewRetrykitTransport()},
 		{libRetryablehttp, NewRetryablehttp()},
 		{libFailsafe, NewFailsafeHTTP()},
 	}

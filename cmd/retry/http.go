@@ -1,16 +1,154 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/httpx"
 )
 
-// runHTTP is replaced by the httpx-based implementation once the httpx
-// package is merged; until then retry http reports that it is missing.
-func runHTTP(_ context.Context, _ *config, _ *retry.Policy, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "retry: retry http needs the httpx package, which this build does not have yet")
-	return exitFailure
+// Exit statuses of retry http, after the final response (or none).
+const (
+	exitNoResponse = 1 // no response came: connection errors, timeouts, interruption
+	exitHTTP4xx    = 4 // the final status was 4xx
+	exitHTTP5xx    = 5 // the final status was 5xx
+)
+
+// runHTTP sends the request c describes through httpx under policy p,
+// writes the final response's body to stdout and returns the exit status.
+func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.Writer) int {
+	body, err := c.requestBody()
+	if err != nil {
+		fmt.Fprintf(stderr, "retry: -d: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rl := &relay{cancel: cancel}
+	stop := rl.listen()
+	defer stop()
+
+	req, err := c.request(ctx, body)
+	if err != nil {
+		fmt.Fprintf(stderr, "retry: %v\n", err)
+		return exitUsage
+	}
+	opts := []retry.Option{p}
+	if c.statuses != nil {
+		opts = append(opts, retry.WithClassifier(httpx.RetryStatuses(c.statuses...)))
+	}
+	hl := &httpLog{}
+	if c.verbose {
+		hl.logger = newLogger(stderr, c.attempts, "not retryable (-status, or the request is not idempotent)")
+	}
+	opts = append(opts, retry.WithNotify(hl.retrying))
+
+	began := time.Now()
+	resp, err := httpx.Do(&http.Client{}, req, opts...)
+	if err != nil {
+		hl.outcome(err, time.Since(began))
+		if sig, _ := rl.signalled(); sig != nil {
+			return signalStatus(sig)
+		}
+		fmt.Fprintf(stderr, "retry: %s %s: %v\n", req.Method, c.url, err)
+		return exitNoResponse
+	}
+	defer resp.Body.Close()
+	hl.response(resp, time.Since(began))
+	if _, err := io.Copy(stdout, resp.Body); err != nil {
+		fmt.Fprintf(stderr, "retry: reading the response body: %v\n", err)
+		return exitNoResponse
+	}
+	return statusExit(resp.StatusCode)
+}
+
+// requestBody returns the -d data: the literal text, or a file's contents
+// for @file. Without -d it returns nil.
+func (c *config) requestBody() ([]byte, error) {
+	name, isFile := strings.CutPrefix(c.data, "@")
+	if !isFile {
+		if c.data == "" {
+			return nil, nil
+		}
+		return []byte(c.data), nil
+	}
+	return os.ReadFile(name)
+}
+
+// request builds the request with a replayable body (bytes.Reader sets
+// GetBody, so httpx can send it again on every attempt).
+func (c *config) request(ctx context.Context, body []byte) (*http.Request, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = c.headers.Clone()
+	if c.idempotent && req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
+		// net/http's convention: a nil-valued Idempotency-Key marks the
+		// request idempotent without sending the header.
+		req.Header["Idempotency-Key"] = nil
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // as curl -d does
+	}
+	return req, nil
+}
+
+// statusExit maps the final HTTP status to retry http's exit status.
+func statusExit(code int) int {
+	switch {
+	case code >= 500:
+		return exitHTTP5xx
+	case code >= 400:
+		return exitHTTP4xx
+	}
+	return 0
+}
+
+// httpLog counts attempts through the notify hook and, with -v, logs them.
+type httpLog struct {
+	logger   *logger // nil without -v
+	attempts int     // attempts that failed and were retried
+}
+
+func (h *httpLog) retrying(ctx context.Context, a retry.Attempt) {
+	h.attempts = a.Number
+	if h.logger != nil {
+		h.logger.retrying(ctx, a)
+	}
+}
+
+// outcome logs a loop that ended without a response.
+func (h *httpLog) outcome(err error, elapsed time.Duration) {
+	if h.logger != nil {
+		h.logger.outcome(err, h.attempts+1, elapsed)
+	}
+}
+
+// response logs the final response: a success, or the status retries
+// ended on.
+func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
+	if h.logger == nil {
+		return
+	}
+	if resp.StatusCode < 400 {
+		h.logger.outcome(nil, h.attempts+1, elapsed)
+		return
+	}
+	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "final response is an error status",
+		slog.Int("attempts", h.attempts+1),
+		slog.String("status", resp.Status),
+		slog.Duration("elapsed", roundDuration(elapsed)))
 }

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// scripted is an HTTP server that answers with statuses in order (the last
+// one repeats) and records every request it got.
+type scripted struct {
+	t        *testing.T
+	statuses []int
+	mu       sync.Mutex
+	requests []recorded
+}
+
+type recorded struct {
+	method, body, idempotencyKey, custom string
+	hasKey                               bool
+}
+
+func newScripted(t *testing.T, statuses ...int) (*scripted, string) {
+	s := &scripted{t: t, statuses: statuses}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.t.Errorf("reading the request body: %v", err)
+	}
+	_, hasKey := r.Header["Idempotency-Key"]
+	s.mu.Lock()
+	n := len(s.requests)
+	s.requests = append(s.requests, recorded{r.Method, string(body), r.Header.Get("Idempotency-Key"), r.Header.Get("X-Custom"), hasKey})
+	s.mu.Unlock()
+	code := s.statuses[min(n, len(s.statuses)-1)]
+	w.WriteHeader(code)
+	io.WriteString(w, http.StatusText(code)+" "+r.Method+"\n")
+}
+
+func (s *scripted) got() []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]recorded(nil), s.requests...)
+}
+
+// fastHTTP are flags that keep real waits negligible: the waits themselves are
+// the library's business and tested there in virtual time.
+var fastHTTP = []string{"http", "-backoff", "constant", "-delay", "0"}
+
+func httpArgs(rest ...string) []string { return append(append([]string(nil), fastHTTP...), rest...) }
+
+func TestHTTPStatuses(t *testing.T) {
+	tests := []struct {
+		name     string
+		statuses []int
+		flags    []string
+		status   int
+		requests int
+		stdout   string
+	}{
+		{"503 twice then 200 prints the body", []int{503, 503, 200}, nil, 0, 3, "OK GET\n"},
+		{"404 is not retried", []int{404, 200}, nil, exitHTTP4xx, 1, "Not Found GET\n"},
+		{"422 is not retried", []int{422, 200}, nil, exitHTTP4xx, 1, "Unprocessable Entity GET\n"},
+		{"501 is not retried", []int{501, 200}, nil, exitHTTP5xx, 1, "Not Implemented GET\n"},
+		{"always 503 gives up after the attempts, last body printed", []int{503}, nil, exitHTTP5xx, 4, "Service Unavailable GET\n"},
+		{"-attempts bounds the requests", []int{503}, []string{"-attempts", "2"}, exitHTTP5xx, 2, "Service Unavailable GET\n"},
+		{"429 is retried", []int{429, 200}, nil, 0, 2, "OK GET\n"},
+		{"-status replaces the set: 503 no longer retried", []int{503, 200}, []string{"-status", "502"}, exitHTTP5xx, 1, "Service Unavailable GET\n"},
+		{"-status adds 404", []int{404, 404, 200}, []string{"-status", "404"}, 0, 3, "OK GET\n"},
+		{"a 3xx without Location is a success", []int{304}, nil, 0, 1, ""},
+		{"HEAD has no body", []int{503, 200}, []string{"-X", "HEAD"}, 0, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, url := newScripted(t, tt.statuses...)
+			args := httpArgs(append(tt.flags, url)...)
+			status, stdout, stderr := runInProcess(t, args...)
+			assert.Equal(t, tt.status, status, "stderr: %s", stderr)
+			assert.Len(t, srv.got(), tt.requests)
+			assert.Equal(t, tt.stdout, stdout)
+			assert.Empty(t, stderr, "quiet without -v")
+		})
+	}
+}
+
+func TestHTTPPostIdempotency(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "order.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"item":"book","qty":1}`), 0o600))
+
+	tests := []struct {
+		name     string
+		flags    []string
+		requests int
+		key      string
+		hasKey   bool
+	}{
+		{"POST without a key is sent once", nil, 1, "", false},
+		{"POST with an Idempotency-Key header is retried", []string{"-H", "Idempotency-Key: order-42"}, 4, "order-42", true},
+		{"POST with -idempotent is retried and sends no key", []string{"-idempotent"}, 4, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, url := newScripted(t, 503)
+			args := httpArgs(append(append([]string{"-X", "post", "-d", "@" + file}, tt.flags...), url)...)
+			status, stdout, _ := runInProcess(t, args...)
+			assert.Equal(t, exitHTTP5xx, status)
+			assert.Equal(t, "Service Unavailable POST\n", stdout)
+			got := srv.got()
+			require.Len(t, got, tt.requests)
+			for i, r := range got {
+				assert.Equal(t, "POST", r.method, "request %d", i)
+				assert.Equal(t, `{"item":"book","qty":1}`, r.body, "request %d: the body arrives whole on every attempt", i)
+				assert.Equal(t, tt.key, r.idempotencyKey, "request %d", i)
+				assert.Equal(t, tt.hasKey, r.hasKey, "request %d", i)
+			}
+		})
+	}
+}
+
+func TestHTTPPostWithLiteralDataAndHeaders(t *testing.T) {
+	srv, url := newScripted(t, 500, 201)
+	status, stdout, stderr := runInProcess(t, httpArgs("-X", "PUT", "-d", "name=ada", "-H", "X-Custom: yes", url)...)
+	require.Equal(t, 0, status, stderr)
+	assert.Equal(t, "Created PUT\n", stdout)
+	got := srv.got()
+	require.Len(t, got, 2, "PUT is idempotent: retried")
+	for _, r := range got {
+		assert.Equal(t, "name=ada", r.body)
+		assert.Equal(t, "yes", r.custom)
+	}
+}
+
+func TestHTTPNoResponse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "http://" + ln.Addr().String() + "/"
+	require.NoError(t, ln.Close()) // nothing listens there now: connections are refused
+
+	status, stdout, stderr := runInProcess(t, httpArgs("-v", url)...)
+	assert.Equal(t, exitNoResponse, status)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "connection refused")
+	assert.Equal(t, 3, strings.Count(stderr, "attempt failed; retrying"), "refused connections are retried: %s", stderr)
+	assert.Contains(t, stderr, "giving up")
+}
+
+func TestHTTPVerbose(t *testing.T) {
+	_, url := newScripted(t, 503, 502, 200)
+	status, stdout, stderr := runInProcess(t, httpArgs("-v", url)...)
+	require.Equal(t, 0, status)
+	assert.Equal(t, "OK GET\n", stdout, "logs never go to stdout")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 3, stderr)
+	assert.Contains(t, lines[0], "attempt=1/4")
+	assert.Contains(t, lines[0], "503")
+	assert.Contains(t, lines[1], "attempt=2/4")
+	assert.Contains(t, lines[1], "502")
+	assert.Contains(t, lines[2], "msg=succeeded attempt=3/4")
+
+	_, url = newScripted(t, 404)
+	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
+	assert.Equal(t, exitHTTP4xx, status)
+	assert.Contains(t, stderr, `attempts=1 status="404 Not Found"`)
+}
+
+func TestHTTPBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing -d file", httpArgs("-X", "POST", "-d", "@/nonexistent/body", "http://127.0.0.1:1/"), "-d:"},
+		{"unsupported scheme", httpArgs("ftp://example.com/"), "unsupported protocol scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, stdout, stderr := runInProcess(t, tt.args...)
+			assert.NotEqual(t, 0, status)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+}
+
+// The binary, end to end: what a shell script sees.
+func TestHTTPBinary(t *testing.T) {
+	_, url := newScripted(t, 503, 200)
+	r := runBinary(t, t.TempDir(), nil, httpArgs(url)...)
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "OK GET\n", r.stdout)
+
+	_, url = newScripted(t, 404)
+	r = runBinary(t, t.TempDir(), nil, httpArgs(url)...)
+	assert.Equal(t, exitHTTP4xx, r.status)
+	assert.Equal(t, "Not Found GET\n", r.stdout)
+}
