@@ -148,7 +148,7 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 		_, ok := b.allow()
 		assert.False(t, ok)
 
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		assert.Equal(t, HalfOpen, b.State(), "reported before any attempt")
 		assert.Equal(t, []string{"closed->open"}, tr.list(), "the change is recorded by the next attempt")
 
@@ -178,7 +178,7 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 
 		time.Sleep(time.Second - 1)
 		assert.Equal(t, Open, b.State(), "reopened for RecoveryTimeout from the probe's failure")
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		assert.Equal(t, HalfOpen, b.State())
 	})
 }
