@@ -11,8 +11,10 @@ import (
 var (
 	errBench  = errors.New("bench: transient")
 	permBench = retry.Permanent(errors.New("bench: permanent"))
-	sinkInt   int
-	sinkErr   error
+	// errPermanentBench is the permanent error a hand loop checks for.
+	errPermanentBench = errors.New("bench: permanent")
+	sinkInt           int
+	sinkErr           error
 )
 
 //go:noinline
@@ -78,16 +80,41 @@ func BenchmarkSuccess(b *testing.B) {
 }
 
 // BenchmarkHandLoop3Failures is the floor for BenchmarkThreeFailures: the
-// same loop written by hand, with no waiting.
+// same loop written by hand, with no waiting. bare is the least a loop can
+// do (call until success, at most 4 times); careful is what a careful
+// programmer writes, doing the work Do does on each failure: it stops on a
+// permanent error (errors.Is) and on the end of the context.
 func BenchmarkHandLoop3Failures(b *testing.B) {
 	ctx := context.Background()
-	op := failThenSucceed(3)
-	b.ReportAllocs()
-	for b.Loop() {
-		for range 4 {
-			if sinkInt, sinkErr = op(ctx); sinkErr == nil {
-				break
+	b.Run("bare", func(b *testing.B) {
+		op := failThenSucceed(3)
+		b.ReportAllocs()
+		for b.Loop() {
+			for range 4 {
+				if sinkInt, sinkErr = op(ctx); sinkErr == nil {
+					break
+				}
 			}
+		}
+	})
+	b.Run("careful", func(b *testing.B) {
+		op := failThenSucceed(3)
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkInt, sinkErr = handLoop(ctx, op)
+		}
+	})
+}
+
+// handLoop is the careful hand-written loop of BenchmarkHandLoop3Failures.
+func handLoop(ctx context.Context, op func(context.Context) (int, error)) (int, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := op(ctx)
+		if err == nil || errors.Is(err, errPermanentBench) || attempt == 4 {
+			return v, err
+		}
+		if cerr := context.Cause(ctx); cerr != nil {
+			return v, cerr
 		}
 	}
 }

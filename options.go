@@ -44,6 +44,7 @@ type config struct {
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
 	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
+	isLean         bool     // lean(), computed once by settle
 }
 
 func defaultConfig() config {
@@ -56,6 +57,7 @@ func defaultConfig() config {
 func (c *config) settle() {
 	s, ok := c.strategy.(constant)
 	c.zeroWaits = ok && s.d == 0
+	c.isLean = c.lean()
 }
 
 // lean reports whether a call needs nothing before its first attempt (no

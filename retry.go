@@ -91,7 +91,7 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 	if cfg == nil {
 		return doOptions(ctx, op, opts)
 	}
-	if cfg.lean() && ctx != nil && op != nil && ctx.Err() == nil {
+	if cfg.isLean && ctx != nil && op != nil && ctx.Err() == nil {
 		// The hot path: a prebuilt policy with nothing to set up before the
 		// first attempt and nothing to record after a success.
 		v, err := op(ctx)
