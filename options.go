@@ -45,6 +45,7 @@ type config struct {
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
 	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
 	isLean         bool     // lean(), computed once by settle
+	built          bool     // set by NewPolicy: a zero Policy is rejected
 }
 
 func defaultConfig() config {
@@ -215,6 +216,9 @@ func (c *config) applyPolicy(p *Policy) {
 	err := c.err
 	*c = p.cfg
 	c.err = err
+	if !p.cfg.built {
+		c.fail("a *Policy must come from NewPolicy or With; the zero Policy is not valid")
+	}
 }
 
 func (c *config) checkStrategy(s Strategy) {

@@ -25,7 +25,8 @@ type Attempt struct {
 // an option; Do(ctx, op, p) does not allocate when op succeeds.
 //
 // A Policy is immutable and safe for concurrent use by any number of
-// goroutines. The zero Policy is not valid; use NewPolicy.
+// goroutines. The zero Policy is not valid: use NewPolicy; Do, NewPolicy
+// and With reject it with an error wrapping ErrInvalidConfig.
 type Policy struct {
 	cfg config
 }
@@ -43,6 +44,7 @@ func NewPolicy(opts ...Option) (*Policy, error) {
 		p.cfg.apply(o)
 	}
 	p.cfg.settle()
+	p.cfg.built = true
 	if p.cfg.err != nil {
 		return nil, p.cfg.err
 	}
@@ -174,7 +176,7 @@ func Run(ctx context.Context, op func(context.Context) error, opts ...Option) er
 // opts, or nil.
 func policyConfig(opts []Option) *config {
 	if len(opts) == 1 {
-		if p, ok := opts[0].(*Policy); ok && p != nil {
+		if p, ok := opts[0].(*Policy); ok && p != nil && p.cfg.built {
 			return &p.cfg
 		}
 	}
