@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"time"
 
 	"github.com/retrykit/retry"
 )
@@ -40,4 +41,45 @@ func RetrykitInline(ctx context.Context, op Op) (int, error) {
 		retry.WithJitter(retry.NoJitter),
 		retry.WithClassifier(retry.StopOn(ErrPermanent)),
 	)
+}
+
+// NewRetrykitBreaker returns a Breaker for retrykit's *retry.Breaker used
+// on its own, as its docs show for code that wants no retries:
+// Breaker.Run, opening after threshold consecutive failures. Run takes a
+// func(ctx) error, so the adapter carries the value out in a variable.
+func NewRetrykitBreaker(threshold int) (Breaker, error) {
+	b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: threshold, RecoveryTimeout: time.Minute})
+	if err != nil {
+		return Breaker{}, err
+	}
+	return Breaker{
+		Run: func(ctx context.Context, op Op) (int, error) {
+			var v int
+			err := b.Run(ctx, func(ctx context.Context) error {
+				var err error
+				v, err = op(ctx)
+				return err
+			})
+			return v, err
+		},
+		Closed: func() bool { return b.State() == retry.Closed },
+	}, nil
+}
+
+// NewRetrykitBudget returns a retry Runner with a retrykit *retry.Budget
+// shared by every call: capacity tokens, each retry costing one, each
+// success depositing perSuccess; the policy is otherwise the one of
+// NewRetrykit, built once.
+func NewRetrykitBudget(capacity, perSuccess int) (Runner, error) {
+	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: float64(capacity), PerSuccess: float64(perSuccess)})
+	if err != nil {
+		return nil, err
+	}
+	p, err := retry.NewPolicy(append(retrykitOptions(), retry.WithBudget(budget))...)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, op Op) (int, error) {
+		return retry.Do(ctx, op, p)
+	}, nil
 }

@@ -72,6 +72,7 @@ func breakerLibs(tb testing.TB, threshold, resiliencyThreshold int) []namedBreak
 			Run:    func(ctx context.Context, op Op) (int, error) { return op(ctx) },
 			Closed: func() bool { return true },
 		}},
+		{libRetrykit, must(NewRetrykitBreaker(threshold))(tb)},
 		{libGobreaker, NewGobreaker(uint32(threshold))},
 		{libFailsafe, NewFailsafeBreaker(ctx, uint(threshold))},
 		{libResiliency, NewEapache(resiliencyThreshold)},
@@ -95,6 +96,7 @@ func budgetLibs(tb testing.TB, capacity int, perSuccess int, refill float64, wit
 	})
 	libs := []namedRunner{
 		{libDirect, Direct},
+		{libRetrykit, must(NewRetrykitBudget(capacity, perSuccess))(tb)},
 		{libRetryGo, NewRetryGo(ctx, retrygo.WithThrottle(throttle))},
 		{libRate, NewRateBudget(rate.NewLimiter(rate.Limit(refill), capacity))},
 	}
@@ -119,3 +121,14 @@ func httpLibs(tb testing.TB, direct Getter) []namedGetter {
 
 // neverTrips is a go-resiliency error threshold no benchmark reaches.
 const neverTrips = math.MaxInt32
+
+// must returns a function that fails tb if err is not nil and returns v.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(tb testing.TB) T {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
+	}
+}
