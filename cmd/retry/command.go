@@ -21,10 +21,7 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 		fmt.Fprintf(stderr, "retry: reading standard input for -stdin-replay: %v\n", err)
 		return exitFailure
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	rl := &relay{cancel: cancel}
-	stop := rl.listen()
+	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
 	r := &runner{argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,

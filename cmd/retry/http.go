@@ -30,10 +30,7 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		fmt.Fprintf(stderr, "retry: -d: %v\n", err)
 		return exitUsage
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	rl := &relay{cancel: cancel}
-	stop := rl.listen()
+	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
 	req, err := c.request(ctx, body)

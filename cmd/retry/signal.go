@@ -35,6 +35,18 @@ func (e *signalError) Error() string { return fmt.Sprintf("interrupted by signal
 // errInterrupted is returned by start when a signal came before the attempt.
 var errInterrupted = errors.New("interrupted before the attempt started")
 
+// listenSignals returns a context that SIGINT and SIGTERM cancel, and the
+// relay that forwards them to the running child, until stop is called.
+func listenSignals(ctx context.Context) (context.Context, *relay, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	rl := &relay{cancel: cancel}
+	stopListening := rl.listen()
+	return ctx, rl, func() {
+		stopListening()
+		cancel(nil)
+	}
+}
+
 // listen installs the signal handlers until stop is called.
 func (r *relay) listen() (stop func()) {
 	ch := make(chan os.Signal, 4)
