@@ -631,6 +631,24 @@ func (l *loop) admit(last error, hint time.Duration) *Error {
 	if !ok {
 		return l.stop(last, ErrCircuitOpen, hint)
 	}
-	l.ticket = t
+	l.ticket, l.probing = t, kindOf(uint64(t)) == HalfOpen
 	return nil
+}
+
+// callProbe calls op for an attempt that holds a half-open probe slot, and
+// frees the slot if op panics: such an attempt counts as nothing, as in
+// [Breaker.Run]. Without it, a panic would keep the slot taken, and a
+// breaker with one probe would refuse every later attempt for good. Only
+// probes pay for the deferred call.
+func callProbe[T any](l *loop, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			l.probing = false
+			l.breaker.cancel(l.ticket)
+		}
+	}()
+	v, err = op(ctx)
+	returned = true
+	return v, err
 }

@@ -629,3 +629,42 @@ func TestBreakerConcurrentRunInHalfOpen(t *testing.T) {
 		assert.Equal(t, Closed, b.State())
 	})
 }
+
+// An operation that panics inside Do must not keep a half-open probe slot
+// taken: with one probe, a leaked slot would refuse every later attempt
+// for good. The panic counts as no outcome, as in Breaker.Run.
+func TestDoBreakerPanicFreesTheProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		failN(t, b, 1)
+		time.Sleep(time.Second)
+		require.Equal(t, HalfOpen, b.State())
+
+		assert.PanicsWithValue(t, "boom", func() {
+			_, _ = Do(context.Background(), func(context.Context) (int, error) { panic("boom") }, WithBreaker(b))
+		})
+		assert.Equal(t, HalfOpen, b.State())
+		assert.Zero(t, inflightOf(b.st.Load()), "the probe slot was freed")
+
+		// A panic in a retry's probe, after a closed-period failure.
+		b2 := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		calls := 0
+		assert.Panics(t, func() {
+			_, _ = Do(context.Background(), func(context.Context) (int, error) {
+				if calls++; calls == 1 {
+					return 0, errBreakerOp
+				}
+				panic("boom")
+			}, WithBreaker(b2), WithBackoff(Constant(2*time.Second)), WithJitter(NoJitter))
+		})
+		assert.Equal(t, 2, calls, "the retry ran as a half-open probe")
+		assert.Equal(t, HalfOpen, b2.State())
+		assert.Zero(t, inflightOf(b2.st.Load()), "the retry's probe slot was freed")
+
+		v, err := Do(context.Background(), func(context.Context) (int, error) { return 7, nil }, WithBreaker(b))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats(), "the panics were counted as nothing")
+	})
+}
