@@ -562,19 +562,35 @@ const (
 // recordWindow counts an attempt in the current bucket and, for a failure,
 // reports whether the failure-rate rule now says to open.
 func (b *Breaker) recordWindow(failed bool) (trip bool) {
-	epoch := uint64(b.now() / b.width)
+	return b.recordAt(uint64(b.now()/b.width), failed)
+}
+
+// recordAt is recordWindow for an attempt that ended in bucket period
+// epoch. Before it resets a bucket that counts another period, it reads
+// the clock again: an attempt whose goroutine was held up for a window or
+// more since it read the clock has left the window, and resetting the
+// bucket could erase the counts of a later period. That second read costs
+// one clock read per bucket period, not one per attempt.
+func (b *Breaker) recordAt(epoch uint64, failed bool) (trip bool) {
 	bk := &b.buckets[epoch%windowBuckets]
+	tag := epoch & tagMask
+	checked := false
 	for {
 		old := bk.Load()
 		var f, n uint64
-		if old>>tagShift == epoch&tagMask {
+		if old>>tagShift == tag {
 			f, n = old>>bucketCount&bucketMax, old&bucketMax
+		} else if !checked {
+			if uint64(b.now()/b.width)-epoch >= windowBuckets {
+				return false
+			}
+			checked = true
 		}
 		n = min(n+1, bucketMax)
 		if failed {
 			f = min(f+1, bucketMax)
 		}
-		if bk.CompareAndSwap(old, (epoch&tagMask)<<tagShift|f<<bucketCount|n) {
+		if bk.CompareAndSwap(old, tag<<tagShift|f<<bucketCount|n) {
 			break
 		}
 	}

@@ -668,3 +668,26 @@ func TestDoBreakerPanicFreesTheProbe(t *testing.T) {
 		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats(), "the panics were counted as nothing")
 	})
 }
+
+// An attempt whose goroutine read the clock a whole window before it
+// records its outcome must not reset a bucket that now counts a later
+// period: that would erase the later period's failures.
+func TestBreakerFailureRateStaleRecordKeepsNewerBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4})
+		time.Sleep(15 * time.Second) // bucket period 15, in bucket 5
+		failN(t, b, 3)
+
+		assert.False(t, b.recordAt(5, false), "an attempt that read the clock in period 5")
+		w := b.buckets[5].Load()
+		assert.Equal(t, uint64(15), w>>tagShift, "the bucket still counts period 15")
+		assert.Equal(t, uint64(3), w>>bucketCount&bucketMax, "failures")
+		assert.Equal(t, uint64(3), w&bucketMax, "attempts")
+
+		b.recordAt(14, true) // a late attempt still in the window counts
+		assert.Equal(t, uint64(14), b.buckets[4].Load()>>tagShift)
+		require.Equal(t, Closed, b.State())
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State(), "5 failures of 5 attempts, none lost")
+	})
+}
