@@ -691,3 +691,55 @@ func TestBreakerFailureRateStaleRecordKeepsNewerBucket(t *testing.T) {
 		assert.Equal(t, Open, b.State(), "5 failures of 5 attempts, none lost")
 	})
 }
+
+// Errors the policy does not retry mean the dependency answered: however
+// many of them arrive, they never open the circuit.
+func TestDoBreakerPermanentNeverOpens(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+	errNotFound := errors.New("404")
+	for i := range 100 {
+		err := errBreakerOp
+		if i%2 == 0 {
+			err = Permanent(errNotFound)
+		}
+		_, _ = Do(context.Background(), func(context.Context) (int, error) { return 0, err },
+			WithBreaker(b), WithClassifier(StopOn(errBreakerOp)))
+	}
+	assert.Equal(t, Closed, b.State())
+	assert.Equal(t, BreakerStats{}, b.Stats())
+}
+
+// One breaker shared by two policies and many goroutines: the failures of
+// both count toward the same circuit, and once it opens both fail fast.
+func TestBreakerSharedAcrossPolicies(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 50})
+	p1, err := NewPolicy(WithBreaker(b), WithMaxAttempts(1))
+	require.NoError(t, err)
+	p2, err := NewPolicy(WithBreaker(b), WithMaxAttempts(1), WithClassifier(RetryOn(errBreakerOp)))
+	require.NoError(t, err)
+	var calls atomic.Int64
+	op := func(context.Context) (int, error) { calls.Add(1); return 0, errBreakerOp }
+	var wg sync.WaitGroup
+	for g := range 8 {
+		p := p1
+		if g%2 == 1 {
+			p = p2
+		}
+		wg.Go(func() {
+			for range 25 {
+				_, _ = Do(context.Background(), op, p)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, Open, b.State())
+	st := b.Stats()
+	assert.Equal(t, uint64(1), st.Opened)
+	assert.Equal(t, uint64(calls.Load()), st.Failures)
+	assert.Equal(t, uint64(200), st.Failures+st.Rejected, "every call either ran and failed, or was refused")
+	assert.GreaterOrEqual(t, calls.Load(), int64(50))
+	for _, p := range []*Policy{p1, p2} {
+		_, err := Do(context.Background(), op, p)
+		assert.ErrorIs(t, err, ErrCircuitOpen)
+	}
+}
