@@ -143,12 +143,12 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second, OnStateChange: tr.hook})
 		failN(t, b, 1)
 
-		time.Sleep(10*time.Second - 1)
+		time.Sleep(10*time.Second - time.Nanosecond)
 		assert.Equal(t, Open, b.State())
 		_, ok := b.allow()
 		assert.False(t, ok)
 
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		assert.Equal(t, HalfOpen, b.State(), "reported before any attempt")
 		assert.Equal(t, []string{"closed->open"}, tr.list(), "the change is recorded by the next attempt")
 
@@ -176,9 +176,9 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 3, Opened: 2}, b.Stats())
 
-		time.Sleep(time.Second - 1)
+		time.Sleep(time.Second - time.Nanosecond)
 		assert.Equal(t, Open, b.State(), "reopened for RecoveryTimeout from the probe's failure")
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		assert.Equal(t, HalfOpen, b.State())
 	})
 }
