@@ -37,7 +37,11 @@ func (s State) String() string {
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Default values of a [BreakerConfig].
+// Default values of a [BreakerConfig]: the consecutive rule opens after
+// DefaultFailureThreshold failures in a row; an open circuit turns
+// half-open after DefaultRecoveryTimeout, and lets DefaultHalfOpenProbes
+// probes through at a time; the failure-rate rule, when on, measures over
+// DefaultWindow and waits for DefaultMinimumCalls attempts in it.
 const (
 	DefaultFailureThreshold = 5
 	DefaultRecoveryTimeout  = 30 * time.Second
@@ -232,7 +236,8 @@ func breakerError(format string, args ...any) error {
 
 // State returns the state of the circuit now. An open circuit whose
 // recovery timeout has passed is reported HalfOpen, even before the next
-// attempt records the change.
+// attempt records the change. It is safe to call from any goroutine, and
+// from OnStateChange; it reads the clock only while the circuit is open.
 func (b *Breaker) State() State {
 	s := b.st.Load()
 	k := kindOf(s)
@@ -242,7 +247,9 @@ func (b *Breaker) State() State {
 	return k
 }
 
-// Stats returns the breaker's counters.
+// Stats returns the breaker's counters. It is safe to call from any
+// goroutine, and from OnStateChange; the counters are read one after the
+// other, not as one atomic snapshot.
 func (b *Breaker) Stats() BreakerStats {
 	return BreakerStats{Failures: b.failures.Load(), Rejected: b.rejected.Load(), Opened: b.opened.Load()}
 }
