@@ -597,37 +597,49 @@ func TestBreakerConcurrentProbes(t *testing.T) {
 	})
 }
 
-// The same through Run, deterministically: while the probes block, every
-// other caller is refused.
+// The same through Run and through Do, deterministically: while the probes
+// block, every other caller is refused, and when they succeed the circuit
+// closes.
 func TestBreakerConcurrentRunInHalfOpen(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const probes = 2
-		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: probes})
-		failN(t, b, 1)
-		time.Sleep(time.Second)
+	calls := map[string]func(b *Breaker, op func(context.Context) error) error{
+		"Run": func(b *Breaker, op func(context.Context) error) error { return b.Run(context.Background(), op) },
+		"Do": func(b *Breaker, op func(context.Context) error) error {
+			return Run(context.Background(), op, WithBreaker(b), WithMaxAttempts(1))
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const probes = 2
+				b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: probes})
+				failN(t, b, 1)
+				time.Sleep(time.Second)
 
-		release := make(chan struct{})
-		var running, rejected atomic.Int64
-		var wg sync.WaitGroup
-		for range 64 {
-			wg.Go(func() {
-				err := b.Run(context.Background(), func(context.Context) error {
-					running.Add(1)
-					<-release
-					return nil
-				})
-				if errors.Is(err, ErrCircuitOpen) {
-					rejected.Add(1)
+				release := make(chan struct{})
+				var running, rejected atomic.Int64
+				var wg sync.WaitGroup
+				for range 64 {
+					wg.Go(func() {
+						err := call(b, func(context.Context) error {
+							running.Add(1)
+							<-release
+							return nil
+						})
+						if errors.Is(err, ErrCircuitOpen) {
+							rejected.Add(1)
+						}
+					})
 				}
+				synctest.Wait()
+				assert.Equal(t, int64(probes), running.Load())
+				assert.Equal(t, int64(64-probes), rejected.Load())
+				close(release)
+				wg.Wait()
+				assert.Equal(t, Closed, b.State())
+				assert.Equal(t, uint64(64-probes), b.Stats().Rejected)
 			})
-		}
-		synctest.Wait()
-		assert.Equal(t, int64(probes), running.Load())
-		assert.Equal(t, int64(64-probes), rejected.Load())
-		close(release)
-		wg.Wait()
-		assert.Equal(t, Closed, b.State())
-	})
+		})
+	}
 }
 
 // An operation that panics inside Do must not keep a half-open probe slot
