@@ -96,7 +96,9 @@ type BreakerConfig struct {
 	// called synchronously by the goroutine that causes the change, while
 	// the breaker holds its transition lock, so calls never overlap and
 	// arrive in order; it must be quick and must not run an attempt through
-	// the same breaker (State and Stats are fine). The change from Open to
+	// the same breaker (State and Stats are fine). If it panics, the panic
+	// reaches the caller whose attempt caused the change, which has
+	// happened; the breaker stays usable. The change from Open to
 	// HalfOpen is recorded by the first attempt that asks for admission
 	// after the recovery timeout, not at the instant the timeout passes.
 	OnStateChange func(from, to State)
@@ -393,11 +395,7 @@ func (b *Breaker) allowSlow() (ticket, bool) {
 				b.rejected.Add(1)
 				return 0, false
 			}
-			b.mu.Lock()
-			if b.st.Load() == s { // nobody moved on: this attempt ends the open period
-				b.change(s, nextState(s, HalfOpen))
-			}
-			b.mu.Unlock()
+			b.changeFrom(s, HalfOpen) // this attempt ends the open period
 		case HalfOpen:
 			if inflightOf(s) >= b.probes {
 				b.rejected.Add(1)
@@ -448,11 +446,23 @@ func (b *Breaker) fail(t ticket) {
 		trip = true
 	}
 	if trip {
-		b.mu.Lock()
-		if s := b.st.Load(); s == uint64(t) {
-			b.open(s)
-		}
-		b.mu.Unlock()
+		b.changeFrom(uint64(t), Open)
+	}
+}
+
+// changeFrom moves the circuit from state word s to kind k, unless someone
+// moved it on first. The deferred unlock keeps the breaker usable when the
+// state-change hook panics.
+func (b *Breaker) changeFrom(s uint64, k State) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.st.Load() != s {
+		return
+	}
+	if k == Open {
+		b.open(s)
+	} else {
+		b.change(s, nextState(s, k))
 	}
 }
 

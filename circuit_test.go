@@ -755,3 +755,32 @@ func TestBreakerSharedAcrossPolicies(t *testing.T) {
 		assert.ErrorIs(t, err, ErrCircuitOpen)
 	}
 }
+
+// A state-change hook that panics must not leave the breaker's lock held:
+// the panic reaches the caller whose attempt caused the change, and the
+// breaker goes on working.
+func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second,
+			OnStateChange: func(from, to State) { panic(from.String() + "->" + to.String()) }})
+		unlocked := func() bool {
+			if !b.mu.TryLock() {
+				return false
+			}
+			b.mu.Unlock()
+			return true
+		}
+		assert.PanicsWithValue(t, "closed->open", func() { failN(t, b, 1) })
+		assert.True(t, unlocked(), "after closed->open")
+		assert.Equal(t, Open, b.State())
+
+		time.Sleep(time.Second)
+		assert.PanicsWithValue(t, "open->half-open", func() { b.allow() })
+		assert.True(t, unlocked(), "after open->half-open")
+
+		tk := admit(t, b)
+		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeed(tk) })
+		assert.True(t, unlocked(), "after half-open->closed")
+		assert.Equal(t, Closed, b.State())
+	})
+}
