@@ -172,3 +172,58 @@ func mustPolicyB(b *testing.B, opts ...Option) *Policy {
 	}
 	return p
 }
+
+// BenchmarkBreakerSerial is BenchmarkBreakerDirect and BenchmarkBreaker on
+// one goroutine, with b.Loop: less sensitive than the parallel numbers to
+// what else the machine is running.
+func BenchmarkBreakerSerial(b *testing.B) {
+	ctx := context.Background()
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = benchOp(ctx)
+		}
+	})
+	b.Run("success", func(b *testing.B) {
+		br := mustBreaker(b, BreakerConfig{})
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = br.Run(ctx, benchOp)
+		}
+	})
+	b.Run("10pct-failures", func(b *testing.B) {
+		br := mustBreaker(b, BreakerConfig{FailureThreshold: 1 << 30})
+		n := 0
+		op := func(context.Context) error {
+			if n++; n == 10 {
+				n = 0
+				return errBenchBreaker
+			}
+			return nil
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = br.Run(ctx, op)
+		}
+	})
+}
+
+// BenchmarkBudgetSerial is a withdrawal and a deposit on one goroutine,
+// with b.Loop.
+func BenchmarkBudgetSerial(b *testing.B) {
+	b.Run("withdraw", func(b *testing.B) {
+		bu := mustBudget(b, BudgetConfig{Capacity: 1e12})
+		b.ReportAllocs()
+		for b.Loop() {
+			bu.withdraw(false)
+		}
+	})
+	b.Run("deposit", func(b *testing.B) {
+		bu := mustBudget(b, BudgetConfig{Capacity: 1e12, PerSuccess: 1e-6})
+		bu.tokens.Store(0)
+		b.ReportAllocs()
+		for b.Loop() {
+			bu.deposit()
+		}
+	})
+}

@@ -22,9 +22,9 @@ type BudgetConfig struct {
 	// PerSuccess is deposited by every call of Do that ends in success.
 	// 0 (the default) deposits nothing.
 	PerSuccess float64
-	// PerSecond refills the bucket with time, computed lazily when the
-	// budget is used. 0 (the default) means no time refill, and the budget
-	// then never reads the clock.
+	// PerSecond refills the bucket with time, in tokens per second,
+	// computed lazily when the budget is used. 0 (the default) means no
+	// time refill, and the budget then never reads the clock.
 	PerSecond float64
 	// RetryCost is withdrawn for each retry. Default 1.
 	RetryCost float64
@@ -159,7 +159,8 @@ func budgetError(format string, args ...any) error {
 }
 
 // Tokens returns the number of tokens in the budget now, time refill
-// included.
+// included (to a millionth of a token). It is safe to call at any time
+// from any goroutine, and reads the clock only when PerSecond is set.
 func (b *Budget) Tokens() float64 {
 	if b.rate > 0 {
 		b.refill(b.now())
@@ -167,7 +168,9 @@ func (b *Budget) Tokens() float64 {
 	return float64(b.tokens.Load()) / microsPerToken
 }
 
-// Stats returns the counts of retries granted and refused so far.
+// Stats returns the counts of retries granted and refused so far. It is
+// safe to call at any time from any goroutine; the two counts are read one
+// after the other, not as one atomic snapshot.
 func (b *Budget) Stats() BudgetStats {
 	return BudgetStats{Allowed: b.allowed.Load(), Denied: b.denied.Load()}
 }

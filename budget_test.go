@@ -31,6 +31,8 @@ func TestNewBudgetInvalid(t *testing.T) {
 		msg  string
 	}{
 		{"zero capacity", BudgetConfig{}, "Capacity must be > 0"},
+		{"zero capacity, positive cost", BudgetConfig{RetryCost: 2, TimeoutCost: 3}, "Capacity must be > 0"},
+		{"tiny capacity", BudgetConfig{Capacity: 1e-7}, "Capacity (1e-07) is below the resolution"},
 		{"negative capacity", BudgetConfig{Capacity: -1}, "Capacity must not be negative"},
 		{"NaN capacity", BudgetConfig{Capacity: nan}, "Capacity must be finite"},
 		{"infinite capacity", BudgetConfig{Capacity: inf}, "Capacity must be finite"},
@@ -348,6 +350,44 @@ func TestBudgetConcurrent(t *testing.T) {
 	assert.LessOrEqual(t, granted.Load()*b.retryCost, paid)
 	assert.Equal(t, uint64(granted.Load()), b.Stats().Allowed)
 	assert.Equal(t, uint64(goroutines*rounds-deposits.Load()-granted.Load()), b.Stats().Denied)
+}
+
+// Goroutines that wake at the same virtual instants withdraw from a budget
+// that refills with time: the refill is credited exactly once, so the
+// retries granted are exactly those the initial tokens, the time refill
+// and the deposits paid for.
+func TestBudgetConcurrentRefill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const goroutines, rounds = 64, 200
+		b := mustBudget(t, BudgetConfig{Capacity: 5, PerSecond: 1000, PerSuccess: 0.001}) // starved: time refill dominates
+		start := time.Now()
+		var granted, deposits atomic.Int64
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range rounds {
+					time.Sleep(time.Duration(1+(g*7+i)%3) * time.Millisecond)
+					if (g+i)%4 == 0 {
+						b.deposit()
+						deposits.Add(1)
+					} else if b.withdraw(false) {
+						granted.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		b.Tokens()                                                 // credit the refill up to now
+		refill := int64(elapsed/time.Millisecond) * microsPerToken // 1 token per ms
+		available := b.capacity + refill + deposits.Load()*b.perSuccess
+		spent := granted.Load() * b.retryCost
+		assert.LessOrEqual(t, spent, available-b.tokens.Load(), "never more than the tokens allowed")
+		assert.Positive(t, granted.Load())
+		assert.Equal(t, uint64(granted.Load()), b.Stats().Allowed)
+		assert.GreaterOrEqual(t, b.tokens.Load(), int64(0))
+		assert.LessOrEqual(t, b.tokens.Load(), b.capacity)
+	})
 }
 
 // The storm: 200 goroutines retry an operation that always fails. With a

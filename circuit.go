@@ -37,7 +37,11 @@ func (s State) String() string {
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Default values of a [BreakerConfig].
+// Default values of a [BreakerConfig]: the consecutive rule opens after
+// DefaultFailureThreshold failures in a row; an open circuit turns
+// half-open after DefaultRecoveryTimeout, and lets DefaultHalfOpenProbes
+// probes through at a time; the failure-rate rule, when on, measures over
+// DefaultWindow and waits for DefaultMinimumCalls attempts in it.
 const (
 	DefaultFailureThreshold = 5
 	DefaultRecoveryTimeout  = 30 * time.Second
@@ -92,7 +96,9 @@ type BreakerConfig struct {
 	// called synchronously by the goroutine that causes the change, while
 	// the breaker holds its transition lock, so calls never overlap and
 	// arrive in order; it must be quick and must not run an attempt through
-	// the same breaker (State and Stats are fine). The change from Open to
+	// the same breaker (State and Stats are fine). If it panics, the panic
+	// reaches the caller whose attempt caused the change, which has
+	// happened; the breaker stays usable. The change from Open to
 	// HalfOpen is recorded by the first attempt that asks for admission
 	// after the recovery timeout, not at the instant the timeout passes.
 	OnStateChange func(from, to State)
@@ -232,7 +238,8 @@ func breakerError(format string, args ...any) error {
 
 // State returns the state of the circuit now. An open circuit whose
 // recovery timeout has passed is reported HalfOpen, even before the next
-// attempt records the change.
+// attempt records the change. It is safe to call from any goroutine, and
+// from OnStateChange; it reads the clock only while the circuit is open.
 func (b *Breaker) State() State {
 	s := b.st.Load()
 	k := kindOf(s)
@@ -242,7 +249,9 @@ func (b *Breaker) State() State {
 	return k
 }
 
-// Stats returns the breaker's counters.
+// Stats returns the breaker's counters. It is safe to call from any
+// goroutine, and from OnStateChange; the counters are read one after the
+// other, not as one atomic snapshot.
 func (b *Breaker) Stats() BreakerStats {
 	return BreakerStats{Failures: b.failures.Load(), Rejected: b.rejected.Load(), Opened: b.opened.Load()}
 }
@@ -386,11 +395,7 @@ func (b *Breaker) allowSlow() (ticket, bool) {
 				b.rejected.Add(1)
 				return 0, false
 			}
-			b.mu.Lock()
-			if b.st.Load() == s { // nobody moved on: this attempt ends the open period
-				b.change(s, nextState(s, HalfOpen))
-			}
-			b.mu.Unlock()
+			b.changeFrom(s, HalfOpen) // this attempt ends the open period
 		case HalfOpen:
 			if inflightOf(s) >= b.probes {
 				b.rejected.Add(1)
@@ -441,11 +446,23 @@ func (b *Breaker) fail(t ticket) {
 		trip = true
 	}
 	if trip {
-		b.mu.Lock()
-		if s := b.st.Load(); s == uint64(t) {
-			b.open(s)
-		}
-		b.mu.Unlock()
+		b.changeFrom(uint64(t), Open)
+	}
+}
+
+// changeFrom moves the circuit from state word s to kind k, unless someone
+// moved it on first. The deferred unlock keeps the breaker usable when the
+// state-change hook panics.
+func (b *Breaker) changeFrom(s uint64, k State) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.st.Load() != s {
+		return
+	}
+	if k == Open {
+		b.open(s)
+	} else {
+		b.change(s, nextState(s, k))
 	}
 }
 
@@ -562,19 +579,35 @@ const (
 // recordWindow counts an attempt in the current bucket and, for a failure,
 // reports whether the failure-rate rule now says to open.
 func (b *Breaker) recordWindow(failed bool) (trip bool) {
-	epoch := uint64(b.now() / b.width)
+	return b.recordAt(uint64(b.now()/b.width), failed)
+}
+
+// recordAt is recordWindow for an attempt that ended in bucket period
+// epoch. Before it resets a bucket that counts another period, it reads
+// the clock again: an attempt whose goroutine was held up for a window or
+// more since it read the clock has left the window, and resetting the
+// bucket could erase the counts of a later period. That second read costs
+// one clock read per bucket period, not one per attempt.
+func (b *Breaker) recordAt(epoch uint64, failed bool) (trip bool) {
 	bk := &b.buckets[epoch%windowBuckets]
+	tag := epoch & tagMask
+	checked := false
 	for {
 		old := bk.Load()
 		var f, n uint64
-		if old>>tagShift == epoch&tagMask {
+		if old>>tagShift == tag {
 			f, n = old>>bucketCount&bucketMax, old&bucketMax
+		} else if !checked {
+			if uint64(b.now()/b.width)-epoch >= windowBuckets {
+				return false
+			}
+			checked = true
 		}
 		n = min(n+1, bucketMax)
 		if failed {
 			f = min(f+1, bucketMax)
 		}
-		if bk.CompareAndSwap(old, (epoch&tagMask)<<tagShift|f<<bucketCount|n) {
+		if bk.CompareAndSwap(old, tag<<tagShift|f<<bucketCount|n) {
 			break
 		}
 	}
@@ -631,6 +664,24 @@ func (l *loop) admit(last error, hint time.Duration) *Error {
 	if !ok {
 		return l.stop(last, ErrCircuitOpen, hint)
 	}
-	l.ticket = t
+	l.ticket, l.probing = t, kindOf(uint64(t)) == HalfOpen
 	return nil
+}
+
+// callProbe calls op for an attempt that holds a half-open probe slot, and
+// frees the slot if op panics: such an attempt counts as nothing, as in
+// [Breaker.Run]. Without it, a panic would keep the slot taken, and a
+// breaker with one probe would refuse every later attempt for good. Only
+// probes pay for the deferred call.
+func callProbe[T any](l *loop, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			l.probing = false
+			l.breaker.cancel(l.ticket)
+		}
+	}()
+	v, err = op(ctx)
+	returned = true
+	return v, err
 }

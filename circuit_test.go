@@ -143,7 +143,7 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second, OnStateChange: tr.hook})
 		failN(t, b, 1)
 
-		time.Sleep(10*time.Second - 1)
+		time.Sleep(10*time.Second - time.Nanosecond)
 		assert.Equal(t, Open, b.State())
 		_, ok := b.allow()
 		assert.False(t, ok)
@@ -176,7 +176,7 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 3, Opened: 2}, b.Stats())
 
-		time.Sleep(time.Second - 1)
+		time.Sleep(time.Second - time.Nanosecond)
 		assert.Equal(t, Open, b.State(), "reopened for RecoveryTimeout from the probe's failure")
 		time.Sleep(time.Nanosecond)
 		assert.Equal(t, HalfOpen, b.State())
@@ -597,35 +597,190 @@ func TestBreakerConcurrentProbes(t *testing.T) {
 	})
 }
 
-// The same through Run, deterministically: while the probes block, every
-// other caller is refused.
+// The same through Run and through Do, deterministically: while the probes
+// block, every other caller is refused, and when they succeed the circuit
+// closes.
 func TestBreakerConcurrentRunInHalfOpen(t *testing.T) {
+	calls := map[string]func(b *Breaker, op func(context.Context) error) error{
+		"Run": func(b *Breaker, op func(context.Context) error) error { return b.Run(context.Background(), op) },
+		"Do": func(b *Breaker, op func(context.Context) error) error {
+			return Run(context.Background(), op, WithBreaker(b), WithMaxAttempts(1))
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const probes = 2
+				b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: probes})
+				failN(t, b, 1)
+				time.Sleep(time.Second)
+
+				release := make(chan struct{})
+				var running, rejected atomic.Int64
+				var wg sync.WaitGroup
+				for range 64 {
+					wg.Go(func() {
+						err := call(b, func(context.Context) error {
+							running.Add(1)
+							<-release
+							return nil
+						})
+						if errors.Is(err, ErrCircuitOpen) {
+							rejected.Add(1)
+						}
+					})
+				}
+				synctest.Wait()
+				assert.Equal(t, int64(probes), running.Load())
+				assert.Equal(t, int64(64-probes), rejected.Load())
+				close(release)
+				wg.Wait()
+				assert.Equal(t, Closed, b.State())
+				assert.Equal(t, uint64(64-probes), b.Stats().Rejected)
+			})
+		})
+	}
+}
+
+// An operation that panics inside Do must not keep a half-open probe slot
+// taken: with one probe, a leaked slot would refuse every later attempt
+// for good. The panic counts as no outcome, as in Breaker.Run.
+func TestDoBreakerPanicFreesTheProbe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const probes = 2
-		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: probes})
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		failN(t, b, 1)
 		time.Sleep(time.Second)
+		require.Equal(t, HalfOpen, b.State())
 
-		release := make(chan struct{})
-		var running, rejected atomic.Int64
-		var wg sync.WaitGroup
-		for range 64 {
-			wg.Go(func() {
-				err := b.Run(context.Background(), func(context.Context) error {
-					running.Add(1)
-					<-release
-					return nil
-				})
-				if errors.Is(err, ErrCircuitOpen) {
-					rejected.Add(1)
+		assert.PanicsWithValue(t, "boom", func() {
+			_, _ = Do(context.Background(), func(context.Context) (int, error) { panic("boom") }, WithBreaker(b))
+		})
+		assert.Equal(t, HalfOpen, b.State())
+		assert.Zero(t, inflightOf(b.st.Load()), "the probe slot was freed")
+
+		// A panic in a retry's probe, after a closed-period failure.
+		b2 := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		calls := 0
+		assert.Panics(t, func() {
+			_, _ = Do(context.Background(), func(context.Context) (int, error) {
+				if calls++; calls == 1 {
+					return 0, errBreakerOp
 				}
-			})
+				panic("boom")
+			}, WithBreaker(b2), WithBackoff(Constant(2*time.Second)), WithJitter(NoJitter))
+		})
+		assert.Equal(t, 2, calls, "the retry ran as a half-open probe")
+		assert.Equal(t, HalfOpen, b2.State())
+		assert.Zero(t, inflightOf(b2.st.Load()), "the retry's probe slot was freed")
+
+		v, err := Do(context.Background(), func(context.Context) (int, error) { return 7, nil }, WithBreaker(b))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats(), "the panics were counted as nothing")
+	})
+}
+
+// An attempt whose goroutine read the clock a whole window before it
+// records its outcome must not reset a bucket that now counts a later
+// period: that would erase the later period's failures.
+func TestBreakerFailureRateStaleRecordKeepsNewerBucket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4})
+		time.Sleep(15 * time.Second) // bucket period 15, in bucket 5
+		failN(t, b, 3)
+
+		assert.False(t, b.recordAt(5, false), "an attempt that read the clock in period 5")
+		w := b.buckets[5].Load()
+		assert.Equal(t, uint64(15), w>>tagShift, "the bucket still counts period 15")
+		assert.Equal(t, uint64(3), w>>bucketCount&bucketMax, "failures")
+		assert.Equal(t, uint64(3), w&bucketMax, "attempts")
+
+		b.recordAt(14, true) // a late attempt still in the window counts
+		assert.Equal(t, uint64(14), b.buckets[4].Load()>>tagShift)
+		require.Equal(t, Closed, b.State())
+		failN(t, b, 1)
+		assert.Equal(t, Open, b.State(), "5 failures of 5 attempts, none lost")
+	})
+}
+
+// Errors the policy does not retry mean the dependency answered: however
+// many of them arrive, they never open the circuit.
+func TestDoBreakerPermanentNeverOpens(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
+	errNotFound := errors.New("404")
+	for i := range 100 {
+		err := errBreakerOp
+		if i%2 == 0 {
+			err = Permanent(errNotFound)
 		}
-		synctest.Wait()
-		assert.Equal(t, int64(probes), running.Load())
-		assert.Equal(t, int64(64-probes), rejected.Load())
-		close(release)
-		wg.Wait()
+		_, _ = Do(context.Background(), func(context.Context) (int, error) { return 0, err },
+			WithBreaker(b), WithClassifier(StopOn(errBreakerOp)))
+	}
+	assert.Equal(t, Closed, b.State())
+	assert.Equal(t, BreakerStats{}, b.Stats())
+}
+
+// One breaker shared by two policies and many goroutines: the failures of
+// both count toward the same circuit, and once it opens both fail fast.
+func TestBreakerSharedAcrossPolicies(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 50})
+	p1, err := NewPolicy(WithBreaker(b), WithMaxAttempts(1))
+	require.NoError(t, err)
+	p2, err := NewPolicy(WithBreaker(b), WithMaxAttempts(1), WithClassifier(RetryOn(errBreakerOp)))
+	require.NoError(t, err)
+	var calls atomic.Int64
+	op := func(context.Context) (int, error) { calls.Add(1); return 0, errBreakerOp }
+	var wg sync.WaitGroup
+	for g := range 8 {
+		p := p1
+		if g%2 == 1 {
+			p = p2
+		}
+		wg.Go(func() {
+			for range 25 {
+				_, _ = Do(context.Background(), op, p)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, Open, b.State())
+	st := b.Stats()
+	assert.Equal(t, uint64(1), st.Opened)
+	assert.Equal(t, uint64(calls.Load()), st.Failures)
+	assert.Equal(t, uint64(200), st.Failures+st.Rejected, "every call either ran and failed, or was refused")
+	assert.GreaterOrEqual(t, calls.Load(), int64(50))
+	for _, p := range []*Policy{p1, p2} {
+		_, err := Do(context.Background(), op, p)
+		assert.ErrorIs(t, err, ErrCircuitOpen)
+	}
+}
+
+// A state-change hook that panics must not leave the breaker's lock held:
+// the panic reaches the caller whose attempt caused the change, and the
+// breaker goes on working.
+func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second,
+			OnStateChange: func(from, to State) { panic(from.String() + "->" + to.String()) }})
+		unlocked := func() bool {
+			if !b.mu.TryLock() {
+				return false
+			}
+			b.mu.Unlock()
+			return true
+		}
+		assert.PanicsWithValue(t, "closed->open", func() { failN(t, b, 1) })
+		assert.True(t, unlocked(), "after closed->open")
+		assert.Equal(t, Open, b.State())
+
+		time.Sleep(time.Second)
+		assert.PanicsWithValue(t, "open->half-open", func() { b.allow() })
+		assert.True(t, unlocked(), "after open->half-open")
+
+		tk := admit(t, b)
+		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeed(tk) })
+		assert.True(t, unlocked(), "after half-open->closed")
 		assert.Equal(t, Closed, b.State())
 	})
 }

@@ -132,7 +132,13 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	if e != nil {
 		return last, e
 	}
-	v, err := op(actx)
+	var v T
+	var err error
+	if l.probing {
+		v, err = callProbe(&l, op, actx)
+	} else {
+		v, err = op(actx)
+	}
 	if err == nil {
 		l.succeeded()
 		return v, nil
@@ -151,7 +157,13 @@ func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error)
 		if e != nil {
 			return last, e
 		}
-		v, opErr := op(actx)
+		var v T
+		var opErr error
+		if l.probing {
+			v, opErr = callProbe(l, op, actx)
+		} else {
+			v, opErr = op(actx)
+		}
 		if opErr == nil {
 			l.succeeded()
 			return v, nil
@@ -195,6 +207,7 @@ type loop struct {
 	budget   *Budget            // from the config, if any
 	breaker  *Breaker           // from the config, if any
 	ticket   ticket             // the breaker's admission of the running attempt
+	probing  bool               // the running attempt holds a half-open probe slot
 }
 
 // start validates the call and reports why it cannot begin, if it cannot.
@@ -248,6 +261,7 @@ func (l *loop) succeeded() {
 	l.endAttempt()
 	l.release()
 	if l.breaker != nil {
+		l.probing = false
 		l.breaker.succeed(l.ticket)
 	}
 	if l.budget != nil {
@@ -261,6 +275,7 @@ func (l *loop) failed(c *config, err error) *Error {
 	timedOut := l.cancel != nil && l.endAttempt()
 	if l.ctx.Err() != nil {
 		if l.breaker != nil {
+			l.probing = false
 			l.breaker.cancel(l.ticket)
 		}
 		return l.stop(err, context.Cause(l.ctx), 0)
@@ -278,6 +293,7 @@ func (l *loop) failed(c *config, err error) *Error {
 		terminal = true
 	}
 	if l.breaker != nil {
+		l.probing = false
 		l.breaker.record(l.ticket, terminal)
 	}
 	if terminal {
