@@ -212,35 +212,6 @@ func ExampleStrategyFunc() {
 	// Output: 1s 5s 30s
 }
 
-// A budget shared by every call to one dependency: here capacity 2 and one
-// token back per success (the aioduct client uses capacity 10). Once the
-// tokens are spent, calls still make their first attempt but no retries,
-// and say that the client, not the server, gave up.
-func ExampleNewBudget() {
-	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 2, PerSuccess: 1})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	p, err := retry.NewPolicy(retry.WithBudget(budget), retry.WithBackoff(retry.Constant(0)))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	down := func(context.Context) (int, error) { return 0, io.ErrUnexpectedEOF }
-	for i := range 3 {
-		_, err := retry.Do(context.Background(), down, p)
-		var re *retry.Error
-		errors.As(err, &re)
-		fmt.Printf("call %d: %d attempts, budget exhausted: %v, tokens left: %g\n",
-			i+1, re.Attempts, errors.Is(err, retry.ErrBudgetExhausted), budget.Tokens())
-	}
-	// Output:
-	// call 1: 3 attempts, budget exhausted: true, tokens left: 0
-	// call 2: 1 attempts, budget exhausted: true, tokens left: 0
-	// call 3: 1 attempts, budget exhausted: true, tokens left: 0
-}
-
 // A breaker shared by the calls to one dependency: after 2 consecutive
 // failing attempts it opens, and calls fail fast without running the
 // operation until the recovery timeout has passed.
@@ -259,16 +230,4 @@ func ExampleNewBreaker() {
 	// Output:
 	// 2 open true
 	// 2 true
-}
-
-// A breaker on its own, without retries.
-func ExampleBreaker_Run() {
-	breaker, err := retry.NewBreaker(retry.BreakerConfig{})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	err = breaker.Run(context.Background(), func(context.Context) error { return nil })
-	fmt.Println(err, breaker.State())
-	// Output: <nil> closed
 }
