@@ -1,0 +1,47 @@
+package retry_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/retrykit/retry"
+)
+
+// maxDuration is the largest time.Duration, where strategies saturate.
+const maxDuration = time.Duration(math.MaxInt64)
+
+// TestStrategySaturation: strategy arithmetic saturates at the largest
+// duration instead of overflowing, going negative, panicking or looping.
+func TestStrategySaturation(t *testing.T) {
+	tests := []struct {
+		name  string
+		s     retry.Strategy
+		retry int
+		want  time.Duration
+	}{
+		{"exponential hour x10 at 1000", retry.Exponential(time.Hour, 10), 1000, maxDuration},
+		{"exponential at MaxInt", retry.Exponential(time.Millisecond, 1.0001), math.MaxInt, maxDuration},
+		{"exponential multiplier 1 at MaxInt", retry.Exponential(time.Second, 1), math.MaxInt, time.Second},
+		{"exponential last exact step", retry.Exponential(1, 2), 63, 1 << 62},
+		{"exponential first overflow", retry.Exponential(1, 2), 64, maxDuration},
+		{"linear at MaxInt", retry.Linear(time.Hour, time.Hour), math.MaxInt, maxDuration},
+		{"linear from the largest", retry.Linear(maxDuration, 1), 2, maxDuration},
+		{"linear just below saturation", retry.Linear(maxDuration-10, 1), 11, maxDuration},
+		{"linear step 0 at MaxInt", retry.Linear(time.Second, 0), math.MaxInt, time.Second},
+		{"fibonacci hour at 1000", retry.Fibonacci(time.Hour), 1000, maxDuration},
+		{"fibonacci 1ns at 92, the largest int64 Fibonacci number", retry.Fibonacci(1), 92, 7540113804746346429},
+		{"fibonacci 1ns at 93 overflows", retry.Fibonacci(1), 93, maxDuration},
+		{"fibonacci 1ns at 1e9", retry.Fibonacci(1), 1_000_000_000, maxDuration},
+		{"fibonacci 1ns at MaxInt", retry.Fibonacci(1), math.MaxInt, maxDuration},
+		{"fibonacci 2ns at MaxInt", retry.Fibonacci(2), math.MaxInt, maxDuration},
+		{"fibonacci zero unit at MaxInt", retry.Fibonacci(0), math.MaxInt, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.s.Delay(tt.retry))
+		})
+	}
+}
