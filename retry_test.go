@@ -1,11 +1,15 @@
 package retry_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/retrykit/retry"
 )
@@ -42,6 +46,37 @@ func TestStrategySaturation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, tt.s.Delay(tt.retry))
+		})
+	}
+}
+
+// TestPermanentAnywhereInChain: Permanent anywhere in the error chain stops
+// the loop with ErrPermanent, whatever wraps it (an After hint included)
+// and whatever the classifiers say.
+func TestPermanentAnywhereInChain(t *testing.T) {
+	errA := errors.New("a")
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"bare", retry.Permanent(errA)},
+		{"wrapped by fmt", fmt.Errorf("op: %w", retry.Permanent(errA))},
+		{"inside After", retry.After(0, retry.Permanent(errA))},
+		{"After inside Permanent", retry.Permanent(retry.After(0, errA))},
+		{"wrapped After around Permanent", fmt.Errorf("op: %w", retry.After(0, retry.Permanent(errA)))},
+		{"in a join after an After", errors.Join(retry.After(0, errors.New("b")), retry.Permanent(errA))},
+		{"in a join", errors.Join(errors.New("b"), retry.Permanent(errA))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			_, err := retry.Do(context.Background(), func(context.Context) (int, error) {
+				calls++
+				return calls, tt.err
+			}, retry.WithClassifier(retry.RetryOn(errA)), retry.WithBackoff(retry.Constant(0)))
+			assert.Equal(t, 1, calls)
+			require.ErrorIs(t, err, retry.ErrPermanent)
+			assert.ErrorIs(t, err, errA)
 		})
 	}
 }
