@@ -80,3 +80,32 @@ func TestPermanentAnywhereInChain(t *testing.T) {
 		})
 	}
 }
+
+// TestJitterValuesOutsideTheConstructors: Jitter is a plain integer, so a
+// caller can write any value; the policy rejects those the constructors
+// never return instead of producing negative or meaningless waits.
+func TestJitterValuesOutsideTheConstructors(t *testing.T) {
+	const tag = retry.Jitter(1) << 63 // the bit ProportionalJitter sets
+	tests := []struct {
+		name string
+		j    retry.Jitter
+	}{
+		{"the next mode", retry.DecorrelatedJitter + 1},
+		{"an unknown mode", 99},
+		{"proportional 5", tag | retry.Jitter(math.Float64bits(5))},
+		{"proportional +Inf", tag | retry.Jitter(math.Float64bits(math.Inf(1)))},
+		{"proportional NaN", tag | retry.Jitter(math.Float64bits(math.NaN()))},
+		{"all bits", retry.Jitter(math.MaxUint64)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := retry.NewPolicy(retry.WithJitter(tt.j))
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			assert.Nil(t, p)
+		})
+	}
+	for _, f := range []float64{0, 0.25, 1} {
+		_, err := retry.NewPolicy(retry.WithJitter(tag | retry.Jitter(math.Float64bits(f))))
+		assert.NoError(t, err, "fraction %v", f)
+	}
+}
