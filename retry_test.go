@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -107,5 +109,483 @@ func TestJitterValuesOutsideTheConstructors(t *testing.T) {
 	for _, f := range []float64{0, 0.25, 1} {
 		_, err := retry.NewPolicy(retry.WithJitter(tag | retry.Jitter(math.Float64bits(f))))
 		assert.NoError(t, err, "fraction %v", f)
+	}
+}
+
+var (
+	errA = errors.New("a: transient")
+	errB = errors.New("b: transient")
+	errC = errors.New("c: transient")
+)
+
+// newPolicy builds a policy or fails the test.
+func newPolicy(t testing.TB, opts ...retry.Option) *retry.Policy {
+	t.Helper()
+	p, err := retry.NewPolicy(opts...)
+	require.NoError(t, err)
+	return p
+}
+
+// failing returns an operation that always fails with err and returns the
+// number of its call as its value, and a pointer to that count.
+func failing(err error) (func(context.Context) (int, error), *int) {
+	calls := new(int)
+	return func(context.Context) (int, error) {
+		*calls++
+		return *calls, err
+	}, calls
+}
+
+// asError returns err as a *retry.Error, failing the test otherwise.
+func asError(t testing.TB, err error) *retry.Error {
+	t.Helper()
+	var re *retry.Error
+	require.ErrorAs(t, err, &re)
+	return re
+}
+
+// notes records the attempts reported through WithNotify.
+type notes struct{ list []retry.Attempt }
+
+func (n *notes) hook(_ context.Context, a retry.Attempt) { n.list = append(n.list, a) }
+
+func (n *notes) delays() []time.Duration {
+	ds := make([]time.Duration, len(n.list))
+	for i, a := range n.list {
+		ds[i] = a.Delay
+	}
+	return ds
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var s time.Duration
+	for _, d := range ds {
+		s += d
+	}
+	return s
+}
+
+// pause blocks for d of virtual time. It is only called inside a synctest
+// bubble, where the clock is fake and nothing really sleeps.
+func pause(d time.Duration) { <-time.After(d) }
+
+// seeded returns a fresh random source for reproducible jitter.
+func seeded(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+func TestDefaultConstants(t *testing.T) {
+	assert.Equal(t, 4, retry.DefaultMaxAttempts)
+	assert.Equal(t, 100*time.Millisecond, retry.DefaultInitial)
+	assert.Equal(t, 2.0, retry.DefaultMultiplier)
+	assert.Equal(t, 30*time.Second, retry.DefaultMaxDelay)
+	assert.Equal(t, retry.FullJitter, retry.DefaultJitter)
+}
+
+// TestDefaultsWithoutJitter: 4 attempts, waits of 100ms, 200ms and 400ms,
+// no wait after the last attempt: 700ms of virtual time in all.
+func TestDefaultsWithoutJitter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		op, calls := failing(errA)
+		var n notes
+		start := time.Now()
+		v, err := retry.Do(context.Background(), op, retry.WithJitter(retry.NoJitter), retry.WithNotify(n.hook))
+		assert.Equal(t, 700*time.Millisecond, time.Since(start))
+		assert.Equal(t, 4, *calls)
+		assert.Equal(t, 4, v, "the last value comes back")
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		assert.ErrorIs(t, err, errA)
+		assert.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}, n.delays())
+	})
+}
+
+// TestDefaultCap: without jitter the default schedule doubles from 100ms
+// and is capped at 30s.
+func TestDefaultCap(t *testing.T) {
+	got := newPolicy(t, retry.WithJitter(retry.NoJitter)).Schedule(14)
+	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000, 30000, 30000, 30000}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	assert.Equal(t, want, got)
+}
+
+// TestDefaultFullJitter: by default each wait is uniform in [0, base]; the
+// virtual time spent is exactly the sum of the waits chosen.
+func TestDefaultFullJitter(t *testing.T) {
+	for seed := range uint64(20) {
+		synctest.Test(t, func(t *testing.T) {
+			op, calls := failing(errA)
+			var n notes
+			start := time.Now()
+			_, err := retry.Do(context.Background(), op, retry.WithRand(seeded(seed)), retry.WithNotify(n.hook))
+			assert.Equal(t, sum(n.delays()), time.Since(start))
+			require.ErrorIs(t, err, retry.ErrExhausted)
+			assert.Equal(t, 4, *calls)
+			require.Len(t, n.list, 3)
+			for i, base := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+				d := n.list[i].Delay
+				assert.True(t, d >= 0 && d <= base, "seed %d retry %d: %v outside [0, %v]", seed, i+1, d, base)
+				assert.NotEqual(t, base, d, "seed %d retry %d: jitter was not applied", seed, i+1)
+			}
+		})
+	}
+}
+
+// TestDefaultRetriesEveryError: with no classifier, any error is retried
+// (here a wrapped and a joined one).
+func TestDefaultRetriesEveryError(t *testing.T) {
+	for _, e := range []error{errA, fmt.Errorf("x: %w", errA), errors.Join(errA, errB), context.Canceled, context.DeadlineExceeded} {
+		op, calls := failing(e)
+		_, err := retry.Do(context.Background(), op, retry.WithBackoff(retry.Constant(0)))
+		assert.ErrorIs(t, err, retry.ErrExhausted, "%v", e)
+		assert.Equal(t, 4, *calls, "%v", e)
+	}
+}
+
+// TestCapComesBeforeJitter: the strategy's delay is capped first and then
+// jittered, so a capped delay stays jittered; the wait never exceeds the
+// cap.
+func TestCapComesBeforeJitter(t *testing.T) {
+	const limit = 1500 * time.Millisecond
+	strategy := retry.Exponential(time.Second, 2) // 1s, 2s, 4s, …: capped from retry 2
+	tests := []struct {
+		name   string
+		jitter retry.Jitter
+		lo, hi time.Duration // bounds of every wait after retry 1
+	}{
+		{"none", retry.NoJitter, limit, limit},
+		{"full", retry.FullJitter, 0, limit},
+		{"equal", retry.EqualJitter, limit / 2, limit},
+		{"proportional", retry.ProportionalJitter(0.5), limit / 2, limit},
+		{"decorrelated", retry.DecorrelatedJitter, time.Second, limit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPolicy(t, retry.WithBackoff(strategy), retry.WithMaxDelay(limit), retry.WithJitter(tt.jitter), retry.WithRand(seeded(7)))
+			waits := p.Schedule(200)[1:]
+			below := 0
+			for _, w := range waits {
+				require.True(t, w >= tt.lo && w <= tt.hi, "%v outside [%v, %v]", w, tt.lo, tt.hi)
+				if w < limit-limit/10 {
+					below++
+				}
+			}
+			switch tt.jitter {
+			case retry.NoJitter:
+				assert.Zero(t, below)
+			case retry.DecorrelatedJitter:
+				// min(cap, U[first, 3×previous]): mostly at the cap, by design.
+				assert.Positive(t, below)
+			default:
+				// Jitter after the cap spreads the waits below it; jitter
+				// before the cap would leave almost every wait at the cap.
+				assert.Greater(t, below, len(waits)/4, "the capped delay was not jittered")
+			}
+		})
+	}
+}
+
+// TestNoWaitAfterLastAttempt: the loop returns right after the last
+// attempt, without a final wait and without a notification.
+func TestNoWaitAfterLastAttempt(t *testing.T) {
+	for _, attempts := range []int{1, 2, 3, 7} {
+		synctest.Test(t, func(t *testing.T) {
+			op, calls := failing(errA)
+			var n notes
+			start := time.Now()
+			_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(attempts),
+				retry.WithBackoff(retry.Constant(time.Second)), retry.WithJitter(retry.NoJitter), retry.WithNotify(n.hook))
+			assert.Equal(t, time.Duration(attempts-1)*time.Second, time.Since(start))
+			assert.Equal(t, attempts, *calls)
+			assert.Len(t, n.list, attempts-1)
+			assert.Equal(t, attempts, asError(t, err).Attempts)
+			assert.ErrorIs(t, err, retry.ErrExhausted)
+		})
+	}
+}
+
+// TestUnlimitedAttempts: WithMaxAttempts(0) means no limit.
+func TestUnlimitedAttempts(t *testing.T) {
+	calls := 0
+	v, err := retry.Do(context.Background(), func(context.Context) (int, error) {
+		calls++
+		if calls < 50 {
+			return 0, errA
+		}
+		return calls, nil
+	}, retry.WithMaxAttempts(0), retry.WithBackoff(retry.Constant(0)))
+	require.NoError(t, err)
+	assert.Equal(t, 50, v)
+}
+
+// TestWaitThatWouldEndPastTheLimit: the loop never starts a wait that
+// would end at or after the context's deadline (reason
+// context.DeadlineExceeded) or the elapsed limit (ErrMaxElapsed); it
+// returns at once, before the context is done. Waits are 100ms, 200ms,
+// 400ms, so attempts start at 0, 100ms, 300ms and 700ms.
+func TestWaitThatWouldEndPastTheLimit(t *testing.T) {
+	tests := []struct {
+		limit    time.Duration
+		attempts int
+		at       time.Duration
+		reason   error // for the elapsed limit; the deadline gives context.DeadlineExceeded
+	}{
+		{50 * time.Millisecond, 1, 0, retry.ErrMaxElapsed},
+		{100 * time.Millisecond, 1, 0, retry.ErrMaxElapsed}, // the wait would end at the limit
+		{101 * time.Millisecond, 2, 100 * time.Millisecond, retry.ErrMaxElapsed},
+		{500 * time.Millisecond, 3, 300 * time.Millisecond, retry.ErrMaxElapsed},
+		{700 * time.Millisecond, 3, 300 * time.Millisecond, retry.ErrMaxElapsed},
+		{701 * time.Millisecond, 4, 700 * time.Millisecond, retry.ErrExhausted},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("deadline %v", tt.limit), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), tt.limit)
+				defer cancel()
+				op, calls := failing(errA)
+				start := time.Now()
+				v, err := retry.Do(ctx, op, retry.WithJitter(retry.NoJitter))
+				assert.Equal(t, tt.at, time.Since(start))
+				assert.NoError(t, ctx.Err(), "returned at once, before the deadline")
+				assert.Equal(t, tt.attempts, *calls)
+				assert.Equal(t, tt.attempts, v)
+				re := asError(t, err)
+				assert.Equal(t, tt.attempts, re.Attempts)
+				assert.Equal(t, errA, re.Last)
+				if tt.reason == retry.ErrExhausted {
+					assert.Equal(t, retry.ErrExhausted, re.Reason)
+				} else {
+					assert.Equal(t, context.DeadlineExceeded, re.Reason)
+				}
+			})
+		})
+		t.Run(fmt.Sprintf("max elapsed %v", tt.limit), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				op, calls := failing(errA)
+				start := time.Now()
+				v, err := retry.Do(context.Background(), op, retry.WithJitter(retry.NoJitter), retry.WithMaxElapsed(tt.limit))
+				assert.Equal(t, tt.at, time.Since(start))
+				assert.Equal(t, tt.attempts, *calls)
+				assert.Equal(t, tt.attempts, v)
+				re := asError(t, err)
+				assert.Equal(t, tt.reason, re.Reason)
+				assert.Equal(t, errA, re.Last)
+			})
+		})
+	}
+}
+
+// TestMaxElapsedDoesNotInterruptAnAttempt: the elapsed limit only stops
+// retrying; an attempt that runs past it finishes.
+func TestMaxElapsedDoesNotInterruptAnAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		start := time.Now()
+		_, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+			calls++
+			pause(time.Second)
+			assert.NoError(t, ctx.Err(), "the attempt's context is not cut by the elapsed limit")
+			return 0, errA
+		}, retry.WithMaxElapsed(500*time.Millisecond), retry.WithBackoff(retry.Constant(0)))
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.Equal(t, 1, calls)
+		assert.ErrorIs(t, err, retry.ErrMaxElapsed)
+	})
+}
+
+// TestHints: After(d, err) replaces the computed wait with d plus a
+// full-jitter spread of the base delay, or exactly d under WithExactHints
+// or NoJitter; it overrides the classifiers.
+func TestHints(t *testing.T) {
+	const hint = time.Second
+	const base = 100 * time.Millisecond
+	tests := []struct {
+		name   string
+		opts   []retry.Option
+		lo, hi time.Duration // bounds of each wait
+	}{
+		{"default jitter adds a spread", nil, hint, hint + base},
+		{"equal jitter adds a full spread", []retry.Option{retry.WithJitter(retry.EqualJitter)}, hint, hint + base},
+		{"exact hints", []retry.Option{retry.WithExactHints()}, hint, hint},
+		{"no jitter", []retry.Option{retry.WithJitter(retry.NoJitter)}, hint, hint},
+		{"the spread is clamped to the cap", []retry.Option{retry.WithMaxDelay(hint)}, hint, hint},
+		{"no cap", []retry.Option{retry.WithMaxDelay(0)}, hint, hint + base},
+		{"overrides a classifier that stops", []retry.Option{retry.WithClassifier(retry.StopOn(errA)), retry.WithExactHints()}, hint, hint},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for seed := range uint64(10) {
+				synctest.Test(t, func(t *testing.T) {
+					var n notes
+					opts := append([]retry.Option{retry.WithBackoff(retry.Constant(base)), retry.WithRand(seeded(seed)), retry.WithNotify(n.hook)}, tt.opts...)
+					calls := 0
+					start := time.Now()
+					v, err := retry.Do(context.Background(), func(context.Context) (string, error) {
+						calls++
+						if calls < 3 {
+							return "", retry.After(hint, errA)
+						}
+						return "ok", nil
+					}, opts...)
+					require.NoError(t, err)
+					assert.Equal(t, "ok", v)
+					require.Len(t, n.list, 2)
+					for _, a := range n.list {
+						assert.True(t, a.Delay >= tt.lo && a.Delay <= tt.hi, "%v outside [%v, %v]", a.Delay, tt.lo, tt.hi)
+						assert.Equal(t, errA, a.Err, "the After wrapper is stripped")
+					}
+					assert.Equal(t, sum(n.delays()), time.Since(start))
+				})
+			}
+		})
+	}
+}
+
+// TestHintSpreadIsJittered: across seeds, the spread added to a hint is not
+// constant.
+func TestHintSpreadIsJittered(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for seed := range uint64(10) {
+		var n notes
+		op, _ := failing(retry.After(time.Millisecond, errA))
+		_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(2), retry.WithRand(seeded(seed)), retry.WithNotify(n.hook),
+			retry.WithBackoff(retry.Constant(time.Microsecond)))
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		require.Len(t, n.list, 1)
+		seen[n.list[0].Delay] = true
+	}
+	assert.Greater(t, len(seen), 1)
+}
+
+func TestHintEdgeCases(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		opts     []retry.Option
+		attempts int
+		elapsed  time.Duration
+		reason   error
+		after    time.Duration // Error.RetryAfter
+	}{
+		{"too long: stops at once", retry.After(5*time.Second, errA), []retry.Option{retry.WithMaxDelay(2 * time.Second)},
+			1, 0, retry.ErrHintTooLong, 5 * time.Second},
+		{"too long beats the default cap", retry.After(time.Minute, errA), nil, 1, 0, retry.ErrHintTooLong, time.Minute},
+		{"equal to the cap is obeyed", retry.After(2*time.Second, errA), []retry.Option{retry.WithMaxDelay(2 * time.Second), retry.WithMaxAttempts(2)},
+			2, 2 * time.Second, retry.ErrExhausted, 2 * time.Second},
+		{"no cap: a long hint is obeyed", retry.After(time.Hour, errA), []retry.Option{retry.WithMaxDelay(0), retry.WithMaxAttempts(3), retry.WithExactHints()},
+			3, 2 * time.Hour, retry.ErrExhausted, time.Hour},
+		{"zero hint", retry.After(0, errA), []retry.Option{retry.WithExactHints()}, 4, 0, retry.ErrExhausted, 0},
+		{"negative hint is zero", retry.After(-time.Second, errA), []retry.Option{retry.WithExactHints()}, 4, 0, retry.ErrExhausted, 0},
+		{"the last attempt keeps its hint", retry.After(time.Second, errA), []retry.Option{retry.WithMaxAttempts(1)}, 1, 0, retry.ErrExhausted, time.Second},
+		{"hint past the elapsed limit", retry.After(time.Second, errA), []retry.Option{retry.WithMaxElapsed(time.Second)}, 1, 0, retry.ErrMaxElapsed, time.Second},
+		{"wrapped hint", fmt.Errorf("op: %w", retry.After(time.Second, errA)), []retry.Option{retry.WithExactHints(), retry.WithMaxAttempts(2)},
+			2, time.Second, retry.ErrExhausted, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				op, calls := failing(tt.err)
+				start := time.Now()
+				v, err := retry.Do(context.Background(), op, tt.opts...)
+				assert.Equal(t, tt.elapsed, time.Since(start))
+				assert.Equal(t, tt.attempts, *calls)
+				assert.Equal(t, tt.attempts, v, "the last value comes back")
+				re := asError(t, err)
+				assert.Equal(t, tt.reason, re.Reason)
+				assert.Equal(t, tt.after, re.RetryAfter)
+				assert.Equal(t, tt.attempts, re.Attempts)
+				assert.ErrorIs(t, err, errA)
+			})
+		})
+	}
+}
+
+// TestHintPastTheDeadline: a hint whose wait would end after the context's
+// deadline stops at once with context.DeadlineExceeded and the hint.
+func TestHintPastTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		op, calls := failing(retry.After(10*time.Second, errA))
+		start := time.Now()
+		_, err := retry.Do(ctx, op, retry.WithExactHints())
+		assert.Zero(t, time.Since(start))
+		assert.Equal(t, 1, *calls)
+		re := asError(t, err)
+		assert.Equal(t, context.DeadlineExceeded, re.Reason)
+		assert.Equal(t, 10*time.Second, re.RetryAfter)
+	})
+}
+
+func TestStrategies(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		s    retry.Strategy
+		want []time.Duration // Delay(1), Delay(2), …
+	}{
+		{"constant", retry.Constant(7 * ms), []time.Duration{7 * ms, 7 * ms, 7 * ms}},
+		{"constant zero", retry.Constant(0), []time.Duration{0, 0, 0}},
+		{"linear", retry.Linear(10*ms, 5*ms), []time.Duration{10 * ms, 15 * ms, 20 * ms, 25 * ms}},
+		{"linear from zero", retry.Linear(0, 5*ms), []time.Duration{0, 5 * ms, 10 * ms}},
+		{"exponential", retry.Exponential(100*ms, 2), []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms}},
+		{"exponential 1.5", retry.Exponential(100*ms, 1.5), []time.Duration{100 * ms, 150 * ms, 225 * ms}},
+		{"exponential from zero", retry.Exponential(0, 2), []time.Duration{0, 0, 0}},
+		{"fibonacci", retry.Fibonacci(ms), []time.Duration{ms, ms, 2 * ms, 3 * ms, 5 * ms, 8 * ms, 13 * ms}},
+		{"func", retry.StrategyFunc(func(n int) time.Duration { return time.Duration(n) * ms }), []time.Duration{ms, 2 * ms, 3 * ms}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i, want := range tt.want {
+				assert.Equal(t, want, tt.s.Delay(i+1), "retry %d", i+1)
+			}
+			if _, isFunc := tt.s.(retry.StrategyFunc); !isFunc {
+				// Arguments below 1 are treated as 1.
+				assert.Equal(t, tt.want[0], tt.s.Delay(0))
+				assert.Equal(t, tt.want[0], tt.s.Delay(-5))
+				assert.Equal(t, tt.want[0], tt.s.Delay(math.MinInt))
+			}
+		})
+	}
+}
+
+// TestSaturatedScheduleThroughThePolicy: a saturating strategy with no cap
+// gives the largest duration, never a negative one, in every jitter mode.
+func TestSaturatedScheduleThroughThePolicy(t *testing.T) {
+	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter, retry.ProportionalJitter(1)} {
+		t.Run(j.String(), func(t *testing.T) {
+			p := newPolicy(t, retry.WithBackoff(retry.Exponential(time.Hour, 10)), retry.WithMaxDelay(0), retry.WithJitter(j), retry.WithRand(seeded(3)))
+			waits := p.Schedule(1000)
+			for i, w := range waits {
+				require.GreaterOrEqual(t, w, time.Duration(0), "retry %d", i+1)
+			}
+			if j == retry.NoJitter {
+				assert.Equal(t, maxDuration, waits[999])
+			}
+			capped := newPolicy(t, retry.WithBackoff(retry.Exponential(time.Hour, 10)), retry.WithJitter(j), retry.WithRand(seeded(3))).Schedule(1000)
+			for i, w := range capped {
+				require.True(t, w >= 0 && w <= retry.DefaultMaxDelay, "retry %d: %v", i+1, w)
+			}
+		})
+	}
+}
+
+// TestNegativeStrategyIsZero: a user strategy's negative delay is treated
+// as zero in every jitter mode: no wait, no time spent.
+func TestNegativeStrategyIsZero(t *testing.T) {
+	negative := retry.StrategyFunc(func(int) time.Duration { return -time.Second })
+	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter, retry.ProportionalJitter(0.5)} {
+		t.Run(j.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var n notes
+				op, calls := failing(errA)
+				start := time.Now()
+				_, err := retry.Do(context.Background(), op, retry.WithBackoff(negative), retry.WithJitter(j), retry.WithNotify(n.hook))
+				assert.Zero(t, time.Since(start))
+				assert.ErrorIs(t, err, retry.ErrExhausted)
+				assert.Equal(t, 4, *calls)
+				assert.Equal(t, []time.Duration{0, 0, 0}, n.delays())
+				assert.Equal(t, []time.Duration{0, 0, 0}, newPolicy(t, retry.WithBackoff(negative), retry.WithJitter(j)).Schedule(3))
+			})
+		})
 	}
 }
