@@ -589,3 +589,300 @@ func TestNegativeStrategyIsZero(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidConfig: every invalid input makes Do, Run, NewPolicy and
+// Policy.With return a clear error wrapping ErrInvalidConfig, without
+// calling the operation and without panicking.
+func TestInvalidConfig(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name string
+		opts []retry.Option
+		msg  string // a part of the message that names the problem
+	}{
+		{"negative attempts", []retry.Option{retry.WithMaxAttempts(-1)}, "WithMaxAttempts"},
+		{"negative max elapsed", []retry.Option{retry.WithMaxElapsed(-time.Nanosecond)}, "WithMaxElapsed"},
+		{"negative attempt timeout", []retry.Option{retry.WithAttemptTimeout(-time.Second)}, "WithAttemptTimeout"},
+		{"negative max delay", []retry.Option{retry.WithMaxDelay(-1)}, "WithMaxDelay"},
+		{"negative constant", []retry.Option{retry.WithBackoff(retry.Constant(-1))}, "Constant"},
+		{"negative linear initial", []retry.Option{retry.WithBackoff(retry.Linear(-1, 0))}, "Linear initial"},
+		{"negative linear step", []retry.Option{retry.WithBackoff(retry.Linear(0, -1))}, "Linear step"},
+		{"negative exponential initial", []retry.Option{retry.WithBackoff(retry.Exponential(-1, 2))}, "Exponential initial"},
+		{"multiplier below 1", []retry.Option{retry.WithBackoff(retry.Exponential(time.Second, 0.999))}, "multiplier"},
+		{"zero multiplier", []retry.Option{retry.WithBackoff(retry.Exponential(time.Second, 0))}, "multiplier"},
+		{"NaN multiplier", []retry.Option{retry.WithBackoff(retry.Exponential(time.Second, nan))}, "multiplier"},
+		{"+Inf multiplier", []retry.Option{retry.WithBackoff(retry.Exponential(time.Second, inf))}, "multiplier"},
+		{"-Inf multiplier", []retry.Option{retry.WithBackoff(retry.Exponential(time.Second, -inf))}, "multiplier"},
+		{"NaN multiplier with zero initial", []retry.Option{retry.WithBackoff(retry.Exponential(0, nan))}, "multiplier"},
+		{"negative fibonacci unit", []retry.Option{retry.WithBackoff(retry.Fibonacci(-time.Second))}, "Fibonacci"},
+		{"nil strategy", []retry.Option{retry.WithBackoff(nil)}, "Strategy"},
+		{"proportional below 0", []retry.Option{retry.WithJitter(retry.ProportionalJitter(-0.01))}, "ProportionalJitter"},
+		{"proportional above 1", []retry.Option{retry.WithJitter(retry.ProportionalJitter(1.01))}, "ProportionalJitter"},
+		{"proportional NaN", []retry.Option{retry.WithJitter(retry.ProportionalJitter(nan))}, "ProportionalJitter"},
+		{"proportional +Inf", []retry.Option{retry.WithJitter(retry.ProportionalJitter(inf))}, "ProportionalJitter"},
+		{"unknown jitter", []retry.Option{retry.WithJitter(42)}, "jitter"},
+		{"nil rand", []retry.Option{retry.WithRand(nil)}, "WithRand"},
+		{"nil classifier", []retry.Option{retry.WithClassifier(nil)}, "classifier 0 is nil"},
+		{"nil classifier in a chain", []retry.Option{retry.WithClassifier(retry.StopOn(errA), nil)}, "classifier 1 is nil"},
+		{"RetryIf(nil)", []retry.Option{retry.WithClassifier(retry.RetryIf(nil))}, "nil"},
+		{"nil option", []retry.Option{nil}, "nil Option"},
+		{"nil policy", []retry.Option{(*retry.Policy)(nil)}, "nil *Policy"},
+		{"zero budget", []retry.Option{retry.WithBudget(&retry.Budget{})}, "WithBudget"},
+		{"zero breaker", []retry.Option{retry.WithBreaker(&retry.Breaker{})}, "WithBreaker"},
+		{"an invalid option is not dropped by a later valid one", []retry.Option{retry.WithMaxAttempts(-1), retry.WithMaxAttempts(3)}, "WithMaxAttempts"},
+		{"an invalid option is not dropped by a later policy", []retry.Option{retry.WithMaxDelay(-1), newPolicy(t)}, "WithMaxDelay"},
+		{"the first invalid option is reported", []retry.Option{retry.WithMaxElapsed(-1), retry.WithMaxAttempts(-1)}, "WithMaxElapsed"},
+	}
+	parent := newPolicy(t, retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			op := func(context.Context) (int, error) { calls++; return 1, nil }
+			check := func(what string, err error) {
+				t.Helper()
+				require.ErrorIs(t, err, retry.ErrInvalidConfig, what)
+				assert.Contains(t, err.Error(), tt.msg, what)
+			}
+
+			v, err := retry.Do(context.Background(), op, tt.opts...)
+			check("Do", err)
+			assert.Zero(t, v)
+			re := asError(t, err)
+			assert.Zero(t, re.Attempts)
+			assert.Nil(t, re.Last)
+
+			check("Run", retry.Run(context.Background(), func(context.Context) error { calls++; return nil }, tt.opts...))
+
+			p, err := retry.NewPolicy(tt.opts...)
+			check("NewPolicy", err)
+			assert.Nil(t, p)
+
+			p, err = parent.With(tt.opts...)
+			check("With", err)
+			assert.Nil(t, p)
+
+			assert.Zero(t, calls, "the operation was called")
+
+			// The parent is unharmed.
+			_, err = retry.Do(context.Background(), op, parent)
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestInvalidArguments: a nil operation or a nil context is reported, not
+// a panic; the operation is not called.
+func TestInvalidArguments(t *testing.T) {
+	var nilCtx context.Context
+	calls := 0
+	op := func(context.Context) (int, error) { calls++; return 1, nil }
+	p := newPolicy(t)
+	for _, opts := range [][]retry.Option{nil, {p}, {retry.WithNotify(func(context.Context, retry.Attempt) {})}} {
+		_, err := retry.Do[int](context.Background(), nil, opts...)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "nil operation")
+
+		err = retry.Run(context.Background(), nil, opts...)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "nil operation")
+
+		_, err = retry.Do(nilCtx, op, opts...)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "nil context")
+
+		err = retry.Run(nilCtx, func(context.Context) error { calls++; return nil }, opts...)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), "nil context")
+	}
+	assert.Zero(t, calls)
+}
+
+// TestZeroLimitsMeanNone: 0 turns off every limit.
+func TestZeroLimitsMeanNone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n notes
+		calls := 0
+		start := time.Now()
+		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+			calls++
+			_, hasDeadline := ctx.Deadline()
+			assert.False(t, hasDeadline, "no attempt timeout")
+			if calls < 10 {
+				return 0, errA
+			}
+			return calls, nil
+		}, retry.WithMaxAttempts(0), retry.WithMaxElapsed(0), retry.WithAttemptTimeout(0), retry.WithMaxDelay(0),
+			retry.WithBackoff(retry.Exponential(time.Hour, 2)), retry.WithJitter(retry.NoJitter), retry.WithNotify(n.hook))
+		require.NoError(t, err)
+		assert.Equal(t, 10, v)
+		assert.Equal(t, 511*time.Hour, time.Since(start)) // 1+2+…+256 hours, no 30s cap
+		assert.Equal(t, 256*time.Hour, n.list[8].Delay)
+	})
+}
+
+// blockUntilDone is an operation that waits for its context to end and
+// returns the context's error, like a network call that honours it.
+func blockUntilDone(calls *int) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		*calls++
+		<-ctx.Done()
+		return *calls, ctx.Err()
+	}
+}
+
+// TestAttemptTimeout: an attempt that hits its own timeout is retried,
+// whatever the classifiers say; each attempt gets a fresh deadline.
+func TestAttemptTimeout(t *testing.T) {
+	for _, chain := range [][]retry.Classifier{nil, {retry.RetryOn(errA)}, {retry.StopOn(context.DeadlineExceeded)}} {
+		synctest.Test(t, func(t *testing.T) {
+			calls := 0
+			var deadlines []time.Duration
+			start := time.Now()
+			v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+				calls++
+				d, ok := ctx.Deadline()
+				require.True(t, ok)
+				deadlines = append(deadlines, d.Sub(start))
+				<-ctx.Done()
+				return calls, ctx.Err()
+			}, retry.WithAttemptTimeout(time.Second), retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(100*time.Millisecond)),
+				retry.WithJitter(retry.NoJitter), retry.WithClassifier(chain...))
+			assert.Equal(t, 3200*time.Millisecond, time.Since(start)) // 1s + 100ms + 1s + 100ms + 1s
+			assert.Equal(t, 3, calls)
+			assert.Equal(t, 3, v)
+			assert.Equal(t, []time.Duration{time.Second, 2100 * time.Millisecond, 3200 * time.Millisecond}, deadlines)
+			re := asError(t, err)
+			assert.Equal(t, retry.ErrExhausted, re.Reason)
+			assert.Equal(t, context.DeadlineExceeded, re.Last)
+		})
+	}
+}
+
+// TestAttemptTimeoutThenSuccess: attempts that time out are retried until
+// one finishes in time.
+func TestAttemptTimeoutThenSuccess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		calls := 0
+		start := time.Now()
+		v, err := retry.Do(context.Background(), func(ctx context.Context) (string, error) {
+			calls++
+			if calls < 3 {
+				<-ctx.Done()
+				return "", ctx.Err()
+			}
+			pause(500 * time.Millisecond)
+			return "ok", ctx.Err()
+		}, retry.WithAttemptTimeout(time.Second), retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+		require.NoError(t, err)
+		assert.Equal(t, "ok", v)
+		assert.Equal(t, 2700*time.Millisecond, time.Since(start))
+	})
+}
+
+// TestAttemptTimeoutAndCallerDeadline: the caller's deadline ending during
+// an attempt ends the loop at that instant, even with an attempt timeout.
+func TestAttemptTimeoutAndCallerDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		calls := 0
+		start := time.Now()
+		_, err := retry.Do(ctx, blockUntilDone(&calls), retry.WithAttemptTimeout(time.Second),
+			retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+		assert.Equal(t, 1500*time.Millisecond, time.Since(start))
+		assert.Equal(t, 2, calls)
+		re := asError(t, err)
+		assert.Equal(t, context.DeadlineExceeded, re.Reason)
+		assert.Equal(t, 2, re.Attempts)
+	})
+}
+
+// TestCallerCancellation: the caller's cancellation ends the loop at the
+// instant it happens, during an attempt or in the middle of a wait, with
+// context.Cause as the reason, the attempts so far and the last value.
+func TestCallerCancellation(t *testing.T) {
+	cause := errors.New("caller gave up")
+	tests := []struct {
+		name     string
+		at       time.Duration
+		timeout  time.Duration // attempt timeout
+		attempts int
+		last     error
+	}{
+		{"during the first attempt", 300 * time.Millisecond, 0, 1, context.Canceled},
+		{"during the first attempt, with an attempt timeout", 300 * time.Millisecond, time.Second, 1, context.Canceled},
+		{"in the middle of the first wait", 1500 * time.Millisecond, time.Second, 1, context.DeadlineExceeded},
+		{"at the end of the first wait", 2 * time.Second, time.Second, 1, context.DeadlineExceeded},
+		{"in the middle of the second wait", 3250 * time.Millisecond, time.Second, 2, context.DeadlineExceeded},
+		{"during the third attempt", 4500 * time.Millisecond, time.Second, 3, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancelCause(context.Background())
+				defer cancel(nil)
+				time.AfterFunc(tt.at, func() { cancel(cause) })
+				calls := 0
+				start := time.Now()
+				v, err := retry.Do(ctx, blockUntilDone(&calls), retry.WithAttemptTimeout(tt.timeout), retry.WithMaxAttempts(0),
+					retry.WithBackoff(retry.Constant(time.Second)), retry.WithJitter(retry.NoJitter))
+				assert.Equal(t, tt.at, time.Since(start))
+				assert.Equal(t, tt.attempts, calls)
+				assert.Equal(t, tt.attempts, v)
+				re := asError(t, err)
+				assert.Equal(t, cause, re.Reason)
+				assert.Equal(t, tt.attempts, re.Attempts)
+				assert.Equal(t, tt.last, re.Last)
+				assert.ErrorIs(t, err, cause)
+			})
+		})
+	}
+}
+
+// TestCallerCancellationBeatsClassifiers: once the caller's context has
+// ended, no classifier and no hint can make the loop retry.
+func TestCallerCancellationBeatsClassifiers(t *testing.T) {
+	for _, e := range []error{errA, retry.After(0, errA)} {
+		ctx, cancel := context.WithCancel(context.Background())
+		calls := 0
+		_, err := retry.Do(ctx, func(context.Context) (int, error) {
+			calls++
+			cancel()
+			return 0, e
+		}, retry.WithClassifier(retry.RetryOn(errA)), retry.WithBackoff(retry.Constant(0)))
+		assert.Equal(t, 1, calls)
+		re := asError(t, err)
+		assert.Equal(t, context.Canceled, re.Reason)
+		assert.Equal(t, errA, re.Last)
+	}
+}
+
+// TestContextAlreadyDone: op is never called; the reason is the cause.
+func TestContextAlreadyDone(t *testing.T) {
+	cause := errors.New("shutting down")
+	cancelled, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel2()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		reason error
+	}{
+		{"cancelled with a cause", cancelled, cause},
+		{"past its deadline", expired, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		for _, opts := range [][]retry.Option{nil, {newPolicy(t)}, {newPolicy(t, retry.WithNotify(func(context.Context, retry.Attempt) {}))}} {
+			calls := 0
+			_, err := retry.Do(tt.ctx, func(context.Context) (int, error) { calls++; return 1, nil }, opts...)
+			re := asError(t, err)
+			assert.Equal(t, tt.reason, re.Reason, tt.name)
+			assert.Zero(t, re.Attempts)
+			assert.Nil(t, re.Last)
+			err = retry.Run(tt.ctx, func(context.Context) error { calls++; return nil }, opts...)
+			assert.ErrorIs(t, err, tt.reason, tt.name)
+			assert.Zero(t, calls, tt.name)
+		}
+	}
+}
