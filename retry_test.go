@@ -616,6 +616,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"NaN multiplier with zero initial", []retry.Option{retry.WithBackoff(retry.Exponential(0, nan))}, "multiplier"},
 		{"negative fibonacci unit", []retry.Option{retry.WithBackoff(retry.Fibonacci(-time.Second))}, "Fibonacci"},
 		{"nil strategy", []retry.Option{retry.WithBackoff(nil)}, "Strategy"},
+		{"nil strategy func", []retry.Option{retry.WithBackoff(retry.StrategyFunc(nil))}, "Strategy"},
 		{"proportional below 0", []retry.Option{retry.WithJitter(retry.ProportionalJitter(-0.01))}, "ProportionalJitter"},
 		{"proportional above 1", []retry.Option{retry.WithJitter(retry.ProportionalJitter(1.01))}, "ProportionalJitter"},
 		{"proportional NaN", []retry.Option{retry.WithJitter(retry.ProportionalJitter(nan))}, "ProportionalJitter"},
@@ -637,7 +638,7 @@ func TestInvalidConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			op := func(context.Context) (int, error) { calls++; return 1, nil }
+			op := func(context.Context) (int, error) { calls++; return 1, errA }
 			check := func(what string, err error) {
 				t.Helper()
 				require.ErrorIs(t, err, retry.ErrInvalidConfig, what)
@@ -651,7 +652,7 @@ func TestInvalidConfig(t *testing.T) {
 			assert.Zero(t, re.Attempts)
 			assert.Nil(t, re.Last)
 
-			check("Run", retry.Run(context.Background(), func(context.Context) error { calls++; return nil }, tt.opts...))
+			check("Run", retry.Run(context.Background(), func(context.Context) error { calls++; return errA }, tt.opts...))
 
 			p, err := retry.NewPolicy(tt.opts...)
 			check("NewPolicy", err)
@@ -662,10 +663,12 @@ func TestInvalidConfig(t *testing.T) {
 			assert.Nil(t, p)
 
 			assert.Zero(t, calls, "the operation was called")
+			calls = 0
 
 			// The parent is unharmed.
 			_, err = retry.Do(context.Background(), op, parent)
-			require.NoError(t, err)
+			require.ErrorIs(t, err, retry.ErrExhausted)
+			assert.Equal(t, 2, calls)
 		})
 	}
 }
