@@ -815,7 +815,6 @@ func TestCallerCancellation(t *testing.T) {
 		{"during the first attempt", 300 * time.Millisecond, 0, 1, context.Canceled},
 		{"during the first attempt, with an attempt timeout", 300 * time.Millisecond, time.Second, 1, context.Canceled},
 		{"in the middle of the first wait", 1500 * time.Millisecond, time.Second, 1, context.DeadlineExceeded},
-		{"at the end of the first wait", 2 * time.Second, time.Second, 1, context.DeadlineExceeded},
 		{"in the middle of the second wait", 3250 * time.Millisecond, time.Second, 2, context.DeadlineExceeded},
 		{"during the third attempt", 4500 * time.Millisecond, time.Second, 3, context.Canceled},
 	}
@@ -888,4 +887,318 @@ func TestContextAlreadyDone(t *testing.T) {
 			assert.Zero(t, calls, tt.name)
 		}
 	}
+}
+
+type ctxKey struct{}
+
+// TestNotify: the hook runs once per retry, after the attempt failed and
+// before the wait, with the exact attempt number, error (wrapper stripped),
+// wait and elapsed time, on the caller's context; never when the loop
+// stops.
+func TestNotify(t *testing.T) {
+	errs := []error{errA, retry.After(50*time.Millisecond, errB), errC, errA}
+	tests := []struct {
+		name    string
+		last    error // what the fourth attempt returns
+		elapsed time.Duration
+		want    []retry.Attempt
+	}{
+		{"exhausted", errA, 400 * time.Millisecond, nil},
+		{"success", nil, 400 * time.Millisecond, nil},
+		{"permanent", retry.Permanent(errA), 400 * time.Millisecond, nil},
+	}
+	ms := time.Millisecond
+	want := []retry.Attempt{
+		{Number: 1, Err: errA, Delay: 100 * ms, Elapsed: 10 * ms},
+		{Number: 2, Err: errB, Delay: 50 * ms, Elapsed: 120 * ms},
+		{Number: 3, Err: errC, Delay: 300 * ms, Elapsed: 180 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.WithValue(context.Background(), ctxKey{}, tt.name)
+				var got []retry.Attempt
+				notify := func(nctx context.Context, a retry.Attempt) {
+					assert.Equal(t, tt.name, nctx.Value(ctxKey{}), "the caller's context")
+					got = append(got, a)
+				}
+				calls := 0
+				start := time.Now()
+				_, _ = retry.Do(ctx, func(context.Context) (int, error) {
+					calls++
+					pause(10 * time.Millisecond) // each attempt takes 10ms
+					if calls == 4 {
+						return 0, tt.last
+					}
+					return 0, errs[calls-1]
+				}, retry.WithBackoff(retry.Linear(100*ms, 100*ms)), retry.WithJitter(retry.NoJitter), retry.WithExactHints(), retry.WithNotify(notify))
+				// 10 + 100 + 10 + 50 + 10 + 300 + 10
+				assert.Equal(t, 490*ms, time.Since(start))
+				assert.Equal(t, want, got)
+			})
+		})
+	}
+}
+
+// TestNotifyNeverOnStop: no notification for an attempt that ends the loop.
+func TestNotifyNeverOnStop(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		opts []retry.Option
+	}{
+		{"permanent", retry.Permanent(errA), nil},
+		{"classifier stops", errA, []retry.Option{retry.WithClassifier(retry.StopOn(errA))}},
+		{"one attempt", errA, []retry.Option{retry.WithMaxAttempts(1)}},
+		{"hint too long", retry.After(time.Hour, errA), nil},
+		{"elapsed limit", errA, []retry.Option{retry.WithMaxElapsed(time.Millisecond), retry.WithBackoff(retry.Constant(time.Millisecond)), retry.WithJitter(retry.NoJitter)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n notes
+			op, calls := failing(tt.err)
+			_, err := retry.Do(context.Background(), op, append(tt.opts, retry.WithNotify(n.hook))...)
+			require.Error(t, err)
+			assert.Equal(t, 1, *calls)
+			assert.Empty(t, n.list)
+		})
+	}
+}
+
+// TestNotifyNilRemovesTheHook: WithNotify(nil) after WithNotify(f) removes f.
+func TestNotifyNilRemovesTheHook(t *testing.T) {
+	var n notes
+	op, calls := failing(errA)
+	_, err := retry.Do(context.Background(), op, retry.WithBackoff(retry.Constant(0)), retry.WithNotify(n.hook), retry.WithNotify(nil))
+	require.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, 4, *calls)
+	assert.Empty(t, n.list)
+}
+
+// codeError is an error type for errors.As through *retry.Error.
+type codeError struct{ code int }
+
+func (e *codeError) Error() string { return fmt.Sprintf("code %d", e.code) }
+
+// TestErrorShape: *Error carries the attempt count, the last error without
+// its Permanent or After wrapper, the reason, and RetryAfter; errors.Is
+// and errors.As reach both the last error and the reason; Do returns the
+// last value op returned.
+func TestErrorShape(t *testing.T) {
+	coded := &codeError{503}
+	tests := []struct {
+		name     string
+		errs     []error // returned by attempts 1, 2, …
+		opts     []retry.Option
+		attempts int
+		last     error
+		reason   error
+		after    time.Duration
+		text     string
+	}{
+		{"exhausted", []error{errA, errB, coded}, []retry.Option{retry.WithMaxAttempts(3)}, 3, coded, retry.ErrExhausted, 0,
+			"retry: attempts exhausted after 3 attempts: code 503"},
+		{"permanent", []error{errA, retry.Permanent(coded)}, nil, 2, coded, retry.ErrPermanent, 0,
+			"retry: permanent error after 2 attempts: code 503"},
+		{"one attempt", []error{retry.Permanent(errA)}, nil, 1, errA, retry.ErrPermanent, 0,
+			"retry: permanent error after 1 attempt: a: transient"},
+		{"classifier stops", []error{errA, errB}, []retry.Option{retry.WithClassifier(retry.StopOn(errB))}, 2, errB, retry.ErrPermanent, 0,
+			"retry: permanent error after 2 attempts: b: transient"},
+		{"hint on the last attempt", []error{errA, retry.After(time.Second, coded)}, []retry.Option{retry.WithMaxAttempts(2)}, 2, coded, retry.ErrExhausted, time.Second,
+			"retry: attempts exhausted after 2 attempts (server asked to wait 1s): code 503"},
+		{"hint too long", []error{retry.After(time.Minute, coded)}, nil, 1, coded, retry.ErrHintTooLong, time.Minute,
+			"retry: server hint exceeds the maximum delay after 1 attempt (server asked to wait 1m0s): code 503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			v, err := retry.Do(context.Background(), func(context.Context) (string, error) {
+				calls++
+				return fmt.Sprint("value ", calls), tt.errs[calls-1]
+			}, append([]retry.Option{retry.WithBackoff(retry.Constant(0))}, tt.opts...)...)
+			assert.Equal(t, fmt.Sprint("value ", tt.attempts), v, "the last value comes back")
+			re := asError(t, err)
+			assert.Equal(t, &retry.Error{Attempts: tt.attempts, Last: tt.last, Reason: tt.reason, RetryAfter: tt.after}, re)
+			assert.Equal(t, []error{tt.last, tt.reason}, re.Unwrap())
+			assert.ErrorIs(t, err, tt.last)
+			assert.ErrorIs(t, err, tt.reason)
+			assert.Equal(t, tt.text, err.Error())
+			var ce *codeError
+			if errors.As(err, &ce) {
+				assert.Same(t, coded, ce)
+			}
+		})
+	}
+}
+
+// TestErrorWithoutLast: with nothing called, Unwrap reaches the reason
+// alone and the message is the reason's.
+func TestErrorWithoutLast(t *testing.T) {
+	e := &retry.Error{Reason: retry.ErrCircuitOpen}
+	assert.Equal(t, []error{retry.ErrCircuitOpen}, e.Unwrap())
+	assert.Equal(t, retry.ErrCircuitOpen.Error(), e.Error())
+	assert.ErrorIs(t, e, retry.ErrCircuitOpen)
+}
+
+// TestReasonsAreDistinct: no sentinel matches another.
+func TestReasonsAreDistinct(t *testing.T) {
+	all := []error{retry.ErrExhausted, retry.ErrMaxElapsed, retry.ErrPermanent, retry.ErrBudgetExhausted,
+		retry.ErrCircuitOpen, retry.ErrHintTooLong, retry.ErrInvalidConfig}
+	for i, a := range all {
+		for j, b := range all {
+			assert.Equal(t, i == j, errors.Is(a, b), "%v / %v", a, b)
+		}
+	}
+	assert.Contains(t, retry.ErrBudgetExhausted.Error(), "client-side")
+}
+
+func TestPermanentAndAfterWrappers(t *testing.T) {
+	assert.NoError(t, retry.Permanent(nil))
+	assert.NoError(t, retry.After(time.Second, nil))
+	for _, w := range []error{retry.Permanent(errA), retry.After(time.Second, errA)} {
+		assert.Equal(t, errA.Error(), w.Error())
+		assert.ErrorIs(t, w, errA)
+		assert.Equal(t, errA, errors.Unwrap(w))
+	}
+	var ce *codeError
+	require.ErrorAs(t, retry.Permanent(fmt.Errorf("x: %w", &codeError{1})), &ce)
+	assert.Equal(t, 1, ce.code)
+}
+
+// selfClassified is an error that says whether it is worth retrying.
+type selfClassified bool
+
+func (e selfClassified) Error() string   { return fmt.Sprintf("retryable=%v", bool(e)) }
+func (e selfClassified) Retryable() bool { return bool(e) }
+
+// joinedSelf has a Retryable method and wraps several errors.
+type joinedSelf struct {
+	retryable bool
+	errs      []error
+}
+
+func (e joinedSelf) Error() string   { return "joined" }
+func (e joinedSelf) Retryable() bool { return e.retryable }
+func (e joinedSelf) Unwrap() []error { return e.errs }
+
+// TestClassification: the classifier chain (first non-Undecided wins),
+// then the error's own Retryable method, then retry; the operation's own
+// signals come first.
+func TestClassification(t *testing.T) {
+	undecided := retry.Classifier(func(error) retry.Decision { return retry.Undecided })
+	isA := func(err error) bool { return errors.Is(err, errA) }
+	tests := []struct {
+		name  string
+		chain []retry.Classifier
+		err   error
+		calls int // 3 means retried to exhaustion, 1 stopped at once
+	}{
+		{"RetryOn: a match is retried", []retry.Classifier{retry.RetryOn(errA, errB)}, errB, 3},
+		{"RetryOn: a wrapped match is retried", []retry.Classifier{retry.RetryOn(errA)}, fmt.Errorf("x: %w", errA), 3},
+		{"RetryOn: anything else stops", []retry.Classifier{retry.RetryOn(errA)}, errC, 1},
+		{"RetryOn(): everything stops", []retry.Classifier{retry.RetryOn()}, errA, 1},
+		{"StopOn: a match stops", []retry.Classifier{retry.StopOn(errA)}, fmt.Errorf("x: %w", errA), 1},
+		{"StopOn: anything else is retried", []retry.Classifier{retry.StopOn(errA)}, errB, 3},
+		{"RetryIf true", []retry.Classifier{retry.RetryIf(isA)}, errA, 3},
+		{"RetryIf false", []retry.Classifier{retry.RetryIf(isA)}, errB, 1},
+		{"chain: the first decides (stop)", []retry.Classifier{retry.StopOn(errA), retry.RetryOn(errA)}, errA, 1},
+		{"chain: the first decides (retry)", []retry.Classifier{retry.RetryOn(errA), retry.StopOn(errA)}, errA, 3},
+		{"chain: undecided passes on", []retry.Classifier{retry.StopOn(errB), retry.RetryOn(errA)}, errA, 3},
+		{"chain: undecided passes on to a stop", []retry.Classifier{undecided, retry.StopOn(errB), retry.RetryOn(errA)}, errC, 1},
+		{"chain: all undecided retries", []retry.Classifier{undecided, retry.StopOn(errB)}, errA, 3},
+		{"Permanent beats RetryOn", []retry.Classifier{retry.RetryOn(errA)}, retry.Permanent(errA), 1},
+		{"After beats RetryOn", []retry.Classifier{retry.RetryOn(errB)}, retry.After(0, errA), 3},
+		{"After beats StopOn", []retry.Classifier{retry.StopOn(errA)}, retry.After(0, errA), 3},
+		{"self: not retryable", nil, selfClassified(false), 1},
+		{"self: retryable", nil, selfClassified(true), 3},
+		{"self: wrapped, not retryable", nil, fmt.Errorf("x: %w", selfClassified(false)), 1},
+		{"self: in a join", nil, errors.Join(errA, selfClassified(false)), 1},
+		{"self: the outer verdict wins", nil, fmt.Errorf("x: %w", joinedSelf{true, []error{selfClassified(false)}}), 3},
+		{"self: the first in a join wins", nil, errors.Join(selfClassified(true), selfClassified(false)), 3},
+		{"self: after an undecided chain", []retry.Classifier{retry.StopOn(errB)}, selfClassified(false), 1},
+		{"self: the chain decides first", []retry.Classifier{retry.RetryOn(selfClassified(false))}, selfClassified(false), 3},
+		{"self: the chain stops first", []retry.Classifier{retry.StopOn(selfClassified(true))}, selfClassified(true), 1},
+		{"self: Permanent beats a retryable verdict", nil, retry.Permanent(selfClassified(true)), 1},
+		{"self: After beats a terminal verdict", nil, retry.After(0, selfClassified(false)), 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op, calls := failing(tt.err)
+			_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(tt.chain...))
+			assert.Equal(t, tt.calls, *calls)
+			if tt.calls == 1 {
+				assert.ErrorIs(t, err, retry.ErrPermanent)
+			} else {
+				assert.ErrorIs(t, err, retry.ErrExhausted)
+			}
+		})
+	}
+}
+
+// TestClassifierSeesTheError: classifiers receive the operation's error.
+func TestClassifierSeesTheError(t *testing.T) {
+	var seen []error
+	record := func(err error) retry.Decision { seen = append(seen, err); return retry.Undecided }
+	e := fmt.Errorf("x: %w", errA)
+	op, _ := failing(e)
+	_, _ = retry.Do(context.Background(), op, retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(record))
+	assert.Equal(t, []error{e, e}, seen)
+}
+
+// TestWithClassifierReplaces: a later WithClassifier replaces the whole
+// earlier chain; an empty one restores the default.
+func TestWithClassifierReplaces(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []retry.Option
+		err   error
+		calls int
+	}{
+		{"the earlier chain is gone", []retry.Option{retry.WithClassifier(retry.StopOn(errA)), retry.WithClassifier(retry.StopOn(errB))}, errA, 3},
+		{"the later chain applies", []retry.Option{retry.WithClassifier(retry.StopOn(errA)), retry.WithClassifier(retry.StopOn(errB))}, errB, 1},
+		{"empty restores the default", []retry.Option{retry.WithClassifier(retry.RetryOn()), retry.WithClassifier()}, errA, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op, calls := failing(tt.err)
+			_, _ = retry.Do(context.Background(), op, append(tt.opts, retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)))...)
+			assert.Equal(t, tt.calls, *calls)
+		})
+	}
+}
+
+// TestWithClassifierCopiesItsArguments: changing the caller's slice later
+// does not change the policy.
+func TestWithClassifierCopiesItsArguments(t *testing.T) {
+	chain := []retry.Classifier{retry.StopOn(errA)}
+	p := newPolicy(t, retry.WithClassifier(chain...), retry.WithBackoff(retry.Constant(0)))
+	chain[0] = retry.RetryOn(errA)
+	op, calls := failing(errA)
+	_, err := retry.Do(context.Background(), op, p)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, 1, *calls)
+
+	targets := []error{errA}
+	c := retry.StopOn(targets...)
+	targets[0] = errB
+	assert.Equal(t, retry.Terminal, c(errA))
+}
+
+func TestDecisionString(t *testing.T) {
+	assert.Equal(t, "undecided", retry.Undecided.String())
+	assert.Equal(t, "retryable", retry.Retryable.String())
+	assert.Equal(t, "terminal", retry.Terminal.String())
+	assert.Equal(t, "Decision(7)", retry.Decision(7).String())
+}
+
+func TestJitterString(t *testing.T) {
+	assert.Equal(t, "none", retry.NoJitter.String())
+	assert.Equal(t, "full", retry.FullJitter.String())
+	assert.Equal(t, "equal", retry.EqualJitter.String())
+	assert.Equal(t, "decorrelated", retry.DecorrelatedJitter.String())
+	assert.Equal(t, "proportional:0.25", retry.ProportionalJitter(0.25).String())
+	assert.Equal(t, "proportional:0", retry.ProportionalJitter(math.Copysign(0, -1)).String())
+	assert.Equal(t, "proportional:1", retry.ProportionalJitter(1).String())
+	assert.Contains(t, retry.Jitter(99).String(), "invalid")
+	assert.Contains(t, retry.ProportionalJitter(2).String(), "invalid")
 }
