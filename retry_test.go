@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -1201,4 +1202,210 @@ func TestJitterString(t *testing.T) {
 	assert.Equal(t, "proportional:1", retry.ProportionalJitter(1).String())
 	assert.Contains(t, retry.Jitter(99).String(), "invalid")
 	assert.Contains(t, retry.ProportionalJitter(2).String(), "invalid")
+}
+
+// TestOptionsOrder: options apply in order, later ones override earlier
+// ones, and a *Policy among them replaces everything before it.
+func TestOptionsOrder(t *testing.T) {
+	three := newPolicy(t, retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(time.Second)), retry.WithJitter(retry.NoJitter))
+	five := newPolicy(t, retry.WithMaxAttempts(5), retry.WithBackoff(retry.Constant(0)))
+	tests := []struct {
+		name    string
+		opts    []retry.Option
+		calls   int
+		elapsed time.Duration
+	}{
+		{"the later option wins", []retry.Option{retry.WithMaxAttempts(2), retry.WithMaxAttempts(5), retry.WithBackoff(retry.Constant(0))}, 5, 0},
+		{"a policy alone", []retry.Option{three}, 3, 2 * time.Second},
+		{"a policy replaces earlier options", []retry.Option{retry.WithMaxAttempts(7), retry.WithBackoff(retry.Constant(0)), three}, 3, 2 * time.Second},
+		{"options after a policy override it", []retry.Option{three, retry.WithMaxAttempts(2)}, 2, time.Second},
+		{"options after a policy keep the rest", []retry.Option{three, retry.WithBackoff(retry.Constant(10 * time.Second))}, 3, 20 * time.Second},
+		{"the later policy wins", []retry.Option{three, five}, 5, 0},
+		{"a policy replaces an earlier policy and options", []retry.Option{five, retry.WithMaxAttempts(9), three}, 3, 2 * time.Second},
+		{"a policy's jitter is replaced", []retry.Option{three, retry.WithJitter(retry.FullJitter), three}, 3, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				op, calls := failing(errA)
+				start := time.Now()
+				_, err := retry.Do(context.Background(), op, tt.opts...)
+				assert.Equal(t, tt.elapsed, time.Since(start))
+				assert.ErrorIs(t, err, retry.ErrExhausted)
+				assert.Equal(t, tt.calls, *calls)
+			})
+		})
+	}
+}
+
+// TestWithDerives: With returns a new policy and leaves its parent as it
+// was, including the parent's classifier chain and hook.
+func TestWithDerives(t *testing.T) {
+	var parentNotes, childNotes notes
+	parent := newPolicy(t, retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
+		retry.WithClassifier(retry.StopOn(errB)), retry.WithNotify(parentNotes.hook))
+	child, err := parent.With(retry.WithMaxAttempts(5), retry.WithClassifier(retry.StopOn(errA)), retry.WithNotify(childNotes.hook))
+	require.NoError(t, err)
+	require.NotSame(t, parent, child)
+	grandchild, err := child.With()
+	require.NoError(t, err)
+
+	run := func(p *retry.Policy, e error) int {
+		op, calls := failing(e)
+		_, _ = retry.Do(context.Background(), op, p)
+		return *calls
+	}
+	assert.Equal(t, 5, run(child, errB), "the child retries errB")
+	assert.Equal(t, 1, run(child, errA), "the child stops on errA")
+	assert.Equal(t, 3, run(parent, errA), "the parent still retries errA, 3 times")
+	assert.Equal(t, 1, run(parent, errB), "the parent still stops on errB")
+	assert.Equal(t, 5, run(grandchild, errB), "With() copies")
+	assert.Len(t, parentNotes.list, 2)
+	assert.Len(t, childNotes.list, 8)
+
+	// A failed With leaves the parent usable and unchanged.
+	_, err = parent.With(retry.WithMaxAttempts(-1))
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Equal(t, 3, run(parent, errA))
+}
+
+// TestPolicyIsSharedSafely: one policy serves many goroutines at once; run
+// with -race.
+func TestPolicyIsSharedSafely(t *testing.T) {
+	p := newPolicy(t, retry.WithBackoff(retry.Constant(0)), retry.WithRand(seeded(1)), retry.WithMaxAttempts(5),
+		retry.WithNotify(func(context.Context, retry.Attempt) {}), retry.WithClassifier(retry.StopOn(errB)))
+	var wg sync.WaitGroup
+	results := make([]int, 8)
+	for g := range results {
+		wg.Go(func() {
+			for range 50 {
+				op, calls := failing(errA)
+				_, _ = retry.Do(context.Background(), op, p)
+				results[g] += *calls
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range results {
+		assert.Equal(t, 250, r)
+	}
+}
+
+// TestWithRandReproducible: two calls with equally seeded sources wait the
+// same; another seed waits differently; Schedule draws the same waits as
+// Do, in every jitter mode.
+func TestWithRandReproducible(t *testing.T) {
+	for _, j := range []retry.Jitter{retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter, retry.ProportionalJitter(0.3)} {
+		t.Run(j.String(), func(t *testing.T) {
+			run := func(seed uint64) []time.Duration {
+				var n notes
+				synctest.Test(t, func(t *testing.T) {
+					op, _ := failing(errA)
+					start := time.Now()
+					_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(8), retry.WithJitter(j),
+						retry.WithRand(seeded(seed)), retry.WithNotify(n.hook))
+					require.ErrorIs(t, err, retry.ErrExhausted)
+					assert.Equal(t, sum(n.delays()), time.Since(start))
+				})
+				return n.delays()
+			}
+			first, again, other := run(42), run(42), run(43)
+			require.Len(t, first, 7)
+			assert.Equal(t, first, again)
+			assert.NotEqual(t, first, other)
+			assert.Equal(t, first, newPolicy(t, retry.WithJitter(j), retry.WithRand(seeded(42))).Schedule(7))
+		})
+	}
+}
+
+// TestSchedule: Schedule returns the waits before retries 1 to n, ignoring
+// the attempt and elapsed limits.
+func TestSchedule(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		opts []retry.Option
+		n    int
+		want []time.Duration
+	}{
+		{"linear", []retry.Option{retry.WithBackoff(retry.Linear(ms, 2*ms)), retry.WithJitter(retry.NoJitter)}, 4, []time.Duration{ms, 3 * ms, 5 * ms, 7 * ms}},
+		{"capped", []retry.Option{retry.WithBackoff(retry.Fibonacci(ms)), retry.WithJitter(retry.NoJitter), retry.WithMaxDelay(4 * ms)},
+			6, []time.Duration{ms, ms, 2 * ms, 3 * ms, 4 * ms, 4 * ms}},
+		{"beyond the attempt limit", []retry.Option{retry.WithMaxAttempts(2), retry.WithMaxElapsed(ms), retry.WithJitter(retry.NoJitter)},
+			3, []time.Duration{100 * ms, 200 * ms, 400 * ms}},
+		{"zero", nil, 0, []time.Duration{}},
+		{"negative", nil, -3, []time.Duration{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, newPolicy(t, tt.opts...).Schedule(tt.n))
+		})
+	}
+}
+
+// TestZeroDelayAllocatesNothing: with a prebuilt policy, three failures and
+// a success with zero delays allocate nothing (no timer); so does a
+// success. A permanent error allocates only the returned error.
+func TestZeroDelayAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	p := newPolicy(t, retry.WithBackoff(retry.Constant(0)))
+	calls := 0
+	threeFailures := func(context.Context) (int, error) {
+		calls++
+		if calls%4 != 0 {
+			return 0, errA
+		}
+		return calls, nil
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := retry.Do(ctx, threeFailures, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs, "three zero-delay failures")
+	assert.Equal(t, 4*101, calls)
+
+	succeed := func(context.Context) (int, error) { return 1, nil }
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Do(ctx, succeed, p) }), "success")
+
+	perm := retry.Permanent(errA)
+	permanent := func(context.Context) (int, error) { return 0, perm }
+	assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _, _ = retry.Do(ctx, permanent, p) }), 1.0, "permanent")
+
+	// Full jitter of a zero base is zero too: still no timer.
+	q := newPolicy(t, retry.WithBackoff(retry.Exponential(0, 2)), retry.WithJitter(retry.EqualJitter))
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		if _, err := retry.Do(ctx, threeFailures, q); err != nil {
+			t.Fatal(err)
+		}
+	}), "zero base with jitter")
+}
+
+// TestZeroDelayTakesNoTime: zero waits take no virtual time at all.
+func TestZeroDelayTakesNoTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPolicy(t, retry.WithBackoff(retry.Constant(0)))
+		op, calls := failing(errA)
+		start := time.Now()
+		_, err := retry.Do(context.Background(), op, p)
+		assert.Zero(t, time.Since(start))
+		assert.ErrorIs(t, err, retry.ErrExhausted)
+		assert.Equal(t, 4, *calls)
+	})
+}
+
+// TestOneTimerPerCall: a call allocates the same whether it waits twice or
+// ten times: its one timer is reused for every wait.
+func TestOneTimerPerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		op := func(context.Context) (int, error) { return 0, errA }
+		perCall := func(attempts int) float64 {
+			p := newPolicy(t, retry.WithMaxAttempts(attempts), retry.WithBackoff(retry.Constant(time.Millisecond)), retry.WithJitter(retry.NoJitter))
+			return testing.AllocsPerRun(50, func() { _, _ = retry.Do(ctx, op, p) })
+		}
+		few, many := perCall(3), perCall(11)
+		assert.Equal(t, few, many, "allocations grow with the number of waits")
+		assert.Positive(t, few, "a non-zero wait needs a timer")
+	})
 }
