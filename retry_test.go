@@ -446,13 +446,17 @@ func TestHints(t *testing.T) {
 func TestHintSpreadIsJittered(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for seed := range uint64(10) {
-		var n notes
-		op, _ := failing(retry.After(time.Millisecond, errA))
-		_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(2), retry.WithRand(seeded(seed)), retry.WithNotify(n.hook),
-			retry.WithBackoff(retry.Constant(time.Microsecond)))
-		require.ErrorIs(t, err, retry.ErrExhausted)
-		require.Len(t, n.list, 1)
-		seen[n.list[0].Delay] = true
+		synctest.Test(t, func(t *testing.T) {
+			var n notes
+			op, _ := failing(retry.After(time.Second, errA))
+			start := time.Now()
+			_, err := retry.Do(context.Background(), op, retry.WithMaxAttempts(2), retry.WithRand(seeded(seed)), retry.WithNotify(n.hook),
+				retry.WithBackoff(retry.Constant(time.Millisecond)))
+			require.ErrorIs(t, err, retry.ErrExhausted)
+			require.Len(t, n.list, 1)
+			assert.Equal(t, n.list[0].Delay, time.Since(start))
+			seen[n.list[0].Delay] = true
+		})
 	}
 	assert.Greater(t, len(seen), 1)
 }
@@ -1272,23 +1276,35 @@ func TestWithDerives(t *testing.T) {
 // TestPolicyIsSharedSafely: one policy serves many goroutines at once; run
 // with -race.
 func TestPolicyIsSharedSafely(t *testing.T) {
-	p := newPolicy(t, retry.WithBackoff(retry.Constant(0)), retry.WithRand(seeded(1)), retry.WithMaxAttempts(5),
-		retry.WithNotify(func(context.Context, retry.Attempt) {}), retry.WithClassifier(retry.StopOn(errB)))
-	var wg sync.WaitGroup
-	results := make([]int, 8)
-	for g := range results {
-		wg.Go(func() {
-			for range 50 {
-				op, calls := failing(errA)
-				_, _ = retry.Do(context.Background(), op, p)
-				results[g] += *calls
-			}
-		})
-	}
-	wg.Wait()
-	for _, r := range results {
-		assert.Equal(t, 250, r)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var waited time.Duration
+		notify := func(_ context.Context, a retry.Attempt) {
+			assert.True(t, a.Delay >= 0 && a.Delay <= time.Millisecond, "%v", a.Delay)
+			mu.Lock()
+			waited += a.Delay
+			mu.Unlock()
+		}
+		// One seeded source, drawn from by every goroutine.
+		p := newPolicy(t, retry.WithBackoff(retry.Constant(time.Millisecond)), retry.WithRand(seeded(1)), retry.WithMaxAttempts(5),
+			retry.WithNotify(notify), retry.WithClassifier(retry.StopOn(errB)))
+		var wg sync.WaitGroup
+		results := make([]int, 8)
+		for g := range results {
+			wg.Go(func() {
+				for range 50 {
+					op, calls := failing(errA)
+					_, _ = retry.Do(context.Background(), op, p)
+					results[g] += *calls
+				}
+			})
+		}
+		wg.Wait()
+		for _, r := range results {
+			assert.Equal(t, 250, r)
+		}
+		assert.Positive(t, waited)
+	})
 }
 
 // TestWithRandReproducible: two calls with equally seeded sources wait the
