@@ -206,10 +206,13 @@ func classify(chain []Classifier, err error, self Decision) Decision {
 	return Retryable
 }
 
-// strip removes a top-level Permanent or After wrapper from err.
+// strip removes the Permanent and After wrappers stacked on top of err.
 func strip(err error) error {
-	if s, ok := err.(*signal); ok {
-		return s.err
+	for {
+		s, ok := err.(*signal)
+		if !ok {
+			return err
+		}
+		err = s.err
 	}
-	return err
 }

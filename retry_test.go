@@ -84,6 +84,38 @@ func TestPermanentAnywhereInChain(t *testing.T) {
 	}
 }
 
+// TestNestedWrappersAreStripped: Error.Last and Attempt.Err carry the
+// operation's error without any of the Permanent and After wrappers
+// stacked on top of it.
+func TestNestedWrappersAreStripped(t *testing.T) {
+	errA := errors.New("a")
+	tests := []struct {
+		name   string
+		err    error
+		reason error
+	}{
+		{"Permanent of Permanent", retry.Permanent(retry.Permanent(errA)), retry.ErrPermanent},
+		{"After of Permanent", retry.After(0, retry.Permanent(errA)), retry.ErrPermanent},
+		{"Permanent of After", retry.Permanent(retry.After(0, errA)), retry.ErrPermanent},
+		{"After of After", retry.After(0, retry.After(0, errA)), retry.ErrExhausted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []error
+			_, err := retry.Do(context.Background(), func(context.Context) (int, error) { return 0, tt.err },
+				retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)),
+				retry.WithNotify(func(_ context.Context, a retry.Attempt) { got = append(got, a.Err) }))
+			var re *retry.Error
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, tt.reason, re.Reason)
+			assert.Same(t, errA, re.Last)
+			for _, e := range got {
+				assert.Same(t, errA, e)
+			}
+		})
+	}
+}
+
 // TestJitterValuesOutsideTheConstructors: Jitter is a plain integer, so a
 // caller can write any value; the policy rejects those the constructors
 // never return instead of producing negative or meaningless waits.
