@@ -343,3 +343,36 @@ func TestPropCancellationEndsAtThatInstant(t *testing.T) {
 		})
 	})
 }
+
+// TestPropHintWaits: a hint d that the cap allows waits d plus at most the
+// capped base delay, never past the cap (or d itself when d is the cap);
+// exactly d with exact hints or without jitter.
+func TestPropHintWaits(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := strategyGen().Draw(t, "strategy")
+		j := rapid.SampledFrom([]Jitter{NoJitter, FullJitter, EqualJitter, DecorrelatedJitter, ProportionalJitter(0.5)}).Draw(t, "jitter")
+		limit := capGen().Draw(t, "cap")
+		exact := rapid.Bool().Draw(t, "exact")
+		opts := []Option{WithBackoff(s), WithJitter(j), WithMaxDelay(limit), WithRand(seededRand(t))}
+		if exact {
+			opts = append(opts, WithExactHints())
+		}
+		p, err := NewPolicy(opts...)
+		if err != nil {
+			return // an invalid strategy argument
+		}
+		if limit == 0 {
+			limit = maxDuration
+		}
+		hint := min(durationGen().Draw(t, "hint"), limit)
+		n := rapid.IntRange(1, 200).Draw(t, "n")
+		w := p.cfg.hintWait(n, hint)
+		lo, hi := hint, hint
+		if !exact && j != NoJitter {
+			hi = min(time.Duration(satAdd(int64(hint), int64(baseOf(s, n, limit)))), limit)
+		}
+		if w < lo || w > hi {
+			t.Fatalf("hint %v before retry %d: waited %v, outside [%v, %v]", hint, n, w, lo, hi)
+		}
+	})
+}
