@@ -128,7 +128,8 @@ func (s *signal) Error() string { return s.err.Error() }
 func (s *signal) Unwrap() error { return s.err }
 
 // inspect walks err's chain once, depth first like errors.As, without
-// allocating. It returns the first Permanent or After wrapper, and the
+// allocating. It returns the first Permanent wrapper, or failing that the
+// first After wrapper (Permanent anywhere in the chain stops), and the
 // verdict of the first error with a method Retryable() bool (Undecided if
 // there is none). One type switch per link keeps it to a single cached
 // type lookup for the common error that wraps nothing.
@@ -138,9 +139,7 @@ func inspect(err error) (sig *signal, self Decision) {
 		var many []error
 		switch e := err.(type) {
 		case *signal:
-			if sig == nil {
-				sig = e
-			}
+			sig = stronger(sig, e)
 			next = e.err
 		case interface {
 			Retryable() bool
@@ -163,9 +162,7 @@ func inspect(err error) (sig *signal, self Decision) {
 		}
 		for _, inner := range many {
 			s, d := inspect(inner)
-			if sig == nil {
-				sig = s
-			}
+			sig = stronger(sig, s)
 			if self == Undecided {
 				self = d
 			}
@@ -173,6 +170,15 @@ func inspect(err error) (sig *signal, self Decision) {
 		err = next
 	}
 	return sig, self
+}
+
+// stronger returns the signal that decides between an earlier one and a
+// later one: the earlier, unless only the later is Permanent.
+func stronger(earlier, later *signal) *signal {
+	if earlier == nil || (later != nil && later.permanent && !earlier.permanent) {
+		return later
+	}
+	return earlier
 }
 
 // decide keeps an earlier verdict, or turns retryable into one.
@@ -200,10 +206,13 @@ func classify(chain []Classifier, err error, self Decision) Decision {
 	return Retryable
 }
 
-// strip removes a top-level Permanent or After wrapper from err.
+// strip removes the Permanent and After wrappers stacked on top of err.
 func strip(err error) error {
-	if s, ok := err.(*signal); ok {
-		return s.err
+	for {
+		s, ok := err.(*signal)
+		if !ok {
+			return err
+		}
+		err = s.err
 	}
-	return err
 }

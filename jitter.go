@@ -70,10 +70,17 @@ func (j Jitter) String() string {
 func (j Jitter) fraction() float64 { return math.Float64frombits(uint64(j &^ proportionalTag)) }
 
 func (j Jitter) validate() error {
-	if j <= DecorrelatedJitter || j&proportionalTag != 0 {
+	if j <= DecorrelatedJitter {
 		return nil
 	}
-	if j == jitterInvalid {
+	if j&proportionalTag != 0 {
+		// Jitter is an integer, so a caller can build a proportional value
+		// by hand; only the fractions ProportionalJitter accepts are valid.
+		if f := j.fraction(); f >= 0 && f <= 1 {
+			return nil
+		}
+	}
+	if j == jitterInvalid || j&proportionalTag != 0 {
 		return fmt.Errorf("%w: ProportionalJitter fraction must be in [0, 1]", ErrInvalidConfig)
 	}
 	return fmt.Errorf("%w: unknown jitter mode %d", ErrInvalidConfig, uint64(j))

@@ -1,6 +1,7 @@
-package retry_test
+package retry
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -8,75 +9,114 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/retrykit/retry"
 )
 
-// The jitter modes have the means their definitions promise. Each case draws
-// 100,000 waits of a constant 1s base from a seeded source, so the test is
-// deterministic; the tolerance is 5 standard errors of the mean (σ/√n with
-// the σ of the uniform distribution the mode draws from), about 0.46% of the
-// base for full jitter: wide enough for any seed, tight enough that a bias
-// of 1% fails.
-func TestJitterMeans(t *testing.T) {
-	const (
-		n    = 100_000
-		base = time.Second
-	)
-	sqrt12 := math.Sqrt(12)
-	tests := []struct {
-		name   string
-		jitter retry.Jitter
-		mean   float64 // in units of base
-		sigma  float64 // of one draw, in units of base
-		lo, hi float64 // every draw within, in units of base
-	}{
-		{"full ≈ base/2", retry.FullJitter, 0.5, 1 / sqrt12, 0, 1},
-		{"equal ≈ 3·base/4", retry.EqualJitter, 0.75, 0.5 / sqrt12, 0.5, 1},
-		{"proportional(0.2) ≈ base", retry.ProportionalJitter(0.2), 1, 0.4 / sqrt12, 0.8, 1.2},
-		{"proportional(1) ≈ base", retry.ProportionalJitter(1), 1, 2 / sqrt12, 0, 2},
-		{"none = base", retry.NoJitter, 1, 0, 1, 1},
+// The statistical tests below draw N waits from a seeded source, so they
+// are deterministic: they cannot flake, and a seed that passes today passes
+// forever. Each draw is uniform on an interval [lo, hi] of width w, whose
+// mean is (lo+hi)/2 and variance w²/12. Over N draws:
+//
+//   - the sample mean has standard error sqrt(w²/12/N);
+//   - the sample variance has standard error w²·sqrt((1/80 − 1/144)/N)
+//     (the fourth central moment of a uniform is w⁴/80);
+//   - the share of draws in one of 10 equal bins has standard error
+//     sqrt(0.1·0.9/N).
+//
+// Every check allows 5 standard errors: for a correct implementation a
+// fresh seed would fail with probability below 1e-6 per check, while a
+// wrong mean (say full jitter drawing from [0, 2·base]) or a wrong spread
+// (equal jitter drawing from [0, base]) misses by hundreds of errors.
+const (
+	statDraws = 100_000
+	statSigma = 5.0
+)
+
+// uniformStats checks that draws look uniform on [lo, hi].
+func uniformStats(t *testing.T, draws []float64, lo, hi float64) {
+	t.Helper()
+	n := float64(len(draws))
+	w := hi - lo
+	var sum float64
+	bins := make([]int, 10)
+	for _, d := range draws {
+		require.True(t, d >= lo && d <= hi, "%v outside [%v, %v]", d, lo, hi)
+		sum += d
+		bins[min(int((d-lo)/w*10), 9)]++
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := retry.NewPolicy(retry.WithBackoff(retry.Constant(base)), retry.WithMaxDelay(0),
-				retry.WithJitter(tt.jitter), retry.WithRand(rand.New(rand.NewPCG(2026, 11))))
-			require.NoError(t, err)
-			var sum, sumSq float64
-			for _, w := range p.Schedule(n) {
-				x := float64(w) / float64(base)
-				require.GreaterOrEqual(t, x, tt.lo)
-				require.LessOrEqual(t, x, tt.hi)
-				sum += x
-				sumSq += x * x
-			}
-			mean := sum / n
-			tolerance := 5*tt.sigma/math.Sqrt(n) + 1e-9
-			assert.InDelta(t, tt.mean, mean, tolerance, "mean of %d draws", n)
-			sd := math.Sqrt(max(sumSq/n-mean*mean, 0))
-			assert.InDelta(t, tt.sigma, sd, 0.02*tt.sigma+1e-9, "spread of %d draws", n)
-		})
+	mean := sum / n
+	var sq float64
+	for _, d := range draws {
+		sq += (d - mean) * (d - mean)
+	}
+	variance := sq / (n - 1)
+
+	wantMean, wantVar := (lo+hi)/2, w*w/12
+	meanSE := math.Sqrt(wantVar / n)
+	varSE := w * w * math.Sqrt((1.0/80-1.0/144)/n)
+	binSE := math.Sqrt(0.1 * 0.9 / n)
+	assert.InDelta(t, wantMean, mean, statSigma*meanSE, "mean")
+	assert.InDelta(t, wantVar, variance, statSigma*varSE, "variance")
+	for i, c := range bins {
+		assert.InDelta(t, 0.1, float64(c)/n, statSigma*binSE, "share of bin %d", i)
 	}
 }
 
-// Decorrelated jitter wanders in [first, 3 × previous], capped: its waits
-// cover the range up to the cap rather than settling at one value.
-func TestDecorrelatedJitterSpread(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithMaxDelay(10*time.Second),
-		retry.WithJitter(retry.DecorrelatedJitter), retry.WithRand(rand.New(rand.NewPCG(5, 6))))
-	require.NoError(t, err)
-	waits := p.Schedule(100_000)
-	var below, above int
-	for _, w := range waits {
-		require.GreaterOrEqual(t, w, 100*time.Millisecond)
-		require.LessOrEqual(t, w, 10*time.Second)
-		if w < time.Second {
-			below++
-		}
-		if w > 5*time.Second {
-			above++
+func seconds(ds []time.Duration) []float64 {
+	fs := make([]float64, len(ds))
+	for i, d := range ds {
+		fs[i] = d.Seconds()
+	}
+	return fs
+}
+
+// TestJitterMeans: full jitter has mean base/2, equal jitter 3·base/4,
+// proportional jitter base; each is uniform on its interval. The waits are
+// drawn through Policy.Schedule with a constant base.
+func TestJitterMeans(t *testing.T) {
+	const base = 10 * time.Second
+	b := base.Seconds()
+	tests := []struct {
+		jitter Jitter
+		lo, hi float64 // the interval; the mean is its middle
+	}{
+		{FullJitter, 0, b},                             // mean base/2
+		{EqualJitter, b / 2, b},                        // mean 3·base/4
+		{ProportionalJitter(0.2), 0.8 * b, 1.2 * b},    // mean base
+		{ProportionalJitter(1), 0, 2 * b},              // mean base
+		{ProportionalJitter(0.05), 0.95 * b, 1.05 * b}, // mean base
+	}
+	for _, tt := range tests {
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprintf("%v seed %d", tt.jitter, seed), func(t *testing.T) {
+				p, err := NewPolicy(WithBackoff(Constant(base)), WithMaxDelay(0), WithJitter(tt.jitter),
+					WithRand(rand.New(rand.NewPCG(seed, 42))))
+				require.NoError(t, err)
+				uniformStats(t, seconds(p.Schedule(statDraws)), tt.lo, tt.hi)
+			})
 		}
 	}
-	assert.Greater(t, below, 1000, "it comes back down near first")
-	assert.Greater(t, above, 10000, "and climbs toward the cap")
+}
+
+// TestDecorrelatedJitterStats: with a given previous wait, decorrelated
+// jitter is uniform on [first, 3·previous].
+func TestDecorrelatedJitterStats(t *testing.T) {
+	const first, prev = time.Second, 4 * time.Second
+	r := &lockedRand{r: rand.New(rand.NewPCG(7, 42))}
+	draws := make([]float64, statDraws)
+	for i := range draws {
+		draws[i] = DecorrelatedJitter.apply(r, prev, prev, first, maxDuration).Seconds()
+	}
+	uniformStats(t, draws, first.Seconds(), (3 * prev).Seconds())
+}
+
+// TestHintSpreadStats: a hint d waits d + U(0, base): mean d + base/2.
+func TestHintSpreadStats(t *testing.T) {
+	const hint, base = 3 * time.Second, 2 * time.Second
+	p, err := NewPolicy(WithBackoff(Constant(base)), WithRand(rand.New(rand.NewPCG(9, 42))))
+	require.NoError(t, err)
+	draws := make([]float64, statDraws)
+	for i := range draws {
+		draws[i] = p.cfg.hintWait(1, hint).Seconds()
+	}
+	uniformStats(t, draws, hint.Seconds(), (hint + base).Seconds())
 }

@@ -222,7 +222,7 @@ func (c *config) applyPolicy(p *Policy) {
 }
 
 func (c *config) checkStrategy(s Strategy) {
-	if s == nil {
+	if f, ok := s.(StrategyFunc); s == nil || ok && f == nil {
 		c.fail("WithBackoff needs a non-nil Strategy")
 		return
 	}

@@ -84,8 +84,9 @@ func (p *Policy) Schedule(n int) []time.Duration {
 // On failure Do returns the last value op returned and an [*Error] that
 // carries the number of attempts, op's last error and the reason the loop
 // stopped. Invalid options, a nil ctx or a nil op return an error wrapping
-// [ErrInvalidConfig] without calling op; so does a ctx that is already done
-// (with its cause as the reason).
+// [ErrInvalidConfig] without calling op. A ctx that is already done also
+// returns without calling op: an [*Error] with zero attempts whose reason is
+// [context.Cause] of ctx.
 //
 // Do is safe to call from many goroutines with the same options or policy.
 func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ...Option) (T, error) {

@@ -117,8 +117,8 @@ func (f fibonacci) Delay(retry int) time.Duration {
 	}
 	a, b := int64(1), int64(1) // fib(1), fib(2)
 	for i := 1; i < retry; i++ {
-		if b > math.MaxInt64/int64(f.unit) {
-			return maxDuration // the next product would overflow
+		if b == math.MaxInt64 || b > math.MaxInt64/int64(f.unit) {
+			return maxDuration // the next number saturated, or its product would overflow
 		}
 		a, b = b, satAdd(a, b)
 	}
