@@ -160,8 +160,12 @@ func budgetError(format string, args ...any) error {
 
 // Tokens returns the number of tokens in the budget now, time refill
 // included (to a millionth of a token). It is safe to call at any time
-// from any goroutine, and reads the clock only when PerSecond is set.
+// from any goroutine, and reads the clock only when PerSecond is set. A nil
+// Budget, which [WithBudget] takes as no budget, has 0 tokens.
 func (b *Budget) Tokens() float64 {
+	if b == nil {
+		return 0
+	}
 	if b.rate > 0 {
 		b.refill(b.now())
 	}
@@ -170,8 +174,11 @@ func (b *Budget) Tokens() float64 {
 
 // Stats returns the counts of retries granted and refused so far. It is
 // safe to call at any time from any goroutine; the two counts are read one
-// after the other, not as one atomic snapshot.
+// after the other, not as one atomic snapshot. A nil Budget has zero counts.
 func (b *Budget) Stats() BudgetStats {
+	if b == nil {
+		return BudgetStats{}
+	}
 	return BudgetStats{Allowed: b.allowed.Load(), Denied: b.denied.Load()}
 }
 

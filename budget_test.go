@@ -194,6 +194,10 @@ func TestWithBudgetValidation(t *testing.T) {
 	p, err := NewPolicy(WithBudget(b), WithBudget(nil))
 	require.NoError(t, err)
 	assert.Nil(t, p.cfg.budget, "a nil budget removes an earlier one")
+
+	var none *Budget
+	assert.Zero(t, none.Tokens(), "a nil budget has no tokens")
+	assert.Zero(t, none.Stats())
 }
 
 func TestDoBudgetExhausted(t *testing.T) {

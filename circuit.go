@@ -240,7 +240,11 @@ func breakerError(format string, args ...any) error {
 // recovery timeout has passed is reported HalfOpen, even before the next
 // attempt records the change. It is safe to call from any goroutine, and
 // from OnStateChange; it reads the clock only while the circuit is open.
+// A nil Breaker, which [WithBreaker] takes as no breaker, is Closed.
 func (b *Breaker) State() State {
+	if b == nil {
+		return Closed
+	}
 	s := b.st.Load()
 	k := kindOf(s)
 	if k == Open && b.now() >= b.openUntil.Load() {
@@ -251,8 +255,11 @@ func (b *Breaker) State() State {
 
 // Stats returns the breaker's counters. It is safe to call from any
 // goroutine, and from OnStateChange; the counters are read one after the
-// other, not as one atomic snapshot.
+// other, not as one atomic snapshot. A nil Breaker has zero counters.
 func (b *Breaker) Stats() BreakerStats {
+	if b == nil {
+		return BreakerStats{}
+	}
 	return BreakerStats{Failures: b.failures.Load(), Rejected: b.rejected.Load(), Opened: b.opened.Load()}
 }
 

@@ -414,6 +414,10 @@ func TestWithBreakerValidation(t *testing.T) {
 	p, err := NewPolicy(WithBreaker(b), WithBreaker(nil))
 	require.NoError(t, err)
 	assert.Nil(t, p.cfg.breaker, "a nil breaker removes an earlier one")
+
+	var none *Breaker
+	assert.Equal(t, Closed, none.State(), "a nil breaker is no breaker: closed")
+	assert.Zero(t, none.Stats())
 }
 
 func TestDoBreakerRejectsFirstAttempt(t *testing.T) {

@@ -62,7 +62,12 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 // whose attempts all fail without hints, jitter included (drawn from p's
 // random source); it ignores the attempt and elapsed limits. It is meant
 // for showing a policy to a person, as the retry command's -dry-run does.
+// A nil or zero Policy, which Do rejects, has no schedule: Schedule returns
+// nil.
 func (p *Policy) Schedule(n int) []time.Duration {
+	if p == nil || !p.cfg.built {
+		return nil
+	}
 	waits := make([]time.Duration, 0, max(n, 0))
 	var prev time.Duration
 	for i := 1; i <= n; i++ {

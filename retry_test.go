@@ -1389,6 +1389,11 @@ func TestSchedule(t *testing.T) {
 			assert.Equal(t, tt.want, newPolicy(t, tt.opts...).Schedule(tt.n))
 		})
 	}
+	t.Run("nil or zero policy", func(t *testing.T) {
+		var nilPolicy *retry.Policy
+		assert.Nil(t, nilPolicy.Schedule(3))
+		assert.Nil(t, new(retry.Policy).Schedule(3))
+	})
 }
 
 // TestZeroDelayAllocatesNothing: with a prebuilt policy, three failures and
