@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,7 +97,7 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	fmt.Fprintln(tw, "retry\twait\ttotal wait")
 	var total time.Duration
 	for i, d := range p.Schedule(n) {
-		total += d
+		total = satAdd(total, d)
 		if c.maxElapsed > 0 && total >= c.maxElapsed {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t(not taken: it would end past -max-elapsed %s, so the loop stops)\n",
 				i+1, roundDuration(d), roundDuration(total), c.maxElapsed)
@@ -109,6 +110,15 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	if c.attempts == 0 {
 		fmt.Fprintf(w, "... and so on: -attempts 0 sets no limit\n")
 	}
+}
+
+// satAdd returns a+b for non-negative a and b, saturating at the largest
+// duration instead of wrapping to a negative one.
+func satAdd(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // roundDuration rounds d for people: three significant digits or so.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runInProcess calls run with args and returns its status and output.
@@ -115,4 +116,24 @@ Run 'retry http -h' for the flags and their defaults.
 		assert.Empty(t, stdout)
 		assert.Equal(t, tt.want, stderr)
 	}
+}
+
+// TestDryRunHugeWaits: the total wait saturates instead of wrapping to a
+// negative duration, so -max-elapsed still stops the schedule.
+func TestDryRunHugeWaits(t *testing.T) {
+	const most = "2562047h47m16.854775807s" // the largest time.Duration
+	status, stdout, stderr := runInProcess(t, "-dry-run", "-jitter", "none", "-max-delay", "0", "-delay", most, "-attempts", "4")
+	require.Equal(t, 0, status, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 5, stdout)
+	for _, row := range lines[2:] {
+		assert.NotContains(t, row, "-", "no negative total")
+	}
+	assert.Equal(t, []string{"3", most, most}, strings.Fields(lines[4]))
+
+	status, stdout, stderr = runInProcess(t, "-dry-run", "-jitter", "none", "-max-delay", "0", "-delay", "1ns", "-multiplier", "1e300", "-attempts", "5", "-max-elapsed", "2562047h")
+	require.Equal(t, 0, status, stderr)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 4, stdout)
+	assert.Contains(t, lines[3], "(not taken: it would end past -max-elapsed 2562047h0m0s, so the loop stops)")
 }
