@@ -15,6 +15,10 @@ import (
 // number of attempts.
 const dryRunUnlimited = 10
 
+// dryRunMaxRows is the most waits -dry-run shows; a larger -attempts gets a
+// line for the rest.
+const dryRunMaxRows = 100
+
 // strategy returns the backoff strategy the flags describe.
 func (c *config) strategy() retry.Strategy {
 	switch c.backoff {
@@ -90,6 +94,10 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 		fmt.Fprintln(w, "a single attempt: no retries, no waits")
 		return
 	}
+	more := 0 // retries not shown
+	if n > dryRunMaxRows {
+		n, more = dryRunMaxRows, n-dryRunMaxRows
+	}
 	if c.jitter != retry.NoJitter {
 		fmt.Fprintf(w, "waits drawn with %s jitter; every run draws its own\n", c.jitter)
 	}
@@ -107,6 +115,9 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", i+1, roundDuration(d), roundDuration(total))
 	}
 	tw.Flush()
+	if more > 0 {
+		fmt.Fprintf(w, "... and up to %d more retries (-attempts %d)\n", more, c.attempts)
+	}
 	if c.attempts == 0 {
 		fmt.Fprintf(w, "... and so on: -attempts 0 sets no limit\n")
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -136,4 +139,16 @@ func TestDryRunHugeWaits(t *testing.T) {
 	lines = strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 4, stdout)
 	assert.Contains(t, lines[3], "(not taken: it would end past -max-elapsed 2562047h0m0s, so the loop stops)")
+}
+
+// TestDryRunManyAttempts: a huge -attempts shows a bounded schedule rather
+// than allocating one wait per attempt (which panicked or ran out of
+// memory).
+func TestDryRunManyAttempts(t *testing.T) {
+	status, stdout, stderr := runInProcess(t, "-dry-run", "-jitter", "none", "-attempts", strconv.Itoa(math.MaxInt))
+	require.Equal(t, 0, status, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 2+dryRunMaxRows+1, "policy, header, the rows, and a line for the rest")
+	assert.Equal(t, []string{strconv.Itoa(dryRunMaxRows), "30s"}, strings.Fields(lines[len(lines)-2])[:2])
+	assert.Equal(t, fmt.Sprintf("... and up to %d more retries (-attempts %d)", math.MaxInt-1-dryRunMaxRows, math.MaxInt), lines[len(lines)-1])
 }
