@@ -92,6 +92,11 @@ func (c *config) request(ctx context.Context, body []byte) (*http.Request, error
 		return nil, err
 	}
 	req.Header = c.headers.Clone()
+	if host := req.Header.Get("Host"); host != "" {
+		// net/http sends req.Host and ignores a Host entry in the header.
+		req.Host = host
+		req.Header.Del("Host")
+	}
 	if c.idempotent && req.Header.Get("Idempotency-Key") == "" && req.Header.Get("X-Idempotency-Key") == "" {
 		// net/http's convention: a nil-valued Idempotency-Key marks the
 		// request idempotent without sending the header.

@@ -209,3 +209,29 @@ func TestHTTPBinary(t *testing.T) {
 	assert.Equal(t, exitHTTP4xx, r.status)
 	assert.Equal(t, "Not Found GET\n", r.stdout)
 }
+
+// TestHTTPHostHeader: -H "Host: name" sets the request's Host, as with
+// curl; net/http ignores a Host entry in the header map.
+func TestHTTPHostHeader(t *testing.T) {
+	var mu sync.Mutex
+	var hosts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts = append(hosts, r.Host)
+		n := len(hosts)
+		mu.Unlock()
+		if n == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, r.Host+"\n")
+	}))
+	t.Cleanup(srv.Close)
+
+	status, stdout, stderr := runInProcess(t, httpArgs("-H", "Host: example.org", srv.URL)...)
+	require.Equal(t, 0, status, stderr)
+	assert.Equal(t, "example.org\n", stdout)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"example.org", "example.org"}, hosts, "every attempt, the retried one included")
+}
