@@ -62,6 +62,9 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 	hl.response(resp, time.Since(began))
 	if _, err := io.Copy(stdout, resp.Body); err != nil {
 		fmt.Fprintf(stderr, "retry: reading the response body: %v\n", err)
+		if sig, _ := rl.signalled(); sig != nil {
+			return signalStatus(sig)
+		}
 		return exitNoResponse
 	}
 	return statusExit(resp.StatusCode)
