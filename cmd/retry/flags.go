@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,6 +195,9 @@ func (c *config) positional(rest []string) error {
 		case len(rest) > 1:
 			return usagef("retry http takes one URL, got %d arguments: %q (flags go before the URL)", len(rest), rest)
 		}
+		if err := checkURL(rest[0]); err != nil {
+			return err
+		}
 		c.url = rest[0]
 		return nil
 	}
@@ -201,6 +205,29 @@ func (c *config) positional(rest []string) error {
 		return usagef("no command given")
 	}
 	c.command = rest
+	return nil
+}
+
+// checkURL rejects a URL that no attempt could send: the transport would
+// fail it the same way every time.
+func checkURL(raw string) error {
+	if !strings.Contains(raw, "://") {
+		return usagef("URL %q needs the scheme http:// or https://, such as http://example.com", raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return usagef("invalid URL %q: %v", raw, err)
+	}
+	if !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https") {
+		return usagef("URL %q has the scheme %q: want http or https", raw, u.Scheme)
+	}
+	if u.Host == "" {
+		return usagef("URL %q has no host", raw)
+	}
 	return nil
 }
 

@@ -185,12 +185,13 @@ func TestHTTPBadInput(t *testing.T) {
 		want string
 	}{
 		{"missing -d file", httpArgs("-X", "POST", "-d", "@/nonexistent/body", "http://127.0.0.1:1/"), "-d:"},
-		{"unsupported scheme", httpArgs("ftp://example.com/"), "unsupported protocol scheme"},
+		{"unsupported scheme", httpArgs("ftp://example.com/"), `has the scheme "ftp": want http or https`},
+		{"no scheme", httpArgs("example.com"), `URL "example.com" needs the scheme http:// or https://`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, stdout, stderr := runInProcess(t, tt.args...)
-			assert.NotEqual(t, 0, status)
+			assert.Equal(t, exitUsage, status)
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, tt.want)
 		})
