@@ -204,6 +204,9 @@ func (c *config) positional(rest []string) error {
 	if len(rest) == 0 && !c.dryRun {
 		return usagef("no command given")
 	}
+	if len(rest) > 0 && rest[0] == "" {
+		return usagef("the command name is empty")
+	}
 	c.command = rest
 	return nil
 }

@@ -185,6 +185,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-status", "503", "true"}, "flag provided but not defined: -status"},
 		{[]string{}, "no command given"},
 		{[]string{"-v", "--"}, "no command given"},
+		{[]string{"--", "", "x"}, "the command name is empty"},
+		{[]string{""}, "the command name is empty"},
 		{[]string{"http"}, "retry http needs a URL"},
 		{[]string{"http", "http://a/", "http://b/"}, `retry http takes one URL, got 2 arguments: ["http://a/" "http://b/"] (flags go before the URL)`},
 		{[]string{"http", "http://a/", "-v"}, "retry http takes one URL, got 2 arguments"},
