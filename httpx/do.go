@@ -182,15 +182,28 @@ func (c *call) send(actx context.Context) (*http.Response, error) {
 // request returns the request for the next attempt, with context ctx: the
 // caller's request itself the first time (when the context is the same),
 // then clones with a fresh body from GetBody.
+//
+// A client with a cookie jar adds the jar's cookies to the Header of the
+// request it is given, in place: that request gets a Header of its own, so
+// that the caller's request is not modified and a retry, cloned from it,
+// does not carry the cookies twice.
 func (c *call) request(ctx context.Context) (*http.Request, error) {
+	jar := c.client != nil && c.client.Jar != nil
 	if c.n == 1 {
 		c.bodyUsed = true
-		if ctx == c.req.Context() {
+		if ctx == c.req.Context() && !jar {
 			return c.req, nil
 		}
-		return c.req.WithContext(ctx), nil
+		r := c.req.WithContext(ctx)
+		if jar {
+			r.Header = ownHeader(c.req.Header)
+		}
+		return r, nil
 	}
 	r := c.req.Clone(ctx)
+	if jar && r.Header == nil {
+		r.Header = make(http.Header)
+	}
 	if c.req.GetBody != nil {
 		body, err := c.req.GetBody()
 		if err != nil {
@@ -199,6 +212,14 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 		r.Body = body
 	}
 	return r, nil
+}
+
+// ownHeader returns a copy of h that can be written to, even when h is nil.
+func ownHeader(h http.Header) http.Header {
+	if h == nil {
+		return make(http.Header)
+	}
+	return h.Clone()
 }
 
 func (c *call) roundTrip(r *http.Request) (*http.Response, error) {

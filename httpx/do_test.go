@@ -9,7 +9,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -572,6 +574,54 @@ func TestCallerRequestUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	v, _ := io.ReadAll(b)
 	assert.Equal(t, "v", string(v))
+}
+
+// A client with a cookie jar adds the jar's cookies to the request it sends
+// (net/http does so in place); Do must neither let that reach the caller's
+// request nor send the cookies twice on a retry.
+func TestCookieJarClient(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var sent [][]string
+	srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, r.Header.Values("Cookie"))
+		n := len(sent)
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(503)
+		}
+	})
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	jar.SetCookies(u, []*http.Cookie{{Name: "s", Value: "1"}})
+	c := e.client()
+	c.Jar = jar
+
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	req.Header.Set("A", "b")
+	header := req.Header.Clone()
+	resp, err := httpx.Do(c, req, append(fast, retry.WithAttemptTimeout(time.Minute))...)
+	require.NoError(t, err)
+	readClose(t, resp)
+	assert.Equal(t, header, req.Header, "the caller's request is not modified")
+	assert.Equal(t, [][]string{{"s=1"}, {"s=1"}, {"s=1"}}, sent, "each attempt sends the jar's cookie once")
+
+	// A request without a Header map works too.
+	mu.Lock()
+	sent = nil
+	mu.Unlock()
+	req, err = http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	req.Header = nil
+	resp, err = httpx.Do(c, req, fast...)
+	require.NoError(t, err)
+	readClose(t, resp)
+	assert.Nil(t, req.Header)
+	assert.Equal(t, [][]string{{"s=1"}, {"s=1"}, {"s=1"}}, sent)
 }
 
 // newTLSServer starts a TLS loopback server with httptest's certificate,
