@@ -227,9 +227,16 @@ func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 		return c.client.Do(r)
 	}
 	resp, err := c.rt.RoundTrip(r)
-	if resp == nil && err == nil {
+	switch {
+	case err != nil:
+	case resp == nil:
 		// A broken RoundTripper: say so rather than fail later on a nil.
 		err = retry.Permanent(fmt.Errorf("httpx: %T returned a nil *http.Response with a nil error", c.rt))
+	case resp.Body == nil:
+		// Many RoundTrippers (mostly in tests) mean an empty body by a nil
+		// one; http.Client accepts it, and so must the retries, which read
+		// and close the bodies they discard.
+		resp.Body = http.NoBody
 	}
 	return resp, err
 }
