@@ -75,6 +75,9 @@ type transport struct {
 
 // RoundTrip implements [http.RoundTripper].
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: httpx: RoundTrip of a nil request", retry.ErrInvalidConfig)
+	}
 	if t.err != nil {
 		closeBody(req)
 		return nil, t.err

@@ -552,6 +552,12 @@ func TestInvalidConfig(t *testing.T) {
 	resp, err = httpx.Do(nil, nil)
 	require.Nil(t, resp)
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+
+	for _, rt := range []http.RoundTripper{httpx.NewTransport(nil), httpx.NewTransport(nil, retry.WithMaxAttempts(-1))} {
+		resp, err = rt.RoundTrip(nil)
+		require.Nil(t, resp)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	}
 }
 
 func TestCallerRequestUnchanged(t *testing.T) {
