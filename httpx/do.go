@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 
 	"github.com/retrykit/retry"
@@ -49,7 +50,8 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 // NewTransport returns a RoundTripper that sends each request through base
 // (nil means [http.DefaultTransport]) with the retries opts describe, so
 // that any [http.Client] gains them. The options are validated once: if
-// they are invalid, every RoundTrip returns that error (wrapping
+// they are invalid, or base is a nil pointer (or nil func) in a non-nil
+// interface, every RoundTrip returns that error (wrapping
 // [retry.ErrInvalidConfig]) without sending anything. Options set on a
 // request's context with [WithOptions] apply after them.
 //
@@ -64,7 +66,20 @@ func NewTransport(base http.RoundTripper, opts ...retry.Option) http.RoundTrippe
 		base = http.DefaultTransport
 	}
 	p, err := retry.NewPolicy(opts...)
+	if isNilValue(base) {
+		err = fmt.Errorf("%w: httpx.NewTransport: the base RoundTripper is a nil %T", retry.ErrInvalidConfig, base)
+	}
 	return &transport{base: base, opts: []retry.Option{p}, err: err}
+}
+
+// isNilValue reports whether rt is a nil pointer or a nil func, map, slice
+// or channel inside a non-nil interface: a RoundTripper that can only panic.
+func isNilValue(rt http.RoundTripper) bool {
+	switch v := reflect.ValueOf(rt); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 type transport struct {
@@ -92,7 +107,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // CloseIdleConnections closes the idle connections of the base transport,
 // if it has any.
 func (t *transport) CloseIdleConnections() {
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok && !isNilValue(t.base) {
 		c.CloseIdleConnections()
 	}
 }

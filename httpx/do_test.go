@@ -560,6 +560,33 @@ func TestInvalidConfig(t *testing.T) {
 	}
 }
 
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A base that is a nil pointer or a nil func inside a non-nil interface
+// cannot send anything: every RoundTrip says so instead of panicking.
+func TestTypedNilBase(t *testing.T) {
+	for name, base := range map[string]http.RoundTripper{
+		"*http.Transport": (*http.Transport)(nil),
+		"func":            rtFunc(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := newBody("x")
+			req, err := http.NewRequest(http.MethodPut, "http://127.0.0.1:1/", nil)
+			require.NoError(t, err)
+			req.Body = body
+			rt := httpx.NewTransport(base, fast...)
+			resp, err := rt.RoundTrip(req)
+			require.Nil(t, resp)
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			assert.ErrorContains(t, err, "nil")
+			assert.True(t, body.closed.Load(), "RoundTrip closes the body, even on errors")
+			(&http.Client{Transport: rt}).CloseIdleConnections()
+		})
+	}
+}
+
 func TestCallerRequestUnchanged(t *testing.T) {
 	e := newEnv(t)
 	s := &script{statuses: []int{503, 503, 200}}
