@@ -242,7 +242,13 @@ func ownHeader(h http.Header) http.Header {
 
 func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 	if c.client != nil {
-		return c.client.Do(r)
+		resp, err := c.client.Do(r)
+		if resp != nil && err != nil {
+			// Only the client's CheckRedirect refusing a redirect returns
+			// both (the body already closed): its policy would refuse again.
+			return nil, retry.Permanent(err)
+		}
+		return resp, err
 	}
 	resp, err := c.rt.RoundTrip(r)
 	switch {

@@ -456,6 +456,30 @@ func TestNeverRetriedErrors(t *testing.T) {
 		assert.Equal(t, 1, re.Attempts)
 		assert.EqualValues(t, 0, n.Load())
 	})
+	t.Run("CheckRedirect refusal", func(t *testing.T) {
+		// The client's redirect policy refused a redirect: net/http returns
+		// the redirect response (its body closed) with the error. The policy
+		// would refuse it again.
+		e := newEnv(t)
+		var n atomic.Int32
+		srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			http.Redirect(w, r, "/again", http.StatusFound)
+		})
+		refused := errors.New("no redirects here")
+		c := e.client()
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return refused }
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		resp, err := httpx.Do(c, req, fast...)
+		require.Nil(t, resp)
+		require.ErrorIs(t, err, refused)
+		require.ErrorIs(t, err, retry.ErrPermanent)
+		var re *retry.Error
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, 1, re.Attempts)
+		assert.EqualValues(t, 1, n.Load())
+	})
 	for _, url := range []string{"ftp://example.invalid/x", "http:///no-host", "unknown:opaque"} {
 		t.Run(url, func(t *testing.T) {
 			e := newEnv(t)
