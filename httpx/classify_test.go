@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,4 +119,43 @@ func TestBrokenRoundTripper(t *testing.T) {
 	assert.Nil(t, resp)
 	require.ErrorIs(t, err, retry.ErrPermanent)
 	assert.ErrorContains(t, err, "nil *http.Response with a nil error")
+}
+
+// nilBodyRT answers 503 and then 200, with a nil Body as many test
+// RoundTrippers do (http.Client accepts it as an empty body).
+type nilBodyRT struct{ n atomic.Int32 }
+
+func (r *nilBodyRT) RoundTrip(*http.Request) (*http.Response, error) {
+	code := http.StatusServiceUnavailable
+	if r.n.Add(1) > 1 {
+		code = http.StatusOK
+	}
+	return &http.Response{StatusCode: code, Header: http.Header{}}, nil
+}
+
+func TestRoundTripperNilBody(t *testing.T) {
+	for name, opts := range map[string][]retry.Option{
+		"plain":           {retry.WithBackoff(retry.Constant(0))},
+		"attempt timeout": {retry.WithBackoff(retry.Constant(0)), retry.WithAttemptTimeout(time.Minute)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := &nilBodyRT{}
+			resp, err := httpx.NewTransport(rt, opts...).RoundTrip(get(t, t.Context()))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			require.NotNil(t, resp.Body)
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Empty(t, b)
+			require.NoError(t, resp.Body.Close())
+			assert.EqualValues(t, 2, rt.n.Load())
+
+			rt = &nilBodyRT{}
+			resp, err = httpx.NewTransport(rt, append(opts, retry.WithMaxAttempts(1))...).RoundTrip(get(t, t.Context()))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+			require.NotNil(t, resp.Body)
+			require.NoError(t, resp.Body.Close())
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 
 	"github.com/retrykit/retry"
@@ -49,7 +50,8 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 // NewTransport returns a RoundTripper that sends each request through base
 // (nil means [http.DefaultTransport]) with the retries opts describe, so
 // that any [http.Client] gains them. The options are validated once: if
-// they are invalid, every RoundTrip returns that error (wrapping
+// they are invalid, or base is a nil pointer (or nil func) in a non-nil
+// interface, every RoundTrip returns that error (wrapping
 // [retry.ErrInvalidConfig]) without sending anything. Options set on a
 // request's context with [WithOptions] apply after them.
 //
@@ -64,7 +66,20 @@ func NewTransport(base http.RoundTripper, opts ...retry.Option) http.RoundTrippe
 		base = http.DefaultTransport
 	}
 	p, err := retry.NewPolicy(opts...)
+	if isNilValue(base) {
+		err = fmt.Errorf("%w: httpx.NewTransport: the base RoundTripper is a nil %T", retry.ErrInvalidConfig, base)
+	}
 	return &transport{base: base, opts: []retry.Option{p}, err: err}
+}
+
+// isNilValue reports whether rt is a nil pointer or a nil func, map, slice
+// or channel inside a non-nil interface: a RoundTripper that can only panic.
+func isNilValue(rt http.RoundTripper) bool {
+	switch v := reflect.ValueOf(rt); v.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 type transport struct {
@@ -75,6 +90,9 @@ type transport struct {
 
 // RoundTrip implements [http.RoundTripper].
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: httpx: RoundTrip of a nil request", retry.ErrInvalidConfig)
+	}
 	if t.err != nil {
 		closeBody(req)
 		return nil, t.err
@@ -89,7 +107,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // CloseIdleConnections closes the idle connections of the base transport,
 // if it has any.
 func (t *transport) CloseIdleConnections() {
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok && !isNilValue(t.base) {
 		c.CloseIdleConnections()
 	}
 }
@@ -182,15 +200,28 @@ func (c *call) send(actx context.Context) (*http.Response, error) {
 // request returns the request for the next attempt, with context ctx: the
 // caller's request itself the first time (when the context is the same),
 // then clones with a fresh body from GetBody.
+//
+// A client with a cookie jar adds the jar's cookies to the Header of the
+// request it is given, in place: that request gets a Header of its own, so
+// that the caller's request is not modified and a retry, cloned from it,
+// does not carry the cookies twice.
 func (c *call) request(ctx context.Context) (*http.Request, error) {
+	jar := c.client != nil && c.client.Jar != nil
 	if c.n == 1 {
 		c.bodyUsed = true
-		if ctx == c.req.Context() {
+		if ctx == c.req.Context() && !jar {
 			return c.req, nil
 		}
-		return c.req.WithContext(ctx), nil
+		r := c.req.WithContext(ctx)
+		if jar {
+			r.Header = ownHeader(c.req.Header)
+		}
+		return r, nil
 	}
 	r := c.req.Clone(ctx)
+	if jar && r.Header == nil {
+		r.Header = make(http.Header)
+	}
 	if c.req.GetBody != nil {
 		body, err := c.req.GetBody()
 		if err != nil {
@@ -201,14 +232,35 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 	return r, nil
 }
 
+// ownHeader returns a copy of h that can be written to, even when h is nil.
+func ownHeader(h http.Header) http.Header {
+	if h == nil {
+		return make(http.Header)
+	}
+	return h.Clone()
+}
+
 func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 	if c.client != nil {
-		return c.client.Do(r)
+		resp, err := c.client.Do(r)
+		if resp != nil && err != nil {
+			// Only the client's CheckRedirect refusing a redirect returns
+			// both (the body already closed): its policy would refuse again.
+			return nil, retry.Permanent(err)
+		}
+		return resp, err
 	}
 	resp, err := c.rt.RoundTrip(r)
-	if resp == nil && err == nil {
+	switch {
+	case err != nil:
+	case resp == nil:
 		// A broken RoundTripper: say so rather than fail later on a nil.
 		err = retry.Permanent(fmt.Errorf("httpx: %T returned a nil *http.Response with a nil error", c.rt))
+	case resp.Body == nil:
+		// Many RoundTrippers (mostly in tests) mean an empty body by a nil
+		// one; http.Client accepts it, and so must the retries, which read
+		// and close the bodies they discard.
+		resp.Body = http.NoBody
 	}
 	return resp, err
 }

@@ -9,7 +9,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -454,6 +456,30 @@ func TestNeverRetriedErrors(t *testing.T) {
 		assert.Equal(t, 1, re.Attempts)
 		assert.EqualValues(t, 0, n.Load())
 	})
+	t.Run("CheckRedirect refusal", func(t *testing.T) {
+		// The client's redirect policy refused a redirect: net/http returns
+		// the redirect response (its body closed) with the error. The policy
+		// would refuse it again.
+		e := newEnv(t)
+		var n atomic.Int32
+		srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			http.Redirect(w, r, "/again", http.StatusFound)
+		})
+		refused := errors.New("no redirects here")
+		c := e.client()
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return refused }
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		resp, err := httpx.Do(c, req, fast...)
+		require.Nil(t, resp)
+		require.ErrorIs(t, err, refused)
+		require.ErrorIs(t, err, retry.ErrPermanent)
+		var re *retry.Error
+		require.ErrorAs(t, err, &re)
+		assert.Equal(t, 1, re.Attempts)
+		assert.EqualValues(t, 1, n.Load())
+	})
 	for _, url := range []string{"ftp://example.invalid/x", "http:///no-host", "unknown:opaque"} {
 		t.Run(url, func(t *testing.T) {
 			e := newEnv(t)
@@ -550,6 +576,39 @@ func TestInvalidConfig(t *testing.T) {
 	resp, err = httpx.Do(nil, nil)
 	require.Nil(t, resp)
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+
+	for _, rt := range []http.RoundTripper{httpx.NewTransport(nil), httpx.NewTransport(nil, retry.WithMaxAttempts(-1))} {
+		resp, err = rt.RoundTrip(nil)
+		require.Nil(t, resp)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A base that is a nil pointer or a nil func inside a non-nil interface
+// cannot send anything: every RoundTrip says so instead of panicking.
+func TestTypedNilBase(t *testing.T) {
+	for name, base := range map[string]http.RoundTripper{
+		"*http.Transport": (*http.Transport)(nil),
+		"func":            rtFunc(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := newBody("x")
+			req, err := http.NewRequest(http.MethodPut, "http://127.0.0.1:1/", nil)
+			require.NoError(t, err)
+			req.Body = body
+			rt := httpx.NewTransport(base, fast...)
+			resp, err := rt.RoundTrip(req)
+			require.Nil(t, resp)
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			assert.ErrorContains(t, err, "nil")
+			assert.True(t, body.closed.Load(), "RoundTrip closes the body, even on errors")
+			(&http.Client{Transport: rt}).CloseIdleConnections()
+		})
+	}
 }
 
 func TestCallerRequestUnchanged(t *testing.T) {
@@ -572,6 +631,54 @@ func TestCallerRequestUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	v, _ := io.ReadAll(b)
 	assert.Equal(t, "v", string(v))
+}
+
+// A client with a cookie jar adds the jar's cookies to the request it sends
+// (net/http does so in place); Do must neither let that reach the caller's
+// request nor send the cookies twice on a retry.
+func TestCookieJarClient(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var sent [][]string
+	srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, r.Header.Values("Cookie"))
+		n := len(sent)
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(503)
+		}
+	})
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	jar.SetCookies(u, []*http.Cookie{{Name: "s", Value: "1"}})
+	c := e.client()
+	c.Jar = jar
+
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	req.Header.Set("A", "b")
+	header := req.Header.Clone()
+	resp, err := httpx.Do(c, req, append(fast, retry.WithAttemptTimeout(time.Minute))...)
+	require.NoError(t, err)
+	readClose(t, resp)
+	assert.Equal(t, header, req.Header, "the caller's request is not modified")
+	assert.Equal(t, [][]string{{"s=1"}, {"s=1"}, {"s=1"}}, sent, "each attempt sends the jar's cookie once")
+
+	// A request without a Header map works too.
+	mu.Lock()
+	sent = nil
+	mu.Unlock()
+	req, err = http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	req.Header = nil
+	resp, err = httpx.Do(c, req, fast...)
+	require.NoError(t, err)
+	readClose(t, resp)
+	assert.Nil(t, req.Header)
+	assert.Equal(t, [][]string{{"s=1"}, {"s=1"}, {"s=1"}}, sent)
 }
 
 // newTLSServer starts a TLS loopback server with httptest's certificate,

@@ -46,8 +46,8 @@
 // that time out ([retry.WithAttemptTimeout] or the client's Timeout in
 // [Do]), and the statuses 408, 429 and 5xx except 501. Never retried: other
 // statuses of 400 and above, TLS certificate failures, URLs without a host
-// or with a scheme other than http and https, and the caller's own
-// cancellation. Statuses reach the policy's classifiers as a [*StatusError];
+// or with a scheme other than http and https, a redirect the client's
+// CheckRedirect refuses (in [Do]), and the caller's own cancellation. Statuses reach the policy's classifiers as a [*StatusError];
 // [RetryStatuses] replaces the set of retried statuses, or turns status
 // retries off.
 //
