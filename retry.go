@@ -347,7 +347,7 @@ func (l *loop) nextWait(c *config, err error, hinted bool, hint time.Duration) (
 			return 0, l.stop(err, context.DeadlineExceeded, hint)
 		}
 	}
-	if c.maxElapsed > 0 && time.Since(l.began)+wait >= c.maxElapsed {
+	if c.maxElapsed > 0 && satAdd(int64(time.Since(l.began)), int64(wait)) >= int64(c.maxElapsed) {
 		return 0, l.stop(err, ErrMaxElapsed, hint)
 	}
 	return wait, nil

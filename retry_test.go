@@ -407,6 +407,39 @@ func TestWaitThatWouldEndPastTheLimit(t *testing.T) {
 	}
 }
 
+// TestHugeWaitAgainstTheLimits: a wait near the largest duration is checked
+// against the elapsed limit and the deadline without overflowing: the loop
+// stops at once instead of starting a wait of centuries.
+func TestHugeWaitAgainstTheLimits(t *testing.T) {
+	huge := time.Duration(math.MaxInt64)
+	for _, tt := range []struct {
+		name string
+		wait retry.Option
+	}{
+		{"strategy", retry.WithBackoff(retry.Constant(huge))},
+		{"hint", retry.WithBackoff(retry.Constant(0))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				op := func(context.Context) (int, error) {
+					pause(time.Millisecond) // some time has elapsed when the wait is checked
+					if tt.name == "hint" {
+						return 0, retry.After(huge, errA)
+					}
+					return 0, errA
+				}
+				start := time.Now()
+				_, err := retry.Do(context.Background(), op, tt.wait, retry.WithMaxDelay(0),
+					retry.WithJitter(retry.NoJitter), retry.WithMaxElapsed(time.Hour))
+				assert.Equal(t, time.Millisecond, time.Since(start))
+				re := asError(t, err)
+				assert.Equal(t, retry.ErrMaxElapsed, re.Reason)
+				assert.Equal(t, 1, re.Attempts)
+			})
+		})
+	}
+}
+
 // TestMaxElapsedDoesNotInterruptAnAttempt: the elapsed limit only stops
 // retrying; an attempt that runs past it finishes.
 func TestMaxElapsedDoesNotInterruptAnAttempt(t *testing.T) {
