@@ -143,30 +143,33 @@ func classifyErr(req *http.Request, replayable bool, err error) error {
 	return err
 }
 
-// statusErr returns the error for a response with a status of 400 or more.
-// A Retry-After header becomes an After hint when the policy retries the
-// status; a non-idempotent request is retried only on 429.
-// retried reports whether the call's policy retries an error.
-func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool) error {
+// statusErr returns the error for a response with a status of 400 or
+// more, and whether the loop is expected to retry it: certain for a
+// Retry-After hint or a Permanent error, a guess from the default set of
+// statuses when the policy's classifiers decide. A Retry-After header
+// becomes an After hint when the policy retries the status; a
+// non-idempotent request is retried only on 429. retried reports whether
+// the call's policy retries an error.
+func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool) (again bool, err error) {
 	se := &StatusError{StatusCode: resp.StatusCode, Status: resp.Status}
 	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
-		return retry.Permanent(se)
+		return false, retry.Permanent(se)
 	}
 	v := resp.Header.Get("Retry-After")
 	if v == "" {
-		return se
+		return se.Retryable(), se
 	}
 	d, ok := ParseRetryAfter(v, time.Now())
 	if !ok {
-		return se
+		return se.Retryable(), se
 	}
 	se.RetryAfter = d
 	// After overrides the policy's classifiers, so ask them first whether
 	// this status is to be retried at all (RetryStatuses may say no).
 	if !retried(se) {
-		return se
+		return false, se
 	}
-	return retry.After(d, se)
+	return true, retry.After(d, se)
 }
 
 // retriedBy reports whether a policy made of opts retries err, by running

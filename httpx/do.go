@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ const drainLimit = 64 << 10
 // When the retries end on a status (attempts used up, a non-retryable
 // status, a Retry-After beyond the maximum delay, a budget or a deadline
 // that leaves no room for another wait), Do returns that last response
-// with a nil error and its body unread. When there is no response, it
+// with a nil error and its whole body readable. When there is no response, it
 // returns a nil response and a [*retry.Error] that reaches both the
 // transport's error and the reason the loop stopped. It never returns a
 // response together with an error. Like c.Do, it closes req's body, and it
@@ -160,7 +161,11 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		return resp, nil
 	}
 	c.prev = resp
-	return resp, statusErr(c.req, resp, c.replayable, c.retried)
+	again, err := statusErr(c.req, resp, c.replayable, c.retried)
+	if again {
+		resp.Body = release(resp.Body)
+	}
+	return resp, err
 }
 
 // send makes one attempt with the attempt's context. When the loop gave
@@ -288,6 +293,41 @@ func (c *call) retried(err error) bool {
 	}
 	return retriedBy(c.opts, err)
 }
+
+// release reads a response body that is about to be retried into memory
+// and closes it, so that its connection goes back to the pool before the
+// wait rather than after it; the response may still be the one handed
+// back, so the returned body reads the same bytes. A body longer than
+// drainLimit, or one that fails to read, is not worth holding in memory:
+// it stays open behind the bytes already read, and discard closes it.
+func release(body io.ReadCloser) io.ReadCloser {
+	if body == http.NoBody {
+		return body
+	}
+	data, err := io.ReadAll(io.LimitReader(body, drainLimit+1))
+	if err != nil || len(data) > drainLimit {
+		return &prefixed{io.MultiReader(bytes.NewReader(data), body), body}
+	}
+	_ = body.Close()
+	if len(data) == 0 {
+		return http.NoBody
+	}
+	return &buffered{*bytes.NewReader(data)}
+}
+
+// buffered is a response body read into memory.
+type buffered struct{ bytes.Reader }
+
+func (*buffered) Close() error { return nil }
+
+// prefixed is a response body partly read into memory: the bytes read,
+// then the rest of the body.
+type prefixed struct {
+	io.Reader
+	body io.Closer
+}
+
+func (p *prefixed) Close() error { return p.body.Close() }
 
 // discard drains (up to drainLimit) and closes the previous attempt's
 // response, which the loop decided to retry, so that its connection is

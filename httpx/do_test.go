@@ -732,3 +732,86 @@ func TestTransportConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, seen, 80)
 }
+
+// bodyHolder is a RoundTripper that records every response body it hands
+// out, to tell which are still open.
+type bodyHolder struct {
+	base   http.RoundTripper
+	mu     sync.Mutex
+	bodies []*heldBody
+}
+
+type heldBody struct {
+	io.ReadCloser
+	closed atomic.Bool
+}
+
+func (b *heldBody) Close() error { b.closed.Store(true); return b.ReadCloser.Close() }
+
+func (bt *bodyHolder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := bt.base.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	tb := &heldBody{ReadCloser: resp.Body}
+	resp.Body = tb
+	bt.mu.Lock()
+	bt.bodies = append(bt.bodies, tb)
+	bt.mu.Unlock()
+	return resp, nil
+}
+
+// open counts the bodies not closed yet.
+func (bt *bodyHolder) open() int {
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	n := 0
+	for _, b := range bt.bodies {
+		if !b.closed.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRetriedResponseReleasedBeforeTheWait: a response that is retried is
+// read and closed before the wait begins (the notify hook runs just before
+// it), so its keep-alive connection serves other requests during a long
+// Retry-After instead of sitting idle until the next attempt. A response
+// whose body is larger than the drain limit keeps its connection, but its
+// whole body still reaches the caller when it is the last one.
+func TestRetriedResponseReleasedBeforeTheWait(t *testing.T) {
+	e := newEnv(t)
+	s := &script{statuses: []int{503, 503, 200}, header: http.Header{"Retry-After": {"0"}}}
+	srv, conns := e.server(s.ServeHTTP)
+	bt := &bodyHolder{base: e.tr}
+	var openAtNotify []int
+	opts := append(fast[:len(fast):len(fast)], retry.WithNotify(func(context.Context, retry.Attempt) {
+		openAtNotify = append(openAtNotify, bt.open())
+	}))
+	resp, err := httpx.Do(&http.Client{Transport: bt}, getURL(t, srv.URL), opts...)
+	require.NoError(t, err)
+	assert.Equal(t, "OK", readClose(t, resp))
+	assert.Equal(t, []int{0, 0}, openAtNotify, "no response body open when a wait begins")
+	assert.EqualValues(t, 1, conns.Load())
+
+	t.Run("last response intact", func(t *testing.T) {
+		for _, size := range []int{0, 10, 64 << 10, 64<<10 + 1, 1 << 20} {
+			big := strings.Repeat("x", size)
+			srv, _ := e.server(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, big)
+			})
+			resp, err := httpx.Do(e.client(), getURL(t, srv.URL), retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+			assert.Equal(t, big, readClose(t, resp), "size %d", size)
+		}
+	})
+}
+
+func getURL(t *testing.T, url string) *http.Request {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	return req
+}

@@ -67,9 +67,13 @@
 //
 // # Responses
 //
-// A response that is retried is drained (up to 64 KiB) and closed so that
-// its keep-alive connection is reused. When the retries end on a status,
-// the last response is returned with a nil error and its body unread, as
+// A response with a status that is to be retried is read (up to 64 KiB)
+// and closed as soon as it arrives, before the wait, so that its
+// keep-alive connection serves other requests during a long Retry-After
+// and is reused by the next attempt; a longer body is drained up to that
+// size and closed when the next attempt starts. When the retries end on a
+// status, the last response is returned with a nil error and its whole
+// body readable from the start (from memory when it was read ahead), as
 // net/http does; the caller closes it. Without a response, or when the
 // request's context ended while a retry was waiting (the body could not be
 // read any more, so it is closed), the error is a [*retry.Error] that
