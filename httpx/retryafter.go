@@ -16,10 +16,12 @@ const maxSeconds = math.MaxInt64 / int64(time.Second)
 // are ignored.
 //
 // A date at or before now means no wait: (0, true). An empty value, garbage,
-// a negative or fractional number, or a number of seconds too large for a
-// time.Duration returns (0, false): the caller should fall back to its own
-// backoff. The duration returned is never negative. A date so far ahead that
-// the wait overflows is returned as the largest time.Duration.
+// or a negative or fractional number returns (0, false): the caller should
+// fall back to its own backoff. The duration returned is never negative. A
+// wait too long for a time.Duration (a number of seconds beyond about 292
+// years, or a date as far ahead) is returned as the largest time.Duration,
+// which is longer than any maximum delay: the server asked the client to
+// stay away, and the retries end.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.Trim(v, " \t")
 	if v == "" {
@@ -27,6 +29,9 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	if isDigit(v[0]) {
 		if secs, ok := parseSeconds(v); ok {
+			if secs > maxSeconds {
+				return math.MaxInt64, true
+			}
 			return time.Duration(secs) * time.Second, true
 		}
 		// Not a number; a date never starts with a digit either, but
@@ -39,20 +44,19 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return max(t.Sub(now), 0), true
 }
 
-// parseSeconds parses a non-empty string of ASCII digits that fits in a
-// time.Duration once multiplied by a second.
+// parseSeconds parses a non-empty string of ASCII digits. A value beyond
+// maxSeconds comes back as maxSeconds+1.
 func parseSeconds(v string) (int64, bool) {
 	var n int64
 	for i := 0; i < len(v); i++ {
 		if !isDigit(v[i]) {
 			return 0, false
 		}
-		n = n*10 + int64(v[i]-'0')
-		if n > maxSeconds {
-			return 0, false
+		if n <= maxSeconds {
+			n = n*10 + int64(v[i]-'0')
 		}
 	}
-	return n, true
+	return min(n, maxSeconds+1), true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

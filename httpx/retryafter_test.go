@@ -43,8 +43,10 @@ func TestParseRetryAfter(t *testing.T) {
 		{"5s", 0, false},
 		{"0x10", 0, false},
 		{"١٢", 0, false}, // Arabic-Indic digits
-		{maxSecs + "0", 0, false},
-		{"99999999999999999999999999", 0, false},
+		{maxSecs + "0", time.Duration(math.MaxInt64), true}, // saturates
+		{"99999999999999999999999999", time.Duration(math.MaxInt64), true},
+		{strings.Repeat("9", 10000), time.Duration(math.MaxInt64), true},
+		{"99999999999999999999999999x", 0, false},
 		{"soon", 0, false},
 		{"Mon, 32 Nov 2026 12:00:00 GMT", 0, false},
 		{"2026-11-23T12:00:30Z", 0, false}, // not an HTTP date
@@ -101,9 +103,18 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 		trimmed := strings.Trim(v, " \t")
 		if n, err := strconv.ParseUint(trimmed, 10, 63); err == nil && trimmed != "" && trimmed[0] != '+' {
-			fits := n <= uint64(math.MaxInt64/int64(time.Second))
-			if ok != fits || (fits && d != time.Duration(n)*time.Second) {
-				t.Fatalf("ParseRetryAfter(%q) = %v, %v; want %d seconds (fits %v)", v, d, ok, n, fits)
+			want := time.Duration(math.MaxInt64) // saturated
+			if n <= uint64(math.MaxInt64/int64(time.Second)) {
+				want = time.Duration(n) * time.Second
+			}
+			if !ok || d != want {
+				t.Fatalf("ParseRetryAfter(%q) = %v, %v; want %v", v, d, ok, want)
+			}
+			return
+		}
+		if allDigits(trimmed) { // too long for ParseUint: saturated
+			if !ok || d != time.Duration(math.MaxInt64) {
+				t.Fatalf("ParseRetryAfter(%q) = %v, %v; want the largest duration", v, d, ok)
 			}
 			return
 		}
@@ -115,4 +126,13 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Fatalf("ParseRetryAfter(%q) = %v, true for a value that is neither seconds nor a date", v, d)
 		}
 	})
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -183,7 +183,7 @@ func TestVirtualTimeRetryAfterJittered(t *testing.T) {
 
 func TestVirtualTimeMalformedRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		for _, v := range []string{"soon", "-5", "1.5", "99999999999999999999", "Mon, 32 Foo 2020", " "} {
+		for _, v := range []string{"soon", "-5", "1.5", "9s", "Mon, 32 Foo 2020", " "} {
 			rt := &fakeRT{answer: func(n int, _ *http.Request) (*http.Response, error) {
 				if n == 1 {
 					return status(503, v), nil
@@ -201,19 +201,23 @@ func TestVirtualTimeMalformedRetryAfter(t *testing.T) {
 }
 
 func TestVirtualTimeHintTooLongOrPastDeadline(t *testing.T) {
-	t.Run("beyond max delay", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			rt := &fakeRT{answer: func(int, *http.Request) (*http.Response, error) { return status(503, "31"), nil }}
-			start := time.Now()
-			resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()))
-			require.NoError(t, err)
-			assert.Zero(t, time.Since(start))
-			assert.Equal(t, 503, resp.StatusCode)
-			assert.Equal(t, "31", resp.Header.Get("Retry-After"))
-			assert.Equal(t, http.StatusText(http.StatusServiceUnavailable), readClose(t, resp))
-			assert.Equal(t, 1, rt.calls())
+	// The default maximum delay is 30s; a number of seconds or a date too
+	// far ahead for a time.Duration is the longest hint of all.
+	for _, hint := range []string{"31", "99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		t.Run("beyond max delay "+hint, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rt := &fakeRT{answer: func(int, *http.Request) (*http.Response, error) { return status(503, hint), nil }}
+				start := time.Now()
+				resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()))
+				require.NoError(t, err)
+				assert.Zero(t, time.Since(start))
+				assert.Equal(t, 503, resp.StatusCode)
+				assert.Equal(t, hint, resp.Header.Get("Retry-After"))
+				assert.Equal(t, http.StatusText(http.StatusServiceUnavailable), readClose(t, resp))
+				assert.Equal(t, 1, rt.calls())
+			})
 		})
-	})
+	}
 	t.Run("past the deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
