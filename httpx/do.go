@@ -142,6 +142,7 @@ type call struct {
 	n          int               // attempts so far
 	bodyUsed   bool              // req.Body was handed to the transport
 	prev       *http.Response    // the latest response, not yet handed back
+	statusErr  error             // for the latest response, when its status is 400 or more
 }
 
 func (c *call) init() {
@@ -161,19 +162,32 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 		return resp, nil
 	}
 	c.prev = resp
+	return resp, c.statusErr
+}
+
+// judge sets c.statusErr for a response with a status of 400 or more and,
+// when the loop is expected to retry it, reads its body ahead (see
+// release). send calls it while the attempt's deadline still applies, so
+// that a body that stalls times the attempt out.
+func (c *call) judge(resp *http.Response) {
+	c.statusErr = nil
+	if resp.StatusCode < 400 {
+		return
+	}
 	again, err := statusErr(c.req, resp, c.replayable, c.retried)
+	c.statusErr = err
 	if again {
 		resp.Body = release(resp.Body)
 	}
-	return resp, err
 }
 
 // send makes one attempt with the attempt's context. When the loop gave
 // the attempt its own deadline (an attempt timeout), that deadline bounds
-// the wait for the response but not the reading of its body, which the
-// loop's end would otherwise cut off: the request runs under a child of
-// the caller's context that the attempt's end cancels only until the
-// response arrives, and that closing the body releases.
+// the wait for the response (and the read-ahead of one to be retried) but
+// not the caller's reading of its body, which the loop's end would
+// otherwise cut off: the request runs under a child of the caller's
+// context that the attempt's end cancels only until the response arrives,
+// and that closing the body releases.
 func (c *call) send(actx context.Context) (*http.Response, error) {
 	ctx := c.req.Context()
 	if actx == ctx {
@@ -181,7 +195,11 @@ func (c *call) send(actx context.Context) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.roundTrip(r)
+		resp, err := c.roundTrip(r)
+		if err == nil {
+			c.judge(resp)
+		}
+		return resp, err
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	stop := context.AfterFunc(actx, func() { cancel(context.Cause(actx)) })
@@ -190,7 +208,10 @@ func (c *call) send(actx context.Context) (*http.Response, error) {
 	if err == nil {
 		resp, err = c.roundTrip(r)
 	}
-	if !stop() && err == nil { // the attempt timed out as the response came
+	if err == nil {
+		c.judge(resp)
+	}
+	if !stop() && err == nil { // the attempt timed out as the response came, or while it was read ahead
 		resp.Body.Close()
 		resp, err = nil, context.Cause(actx)
 	}

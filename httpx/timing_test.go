@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -264,6 +265,54 @@ func TestVirtualTimeAttemptTimeout(t *testing.T) {
 		assert.Equal(t, 2200*time.Millisecond, time.Since(start))
 		assert.Equal(t, "OK", readClose(t, resp), "readable after the attempt ended")
 		assert.Equal(t, 3, rt.calls())
+	})
+}
+
+// stallingRT answers 503 with a body that sends a few bytes and then
+// stalls until the request's context ends, then 200.
+type stallingRT struct{ n atomic.Int32 }
+
+type stallingBody struct {
+	ctx  context.Context
+	sent bool
+}
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, "Service"), nil
+	}
+	<-b.ctx.Done()
+	return 0, context.Cause(b.ctx)
+}
+
+func (b *stallingBody) Close() error { return nil }
+
+func (s *stallingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.n.Add(1) > 1 {
+		resp := status(200)
+		resp.Body = io.NopCloser(strings.NewReader("OK"))
+		return resp, nil
+	}
+	resp := status(503)
+	resp.Body = &stallingBody{ctx: r.Context()}
+	return resp, nil
+}
+
+// TestVirtualTimeStalledBodyTimesTheAttemptOut: a response to be retried
+// is read ahead under the attempt's deadline, so a body that stalls ends
+// the attempt at its timeout (and the loop retries) instead of holding the
+// whole call.
+func TestVirtualTimeStalledBodyTimesTheAttemptOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := &stallingRT{}
+		start := time.Now()
+		resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), noJitter,
+			retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithAttemptTimeout(time.Second))
+		require.NoError(t, err)
+		assert.Equal(t, 1100*time.Millisecond, time.Since(start), "the attempt timeout, then the backoff")
+		assert.Equal(t, "OK", readClose(t, resp))
+		assert.EqualValues(t, 2, rt.n.Load())
 	})
 }
 
