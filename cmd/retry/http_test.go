@@ -198,19 +198,6 @@ func TestHTTPBadInput(t *testing.T) {
 	}
 }
 
-// The binary, end to end: what a shell script sees.
-func TestHTTPBinary(t *testing.T) {
-	_, url := newScripted(t, 503, 200)
-	r := runBinary(t, t.TempDir(), nil, httpArgs(url)...)
-	assert.Equal(t, 0, r.status, r.stderr)
-	assert.Equal(t, "OK GET\n", r.stdout)
-
-	_, url = newScripted(t, 404)
-	r = runBinary(t, t.TempDir(), nil, httpArgs(url)...)
-	assert.Equal(t, exitHTTP4xx, r.status)
-	assert.Equal(t, "Not Found GET\n", r.stdout)
-}
-
 // TestHTTPHostHeader: -H "Host: name" sets the request's Host, as with
 // curl; net/http ignores a Host entry in the header map.
 func TestHTTPHostHeader(t *testing.T) {

@@ -34,3 +34,16 @@ func TestHTTPSignalWhileReadingTheBody(t *testing.T) {
 		})
 	}
 }
+
+// The binary, end to end: what a shell script sees.
+func TestHTTPBinary(t *testing.T) {
+	_, url := newScripted(t, 503, 200)
+	r := runBinary(t, t.TempDir(), nil, httpArgs(url)...)
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "OK GET\n", r.stdout)
+
+	_, url = newScripted(t, 404)
+	r = runBinary(t, t.TempDir(), nil, httpArgs(url)...)
+	assert.Equal(t, exitHTTP4xx, r.status)
+	assert.Equal(t, "Not Found GET\n", r.stdout)
+}
