@@ -55,7 +55,8 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		if sig, _ := rl.signalled(); sig != nil {
 			return signalStatus(sig)
 		}
-		fmt.Fprintf(stderr, "retry: %s %s: %v\n", req.Method, c.url, err)
+		// The program's name already starts the line: drop the library's.
+		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, c.url, strings.TrimPrefix(err.Error(), "retry: "))
 		return exitNoResponse
 	}
 	defer resp.Body.Close()

@@ -154,6 +154,7 @@ func TestHTTPNoResponse(t *testing.T) {
 	status, stdout, stderr := runInProcess(t, httpArgs("-v", url)...)
 	assert.Equal(t, exitNoResponse, status)
 	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "retry: GET "+url+": attempts exhausted after 4 attempts: ", "one program name, then the reason")
 	assert.Contains(t, stderr, "connection refused")
 	assert.Equal(t, 3, strings.Count(stderr, "attempt failed; retrying"), "refused connections are retried: %s", stderr)
 	assert.Contains(t, stderr, "giving up")
