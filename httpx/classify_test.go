@@ -121,6 +121,22 @@ func TestBrokenRoundTripper(t *testing.T) {
 	assert.ErrorContains(t, err, "nil *http.Response with a nil error")
 }
 
+// bothRT breaks the RoundTripper contract: it returns a response and an
+// error together, and records whether the response's body was closed.
+type bothRT struct{ body *closeRecorder }
+
+func (r *bothRT) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: r.body, Header: http.Header{}}, errors.New("both")
+}
+
+func TestRoundTripperResponseAndError(t *testing.T) {
+	rt := &bothRT{body: newBody("ignored")}
+	resp, err := httpx.NewTransport(rt, retry.WithMaxAttempts(1)).RoundTrip(get(t, t.Context()))
+	assert.Nil(t, resp, "never a response with an error")
+	require.ErrorContains(t, err, "both")
+	assert.True(t, rt.body.closed.Load(), "the ignored response's body is closed")
+}
+
 // nilBodyRT answers 503 and then 200, with a nil Body as many test
 // RoundTrippers do (http.Client accepts it as an empty body).
 type nilBodyRT struct{ n atomic.Int32 }

@@ -279,6 +279,12 @@ func (c *call) roundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := c.rt.RoundTrip(r)
 	switch {
 	case err != nil:
+		if resp != nil && resp.Body != nil {
+			// A broken RoundTripper: the response is ignored, as
+			// http.Client ignores it, but its body is closed.
+			_ = resp.Body.Close()
+		}
+		return nil, err
 	case resp == nil:
 		// A broken RoundTripper: say so rather than fail later on a nil.
 		err = retry.Permanent(fmt.Errorf("httpx: %T returned a nil *http.Response with a nil error", c.rt))
