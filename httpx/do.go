@@ -177,7 +177,7 @@ func (c *call) judge(resp *http.Response) {
 	again, err := statusErr(c.req, resp, c.replayable, c.retried)
 	c.statusErr = err
 	if again {
-		resp.Body = release(resp.Body)
+		resp.Body = release(resp.Body, resp.ContentLength)
 	}
 }
 
@@ -325,10 +325,11 @@ func (c *call) retried(err error) bool {
 // and closes it, so that its connection goes back to the pool before the
 // wait rather than after it; the response may still be the one handed
 // back, so the returned body reads the same bytes. A body longer than
-// drainLimit, or one that fails to read, is not worth holding in memory:
-// it stays open behind the bytes already read, and discard closes it.
-func release(body io.ReadCloser) io.ReadCloser {
-	if body == http.NoBody {
+// drainLimit (by size, the Content-Length, or found by reading), or one
+// that fails to read, is not worth holding in memory: it stays open
+// (behind the bytes already read), and discard closes it.
+func release(body io.ReadCloser, size int64) io.ReadCloser {
+	if body == http.NoBody || size > drainLimit {
 		return body
 	}
 	data, err := io.ReadAll(io.LimitReader(body, drainLimit+1))

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -796,9 +797,12 @@ func TestRetriedResponseReleasedBeforeTheWait(t *testing.T) {
 	assert.EqualValues(t, 1, conns.Load())
 
 	t.Run("last response intact", func(t *testing.T) {
-		for _, size := range []int{0, 10, 64 << 10, 64<<10 + 1, 1 << 20} {
+		for i, size := range []int{0, 10, 64 << 10, 64<<10 + 1, 1 << 20, 0, 10, 64 << 10, 64<<10 + 1, 1 << 20} {
 			big := strings.Repeat("x", size)
 			srv, _ := e.server(func(w http.ResponseWriter, _ *http.Request) {
+				if i >= 5 { // said in advance, or streamed
+					w.Header().Set("Content-Length", strconv.Itoa(size))
+				}
 				w.WriteHeader(http.StatusServiceUnavailable)
 				_, _ = io.WriteString(w, big)
 			})
