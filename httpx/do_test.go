@@ -212,9 +212,7 @@ func TestConnectionRefused(t *testing.T) {
 			req.Body = body // keep GetBody, observe Close
 
 			resp, err := httpx.Do(e.client(), req, fast...)
-			require.Nil(t, resp)
-			var re *retry.Error
-			require.ErrorAs(t, err, &re)
+			re := requireNoResponse(t, resp, err)
 			assert.Equal(t, retry.DefaultMaxAttempts, re.Attempts, "a refused connection is retried, POST included")
 			assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 			assert.ErrorIs(t, err, retry.ErrExhausted)
@@ -332,9 +330,7 @@ func TestPOSTWithoutKeyNotRetriedAfterCut(t *testing.T) {
 	req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("pay 100"))
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, fast...)
-	require.Nil(t, resp)
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
+	re := requireNoResponse(t, resp, err)
 	assert.Equal(t, 1, re.Attempts)
 	assert.ErrorIs(t, err, retry.ErrPermanent, "the server may have processed it: never sent twice")
 	assert.EqualValues(t, 1, n.Load())
@@ -388,9 +384,7 @@ func TestNonRewindableBodySentOnce(t *testing.T) {
 		require.NoError(t, err)
 		req.Body = body
 		resp, err := httpx.Do(e.client(), req, fast...)
-		require.Nil(t, resp)
-		var re *retry.Error
-		require.ErrorAs(t, err, &re)
+		re := requireNoResponse(t, resp, err)
 		assert.Equal(t, 1, re.Attempts)
 		assert.ErrorIs(t, err, retry.ErrPermanent)
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
@@ -487,9 +481,7 @@ func TestNeverRetriedErrors(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, url, nil)
 			require.NoError(t, err)
 			resp, err := httpx.Do(e.client(), req, fast...)
-			require.Nil(t, resp)
-			var re *retry.Error
-			require.ErrorAs(t, err, &re)
+			re := requireNoResponse(t, resp, err)
 			assert.Equal(t, 1, re.Attempts)
 			assert.ErrorIs(t, err, retry.ErrPermanent)
 		})

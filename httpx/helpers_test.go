@@ -105,3 +105,13 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
 
 func newBody(s string) *closeRecorder { return &closeRecorder{Reader: strings.NewReader(s)} }
+
+// requireNoResponse asserts that a call ended without a response and with
+// a *retry.Error, and returns that error.
+func requireNoResponse(t *testing.T, resp *http.Response, err error) *retry.Error {
+	t.Helper()
+	require.Nil(t, resp)
+	var re *retry.Error
+	require.ErrorAs(t, err, &re)
+	return re
+}
