@@ -37,6 +37,10 @@ func (s State) String() string {
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
+// MarshalText returns the word String returns, so that a State reads as
+// "open" rather than 1 in JSON and in log/slog's JSON handler.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Default values of a [BreakerConfig]: the consecutive rule opens after
 // DefaultFailureThreshold failures in a row; an open circuit turns
 // half-open after DefaultRecoveryTimeout, and lets DefaultHalfOpenProbes

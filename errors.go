@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -85,4 +86,58 @@ func (e *Error) Unwrap() []error {
 		return []error{e.Reason}
 	}
 	return []error{e.Last, e.Reason}
+}
+
+// ReasonOf names why a call of [Do] ended, as a short word that stays the
+// same from release to release, for a log attribute or a metric label:
+//
+//	success        err is nil
+//	exhausted      ErrExhausted
+//	max_elapsed    ErrMaxElapsed
+//	permanent      ErrPermanent
+//	budget         ErrBudgetExhausted
+//	circuit_open   ErrCircuitOpen
+//	hint_too_long  ErrHintTooLong
+//	invalid        ErrInvalidConfig
+//	deadline       context.DeadlineExceeded (the context's deadline passed
+//	               or left no room for the next wait)
+//	canceled       the caller's context was canceled, with any cause
+//	other          an error that did not come from this package's loop
+//
+// For an [*Error] it looks at the Reason alone, not at the operation's
+// last error, so an attempt that timed out does not read as "deadline".
+func ReasonOf(err error) string {
+	if err == nil {
+		return "success"
+	}
+	reason := err
+	var e *Error
+	if errors.As(err, &e) {
+		reason = e.Reason
+	}
+	switch {
+	case reason == nil:
+		return "other"
+	case errors.Is(reason, ErrExhausted):
+		return "exhausted"
+	case errors.Is(reason, ErrMaxElapsed):
+		return "max_elapsed"
+	case errors.Is(reason, ErrPermanent):
+		return "permanent"
+	case errors.Is(reason, ErrBudgetExhausted):
+		return "budget"
+	case errors.Is(reason, ErrCircuitOpen):
+		return "circuit_open"
+	case errors.Is(reason, ErrHintTooLong):
+		return "hint_too_long"
+	case errors.Is(reason, ErrInvalidConfig):
+		return "invalid"
+	case errors.Is(reason, context.DeadlineExceeded):
+		return "deadline"
+	case errors.Is(reason, context.Canceled), e != nil:
+		// Any other Reason of an *Error is the cause the caller's context
+		// was canceled with.
+		return "canceled"
+	}
+	return "other"
 }

@@ -40,6 +40,7 @@ type config struct {
 	exactHints     bool
 	classifiers    []Classifier
 	notify         func(context.Context, Attempt)
+	observer       *Observer // nil: no observer
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
@@ -66,7 +67,7 @@ func (c *config) settle() {
 // take its fast path. Every feature that acts on the first attempt or on a
 // success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.budget == nil && c.breaker == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.budget == nil && c.breaker == nil
 }
 
 type (
@@ -148,6 +149,10 @@ func WithClassifier(cs ...Classifier) Option {
 // WithNotify calls f once per retry, after an attempt failed and before the
 // wait starts; never when the loop stops. f runs on the caller's goroutine
 // and delays the retry by its own duration. A nil f removes the hook.
+//
+// It is shorthand for the RetryScheduled hook of an [Observer], delivered
+// as an [Attempt], and kept apart from [WithObserver]: a call can have
+// both, and f runs just before RetryScheduled.
 func WithNotify(f func(ctx context.Context, a Attempt)) Option { return notifyOption(f) }
 
 // apply sets the option o in c, recording the first invalid option in c.err.
@@ -197,6 +202,8 @@ func (c *config) apply(o Option) {
 		}
 	case notifyOption:
 		c.notify = o
+	case observerOption:
+		c.observer = o.o
 	case budgetOption:
 		c.setBudget(o.b)
 	case breakerOption:

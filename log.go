@@ -1,0 +1,102 @@
+package retry
+
+import (
+	"context"
+	"log/slog"
+)
+
+// LogTo returns an [Observer] that logs through l (nil means
+// [slog.Default] at the time of each record):
+//
+//   - each retry at Debug, "retrying", with attempt (the attempt that
+//     failed), max_attempts, wait, retry_after (only when the wait came
+//     from a server hint) and error;
+//   - a call that gives up at Warn, "giving up", with attempt (the
+//     attempts made), max_attempts, reason ([ReasonOf]), retry_after (the
+//     refused hint, when there was one) and error (the last attempt's);
+//   - a call that succeeds after retries at Debug, "succeeded", with
+//     attempt and max_attempts; a first-try success logs nothing;
+//   - a change of the breaker's state at Info, "circuit breaker", with
+//     from and to.
+//
+// Attach it with WithObserver(LogTo(logger)). Durations are
+// [time.Duration] values and states are words in every handler. A record
+// at a level l does not log costs one Enabled call and no allocation. The
+// Observer is safe for concurrent use.
+func LogTo(l *slog.Logger) *Observer {
+	lg := logTo{l}
+	return &Observer{
+		RetryScheduled: lg.retry,
+		Done:           lg.done,
+		BreakerChange:  lg.breaker,
+	}
+}
+
+type logTo struct{ l *slog.Logger }
+
+func (lg logTo) logger() *slog.Logger {
+	if lg.l == nil {
+		return slog.Default()
+	}
+	return lg.l
+}
+
+func (lg logTo) retry(ctx context.Context, e RetryInfo) {
+	l := lg.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := [5]slog.Attr{
+		slog.Int("attempt", e.Attempt),
+		slog.Int("max_attempts", e.MaxAttempts),
+		slog.Duration("wait", e.Wait),
+	}
+	n := 3
+	if e.FromHint {
+		attrs[n] = slog.Duration("retry_after", e.Hint)
+		n++
+	}
+	attrs[n] = slog.Any("error", e.Err)
+	l.LogAttrs(ctx, slog.LevelDebug, "retrying", attrs[:n+1]...)
+}
+
+func (lg logTo) done(ctx context.Context, e DoneInfo) {
+	l := lg.logger()
+	if e.Err == nil {
+		if e.Attempts > 1 && l.Enabled(ctx, slog.LevelDebug) {
+			l.LogAttrs(ctx, slog.LevelDebug, "succeeded",
+				slog.Int("attempt", e.Attempts), slog.Int("max_attempts", e.MaxAttempts))
+		}
+		return
+	}
+	if !l.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	attrs := [5]slog.Attr{
+		slog.Int("attempt", e.Attempts),
+		slog.Int("max_attempts", e.MaxAttempts),
+		slog.String("reason", ReasonOf(e.Err)),
+	}
+	n := 3
+	last := e.Err
+	if re, ok := e.Err.(*Error); ok {
+		last = re.Last
+		if re.RetryAfter > 0 {
+			attrs[n] = slog.Duration("retry_after", re.RetryAfter)
+			n++
+		}
+	}
+	if last != nil {
+		attrs[n] = slog.Any("error", last)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelWarn, "giving up", attrs[:n]...)
+}
+
+func (lg logTo) breaker(ctx context.Context, e BreakerChangeInfo) {
+	l := lg.logger()
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, "circuit breaker", slog.Any("from", e.From), slog.Any("to", e.To))
+}
