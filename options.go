@@ -40,7 +40,7 @@ type config struct {
 	exactHints     bool
 	classifiers    []Classifier
 	notify         func(context.Context, Attempt)
-	observer       *Observer // nil: no observer
+	observer       *Observer
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
