@@ -29,7 +29,7 @@ const drainLimit = 64 << 10
 // When the retries end on a status (attempts used up, a non-retryable
 // status, a Retry-After beyond the maximum delay, a budget or a deadline
 // that leaves no room for another wait), Do returns that last response
-// with a nil error and its whole body readable. When there is no response, it
+// with a nil error and its whole body readable; [Outcome] tells why. When there is no response, it
 // returns a nil response and a [*retry.Error] that reaches both the
 // transport's error and the reason the loop stopped. It never returns a
 // response together with an error. Like c.Do, it closes req's body, and it
@@ -386,6 +386,7 @@ func (c *call) finish(resp *http.Response, err error) (*http.Response, error) {
 		_ = resp.Body.Close()
 		return nil, err
 	}
+	attachOutcome(resp, c.req, err)
 	return resp, nil
 }
 

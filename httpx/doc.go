@@ -74,7 +74,9 @@
 // size and closed when the next attempt starts. When the retries end on a
 // status, the last response is returned with a nil error and its whole
 // body readable from the start (from memory when it was read ahead), as
-// net/http does; the caller closes it. Without a response, or when the
+// net/http does; the caller closes it, and [Outcome] tells why the
+// retries ended there (the attempts used, the reason, a refused
+// Retry-After). Without a response, or when the
 // request's context ended while a retry was waiting (the body could not be
 // read any more, so it is closed), the error is a [*retry.Error] that
 // reaches the last attempt's error and the reason the loop stopped. A

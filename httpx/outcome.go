@@ -1,0 +1,54 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/retrykit/retry"
+)
+
+// outcomeKey keys the *retry.Error attached to a response handed back
+// because the retries ended on its status.
+type outcomeKey struct{}
+
+// Outcome reports why the retries ended on resp's status, for a response
+// that [Do] or the transport of [NewTransport] handed back with a nil
+// error because its status was not followed by another attempt: the
+// [*retry.Error] the loop ended with (its Attempts, its Reason sentinel,
+// which [retry.ReasonOf] names, and in RetryAfter the server's hint, the
+// refused one with reason [retry.ErrHintTooLong]), and true. Its Last is
+// the response's [*StatusError].
+//
+// The ways the retries end on a status are told apart by the Reason:
+// [retry.ErrExhausted] (the attempts ran out), [retry.ErrPermanent] (a
+// status that is not retried, or a request that cannot be sent again),
+// [retry.ErrHintTooLong], [retry.ErrBudgetExhausted],
+// [retry.ErrCircuitOpen] (the breaker refused the next attempt),
+// [retry.ErrMaxElapsed] and [context.DeadlineExceeded] (no room for the
+// next wait).
+//
+// For a response that succeeded (a status below 400), one from another
+// source, or nil, Outcome returns nil and false. It reads the value from
+// the context of resp.Request, which httpx replaces with a copy carrying
+// it only in that case, so a success costs nothing.
+func Outcome(resp *http.Response) (*retry.Error, bool) {
+	if resp == nil || resp.Request == nil {
+		return nil, false
+	}
+	e, ok := resp.Request.Context().Value(outcomeKey{}).(*retry.Error)
+	return e, ok && e != nil
+}
+
+// attachOutcome records err on resp for [Outcome]. req is the caller's
+// request, for a response that has none.
+func attachOutcome(resp *http.Response, req *http.Request, err error) {
+	e, ok := err.(*retry.Error)
+	if !ok {
+		return
+	}
+	r := resp.Request
+	if r == nil {
+		r = req
+	}
+	resp.Request = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, e))
+}
