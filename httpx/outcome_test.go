@@ -54,7 +54,9 @@ func TestOutcomeTellsEndingsApart(t *testing.T) {
 			},
 			reason: retry.ErrMaxElapsed, word: "max_elapsed", attempts: 1},
 		{name: "no room before the deadline", statuses: []int{503}, deadline: time.Hour,
-			opts:   func(*testing.T) []retry.Option { return []retry.Option{retry.WithBackoff(retry.Constant(2 * time.Hour))} },
+			opts: func(*testing.T) []retry.Option {
+				return []retry.Option{retry.WithBackoff(retry.Constant(2 * time.Hour))}
+			},
 			reason: context.DeadlineExceeded, word: "deadline", attempts: 1},
 		{name: "success", statuses: []int{503, 200}, attempts: 2},
 	}
