@@ -48,8 +48,8 @@ type Verdict struct {
 	// run it at now + Wait.
 	Wait time.Duration
 	// Hint is the delay the attempt asked for through [After] (or a
-	// Retry-After header in httpx), 0 if none: a Wait that came from a
-	// server hint has Hint > 0 or the hint was 0.
+	// Retry-After header in httpx), or 0 when it asked for none. Wait is
+	// then the hint plus the policy's spread (see After).
 	Hint time.Duration
 	// Err is nil when the call should be retried; otherwise the call is
 	// over and Err is the [*Error] that [Do] would return (Attempts, Last,
