@@ -66,15 +66,23 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	tokens  atomic.Int64  // micro-tokens, in [0, capacity]
-	last    atomic.Int64  // nanoseconds on tl up to which time refill was credited
-	allowed atomic.Uint64 // retries granted
-	denied  atomic.Uint64 // retries refused
+	// The first 64 bytes hold everything a withdrawal reads or writes.
+	// NewBudget allocates a Budget of exactly 128 bytes, a size class whose
+	// objects start on a 128-byte boundary, so they share one cache line
+	// wherever the allocator puts it.
+	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
+	allowed     atomic.Uint64 // retries granted
+	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	threshold   int64         // micro-tokens; immutable, as are the fields below
+	retryCost   int64
+	timeoutCost int64
+	capacity    int64
+	rate        uint64 // micro-tokens per second; 0: no time refill
 
-	// Immutable after NewBudget; amounts in micro-tokens.
-	capacity, perSuccess, retryCost, timeoutCost, threshold int64
-	rate                                                    uint64   // micro-tokens per second; 0: no time refill
-	tl                                                      timeline // where time refill is measured from
+	tl         timeline      // where time refill is measured from
+	denied     atomic.Uint64 // retries refused
+	perSuccess int64
+	_          [40]byte // pads the Budget to 128 bytes
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it

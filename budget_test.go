@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -431,4 +432,23 @@ func TestRetryStorm(t *testing.T) {
 	assert.Equal(t, int64(goroutines*DefaultMaxAttempts), without)
 	ratio := float64(without) / float64(withBudget)
 	assert.InDelta(t, 4, ratio, 0.25, "without a budget the storm makes about 4x the calls (%d vs %d)", without, withBudget)
+}
+
+// The Budget's hot fields share one cache line only if the Budget is
+// exactly 128 bytes (a size class aligned to 128) with them in its first
+// 64; see the comment on its fields.
+func TestBudgetLayout(t *testing.T) {
+	var b Budget
+	assert.Equal(t, uintptr(128), unsafe.Sizeof(b))
+	for name, off := range map[string]uintptr{
+		"tokens": unsafe.Offsetof(b.tokens), "allowed": unsafe.Offsetof(b.allowed), "last": unsafe.Offsetof(b.last),
+		"threshold": unsafe.Offsetof(b.threshold), "retryCost": unsafe.Offsetof(b.retryCost),
+		"timeoutCost": unsafe.Offsetof(b.timeoutCost), "capacity": unsafe.Offsetof(b.capacity), "rate": unsafe.Offsetof(b.rate),
+	} {
+		assert.Less(t, off, uintptr(64), name)
+	}
+	for range 100 {
+		bu := mustBudget(t, BudgetConfig{Capacity: 1})
+		assert.Zero(t, uintptr(unsafe.Pointer(bu))%128, "a 128-byte object starts on a 128-byte boundary")
+	}
 }

@@ -189,6 +189,8 @@ func judge(chain []Classifier, err error, timedOut bool) (sig *signal, terminal 
 		return sig, sig.permanent
 	case timedOut:
 		return nil, false
+	case len(chain) == 0:
+		return nil, self == Terminal
 	}
 	return nil, classify(chain, err, self) != Retryable
 }
@@ -212,7 +214,13 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 		c.report(pr, outcomeNone, clk)
 		return 0, 0, pr.stop(err, context.Cause(ctx), 0)
 	}
-	sig, terminal := c.judgeAttempt(pr, err, timedOut, clk)
+	var sig *signal
+	var terminal bool
+	if pr.held {
+		sig, terminal = c.judgeAttempt(pr, err, timedOut, clk)
+	} else {
+		sig, terminal = judge(c.classifiers, err, timedOut)
+	}
 	hinted := sig != nil && !sig.permanent
 	if hinted {
 		hint = sig.hint
@@ -236,11 +244,9 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	return wait, hint, nil
 }
 
-// judgeAttempt judges err and reports the outcome to the breaker, if any.
+// judgeAttempt judges err and reports the outcome to the breaker that
+// admitted the attempt.
 func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock) (sig *signal, terminal bool) {
-	if !pr.held {
-		return judge(c.classifiers, err, timedOut)
-	}
 	if pr.ticket.probe() {
 		return c.judgeProbe(pr, err, timedOut, clk)
 	}
@@ -289,6 +295,9 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 		wait = c.hintWait(pr.Attempts, hint)
 	case c.zeroWaits:
 		pr.Prev = 0
+		if c.maxElapsed == 0 {
+			return 0, nil
+		}
 		return 0, c.checkElapsed(pr, err, clk)
 	default:
 		wait = c.wait(pr.Attempts, pr.Prev)
@@ -308,7 +317,7 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 // checkElapsed is nextWait for a zero wait without a hint: only the elapsed
 // limit can stop the call.
 func (c *config) checkElapsed(pr *Progress, err error, clk *clock) *Error {
-	if c.maxElapsed > 0 && clk.now().Sub(pr.Start) >= c.maxElapsed {
+	if clk.now().Sub(pr.Start) >= c.maxElapsed {
 		return pr.stop(err, ErrMaxElapsed, 0)
 	}
 	return nil

@@ -303,6 +303,9 @@ func (l *loop) failed(c *config, err error) *Error {
 		}
 		clk = clock{} // time has moved on
 	}
+	if c.breaker == nil {
+		return nil
+	}
 	return l.admit(c, err, &clk)
 }
 
