@@ -66,15 +66,23 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	tokens  atomic.Int64  // micro-tokens, in [0, capacity]
-	last    atomic.Int64  // nanoseconds since base up to which time refill was credited
-	allowed atomic.Uint64 // retries granted
-	denied  atomic.Uint64 // retries refused
+	// The first 64 bytes hold everything a withdrawal reads or writes.
+	// NewBudget allocates a Budget of exactly 128 bytes, a size class whose
+	// objects start on a 128-byte boundary, so they share one cache line
+	// wherever the allocator puts it.
+	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
+	allowed     atomic.Uint64 // retries granted
+	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	threshold   int64         // micro-tokens; immutable, as are the fields below
+	retryCost   int64
+	timeoutCost int64
+	capacity    int64
+	rate        uint64 // micro-tokens per second; 0: no time refill
 
-	// Immutable after NewBudget; amounts in micro-tokens.
-	capacity, perSuccess, retryCost, timeoutCost, threshold int64
-	rate                                                    uint64 // micro-tokens per second; 0: no time refill
-	base                                                    time.Time
+	tl         timeline      // where time refill is measured from
+	denied     atomic.Uint64 // retries refused
+	perSuccess int64
+	_          [40]byte // pads the Budget to 128 bytes
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it
@@ -131,9 +139,6 @@ func NewBudget(c BudgetConfig) (*Budget, error) {
 	}
 	b.rate = uint64(rate)
 	b.tokens.Store(b.capacity)
-	if b.rate > 0 {
-		b.base = time.Now()
-	}
 	return b, nil
 }
 
@@ -167,7 +172,7 @@ func (b *Budget) Tokens() float64 {
 		return 0
 	}
 	if b.rate > 0 {
-		b.refill(b.now())
+		b.refill(b.tl.since(time.Now()))
 	}
 	return float64(b.tokens.Load()) / microsPerToken
 }
@@ -185,18 +190,27 @@ func (b *Budget) Stats() BudgetStats {
 // valid reports whether b was made by NewBudget.
 func (b *Budget) valid() bool { return b.capacity > 0 }
 
-// withdraw asks for one retry, costing TimeoutCost when the attempt being
-// retried timed out and RetryCost otherwise, and reports whether it is
-// granted. It reads the clock only when the budget refills with time.
-func (b *Budget) withdraw(timedOut bool) bool {
+// withdraw asks at clk for one retry, costing TimeoutCost when the attempt
+// being retried timed out and RetryCost otherwise, and reports whether it
+// is granted. It needs the time only when the budget refills with time.
+func (b *Budget) withdraw(timedOut bool, clk *clock) bool {
 	if b.rate > 0 {
-		b.refill(b.now())
+		b.refill(b.tl.since(clk.now()))
 	}
-	cost := b.retryCost
+	return b.take(b.cost(timedOut))
+}
+
+// refund gives back a granted retry that did not happen: the notify hook
+// panicked between the withdrawal and the wait. Only the grant is counted
+// back; Stats still shows it as allowed.
+func (b *Budget) refund(timedOut bool) { b.add(b.cost(timedOut)) }
+
+// cost is the price of one retry.
+func (b *Budget) cost(timedOut bool) int64 {
 	if timedOut {
-		cost = b.timeoutCost
+		return b.timeoutCost
 	}
-	return b.take(cost)
+	return b.retryCost
 }
 
 // take withdraws cost micro-tokens unless that would cross the threshold.
@@ -233,13 +247,11 @@ func (b *Budget) add(n int64) {
 	}
 }
 
-// now is the time since the budget was made, in nanoseconds (monotonic).
-func (b *Budget) now() int64 { return int64(time.Since(b.base)) }
-
-// refill credits the time refill accrued up to now (nanoseconds since
-// base). Whoever advances b.last over an interval credits that interval, so
+// refill credits the time refill accrued up to now (nanoseconds on the
+// budget's timeline, which starts at the first instant the budget is given:
+// the bucket is full until then, so nothing before it needs crediting). Whoever advances b.last over an interval credits that interval, so
 // each interval is credited exactly once. The credit is the difference of
-// two absolute marks, the whole micro-tokens accrued since base, so the
+// two absolute marks, the whole micro-tokens accrued since the origin, so the
 // fractions of a micro-token between frequent refills are never lost.
 func (b *Budget) refill(now int64) {
 	for {
@@ -261,7 +273,7 @@ func (b *Budget) refill(now int64) {
 	}
 }
 
-// mark returns the whole micro-tokens accrued from base to t, modulo 2⁶⁴:
+// mark returns the whole micro-tokens accrued from the timeline's origin to t, modulo 2⁶⁴:
 // the low 64 bits of ⌊t·rate / 1e9⌋. A difference of two marks is exact
 // whenever the true difference is below 2⁶⁴, which fills rules out.
 func (b *Budget) mark(t int64) uint64 {

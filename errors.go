@@ -59,10 +59,19 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// Error formats the reason, the attempt count, and the last error.
+// Error formats the reason, the attempt count, and the last error. A nil
+// *Error, or one without a reason (which the package never returns),
+// formats without panicking.
 func (e *Error) Error() string {
+	if e == nil {
+		return "retry: <nil *Error>"
+	}
 	var b strings.Builder
-	b.WriteString(e.Reason.Error())
+	if e.Reason == nil {
+		b.WriteString("retry: failed")
+	} else {
+		b.WriteString(e.Reason.Error())
+	}
 	if e.Attempts > 0 {
 		fmt.Fprintf(&b, " after %d attempt", e.Attempts)
 		if e.Attempts > 1 {
@@ -79,11 +88,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the last error and the reason, so that errors.Is and
-// errors.As reach both.
+// Unwrap returns the last error and the reason, those that are not nil, so
+// that errors.Is and errors.As reach both.
 func (e *Error) Unwrap() []error {
-	if e.Last == nil {
+	switch {
+	case e == nil:
+		return nil
+	case e.Last == nil && e.Reason == nil:
+		return nil
+	case e.Last == nil:
 		return []error{e.Reason}
+	case e.Reason == nil:
+		return []error{e.Last}
 	}
 	return []error{e.Last, e.Reason}
 }

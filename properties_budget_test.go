@@ -85,7 +85,7 @@ func TestBudgetMatchesModel(t *testing.T) {
 				"withdraw": func(rt *rapid.T) {
 					timedOut := rapid.Bool().Draw(rt, "timedOut")
 					want := m.withdraw(time.Since(start), timedOut)
-					if got := b.withdraw(timedOut); got != want {
+					if got := b.withdrawNow(timedOut); got != want {
 						rt.Fatalf("withdraw(timedOut=%v) = %v, model says %v (model tokens %d)", timedOut, got, want, m.tokens)
 					}
 				},
@@ -267,7 +267,7 @@ func TestBreakerMatchesModel(t *testing.T) {
 			rt.Repeat(map[string]func(*rapid.T){
 				"admit": func(rt *rapid.T) {
 					mt, want := m.admit(time.Since(start))
-					bt, got := b.allow()
+					bt, got := b.allowNow()
 					if got != want {
 						rt.Fatalf("allow = %v, model says %v (model state %v)", got, want, m.state)
 					}
@@ -286,13 +286,13 @@ func TestBreakerMatchesModel(t *testing.T) {
 					switch rapid.IntRange(0, 2).Draw(rt, "outcome") {
 					case 0:
 						m.succeed(now, p.m)
-						b.succeed(p.b)
+						b.succeedNow(p.b)
 					case 1:
 						m.fail(now, p.m)
-						b.fail(p.b)
+						b.failNow(p.b)
 					default:
 						m.cancel(p.m)
-						b.cancel(p.b)
+						b.cancelNow(p.b)
 					}
 				},
 				"sleep": func(rt *rapid.T) {
