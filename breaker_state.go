@@ -155,7 +155,7 @@ func (b *Breaker) changeFrom(s uint64, k State, clk *clock, rnd *lockedRand) {
 	if k == Open {
 		b.open(s, clk, rnd)
 	} else {
-		b.change(s, nextState(s, k))
+		b.change(s, nextState(s, k), clk)
 	}
 }
 
@@ -175,7 +175,7 @@ func (b *Breaker) probeDone(t ticket, o outcome, clk *clock, rnd *lockedRand) {
 		case outcomeSuccess:
 			next := s - oneInflight + oneSuccess
 			if successesOf(next) >= b.probes {
-				b.closeCircuit(s)
+				b.closeCircuit(s, clk)
 				return
 			}
 			if b.st.CompareAndSwap(s, next) {
@@ -194,28 +194,30 @@ func (b *Breaker) open(s uint64, clk *clock, rnd *lockedRand) {
 	b.trips++
 	b.openUntil.Store(satAdd(b.tl.since(clk.now()), b.openFor(b.trips, rnd)))
 	b.opened.Add(1)
-	b.change(s, nextState(s, Open))
+	b.change(s, nextState(s, Open), clk)
 }
 
 // closeCircuit closes the circuit from state word s, forgetting the
 // failures of the previous closed period. b.mu is held.
-func (b *Breaker) closeCircuit(s uint64) {
+func (b *Breaker) closeCircuit(s uint64, clk *clock) {
 	b.trips = 0
 	b.fails.Store(0)
 	for i := range b.buckets {
 		b.buckets[i].Store(0)
 	}
-	b.change(s, nextState(s, Closed))
+	b.change(s, nextState(s, Closed), clk)
 }
 
 // change moves the state word from s to next, which is of a new generation,
-// and calls the hook. b.mu is held, so only half-open admissions can race
+// records the change in the decision's clk (for the call's observer) and
+// calls the hook. b.mu is held, so only half-open admissions can race
 // with it; they only add probes in flight, which next discards.
-func (b *Breaker) change(s, next uint64) {
+func (b *Breaker) change(s, next uint64, clk *clock) {
 	for !b.st.CompareAndSwap(s, next) {
 		s = b.st.Load()
 		next = nextState(s, kindOf(next))
 	}
+	clk.changed, clk.from, clk.to = true, kindOf(s), kindOf(next)
 	if b.hook != nil {
 		b.hook(kindOf(s), kindOf(next))
 	}

@@ -12,6 +12,11 @@ import (
 type clock struct {
 	t    time.Time
 	read bool
+
+	// A change of the breaker's state that the decision caused, for the
+	// call's observer (see Observer.BreakerChange).
+	changed  bool
+	from, to State
 }
 
 // at returns a clock set to t.

@@ -37,6 +37,10 @@ type Progress struct {
 
 	ticket ticket // the breaker's admission of the running attempt
 	held   bool   // ticket is a live admission to report
+
+	// For an observer (see Observer): when the running attempt began,
+	// since Start, and the sum of the waits decided so far.
+	began, waited time.Duration
 }
 
 // Verdict is the decision [Policy.Failed] took after a failed attempt: retry
@@ -74,17 +78,20 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 		e.Attempts = pr.Attempts
 		return ctx, pr, e
 	}
-	if ctx.Err() != nil {
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: context.Cause(ctx)}
-	}
 	clk := at(now)
+	if ctx.Err() != nil {
+		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: context.Cause(ctx)}, &clk)
+	}
 	if !p.cfg.admit(&pr, &clk) {
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}
+		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}, &clk)
 	}
 	if pr.Attempts == 0 || pr.Start.IsZero() {
 		pr.Start = now
 	}
 	pr.Attempts++
+	if p.cfg.observer != nil {
+		ctx = p.cfg.observeStart(ctx, &pr, &clk)
+	}
 	return ctx, pr, nil
 }
 
@@ -116,6 +123,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 		pr.Attempts, pr.Start = 1, now // an attempt that failed without Begin
 	}
 	wait, hint, e := p.cfg.decide(ctx, &pr, err, false, &clk)
+	if p.cfg.observer != nil {
+		p.cfg.observeFailed(ctx, &pr, err, wait, hint, e, false, &clk)
+	}
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if e != nil {
 		v.Err = e
@@ -132,6 +142,9 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) {
 	}
 	clk := at(now)
 	p.cfg.succeeded(&pr, &clk)
+	if p.cfg.observer != nil {
+		p.cfg.observeSucceeded(ctx, &pr, &clk)
+	}
 }
 
 // check reports why p cannot decide for a call with ctx, if it cannot.

@@ -139,3 +139,165 @@ func WithObserver(o *Observer) Option { return observerOption{o} }
 type observerOption struct{ o *Observer }
 
 func (observerOption) isOption() {}
+
+// The engine calls the functions below only when the call has an
+// observer. Each runs after the budget and the breaker have recorded what
+// it reports.
+
+// observeStart reports the start of the attempt pr has just counted, and
+// returns the context to give it. A change of the breaker's state at its
+// admission is reported first. If AttemptStart panics while the attempt
+// holds a half-open probe slot, the slot is freed (the attempt counts as
+// nothing), or the breaker would refuse every later attempt for good.
+func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) context.Context {
+	pr.began = clk.now().Sub(pr.Start)
+	c.observeAdmitted(ctx, pr, clk)
+	f := c.observer.AttemptStart
+	if f == nil {
+		return ctx
+	}
+	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts}
+	var actx context.Context
+	if pr.held && pr.ticket.probe() {
+		actx = c.startProbe(ctx, pr, e, clk)
+	} else {
+		actx = f(ctx, e)
+	}
+	if actx == nil {
+		return ctx
+	}
+	return actx
+}
+
+// startProbe calls AttemptStart for a probe; see observeStart.
+func (c *config) startProbe(ctx context.Context, pr *Progress, e AttemptStartInfo, clk *clock) context.Context {
+	returned := false
+	defer func() {
+		if !returned {
+			c.report(pr, outcomeNone, clk)
+		}
+	}()
+	actx := c.observer.AttemptStart(ctx, e)
+	returned = true
+	return actx
+}
+
+// observeAdmitted reports a change of the breaker's state at the
+// admission of the attempt pr holds; if BreakerChange panics while the
+// attempt holds a probe slot, the slot is freed.
+func (c *config) observeAdmitted(ctx context.Context, pr *Progress, clk *clock) {
+	if !clk.changed {
+		return
+	}
+	if !pr.held || !pr.ticket.probe() {
+		c.observeBreaker(ctx, clk)
+		return
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			c.report(pr, outcomeNone, clk)
+		}
+	}()
+	c.observeBreaker(ctx, clk)
+	returned = true
+}
+
+// observeSucceeded reports the end of a successful attempt and of the call.
+func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock) {
+	o := c.observer
+	d := clk.now().Sub(pr.Start) - pr.began
+	if o.AttemptEnd != nil {
+		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: d})
+	}
+	c.observeBreaker(ctx, clk)
+	if o.Done != nil {
+		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: clk.now().Sub(pr.Start)})
+	}
+}
+
+// observeFailed reports the end of a failed attempt and what was decided:
+// a retry after wait, or the end of the call with stop. If a hook panics
+// once a retry was decided, the budget gets back the retry it granted, as
+// when the WithNotify hook panics.
+func (c *config) observeFailed(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, timedOut bool, clk *clock) {
+	if stop == nil {
+		pr.waited += wait
+		if c.budget != nil {
+			c.observeRetryRefunding(ctx, pr, err, wait, hint, timedOut, clk)
+			return
+		}
+	}
+	c.observeDecided(ctx, pr, err, wait, hint, stop, clk)
+}
+
+// observeRetryRefunding is observeDecided for a retry granted by a budget.
+func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, timedOut bool, clk *clock) {
+	returned := false
+	defer func() {
+		if !returned {
+			c.budget.refund(timedOut)
+		}
+	}()
+	c.observeDecided(ctx, pr, err, wait, hint, nil, clk)
+	returned = true
+}
+
+func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, clk *clock) {
+	o := c.observer
+	err = strip(err)
+	if o.AttemptEnd != nil {
+		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began, Retry: stop == nil}
+		if stop != nil {
+			e.Stop = stop
+		}
+		o.AttemptEnd(ctx, e)
+	}
+	c.observeBreaker(ctx, clk)
+	if stop != nil {
+		if o.BudgetRefused != nil && stop.Reason == ErrBudgetExhausted {
+			o.BudgetRefused(ctx, BudgetRefusedInfo{Attempt: pr.Attempts, Err: err})
+		}
+		c.observeDone(ctx, pr, stop, clk)
+		return
+	}
+	if o.RetryScheduled != nil {
+		o.RetryScheduled(ctx, RetryInfo{
+			Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Wait: wait,
+			FromHint: hint > 0, Hint: hint, Elapsed: clk.now().Sub(pr.Start),
+		})
+	}
+}
+
+// observeBreaker reports the change of the breaker's state recorded in
+// clk, if any, and clears it so that it is reported once.
+func (c *config) observeBreaker(ctx context.Context, clk *clock) {
+	if !clk.changed {
+		return
+	}
+	clk.changed = false
+	if f := c.observer.BreakerChange; f != nil {
+		f(ctx, BreakerChangeInfo{From: clk.from, To: clk.to})
+	}
+}
+
+// observeDone reports the end of a call that failed with e.
+func (c *config) observeDone(ctx context.Context, pr *Progress, e *Error, clk *clock) {
+	if f := c.observer.Done; f != nil {
+		var elapsed time.Duration
+		if !pr.Start.IsZero() {
+			elapsed = clk.now().Sub(pr.Start)
+		}
+		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: elapsed})
+	}
+}
+
+// ended reports the end of a call that stops with e between attempts (the
+// context ended, the breaker refused the next attempt), and returns e.
+func (c *config) ended(ctx context.Context, pr *Progress, e *Error, clk *clock) *Error {
+	if c.observer != nil {
+		c.observeBreaker(ctx, clk)
+		c.observeDone(ctx, pr, e, clk)
+	}
+	return e
+}

@@ -152,7 +152,7 @@ func WithClassifier(cs ...Classifier) Option {
 //
 // It is shorthand for the RetryScheduled hook of an [Observer], delivered
 // as an [Attempt], and kept apart from [WithObserver]: a call can have
-// both, and f runs just before RetryScheduled.
+// both, and f runs before the observer hears of that attempt's end.
 func WithNotify(f func(ctx context.Context, a Attempt)) Option { return notifyOption(f) }
 
 // apply sets the option o in c, recording the first invalid option in c.err.

@@ -219,6 +219,7 @@ type loop struct {
 	timer  *time.Timer        // created on the first non-zero wait, then reused
 	cancel context.CancelFunc // of the running attempt's context, if any
 	actx   context.Context    // the running attempt's context, if any
+	octx   context.Context    // with an observer: the context its AttemptStart returned
 }
 
 // start validates the call, and admits its first attempt.
@@ -232,10 +233,10 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 	case nilOp:
 		return &Error{Reason: fmt.Errorf("%w: nil operation", ErrInvalidConfig)}
 	case ctx.Err() != nil:
-		return &Error{Reason: context.Cause(ctx)}
+		return cfg.ended(ctx, &l.pr, &Error{Reason: context.Cause(ctx)}, &clock{})
 	}
 	var clk clock
-	if cfg.maxElapsed > 0 || cfg.notify != nil {
+	if cfg.maxElapsed > 0 || cfg.notify != nil || cfg.observer != nil {
 		l.pr.Start = clk.now()
 	}
 	return l.admit(cfg, nil, &clk)
@@ -245,24 +246,36 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 // attempt's error, if any.
 func (l *loop) admit(cfg *config, last error, clk *clock) *Error {
 	if cfg.admit(&l.pr, clk) {
+		if cfg.observer != nil && clk.changed {
+			cfg.observeAdmitted(l.ctx, &l.pr, clk)
+		}
 		return nil
 	}
 	l.release()
-	return l.pr.stop(last, ErrCircuitOpen, l.hint)
+	return cfg.ended(l.ctx, &l.pr, l.pr.stop(last, ErrCircuitOpen, l.hint), clk)
 }
 
 // begin prepares the next attempt and returns the context to give op.
 func (l *loop) begin(cfg *config) (context.Context, *Error) {
 	l.pr.Attempts++
-	if cfg.attemptTimeout <= 0 {
+	if cfg.attemptTimeout <= 0 && cfg.observer == nil {
 		return l.ctx, nil // kept small so that it inlines
 	}
 	return l.beginTimed(cfg)
 }
 
-// beginTimed gives the attempt its own context with the attempt timeout.
+// beginTimed gives the attempt the context of the observer's AttemptStart,
+// if any, and its own context with the attempt timeout, if any.
 func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
-	l.actx, l.cancel = context.WithTimeout(l.ctx, cfg.attemptTimeout)
+	ctx := l.ctx
+	if cfg.observer != nil {
+		ctx = cfg.observeStart(ctx, &l.pr, &clock{})
+		l.octx = ctx
+	}
+	if cfg.attemptTimeout <= 0 {
+		return ctx, nil
+	}
+	l.actx, l.cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
 	return l.actx, nil
 }
 
@@ -283,6 +296,9 @@ func (l *loop) succeeded(cfg *config) {
 	l.release()
 	var clk clock
 	cfg.succeeded(&l.pr, &clk)
+	if cfg.observer != nil {
+		cfg.observeSucceeded(l.octx, &l.pr, &clk)
+	}
 }
 
 // failed hands the failed attempt to the engine: it returns the *Error that
@@ -292,6 +308,9 @@ func (l *loop) failed(c *config, err error) *Error {
 	timedOut := l.cancel != nil && l.endAttempt()
 	var clk clock
 	wait, hint, e := c.decide(l.ctx, &l.pr, err, timedOut, &clk)
+	if c.observer != nil {
+		c.observeFailed(l.octx, &l.pr, err, wait, hint, e, timedOut, &clk)
+	}
 	if e != nil {
 		l.release()
 		return e
@@ -299,7 +318,7 @@ func (l *loop) failed(c *config, err error) *Error {
 	l.hint = hint
 	if wait > 0 {
 		if e := l.sleep(err, wait); e != nil {
-			return e
+			return c.ended(l.ctx, &l.pr, e, &clock{})
 		}
 		clk = clock{} // time has moved on
 	}
