@@ -187,11 +187,17 @@ func (c *call) judge(resp *http.Response) {
 // not the caller's reading of its body, which the loop's end would
 // otherwise cut off: the request runs under a child of the caller's
 // context that the attempt's end cancels only until the response arrives,
-// and that closing the body releases.
+// and that closing the body releases. That child carries the values of
+// the caller's context, not those of the attempt's: an observer's span
+// does not reach the transport of an attempt with a timeout.
 func (c *call) send(actx context.Context) (*http.Response, error) {
 	ctx := c.req.Context()
-	if actx == ctx {
-		r, err := c.request(ctx)
+	if actx == ctx || actx.Done() == ctx.Done() {
+		// No attempt deadline: the attempt's context is the caller's, or
+		// differs from it by values only (an observer's span, which the
+		// request must carry so that what the transport traces is a child
+		// of the attempt's span).
+		r, err := c.request(actx)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,48 @@
+// Package otelretry reports the retries of package
+// [github.com/retrykit/retry] to OpenTelemetry: a span for each attempt and
+// metrics for attempts, waits, budget refusals and breaker states.
+//
+// [New] returns a [retry.Observer]; attach it to a policy with
+// [retry.WithObserver], for plain calls of [retry.Do], for httpx (with
+// [ForHTTP]) and for any other adapter that takes retry options:
+//
+//	obs, err := otelretry.New(otelretry.ForHTTP())
+//	if err != nil { ... }
+//	client := &http.Client{Transport: httpx.NewTransport(nil, retry.WithObserver(obs))}
+//
+// # Spans
+//
+// Each attempt gets a span, a child of the span in the caller's context,
+// and the attempt runs with that span in its context, so the spans the
+// operation makes (an HTTP client span of otelhttp, a database query) are
+// its children. This is the shape the OpenTelemetry HTTP semantic
+// conventions ask for: "a span for each attempt". The span carries
+// retry.attempt (from 1) and, with ForHTTP, http.request.resend_count (the
+// attempt number minus one, from the second attempt on). A failed
+// attempt's span has the status Error, with the error's message, and
+// retry.decision says what followed: "retry", or the word of
+// [retry.ReasonOf] that ended the call. An operation that panics leaves its
+// attempt's span unended.
+//
+// # Metrics
+//
+// The instruments, on the meter named after this package:
+//
+//	retry.call.attempts       histogram {attempt}  attempts of each call, at its end
+//	retry.call.retry_delay    histogram s          total time waited between the attempts of each call
+//	retry.attempt.duration    histogram s          time each attempt ran
+//	retry.budget.denied       counter   {retry}    retries the budget refused
+//	retry.breaker.state       gauge     {state}    1 for the state the breaker entered, 0 for the one it left
+//
+// The call metrics carry retry.outcome (the word of [retry.ReasonOf]:
+// success, exhausted, permanent, budget, …), the attempt duration carries
+// retry.decision (success, retry, or the word that ended the call), the
+// breaker gauge carries retry.breaker.state (closed, open, half-open). They
+// follow gRPC's A96 retry metrics (attempts and retry_delay per call) and
+// resilience4j's breaker state gauge. Attributes given with
+// [WithAttributes] are added to every span and measurement, to tell
+// dependencies apart.
+//
+// An observer is safe for concurrent use and may be shared by any number of
+// policies.
+package otelretry

@@ -1,0 +1,200 @@
+package otelretry
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/retrykit/retry"
+)
+
+// ScopeName is the instrumentation scope of the tracer and the meter.
+const ScopeName = "github.com/retrykit/retry/otelretry"
+
+// Attribute keys this package sets.
+const (
+	AttemptKey     = attribute.Key("retry.attempt")
+	DecisionKey    = attribute.Key("retry.decision")
+	OutcomeKey     = attribute.Key("retry.outcome")
+	BreakerKey     = attribute.Key("retry.breaker.state")
+	ResendCountKey = attribute.Key("http.request.resend_count")
+)
+
+// An Option configures [New].
+type Option func(*config)
+
+type config struct {
+	tp    trace.TracerProvider
+	mp    metric.MeterProvider
+	name  string
+	kind  trace.SpanKind
+	http  bool
+	attrs []attribute.KeyValue
+}
+
+// WithTracerProvider sets where the spans go. Default: otel.GetTracerProvider().
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(c *config) { c.tp = tp } }
+
+// WithMeterProvider sets where the metrics go. Default: otel.GetMeterProvider().
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(c *config) { c.mp = mp } }
+
+// WithSpanName sets the name of the attempt spans. Default "retry.attempt".
+func WithSpanName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithAttributes adds attrs to every span and measurement, to tell apart
+// the dependencies a program retries (for example server.address).
+func WithAttributes(attrs ...attribute.KeyValue) Option {
+	return func(c *config) { c.attrs = append(c.attrs, attrs...) }
+}
+
+// ForHTTP marks the attempts as HTTP requests sent over the wire, for
+// httpx: the spans are of kind Client and carry http.request.resend_count
+// from the second attempt on.
+func ForHTTP() Option {
+	return func(c *config) { c.http, c.kind = true, trace.SpanKindClient }
+}
+
+// instruments are the metric instruments of an observer, and the
+// measurement options it records with, built once.
+type instruments struct {
+	attempts metric.Int64Histogram
+	delay    metric.Float64Histogram
+	duration metric.Float64Histogram
+	denied   metric.Int64Counter
+	state    metric.Int64Gauge
+
+	base     []metric.AddOption    // the WithAttributes set, for the budget counter
+	outcome  map[string][]metric.RecordOption // by retry.ReasonOf word
+	decision map[string][]metric.RecordOption // by decision word
+	states   [3][]metric.RecordOption          // by retry.State
+}
+
+// words are every word of retry.ReasonOf.
+var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "other"}
+
+// New returns an observer that reports to OpenTelemetry; see the package
+// documentation. It returns an error if an instrument cannot be created.
+func New(opts ...Option) (*retry.Observer, error) {
+	c := config{name: "retry.attempt", kind: trace.SpanKindInternal}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.tp == nil {
+		c.tp = otel.GetTracerProvider()
+	}
+	if c.mp == nil {
+		c.mp = otel.GetMeterProvider()
+	}
+	ins, err := newInstruments(c.mp.Meter(ScopeName), c.attrs)
+	if err != nil {
+		return nil, err
+	}
+	o := &observer{tracer: c.tp.Tracer(ScopeName), name: c.name, kind: c.kind, http: c.http, attrs: c.attrs, ins: ins}
+	return &retry.Observer{
+		AttemptStart:  o.start,
+		AttemptEnd:    o.end,
+		BudgetRefused: o.budget,
+		BreakerChange: o.breaker,
+		Done:          o.done,
+	}, nil
+}
+
+func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, error) {
+	var ins instruments
+	var errs [5]error
+	ins.attempts, errs[0] = m.Int64Histogram("retry.call.attempts", metric.WithUnit("{attempt}"),
+		metric.WithDescription("Attempts made by each call, recorded when it ends."),
+		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5, 10))
+	ins.delay, errs[1] = m.Float64Histogram("retry.call.retry_delay", metric.WithUnit("s"),
+		metric.WithDescription("Total time each call waited between its attempts, recorded when it ends."))
+	ins.duration, errs[2] = m.Float64Histogram("retry.attempt.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time each attempt ran."))
+	ins.denied, errs[3] = m.Int64Counter("retry.budget.denied", metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries the retry budget refused."))
+	ins.state, errs[4] = m.Int64Gauge("retry.breaker.state", metric.WithUnit("{state}"),
+		metric.WithDescription("1 for the state a circuit breaker entered, 0 for the one it left."))
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("otelretry: %w", err)
+		}
+	}
+	with := func(kv ...attribute.KeyValue) attribute.Set {
+		return attribute.NewSet(append(append([]attribute.KeyValue(nil), attrs...), kv...)...)
+	}
+	ins.base = []metric.AddOption{metric.WithAttributeSet(with())}
+	ins.outcome = make(map[string][]metric.RecordOption, len(words))
+	ins.decision = make(map[string][]metric.RecordOption, len(words)+1)
+	for _, w := range append([]string{"retry"}, words...) {
+		ins.outcome[w] = []metric.RecordOption{metric.WithAttributeSet(with(OutcomeKey.String(w)))}
+		ins.decision[w] = []metric.RecordOption{metric.WithAttributeSet(with(DecisionKey.String(w)))}
+	}
+	for _, s := range []retry.State{retry.Closed, retry.Open, retry.HalfOpen} {
+		ins.states[s] = []metric.RecordOption{metric.WithAttributeSet(with(BreakerKey.String(s.String())))}
+	}
+	return &ins, nil
+}
+
+type observer struct {
+	tracer trace.Tracer
+	name   string
+	kind   trace.SpanKind
+	http   bool
+	attrs  []attribute.KeyValue
+	ins    *instruments
+}
+
+func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+	ctx, span := o.tracer.Start(ctx, o.name, trace.WithSpanKind(o.kind))
+	if span.IsRecording() {
+		span.SetAttributes(o.attrs...)
+		span.SetAttributes(AttemptKey.Int(e.Attempt))
+		if o.http && e.Attempt > 1 {
+			span.SetAttributes(ResendCountKey.Int(e.Attempt - 1))
+		}
+	}
+	return ctx
+}
+
+func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
+	decision := "success"
+	switch {
+	case e.Retry:
+		decision = "retry"
+	case e.Stop != nil:
+		decision = retry.ReasonOf(e.Stop)
+	}
+	o.ins.duration.Record(ctx, e.Duration.Seconds(), o.ins.decision[decision]...)
+	span := trace.SpanFromContext(ctx)
+	if e.Err != nil && span.IsRecording() {
+		span.SetStatus(codes.Error, e.Err.Error())
+		span.SetAttributes(DecisionKey.String(decision))
+	}
+	span.End()
+}
+
+func (o *observer) done(ctx context.Context, e retry.DoneInfo) {
+	opts := o.ins.outcome[retry.ReasonOf(e.Err)]
+	o.ins.attempts.Record(ctx, int64(e.Attempts), opts...)
+	o.ins.delay.Record(ctx, e.Waited.Seconds(), opts...)
+}
+
+func (o *observer) budget(ctx context.Context, _ retry.BudgetRefusedInfo) {
+	o.ins.denied.Add(ctx, 1, o.ins.base...)
+}
+
+func (o *observer) breaker(ctx context.Context, e retry.BreakerChangeInfo) {
+	if int(e.From) < len(o.ins.states) {
+		o.ins.state.Record(ctx, 0, o.ins.states[e.From]...)
+	}
+	if int(e.To) < len(o.ins.states) {
+		o.ins.state.Record(ctx, 1, o.ins.states[e.To]...)
+	}
+}
+
