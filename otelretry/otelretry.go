@@ -68,10 +68,10 @@ type instruments struct {
 	denied   metric.Int64Counter
 	state    metric.Int64Gauge
 
-	base     []metric.AddOption    // the WithAttributes set, for the budget counter
+	base     []metric.AddOption               // the WithAttributes set, for the budget counter
 	outcome  map[string][]metric.RecordOption // by retry.ReasonOf word
 	decision map[string][]metric.RecordOption // by decision word
-	states   [3][]metric.RecordOption          // by retry.State
+	states   [3][]metric.RecordOption         // by retry.State
 }
 
 // words are every word of retry.ReasonOf.
@@ -197,4 +197,3 @@ func (o *observer) breaker(ctx context.Context, e retry.BreakerChangeInfo) {
 		o.ins.state.Record(ctx, 1, o.ins.states[e.To]...)
 	}
 }
-
