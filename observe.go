@@ -93,12 +93,11 @@ type RetryInfo struct {
 	// Wait is the wait before the next attempt.
 	Wait time.Duration
 	// FromHint reports whether the wait came from a server hint ([After],
-	// or Retry-After in httpx), which was Hint.
+	// or Retry-After in httpx), which was Hint; a hint of zero (After(0,
+	// err), "Retry-After: 0") counts as none.
 	FromHint bool
 	// Hint is the wait the server asked for, 0 when there was no hint.
 	Hint time.Duration
-	// Elapsed is the time since the call's first attempt began.
-	Elapsed time.Duration
 }
 
 // BudgetRefusedInfo is the event of a retry the budget refused.
@@ -150,7 +149,9 @@ func (observerOption) isOption() {}
 // holds a half-open probe slot, the slot is freed (the attempt counts as
 // nothing), or the breaker would refuse every later attempt for good.
 func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) context.Context {
-	pr.began = clk.now().Sub(pr.Start)
+	if c.observer.AttemptEnd != nil {
+		pr.began = clk.now().Sub(pr.Start) // a clock reading only for a hook that uses it
+	}
 	c.observeAdmitted(ctx, pr, clk)
 	f := c.observer.AttemptStart
 	if f == nil {
@@ -206,9 +207,8 @@ func (c *config) observeAdmitted(ctx context.Context, pr *Progress, clk *clock) 
 // observeSucceeded reports the end of a successful attempt and of the call.
 func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock) {
 	o := c.observer
-	d := clk.now().Sub(pr.Start) - pr.began
 	if o.AttemptEnd != nil {
-		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: d})
+		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: clk.now().Sub(pr.Start) - pr.began})
 	}
 	c.observeBreaker(ctx, clk)
 	if o.Done != nil {
@@ -264,7 +264,7 @@ func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wa
 	if o.RetryScheduled != nil {
 		o.RetryScheduled(ctx, RetryInfo{
 			Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Wait: wait,
-			FromHint: hint > 0, Hint: hint, Elapsed: clk.now().Sub(pr.Start),
+			FromHint: hint > 0, Hint: hint,
 		})
 	}
 }

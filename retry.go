@@ -269,7 +269,11 @@ func (l *loop) begin(cfg *config) (context.Context, *Error) {
 func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 	ctx := l.ctx
 	if cfg.observer != nil {
-		ctx = cfg.observeStart(ctx, &l.pr, &clock{})
+		clk := clock{}
+		if l.pr.Attempts == 1 {
+			clk = at(l.pr.Start) // the first attempt begins as the call starts
+		}
+		ctx = cfg.observeStart(ctx, &l.pr, &clk)
 		l.octx = ctx
 	}
 	if cfg.attemptTimeout <= 0 {

@@ -118,3 +118,36 @@ func Example_breakerPerHost() {
 	// 1 503 Service Unavailable
 	// 2 circuit open: true
 }
+
+// When the retries end on a status, the response comes back with a nil
+// error, as net/http does; Outcome tells why the retries stopped there,
+// without matching strings: here the server asked for a wait longer than
+// the policy's maximum delay.
+func ExampleOutcome() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+
+	req, err := http.NewRequest(http.MethodGet, api.URL, nil)
+	if err != nil {
+		panic(err)
+	}
+	resp, err := httpx.Do(nil, req, retry.WithMaxDelay(30*time.Second))
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+	if e, ok := httpx.Outcome(resp); ok {
+		fmt.Println("attempts:", e.Attempts)
+		fmt.Println("reason:", retry.ReasonOf(e))
+		fmt.Println("hint refused:", e.RetryAfter, errors.Is(e, retry.ErrHintTooLong))
+	}
+	// Output:
+	// 503 Service Unavailable
+	// attempts: 1
+	// reason: hint_too_long
+	// hint refused: 2m0s true
+}
