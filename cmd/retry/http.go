@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,11 +43,11 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 	if c.statuses != nil {
 		opts = append(opts, retry.WithClassifier(httpx.RetryStatuses(c.statuses...)))
 	}
-	hl := &httpLog{}
+	hl := &httpLog{maxDelay: c.maxDelay}
 	if c.verbose {
 		hl.logger = newLogger(stderr, c.attempts, "not retryable (-status, or the request is not idempotent)")
 	}
-	opts = append(opts, retry.WithNotify(hl.retrying))
+	opts = append(opts, retry.WithObserver(&retry.Observer{RetryScheduled: hl.retrying}))
 
 	began := time.Now()
 	resp, err := httpx.Do(&http.Client{}, req, opts...)
@@ -123,16 +124,17 @@ func statusExit(code int) int {
 	return 0
 }
 
-// httpLog counts attempts through the notify hook and, with -v, logs them.
+// httpLog counts attempts through the observer and, with -v, logs them.
 type httpLog struct {
-	logger   *logger // nil without -v
-	attempts int     // attempts that failed and were retried
+	logger   *logger       // nil without -v
+	attempts int           // attempts that failed and were retried
+	maxDelay time.Duration // -max-delay, to explain a refused Retry-After
 }
 
-func (h *httpLog) retrying(ctx context.Context, a retry.Attempt) {
-	h.attempts = a.Number
+func (h *httpLog) retrying(ctx context.Context, e retry.RetryInfo) {
+	h.attempts = e.Attempt
 	if h.logger != nil {
-		h.logger.retrying(ctx, a)
+		h.logger.retryScheduled(ctx, e)
 	}
 }
 
@@ -144,7 +146,7 @@ func (h *httpLog) outcome(err error, elapsed time.Duration) {
 }
 
 // response logs the final response: a success, or the status retries
-// ended on.
+// ended on and why they ended there (httpx.Outcome).
 func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 	if h.logger == nil {
 		return
@@ -153,8 +155,22 @@ func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 		h.logger.outcome(nil, h.attempts+1, elapsed)
 		return
 	}
-	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "final response is an error status",
-		slog.Int("attempts", h.attempts+1),
+	attrs := []slog.Attr{
+		slog.Int("attempt", h.attempts+1), slog.Int("max_attempts", h.logger.maxAttempts),
 		slog.String("status", resp.Status),
-		slog.Duration("elapsed", roundDuration(elapsed)))
+	}
+	if e, ok := httpx.Outcome(resp); ok {
+		attrs[0] = slog.Int("attempt", e.Attempts)
+		attrs = append(attrs, slog.String("reason", h.why(e)))
+	}
+	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
+	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "giving up", attrs...)
+}
+
+// why says in the flags' terms why the retries ended on a status.
+func (h *httpLog) why(e *retry.Error) string {
+	if errors.Is(e.Reason, retry.ErrHintTooLong) {
+		return fmt.Sprintf("Retry-After %v exceeds -max-delay %v", e.RetryAfter, h.maxDelay)
+	}
+	return h.logger.reason(e.Reason)
 }

@@ -156,7 +156,7 @@ func TestHTTPNoResponse(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "retry: GET "+url+": attempts exhausted after 4 attempts: ", "one program name, then the reason")
 	assert.Contains(t, stderr, "connection refused")
-	assert.Equal(t, 3, strings.Count(stderr, "attempt failed; retrying"), "refused connections are retried: %s", stderr)
+	assert.Equal(t, 3, strings.Count(stderr, "msg=retrying"), "refused connections are retried: %s", stderr)
 	assert.Contains(t, stderr, "giving up")
 }
 
@@ -167,16 +167,36 @@ func TestHTTPVerbose(t *testing.T) {
 	assert.Equal(t, "OK GET\n", stdout, "logs never go to stdout")
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	require.Len(t, lines, 3, stderr)
-	assert.Contains(t, lines[0], "attempt=1/4")
+	assert.Contains(t, lines[0], "msg=retrying attempt=1 max_attempts=4")
 	assert.Contains(t, lines[0], "503")
-	assert.Contains(t, lines[1], "attempt=2/4")
+	assert.Contains(t, lines[1], "msg=retrying attempt=2 max_attempts=4")
 	assert.Contains(t, lines[1], "502")
-	assert.Contains(t, lines[2], "msg=succeeded attempt=3/4")
+	assert.Contains(t, lines[2], "msg=succeeded attempt=3 max_attempts=4")
 
 	_, url = newScripted(t, 404)
 	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
 	assert.Equal(t, exitHTTP4xx, status)
-	assert.Contains(t, stderr, `attempts=1 status="404 Not Found"`)
+	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="404 Not Found" reason="not retryable (-status, or the request is not idempotent)"`)
+}
+
+// TestHTTPVerboseWhyTheStatus: -v says why the retries ended on a status,
+// in the flags' terms: a Retry-After beyond -max-delay, the attempts used
+// up.
+func TestHTTPVerboseWhyTheStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	status, _, stderr := runInProcess(t, httpArgs("-v", "-max-delay", "30s", srv.URL)...)
+	assert.Equal(t, exitHTTP5xx, status)
+	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="503 Service Unavailable" reason="Retry-After 2m0s exceeds -max-delay 30s"`)
+
+	_, url := newScripted(t, 503)
+	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "2", url)...)
+	assert.Equal(t, exitHTTP5xx, status)
+	assert.Contains(t, stderr, `msg="giving up" attempt=2 max_attempts=2 status="503 Service Unavailable" reason="all attempts failed (-attempts)"`)
+
 }
 
 func TestHTTPBadInput(t *testing.T) {

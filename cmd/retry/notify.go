@@ -5,18 +5,20 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/retrykit/retry"
 )
 
-// logger writes -v output: one line per retry and one for the outcome, as
-// log/slog text without the timestamp (elapsed times are logged instead).
-// A nil *logger logs nothing.
+// logger writes -v output: one line per retry, written by retry.LogTo,
+// and one for the outcome, as log/slog text without the time and level
+// (elapsed times are logged instead), with the attribute names LogTo uses
+// (attempt, max_attempts, wait, retry_after, reason, error). A nil *logger
+// logs nothing.
 type logger struct {
 	log         *slog.Logger
+	retries     func(context.Context, retry.RetryInfo) // retry.LogTo's record of a retry
 	maxAttempts int
 	terminal    string // why an error is not retried, for the outcome line
 }
@@ -25,6 +27,7 @@ type logger struct {
 // why an error was not retried.
 func newLogger(w io.Writer, maxAttempts int, terminal string) *logger {
 	h := slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelDebug, // LogTo writes retries at Debug
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
 				return slog.Attr{}
@@ -32,18 +35,21 @@ func newLogger(w io.Writer, maxAttempts int, terminal string) *logger {
 			return a
 		},
 	})
-	return &logger{log: slog.New(h), maxAttempts: maxAttempts, terminal: terminal}
+	l := slog.New(h)
+	return &logger{log: l, retries: retry.LogTo(l).RetryScheduled, maxAttempts: maxAttempts, terminal: terminal}
 }
 
 // retrying is the retry.WithNotify hook: the attempt that failed, why, and
 // the wait before the next one.
 func (l *logger) retrying(ctx context.Context, a retry.Attempt) {
-	l.log.LogAttrs(ctx, slog.LevelInfo, "attempt failed; retrying",
-		slog.String("attempt", l.count(a.Number)),
-		slog.String("error", a.Err.Error()),
-		slog.Duration("wait", roundDuration(a.Delay)),
-		slog.Duration("elapsed", roundDuration(a.Elapsed)),
-	)
+	l.retryScheduled(ctx, retry.RetryInfo{Attempt: a.Number, MaxAttempts: l.maxAttempts, Err: a.Err, Wait: a.Delay})
+}
+
+// retryScheduled is retrying for an observer's event, which also says
+// whether the wait came from a Retry-After hint.
+func (l *logger) retryScheduled(ctx context.Context, e retry.RetryInfo) {
+	e.Wait, e.Hint = roundDuration(e.Wait), roundDuration(e.Hint)
+	l.retries(ctx, e)
 }
 
 // outcome logs how the loop ended.
@@ -55,12 +61,12 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	var e *retry.Error
 	if !errors.As(err, &e) {
 		l.log.LogAttrs(ctx, slog.LevelInfo, "succeeded",
-			slog.String("attempt", l.count(attempts)),
+			slog.Int("attempt", attempts), slog.Int("max_attempts", l.maxAttempts),
 			slog.Duration("elapsed", roundDuration(elapsed)))
 		return
 	}
 	attrs := []slog.Attr{
-		slog.Int("attempts", e.Attempts),
+		slog.Int("attempt", e.Attempts), slog.Int("max_attempts", l.maxAttempts),
 		slog.String("reason", l.reason(e.Reason)),
 	}
 	if e.Last != nil {
@@ -68,14 +74,6 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	}
 	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
 	l.log.LogAttrs(ctx, slog.LevelInfo, "giving up", attrs...)
-}
-
-// count formats an attempt number as "2/5", or "2" with no attempt limit.
-func (l *logger) count(n int) string {
-	if l.maxAttempts == 0 {
-		return strconv.Itoa(n)
-	}
-	return strconv.Itoa(n) + "/" + strconv.Itoa(l.maxAttempts)
 }
 
 // reason describes why the loop stopped, in the command's own terms.
