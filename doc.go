@@ -104,6 +104,17 @@
 // state lazily from the instant of each decision, and own no goroutines or
 // timers.
 //
+// # Observing
+//
+// [WithObserver] attaches an [Observer]: optional hooks for each attempt's
+// start (which may return the context the attempt runs with, to carry a
+// span) and end, each retry scheduled, a retry the budget refused, a change
+// of the breaker's state and the end of the call, delivered as plain
+// values to [Do] and to the [Policy] methods alike. [LogTo] is an observer
+// that logs through log/slog; [ReasonOf] names the reason of an error in
+// one stable word for logs and metric labels; the nested module otelretry
+// reports to OpenTelemetry. Without an observer, nothing is paid.
+//
 // # Concurrency
 //
 // Do, Run, a Policy, a Budget and a Breaker are safe for concurrent use.

@@ -18,7 +18,8 @@ import (
 // then RetryScheduled or, when the call is over, Done. A call that ends
 // without running an attempt (its context already done, the breaker
 // refused the first attempt) gets Done alone. Every call that starts gets
-// exactly one Done. A hook delays the call by its own duration.
+// exactly one Done, unless the operation or a hook panics. A hook delays
+// the call by its own duration.
 //
 // The events are plain values: nothing is allocated to deliver them, so a
 // call that succeeds allocates nothing beyond what the hooks do. The
