@@ -316,7 +316,7 @@ func runOutcome(ctx context.Context, err error) outcome {
 	case ctx.Err() != nil:
 		return outcomeNone
 	}
-	_, terminal := judge(nil, err, false)
+	_, terminal := judge(chain{}, err, false)
 	return breakerOutcome(terminal)
 }
 

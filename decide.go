@@ -182,17 +182,17 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success.
-func judge(chain []Classifier, err error, timedOut bool) (sig *signal, terminal bool) {
+func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
 	case sig != nil:
 		return sig, sig.permanent
 	case timedOut:
 		return nil, false
-	case len(chain) == 0:
+	case ch.empty():
 		return nil, self == Terminal
 	}
-	return nil, classify(chain, err, self) != Retryable
+	return nil, classify(ch, err, self) != Retryable
 }
 
 // breakerOutcome is what a judged error tells the breaker.

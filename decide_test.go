@@ -466,3 +466,38 @@ func TestEngineRunsOnVirtualTime(t *testing.T) {
 	v = p.Failed(ctx, v.Next, errProp, t0.Add(time.Minute))
 	require.ErrorIs(t, v.Err, ErrBudgetExhausted, "no refill within one instant")
 }
+
+// A decision with a prebuilt policy and no budget or breaker allocates
+// nothing: Begin, a Failed that retries, and Succeeded.
+func TestEngineDecisionAllocatesNothing(t *testing.T) {
+	p, err := NewPolicy(WithMaxAttempts(0), WithJitter(DecorrelatedJitter))
+	require.NoError(t, err)
+	ctx, now := context.Background(), time.Unix(1, 0)
+	var pr Progress
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, next, err := p.Begin(ctx, pr, now)
+		if err != nil {
+			panic(err)
+		}
+		v := p.Failed(ctx, next, errProp, now)
+		if v.Err != nil {
+			panic(v.Err)
+		}
+		p.Succeeded(ctx, v.Next, now)
+		pr = v.Next
+	})
+	assert.Zero(t, allocs)
+}
+
+// Options written inline in the call cost at most the two allocations of
+// their own values (the Exponential strategy and the StopOn closure):
+// WithBackoff and a one-classifier WithClassifier box nothing, and the
+// configuration stays on the stack.
+func TestInlineOptionsAllocateLittle(t *testing.T) {
+	ctx := context.Background()
+	op := func(context.Context) (int, error) { return 1, nil }
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = Do(ctx, op, WithMaxAttempts(5), WithBackoff(Exponential(10*time.Millisecond, 2)), WithClassifier(StopOn(errProp)))
+	})
+	assert.LessOrEqual(t, allocs, 2.0)
+}
