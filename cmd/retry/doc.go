@@ -35,11 +35,14 @@
 // cannot be executed, as shells do. Invalid flags exit 2; 125 means retry
 // itself failed.
 //
-// Standard input is never consumed by one attempt and missing from the
-// next: a terminal (or /dev/null) is passed to every attempt; any other
-// standard input (a pipe, a file) is given to no attempt, which reads an
-// empty input, unless -stdin-replay is set, in which case it is read to
-// its end once, before the first attempt, and replayed to every attempt.
+// Standard input reaches every attempt whole: a terminal (or /dev/null) is
+// passed to every attempt as is; a pipe or a redirected file is read to its
+// end once, before the first attempt, kept in memory up to 1 MiB and in a
+// temporary file beyond that (removed when retry exits, and on SIGINT or
+// SIGTERM), and every attempt reads it from the start. -stdin first gives
+// it as is to the first attempt only, later attempts reading an empty
+// input; -stdin none gives it to no attempt. (-stdin-replay is the older
+// spelling of the default, -stdin every.)
 //
 // SIGINT and SIGTERM stop the retrying. A running command gets the signal
 // and retry exits as it does; a Ctrl-C typed at the terminal already

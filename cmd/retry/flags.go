@@ -51,7 +51,8 @@ type config struct {
 
 	verbose     bool
 	dryRun      bool
-	stdinReplay bool
+	stdin       string // -stdin: stdinEvery, stdinFirst or stdinNone
+	stdinReplay bool   // -stdin-replay: the older spelling of -stdin every
 
 	command []string // command mode: the command and its arguments
 
@@ -116,6 +117,7 @@ func defaultConfig(isHTTP bool) *config {
 		maxDelay:   retry.DefaultMaxDelay,
 		jitter:     retry.DefaultJitter,
 		killAfter:  defaultKillAfter,
+		stdin:      stdinEvery,
 		method:     http.MethodGet,
 		headers:    http.Header{},
 	}
@@ -153,7 +155,8 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(durationValue{&c.killAfter}, "kill-after", "send SIGKILL to an attempt still running this long (a `duration`) after -attempt-timeout sent SIGTERM")
 	fs.Var(exitListValue{&c.retryOn}, "retry-on", "comma-separated exit `statuses` to retry; any other failure stops at once")
 	fs.Var(exitListValue{&c.stopOn}, "stop-on", "comma-separated exit `statuses` that stop at once; any other failure is retried")
-	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "read standard input once and give every attempt a copy of it")
+	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (read once, kept in memory up to 1 MiB and in a temporary file beyond, replayed from the start to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "the older spelling of -stdin every, the default")
 	return fs
 }
 
@@ -177,6 +180,9 @@ func (c *config) check(set map[string]bool) error {
 	}
 	if len(c.retryOn) > 0 && len(c.stopOn) > 0 {
 		return usagef("-retry-on and -stop-on cannot be combined: -retry-on already stops on every status it does not list")
+	}
+	if c.stdinReplay && c.stdin != stdinEvery {
+		return usagef("-stdin-replay means -stdin every and cannot be combined with -stdin %s", c.stdin)
 	}
 	if set["kill-after"] && c.attemptTimeout == 0 {
 		return usagef("-kill-after applies only with -attempt-timeout")

@@ -29,6 +29,7 @@ func TestParseArgsDefaults(t *testing.T) {
 	assert.Zero(t, c.attemptTimeout)
 	assert.Equal(t, []string{"make", "-k"}, c.command)
 	assert.False(t, c.http || c.verbose || c.dryRun || c.stdinReplay)
+	assert.Equal(t, stdinEvery, c.stdin, "piped input reaches every attempt unless asked otherwise")
 }
 
 func TestParseArgs(t *testing.T) {
@@ -84,6 +85,12 @@ func TestParseArgs(t *testing.T) {
 		{"stop-on", []string{"-stop-on", "2", "true"}, func(t *testing.T, c *config) { assert.Equal(t, []int{2}, c.stopOn) }},
 		{"switches", []string{"-v", "-dry-run", "-stdin-replay", "true"}, func(t *testing.T, c *config) {
 			assert.True(t, c.verbose && c.dryRun && c.stdinReplay)
+		}},
+		{"stdin every", []string{"-stdin", "every", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinEvery, c.stdin) }},
+		{"stdin first", []string{"-stdin", "first", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinFirst, c.stdin) }},
+		{"stdin none", []string{"-stdin=none", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinNone, c.stdin) }},
+		{"stdin-replay is stdin every", []string{"-stdin-replay", "-stdin", "every", "true"}, func(t *testing.T, c *config) {
+			assert.Equal(t, stdinEvery, c.stdin)
 		}},
 		{"dry-run needs no command", []string{"-dry-run"}, func(t *testing.T, c *config) { assert.Empty(t, c.command) }},
 		{"http", []string{"http", "-X", "post", "-d", "@body.json", "-H", "Idempotency-Key: 42", "-H", "X-A:b", "-status", "500,503", "-idempotent", "http://x/"},
@@ -181,6 +188,10 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-stop-on", "x", "true"}, `for flag -stop-on: ` + exits},
 		{[]string{"-retry-on", "1", "-stop-on", "2", "true"}, "-retry-on and -stop-on cannot be combined"},
 		{[]string{"-v=maybe", "true"}, `invalid boolean value "maybe" for -v`},
+		{[]string{"-stdin", "sometimes", "true"}, `invalid value "sometimes" for flag -stdin: want one of every, first, none`},
+		{[]string{"-stdin", "", "true"}, `invalid value "" for flag -stdin: want one of every, first, none`},
+		{[]string{"-stdin-replay", "-stdin", "none", "true"}, "-stdin-replay means -stdin every and cannot be combined with -stdin none"},
+		{[]string{"http", "-stdin", "every", "http://a/"}, "flag provided but not defined: -stdin"},
 		{[]string{"-nope", "true"}, "flag provided but not defined: -nope"},
 		{[]string{"-status", "503", "true"}, "flag provided but not defined: -status"},
 		{[]string{}, "no command given"},

@@ -11,7 +11,7 @@ import (
 // Exit statuses of retry itself; otherwise it exits with the command's status.
 const (
 	exitUsage         = 2   // invalid flags or arguments
-	exitFailure       = 125 // retry itself failed (for example reading stdin for -stdin-replay)
+	exitFailure       = 125 // retry itself failed (for example reading standard input)
 	exitCannotExecute = 126 // the command was found but could not be started
 	exitNotFound      = 127 // the command was not found
 )
