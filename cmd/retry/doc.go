@@ -25,6 +25,10 @@
 // standard error; -dry-run prints the waits the policy would choose and
 // exits. Run 'retry -h' or 'retry http -h' for the complete list.
 //
+// Flags may also come before the word http: retry -v http URL is retry
+// http -v URL. To run a program named http, put -- before it:
+// retry -v -- http ....
+//
 // # Command mode
 //
 // The command runs directly (not through a shell) with retry's standard

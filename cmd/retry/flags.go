@@ -79,10 +79,41 @@ func usagef(format string, args ...any) error {
 // exits 0.
 var errHelp = flag.ErrHelp
 
+// subcommandFirst moves the word http to the front when flags come before
+// it (retry -v http URL means retry http -v URL), and returns args
+// otherwise unchanged. After --, http is a command's name: retry -v -- http
+// runs a program named http.
+func subcommandFirst(args []string) []string {
+	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, isHTTP := range []bool{false, true} { // every flag of either mode
+		newFlagSet(defaultConfig(isHTTP)).VisitAll(func(f *flag.Flag) {
+			if fs.Lookup(f.Name) == nil {
+				fs.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+	}
+	if fs.Parse(args) != nil {
+		return args // parseArgs reports the error
+	}
+	rest := fs.Args()
+	flags := args[:len(args)-len(rest)]
+	if len(flags) == 0 || len(rest) == 0 || rest[0] != "http" || flags[len(flags)-1] == "--" {
+		return args
+	}
+	return slices.Concat([]string{"http"}, flags, rest[1:])
+}
+
+// isHTTPArgs reports whether args, as subcommandFirst left them, are for
+// retry http.
+func isHTTPArgs(args []string) bool { return len(args) > 0 && args[0] == "http" }
+
 // parseArgs parses the arguments after the program name. It never prints:
 // the caller reports errors and help.
 func parseArgs(args []string) (*config, error) {
-	isHTTP := len(args) > 0 && args[0] == "http"
+	args = subcommandFirst(args)
+	isHTTP := isHTTPArgs(args)
 	if isHTTP {
 		args = args[1:]
 	}

@@ -92,6 +92,24 @@ func TestParseArgs(t *testing.T) {
 		{"stdin-replay is stdin every", []string{"-stdin-replay", "-stdin", "every", "true"}, func(t *testing.T, c *config) {
 			assert.Equal(t, stdinEvery, c.stdin)
 		}},
+		{"flags before http", []string{"-v", "-attempts", "2", "http", "-X", "PUT", "http://x/"}, func(t *testing.T, c *config) {
+			assert.True(t, c.http && c.verbose)
+			assert.Equal(t, 2, c.attempts)
+			assert.Equal(t, http.MethodPut, c.method)
+			assert.Equal(t, "http://x/", c.url)
+		}},
+		{"http-only flags before http", []string{"-idempotent", "-X=POST", "http", "http://x/"}, func(t *testing.T, c *config) {
+			assert.True(t, c.http && c.idempotent)
+			assert.Equal(t, http.MethodPost, c.method)
+		}},
+		{"a program named http after --", []string{"-v", "--", "http", "GET", "example.com"}, func(t *testing.T, c *config) {
+			assert.False(t, c.http)
+			assert.Equal(t, []string{"http", "GET", "example.com"}, c.command)
+		}},
+		{"http as an argument of the command", []string{"-v", "curl", "http"}, func(t *testing.T, c *config) {
+			assert.False(t, c.http)
+			assert.Equal(t, []string{"curl", "http"}, c.command)
+		}},
 		{"dry-run needs no command", []string{"-dry-run"}, func(t *testing.T, c *config) { assert.Empty(t, c.command) }},
 		{"http", []string{"http", "-X", "post", "-d", "@body.json", "-H", "Idempotency-Key: 42", "-H", "X-A:b", "-status", "500,503", "-idempotent", "http://x/"},
 			func(t *testing.T, c *config) {
@@ -221,6 +239,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"http", "-retry-on", "1", "http://a/"}, "flag provided but not defined: -retry-on"},
 		{[]string{"http", "-stdin-replay", "http://a/"}, "flag provided but not defined: -stdin-replay"},
 		{[]string{"http", "-kill-after", "1s", "http://a/"}, "flag provided but not defined: -kill-after"},
+		{[]string{"-retry-on", "1", "http", "http://a/"}, "flag provided but not defined: -retry-on"},
+		{[]string{"-v", "http"}, "retry http needs a URL"},
 		{[]string{"http", "-jitter", "half", "http://a/"}, `invalid value "half" for flag -jitter: ` + jitter},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,8 @@ doubling each time, each wait capped at 30s and drawn at random below that
 `
 
 const commandHelpTail = `
+A first argument http (after any flags) selects HTTP mode: retry -v http URL
+is retry http -v URL. To run a program named http, write retry [flags] -- http.
 Exit status:
   0        the command succeeded
   N        otherwise the last attempt's status; a command killed by a signal
@@ -82,7 +84,7 @@ gives up, then prints the final response's body to standard output. Retried:
 connection errors, attempt timeouts, 408, 429 and 5xx except 501 (see
 -status), honouring Retry-After. POST and PATCH are retried only with an
 Idempotency-Key header or -idempotent. Same policy flags and defaults as
-command mode.
+command mode; flags may come before or after the word http.
 `
 
 const httpHelpTail = `

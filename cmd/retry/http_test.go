@@ -179,6 +179,26 @@ func TestHTTPVerbose(t *testing.T) {
 	assert.Contains(t, stderr, `attempts=1 status="404 Not Found"`)
 }
 
+// TestHTTPFlagsBeforeSubcommand: retry -v http URL is retry http -v URL,
+// not a run of a program named http.
+func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
+	s, url := newScripted(t, 503, 200)
+	status, stdout, stderr := runInProcess(t, "-v", "-backoff", "constant", "-delay", "0", "http", "-X", "PUT", url)
+	require.Equal(t, 0, status, stderr)
+	assert.Equal(t, "OK PUT\n", stdout)
+	assert.Contains(t, stderr, "msg=succeeded attempt=2/4")
+	assert.Len(t, s.got(), 2)
+
+	status, stdout, stderr = runInProcess(t, "-v", "http", "-h")
+	assert.Equal(t, 0, status)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, "usage: retry http [flags] URL")
+
+	status, _, stderr = runInProcess(t, "-stop-on", "2", "http", url)
+	assert.Equal(t, exitUsage, status)
+	assert.Equal(t, "retry: flag provided but not defined: -stop-on\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+}
+
 func TestHTTPBadInput(t *testing.T) {
 	tests := []struct {
 		name string
