@@ -164,7 +164,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // parseArgs returns errors; run prints them
 	fs.Usage = func() {}
 
-	fs.Var(countValue{&c.attempts}, "attempts", "total `number` of attempts, the first included; 0 means no limit")
+	fs.Var(countValue{&c.attempts}, "attempts", attemptsUsage(c.http))
 	fs.Var(choiceValue{&c.backoff, backoffKinds}, "backoff", "backoff `kind`: "+strings.Join(backoffKinds, ", "))
 	fs.Var(durationValue{&c.delay}, "delay", "initial wait (a `duration`): the first wait of exponential and linear, every wait of constant, the unit of fibonacci")
 	fs.Var(durationValue{&c.step}, "step", "for -backoff linear: the wait grows by this `duration` per retry (default: the -delay value)")
@@ -189,6 +189,15 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (read once, kept in memory up to 1 MiB and in a temporary file beyond, replayed from the start to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
 	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "the older spelling of -stdin every, the default")
 	return fs
+}
+
+func attemptsUsage(isHTTP bool) string {
+	const usage = "total `number` of attempts, the first included; 0 means no limit"
+	if isHTTP {
+		// See "Attempts and sends" in the httpx documentation.
+		return usage + ". net/http itself sends a GET (or a request with an Idempotency-Key) again when a reused connection fails, so the server can see more requests than attempts; -v says when it happened"
+	}
+	return usage
 }
 
 func attemptTimeoutUsage(isHTTP bool) string {
