@@ -195,28 +195,34 @@ func assertEmptyDir(t *testing.T, dir string) {
 	assert.Empty(t, entries, "no temporary file left behind")
 }
 
+// startTimeout is the -attempt-timeout of the tests below: long enough for
+// a loaded machine to start the shell, count the attempt and set its trap
+// before the timeout ends the attempt (with 10ms, attempts were ended
+// before they counted themselves).
+const startTimeout = "500ms"
+
 func TestAttemptTimeout(t *testing.T) {
 	t.Run("SIGTERM ends the attempt, which is retried", func(t *testing.T) {
 		dir := t.TempDir()
 		// The trap kills the background sleep so that nothing holds the pipes.
 		script := count + `trap 'kill $p; echo term >> marker; exit 7' TERM; sleep 60 & p=$!; wait $p`
-		r := runBinary(t, dir, nil, args(fast, "-v", "-attempts", "2", "-attempt-timeout", "20ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-v", "-attempts", "2", "-attempt-timeout", startTimeout, "sh", "-c", script)...)
 		assert.Equal(t, 7, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 		assert.Equal(t, "term\nterm\n", readFile(t, dir, "marker"))
-		assert.Contains(t, r.stderr, `error="attempt timed out after 20ms, ended with exit status 7"`)
+		assert.Contains(t, r.stderr, `error="attempt timed out after `+startTimeout+`, ended with exit status 7"`)
 	})
 	t.Run("SIGKILL after -kill-after", func(t *testing.T) {
 		dir := t.TempDir()
 		script := count + `trap '' TERM; exec sleep 60`
-		r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "-attempt-timeout", "10ms", "-kill-after", "10ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "-attempt-timeout", startTimeout, "-kill-after", "10ms", "sh", "-c", script)...)
 		assert.Equal(t, 128+9, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 	})
 	t.Run("a timed-out attempt is retried even with -retry-on", func(t *testing.T) {
 		dir := t.TempDir()
 		script := count + `[ $n -ge 2 ] && exit 0; exec sleep 60`
-		r := runBinary(t, dir, nil, args(fast, "-retry-on", "1", "-attempt-timeout", "10ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-retry-on", "1", "-attempt-timeout", startTimeout, "sh", "-c", script)...)
 		assert.Equal(t, 0, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 	})
