@@ -39,12 +39,14 @@
 // TRACE, or any method with an Idempotency-Key or X-Idempotency-Key header,
 // with no body or one GetBody can produce again) fails on a reused
 // keep-alive connection (the server closed it, or reset it, before
-// answering), the Transport writes it again on a new connection before its
-// RoundTrip returns, and does so again each time the new connection was
-// itself a reused one. The server may have received and processed every
-// one of those sends. So under WithMaxAttempts(4) a server whose
-// keep-alive connections die can see one request up to 7 times or more
-// (every attempt on a reused connection sent twice).
+// answering), the Transport writes it again on another connection (an idle
+// one from its pool, or a new one) before its RoundTrip returns, and keeps
+// doing so for as long as the connection that failed had been reused. The
+// server may have received and processed every one of those sends. So
+// under WithMaxAttempts(4) a server whose keep-alive connections die after
+// one request sees each request 7 times (attempts 2 to 4, on reused
+// connections, each sent twice), and more when several idle connections
+// die at once.
 //
 // To make sends and attempts the same, give the client an [http.Transport]
 // with DisableKeepAlives set: net/http never re-sends a request on a fresh
