@@ -58,8 +58,8 @@ Exit status:
 
 Standard input: a terminal (or /dev/null) is passed to every attempt. A pipe
 or a redirected file is read to its end once, before the first attempt (kept
-in memory up to 1 MiB, in a temporary file beyond that, removed when retry
-exits), and every attempt reads it from the start. -stdin first gives it as
+in memory up to 1 MiB, beyond that in a temporary file that is unlinked at
+once), and every attempt reads it from the start. -stdin first gives it as
 is to the first attempt only, and later attempts read an empty input;
 -stdin none gives it to no attempt.
 
