@@ -312,6 +312,8 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("-attempts 3 -backoff linear -delay 1s -step 2s -- true")
 	f.Add("-jitter proportional:0.3 -retry-on 1,2 -max-elapsed 1m true")
 	f.Add("http -X POST -H A:b -status 503 -d x http://h/")
+	f.Add("-v -attempts 2 http -X PUT http://h/")
+	f.Add("-stdin first -stdin-replay -- http x")
 	f.Fuzz(func(t *testing.T, line string) {
 		c, err := parseArgs(strings.Fields(line))
 		if err != nil {
