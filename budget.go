@@ -12,8 +12,9 @@ import (
 // retry; the resolution is one millionth of a token. A zero field takes the
 // default stated beside it.
 //
-// The aioduct client's budget, 10 tokens and one back per successful call,
-// is BudgetConfig{Capacity: 10, PerSuccess: 1}.
+// A common client budget is BudgetConfig{Capacity: 10, PerSuccess: 1}: a
+// burst of failures can make at most 10 retries in all, and every call
+// that succeeds earns one retry back.
 type BudgetConfig struct {
 	// Capacity is the size of the bucket: the number of retries a burst of
 	// failures can make before the budget runs dry. It must be > 0 (and at

@@ -62,7 +62,7 @@ func TestNewBudgetInvalid(t *testing.T) {
 }
 
 func TestBudgetStartsFullWithDefaults(t *testing.T) {
-	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // the aioduct client's budget
+	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // 10 tokens, one back per success
 	assert.Equal(t, 10.0, b.Tokens())
 	assert.Equal(t, int64(1e6), b.retryCost, "RetryCost defaults to 1")
 	assert.Equal(t, b.retryCost, b.timeoutCost, "TimeoutCost defaults to RetryCost")

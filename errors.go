@@ -21,8 +21,9 @@ var (
 	ErrPermanent = errors.New("retry: permanent error")
 	// ErrBudgetExhausted: the shared retry budget refused the retry. This is a
 	// decision taken by this client to protect the dependency, not an answer
-	// from the server.
-	ErrBudgetExhausted = errors.New("retry: retry budget exhausted (client-side decision: this client stopped retrying to protect the dependency; the server did not refuse)")
+	// from the server; the message says "client-side" so that a log line
+	// cannot be read as the server's refusal.
+	ErrBudgetExhausted = errors.New("retry: retry budget exhausted (client-side decision)")
 	// ErrCircuitOpen: the circuit breaker rejected the attempt without running
 	// the operation.
 	ErrCircuitOpen = errors.New("retry: circuit breaker is open")

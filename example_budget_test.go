@@ -9,8 +9,8 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// A budget shared by every call to one dependency: the aioduct client's
-// 10 tokens, one back per successful call. Retries draw on it; once it is
+// A budget shared by every call to one dependency: 10 tokens, one back per
+// successful call. Retries draw on it; once it is
 // empty, calls still make their first attempt but retry no more.
 func ExampleNewBudget() {
 	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 1})
@@ -35,7 +35,7 @@ func ExampleNewBudget() {
 	// calls: 15 tokens: 0
 	// {Allowed:10 Denied:2}
 	// true true
-	// retry: retry budget exhausted (client-side decision: this client stopped retrying to protect the dependency; the server did not refuse) after 1 attempt: 503 Service Unavailable
+	// retry: retry budget exhausted (client-side decision) after 1 attempt: 503 Service Unavailable
 }
 
 // gRPC-style throttling: retries stop while the bucket is at or below half

@@ -97,7 +97,9 @@ func (notifyOption) isOption()         {}
 
 // WithMaxAttempts bounds the total number of calls of the operation (the
 // first attempt included): n = 4 means up to 3 retries. 0 means no limit;
-// a negative n is invalid. Default 4.
+// a negative n is invalid. Default 4. It counts calls, not what a call
+// does: one attempt of an httpx request can reach the server more than
+// once (see the httpx package documentation, "Attempts and sends").
 func WithMaxAttempts(n int) Option { return maxAttemptsOption(n) }
 
 // WithMaxElapsed stops retrying once the next wait would end at or after d
