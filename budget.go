@@ -165,15 +165,31 @@ func budgetError(format string, args ...any) error {
 }
 
 // Tokens returns the number of tokens in the budget now, time refill
-// included (to a millionth of a token). It is safe to call at any time
-// from any goroutine, and reads the clock only when PerSecond is set. A nil
-// Budget, which [WithBudget] takes as no budget, has 0 tokens.
+// included (to a millionth of a token). It is shorthand for
+// TokensAt(time.Now()), and reads the clock only when PerSecond is set. A
+// nil Budget, which [WithBudget] takes as no budget, has 0 tokens.
 func (b *Budget) Tokens() float64 {
 	if b == nil {
 		return 0
 	}
 	if b.rate > 0 {
-		b.refill(b.tl.since(time.Now()))
+		return b.TokensAt(time.Now())
+	}
+	return float64(b.tokens.Load()) / microsPerToken
+}
+
+// TokensAt returns the number of tokens in the budget at instant t, time
+// refill up to t included, for callers that drive the budget on their own
+// clock (see [Policy.Failed]); time is measured from the first instant the
+// budget was given, and an earlier t counts as that one. It credits the
+// refill up to t, so asking about a later t moves the budget on. It is
+// safe to call at any time from any goroutine. A nil Budget has 0 tokens.
+func (b *Budget) TokensAt(t time.Time) float64 {
+	if b == nil {
+		return 0
+	}
+	if b.rate > 0 {
+		b.refill(b.tl.since(t))
 	}
 	return float64(b.tokens.Load()) / microsPerToken
 }

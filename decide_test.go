@@ -501,3 +501,27 @@ func TestInlineOptionsAllocateLittle(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 2.0)
 }
+
+// TokensAt and StateAt observe a budget and a breaker on the caller's clock.
+func TestObservingOnVirtualTime(t *testing.T) {
+	br, err := NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	bu, err := NewBudget(BudgetConfig{Capacity: 2, PerSecond: 0.5})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBreaker(br), WithBudget(bu), WithBackoff(Constant(0)))
+	require.NoError(t, err)
+	ctx, t0 := context.Background(), time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, pr, err := p.Begin(ctx, Progress{}, t0)
+	require.NoError(t, err)
+	require.NoError(t, p.Failed(ctx, pr, errProp, t0).Err)
+
+	assert.Equal(t, 1.0, bu.TokensAt(t0))
+	assert.Equal(t, 1.5, bu.TokensAt(t0.Add(time.Second)))
+	assert.Equal(t, 2.0, bu.TokensAt(t0.Add(time.Hour)), "never above capacity")
+	assert.Equal(t, Open, br.StateAt(t0.Add(9*time.Second)))
+	assert.Equal(t, HalfOpen, br.StateAt(t0.Add(10*time.Second)))
+	var nilBudget *Budget
+	var nilBreaker *Breaker
+	assert.Zero(t, nilBudget.TokensAt(t0))
+	assert.Equal(t, Closed, nilBreaker.StateAt(t0))
+}
