@@ -35,9 +35,13 @@ type BudgetConfig struct {
 	TimeoutCost float64
 	// Threshold is the floor a withdrawal must not cross: a retry is granted
 	// only if the tokens left after paying its cost are at or above
-	// Threshold. Default 0. Capacity/2 gives gRPC-style throttling: retries
-	// stop while the bucket is at or below half full. It must be below
-	// Capacity.
+	// Threshold. Default 0. It must be below Capacity.
+	//
+	// Capacity/2 keeps half the bucket for when the dependency recovers.
+	// gRPC's retry throttling (gRFC A6) is one retry stricter: grpc-go
+	// retries only while the tokens left are above half, so from a full
+	// bucket of 10 it makes 4 retries where Threshold 5 allows 5. Threshold
+	// Capacity/2 + 1e-6 (the resolution) reproduces it exactly.
 	Threshold float64
 }
 

@@ -452,3 +452,17 @@ func TestBudgetLayout(t *testing.T) {
 		assert.Zero(t, uintptr(unsafe.Pointer(bu))%128, "a 128-byte object starts on a 128-byte boundary")
 	}
 }
+
+// gRFC A6 stops retrying once the tokens left would be at or below half:
+// from 10 tokens, 4 retries (the 5th failure is not retried). Threshold
+// Capacity/2 + 1e-6 reproduces it; Capacity/2 allows one more.
+func TestBudgetGRPCThreshold(t *testing.T) {
+	for threshold, retries := range map[float64]int{5 + 1e-6: 4, 5: 5} {
+		b := mustBudget(t, BudgetConfig{Capacity: 10, Threshold: threshold})
+		calls := 0
+		err := Run(context.Background(), func(context.Context) error { calls++; return errProp },
+			WithBudget(b), WithMaxAttempts(0), WithBackoff(Constant(0)))
+		require.ErrorIs(t, err, ErrBudgetExhausted)
+		assert.Equal(t, retries+1, calls, "threshold %v", threshold)
+	}
+}

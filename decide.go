@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -98,10 +99,11 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // Begin returned: once it is done, the call is over with reason
 // [context.Cause] of ctx.
 //
-// An attempt that hit a timeout of your own is reported by its error, like
-// any other; the cost of [BudgetConfig.TimeoutCost] applies only to the
-// attempt timeouts that Do enforces. A nil err, a nil ctx, or a nil or zero
-// policy end the call with an error wrapping [ErrInvalidConfig].
+// An attempt that hit a timeout of your own is reported by wrapping its
+// error with [ErrAttemptTimeout]: it is then retried as Do retries an
+// attempt that hit [WithAttemptTimeout], at the budget's TimeoutCost. A nil
+// err, a nil ctx, or a nil or zero policy end the call with an error
+// wrapping [ErrInvalidConfig].
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
 	clk := at(now)
 	if e := p.check(ctx); e != nil || err == nil {
@@ -115,7 +117,7 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 	if pr.Attempts == 0 {
 		pr.Attempts, pr.Start = 1, now // an attempt that failed without Begin
 	}
-	wait, hint, e := p.cfg.decide(ctx, &pr, err, false, &clk)
+	wait, hint, e := p.cfg.decide(ctx, &pr, err, errors.Is(err, ErrAttemptTimeout), &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if e != nil {
 		v.Err = e

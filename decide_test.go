@@ -525,3 +525,21 @@ func TestObservingOnVirtualTime(t *testing.T) {
 	assert.Zero(t, nilBudget.TokensAt(t0))
 	assert.Equal(t, Closed, nilBreaker.StateAt(t0))
 }
+
+// A caller's own attempt timeout, marked with ErrAttemptTimeout, is retried
+// whatever the classifiers say and costs TimeoutCost, as Do's own timeouts.
+func TestEngineCallersAttemptTimeout(t *testing.T) {
+	bu, err := NewBudget(BudgetConfig{Capacity: 10, RetryCost: 1, TimeoutCost: 4})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBudget(bu), WithClassifier(RetryOn()), WithBackoff(Constant(0)))
+	require.NoError(t, err)
+	ctx, now := context.Background(), time.Unix(5, 0)
+
+	v := p.Failed(ctx, Progress{Attempts: 1}, fmt.Errorf("%w: visibility timeout", ErrAttemptTimeout), now)
+	require.NoError(t, v.Err, "retried although RetryOn() stops on everything else")
+	assert.Equal(t, 6.0, bu.TokensAt(now), "TimeoutCost")
+
+	v = p.Failed(ctx, v.Next, errProp, now)
+	assert.ErrorIs(t, v.Err, ErrPermanent, "an unmarked error is classified")
+	assert.Equal(t, 6.0, bu.TokensAt(now))
+}

@@ -38,9 +38,10 @@ func ExampleNewBudget() {
 	// retry: retry budget exhausted (client-side decision) after 1 attempt: 503 Service Unavailable
 }
 
-// gRPC-style throttling: retries stop while the bucket is at or below half
-// full, so that a client keeps half its budget for when the dependency
-// recovers.
+// Throttling on half the bucket: retries stop once they would take it
+// below half full, so that a client keeps half its budget for when the
+// dependency recovers. (gRPC's own rule stops one retry earlier; see
+// BudgetConfig.Threshold.)
 func ExampleBudgetConfig_threshold() {
 	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5})
 	if err != nil {
