@@ -62,7 +62,7 @@ func TestNewBudgetInvalid(t *testing.T) {
 }
 
 func TestBudgetStartsFullWithDefaults(t *testing.T) {
-	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // the aioduct client's budget
+	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // 10 tokens, one back per success
 	assert.Equal(t, 10.0, b.Tokens())
 	assert.Equal(t, int64(1e6), b.retryCost, "RetryCost defaults to 1")
 	assert.Equal(t, b.retryCost, b.timeoutCost, "TimeoutCost defaults to RetryCost")
@@ -450,5 +450,19 @@ func TestBudgetLayout(t *testing.T) {
 	for range 100 {
 		bu := mustBudget(t, BudgetConfig{Capacity: 1})
 		assert.Zero(t, uintptr(unsafe.Pointer(bu))%128, "a 128-byte object starts on a 128-byte boundary")
+	}
+}
+
+// gRFC A6 stops retrying once the tokens left would be at or below half:
+// from 10 tokens, 4 retries (the 5th failure is not retried). Threshold
+// Capacity/2 + 1e-6 reproduces it; Capacity/2 allows one more.
+func TestBudgetGRPCThreshold(t *testing.T) {
+	for threshold, retries := range map[float64]int{5 + 1e-6: 4, 5: 5} {
+		b := mustBudget(t, BudgetConfig{Capacity: 10, Threshold: threshold})
+		calls := 0
+		err := Run(context.Background(), func(context.Context) error { calls++; return errProp },
+			WithBudget(b), WithMaxAttempts(0), WithBackoff(Constant(0)))
+		require.ErrorIs(t, err, ErrBudgetExhausted)
+		assert.Equal(t, retries+1, calls, "threshold %v", threshold)
 	}
 }

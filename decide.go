@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -105,10 +106,11 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // Begin returned: once it is done, the call is over with reason
 // [context.Cause] of ctx.
 //
-// An attempt that hit a timeout of your own is reported by its error, like
-// any other; the cost of [BudgetConfig.TimeoutCost] applies only to the
-// attempt timeouts that Do enforces. A nil err, a nil ctx, or a nil or zero
-// policy end the call with an error wrapping [ErrInvalidConfig].
+// An attempt that hit a timeout of your own is reported by wrapping its
+// error with [ErrAttemptTimeout]: it is then retried as Do retries an
+// attempt that hit [WithAttemptTimeout], at the budget's TimeoutCost. A nil
+// err, a nil ctx, or a nil or zero policy end the call with an error
+// wrapping [ErrInvalidConfig].
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
 	clk := at(now)
 	if e := p.check(ctx); e != nil || err == nil {
@@ -122,9 +124,10 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 	if pr.Attempts == 0 {
 		pr.Attempts, pr.Start = 1, now // an attempt that failed without Begin
 	}
-	wait, hint, e := p.cfg.decide(ctx, &pr, err, false, &clk)
+	timedOut := errors.Is(err, ErrAttemptTimeout)
+	wait, hint, e := p.cfg.decide(ctx, &pr, err, timedOut, &clk)
 	if p.cfg.observer != nil {
-		p.cfg.observeFailed(ctx, &pr, err, wait, hint, e, false, &clk)
+		p.cfg.observeFailed(ctx, &pr, err, wait, hint, e, timedOut, &clk)
 	}
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if e != nil {
@@ -195,17 +198,17 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success.
-func judge(chain []Classifier, err error, timedOut bool) (sig *signal, terminal bool) {
+func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
 	case sig != nil:
 		return sig, sig.permanent
 	case timedOut:
 		return nil, false
-	case len(chain) == 0:
+	case ch.empty():
 		return nil, self == Terminal
 	}
-	return nil, classify(chain, err, self) != Retryable
+	return nil, classify(ch, err, self) != Retryable
 }
 
 // breakerOutcome is what a judged error tells the breaker.

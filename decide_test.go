@@ -466,3 +466,80 @@ func TestEngineRunsOnVirtualTime(t *testing.T) {
 	v = p.Failed(ctx, v.Next, errProp, t0.Add(time.Minute))
 	require.ErrorIs(t, v.Err, ErrBudgetExhausted, "no refill within one instant")
 }
+
+// A decision with a prebuilt policy and no budget or breaker allocates
+// nothing: Begin, a Failed that retries, and Succeeded.
+func TestEngineDecisionAllocatesNothing(t *testing.T) {
+	p, err := NewPolicy(WithMaxAttempts(0), WithJitter(DecorrelatedJitter))
+	require.NoError(t, err)
+	ctx, now := context.Background(), time.Unix(1, 0)
+	var pr Progress
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, next, err := p.Begin(ctx, pr, now)
+		if err != nil {
+			panic(err)
+		}
+		v := p.Failed(ctx, next, errProp, now)
+		if v.Err != nil {
+			panic(v.Err)
+		}
+		p.Succeeded(ctx, v.Next, now)
+		pr = v.Next
+	})
+	assert.Zero(t, allocs)
+}
+
+// Options written inline in the call cost at most the two allocations of
+// their own values (the Exponential strategy and the StopOn closure):
+// WithBackoff and a one-classifier WithClassifier box nothing, and the
+// configuration stays on the stack.
+func TestInlineOptionsAllocateLittle(t *testing.T) {
+	ctx := context.Background()
+	op := func(context.Context) (int, error) { return 1, nil }
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = Do(ctx, op, WithMaxAttempts(5), WithBackoff(Exponential(10*time.Millisecond, 2)), WithClassifier(StopOn(errProp)))
+	})
+	assert.LessOrEqual(t, allocs, 2.0)
+}
+
+// TokensAt and StateAt observe a budget and a breaker on the caller's clock.
+func TestObservingOnVirtualTime(t *testing.T) {
+	br, err := NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second})
+	require.NoError(t, err)
+	bu, err := NewBudget(BudgetConfig{Capacity: 2, PerSecond: 0.5})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBreaker(br), WithBudget(bu), WithBackoff(Constant(0)))
+	require.NoError(t, err)
+	ctx, t0 := context.Background(), time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, pr, err := p.Begin(ctx, Progress{}, t0)
+	require.NoError(t, err)
+	require.NoError(t, p.Failed(ctx, pr, errProp, t0).Err)
+
+	assert.Equal(t, 1.0, bu.TokensAt(t0))
+	assert.Equal(t, 1.5, bu.TokensAt(t0.Add(time.Second)))
+	assert.Equal(t, 2.0, bu.TokensAt(t0.Add(time.Hour)), "never above capacity")
+	assert.Equal(t, Open, br.StateAt(t0.Add(9*time.Second)))
+	assert.Equal(t, HalfOpen, br.StateAt(t0.Add(10*time.Second)))
+	var nilBudget *Budget
+	var nilBreaker *Breaker
+	assert.Zero(t, nilBudget.TokensAt(t0))
+	assert.Equal(t, Closed, nilBreaker.StateAt(t0))
+}
+
+// A caller's own attempt timeout, marked with ErrAttemptTimeout, is retried
+// whatever the classifiers say and costs TimeoutCost, as Do's own timeouts.
+func TestEngineCallersAttemptTimeout(t *testing.T) {
+	bu, err := NewBudget(BudgetConfig{Capacity: 10, RetryCost: 1, TimeoutCost: 4})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBudget(bu), WithClassifier(RetryOn()), WithBackoff(Constant(0)))
+	require.NoError(t, err)
+	ctx, now := context.Background(), time.Unix(5, 0)
+
+	v := p.Failed(ctx, Progress{Attempts: 1}, fmt.Errorf("%w: visibility timeout", ErrAttemptTimeout), now)
+	require.NoError(t, v.Err, "retried although RetryOn() stops on everything else")
+	assert.Equal(t, 6.0, bu.TokensAt(now), "TimeoutCost")
+
+	v = p.Failed(ctx, v.Next, errProp, now)
+	assert.ErrorIs(t, v.Err, ErrPermanent, "an unmarked error is classified")
+	assert.Equal(t, 6.0, bu.TokensAt(now))
+}
