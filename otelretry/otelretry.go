@@ -96,7 +96,8 @@ func New(opts ...Option) (*retry.Observer, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &observer{tracer: c.tp.Tracer(ScopeName), name: c.name, kind: c.kind, http: c.http, attrs: c.attrs, ins: ins}
+	o := &observer{tracer: c.tp.Tracer(ScopeName), name: c.name, http: c.http, attrs: c.attrs, ins: ins,
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(c.kind)}}
 	return &retry.Observer{
 		AttemptStart:  o.start,
 		AttemptEnd:    o.end,
@@ -142,16 +143,16 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 }
 
 type observer struct {
-	tracer trace.Tracer
-	name   string
-	kind   trace.SpanKind
-	http   bool
-	attrs  []attribute.KeyValue
-	ins    *instruments
+	tracer    trace.Tracer
+	name      string
+	startOpts []trace.SpanStartOption // built once: no allocation per span for them
+	http      bool
+	attrs     []attribute.KeyValue
+	ins       *instruments
 }
 
 func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.Context {
-	ctx, span := o.tracer.Start(ctx, o.name, trace.WithSpanKind(o.kind))
+	ctx, span := o.tracer.Start(ctx, o.name, o.startOpts...)
 	if span.IsRecording() {
 		span.SetAttributes(o.attrs...)
 		span.SetAttributes(AttemptKey.Int(e.Attempt))
