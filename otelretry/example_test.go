@@ -70,7 +70,7 @@ func Example() {
 		resend := "-"
 		for _, a := range s.Attributes {
 			if a.Key == otelretry.ResendCountKey {
-				resend = a.Value.Emit()
+				resend = a.Value.String()
 			}
 		}
 		fmt.Printf("%s parent=%s resend_count=%s status=%s\n", s.Name, parent, resend, s.Status.Code)
