@@ -98,13 +98,13 @@ func TestRetryInfoOnUnavailableNonIdempotent(t *testing.T) {
 
 func TestPushbackStops(t *testing.T) {
 	for name, v := range map[string][]string{
-		"negative":    {"-1"},
-		"garbage":     {"soon"},
-		"empty":       {""},
-		"fraction":    {"1.5"},
-		"two values":  {"10", "20"},
-		"space":       {" 10"},
-		"hex":         {"0x10"},
+		"negative":   {"-1"},
+		"garbage":    {"soon"},
+		"empty":      {""},
+		"fraction":   {"1.5"},
+		"two values": {"10", "20"},
+		"space":      {" 10"},
+		"hex":        {"0x10"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			noLeaks(t)

@@ -10,7 +10,9 @@ import (
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -121,7 +123,7 @@ func (s *retryingStream) open(actx context.Context) (attempt, error) {
 	}
 	cs, err := s.streamer(attemptContext(ctx, n), s.desc, s.cc, s.method, s.callOpts...)
 	if err != nil {
-		own := errors.Is(context.Cause(ctx), errAttemptTimeout)
+		own, err := timeoutStatus(ctx, err)
 		a.release(nil)
 		return a, s.set.judge(s.ctx, failure{err: err, unsent: true, ownTimeout: own}, s.opts)
 	}
@@ -319,12 +321,27 @@ func (s *retryingStream) retry(m any, a attempt, err error) error {
 
 // judgeRecv judges a receive failure of attempt a.
 func (s *retryingStream) judgeRecv(a attempt, err error) error {
+	own, err := timeoutStatus(a.ctx, err)
 	return s.set.judge(s.ctx, failure{
 		err:        err,
 		trailer:    a.cs.Trailer(),
 		idempotent: s.idempotent,
-		ownTimeout: errors.Is(context.Cause(a.ctx), errAttemptTimeout),
+		ownTimeout: own,
 	}, s.opts)
+}
+
+// timeoutStatus tells whether the attempt with context ctx was ended by
+// the policy's attempt timeout. grpc-go reports that as CANCELLED (the
+// attempt's context is cancelled, it has no deadline of its own), so err
+// becomes the DEADLINE_EXCEEDED status a unary attempt would have got.
+func timeoutStatus(ctx context.Context, err error) (bool, error) {
+	if !errors.Is(context.Cause(ctx), errAttemptTimeout) {
+		return false, err
+	}
+	if status.Code(err) == codes.Canceled {
+		err = status.Error(codes.DeadlineExceeded, errAttemptTimeout.Error())
+	}
+	return true, err
 }
 
 // reopen replaces the current attempt with a new one and replays on it
