@@ -122,23 +122,40 @@ func noLeaks(t *testing.T) {
 // off. Everything is closed when the test ends.
 func serve(t *testing.T, srv *server, cfg grpcx.Config, opts ...retry.Option) testgrpc.TestServiceClient {
 	t.Helper()
+	return testgrpc.NewTestServiceClient(dial(t, listen(t, srv), interceptors(cfg, opts)...))
+}
+
+// interceptors returns the dial options that install both interceptors.
+func interceptors(cfg grpcx.Config, opts []retry.Option) []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(cfg, opts...)),
+		grpc.WithChainStreamInterceptor(grpcx.StreamClientInterceptor(cfg, opts...)),
+	}
+}
+
+// listen starts srv on 127.0.0.1:0, stopped when the test ends, and
+// returns its address.
+func listen(t *testing.T, srv *server) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	return start(t, srv, lis, lis.Addr().String(), nil, cfg, opts)
+	run(t, srv, lis)
+	return lis.Addr().String()
 }
 
-// serveBuf is serve over an in-memory listener, for tests that run in a
-// testing/synctest bubble (real sockets cannot be used there).
-func serveBuf(t *testing.T, srv *server, cfg grpcx.Config, opts ...retry.Option) testgrpc.TestServiceClient {
+// dial returns a connection to target with grpc-go's own retries off and
+// opts, closed when the test ends.
+func dial(t *testing.T, target string, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	dial := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
-	return start(t, srv, lis, "passthrough:///bufconn", dial, cfg, opts)
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDisableRetry()}, opts...)
+	cc, err := grpc.NewClient(target, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
 }
 
-func start(t *testing.T, srv *server, lis net.Listener, target string, dial grpc.DialOption,
-	cfg grpcx.Config, opts []retry.Option) testgrpc.TestServiceClient {
-	t.Helper()
+// run serves srv on lis until the test ends.
+func run(t *testing.T, srv *server, lis net.Listener) {
 	gs := grpc.NewServer()
 	testgrpc.RegisterTestServiceServer(gs, srv)
 	done := make(chan struct{})
@@ -146,21 +163,18 @@ func start(t *testing.T, srv *server, lis net.Listener, target string, dial grpc
 		defer close(done)
 		_ = gs.Serve(lis)
 	}()
-	dopts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDisableRetry(),
-		grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(cfg, opts...)),
-		grpc.WithChainStreamInterceptor(grpcx.StreamClientInterceptor(cfg, opts...)),
-	}
-	if dial != nil {
-		dopts = append(dopts, dial)
-	}
-	cc, err := grpc.NewClient(target, dopts...)
-	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = cc.Close()
 		gs.Stop()
 		<-done
 	})
-	return testgrpc.NewTestServiceClient(cc)
+}
+
+// serveBuf is serve over an in-memory listener, for tests that run in a
+// testing/synctest bubble (real sockets cannot be used there).
+func serveBuf(t *testing.T, srv *server, cfg grpcx.Config, opts ...retry.Option) testgrpc.TestServiceClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	run(t, srv, lis)
+	dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+	return testgrpc.NewTestServiceClient(dial(t, "passthrough:///bufconn", append(interceptors(cfg, opts), dialer)...))
 }
