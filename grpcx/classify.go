@@ -74,10 +74,10 @@ func unprocessed(code codes.Code, pushback, hinted bool) bool {
 // err's status, if it has a valid, non-negative one.
 func retryInfo(err error) (time.Duration, bool) {
 	st, ok := status.FromError(err)
-	if !ok || len(st.Proto().GetDetails()) == 0 {
+	if !ok {
 		return 0, false
 	}
-	for _, d := range st.Details() {
+	for _, d := range st.Details() { // no copy of the status, unlike st.Proto()
 		ri, ok := d.(*errdetails.RetryInfo)
 		if !ok || ri.GetRetryDelay() == nil || ri.GetRetryDelay().CheckValid() != nil {
 			continue

@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"context"
+	"sync"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc"
@@ -14,13 +15,26 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 	if in.err != nil {
 		return in.invalid()
 	}
-	c := &unaryCall{ctx: ctx, set: &in.set, method: method, req: req, reply: reply, cc: cc, invoker: invoker}
+	c := calls.Get().(*unaryCall)
+	c.ctx, c.set, c.method, c.req, c.reply, c.cc, c.invoker = ctx, &in.set, method, req, reply, cc, invoker
 	c.opts = in.options(ctx, callOpts)
-	// The trailer carries the server's pushback; the caller's slice is not
+	// The trailer carries the server's pushback. The caller's slice is not
 	// appended to in place.
-	c.callOpts = append(callOpts[:len(callOpts):len(callOpts)], grpc.Trailer(&c.trailer))
-	return retry.Run(ctx, c.attempt, c.opts...)
+	c.callOpts = append(append(c.buf[:0], callOpts...), c.trailerOpt)
+	err := retry.Run(ctx, c.op, c.opts...)
+	c.release()
+	return err
 }
+
+// calls recycles unaryCalls, so that a call that succeeds at once
+// allocates nothing more than grpc-go does without the interceptor (but
+// the copy of its trailer).
+var calls = sync.Pool{New: func() any {
+	c := &unaryCall{}
+	c.trailerOpt = grpc.Trailer(&c.trailer)
+	c.op = c.attempt
+	return c
+}}
 
 // unaryCall is one unary call across its attempts.
 type unaryCall struct {
@@ -34,6 +48,21 @@ type unaryCall struct {
 	opts       []retry.Option
 	trailer    metadata.MD // set by grpc-go after each attempt that reached a stream
 	n          int         // attempts so far
+
+	// Built once per pooled value.
+	trailerOpt grpc.CallOption // grpc.Trailer(&trailer)
+	op         func(context.Context) error
+	buf        [6]grpc.CallOption
+}
+
+// release clears what the call refers to and returns it to the pool. The
+// attempts have returned: grpc-go writes the trailer before the invoker
+// returns, and keeps no reference to the call options.
+func (c *unaryCall) release() {
+	clear(c.callOpts)
+	c.ctx, c.set, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil
+	c.method, c.callOpts, c.opts, c.trailer, c.n = "", nil, nil, nil, 0
+	calls.Put(c)
 }
 
 // attempt is the operation the core loop runs.
