@@ -273,7 +273,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 			s.finish() // the single response: the stream is over
 		}
 		return nil
-	case final || err == io.EOF:
+	case final || err == io.EOF || headersArrived(a):
 		s.finish()
 		return err
 	}
@@ -306,6 +306,8 @@ func (s *retryingStream) retry(m any, a attempt, err error) error {
 		case err == io.EOF:
 			result = io.EOF
 			return nil
+		case headersArrived(a):
+			return retry.Permanent(err) // committed, though the caller has not seen them
 		default:
 			return s.judgeRecv(a, err)
 		}
@@ -317,6 +319,15 @@ func (s *retryingStream) retry(m any, a attempt, err error) error {
 		s.finish()
 	}
 	return result
+}
+
+// headersArrived reports whether response headers arrived on attempt a,
+// which has ended: A6 commits a stream to the attempt that received them,
+// whether or not the caller asked for them. grpc-go returns nil headers
+// for a trailers-only response, the form of a failure before any response.
+func headersArrived(a attempt) bool {
+	md, _ := a.cs.Header()
+	return md != nil
 }
 
 // judgeRecv judges a receive failure of attempt a.

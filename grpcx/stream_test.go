@@ -282,3 +282,25 @@ func TestStreamCreationRetried(t *testing.T) {
 	assert.Equal(t, 2, retries)
 	assert.False(t, errors.Is(err, retry.ErrPermanent))
 }
+
+// TestStreamHeadersCommit: response headers commit a stream even when the
+// caller has not asked for them: a failure after them is not retried.
+func TestStreamHeadersCommit(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 {
+			if err := s.SendHeader(nil); err != nil {
+				return err
+			}
+			return status.Error(codes.Unavailable, "lost the backend after the headers")
+		}
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	got, err := recvAll(s)
+	assert.Empty(t, got)
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
