@@ -43,7 +43,8 @@
 // [Methods] lists them). Any other method is sent again only when the
 // failure proves the server did not process it:
 //
-//   - the stream could not be created (nothing left the client);
+//   - the call never had a transport stream, or the stream could not be
+//     created: nothing left the client;
 //   - UNAVAILABLE with a grpc-retry-pushback-ms trailer of zero or more:
 //     the server refused the call and said when to come back;
 //   - RESOURCE_EXHAUSTED with a pushback or a google.rpc.RetryInfo hint.

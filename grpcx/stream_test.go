@@ -259,6 +259,25 @@ func TestBidiRetryBeforeFirstResponse(t *testing.T) {
 	assert.Equal(t, want, seen[1], "the retry sees every message, in order")
 }
 
+// TestUnsentRetried: a call that never had a transport stream (nothing
+// listens at the address) never reached the server, so it is retried even
+// for a non-idempotent method.
+func TestUnsentRetried(t *testing.T) {
+	noLeaks(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	var retries int
+	cc := dial(t, addr, grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(grpcx.Config{},
+		retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
+		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))))
+	_, err = testgrpc.NewTestServiceClient(cc).EmptyCall(t.Context(), &testgrpc.Empty{})
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, 2, retries)
+}
+
 // TestStreamCreationRetried: a stream that cannot be created never reached
 // the server, so it is retried even for a non-idempotent method.
 func TestStreamCreationRetried(t *testing.T) {

@@ -78,5 +78,8 @@ func (c *unaryCall) attempt(actx context.Context) error {
 		trailer:    c.trailer,
 		idempotent: c.set.isIdempotent(c.method),
 		ownTimeout: ownTimeout(c.ctx, actx),
+		// grpc-go sets the trailer (to a non-nil map) whenever the attempt
+		// had a transport stream: without one, nothing left the client.
+		unsent: c.trailer == nil,
 	}, c.opts)
 }
