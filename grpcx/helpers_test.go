@@ -62,6 +62,13 @@ func (s *server) call(ctx context.Context, method string) int {
 	return s.calls[method]
 }
 
+// reset forgets the calls counted so far.
+func (s *server) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls, s.previous = nil, nil
+}
+
 // count returns the number of calls to a method so far.
 func (s *server) count(method string) int {
 	s.mu.Lock()
