@@ -12,12 +12,14 @@ import (
 // RPC.
 const DefaultReplayLimit = 256 << 10
 
-// DefaultCodes are the status codes retried when [Config].Codes is nil:
-// UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED and DEADLINE_EXCEEDED (the last
-// only when the policy's own attempt timeout fired, never the caller's
-// deadline). See the package documentation for how idempotency narrows
-// them.
-var DefaultCodes = []codes.Code{codes.Unavailable, codes.ResourceExhausted, codes.Aborted, codes.DeadlineExceeded}
+// DefaultCodes returns the status codes retried when [Config].Codes is
+// nil: UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED and DEADLINE_EXCEEDED (the
+// last only when the policy's own attempt timeout fired, never the
+// caller's deadline). See the package documentation for how idempotency
+// narrows them. Each call returns a new slice.
+func DefaultCodes() []codes.Code {
+	return []codes.Code{codes.Unavailable, codes.ResourceExhausted, codes.Aborted, codes.DeadlineExceeded}
+}
 
 // Config is the gRPC side of the interceptors' configuration; the retry
 // policy itself comes from the [retry.Option]s beside it. The zero Config
@@ -36,8 +38,7 @@ type Config struct {
 	Idempotent func(fullMethod string) bool
 
 	// Codes is the set of status codes that may be retried; nil means
-	// [DefaultCodes], and an empty non-nil slice retries no status (only
-	// streams that could not be created are still retried). INTERNAL and
+	// [DefaultCodes], and an empty non-nil slice retries nothing. INTERNAL and
 	// UNKNOWN are retried only if listed here. DEADLINE_EXCEEDED, even
 	// when listed, is retried only after the policy's own attempt timeout.
 	// OK, and codes above 16, are invalid.
@@ -75,7 +76,7 @@ func (c Config) settle() (settings, error) {
 	s := settings{idempotent: c.Idempotent, replayLimit: c.ReplayLimit}
 	cs := c.Codes
 	if cs == nil {
-		cs = DefaultCodes
+		cs = DefaultCodes()
 	}
 	for _, code := range cs {
 		if code == codes.OK || code > codes.Unauthenticated {

@@ -28,8 +28,8 @@ const previousAttemptsKey = "grpc-previous-rpc-attempts"
 // built; failing each call, like httpx.NewTransport does, keeps a bad
 // configuration from passing silently or panicking.)
 //
-// A call that fails returns a [*retry.Error]: [status.Code] and
-// [status.FromError] still find the last attempt's status through it, and
+// A call that fails returns a [*retry.Error]: status.Code and
+// status.FromError still find the last attempt's status through it, and
 // [errors.Is] finds the reason the retries stopped. The interceptor is
 // safe for concurrent use.
 func UnaryClientInterceptor(cfg Config, opts ...retry.Option) grpc.UnaryClientInterceptor {

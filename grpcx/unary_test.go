@@ -48,7 +48,7 @@ func TestUnavailableTwiceThenOK(t *testing.T) {
 // codes are retried, for which methods, with the default set and with
 // INTERNAL opted in.
 func TestCodes(t *testing.T) {
-	withInternal := append([]codes.Code{codes.Internal}, grpcx.DefaultCodes...)
+	withInternal := append([]codes.Code{codes.Internal}, grpcx.DefaultCodes()...)
 	for _, tc := range []struct {
 		code          codes.Code
 		codes         []codes.Code
