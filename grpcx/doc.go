@@ -76,7 +76,10 @@
 // A stream that outgrows the limit, or sends a message that is not a
 // protobuf message, keeps working but is no longer retried. A send that
 // fails on a stream that can still be retried returns nil; the failure is
-// found, and the stream retried, by RecvMsg.
+// found, and the stream retried, by RecvMsg. Likewise Header, called
+// before the first message on an attempt that failed without headers,
+// returns nil, nil as grpc-go does; the retry happens in RecvMsg, after
+// which Header and Trailer are those of the new attempt.
 //
 // The stream interceptor retries the creation of a stream (a failure there
 // means nothing reached the server) in a loop of its own, at the call of

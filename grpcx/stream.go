@@ -172,7 +172,8 @@ func (s *retryingStream) finish() {
 
 // Header implements [grpc.ClientStream]. Headers that arrive commit the
 // stream. A stream that ended without headers returns nil, nil as grpc-go
-// does; RecvMsg then reports (and, when it may, retries) its failure.
+// does; RecvMsg then reports (and, when it may, retries) its failure, and
+// Header called after that retry returns the new attempt's headers.
 func (s *retryingStream) Header() (metadata.MD, error) {
 	md, err := s.current().cs.Header()
 	if md != nil {

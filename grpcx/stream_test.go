@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -322,4 +323,62 @@ func TestStreamHeadersCommit(t *testing.T) {
 	assert.Empty(t, got)
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 	assert.Equal(t, 1, srv.count(outputMethod))
+}
+
+// TestClientStreamFailsWhileSending: the server fails a client stream at
+// once, while the caller is still sending more than the stream's flow
+// control window; the sends that find the stream gone are kept and return
+// nil, and the retry sends every message, in order.
+func TestClientStreamFailsWhileSending(t *testing.T) {
+	noLeaks(t)
+	const n, size = 2000, 1000
+	srv := &server{input: func(call int, s inputServer) error {
+		if call == 1 {
+			return status.Error(codes.Unavailable, "not now")
+		}
+		return sumInput(call, s)
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent, ReplayLimit: 4 << 20}, fast...)
+	s, err := c.StreamingInputCall(t.Context())
+	require.NoError(t, err)
+	body := make([]byte, size)
+	for range n {
+		require.NoError(t, s.Send(&testgrpc.StreamingInputCallRequest{Payload: &testgrpc.Payload{Body: body}}))
+	}
+	resp, err := s.CloseAndRecv()
+	require.NoError(t, err)
+	assert.EqualValues(t, n*size, resp.GetAggregatedPayloadSize())
+	assert.Equal(t, 2, srv.count(inputMethod))
+}
+
+// TestStreamHeaderTrailerAfterRetry: Header and Trailer are those of the
+// attempt that is in use. Before the first response, a failed attempt's
+// Header is nil (as grpc-go's); RecvMsg retries, and Header then returns
+// the new attempt's headers.
+func TestStreamHeaderTrailerAfterRetry(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 {
+			return status.Error(codes.Unavailable, "lost the backend")
+		}
+		if err := s.SendHeader(metadata.Pairs("attempt", fmt.Sprint(n))); err != nil {
+			return err
+		}
+		s.SetTrailer(metadata.Pairs("done", fmt.Sprint(n)))
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	md, err := s.Header()
+	require.NoError(t, err)
+	assert.Nil(t, md, "the first attempt failed without headers")
+	got, err := recvAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2.0"}, got)
+	md, err = s.Header()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2"}, md.Get("attempt"))
+	assert.Equal(t, []string{"2"}, s.Trailer().Get("done"))
+	assert.NotNil(t, s.Context())
 }
