@@ -49,7 +49,10 @@
 //     the server refused the call and said when to come back;
 //   - RESOURCE_EXHAUSTED with a pushback or a google.rpc.RetryInfo hint.
 //
-// ABORTED and an attempt timeout are never retried for such a method.
+// ABORTED and an attempt timeout are never retried for such a method. A
+// failure it may not retry ends the call at once with [retry.ErrPermanent],
+// as httpx does for a POST, so a circuit breaker does not count it: count
+// those methods' failures with a breaker of their own if needed.
 //
 // # Server hints
 //

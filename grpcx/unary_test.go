@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retry"
 	"github.com/retrykit/retry/grpcx"
@@ -153,4 +154,28 @@ func TestCallerCancellationIsNotRetried(t *testing.T) {
 	assert.Equal(t, codes.Canceled, status.Code(err))
 	assert.Equal(t, 1, srv.count(unaryMethod))
 	assert.False(t, errors.Is(err, retry.ErrExhausted))
+}
+
+// TestBreaker: the core's breaker counts attempts through the interceptor;
+// once open, calls fail fast without reaching the server; a final status
+// (the server answered) does not count as a failure.
+func TestBreaker(t *testing.T) {
+	noLeaks(t)
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	srv := &server{unary: failFirst(1<<30, codes.Unavailable), empty: failFirst(1<<30, codes.NotFound)}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithMaxAttempts(2), retry.WithBreaker(br))...)
+
+	for range 3 {
+		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+		assert.Equal(t, codes.NotFound, status.Code(err))
+	}
+	assert.Equal(t, retry.Closed, br.State(), "NOT_FOUND is an answer")
+
+	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, retry.Open, br.State())
+	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
+	assert.Equal(t, 2, srv.count(unaryMethod), "an open breaker keeps calls from the server")
 }
