@@ -51,8 +51,8 @@
 //
 // ABORTED and an attempt timeout are never retried for such a method. A
 // failure it may not retry ends the call at once with [retry.ErrPermanent],
-// as httpx does for a POST, so a circuit breaker does not count it: count
-// those methods' failures with a breaker of their own if needed.
+// as httpx does for a POST, so a circuit breaker does not count it as a
+// failure.
 //
 // # Server hints
 //
