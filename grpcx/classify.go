@@ -103,10 +103,10 @@ func retriedBy(opts []retry.Option, err error) bool {
 
 // ownTimeout reports whether a unary attempt that ran with context actx,
 // derived from the caller's ctx by the loop, was ended by the policy's
-// attempt timeout rather than by the caller's deadline. grpc-go can report
-// DEADLINE_EXCEEDED a moment before actx's own timer marks it done, so the
-// clock is compared with actx's deadline too.
-func ownTimeout(ctx, actx context.Context) bool {
+// attempt timeout rather than by the caller's deadline, at time now.
+// grpc-go can report DEADLINE_EXCEEDED a moment before actx's own timer
+// marks it done, so now is compared with actx's deadline too.
+func ownTimeout(ctx, actx context.Context, now time.Time) bool {
 	if actx == ctx {
 		return false
 	}
@@ -117,5 +117,5 @@ func ownTimeout(ctx, actx context.Context) bool {
 	if cd, ok := ctx.Deadline(); ok && !ad.Before(cd) {
 		return false // the attempt's deadline is the caller's
 	}
-	return actx.Err() != nil || !time.Now().Before(ad)
+	return actx.Err() != nil || !now.Before(ad)
 }

@@ -3,10 +3,13 @@ package grpcx
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // unary is the unary interceptor.
@@ -73,11 +76,12 @@ func (c *unaryCall) attempt(actx context.Context) error {
 	if err == nil {
 		return nil
 	}
+	code := status.Code(err)
 	return c.set.judge(c.ctx, failure{
 		err:        err,
 		trailer:    c.trailer,
 		idempotent: c.set.isIdempotent(c.method),
-		ownTimeout: ownTimeout(c.ctx, actx),
+		ownTimeout: code == codes.DeadlineExceeded && ownTimeout(c.ctx, actx, time.Now()),
 		// grpc-go sets the trailer (to a non-nil map) whenever the attempt
 		// had a transport stream: without one, nothing left the client.
 		unsent: c.trailer == nil,
