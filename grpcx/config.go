@@ -45,9 +45,11 @@ type Config struct {
 	Codes []codes.Code
 
 	// ReplayLimit bounds, in bytes of encoded protobuf messages, what a
-	// client-streaming or bidirectional stream keeps to send again on a new
-	// attempt. A stream whose sent messages outgrow it is no longer retried
-	// (it keeps working). 0 means [DefaultReplayLimit]; negative is invalid.
+	// stream keeps to send again on a new attempt: the messages sent on a
+	// client-streaming or bidirectional stream, the request of a server
+	// stream. A stream whose sent messages outgrow it is no longer retried
+	// (it keeps working). Unary calls keep nothing: the request is the
+	// caller's. 0 means [DefaultReplayLimit]; negative is invalid.
 	ReplayLimit int
 }
 
