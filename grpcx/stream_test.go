@@ -382,3 +382,39 @@ func TestStreamHeaderTrailerAfterRetry(t *testing.T) {
 	assert.Equal(t, []string{"2"}, s.Trailer().Get("done"))
 	assert.NotNil(t, s.Context())
 }
+
+// TestStreamHintsAndOverrides: a server stream honours pushback (a
+// non-idempotent one is then retried: the server refused it unprocessed),
+// stops on a hint beyond the maximum delay, and takes per-call options,
+// an invalid one failing the stream's creation.
+func TestStreamHintsAndOverrides(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 || n == 3 {
+			v := "0"
+			if n == 3 {
+				v = "3600000"
+			}
+			s.SetTrailer(metadata.Pairs("grpc-retry-pushback-ms", v))
+			return status.Error(codes.Unavailable, "pushed back")
+		}
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithMaxDelay(time.Minute))...)
+
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	got, err := recvAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2.0"}, got, "calls 1 and 2")
+
+	s, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = recvAll(s)
+	assert.ErrorIs(t, err, retry.ErrHintTooLong, "call 3")
+	assert.Equal(t, 3, srv.count(outputMethod))
+
+	_, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{}, grpcx.CallOptions(retry.WithMaxAttempts(-1)))
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Equal(t, 3, srv.count(outputMethod))
+}
