@@ -20,6 +20,7 @@ type metrics struct {
 	cur    Sample // the open bucket, as counts
 	series []Sample
 	herd   []int64 // attempts per 100 ms after the trigger ended
+	herd10 []int64 // and per 10 ms
 	lat    []int64 // successful requests' latency, 1 ms bins
 
 	trigLogical, trigAttempts int64
@@ -30,6 +31,7 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.bucket, m.trigStart, m.trigEnd, m.horizon = bucket, trigStart, trigEnd, horizon
 	m.series = make([]Sample, 0, horizon/bucket+1)
 	m.herd = make([]int64, (horizon-trigEnd)/herdBucket+1)
+	m.herd10 = make([]int64, (horizon-trigEnd)/(herdBucket/10)+1)
 	m.lat = make([]int64, latencyCap+1)
 }
 
@@ -61,6 +63,7 @@ func (m *metrics) offered(now int64, first bool) {
 	}
 	if now >= m.trigEnd {
 		m.herd[(now-m.trigEnd)/herdBucket]++
+		m.herd10[(now-m.trigEnd)/(herdBucket/10)]++
 	}
 }
 
@@ -124,6 +127,9 @@ func (m *metrics) summarise(rate float64) Summary {
 	s.LatencyP50, s.LatencyP90, s.LatencyP99 = m.percentile(0.5), m.percentile(0.9), m.percentile(0.99)
 	for _, n := range m.herd {
 		s.HerdPeak = max(s.HerdPeak, n)
+	}
+	for _, n := range m.herd10 {
+		s.HerdPeak10ms = max(s.HerdPeak10ms, n)
 	}
 	s.BaselineGoodput = m.baseline(rate)
 	s.RecoverySeconds = -1

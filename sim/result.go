@@ -44,6 +44,9 @@ type Summary struct {
 	// HerdPeak is the most attempts reaching the server in any 100 ms
 	// after the trigger ended.
 	HerdPeak int64 `json:"herd_peak"`
+	// HerdPeak10ms is the same in any 10 ms, the resolution of Brooker's
+	// herd figures.
+	HerdPeak10ms int64 `json:"herd_peak_10ms"`
 	// Recovered reports whether goodput came back, within the horizon, to
 	// 95% of the baseline (averaged over 5 s); RecoverySeconds is then the
 	// time from the trigger's end to the start of that window, and -1 if
