@@ -106,9 +106,9 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		send(int32(i), 0)
 	}
 	q.push(bucket, herdTick, -1, 0)
-	for q.len() > 0 && q.h[0].at < horizon && left > 0 {
+	for q.len() > 0 && q.first().at < horizon && left > 0 {
 		if q.done >= limit {
-			return Result{}, eventLimit(int64(limit), q.h[0].at)
+			return Result{}, eventLimit(int64(limit), q.first().at)
 		}
 		e := q.pop()
 		now := e.at

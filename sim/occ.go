@@ -100,7 +100,7 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 		}
 		for q.len() > 0 {
 			if q.done >= uint64(limit) {
-				return OCCResult{}, eventLimit(limit, q.h[0].at)
+				return OCCResult{}, eventLimit(limit, q.first().at)
 			}
 			e := q.pop()
 			c := &cl[e.ref]

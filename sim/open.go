@@ -180,6 +180,13 @@ const (
 	openResume                 // the trigger ends
 )
 
+// The FIFO lanes of an Open run's queue: events a fixed delay ahead.
+const (
+	laneHop     = iota // a network hop
+	laneTimeout        // an attempt timeout
+	laneWork           // a worker's service time (the heap takes the others)
+)
+
 // call is one caller request in flight.
 type call struct {
 	pr     retry.Progress
@@ -238,9 +245,9 @@ func (s Open) Run(f Fleet) (Result, error) {
 	if s.Trigger.Length > 0 {
 		o.q.push(o.trigEnd, openResume, -1, 0)
 	}
-	for o.q.len() > 0 && o.q.h[0].at < o.horizon {
+	for o.q.len() > 0 && o.q.first().at < o.horizon {
 		if o.q.done >= limit {
-			return Result{}, eventLimit(int64(limit), o.q.h[0].at)
+			return Result{}, eventLimit(int64(limit), o.q.first().at)
 		}
 		o.step(o.q.pop())
 	}
@@ -316,9 +323,9 @@ func (o *openRun) attempt(ref int32, now int64) {
 	c.gen++
 	c.live = true
 	o.m.sent(now, c.first)
-	o.q.push(now+int64(o.s.Hop), openAtServer, ref, c.gen)
+	o.q.pushLane(laneHop, now+int64(o.s.Hop), openAtServer, ref, c.gen)
 	if o.s.Timeout > 0 {
-		o.q.push(now+int64(o.s.Timeout), openTimeout, ref, c.gen)
+		o.q.pushLane(laneTimeout, now+int64(o.s.Timeout), openTimeout, ref, c.gen)
 	}
 }
 
@@ -326,14 +333,14 @@ func (o *openRun) atServer(j job, now int64) {
 	o.m.offered(now, o.calls[j.ref].first && o.calls[j.ref].gen == j.gen)
 	switch {
 	case o.s.Trigger.Mode == Reject && o.inTrigger(now):
-		o.q.push(now+int64(o.s.Hop), openReplyDown, j.ref, j.gen)
+		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyDown, j.ref, j.gen)
 	case o.busy < o.s.Workers && o.n == 0 && !o.stalled(now):
 		o.start(j, now)
 	case o.n < len(o.fifo):
 		o.fifo[(o.head+o.n)%len(o.fifo)] = j
 		o.n++
 	default:
-		o.q.push(now+int64(o.s.Hop), openReplyFull, j.ref, j.gen)
+		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyFull, j.ref, j.gen)
 	}
 }
 
@@ -353,7 +360,7 @@ func (o *openRun) start(j job, now int64) {
 			d = int64(float64(d) / (1 - o.s.Trigger.Magnitude))
 		}
 	}
-	o.q.push(now+d, openDone, j.ref, j.gen)
+	o.q.pushLane(laneWork, now+d, openDone, j.ref, j.gen)
 }
 
 func (o *openRun) serveNext(now int64) {
@@ -369,7 +376,7 @@ func (o *openRun) done(j job, now int64) {
 	useful := c.live && c.gen == j.gen
 	o.m.served(now, useful)
 	if useful {
-		o.q.push(now+int64(o.s.Hop), openReplyOK, j.ref, j.gen)
+		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyOK, j.ref, j.gen)
 	}
 	if o.n > 0 && !o.stalled(now) {
 		o.serveNext(now)
