@@ -38,8 +38,8 @@ func WriteSVG(w io.Writer, rs ...Result) error {
 		}
 		tmax = max(tmax, r.Summary.Horizon)
 	}
-	ymax = niceCeil(ymax)
-	kmax = niceCeil(kmax)
+	ymax = axisTop(ymax)
+	kmax = axisTop(kmax)
 	var b strings.Builder
 	width := panelW * max(len(rs), 1)
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n",
@@ -93,7 +93,7 @@ func panel(b *strings.Builder, x0 float64, r Result, tmax, ymax, kmax float64) {
 	line(colOffered, "", func(s Sample) float64 { return s.Offered }, Y)
 	line(colServed, ` stroke-dasharray="2 2"`, func(s Sample) float64 { return s.Served }, Y)
 	line(colGood, "", func(s Sample) float64 { return s.Goodput }, Y)
-	if kmax > 0 {
+	if kmax > 0 && observed(r) {
 		line(colTokens, ` stroke-dasharray="6 3"`, func(s Sample) float64 { return max(s.Tokens, 0) }, K)
 		fmt.Fprintf(b, `<path d="M%.1f %d V%.1f" stroke="%s" fill="none"/>`+"\n", X(tmax), padT, padT+ph, colTokens)
 		for _, v := range ticks(kmax) {
@@ -117,6 +117,30 @@ func legend(b *strings.Builder, y int) {
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="14" height="4" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x, y-4, it.col, x+18, y, it.name)
 		x += 30 + 6*len(it.name)
 	}
+}
+
+// observed reports whether r has budget tokens to draw.
+func observed(r Result) bool {
+	for _, s := range r.Series {
+		if s.Tokens >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// axisTop rounds v up to a round number a little above it.
+func axisTop(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten.
