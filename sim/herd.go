@@ -168,7 +168,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	res.Summary.Recovered = left == 0 && m.sum.Failed == 0
 	res.Summary.RecoverySeconds = -1
 	if res.Summary.Recovered {
-		res.Summary.RecoverySeconds = seconds(max(lastOK-end, 0))
+		res.Summary.RecoverySeconds = roundMs(seconds(max(lastOK-end, 0)))
 	}
 	return res, nil
 }

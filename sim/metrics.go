@@ -8,9 +8,28 @@ import (
 // herdBucket is the width of the herd-peak buckets.
 const herdBucket = int64(100 * time.Millisecond)
 
-// latencyCap bounds the latency histogram: 1 ms bins up to ten minutes, the
-// rest counted in the last bin.
-const latencyCap = 600_000
+// The latency histogram: 1 ms bins up to a minute, then 100 ms bins up to
+// an hour; longer latencies count in the last bin.
+const (
+	latencyFine = 60_000                          // ms covered by 1 ms bins
+	latencyBins = latencyFine + 3_540_000/100 + 1 // and by 100 ms bins, to an hour
+)
+
+// latencyBin returns the bin of a latency in ms.
+func latencyBin(ms int64) int {
+	if ms < latencyFine {
+		return int(ms)
+	}
+	return min(latencyFine+int((ms-latencyFine)/100), latencyBins-1)
+}
+
+// latencyEdge returns the upper edge of bin i, in ms.
+func latencyEdge(i int) float64 {
+	if i < latencyFine {
+		return float64(i + 1)
+	}
+	return float64(latencyFine + (i-latencyFine+1)*100)
+}
 
 // metrics accumulates a run's counts. Its memory is bounded by the length
 // of the run in buckets, never by the number of requests.
@@ -32,7 +51,7 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.series = make([]Sample, 0, horizon/bucket+1)
 	m.herd = make([]int64, (horizon-trigEnd)/herdBucket+1)
 	m.herd10 = make([]int64, (horizon-trigEnd)/(herdBucket/10)+1)
-	m.lat = make([]int64, latencyCap+1)
+	m.lat = make([]int64, latencyBins)
 }
 
 func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.trigEnd }
@@ -84,7 +103,7 @@ func (m *metrics) finished(now, latency int64, ok bool) {
 	}
 	m.sum.Succeeded++
 	m.cur.Goodput++
-	m.lat[min(latency/int64(time.Millisecond), latencyCap)]++
+	m.lat[latencyBin(latency/int64(time.Millisecond))]++
 }
 
 // close ends the bucket that ends at now.
@@ -134,7 +153,7 @@ func (m *metrics) summarise(rate float64) Summary {
 	s.BaselineGoodput = m.baseline(rate)
 	s.RecoverySeconds = -1
 	if at, ok := m.recovery(s.BaselineGoodput); ok {
-		s.Recovered, s.RecoverySeconds = true, seconds(at-m.trigEnd)
+		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(at-m.trigEnd))
 	}
 	return s
 }
@@ -180,7 +199,8 @@ func (m *metrics) recovery(baseline float64) (int64, bool) {
 }
 
 // percentile returns the p-quantile of successful latencies, in ms (the
-// upper edge of its 1 ms bin), or 0 with no successes.
+// upper edge of its bin: 1 ms wide below a minute, 100 ms to an hour), or 0
+// with no successes. Beyond an hour it returns the hour.
 func (m *metrics) percentile(p float64) float64 {
 	if m.sum.Succeeded == 0 {
 		return 0
@@ -190,8 +210,11 @@ func (m *metrics) percentile(p float64) float64 {
 	for i, n := range m.lat {
 		acc += n
 		if acc >= rank {
-			return float64(i + 1)
+			return latencyEdge(i)
 		}
 	}
-	return latencyCap
+	return latencyEdge(latencyBins - 1)
 }
+
+// roundMs rounds seconds to whole milliseconds.
+func roundMs(s float64) float64 { return math.Round(s*1000) / 1000 }

@@ -57,7 +57,7 @@ func WriteTable(w io.Writer, rs ...Result) error {
 	row("caller requests", func(s *Summary) string { return fmt.Sprint(s.Logical) })
 	row("attempts at the server", func(s *Summary) string { return fmt.Sprint(s.Attempts) })
 	row("amplification (mean)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.Amplification) })
-	row("amplification (peak 1s)", func(s *Summary) string { return fmt.Sprintf("%.2f", s.AmplificationPeak) })
+	row("amplification (peak bucket)", func(s *Summary) string { return fmt.Sprintf("%.2f", s.AmplificationPeak) })
 	row("amplification (trigger)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.AmplificationTrigger) })
 	row("served (wasted)", func(s *Summary) string { return fmt.Sprintf("%d (%d)", s.Served, s.Wasted) })
 	row("goodput /s (baseline)", func(s *Summary) string {
