@@ -65,7 +65,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(multiplierValue{&p.multiplier}, "multiplier", "for -backoff exponential: growth `factor`, >= 1")
 	fs.Var(durationValue{&p.maxDelay}, "max-delay", "cap (a `duration`) on every wait; 0 means no cap")
 	fs.Var(jitterValue{&p.jitter}, "jitter", "`mode`: none, full, equal, decorrelated, or proportional:F")
-	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio with threshold 5: gRPC A6 throttling), aws (500 tokens, cost 5, +1 per success), or capacity=C,per-success=S,per-second=R,cost=K,threshold=T joined by '+'; every client has its own")
+	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio with threshold 5: gRPC A6 throttling), aws (500 tokens, cost 5, +1 per success), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
 	fs.IntVar(&o.Clients, "clients", o.Clients, "simulated clients (`n`)")
@@ -243,6 +243,29 @@ func parseKeyValues(s string, set func(k, v string) error) error {
 	return nil
 }
 
+// simFields maps the scenario fields the sim package names in its errors to
+// the flags that set them.
+var simFields = []struct{ field, flag string }{
+	{"Open.Trigger.Start", "-outage-start"}, {"Open.Trigger.Length", "-outage"}, {"Open.Trigger.Magnitude", "-magnitude"},
+	{"Open.Clients", "-clients"}, {"Open.Rate", "-rate"}, {"Open.Workers", "-workers"}, {"Open.Service", "-service"},
+	{"Open.Queue", "-queue"}, {"Open.Hop", "-hop"}, {"Open.Timeout", "-timeout"}, {"Open.After", "-after"},
+	{"Open.Bucket", "-bucket"}, {"Open.MaxEvents", "-max-events"},
+	{"Herd.Clients", "-clients"}, {"Herd.Rate", "-rate"}, {"Herd.Burst", "-burst"}, {"Herd.Outage", "-outage"}, {"Herd.Hop", "-hop"},
+	{"OCC.Clients", "-clients"}, {"OCC.Trials", "-trials"},
+	{"Layers.Depth", "-layers"}, {"Layers.FailRate", "-fail-rate"}, {"Layers.Hop", "-hop"},
+}
+
+// flagOf returns "-flag: " for the flag behind a scenario error, or "".
+func flagOf(err error) string {
+	msg := err.Error()
+	for _, f := range simFields {
+		if strings.Contains(msg, f.field+" ") {
+			return f.flag + ": "
+		}
+	}
+	return ""
+}
+
 // runSim is retry sim: it parses args, runs the scenario once per budget
 // and writes the results.
 func runSim(args []string, stdout, stderr io.Writer) int {
@@ -260,7 +283,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "retry sim: %v\n%s\nRun 'retry sim -h' for the flags and their defaults.\n", ue, simSynopsis)
 		return exitUsage
 	case errors.Is(err, retry.ErrInvalidConfig):
-		fmt.Fprintf(stderr, "retry sim: %v\n", err)
+		fmt.Fprintf(stderr, "retry sim: %s%v\n", flagOf(err), err)
 		return exitUsage
 	case err != nil:
 		fmt.Fprintf(stderr, "retry sim: %v\n", err)

@@ -79,13 +79,15 @@ func TestSimBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"-rate", "-1"}, exitUsage, "Open.Rate"},
-		{[]string{"-workers", "0"}, exitUsage, "Open.Workers"},
+		{[]string{"-rate", "-1"}, exitUsage, "-rate: "},
+		{[]string{"-workers", "0"}, exitUsage, "-workers: "},
+		{[]string{"-outage", "-1s"}, exitUsage, "-outage: "},
+		{[]string{"-scenario", "herd", "-burst", "0"}, exitUsage, "-burst: "},
 		{[]string{"-scenario", "nope"}, exitUsage, "-scenario"},
 		{[]string{"-budget", "lots"}, exitUsage, "-budget"},
 		{[]string{"-budget", "capacity=0"}, exitUsage, "Capacity must be > 0"},
 		{[]string{"-breaker", "failures=x"}, exitUsage, "-breaker"},
-		{[]string{"-scenario", "layers", "-layers", "9"}, exitUsage, "Layers.Depth"},
+		{[]string{"-scenario", "layers", "-layers", "9"}, exitUsage, "-layers: "},
 		{[]string{"-trigger", "slow"}, exitUsage, "-magnitude"},
 		{[]string{"-magnitude", "0.5"}, exitUsage, "-magnitude applies only"},
 		{[]string{"extra"}, exitUsage, "no arguments"},
