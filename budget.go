@@ -12,8 +12,9 @@ import (
 // retry; the resolution is one millionth of a token. A zero field takes the
 // default stated beside it.
 //
-// The aioduct client's budget, 10 tokens and one back per successful call,
-// is BudgetConfig{Capacity: 10, PerSuccess: 1}.
+// A common client budget is BudgetConfig{Capacity: 10, PerSuccess: 1}: a
+// burst of failures can make at most 10 retries in all, and every call
+// that succeeds earns one retry back.
 type BudgetConfig struct {
 	// Capacity is the size of the bucket: the number of retries a burst of
 	// failures can make before the budget runs dry. It must be > 0 (and at
@@ -34,9 +35,13 @@ type BudgetConfig struct {
 	TimeoutCost float64
 	// Threshold is the floor a withdrawal must not cross: a retry is granted
 	// only if the tokens left after paying its cost are at or above
-	// Threshold. Default 0. Capacity/2 gives gRPC-style throttling: retries
-	// stop while the bucket is at or below half full. It must be below
-	// Capacity.
+	// Threshold. Default 0. It must be below Capacity.
+	//
+	// Capacity/2 keeps half the bucket for when the dependency recovers.
+	// gRPC's retry throttling (gRFC A6) is one retry stricter: grpc-go
+	// retries only while the tokens left are above half, so from a full
+	// bucket of 10 it makes 4 retries where Threshold 5 allows 5. Threshold
+	// Capacity/2 + 1e-6 (the resolution) reproduces it exactly.
 	Threshold float64
 }
 
@@ -66,15 +71,23 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	tokens  atomic.Int64  // micro-tokens, in [0, capacity]
-	last    atomic.Int64  // nanoseconds on tl up to which time refill was credited
-	allowed atomic.Uint64 // retries granted
-	denied  atomic.Uint64 // retries refused
+	// The first 64 bytes hold everything a withdrawal reads or writes.
+	// NewBudget allocates a Budget of exactly 128 bytes, a size class whose
+	// objects start on a 128-byte boundary, so they share one cache line
+	// wherever the allocator puts it.
+	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
+	allowed     atomic.Uint64 // retries granted
+	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	threshold   int64         // micro-tokens; immutable, as are the fields below
+	retryCost   int64
+	timeoutCost int64
+	capacity    int64
+	rate        uint64 // micro-tokens per second; 0: no time refill
 
-	// Immutable after NewBudget; amounts in micro-tokens.
-	capacity, perSuccess, retryCost, timeoutCost, threshold int64
-	rate                                                    uint64   // micro-tokens per second; 0: no time refill
-	tl                                                      timeline // where time refill is measured from
+	tl         timeline      // where time refill is measured from
+	denied     atomic.Uint64 // retries refused
+	perSuccess int64
+	_          [40]byte // pads the Budget to 128 bytes
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it
@@ -156,15 +169,31 @@ func budgetError(format string, args ...any) error {
 }
 
 // Tokens returns the number of tokens in the budget now, time refill
-// included (to a millionth of a token). It is safe to call at any time
-// from any goroutine, and reads the clock only when PerSecond is set. A nil
-// Budget, which [WithBudget] takes as no budget, has 0 tokens.
+// included (to a millionth of a token). It is shorthand for
+// TokensAt(time.Now()), and reads the clock only when PerSecond is set. A
+// nil Budget, which [WithBudget] takes as no budget, has 0 tokens.
 func (b *Budget) Tokens() float64 {
 	if b == nil {
 		return 0
 	}
 	if b.rate > 0 {
-		b.refill(b.tl.since(time.Now()))
+		return b.TokensAt(time.Now())
+	}
+	return float64(b.tokens.Load()) / microsPerToken
+}
+
+// TokensAt returns the number of tokens in the budget at instant t, time
+// refill up to t included, for callers that drive the budget on their own
+// clock (see [Policy.Failed]); time is measured from the first instant the
+// budget was given, and an earlier t counts as that one. It credits the
+// refill up to t, so asking about a later t moves the budget on. It is
+// safe to call at any time from any goroutine. A nil Budget has 0 tokens.
+func (b *Budget) TokensAt(t time.Time) float64 {
+	if b == nil {
+		return 0
+	}
+	if b.rate > 0 {
+		b.refill(b.tl.since(t))
 	}
 	return float64(b.tokens.Load()) / microsPerToken
 }

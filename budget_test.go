@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func TestNewBudgetInvalid(t *testing.T) {
 }
 
 func TestBudgetStartsFullWithDefaults(t *testing.T) {
-	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // the aioduct client's budget
+	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // 10 tokens, one back per success
 	assert.Equal(t, 10.0, b.Tokens())
 	assert.Equal(t, int64(1e6), b.retryCost, "RetryCost defaults to 1")
 	assert.Equal(t, b.retryCost, b.timeoutCost, "TimeoutCost defaults to RetryCost")
@@ -431,4 +432,37 @@ func TestRetryStorm(t *testing.T) {
 	assert.Equal(t, int64(goroutines*DefaultMaxAttempts), without)
 	ratio := float64(without) / float64(withBudget)
 	assert.InDelta(t, 4, ratio, 0.25, "without a budget the storm makes about 4x the calls (%d vs %d)", without, withBudget)
+}
+
+// The Budget's hot fields share one cache line only if the Budget is
+// exactly 128 bytes (a size class aligned to 128) with them in its first
+// 64; see the comment on its fields.
+func TestBudgetLayout(t *testing.T) {
+	var b Budget
+	assert.Equal(t, uintptr(128), unsafe.Sizeof(b))
+	for name, off := range map[string]uintptr{
+		"tokens": unsafe.Offsetof(b.tokens), "allowed": unsafe.Offsetof(b.allowed), "last": unsafe.Offsetof(b.last),
+		"threshold": unsafe.Offsetof(b.threshold), "retryCost": unsafe.Offsetof(b.retryCost),
+		"timeoutCost": unsafe.Offsetof(b.timeoutCost), "capacity": unsafe.Offsetof(b.capacity), "rate": unsafe.Offsetof(b.rate),
+	} {
+		assert.Less(t, off, uintptr(64), name)
+	}
+	for range 100 {
+		bu := mustBudget(t, BudgetConfig{Capacity: 1})
+		assert.Zero(t, uintptr(unsafe.Pointer(bu))%128, "a 128-byte object starts on a 128-byte boundary")
+	}
+}
+
+// gRFC A6 stops retrying once the tokens left would be at or below half:
+// from 10 tokens, 4 retries (the 5th failure is not retried). Threshold
+// Capacity/2 + 1e-6 reproduces it; Capacity/2 allows one more.
+func TestBudgetGRPCThreshold(t *testing.T) {
+	for threshold, retries := range map[float64]int{5 + 1e-6: 4, 5: 5} {
+		b := mustBudget(t, BudgetConfig{Capacity: 10, Threshold: threshold})
+		calls := 0
+		err := Run(context.Background(), func(context.Context) error { calls++; return errProp },
+			WithBudget(b), WithMaxAttempts(0), WithBackoff(Constant(0)))
+		require.ErrorIs(t, err, ErrBudgetExhausted)
+		assert.Equal(t, retries+1, calls, "threshold %v", threshold)
+	}
 }

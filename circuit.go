@@ -244,9 +244,22 @@ func (b *Breaker) State() State {
 	if b == nil {
 		return Closed
 	}
-	s := b.st.Load()
-	k := kindOf(s)
-	if k == Open && b.tl.since(time.Now()) >= b.openUntil.Load() {
+	if kindOf(b.st.Load()) != Open {
+		return kindOf(b.st.Load())
+	}
+	return b.StateAt(time.Now())
+}
+
+// StateAt is [Breaker.State] at instant t, for callers that drive the
+// breaker on their own clock (see [Policy.Begin]); time is measured from
+// the first instant the breaker was given, and an earlier t counts as that
+// one. It changes nothing. A nil Breaker is Closed.
+func (b *Breaker) StateAt(t time.Time) State {
+	if b == nil {
+		return Closed
+	}
+	k := kindOf(b.st.Load())
+	if k == Open && b.tl.since(t) >= b.openUntil.Load() {
 		return HalfOpen
 	}
 	return k
@@ -316,7 +329,7 @@ func runOutcome(ctx context.Context, err error) outcome {
 	case ctx.Err() != nil:
 		return outcomeNone
 	}
-	_, terminal := judge(nil, err, false)
+	_, terminal := judge(chain{}, err, false)
 	return breakerOutcome(terminal)
 }
 

@@ -49,9 +49,18 @@ type Classifier func(error) Decision
 // with [errors.Is]) and stops on every other error: "retry only these".
 // With no arguments it stops on every error.
 func RetryOn(errs ...error) Classifier {
-	errs = append([]error(nil), errs...)
+	if len(errs) == 1 {
+		target := errs[0]
+		return func(err error) Decision {
+			if errors.Is(err, target) {
+				return Retryable
+			}
+			return Terminal
+		}
+	}
+	list := append([]error(nil), errs...)
 	return func(err error) Decision {
-		if matchAny(err, errs) {
+		if matchAny(err, list) {
 			return Retryable
 		}
 		return Terminal
@@ -61,9 +70,18 @@ func RetryOn(errs ...error) Classifier {
 // StopOn returns a Classifier that stops on the listed errors (matched with
 // [errors.Is]) and leaves every other error to the rest of the chain.
 func StopOn(errs ...error) Classifier {
-	errs = append([]error(nil), errs...)
+	if len(errs) == 1 {
+		target := errs[0]
+		return func(err error) Decision {
+			if errors.Is(err, target) {
+				return Terminal
+			}
+			return Undecided
+		}
+	}
+	list := append([]error(nil), errs...)
 	return func(err error) Decision {
-		if matchAny(err, errs) {
+		if matchAny(err, list) {
 			return Terminal
 		}
 		return Undecided
@@ -192,10 +210,25 @@ func decide(earlier Decision, retryable bool) Decision {
 	return Terminal
 }
 
+// chain is a policy's classifier chain: a single classifier kept alone
+// (WithClassifier with one argument, which then allocates nothing), or a
+// list. The zero chain is empty.
+type chain struct {
+	one  Classifier
+	list []Classifier
+}
+
+func (ch chain) empty() bool { return ch.one == nil && len(ch.list) == 0 }
+
 // classify applies the chain, then the error's own verdict (self, from
 // inspect), then the default: retry.
-func classify(chain []Classifier, err error, self Decision) Decision {
-	for _, c := range chain {
+func classify(ch chain, err error, self Decision) Decision {
+	if ch.one != nil {
+		if d := ch.one(err); d != Undecided {
+			return d
+		}
+	}
+	for _, c := range ch.list {
 		if d := c(err); d != Undecided {
 			return d
 		}

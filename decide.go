@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -48,8 +49,8 @@ type Verdict struct {
 	// run it at now + Wait.
 	Wait time.Duration
 	// Hint is the delay the attempt asked for through [After] (or a
-	// Retry-After header in httpx), 0 if none: a Wait that came from a
-	// server hint has Hint > 0 or the hint was 0.
+	// Retry-After header in httpx), or 0 when it asked for none. Wait is
+	// then the hint plus the policy's spread (see After).
 	Hint time.Duration
 	// Err is nil when the call should be retried; otherwise the call is
 	// over and Err is the [*Error] that [Do] would return (Attempts, Last,
@@ -98,10 +99,11 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // Begin returned: once it is done, the call is over with reason
 // [context.Cause] of ctx.
 //
-// An attempt that hit a timeout of your own is reported by its error, like
-// any other; the cost of [BudgetConfig.TimeoutCost] applies only to the
-// attempt timeouts that Do enforces. A nil err, a nil ctx, or a nil or zero
-// policy end the call with an error wrapping [ErrInvalidConfig].
+// An attempt that hit a timeout of your own is reported by wrapping its
+// error with [ErrAttemptTimeout]: it is then retried as Do retries an
+// attempt that hit [WithAttemptTimeout], at the budget's TimeoutCost. A nil
+// err, a nil ctx, or a nil or zero policy end the call with an error
+// wrapping [ErrInvalidConfig].
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
 	clk := at(now)
 	if e := p.check(ctx); e != nil || err == nil {
@@ -115,7 +117,7 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 	if pr.Attempts == 0 {
 		pr.Attempts, pr.Start = 1, now // an attempt that failed without Begin
 	}
-	wait, hint, e := p.cfg.decide(ctx, &pr, err, false, &clk)
+	wait, hint, e := p.cfg.decide(ctx, &pr, err, errors.Is(err, ErrAttemptTimeout), &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if e != nil {
 		v.Err = e
@@ -182,15 +184,17 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success.
-func judge(chain []Classifier, err error, timedOut bool) (sig *signal, terminal bool) {
+func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
 	case sig != nil:
 		return sig, sig.permanent
 	case timedOut:
 		return nil, false
+	case ch.empty():
+		return nil, self == Terminal
 	}
-	return nil, classify(chain, err, self) != Retryable
+	return nil, classify(ch, err, self) != Retryable
 }
 
 // breakerOutcome is what a judged error tells the breaker.
@@ -212,7 +216,13 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 		c.report(pr, outcomeNone, clk)
 		return 0, 0, pr.stop(err, context.Cause(ctx), 0)
 	}
-	sig, terminal := c.judgeAttempt(pr, err, timedOut, clk)
+	var sig *signal
+	var terminal bool
+	if pr.held {
+		sig, terminal = c.judgeAttempt(pr, err, timedOut, clk)
+	} else {
+		sig, terminal = judge(c.classifiers, err, timedOut)
+	}
 	hinted := sig != nil && !sig.permanent
 	if hinted {
 		hint = sig.hint
@@ -236,11 +246,9 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	return wait, hint, nil
 }
 
-// judgeAttempt judges err and reports the outcome to the breaker, if any.
+// judgeAttempt judges err and reports the outcome to the breaker that
+// admitted the attempt.
 func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock) (sig *signal, terminal bool) {
-	if !pr.held {
-		return judge(c.classifiers, err, timedOut)
-	}
 	if pr.ticket.probe() {
 		return c.judgeProbe(pr, err, timedOut, clk)
 	}
@@ -289,6 +297,9 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 		wait = c.hintWait(pr.Attempts, hint)
 	case c.zeroWaits:
 		pr.Prev = 0
+		if c.maxElapsed == 0 {
+			return 0, nil
+		}
 		return 0, c.checkElapsed(pr, err, clk)
 	default:
 		wait = c.wait(pr.Attempts, pr.Prev)
@@ -308,7 +319,7 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 // checkElapsed is nextWait for a zero wait without a hint: only the elapsed
 // limit can stop the call.
 func (c *config) checkElapsed(pr *Progress, err error, clk *clock) *Error {
-	if c.maxElapsed > 0 && clk.now().Sub(pr.Start) >= c.maxElapsed {
+	if clk.now().Sub(pr.Start) >= c.maxElapsed {
 		return pr.stop(err, ErrMaxElapsed, 0)
 	}
 	return nil

@@ -58,17 +58,22 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 	return NewPolicy(append([]Option{p}, opts...)...)
 }
 
+// maxSchedule is the most waits [Policy.Schedule] returns.
+const maxSchedule = 10_000
+
 // Schedule returns the waits p would choose before retries 1 to n of a call
 // whose attempts all fail without hints, jitter included (drawn from p's
 // random source); it ignores the attempt and elapsed limits. It is meant
-// for showing a policy to a person, as the retry command's -dry-run does.
+// for showing a policy to a person, as the retry command's -dry-run does,
+// so it returns at most 10,000 waits: a larger n is cut to that.
 // A nil or zero Policy, which Do rejects, has no schedule: Schedule returns
 // nil.
 func (p *Policy) Schedule(n int) []time.Duration {
 	if p == nil || !p.cfg.built {
 		return nil
 	}
-	waits := make([]time.Duration, 0, max(n, 0))
+	n = min(max(n, 0), maxSchedule)
+	waits := make([]time.Duration, 0, n)
 	var prev time.Duration
 	for i := 1; i <= n; i++ {
 		prev = p.cfg.wait(i, prev)
@@ -297,6 +302,9 @@ func (l *loop) failed(c *config, err error) *Error {
 			return e
 		}
 		clk = clock{} // time has moved on
+	}
+	if c.breaker == nil {
+		return nil
 	}
 	return l.admit(c, err, &clk)
 }
