@@ -16,6 +16,10 @@ var (
 	ratioBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1}
 	// grpcBudget is gRPC A6 retry throttling (maxTokens 10, tokenRatio 0.1).
 	grpcBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}
+	// awsBudget is the AWS SDK's standard retry quota (500 tokens, 5 per
+	// retry, 1 back per success; its timeout cost of 10 needs the engine to
+	// know a timeout, which a caller-enforced one cannot tell it).
+	awsBudget = &retry.BudgetConfig{Capacity: 500, RetryCost: 5, PerSuccess: 1}
 )
 
 // policy3 is the policy of the metastability checks: 3 attempts,
@@ -65,7 +69,7 @@ func TestBudgetRecovers(t *testing.T) {
 	}{
 		{"ratio", Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget}, 0.1},
 		{"grpc", Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget}, 0.1},
-		{"aws", Fleet{Policy: policy3(t, retry.FullJitter), Budget: &retry.BudgetConfig{Capacity: 500, RetryCost: 5, PerSuccess: 1}}, 0.2},
+		{"aws", Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget}, 0.2},
 		{"one attempt", Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))}, 0},
 		{"shared ratio budget", Fleet{Policy: sharedBudget(t, 1000, 0.1)}, 0.1},
 	} {
@@ -131,6 +135,11 @@ func TestAmplificationInOutage(t *testing.T) {
 			// gRPC decrements first and retries while tokens > 5: 4 times.
 			grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
 			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+5*n/(rate*T)+0.01)
+
+			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry) lets each
+			// client retry 100 times in an outage.
+			aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
+			assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)
 
 			sre := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: sreRatio})
 			assert.LessOrEqual(t, sre.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
