@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
 )
 
 // runSimArgs runs retry sim with args and returns its status and outputs.
@@ -108,4 +110,23 @@ func TestSimHelp(t *testing.T) {
 	assert.Contains(t, out, "Scenarios:")
 	assert.Contains(t, out, "-budget")
 	assert.Contains(t, out, "-attempts")
+}
+
+// FuzzSimPolicyParsers: -budget and -breaker never panic, and what they
+// accept the library accepts.
+func FuzzSimPolicyParsers(f *testing.F) {
+	for _, s := range []string{"none", "grpc", "ratio", "aws", "default", "capacity=10+per-success=0.1+threshold=5",
+		"failures=5+recovery=30s+probes=1", "capacity=0", "capacity=NaN", "threshold=", "=", "+", "recovery=-1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if c, err := parseBudget(s); err == nil && c != nil {
+			_, err := retry.NewBudget(*c)
+			require.NoError(t, err, "-budget %q", s)
+		}
+		if c, err := parseBreaker(s); err == nil && c != nil {
+			_, err := retry.NewBreaker(*c)
+			require.NoError(t, err, "-breaker %q", s)
+		}
+	})
 }
