@@ -20,7 +20,9 @@ import (
 type Fleet struct {
 	// Policy is what every client retries with. Its random source is
 	// replaced by one seeded from the run's seed, so that a run is
-	// reproducible. A budget or breaker Policy already carries (WithBudget,
+	// reproducible. Its attempt timeout (WithAttemptTimeout), which Do
+	// enforces and the decision engine does not, has no effect here: the
+	// scenario's own timeout ends attempts. A budget or breaker Policy already carries (WithBudget,
 	// WithBreaker) is shared by the whole fleet: one process whose calls
 	// all draw on it.
 	Policy *retry.Policy
