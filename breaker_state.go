@@ -53,6 +53,27 @@ const (
 	outcomeFailure                // a failure the policy would retry
 )
 
+// The breaker's contract with the engine: admit an attempt at an instant,
+// keeping the admission in the call's Progress, and report its outcome.
+// The loop holds the Progress; only these two read its admission.
+
+// admit asks at clk for admission of the next attempt of the call pr.
+func (b *Breaker) admit(pr *Progress, clk *clock) bool {
+	t, ok := b.allow(clk)
+	pr.ticket, pr.held = t, ok
+	return ok
+}
+
+// report records at clk the outcome of the attempt pr holds an admission
+// for, once: the admission is spent. A trip draws the jittered open time
+// from rnd (nil: math/rand/v2's global source).
+func (b *Breaker) report(pr *Progress, o outcome, clk *clock, rnd *lockedRand) {
+	if pr.held {
+		pr.held = false
+		b.done(pr.ticket, o, clk, rnd)
+	}
+}
+
 // allow asks at clk for admission of one attempt.
 func (b *Breaker) allow(clk *clock) (ticket, bool) {
 	if s := b.st.Load(); kindOf(s) == Closed {

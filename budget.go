@@ -71,10 +71,13 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	// The first 64 bytes hold everything a withdrawal reads or writes.
-	// NewBudget allocates a Budget of exactly 128 bytes, a size class whose
-	// objects start on a 128-byte boundary, so they share one cache line
-	// wherever the allocator puts it.
+	// The first 64 bytes hold everything a withdrawal reads or writes when
+	// the budget does not refill with time. NewBudget allocates a Budget of
+	// exactly 192 bytes, a size class whose objects start on a 64-byte
+	// boundary, so they share one cache line wherever the allocator puts
+	// it. The second line is read-mostly (the timeline's origin, written
+	// once, which a time refill reads too); the third holds the count of
+	// refusals, written only when the budget is dry.
 	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
 	allowed     atomic.Uint64 // retries granted
 	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
@@ -84,10 +87,12 @@ type Budget struct {
 	capacity    int64
 	rate        uint64 // micro-tokens per second; 0: no time refill
 
-	tl         timeline      // where time refill is measured from
-	denied     atomic.Uint64 // retries refused
+	tl         timeline // where time refill is measured from
 	perSuccess int64
-	_          [40]byte // pads the Budget to 128 bytes
+	_          [48]byte
+
+	denied atomic.Uint64 // retries refused
+	_      [56]byte
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it
@@ -173,29 +178,30 @@ func budgetError(format string, args ...any) error {
 // TokensAt(time.Now()), and reads the clock only when PerSecond is set. A
 // nil Budget, which [WithBudget] takes as no budget, has 0 tokens.
 func (b *Budget) Tokens() float64 {
-	if b == nil {
-		return 0
+	if b == nil || b.rate == 0 {
+		return b.TokensAt(time.Time{})
 	}
-	if b.rate > 0 {
-		return b.TokensAt(time.Now())
-	}
-	return float64(b.tokens.Load()) / microsPerToken
+	return b.TokensAt(time.Now())
 }
 
-// TokensAt returns the number of tokens in the budget at instant t, time
-// refill up to t included, for callers that drive the budget on their own
-// clock (see [Policy.Failed]); time is measured from the first instant the
-// budget was given, and an earlier t counts as that one. It credits the
-// refill up to t, so asking about a later t moves the budget on. It is
-// safe to call at any time from any goroutine. A nil Budget has 0 tokens.
+// TokensAt returns the number of tokens the budget would hold at instant t,
+// time refill up to t included, for callers that drive the budget on their
+// own clock (see [Policy.Failed]). It changes nothing, like
+// rate.Limiter.TokensAt: asking about a later instant credits no refill.
+// Time is measured from the first instant the budget was given a decision
+// at; before that the bucket is full. It is safe to call at any time from
+// any goroutine. A nil Budget has 0 tokens.
 func (b *Budget) TokensAt(t time.Time) float64 {
 	if b == nil {
 		return 0
 	}
+	cur := b.tokens.Load()
 	if b.rate > 0 {
-		b.refill(b.tl.since(t))
+		if now, ok := b.tl.peek(t); ok {
+			cur = min(cur+b.credit(b.last.Load(), now), b.capacity)
+		}
 	}
-	return float64(b.tokens.Load()) / microsPerToken
+	return float64(cur) / microsPerToken
 }
 
 // Stats returns the counts of retries granted and refused so far. It is
@@ -277,13 +283,7 @@ func (b *Budget) add(n int64) {
 func (b *Budget) refill(now int64) {
 	for {
 		last := b.last.Load()
-		if now <= last {
-			return
-		}
-		credit := int64(b.mark(now) - b.mark(last)) // exact unless the bucket would overflow, see below
-		if b.fills(uint64(now - last)) {
-			credit = b.capacity
-		}
+		credit := b.credit(last, now)
 		if credit == 0 {
 			return // nothing whole yet: leave b.last, the fraction stays accrued
 		}
@@ -292,6 +292,18 @@ func (b *Budget) refill(now int64) {
 			return
 		}
 	}
+}
+
+// credit returns the whole micro-tokens of refill accrued from last to now,
+// capped at a full bucket; 0 when now is not after last.
+func (b *Budget) credit(last, now int64) int64 {
+	if now <= last {
+		return 0
+	}
+	if b.fills(uint64(now - last)) {
+		return b.capacity
+	}
+	return int64(b.mark(now) - b.mark(last)) // exact: fills ruled out an overflow
 }
 
 // mark returns the whole micro-tokens accrued from the timeline's origin to t, modulo 2⁶⁴:

@@ -300,32 +300,36 @@ func (b *Breaker) Run(ctx context.Context, op func(context.Context) error) error
 	if b == nil || b.probes == 0 || ctx == nil || op == nil {
 		return invalidRun(b, op)
 	}
-	var clk clock
-	t, ok := b.allow(&clk)
-	if !ok {
+	var pr Progress // the engine's attempt path, with no policy
+	var admission clock
+	if !b.admit(&pr, &admission) {
 		return &Error{Reason: ErrCircuitOpen}
 	}
-	if t.probe() {
-		return b.runProbe(ctx, op, t, &clk)
+	var err error
+	if pr.ticket.probe() {
+		_, err = callProbe(b, nil, &pr, func(ctx context.Context) (struct{}, error) { return struct{}{}, op(ctx) }, ctx)
+	} else {
+		err = op(ctx) // an attempt of a closed period holds no slot: a panic leaks nothing
 	}
-	// An attempt of a closed period holds no slot: a panic leaks nothing.
-	err := op(ctx)
-	b.done(t, runOutcome(ctx, err), &clk, nil)
+	var end clock // the outcome's own instant: op may have run for a while
+	b.reportRun(&pr, ctx, err, &end)
 	return err
 }
 
-// runProbe runs op as a half-open probe, freeing its slot if op or the
-// judgement of its error panics.
-func (b *Breaker) runProbe(ctx context.Context, op func(context.Context) error, t ticket, clk *clock) error {
+// reportRun records the outcome of an attempt made by Run, judged by the
+// rule of [judge] with no classifiers. A probe whose error's Retryable
+// method panics counts as nothing, as in Do.
+func (b *Breaker) reportRun(pr *Progress, ctx context.Context, err error, clk *clock) {
+	if !pr.ticket.probe() {
+		b.report(pr, runOutcome(ctx, err), clk, nil)
+		return
+	}
 	o := outcomeNone
-	defer func() { b.done(t, o, clk, nil) }()
-	err := op(ctx)
+	defer func() { b.report(pr, o, clk, nil) }()
 	o = runOutcome(ctx, err)
-	return err
 }
 
-// runOutcome judges the error of an attempt made by Run by the rule of
-// [judge] with no classifiers.
+// runOutcome judges the error of an attempt made by Run.
 func runOutcome(ctx context.Context, err error) outcome {
 	switch {
 	case err == nil:

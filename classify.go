@@ -132,14 +132,44 @@ func After(d time.Duration, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &signal{err: err, hint: max(d, 0)}
+	return &signal{err: err, hint: max(d, 0), hinted: true}
 }
 
-// signal carries the operation's own verdict on an error.
+// TimedOut marks err as the error of an attempt that ran out of its own
+// time: the loop retries it whatever the classifiers say, as it retries an
+// attempt that hit [WithAttemptTimeout], and a [Budget] charges it
+// TimeoutCost. Do tells the timeouts it enforces apart by itself; TimedOut
+// is for the timeouts an operation or a caller enforces (a deadline inside
+// op, a queue's visibility timeout reported to [Policy.Failed]). The
+// returned error's message is err's, and errors.Is and errors.As see
+// through it. TimedOut(nil) is nil.
+func TimedOut(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &signal{err: err, timedOut: true}
+}
+
+// signal carries the operation's own verdict on an error: Permanent,
+// After (hinted) or TimedOut.
 type signal struct {
 	err       error
 	hint      time.Duration
 	permanent bool
+	hinted    bool
+	timedOut  bool
+}
+
+// rank orders the verdicts when a chain holds several: Permanent decides
+// over After, After over TimedOut.
+func (s *signal) rank() int {
+	switch {
+	case s.permanent:
+		return 3
+	case s.hinted:
+		return 2
+	}
+	return 1
 }
 
 func (s *signal) Error() string { return s.err.Error() }
@@ -191,9 +221,9 @@ func inspect(err error) (sig *signal, self Decision) {
 }
 
 // stronger returns the signal that decides between an earlier one and a
-// later one: the earlier, unless only the later is Permanent.
+// later one: the earlier, unless the later ranks higher.
 func stronger(earlier, later *signal) *signal {
-	if earlier == nil || (later != nil && later.permanent && !earlier.permanent) {
+	if earlier == nil || (later != nil && later.rank() > earlier.rank()) {
 		return later
 	}
 	return earlier

@@ -48,6 +48,16 @@ func (tl *timeline) since(t time.Time) int64 {
 	return max(int64(t.Sub(*o)), 0)
 }
 
+// peek is since without setting the origin: ok is false before the first
+// instant was given.
+func (tl *timeline) peek(t time.Time) (int64, bool) {
+	o := tl.origin.Load()
+	if o == nil {
+		return 0, false
+	}
+	return max(int64(t.Sub(*o)), 0), true
+}
+
 // start sets the origin to t unless another goroutine set it first. It is
 // kept out of since so that since does not move t to the heap.
 //

@@ -3,8 +3,9 @@ package retry
 import (
 	"context"
 	"encoding/binary"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -68,16 +69,27 @@ type Verdict struct {
 // and, for the first, records now as the call's start. With a breaker (see
 // [WithBreaker]) the breaker decides at now; a refusal returns an [*Error]
 // with reason [ErrCircuitOpen], and the call is over (its Last is nil: the
-// engine keeps no errors; the previous attempt's error is yours).
+// engine keeps no errors; the previous attempt's error is yours). The
+// engine applies no attempt timeout: the context is ctx.
+//
+// Every attempt Begin admits must be reported exactly once, by Failed or
+// Succeeded, with the Progress Begin returned: a breaker's half-open probe
+// holds a slot until then. An attempt whose outcome you will never know
+// (your handler panicked, the process is stopping) is reported by Failed
+// with a context that is done, which counts it as nothing. A Progress that
+// still holds an admission is not admitted again.
 //
 // A context that is already done returns an *Error whose reason is
-// [context.Cause] of ctx; a nil ctx, or a nil or zero policy, an error
-// wrapping [ErrInvalidConfig]. Begin reads no clock, sleeps never, and is
-// safe for concurrent use with distinct Progress values.
+// [context.Cause] of ctx. A nil ctx, a zero now, an invalid Progress
+// (negative fields, a count at its largest), or a nil or zero policy return
+// an error wrapping [ErrInvalidConfig]. Begin reads no clock, never
+// sleeps, and is safe for concurrent use with distinct Progress values.
 func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
-	if e := p.check(ctx); e != nil {
-		e.Attempts = pr.Attempts
+	if e := p.check(ctx, pr, now); e != nil {
 		return ctx, pr, e
+	}
+	if pr.held {
+		return ctx, pr, pr.invalid("Begin on a Progress whose attempt was not reported (Failed or Succeeded)")
 	}
 	clk := at(now)
 	if ctx.Err() != nil {
@@ -98,86 +110,98 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 
 // Failed reports that the attempt admitted by [Policy.Begin] failed with err
 // at now, and decides what comes next exactly as [Do] would: the
-// operation's own signals ([Permanent], [After]) and the classifiers, the
-// attempt limit, a hint against the maximum delay, the wait (strategy, cap,
-// jitter, decorrelated from pr.Prev), the deadline of ctx and the elapsed
-// limit measured from pr.Start, the budget; it records the outcome in the
-// breaker, and calls the [WithNotify] hook before a retry. ctx is the one
-// Begin returned: once it is done, the call is over with reason
-// [context.Cause] of ctx.
+// operation's own signals ([Permanent], [After], [TimedOut]) and the
+// classifiers, the attempt limit, a hint against the maximum delay, the
+// wait (strategy, cap, jitter, decorrelated from pr.Prev), the deadline of
+// ctx and the elapsed limit measured from pr.Start, the budget; it records
+// the outcome in the breaker, and calls the [WithNotify] hook before a
+// retry. ctx is the one Begin returned: once it is done, the call is over
+// with reason [context.Cause] of ctx, and the attempt counts as nothing.
 //
-// An attempt that hit a timeout of your own is reported by wrapping its
-// error with [ErrAttemptTimeout]: it is then retried as Do retries an
-// attempt that hit [WithAttemptTimeout], at the budget's TimeoutCost. A nil
-// err, a nil ctx, or a nil or zero policy end the call with an error
-// wrapping [ErrInvalidConfig].
+// The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
+// attempt that hit a timeout of your own is reported as [TimedOut](err),
+// and is then retried as Do retries an attempt that hit its attempt
+// timeout, at the budget's TimeoutCost. An attempt that was not admitted by
+// Begin is counted, but a breaker never hears of it.
+//
+// A nil err, a nil ctx, a zero now, an invalid Progress, or a nil or zero
+// policy end the call with an error wrapping [ErrInvalidConfig] (an
+// admission the Progress holds is released, counting as nothing).
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
-	clk := at(now)
-	if e := p.check(ctx); e != nil || err == nil {
-		if e == nil {
+	e := p.check(ctx, pr, now)
+	if e == nil && err == nil {
+		e = pr.invalid("Failed with a nil error (a success is reported with Succeeded)")
+	}
+	if e != nil {
+		if p != nil && p.cfg.built {
+			var clk clock // a release reads no time; a bad now is never used
 			p.cfg.report(&pr, outcomeNone, &clk)
-			e = &Error{Reason: fmt.Errorf("%w: Failed with a nil error (a success is reported with Succeeded)", ErrInvalidConfig)}
 		}
-		e.Attempts = pr.Attempts
 		return Verdict{Next: pr, Err: e}
 	}
+	clk := at(now)
 	if pr.Attempts == 0 {
 		pr.Attempts, pr.Start = 1, now // an attempt that failed without Begin
 	}
-	timedOut := errors.Is(err, ErrAttemptTimeout)
-	wait, hint, e := p.cfg.decide(ctx, &pr, err, timedOut, &clk)
+	wait, hint, stop := p.cfg.decide(ctx, &pr, err, false, &clk)
 	if p.cfg.observer != nil {
-		p.cfg.observeFailed(ctx, &pr, err, wait, hint, e, timedOut, &clk)
+		p.cfg.observeFailed(ctx, &pr, err, wait, hint, stop, false, &clk)
 	}
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
-	if e != nil {
-		v.Err = e
+	if stop != nil {
+		v.Err = stop
 	}
 	return v
 }
 
 // Succeeded reports that the attempt admitted by [Policy.Begin] succeeded at
 // now: the budget receives its deposit and the breaker records a success.
-// A nil or zero policy does nothing.
-func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) {
-	if p == nil || !p.cfg.built || p.cfg.err != nil {
-		return
+// A nil ctx, a zero now, an invalid Progress, or a nil or zero policy
+// return an error wrapping [ErrInvalidConfig] and record nothing.
+func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
+	if e := p.check(ctx, pr, now); e != nil {
+		return e
 	}
 	clk := at(now)
 	p.cfg.succeeded(&pr, &clk)
 	if p.cfg.observer != nil {
 		p.cfg.observeSucceeded(ctx, &pr, &clk)
 	}
+	return nil
 }
 
-// check reports why p cannot decide for a call with ctx, if it cannot.
-func (p *Policy) check(ctx context.Context) *Error {
+// check reports why p cannot decide for a call with ctx and pr at now, if
+// it cannot.
+func (p *Policy) check(ctx context.Context, pr Progress, now time.Time) *Error {
 	switch {
 	case p == nil || !p.cfg.built:
-		return &Error{Reason: fmt.Errorf("%w: a nil or zero *Policy (use NewPolicy)", ErrInvalidConfig)}
+		return pr.invalid("a nil or zero *Policy (use NewPolicy)")
 	case p.cfg.err != nil:
-		return &Error{Reason: p.cfg.err}
+		return &Error{Attempts: pr.Attempts, Reason: p.cfg.err}
 	case ctx == nil:
-		return &Error{Reason: fmt.Errorf("%w: nil context", ErrInvalidConfig)}
+		return pr.invalid("nil context")
+	case now.IsZero():
+		return pr.invalid("a zero time (pass time.Now() or your clock's instant)")
+	case pr.Attempts < 0 || pr.Attempts == math.MaxInt || pr.Prev < 0:
+		return pr.invalid(fmt.Sprintf("invalid Progress (Attempts %d, Prev %v)", pr.Attempts, pr.Prev))
 	}
 	return nil
 }
 
-// admit asks the breaker, if any, to admit the next attempt at clk.
-func (c *config) admit(pr *Progress, clk *clock) bool {
-	if c.breaker == nil {
-		return true
-	}
-	t, ok := c.breaker.allow(clk)
-	pr.ticket, pr.held = t, ok
-	return ok
+// invalid is the error of a call of the engine with bad input.
+func (pr *Progress) invalid(what string) *Error {
+	return &Error{Attempts: max(pr.Attempts, 0), Reason: fmt.Errorf("%w: %s", ErrInvalidConfig, what)}
 }
 
-// report tells the breaker, if any, the outcome of the admitted attempt.
+// admit asks the breaker, if any, to admit the next attempt at clk.
+func (c *config) admit(pr *Progress, clk *clock) bool {
+	return c.breaker == nil || c.breaker.admit(pr, clk)
+}
+
+// report tells the breaker that admitted the attempt, if any, its outcome.
 func (c *config) report(pr *Progress, o outcome, clk *clock) {
 	if pr.held {
-		pr.held = false
-		c.breaker.done(pr.ticket, o, clk, c.rand)
+		c.breaker.report(pr, o, clk, c.rand)
 	}
 }
 
@@ -194,7 +218,8 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 
 // judge is the rule, written once, for what an attempt's error means. The
 // operation's own signal decides first: [Permanent] stops, [After] retries
-// with its hint; then an attempt that hit its own timeout is retried; then
+// with its hint, [TimedOut] retries; then an attempt that hit its own
+// timeout is retried; then
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success.
@@ -237,10 +262,11 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	} else {
 		sig, terminal = judge(c.classifiers, err, timedOut)
 	}
-	hinted := sig != nil && !sig.permanent
+	hinted := sig != nil && sig.hinted
 	if hinted {
 		hint = sig.hint
 	}
+	timedOut = timedOut || sig != nil && sig.timedOut
 	switch {
 	case terminal:
 		return 0, 0, pr.stop(err, ErrPermanent, 0)
@@ -415,7 +441,7 @@ func (p *Progress) UnmarshalBinary(b []byte) error {
 	}
 	b = b[1:]
 	attempts, n := binary.Varint(b)
-	if n <= 0 || attempts < 0 || int64(int(attempts)) != attempts {
+	if n <= 0 || attempts < 0 || int64(int(attempts)) != attempts || int(attempts) == math.MaxInt {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: bad attempt count")
 	}
 	b = b[n:]
@@ -428,5 +454,22 @@ func (p *Progress) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: %w", err)
 	}
 	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev)}
+	return nil
+}
+
+// UnmarshalJSON decodes the JSON form of a Progress ({"attempts": n,
+// "start": time, "prev": nanoseconds}) with the checks of
+// [Progress.UnmarshalBinary]: a negative or largest count or a negative
+// wait is an error, and leaves p unchanged.
+func (p *Progress) UnmarshalJSON(b []byte) error {
+	type plain Progress // without this method
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Attempts < 0 || v.Attempts == math.MaxInt || v.Prev < 0 {
+		return fmt.Errorf("retry: Progress.UnmarshalJSON: invalid Progress (attempts %d, prev %v)", v.Attempts, time.Duration(v.Prev))
+	}
+	*p = Progress(v)
 	return nil
 }

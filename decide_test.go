@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -263,9 +262,9 @@ func (q *queue) Pop() any {
 
 // TestQueueRedeliveryMatchesDo: 10,000 messages, each failing a drawn
 // number of times, are re-delivered by a simulated queue at now + the
-// engine's wait, their progress stored in binary between deliveries. No
-// goroutine blocks or starts; each message ends with exactly the attempts,
-// reason and total wait that Do gives the same message.
+// engine's wait, their progress stored in binary between deliveries, on
+// the test's own goroutine: nothing blocks. Each message ends with exactly
+// the attempts, reason and total wait that Do gives the same message.
 func TestQueueRedeliveryMatchesDo(t *testing.T) {
 	const n = 10_000
 	policy := func(id int) *Policy {
@@ -281,7 +280,6 @@ func TestQueueRedeliveryMatchesDo(t *testing.T) {
 		waited   time.Duration
 	}
 	var viaQueue [n]result
-	goroutines := runtime.NumGoroutine()
 	start := time.Unix(1_700_000_000, 0)
 	q := &queue{}
 	for id := range n {
@@ -314,7 +312,6 @@ func TestQueueRedeliveryMatchesDo(t *testing.T) {
 		require.NoError(t, err)
 		heap.Push(q, message{id: m.id, due: m.due.Add(v.Wait), progress: b})
 	}
-	assert.Equal(t, goroutines, runtime.NumGoroutine(), "the queue started no goroutine")
 
 	synctest.Test(t, func(t *testing.T) {
 		for id := range n {
@@ -526,8 +523,9 @@ func TestObservingOnVirtualTime(t *testing.T) {
 	assert.Equal(t, Closed, nilBreaker.StateAt(t0))
 }
 
-// A caller's own attempt timeout, marked with ErrAttemptTimeout, is retried
-// whatever the classifiers say and costs TimeoutCost, as Do's own timeouts.
+// A caller's own attempt timeout, marked with TimedOut, is retried whatever
+// the classifiers say and costs TimeoutCost, as Do's own timeouts; through
+// Do as through the engine.
 func TestEngineCallersAttemptTimeout(t *testing.T) {
 	bu, err := NewBudget(BudgetConfig{Capacity: 10, RetryCost: 1, TimeoutCost: 4})
 	require.NoError(t, err)
@@ -535,11 +533,164 @@ func TestEngineCallersAttemptTimeout(t *testing.T) {
 	require.NoError(t, err)
 	ctx, now := context.Background(), time.Unix(5, 0)
 
-	v := p.Failed(ctx, Progress{Attempts: 1}, fmt.Errorf("%w: visibility timeout", ErrAttemptTimeout), now)
+	v := p.Failed(ctx, Progress{Attempts: 1}, TimedOut(errProp), now)
 	require.NoError(t, v.Err, "retried although RetryOn() stops on everything else")
 	assert.Equal(t, 6.0, bu.TokensAt(now), "TimeoutCost")
 
 	v = p.Failed(ctx, v.Next, errProp, now)
 	assert.ErrorIs(t, v.Err, ErrPermanent, "an unmarked error is classified")
 	assert.Equal(t, 6.0, bu.TokensAt(now))
+
+	calls := 0
+	err = Run(ctx, func(context.Context) error {
+		if calls++; calls == 1 {
+			return TimedOut(errProp)
+		}
+		return errProp
+	}, p)
+	assert.ErrorIs(t, err, ErrPermanent)
+	assert.Equal(t, 2, calls, "Do retried the marked error")
+	assert.Equal(t, 2.0, bu.Tokens(), "at TimeoutCost")
+	assert.Nil(t, TimedOut(nil))
+	assert.Equal(t, errProp.Error(), TimedOut(errProp).Error())
+	assert.ErrorIs(t, TimedOut(After(time.Second, errProp)), errProp)
+}
+
+func TestEngineRejectsMisuse(t *testing.T) {
+	ctx, t0 := context.Background(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	newProbe := func(t *testing.T) (*Policy, *Breaker, Progress) {
+		br, err := NewBreaker(BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		require.NoError(t, err)
+		p, err := NewPolicy(WithBreaker(br))
+		require.NoError(t, err)
+		_, pr, err := p.Begin(ctx, Progress{}, t0)
+		require.NoError(t, err)
+		require.Error(t, p.Failed(ctx, pr, Permanent(errProp), t0).Err) // a success for the breaker: still closed
+		_, pr, err = p.Begin(ctx, Progress{}, t0)
+		require.NoError(t, err)
+		v := p.Failed(ctx, pr, errProp, t0) // trips it
+		require.NoError(t, v.Err)
+		_, pr, err = p.Begin(ctx, v.Next, t0.Add(time.Second)) // the one probe
+		require.NoError(t, err)
+		return p, br, pr
+	}
+	probeFree := func(t *testing.T, p *Policy) {
+		t.Helper()
+		_, pr, err := p.Begin(ctx, Progress{}, t0.Add(2*time.Second))
+		require.NoError(t, err, "the probe slot is free")
+		require.NoError(t, p.Succeeded(ctx, pr, t0.Add(2*time.Second)))
+	}
+
+	t.Run("zero now", func(t *testing.T) {
+		p, err := NewPolicy()
+		require.NoError(t, err)
+		_, _, err = p.Begin(ctx, Progress{}, time.Time{})
+		assert.ErrorIs(t, err, ErrInvalidConfig)
+		assert.ErrorIs(t, p.Failed(ctx, Progress{Attempts: 1}, errProp, time.Time{}).Err, ErrInvalidConfig)
+		assert.ErrorIs(t, p.Succeeded(ctx, Progress{Attempts: 1}, time.Time{}), ErrInvalidConfig)
+	})
+	t.Run("invalid progress", func(t *testing.T) {
+		p, err := NewPolicy(WithMaxAttempts(3))
+		require.NoError(t, err)
+		for _, pr := range []Progress{{Attempts: -100}, {Attempts: math.MaxInt}, {Attempts: 1, Prev: -time.Second}} {
+			_, _, err = p.Begin(ctx, pr, t0)
+			assert.ErrorIs(t, err, ErrInvalidConfig, "%+v", pr)
+			assert.ErrorIs(t, p.Failed(ctx, pr, errProp, t0).Err, ErrInvalidConfig, "%+v", pr)
+			assert.ErrorIs(t, p.Succeeded(ctx, pr, t0), ErrInvalidConfig, "%+v", pr)
+		}
+	})
+	t.Run("Begin on a held admission", func(t *testing.T) {
+		p, _, pr := newProbe(t)
+		_, again, err := p.Begin(ctx, pr, t0.Add(time.Second))
+		assert.ErrorIs(t, err, ErrInvalidConfig)
+		require.NoError(t, p.Succeeded(ctx, again, t0.Add(time.Second)), "the admission survived the refusal")
+		probeFree(t, p)
+	})
+	t.Run("invalid Failed releases the admission", func(t *testing.T) {
+		p, _, pr := newProbe(t)
+		//lint:ignore SA1012 a nil context is the bad input under test
+		assert.ErrorIs(t, p.Failed(nil, pr, errProp, t0.Add(time.Second)).Err, ErrInvalidConfig) //nolint:staticcheck
+		probeFree(t, p)
+	})
+	t.Run("an abandoned attempt is released with a done context", func(t *testing.T) {
+		p, br, pr := newProbe(t)
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		assert.ErrorIs(t, p.Failed(done, pr, errProp, t0.Add(time.Second)).Err, context.Canceled)
+		assert.Equal(t, HalfOpen, br.StateAt(t0.Add(time.Second)), "counted as nothing")
+		probeFree(t, p)
+	})
+}
+
+func TestProgressJSONRejectsInvalid(t *testing.T) {
+	for _, in := range []string{
+		`{"attempts":-100,"start":"2026-01-01T00:00:00Z","prev":0}`,
+		`{"attempts":1,"prev":-5}`,
+		`{"attempts":9223372036854775807}`,
+		`{"attempts":"two"}`,
+	} {
+		pr := Progress{Attempts: 7}
+		assert.Error(t, json.Unmarshal([]byte(in), &pr), in)
+		assert.Equal(t, Progress{Attempts: 7}, pr, "unchanged")
+	}
+	b, err := Progress{Attempts: math.MaxInt}.MarshalBinary()
+	require.NoError(t, err)
+	assert.Error(t, new(Progress).UnmarshalBinary(b), "a count at its largest could not be incremented")
+}
+
+// The engine driven from several goroutines at once, sharing a budget and
+// a breaker with each other and with calls of Do (run it under -race).
+func TestEngineConcurrentWithDo(t *testing.T) {
+	br, err := NewBreaker(BreakerConfig{FailureRate: 0.5, Window: time.Second, MinimumCalls: 20, RecoveryTimeout: time.Millisecond, MaxRecoveryTimeout: 4 * time.Millisecond})
+	require.NoError(t, err)
+	bu, err := NewBudget(BudgetConfig{Capacity: 20, PerSuccess: 0.5, PerSecond: 100})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBreaker(br), WithBudget(bu), WithBackoff(Constant(0)), WithMaxAttempts(5))
+	require.NoError(t, err)
+	ctx := context.Background()
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for i := range 500 {
+				fail := func() bool { return r.IntN(3) == 0 }
+				if g%2 == 0 {
+					_ = Run(ctx, func(context.Context) error {
+						if fail() {
+							return errProp
+						}
+						return nil
+					}, p)
+					continue
+				}
+				var pr Progress
+				for {
+					now := time.Now()
+					_, next, err := p.Begin(ctx, pr, now)
+					if err != nil {
+						break
+					}
+					if !fail() {
+						if err := p.Succeeded(ctx, next, now); err != nil {
+							panic(err)
+						}
+						break
+					}
+					v := p.Failed(ctx, next, errProp, now)
+					if v.Err != nil {
+						break
+					}
+					pr = v.Next
+				}
+				_ = i
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	st := bu.Stats()
+	assert.Positive(t, st.Allowed)
+	assert.LessOrEqual(t, bu.Tokens(), 20.0)
 }

@@ -31,14 +31,6 @@ var (
 	// ErrHintTooLong: the operation asked (through After or Retry-After) for a
 	// wait longer than the policy's maximum delay; Error.RetryAfter holds it.
 	ErrHintTooLong = errors.New("retry: server hint exceeds the maximum delay")
-	// ErrAttemptTimeout is not a reason but a mark: a caller that drives
-	// the engine itself ([Policy.Failed]) and enforces its own attempt
-	// timeout wraps the attempt's error with it (fmt.Errorf("%w: %w",
-	// ErrAttemptTimeout, err)), and the engine treats the attempt as one
-	// that hit [WithAttemptTimeout] in Do: retried whatever the
-	// classifiers say, at the budget's TimeoutCost. Do tells its own
-	// timeouts apart without it.
-	ErrAttemptTimeout = errors.New("retry: attempt timed out")
 	// ErrInvalidConfig: an option, a strategy, a budget or breaker
 	// configuration, or an argument of Do was invalid; the operation was not
 	// called.

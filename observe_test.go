@@ -259,6 +259,16 @@ func TestPanickingObserver(t *testing.T) {
 			assert.Equal(t, 10.0, b.Tokens(), "the retry that did not happen is refunded")
 		}
 	})
+	t.Run("a timed-out attempt's retry is refunded at the timeout cost", func(t *testing.T) {
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, TimeoutCost: 3})
+		require.NoError(t, err)
+		o := &retry.Observer{RetryScheduled: func(context.Context, retry.RetryInfo) { boom() }}
+		assert.PanicsWithValue(t, "observer", func() {
+			_, _ = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, retry.TimedOut(errA) },
+				retry.WithBudget(b), retry.WithBackoff(retry.Constant(0)), retry.WithObserver(o))
+		})
+		assert.Equal(t, 10.0, b.Tokens())
+	})
 	t.Run("done after a success keeps the deposit", func(t *testing.T) {
 		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 1})
 		require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -60,20 +61,66 @@ func TestProbeSlotFreedWhenJudgingPanics(t *testing.T) {
 }
 
 // A recovery timeout near the largest duration saturates: the breaker stays
-// open instead of wrapping its deadline into the past.
+// open instead of wrapping its deadline into the past. The trip comes an
+// hour after the breaker's first instant, so that instant + the timeout
+// would overflow.
 func TestHugeRecoveryTimeoutStaysOpen(t *testing.T) {
+	br := mustBreaker(t, BreakerConfig{FailureRate: 1, MinimumCalls: 1, Window: 10 * time.Second, RecoveryTimeout: math.MaxInt64})
+	p, err := NewPolicy(WithBreaker(br), WithMaxAttempts(1))
+	require.NoError(t, err)
+	ctx, t0 := context.Background(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, pr, err := p.Begin(ctx, Progress{}, t0)
+	require.NoError(t, err)
+	require.NoError(t, p.Succeeded(ctx, pr, t0))
+	_, pr, err = p.Begin(ctx, Progress{}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.ErrorIs(t, p.Failed(ctx, pr, errProp, t0.Add(time.Hour)).Err, ErrExhausted)
+	for _, later := range []time.Duration{time.Second, 24 * time.Hour, 100 * 365 * 24 * time.Hour} {
+		_, _, err = p.Begin(ctx, Progress{}, t0.Add(time.Hour+later))
+		require.ErrorIs(t, err, ErrCircuitOpen, "%v after the trip", later)
+	}
+}
+
+// Breaker.Run opens a failed probe's circuit from the instant the probe
+// failed, not from the instant it was admitted: a slow probe gets the
+// whole recovery timeout.
+func TestBreakerRunSlowProbeReopensFromItsEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: math.MaxInt64})
-		calls := 0
-		op := func(context.Context) error { calls++; return errProp }
-		for range 5 {
-			_ = Run(context.Background(), op, WithBreaker(b), WithMaxAttempts(1))
-			time.Sleep(time.Hour)
-		}
-		assert.Equal(t, 1, calls, "only the call that tripped it ran")
-		assert.Equal(t, Open, b.State())
-		assert.Equal(t, BreakerStats{Failures: 1, Rejected: 4, Opened: 1}, b.Stats())
+		ctx := context.Background()
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second})
+		_ = b.Run(ctx, func(context.Context) error { return errProp })
+		time.Sleep(10 * time.Second)
+		_ = b.Run(ctx, func(context.Context) error { time.Sleep(8 * time.Second); return errProp })
+		time.Sleep(3 * time.Second)
+		assert.Equal(t, Open, b.State(), "3s after the probe failed")
+		time.Sleep(7 * time.Second)
+		assert.Equal(t, HalfOpen, b.State())
 	})
+}
+
+// The breaker's lengthened open time draws from the policy's WithRand
+// source: through Do, the same seed gives the same open periods.
+func TestBreakerOpenTimeFollowsWithRand(t *testing.T) {
+	openPeriods := func(seed uint64) []time.Duration {
+		var got []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, MaxRecoveryTimeout: time.Hour})
+			p, err := NewPolicy(WithBreaker(b), WithMaxAttempts(1), WithRand(rand.New(rand.NewPCG(seed, 3))))
+			require.NoError(t, err)
+			for range 6 {
+				_ = Run(context.Background(), func(context.Context) error { return errProp }, p)
+				opened := time.Now()
+				for b.State() == Open {
+					time.Sleep(time.Millisecond)
+				}
+				got = append(got, time.Since(opened))
+			}
+		})
+		return got
+	}
+	a := openPeriods(1)
+	assert.Equal(t, a, openPeriods(1))
+	assert.NotEqual(t, a, openPeriods(2))
 }
 
 func TestScheduleIsBounded(t *testing.T) {

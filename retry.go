@@ -149,7 +149,7 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	var v T
 	var err error
 	if l.pr.held && l.pr.ticket.probe() {
-		v, err = callProbe(&l, cfg, op, actx)
+		v, err = callProbe(cfg.breaker, cfg.rand, &l.pr, op, actx)
 	} else {
 		v, err = op(actx)
 	}
@@ -174,7 +174,7 @@ func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error)
 		var v T
 		var opErr error
 		if l.pr.held && l.pr.ticket.probe() {
-			v, opErr = callProbe(l, cfg, op, actx)
+			v, opErr = callProbe(cfg.breaker, cfg.rand, &l.pr, op, actx)
 		} else {
 			v, opErr = op(actx)
 		}
@@ -358,16 +358,16 @@ func (l *loop) release() {
 }
 
 // callProbe calls op for an attempt that holds a half-open probe slot, and
-// frees the slot if op panics: such an attempt counts as nothing, as in
-// [Breaker.Run]. Without it, a panic would keep the slot taken, and a
-// breaker with one probe would refuse every later attempt for good. Only
-// probes pay for the deferred call.
-func callProbe[T any](l *loop, cfg *config, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
+// frees the slot if op panics: such an attempt counts as nothing. Without
+// it, a panic would keep the slot taken, and a breaker with one probe would
+// refuse every later attempt for good. Only probes pay for the deferred
+// call. Do and [Breaker.Run] both call their probes through it.
+func callProbe[T any](b *Breaker, rnd *lockedRand, pr *Progress, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
 	returned := false
 	defer func() {
 		if !returned {
 			var clk clock
-			cfg.report(&l.pr, outcomeNone, &clk)
+			b.report(pr, outcomeNone, &clk, rnd)
 		}
 	}()
 	v, err = op(ctx)

@@ -24,6 +24,9 @@ func main() {
 // request under the policy, and returns the exit status. SIGINT and SIGTERM
 // are handled while it runs; ctx bounds the whole run.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sim" {
+		return runSim(args[1:], stdout, stderr)
+	}
 	c, err := parseArgs(args)
 	isHTTP := isHTTPArgs(subcommandFirst(args))
 	if errors.Is(err, errHelp) {
