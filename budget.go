@@ -64,6 +64,11 @@ type BudgetConfig struct {
 // the calls to one dependency. The zero Budget is not usable: make one
 // with [NewBudget] (WithBudget reports a zero Budget as invalid).
 //
+// A Budget measures time from the first instant it is given: the wall
+// clock under [Do], or the instants a caller passes to [Policy.Failed]. One
+// Budget serves one timeline: share it between Do and a caller that passes
+// time.Now(), never with a simulator's virtual clock.
+//
 // A Budget is safe for concurrent use by any number of goroutines. It is
 // lock-free (atomic compare-and-swap), owns no goroutine or timer, and
 // computes time refill lazily from the clock when it is used, like

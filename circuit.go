@@ -127,6 +127,12 @@ type BreakerConfig struct {
 // ended by the caller's own context counts as nothing (it frees its probe
 // slot, if it was a probe).
 //
+// A Breaker measures time from the first instant it needs one: the wall
+// clock under [Do] and [Breaker.Run], or the instants a caller passes to
+// [Policy.Begin] and [Policy.Failed]. One Breaker serves one timeline: share
+// it between Do and a caller that passes time.Now(), never with a
+// simulator's virtual clock.
+//
 // The zero Breaker is not usable: make one with [NewBreaker]. A Breaker is
 // safe for concurrent use and meant to be shared by every call to one
 // dependency, across policies and goroutines. It owns no goroutine or

@@ -272,6 +272,9 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 		return 0, 0, pr.stop(err, ErrPermanent, 0)
 	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
 		return 0, hint, pr.stop(err, ErrExhausted, hint)
+	case c.instant && !hinted:
+		pr.Prev = 0 // a zero wait, no limit on time, no budget, no hook
+		return 0, 0, nil
 	}
 	wait, stop = c.nextWait(ctx, pr, err, hinted, hint, clk)
 	if stop != nil {
@@ -365,7 +368,10 @@ func (c *config) checkElapsed(pr *Progress, err error, clk *clock) *Error {
 	return nil
 }
 
-// stop builds the error that ends the call.
+// stop builds the error that ends the call. It is kept out of line: inlined
+// at each of its calls it would bloat the decision's hot path.
+//
+//go:noinline
 func (pr *Progress) stop(last, reason error, hint time.Duration) *Error {
 	return &Error{Attempts: pr.Attempts, Last: strip(last), Reason: reason, RetryAfter: hint}
 }

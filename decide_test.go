@@ -27,9 +27,13 @@ func (selfTerminal) Retryable() bool { return false }
 // run has a fresh budget and breaker) and the outcomes of its attempts.
 type scenario struct {
 	opts     func(notify func(context.Context, Attempt)) []Option
-	outcomes []error // nil: success; past the end every attempt succeeds
+	outcomes []error       // nil: success; past the end every attempt succeeds
+	work     time.Duration // how long each attempt runs
 	deadline time.Duration
 }
+
+// errStop is stopped by the classifier some scenarios draw.
+var errStop = errors.New("property: stop")
 
 func scenarioGen(rt *rapid.T) scenario {
 	ms := func(label string, lo, hi int) time.Duration {
@@ -73,13 +77,22 @@ func scenarioGen(rt *rapid.T) scenario {
 			return After(ms("hint", 0, 700), errProp)
 		case 3:
 			return selfTerminal{}
+		case 4:
+			return errStop
+		case 5:
+			return TimedOut(errProp)
 		default:
 			return errProp
 		}
 	}), 0, 14).Draw(rt, "outcomes")
-	sc := scenario{outcomes: outcomes}
+	// Attempts take whole milliseconds plus 1234ns and deadlines end 777ns
+	// past a millisecond, so that an attempt never ends at the very instant
+	// the deadline does (which of the two Do sees first is then up to the
+	// scheduler, in a synctest bubble as anywhere).
+	sc := scenario{outcomes: outcomes, work: ms("work", 0, 50) + 1234}
+	classify := rapid.Bool().Draw(rt, "classifier")
 	if rapid.IntRange(0, 3).Draw(rt, "hasDeadline") == 0 {
-		sc.deadline = ms("deadline", 1, 3000)
+		sc.deadline = ms("deadline", 1, 3000) + 777
 	}
 	sc.opts = func(notify func(context.Context, Attempt)) []Option {
 		opts := []Option{
@@ -88,6 +101,9 @@ func scenarioGen(rt *rapid.T) scenario {
 		}
 		if exact {
 			opts = append(opts, WithExactHints())
+		}
+		if classify {
+			opts = append(opts, WithClassifier(StopOn(errStop)))
 		}
 		if budget != nil {
 			b, err := NewBudget(*budget)
@@ -145,6 +161,7 @@ func (sc scenario) viaDo(t *rapid.T) run {
 	start := time.Now()
 	_, err = Do(ctx, func(context.Context) (int, error) {
 		r.starts = append(r.starts, time.Since(start))
+		time.Sleep(sc.work)
 		return 0, sc.outcome(len(r.starts) - 1)
 	}, p)
 	if err != nil {
@@ -170,7 +187,11 @@ func (sc scenario) viaEngine(t *rapid.T) run {
 		defer cancel()
 	}
 	now, pr := start, Progress{}
+	// The engine never sleeps; the driver keeps the bubble's clock at now
+	// only so that ctx's deadline ends when it would for Do.
+	catchUp := func() { time.Sleep(time.Until(now)) }
 	for {
+		catchUp()
 		actx, next, err := p.Begin(ctx, pr, now)
 		if err != nil {
 			r.err = err.(*Error)
@@ -178,8 +199,12 @@ func (sc scenario) viaEngine(t *rapid.T) run {
 		}
 		r.starts = append(r.starts, now.Sub(start))
 		opErr := sc.outcome(len(r.starts) - 1)
+		now = now.Add(sc.work)
+		catchUp()
 		if opErr == nil {
-			p.Succeeded(actx, next, now)
+			if err := p.Succeeded(actx, next, now); err != nil {
+				t.Fatalf("Succeeded: %v", err)
+			}
 			break
 		}
 		v := p.Failed(actx, next, opErr, now)
