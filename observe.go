@@ -19,7 +19,10 @@ import (
 // without running an attempt (its context already done, the breaker
 // refused the first attempt) gets Done alone. Every call that starts gets
 // exactly one Done, unless the operation or a hook panics. A hook delays
-// the call by its own duration.
+// the call by its own duration. The hooks that follow an attempt's end get
+// that attempt's context (the one AttemptStart returned); those of a call
+// that ends between attempts (its context ended during a wait, the
+// breaker refused the next attempt) get the call's context.
 //
 // The events are plain values: nothing is allocated to deliver them, so a
 // call that succeeds allocates nothing beyond what the hooks do. The
