@@ -31,6 +31,10 @@ func (d Decision) String() string {
 	return "Decision(" + strconv.Itoa(int(d)) + ")"
 }
 
+// MarshalText returns the word String returns, so that a Decision reads as
+// "retryable" rather than 1 in JSON and in log/slog's JSON handler.
+func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
 // A Classifier decides whether an error returned by the operation is worth
 // another attempt. Classifiers are set with [WithClassifier] as a chain: the
 // first that is not Undecided wins.

@@ -50,15 +50,16 @@ func TestReasonOf(t *testing.T) {
 	}
 }
 
-// TestStateJSON: a State is a word in JSON and in slog's JSON handler.
+// TestStateJSON: a State, and a Decision, is a word in JSON and in slog's
+// JSON handler.
 func TestStateJSON(t *testing.T) {
 	b, err := json.Marshal(map[string]retry.State{"a": retry.Closed, "b": retry.Open, "c": retry.HalfOpen})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"a":"closed","b":"open","c":"half-open"}`, string(b))
 
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "state", retry.HalfOpen)
-	assert.Contains(t, buf.String(), `"state":"half-open"`)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "state", retry.HalfOpen, "decision", retry.Retryable)
+	assert.Contains(t, buf.String(), `"state":"half-open","decision":"retryable"`)
 }
 
 // jsonLogger logs every level as JSON lines into the returned buffer,
