@@ -35,13 +35,9 @@ func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...re
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: dbx.Exec: nil database", retry.ErrInvalidConfig)}
 	}
-	return retry.Do(ctx, func(ctx context.Context) (sql.Result, error) {
-		res, err := db.ExecContext(ctx, query, args...)
-		if err != nil {
-			return nil, statementError(ctx, err)
-		}
-		return res, nil
-	}, options(ropts)...)
+	return Statement(ctx, func(ctx context.Context) (sql.Result, error) {
+		return db.ExecContext(ctx, query, args...)
+	}, ropts...)
 }
 
 // Query runs one query outside a transaction ([sql.DB.QueryContext]) and
@@ -60,11 +56,11 @@ func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, sca
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Query: nil database or nil scan", retry.ErrInvalidConfig)}
 	}
-	return retry.Do(ctx, func(ctx context.Context) (T, error) {
+	return Statement(ctx, func(ctx context.Context) (T, error) {
 		rows, err := db.QueryContext(ctx, query, args...)
 		if err != nil {
 			var zero T
-			return zero, statementError(ctx, err)
+			return zero, err
 		}
 		v, err := scan(rows)
 		cerr := rows.Close()
@@ -74,6 +70,24 @@ func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, sca
 		if err == nil {
 			err = cerr
 		}
+		return v, err
+	}, ropts...)
+}
+
+// Statement runs op, one statement outside a transaction through any
+// driver, with the retry rules of [Exec]: op's errors are retried only
+// where the statement provably did not take effect, or where ctx is marked
+// [Idempotent] and its outcome is unknown. The nested modules use it for
+// their drivers' statements; use it for a driver dbx has no helper for.
+// The options and the returned error are those of [InTx]. A nil op returns
+// an error wrapping [retry.ErrInvalidConfig].
+func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, error), ropts ...retry.Option) (T, error) {
+	if op == nil {
+		var zero T
+		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Statement: nil operation", retry.ErrInvalidConfig)}
+	}
+	return retry.Do(ctx, func(ctx context.Context) (T, error) {
+		v, err := op(ctx)
 		if err != nil {
 			return v, statementError(ctx, err)
 		}

@@ -210,6 +210,8 @@ func TestNilArgumentsAreInvalid(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	_, err = Query[int](t.Context(), nil, "SELECT 1", nil, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	_, err = Statement[int](t.Context(), nil)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	var re *retry.Error
 	assert.ErrorAs(t, err, &re)
 	assert.Empty(t, b.txs)
@@ -246,4 +248,34 @@ func TestIdempotent(t *testing.T) {
 	child, cancel := context.WithCancel(Idempotent(t.Context()))
 	defer cancel()
 	assert.True(t, IsIdempotent(child))
+}
+
+func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
+	run := func(idem bool, errs ...error) (calls int, err error) {
+		synctest.Test(t, func(t *testing.T) {
+			ctx := t.Context()
+			if idem {
+				ctx = Idempotent(ctx)
+			}
+			_, err = Statement(ctx, func(context.Context) (int, error) {
+				calls++
+				if calls <= len(errs) {
+					return 0, errs[calls-1]
+				}
+				return calls, nil
+			})
+		})
+		return calls, err
+	}
+	calls, err := run(false, codeErr("40P01"), pgxConnErr{safe: true})
+	require.NoError(t, err)
+	assert.Equal(t, 3, calls)
+
+	calls, err = run(false, io.ErrUnexpectedEOF)
+	assert.ErrorIs(t, err, retry.ErrPermanent, "a lost reply may have been applied")
+	assert.Equal(t, 1, calls)
+
+	calls, err = run(true, io.ErrUnexpectedEOF)
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
 }
