@@ -344,3 +344,55 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 2, n)
 }
+
+// dbx.Exec and dbx.Query outside a transaction: a statement the server
+// rolled back (55P03 from lock_timeout) is sent again; a unique violation
+// is not; a query's rows come back through scan.
+func TestExecAndQuery(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	accounts(t, other, 2, 100)
+	exec(t, other, "ALTER DATABASE "+cfg.Database+" SET lock_timeout = '20ms'")
+	db := openDB(t, cfg)
+	ctx := t.Context()
+
+	holder, err := other.Begin(ctx)
+	require.NoError(t, err)
+	_, err = holder.Exec(ctx, "SELECT * FROM accounts WHERE id = 1 FOR UPDATE")
+	require.NoError(t, err)
+	var codes []string
+	res, err := dbx.Exec(ctx, db, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", []any{5},
+		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+			codes = append(codes, dbx.SQLState(a.Err))
+			if len(codes) == 1 {
+				require.NoError(t, holder.Rollback(ctx))
+			}
+		}))
+	require.NoError(t, err)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	assert.Equal(t, []string{"55P03"}, codes)
+
+	_, err = dbx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)", nil)
+	var re *retry.Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 1, re.Attempts)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, "23505", dbx.SQLState(err))
+
+	got, err := dbx.Query(dbx.Idempotent(ctx), db, "SELECT balance FROM accounts ORDER BY id", nil,
+		func(rows *sql.Rows) ([]int64, error) {
+			var out []int64
+			for rows.Next() {
+				var b int64
+				if err := rows.Scan(&b); err != nil {
+					return nil, err
+				}
+				out = append(out, b)
+			}
+			return out, nil
+		})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{105, 100}, got)
+}
