@@ -61,20 +61,20 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.InTx: nil database or nil function", retry.ErrInvalidConfig)}
 	}
-	r := sqlRun[T]{db: db, opts: opts, fn: fn}
-	r.run.readOnly = opts != nil && opts.ReadOnly
-	r.run.begin = r.begin
-	r.run.fn = r.call
-	return retry.Do(ctx, r.run.attempt, options(ropts)...)
+	r := &sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
+	return retry.Do(ctx, r.attempt, options(ropts)...)
 }
 
-// sqlRun adapts database/sql to the attempt of Transact, with one
-// allocation for the whole call.
+// sqlRun is one call of InTx.
 type sqlRun[T any] struct {
-	db   *sql.DB
-	opts *sql.TxOptions
-	fn   func(context.Context, *sql.Tx) (T, error)
-	run  txRun[sqlTx, T]
+	db       *sql.DB
+	opts     *sql.TxOptions
+	fn       func(context.Context, *sql.Tx) (T, error)
+	readOnly bool
+}
+
+func (r *sqlRun[T]) attempt(ctx context.Context) (T, error) {
+	return attempt[sqlTx, T](ctx, r, r.readOnly)
 }
 
 func (r *sqlRun[T]) begin(ctx context.Context) (sqlTx, error) {
@@ -126,55 +126,71 @@ func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, 
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
-	r := &txRun[X, T]{begin: begin, fn: fn, readOnly: readOnly}
+	r := &funcRun[X, T]{beginFn: begin, fn: fn, readOnly: readOnly}
 	return retry.Do(ctx, r.attempt, options(ropts)...)
 }
 
-// txRun is one call of Transact; attempt is the operation of the loop.
-type txRun[X Tx, T any] struct {
-	begin    func(context.Context) (X, error)
+// funcRun is one call of Transact.
+type funcRun[X Tx, T any] struct {
+	beginFn  func(context.Context) (X, error)
 	fn       func(context.Context, X) (T, error)
 	readOnly bool
 }
 
-// attempt runs one whole transaction: begin, fn, commit.
-func (r *txRun[X, T]) attempt(ctx context.Context) (T, error) {
-	tx, err := r.begin(ctx)
+func (r *funcRun[X, T]) attempt(ctx context.Context) (T, error) {
+	return attempt[X, T](ctx, r, r.readOnly)
+}
+
+func (r *funcRun[X, T]) begin(ctx context.Context) (X, error)      { return r.beginFn(ctx) }
+func (r *funcRun[X, T]) call(ctx context.Context, tx X) (T, error) { return r.fn(ctx, tx) }
+
+// source begins the transactions of one call and runs its function; a
+// type parameter rather than function values, so that a call allocates
+// nothing for it.
+type source[X Tx, T any] interface {
+	begin(ctx context.Context) (X, error)
+	call(ctx context.Context, tx X) (T, error)
+}
+
+// attempt runs one whole transaction: begin, the function, commit. It is
+// the operation of the loop, for every helper.
+func attempt[X Tx, T any, S source[X, T]](ctx context.Context, s S, readOnly bool) (T, error) {
+	tx, err := s.begin(ctx)
 	if err != nil {
 		var zero T
 		return zero, classified(err)
 	}
-	v, err := r.call(ctx, tx)
+	v, err := guarded(ctx, s, tx)
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return v, classified(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return v, r.commitFailed(ctx, err)
+		return v, commitFailed(ctx, err, readOnly)
 	}
 	return v, nil
 }
 
-// call runs fn, rolling the transaction back if fn panics.
-func (r *txRun[X, T]) call(ctx context.Context, tx X) (v T, err error) {
+// guarded runs the function, rolling the transaction back if it panics.
+func guarded[X Tx, T any, S source[X, T]](ctx context.Context, s S, tx X) (v T, err error) {
 	done := false
 	defer func() {
 		if !done {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	v, err = r.fn(ctx, tx)
+	v, err = s.call(ctx, tx)
 	done = true
 	return v, err
 }
 
 // commitFailed classifies an error of COMMIT.
-func (r *txRun[X, T]) commitFailed(ctx context.Context, err error) error {
+func commitFailed(ctx context.Context, err error, readOnly bool) error {
 	state := SQLState(err)
 	if !commitUnknown(state, err) {
 		return classified(err)
 	}
-	if r.readOnly || IsIdempotent(ctx) {
+	if readOnly || IsIdempotent(ctx) {
 		return &verdict{err: err, retryable: true}
 	}
 	return retry.Permanent(&unknownCommit{err: err})
