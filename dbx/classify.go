@@ -108,14 +108,16 @@ func stmtAmbiguous(state string, err error) bool {
 // commitUnknown reports whether err, returned by COMMIT, leaves the outcome
 // of the transaction unknown. Only an error the server answered with a
 // SQLSTATE outside the connection and shutdown classes proves that nothing
-// was committed; sql.ErrTxDone says the transaction had already ended
-// (rolled back by database/sql when the context ended) before COMMIT.
+// was committed; sql.ErrTxDone and notCommitted say the transaction had
+// already ended (rolled back by database/sql when the context ended)
+// before COMMIT was sent.
 // Connection errors are never trusted at COMMIT, not even pgx's
 // SafeToRetry: a reply cut after the server committed looks the same.
 func commitUnknown(state string, err error) bool {
 	switch state {
 	case "":
-		return !errors.Is(err, errTxDone)
+		var nc *notCommitted
+		return !errors.Is(err, errTxDone) && !errors.As(err, &nc)
 	case "57P01", "57P02", "40003", "08007":
 		return true
 	}

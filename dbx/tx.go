@@ -87,7 +87,17 @@ func (r *sqlRun[T]) call(ctx context.Context, tx sqlTx) (T, error) { return r.fn
 // sqlTx gives *sql.Tx the methods of Tx.
 type sqlTx struct{ *sql.Tx }
 
-func (t sqlTx) Commit(context.Context) error   { return t.Tx.Commit() }
+// Commit reports a context error as not committed: database/sql checks
+// the context before it sends COMMIT and detaches the commit itself from
+// it, so a context error means COMMIT was never sent (the transaction was
+// rolled back when the context ended).
+func (t sqlTx) Commit(ctx context.Context) error {
+	err := t.Tx.Commit()
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return &notCommitted{err}
+	}
+	return err
+}
 func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 
 // Transact is [InTx] for any driver: begin starts a transaction (with the
@@ -200,6 +210,12 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 func classified(err error) error {
 	return &verdict{err: err, retryable: inTxRetryable(SQLState(err), err)}
 }
+
+// notCommitted is an error of COMMIT that proves nothing was committed.
+type notCommitted struct{ err error }
+
+func (n *notCommitted) Error() string { return n.err.Error() }
+func (n *notCommitted) Unwrap() error { return n.err }
 
 // unknownCommit is the error of a COMMIT with an unknown outcome: its chain
 // holds ErrCommitUnknown and the driver's error.

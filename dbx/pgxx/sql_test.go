@@ -396,3 +396,27 @@ func TestExecAndQuery(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int64{105, 100}, got)
 }
+
+// The caller's context ends just before COMMIT: database/sql does not send
+// it and rolls back, so the outcome is known (nothing committed) and the
+// error says the caller cancelled, not that the outcome is unknown.
+func TestInTxCancelledBeforeCommit(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	db := openDB(t, cfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	calls := 0
+	_, err := dbx.InTx(ctx, db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		cancel()
+		return 0, err
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.Equal(t, 1, calls)
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 0, n)
+}
