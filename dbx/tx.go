@@ -61,7 +61,7 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.InTx: nil database or nil function", retry.ErrInvalidConfig)}
 	}
-	r := &sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
+	r := sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
 	return retry.Do(ctx, r.attempt, options(ropts)...)
 }
 
@@ -73,16 +73,16 @@ type sqlRun[T any] struct {
 	readOnly bool
 }
 
-func (r *sqlRun[T]) attempt(ctx context.Context) (T, error) {
+func (r sqlRun[T]) attempt(ctx context.Context) (T, error) {
 	return attempt[sqlTx, T](ctx, r, r.readOnly)
 }
 
-func (r *sqlRun[T]) begin(ctx context.Context) (sqlTx, error) {
+func (r sqlRun[T]) begin(ctx context.Context) (sqlTx, error) {
 	tx, err := r.db.BeginTx(ctx, r.opts)
 	return sqlTx{tx}, err
 }
 
-func (r *sqlRun[T]) call(ctx context.Context, tx sqlTx) (T, error) { return r.fn(ctx, tx.Tx) }
+func (r sqlRun[T]) call(ctx context.Context, tx sqlTx) (T, error) { return r.fn(ctx, tx.Tx) }
 
 // sqlTx gives *sql.Tx the methods of Tx.
 type sqlTx struct{ *sql.Tx }
@@ -136,7 +136,7 @@ func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, 
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
-	r := &funcRun[X, T]{beginFn: begin, fn: fn, readOnly: readOnly}
+	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: readOnly}
 	return retry.Do(ctx, r.attempt, options(ropts)...)
 }
 
@@ -147,12 +147,12 @@ type funcRun[X Tx, T any] struct {
 	readOnly bool
 }
 
-func (r *funcRun[X, T]) attempt(ctx context.Context) (T, error) {
+func (r funcRun[X, T]) attempt(ctx context.Context) (T, error) {
 	return attempt[X, T](ctx, r, r.readOnly)
 }
 
-func (r *funcRun[X, T]) begin(ctx context.Context) (X, error)      { return r.beginFn(ctx) }
-func (r *funcRun[X, T]) call(ctx context.Context, tx X) (T, error) { return r.fn(ctx, tx) }
+func (r funcRun[X, T]) begin(ctx context.Context) (X, error)      { return r.beginFn(ctx) }
+func (r funcRun[X, T]) call(ctx context.Context, tx X) (T, error) { return r.fn(ctx, tx) }
 
 // source begins the transactions of one call and runs its function; a
 // type parameter rather than function values, so that a call allocates
