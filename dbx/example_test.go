@@ -165,3 +165,19 @@ func ExampleIdempotent() {
 	fmt.Println(dbx.IsIdempotent(ctx), dbx.IsIdempotent(context.Background()))
 	// Output: true false
 }
+
+// Statement retries one statement of any driver outside a transaction:
+// here the first try meets a lock timeout, which the server rolled back,
+// so it is sent again.
+func ExampleStatement() {
+	calls := 0
+	rows, err := dbx.Statement(context.Background(), func(ctx context.Context) (int64, error) {
+		calls++
+		if calls == 1 {
+			return 0, lockNotAvailable{}
+		}
+		return 3, nil // rows affected
+	})
+	fmt.Println(rows, err, calls)
+	// Output: 3 <nil> 2
+}

@@ -139,44 +139,72 @@ func BenchmarkTxSuccessInterleaved(b *testing.B) {
 	admin := connect(b, cfg)
 	accounts(b, admin, 1, 0)
 	exec(b, admin, "ALTER DATABASE "+cfg.Database+" SET synchronous_commit = off")
-	db := openDB(b, cfg)
-	db.SetMaxIdleConns(1)
 	ctx := context.Background()
 	const update = "UPDATE accounts SET balance = balance + 1 WHERE id = 1"
-	fn := func(ctx context.Context, tx *sql.Tx) (struct{}, error) {
-		_, err := tx.ExecContext(ctx, update)
-		return struct{}{}, err
-	}
-	byHand := func() {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			b.Fatal(err)
+
+	b.Run("sql", func(b *testing.B) {
+		db := openDB(b, cfg)
+		db.SetMaxIdleConns(1)
+		fn := func(ctx context.Context, tx *sql.Tx) (struct{}, error) {
+			_, err := tx.ExecContext(ctx, update)
+			return struct{}{}, err
 		}
-		if _, err := tx.ExecContext(ctx, update); err != nil {
-			_ = tx.Rollback()
-			b.Fatal(err)
+		interleave(b, func() error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, update); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}, func() error {
+			_, err := dbx.InTx(ctx, db, nil, fn)
+			return err
+		})
+	})
+	b.Run("pgx", func(b *testing.B) {
+		pool := newPool(b, cfg)
+		fn := func(ctx context.Context, tx pgx.Tx) (struct{}, error) {
+			_, err := tx.Exec(ctx, update)
+			return struct{}{}, err
 		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	withHelper := func() {
-		if _, err := dbx.InTx(ctx, db, nil, fn); err != nil {
-			b.Fatal(err)
-		}
-	}
+		interleave(b, func() error {
+			tx, err := pool.BeginTx(ctx, pgx.TxOptions{})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, update); err != nil {
+				_ = tx.Rollback(ctx)
+				return err
+			}
+			return tx.Commit(ctx)
+		}, func() error {
+			_, err := pgxx.InTx(ctx, pool, pgx.TxOptions{}, fn)
+			return err
+		})
+	})
+}
+
+// interleave runs byHand and withHelper once per iteration, alternating
+// which goes first, and reports their mean times and the overhead.
+func interleave(b *testing.B, byHand, withHelper func() error) {
 	var hand, helper time.Duration
 	n := 0
 	for b.Loop() {
-		// Alternate which goes first, so that neither always follows the other.
 		first, second, firstT, secondT := byHand, withHelper, &hand, &helper
 		if n%2 == 1 {
 			first, second, firstT, secondT = withHelper, byHand, &helper, &hand
 		}
 		start := time.Now()
-		first()
+		if err := first(); err != nil {
+			b.Fatal(err)
+		}
 		mid := time.Now()
-		second()
+		if err := second(); err != nil {
+			b.Fatal(err)
+		}
 		*firstT += mid.Sub(start)
 		*secondT += time.Since(mid)
 		n++

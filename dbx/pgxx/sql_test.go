@@ -420,3 +420,30 @@ func TestInTxCancelledBeforeCommit(t *testing.T) {
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 0, n)
 }
+
+// fn panics after a write: the transaction is rolled back, its connection
+// goes back to the pool, and the panic reaches the caller unchanged.
+func TestInTxPanic(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	db := openDB(t, cfg)
+	assert.PanicsWithValue(t, "boom", func() {
+		_, _ = dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')"); err != nil {
+				return 0, err
+			}
+			panic("boom")
+		})
+	})
+	assert.Equal(t, 0, db.Stats().InUse, "the connection is back in the pool")
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 0, n, "rolled back")
+	// The pool still works.
+	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('pen')")
+		return 0, err
+	})
+	require.NoError(t, err)
+}
