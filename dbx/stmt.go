@@ -20,7 +20,10 @@ import (
 //     the statement ran (an outcome the client cannot know).
 //
 // Every other error ends the call: constraint, syntax and data errors, and
-// a lost connection of a statement not marked idempotent.
+// a lost connection of a statement not marked idempotent. A statement that
+// may have taken effect ends the call as [retry.Permanent], so that neither
+// a classifier nor an attempt timeout ([retry.WithAttemptTimeout], which
+// the loop otherwise retries) sends it again.
 //
 // database/sql already retries a call itself, up to 3 times, when the
 // driver reports [driver.ErrBadConn]; those tries happen inside one
@@ -96,9 +99,18 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 }
 
 // statementError wraps err, returned by a statement outside a transaction,
-// with its verdict.
+// with its verdict. A statement that may have taken effect is marked
+// Permanent unless ctx is Idempotent, so that no classifier and no attempt
+// timeout (which the loop retries on its own) can send it again.
 func statementError(ctx context.Context, err error) error {
 	state := SQLState(err)
-	ok := stmtSafe(state, err) || IsIdempotent(ctx) && stmtAmbiguous(state, err)
-	return &verdict{err: err, retryable: ok}
+	switch {
+	case stmtSafe(state, err):
+		return &verdict{err: err, retryable: true}
+	case IsIdempotent(ctx) && stmtAmbiguous(state, err):
+		return &verdict{err: err, retryable: true}
+	case stmtAmbiguous(state, err):
+		return retry.Permanent(&verdict{err: err})
+	}
+	return &verdict{err: err}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,7 +230,11 @@ func TestStatementError(t *testing.T) {
 	ctx := t.Context()
 	retryable := func(ctx context.Context, err error) bool {
 		var v *verdict
-		require.ErrorAs(t, statementError(ctx, err), &v)
+		wrapped := statementError(ctx, err)
+		require.ErrorAs(t, wrapped, &v)
+		if !v.Retryable() && stmtAmbiguous(SQLState(err), err) {
+			assert.NotEqual(t, wrapped, v, "an unknown outcome is Permanent")
+		}
 		return v.Retryable()
 	}
 	assert.True(t, retryable(ctx, codeErr("40001")))
@@ -278,4 +283,32 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 	calls, err = run(true, io.ErrUnexpectedEOF)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
+}
+
+// An attempt timeout is retried by the loop whatever the classifiers say;
+// a statement that timed out while it ran may have taken effect, so it is
+// not sent again unless declared idempotent.
+func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
+	for _, idem := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			ctx := t.Context()
+			if idem {
+				ctx = Idempotent(ctx)
+			}
+			calls := 0
+			_, err := Statement(ctx, func(ctx context.Context) (int, error) {
+				calls++
+				<-ctx.Done() // the server is slow; the attempt times out
+				return 0, ctx.Err()
+			}, retry.WithAttemptTimeout(time.Second), retry.WithMaxAttempts(3))
+			if idem {
+				assert.Equal(t, 3, calls)
+				assert.ErrorIs(t, err, retry.ErrExhausted)
+			} else {
+				assert.Equal(t, 1, calls)
+				assert.ErrorIs(t, err, retry.ErrPermanent)
+			}
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+		})
+	}
 }

@@ -111,10 +111,19 @@ func TestInTxDeadlock(t *testing.T) {
 	var calls, retries atomic.Int32
 	var firstUpdates sync.WaitGroup
 	firstUpdates.Add(2)
-	transfer := func(from, to int) error {
+	// done[i] closes when side i has finished. The victim's retry waits for
+	// the other side, so that it cannot win the freed row back and deadlock
+	// a second time (with row locks the waiter must take the tuple lock
+	// again when it wakes, and a quick retry can take it first).
+	done := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	transfer := func(side, from, to int) error {
+		defer close(done[side])
 		first := true
 		_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (struct{}, error) {
 			calls.Add(1)
+			if !first {
+				<-done[1-side] // a retry: the other side has committed
+			}
 			if _, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance - 10 WHERE id = $1", from); err != nil {
 				return struct{}{}, err
 			}
@@ -133,8 +142,8 @@ func TestInTxDeadlock(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
-	wg.Go(func() { errs[0] = transfer(1, 2) })
-	wg.Go(func() { errs[1] = transfer(2, 1) })
+	wg.Go(func() { errs[0] = transfer(0, 1, 2) })
+	wg.Go(func() { errs[1] = transfer(1, 2, 1) })
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
