@@ -147,3 +147,58 @@ func TestPgxNilArguments(t *testing.T) {
 	_, err = pgxx.Exec(t.Context(), nil, "SELECT 1", nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
+
+// The pool's only connection was killed while idle. PostgreSQL tells the
+// client FATAL 57P01, which pgx reads when it next sends a statement: to
+// the client that is the session dying under a statement, which may have
+// run. So pgxx.Exec does not send it again (here it had not run), unless
+// it is declared idempotent; then it runs on a new connection, once.
+func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	accounts(t, other, 1, 100)
+	pcfg, err := pgxpool.ParseConfig("")
+	require.NoError(t, err)
+	pcfg.ConnConfig = cfg.Copy()
+	pcfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), pcfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	ctx := t.Context()
+	const update = "UPDATE accounts SET balance = balance + 1 WHERE id = 1"
+	kill := func() {
+		var pid int
+		require.NoError(t, pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
+		terminate(t, other, pid)
+	}
+
+	kill()
+	_, err = pgxx.Exec(ctx, pool, update, nil)
+	var re *retry.Error
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 1, re.Attempts)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, "57P01", dbx.SQLState(err))
+	assert.Equal(t, []int64{100}, balances(t, other))
+
+	kill()
+	_, err = pgxx.Exec(dbx.Idempotent(ctx), pool, update, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{101}, balances(t, other), "applied once")
+}
+
+// terminate ends the backend pid and waits (by asking the server) until it
+// is gone.
+func terminate(t testing.TB, conn *pgx.Conn, pid int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+	require.NoError(t, err)
+	for {
+		var alive bool
+		require.NoError(t, conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&alive))
+		if !alive {
+			return
+		}
+	}
+}

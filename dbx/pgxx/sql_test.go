@@ -456,3 +456,25 @@ func TestInTxPanic(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+// The caveat of the README, shown: the pool's idle connection was killed,
+// and database/sql itself sends the statement again on a new connection
+// inside one attempt of ours (it retries driver.ErrBadConn up to 3 times
+// per call), so dbx.Exec sees a success and no retry of its own.
+func TestExecDatabaseSQLRetriesByItself(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	accounts(t, other, 1, 100)
+	db := openDB(t, cfg)
+	db.SetMaxOpenConns(1)
+	var pid int
+	require.NoError(t, db.QueryRow("SELECT pg_backend_pid()").Scan(&pid))
+	terminate(t, other, pid)
+
+	retries := 0
+	_, err := dbx.Exec(t.Context(), db, "UPDATE accounts SET balance = balance + 1 WHERE id = 1", nil,
+		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))
+	require.NoError(t, err)
+	assert.Equal(t, 0, retries, "the retry happened inside database/sql")
+	assert.Equal(t, []int64{101}, balances(t, other))
+}
