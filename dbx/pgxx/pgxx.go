@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,7 +33,7 @@ type Beginner interface {
 //
 // InTx is safe for concurrent use.
 func InTx[T any](ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) (T, error), ropts ...retry.Option) (T, error) {
-	if db == nil || fn == nil {
+	if isNil(db) || fn == nil {
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: pgxx.InTx: nil Beginner or nil function", retry.ErrInvalidConfig)}
 	}
@@ -77,10 +78,20 @@ type Execer interface {
 //
 // Exec is safe for concurrent use.
 func Exec(ctx context.Context, db Execer, sql string, args []any, ropts ...retry.Option) (pgconn.CommandTag, error) {
-	if db == nil {
+	if isNil(db) {
 		return pgconn.CommandTag{}, &retry.Error{Reason: fmt.Errorf("%w: pgxx.Exec: nil Execer", retry.ErrInvalidConfig)}
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (pgconn.CommandTag, error) {
 		return db.Exec(ctx, sql, args...)
 	}, ropts...)
+}
+
+// isNil reports whether v is nil, or a nil pointer (a *pgxpool.Pool that
+// was never set) inside a non-nil interface, which could only panic.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }

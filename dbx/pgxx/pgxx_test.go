@@ -146,6 +146,11 @@ func TestPgxNilArguments(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	_, err = pgxx.Exec(t.Context(), nil, "SELECT 1", nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	var unset *pgxpool.Pool
+	_, err = pgxx.InTx(t.Context(), unset, pgx.TxOptions{}, func(context.Context, pgx.Tx) (int, error) { return 0, nil })
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	_, err = pgxx.Exec(t.Context(), unset, "SELECT 1", nil)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
 
 // The pool's only connection was killed while idle. PostgreSQL tells the
