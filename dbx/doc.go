@@ -1,9 +1,9 @@
 // Package dbx retries database work with the loop of package
 // [github.com/retrykit/retry]: [InTx] runs a whole database/sql
 // transaction again after a serialization failure or a deadlock,
-// [Transact] does the same for any driver's transactions, and [Exec] and
-// [Query] retry single statements outside a transaction where that cannot
-// apply them twice. It imports no driver: SQLSTATE codes are read through
+// [Transact] does the same for any driver's transactions, and [Exec],
+// [Query] and [Statement] (any driver) retry single statements outside a
+// transaction where that cannot apply them twice. It imports no driver: SQLSTATE codes are read through
 // the method SQLState() string that the errors of pgx and lib/pq have.
 // The nested modules pgxx (pgx v5 native) and mysqlx (MySQL and MariaDB)
 // build on it.
@@ -49,10 +49,12 @@
 //
 // # Statements outside a transaction
 //
-// A statement is its own transaction. [Exec] and [Query] retry it when it
-// provably did not take effect (a conflict, a refused connection, nothing
-// sent), or when the context is marked [Idempotent] and the connection was
-// lost while it ran. database/sql already retries a call up to 3 times on
+// A statement is its own transaction. [Exec], [Query] and [Statement] retry
+// it when it provably did not take effect (a conflict, a refused
+// connection, nothing sent), or when the context is marked [Idempotent] and
+// the connection was lost or the session killed while it ran; otherwise a
+// statement that may have run ends the call, even after an attempt
+// timeout. database/sql already retries a call up to 3 times on
 // driver.ErrBadConn, inside one attempt of ours: a policy of 4 attempts can
 // send a statement up to 12 times. lib/pq turns every FATAL error into a
 // bare driver.ErrBadConn without a code, so with lib/pq a killed session

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +37,9 @@ func serverConfig(t testing.TB) *pgx.ConnConfig {
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		msg := fmt.Sprintf("no PostgreSQL at %s (%v): set %s to a server's connection string", cfg.Host, err, pgEnv)
+		// One line: pgx's error spans several, one per address tried.
+		msg := fmt.Sprintf("no PostgreSQL at %s:%d (%s): set %s to a server's connection string",
+			cfg.Host, cfg.Port, strings.Join(strings.Fields(err.Error()), " "), pgEnv)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
