@@ -173,3 +173,40 @@ func TestNilArguments(t *testing.T) {
 	_, err = mysqlx.Exec(t.Context(), nil, "SELECT 1", nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
+
+// The connection is cut after the server committed and before the client
+// heard so: mysqlx.InTx ends with ErrCommitUnknown, does not retry, and
+// exactly one row was committed; a read-only transaction is retried.
+func TestInTxCommitOutcomeUnknown(t *testing.T) {
+	db, cfg := newDatabase(t)
+	mustExec(t, db, "CREATE TABLE orders (id int AUTO_INCREMENT PRIMARY KEY, item text NOT NULL) ENGINE=InnoDB")
+	proxy, via := newCommitCutter(t, cfg)
+	viaDB := open(t, via)
+
+	proxy.cuts.Store(1)
+	calls := 0
+	_, err := mysqlx.InTx(t.Context(), viaDB, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		return 0, err
+	})
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, int32(1), proxy.cutDone.Load())
+	assert.Equal(t, 1, calls, "not retried")
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 1, n, "the server did commit")
+
+	proxy.cuts.Store(1)
+	calls = 0
+	got, err := mysqlx.InTx(t.Context(), viaDB, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		var n int
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n)
+		return n, err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 1, got)
+	assert.Equal(t, 2, calls, "a read-only transaction is retried")
+}
