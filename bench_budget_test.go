@@ -64,8 +64,8 @@ func BenchmarkBreaker(b *testing.B) {
 	})
 	b.Run("open", func(b *testing.B) {
 		br := mustBreaker(b, BreakerConfig{FailureThreshold: 1})
-		t, _ := br.allow()
-		br.fail(t)
+		t, _ := br.allowNow()
+		br.failNow(t)
 		if br.State() != Open {
 			b.Fatal("the circuit did not open")
 		}
@@ -118,7 +118,7 @@ func BenchmarkBudget(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if !bu.withdraw(false) {
+				if !bu.withdrawNow(false) {
 					b.Error("refused")
 				}
 			}
@@ -126,11 +126,11 @@ func BenchmarkBudget(b *testing.B) {
 	})
 	b.Run("withdraw-refused", func(b *testing.B) {
 		bu := mustBudget(b, BudgetConfig{Capacity: 1})
-		bu.withdraw(false)
+		bu.withdrawNow(false)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				bu.withdraw(false)
+				bu.withdrawNow(false)
 			}
 		})
 	})
@@ -158,7 +158,7 @@ func BenchmarkBudget(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				bu.withdraw(false)
+				bu.withdrawNow(false)
 			}
 		})
 	})
@@ -215,7 +215,7 @@ func BenchmarkBudgetSerial(b *testing.B) {
 		bu := mustBudget(b, BudgetConfig{Capacity: 1e12})
 		b.ReportAllocs()
 		for b.Loop() {
-			bu.withdraw(false)
+			bu.withdrawNow(false)
 		}
 	})
 	b.Run("deposit", func(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retry"
 )
@@ -154,4 +155,15 @@ func BenchmarkPermanent(b *testing.B) {
 			sinkInt, sinkErr = retry.Do(ctx, op, retry.WithMaxAttempts(4))
 		}
 	})
+}
+
+// BenchmarkInlineOptions: the options written in the call, as the issue
+// that set the target measured them against cenkalti/backoff v5.
+func BenchmarkInlineOptions(b *testing.B) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkInt, sinkErr = retry.Do(ctx, succeed, retry.WithMaxAttempts(5),
+			retry.WithBackoff(retry.Exponential(10*time.Millisecond, 2)), retry.WithClassifier(retry.StopOn(errPermanentBench)))
+	}
 }

@@ -12,8 +12,9 @@ import (
 // retry; the resolution is one millionth of a token. A zero field takes the
 // default stated beside it.
 //
-// The aioduct client's budget, 10 tokens and one back per successful call,
-// is BudgetConfig{Capacity: 10, PerSuccess: 1}.
+// A common client budget is BudgetConfig{Capacity: 10, PerSuccess: 1}: a
+// burst of failures can make at most 10 retries in all, and every call
+// that succeeds earns one retry back.
 type BudgetConfig struct {
 	// Capacity is the size of the bucket: the number of retries a burst of
 	// failures can make before the budget runs dry. It must be > 0 (and at
@@ -34,9 +35,13 @@ type BudgetConfig struct {
 	TimeoutCost float64
 	// Threshold is the floor a withdrawal must not cross: a retry is granted
 	// only if the tokens left after paying its cost are at or above
-	// Threshold. Default 0. Capacity/2 gives gRPC-style throttling: retries
-	// stop while the bucket is at or below half full. It must be below
-	// Capacity.
+	// Threshold. Default 0. It must be below Capacity.
+	//
+	// Capacity/2 keeps half the bucket for when the dependency recovers.
+	// gRPC's retry throttling (gRFC A6) is one retry stricter: grpc-go
+	// retries only while the tokens left are above half, so from a full
+	// bucket of 10 it makes 4 retries where Threshold 5 allows 5. Threshold
+	// Capacity/2 + 1e-6 (the resolution) reproduces it exactly.
 	Threshold float64
 }
 
@@ -59,6 +64,11 @@ type BudgetConfig struct {
 // the calls to one dependency. The zero Budget is not usable: make one
 // with [NewBudget] (WithBudget reports a zero Budget as invalid).
 //
+// A Budget measures time from the first instant it is given: the wall
+// clock under [Do], or the instants a caller passes to [Policy.Failed]. One
+// Budget serves one timeline: share it between Do and a caller that passes
+// time.Now(), never with a simulator's virtual clock.
+//
 // A Budget is safe for concurrent use by any number of goroutines. It is
 // lock-free (atomic compare-and-swap), owns no goroutine or timer, and
 // computes time refill lazily from the clock when it is used, like
@@ -66,15 +76,28 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	tokens  atomic.Int64  // micro-tokens, in [0, capacity]
-	last    atomic.Int64  // nanoseconds since base up to which time refill was credited
-	allowed atomic.Uint64 // retries granted
-	denied  atomic.Uint64 // retries refused
+	// The first 64 bytes hold everything a withdrawal reads or writes when
+	// the budget does not refill with time. NewBudget allocates a Budget of
+	// exactly 192 bytes, a size class whose objects start on a 64-byte
+	// boundary, so they share one cache line wherever the allocator puts
+	// it. The second line is read-mostly (the timeline's origin, written
+	// once, which a time refill reads too); the third holds the count of
+	// refusals, written only when the budget is dry.
+	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
+	allowed     atomic.Uint64 // retries granted
+	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	threshold   int64         // micro-tokens; immutable, as are the fields below
+	retryCost   int64
+	timeoutCost int64
+	capacity    int64
+	rate        uint64 // micro-tokens per second; 0: no time refill
 
-	// Immutable after NewBudget; amounts in micro-tokens.
-	capacity, perSuccess, retryCost, timeoutCost, threshold int64
-	rate                                                    uint64 // micro-tokens per second; 0: no time refill
-	base                                                    time.Time
+	tl         timeline // where time refill is measured from
+	perSuccess int64
+	_          [48]byte
+
+	denied atomic.Uint64 // retries refused
+	_      [56]byte
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it
@@ -131,9 +154,6 @@ func NewBudget(c BudgetConfig) (*Budget, error) {
 	}
 	b.rate = uint64(rate)
 	b.tokens.Store(b.capacity)
-	if b.rate > 0 {
-		b.base = time.Now()
-	}
 	return b, nil
 }
 
@@ -159,17 +179,34 @@ func budgetError(format string, args ...any) error {
 }
 
 // Tokens returns the number of tokens in the budget now, time refill
-// included (to a millionth of a token). It is safe to call at any time
-// from any goroutine, and reads the clock only when PerSecond is set. A nil
-// Budget, which [WithBudget] takes as no budget, has 0 tokens.
+// included (to a millionth of a token). It is shorthand for
+// TokensAt(time.Now()), and reads the clock only when PerSecond is set. A
+// nil Budget, which [WithBudget] takes as no budget, has 0 tokens.
 func (b *Budget) Tokens() float64 {
+	if b == nil || b.rate == 0 {
+		return b.TokensAt(time.Time{})
+	}
+	return b.TokensAt(time.Now())
+}
+
+// TokensAt returns the number of tokens the budget would hold at instant t,
+// time refill up to t included, for callers that drive the budget on their
+// own clock (see [Policy.Failed]). It changes nothing, like
+// rate.Limiter.TokensAt: asking about a later instant credits no refill.
+// Time is measured from the first instant the budget was given a decision
+// at; before that the bucket is full. It is safe to call at any time from
+// any goroutine. A nil Budget has 0 tokens.
+func (b *Budget) TokensAt(t time.Time) float64 {
 	if b == nil {
 		return 0
 	}
+	cur := b.tokens.Load()
 	if b.rate > 0 {
-		b.refill(b.now())
+		if now, ok := b.tl.peek(t); ok {
+			cur = min(cur+b.credit(b.last.Load(), now), b.capacity)
+		}
 	}
-	return float64(b.tokens.Load()) / microsPerToken
+	return float64(cur) / microsPerToken
 }
 
 // Stats returns the counts of retries granted and refused so far. It is
@@ -185,18 +222,27 @@ func (b *Budget) Stats() BudgetStats {
 // valid reports whether b was made by NewBudget.
 func (b *Budget) valid() bool { return b.capacity > 0 }
 
-// withdraw asks for one retry, costing TimeoutCost when the attempt being
-// retried timed out and RetryCost otherwise, and reports whether it is
-// granted. It reads the clock only when the budget refills with time.
-func (b *Budget) withdraw(timedOut bool) bool {
+// withdraw asks at clk for one retry, costing TimeoutCost when the attempt
+// being retried timed out and RetryCost otherwise, and reports whether it
+// is granted. It needs the time only when the budget refills with time.
+func (b *Budget) withdraw(timedOut bool, clk *clock) bool {
 	if b.rate > 0 {
-		b.refill(b.now())
+		b.refill(b.tl.since(clk.now()))
 	}
-	cost := b.retryCost
+	return b.take(b.cost(timedOut))
+}
+
+// refund gives back a granted retry that did not happen: the notify hook
+// panicked between the withdrawal and the wait. Only the grant is counted
+// back; Stats still shows it as allowed.
+func (b *Budget) refund(timedOut bool) { b.add(b.cost(timedOut)) }
+
+// cost is the price of one retry.
+func (b *Budget) cost(timedOut bool) int64 {
 	if timedOut {
-		cost = b.timeoutCost
+		return b.timeoutCost
 	}
-	return b.take(cost)
+	return b.retryCost
 }
 
 // take withdraws cost micro-tokens unless that would cross the threshold.
@@ -233,24 +279,16 @@ func (b *Budget) add(n int64) {
 	}
 }
 
-// now is the time since the budget was made, in nanoseconds (monotonic).
-func (b *Budget) now() int64 { return int64(time.Since(b.base)) }
-
-// refill credits the time refill accrued up to now (nanoseconds since
-// base). Whoever advances b.last over an interval credits that interval, so
+// refill credits the time refill accrued up to now (nanoseconds on the
+// budget's timeline, which starts at the first instant the budget is given:
+// the bucket is full until then, so nothing before it needs crediting). Whoever advances b.last over an interval credits that interval, so
 // each interval is credited exactly once. The credit is the difference of
-// two absolute marks, the whole micro-tokens accrued since base, so the
+// two absolute marks, the whole micro-tokens accrued since the origin, so the
 // fractions of a micro-token between frequent refills are never lost.
 func (b *Budget) refill(now int64) {
 	for {
 		last := b.last.Load()
-		if now <= last {
-			return
-		}
-		credit := int64(b.mark(now) - b.mark(last)) // exact unless the bucket would overflow, see below
-		if b.fills(uint64(now - last)) {
-			credit = b.capacity
-		}
+		credit := b.credit(last, now)
 		if credit == 0 {
 			return // nothing whole yet: leave b.last, the fraction stays accrued
 		}
@@ -261,7 +299,19 @@ func (b *Budget) refill(now int64) {
 	}
 }
 
-// mark returns the whole micro-tokens accrued from base to t, modulo 2⁶⁴:
+// credit returns the whole micro-tokens of refill accrued from last to now,
+// capped at a full bucket; 0 when now is not after last.
+func (b *Budget) credit(last, now int64) int64 {
+	if now <= last {
+		return 0
+	}
+	if b.fills(uint64(now - last)) {
+		return b.capacity
+	}
+	return int64(b.mark(now) - b.mark(last)) // exact: fills ruled out an overflow
+}
+
+// mark returns the whole micro-tokens accrued from the timeline's origin to t, modulo 2⁶⁴:
 // the low 64 bits of ⌊t·rate / 1e9⌋. A difference of two marks is exact
 // whenever the true difference is below 2⁶⁴, which fills rules out.
 func (b *Budget) mark(t int64) uint64 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,11 +62,11 @@ func TestNewBudgetInvalid(t *testing.T) {
 }
 
 func TestBudgetStartsFullWithDefaults(t *testing.T) {
-	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // the aioduct client's budget
+	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 1}) // 10 tokens, one back per success
 	assert.Equal(t, 10.0, b.Tokens())
 	assert.Equal(t, int64(1e6), b.retryCost, "RetryCost defaults to 1")
 	assert.Equal(t, b.retryCost, b.timeoutCost, "TimeoutCost defaults to RetryCost")
-	assert.True(t, b.base.IsZero(), "no time refill: the clock is never read")
+	assert.Nil(t, b.tl.origin.Load(), "no time refill: the clock is never read")
 
 	c := mustBudget(t, BudgetConfig{Capacity: 10, RetryCost: 2})
 	assert.Equal(t, int64(2e6), c.timeoutCost, "TimeoutCost defaults to RetryCost")
@@ -74,18 +75,18 @@ func TestBudgetStartsFullWithDefaults(t *testing.T) {
 func TestBudgetWithdrawDepositAndStats(t *testing.T) {
 	b := mustBudget(t, BudgetConfig{Capacity: 3, PerSuccess: 0.5})
 	for range 3 {
-		assert.True(t, b.withdraw(false))
+		assert.True(t, b.withdrawNow(false))
 	}
-	assert.False(t, b.withdraw(false))
-	assert.False(t, b.withdraw(true))
+	assert.False(t, b.withdrawNow(false))
+	assert.False(t, b.withdrawNow(true))
 	assert.Equal(t, 0.0, b.Tokens())
 	assert.Equal(t, BudgetStats{Allowed: 3, Denied: 2}, b.Stats())
 
 	b.deposit()
 	assert.Equal(t, 0.5, b.Tokens())
-	assert.False(t, b.withdraw(false), "half a token does not pay for a retry")
+	assert.False(t, b.withdrawNow(false), "half a token does not pay for a retry")
 	b.deposit()
-	assert.True(t, b.withdraw(false))
+	assert.True(t, b.withdrawNow(false))
 	assert.Equal(t, BudgetStats{Allowed: 4, Denied: 3}, b.Stats())
 
 	for range 20 {
@@ -96,7 +97,7 @@ func TestBudgetWithdrawDepositAndStats(t *testing.T) {
 
 func TestBudgetNoPerSuccessDepositsNothing(t *testing.T) {
 	b := mustBudget(t, BudgetConfig{Capacity: 2})
-	require.True(t, b.withdraw(false))
+	require.True(t, b.withdrawNow(false))
 	b.deposit()
 	assert.Equal(t, 1.0, b.Tokens())
 }
@@ -105,26 +106,26 @@ func TestBudgetThreshold(t *testing.T) {
 	// gRPC-style throttling: retries stop while the bucket is at or below half full.
 	b := mustBudget(t, BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5})
 	for range 5 {
-		assert.True(t, b.withdraw(false))
+		assert.True(t, b.withdrawNow(false))
 	}
 	assert.Equal(t, 5.0, b.Tokens())
-	assert.False(t, b.withdraw(false))
+	assert.False(t, b.withdrawNow(false))
 	b.deposit()
 	assert.InDelta(t, 5.1, b.Tokens(), 1e-9)
-	assert.False(t, b.withdraw(false), "5.1 - 1 would cross the threshold")
+	assert.False(t, b.withdrawNow(false), "5.1 - 1 would cross the threshold")
 	for range 9 {
 		b.deposit()
 	}
-	assert.True(t, b.withdraw(false))
+	assert.True(t, b.withdrawNow(false))
 	assert.Equal(t, 5.0, b.Tokens())
 }
 
 func TestBudgetTimeoutCost(t *testing.T) {
 	b := mustBudget(t, BudgetConfig{Capacity: 5, TimeoutCost: 3})
-	assert.True(t, b.withdraw(true))
+	assert.True(t, b.withdrawNow(true))
 	assert.Equal(t, 2.0, b.Tokens())
-	assert.False(t, b.withdraw(true))
-	assert.True(t, b.withdraw(false))
+	assert.False(t, b.withdrawNow(true))
+	assert.True(t, b.withdrawNow(false))
 	assert.Equal(t, 1.0, b.Tokens())
 	assert.Equal(t, BudgetStats{Allowed: 2, Denied: 1}, b.Stats())
 }
@@ -133,21 +134,21 @@ func TestBudgetTimeRefill(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := mustBudget(t, BudgetConfig{Capacity: 4, PerSecond: 2})
 		for range 4 {
-			require.True(t, b.withdraw(false))
+			require.True(t, b.withdrawNow(false))
 		}
-		require.False(t, b.withdraw(false))
+		require.False(t, b.withdrawNow(false))
 
 		time.Sleep(499 * time.Millisecond)
 		assert.Equal(t, 0.998, b.Tokens())
-		assert.False(t, b.withdraw(false))
+		assert.False(t, b.withdrawNow(false))
 		time.Sleep(time.Millisecond)
 		assert.Equal(t, 1.0, b.Tokens())
-		assert.True(t, b.withdraw(false))
+		assert.True(t, b.withdrawNow(false))
 
 		time.Sleep(time.Hour)
 		assert.Equal(t, 4.0, b.Tokens(), "time refill never exceeds the capacity")
 		for range 4 {
-			require.True(t, b.withdraw(false))
+			require.True(t, b.withdrawNow(false))
 		}
 		time.Sleep(250 * time.Millisecond)
 		assert.Equal(t, 0.5, b.Tokens(), "a full bucket does not bank time")
@@ -159,7 +160,7 @@ func TestBudgetRefillKeepsFractions(t *testing.T) {
 		// 3 tokens per second is 3 micro-tokens per microsecond: frequent
 		// reads each a fraction of a micro-token apart must not lose time.
 		b := mustBudget(t, BudgetConfig{Capacity: 1, PerSecond: 3})
-		require.True(t, b.withdraw(false))
+		require.True(t, b.withdrawNow(false))
 		for range 1_000_000 / 100 {
 			time.Sleep(100 * time.Nanosecond) // 0.3 micro-tokens each
 			b.Tokens()
@@ -339,7 +340,7 @@ func TestBudgetConcurrent(t *testing.T) {
 				if (g+i)%3 == 0 {
 					b.deposit()
 					deposits.Add(1)
-				} else if b.withdraw(false) {
+				} else if b.withdrawNow(false) {
 					granted.Add(1)
 				}
 				if tok := b.tokens.Load(); tok < 0 || tok > b.capacity {
@@ -374,7 +375,7 @@ func TestBudgetConcurrentRefill(t *testing.T) {
 					if (g+i)%4 == 0 {
 						b.deposit()
 						deposits.Add(1)
-					} else if b.withdraw(false) {
+					} else if b.withdrawNow(false) {
 						granted.Add(1)
 					}
 				}
@@ -431,4 +432,40 @@ func TestRetryStorm(t *testing.T) {
 	assert.Equal(t, int64(goroutines*DefaultMaxAttempts), without)
 	ratio := float64(without) / float64(withBudget)
 	assert.InDelta(t, 4, ratio, 0.25, "without a budget the storm makes about 4x the calls (%d vs %d)", without, withBudget)
+}
+
+// The Budget's hot fields share one cache line only if the Budget is
+// exactly 192 bytes (a size class whose objects are 64-byte aligned) with
+// them in its first 64; see the comment on its fields.
+func TestBudgetLayout(t *testing.T) {
+	var b Budget
+	assert.Equal(t, uintptr(192), unsafe.Sizeof(b))
+	assert.GreaterOrEqual(t, unsafe.Offsetof(b.tl), uintptr(64))
+	assert.Less(t, unsafe.Offsetof(b.tl), uintptr(128))
+	assert.GreaterOrEqual(t, unsafe.Offsetof(b.denied), uintptr(128), "refusals write their own line")
+	for name, off := range map[string]uintptr{
+		"tokens": unsafe.Offsetof(b.tokens), "allowed": unsafe.Offsetof(b.allowed), "last": unsafe.Offsetof(b.last),
+		"threshold": unsafe.Offsetof(b.threshold), "retryCost": unsafe.Offsetof(b.retryCost),
+		"timeoutCost": unsafe.Offsetof(b.timeoutCost), "capacity": unsafe.Offsetof(b.capacity), "rate": unsafe.Offsetof(b.rate),
+	} {
+		assert.Less(t, off, uintptr(64), name)
+	}
+	for range 100 {
+		bu := mustBudget(t, BudgetConfig{Capacity: 1})
+		assert.Zero(t, uintptr(unsafe.Pointer(bu))%64, "a 192-byte object starts on a 64-byte boundary")
+	}
+}
+
+// gRFC A6 stops retrying once the tokens left would be at or below half:
+// from 10 tokens, 4 retries (the 5th failure is not retried). Threshold
+// Capacity/2 + 1e-6 reproduces it; Capacity/2 allows one more.
+func TestBudgetGRPCThreshold(t *testing.T) {
+	for threshold, retries := range map[float64]int{5 + 1e-6: 4, 5: 5} {
+		b := mustBudget(t, BudgetConfig{Capacity: 10, Threshold: threshold})
+		calls := 0
+		err := Run(context.Background(), func(context.Context) error { calls++; return errProp },
+			WithBudget(b), WithMaxAttempts(0), WithBackoff(Constant(0)))
+		require.ErrorIs(t, err, ErrBudgetExhausted)
+		assert.Equal(t, retries+1, calls, "threshold %v", threshold)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -124,6 +123,12 @@ type BreakerConfig struct {
 // ended by the caller's own context counts as nothing (it frees its probe
 // slot, if it was a probe).
 //
+// A Breaker measures time from the first instant it needs one: the wall
+// clock under [Do] and [Breaker.Run], or the instants a caller passes to
+// [Policy.Begin] and [Policy.Failed]. One Breaker serves one timeline: share
+// it between Do and a caller that passes time.Now(), never with a
+// simulator's virtual clock.
+//
 // The zero Breaker is not usable: make one with [NewBreaker]. A Breaker is
 // safe for concurrent use and meant to be shared by every call to one
 // dependency, across policies and goroutines. It owns no goroutine or
@@ -136,7 +141,8 @@ type Breaker struct {
 	fails atomic.Int64  // failures in a row in the current closed period
 	_     [48]byte      // keep the counters below off the line every call reads
 
-	openUntil atomic.Int64 // nanoseconds since base at which an open circuit turns half-open
+	openUntil atomic.Int64  // instant on tl at which an open circuit turns half-open
+	latest    atomic.Uint64 // the latest failure-rate bucket period recorded
 	failures  atomic.Uint64
 	rejected  atomic.Uint64
 	opened    atomic.Uint64
@@ -154,7 +160,7 @@ type Breaker struct {
 	width       int64 // nanoseconds per bucket; 0: failure-rate rule off
 	minCalls    uint64
 	hook        func(from, to State)
-	base        time.Time
+	tl          timeline // instants in nanoseconds since the first the breaker was given
 }
 
 // BreakerStats counts what a [Breaker] did since it was made. It is a
@@ -178,7 +184,6 @@ func NewBreaker(c BreakerConfig) (*Breaker, error) {
 		maxRecovery: int64(c.MaxRecoveryTimeout),
 		probes:      uint64(c.HalfOpenProbes),
 		hook:        c.OnStateChange,
-		base:        time.Now(),
 	}
 	if b.threshold == 0 && c.FailureRate == 0 {
 		b.threshold = DefaultFailureThreshold
@@ -245,9 +250,22 @@ func (b *Breaker) State() State {
 	if b == nil {
 		return Closed
 	}
-	s := b.st.Load()
-	k := kindOf(s)
-	if k == Open && b.now() >= b.openUntil.Load() {
+	if kindOf(b.st.Load()) != Open {
+		return kindOf(b.st.Load())
+	}
+	return b.StateAt(time.Now())
+}
+
+// StateAt is [Breaker.State] at instant t, for callers that drive the
+// breaker on their own clock (see [Policy.Begin]); time is measured from
+// the first instant the breaker was given, and an earlier t counts as that
+// one. It changes nothing. A nil Breaker is Closed.
+func (b *Breaker) StateAt(t time.Time) State {
+	if b == nil {
+		return Closed
+	}
+	k := kindOf(b.st.Load())
+	if k == Open && b.tl.since(t) >= b.openUntil.Load() {
 		return HalfOpen
 	}
 	return k
@@ -269,11 +287,13 @@ func (b *Breaker) Stats() BreakerStats {
 // reason [ErrCircuitOpen], as [Do] would; test for it with errors.Is.
 // Otherwise Run returns op's error unchanged.
 //
-// The outcome is recorded as Do records it with no classifiers: nil, a
+// The outcome is recorded by the rule Do uses with no classifiers: nil, a
 // [Permanent] error, or an error whose Retryable() method says false is a
 // success; any other error is a failure; an error returned once ctx has
-// ended, or a panic in op, counts as nothing. To classify with a policy,
-// call Do with [WithBreaker], [WithMaxAttempts](1) and [WithClassifier].
+// ended, or a panic in op or in a Retryable method, counts as nothing. To
+// classify with a policy, call Do with [WithBreaker], [WithMaxAttempts](1)
+// and [WithClassifier]. A lengthened open time (MaxRecoveryTimeout) draws
+// its jitter from math/rand/v2's global source.
 //
 // Run does not check ctx before calling op: op sees ctx and answers for it.
 // A nil or zero breaker, a nil ctx or a nil op return an error wrapping
@@ -282,63 +302,45 @@ func (b *Breaker) Run(ctx context.Context, op func(context.Context) error) error
 	if b == nil || b.probes == 0 || ctx == nil || op == nil {
 		return invalidRun(b, op)
 	}
-	s := b.st.Load()
-	if kindOf(s) != Closed {
-		return b.runSlow(ctx, op)
-	}
-	// The closed path, by hand: admission is this load, and an attempt of a
-	// closed period holds no slot, so a panic in op leaks nothing.
-	err := op(ctx)
-	if err == nil {
-		if b.width == 0 && b.fails.Load() == 0 {
-			return nil
-		}
-		b.succeed(ticket(s))
-		return nil
-	}
-	b.runOutcome(ctx, ticket(s), err)
-	return err
-}
-
-// runSlow runs op through a breaker that was not closed a moment ago.
-func (b *Breaker) runSlow(ctx context.Context, op func(context.Context) error) error {
-	t, ok := b.allowSlow()
-	if !ok {
+	var pr Progress // the engine's attempt path, with no policy
+	var admission clock
+	if !b.admit(&pr, &admission) {
 		return &Error{Reason: ErrCircuitOpen}
 	}
-	if kindOf(uint64(t)) == Closed {
-		err := op(ctx)
-		b.runOutcome(ctx, t, err)
-		return err
+	var err error
+	if pr.ticket.probe() {
+		_, err = callProbe(b, nil, &pr, func(ctx context.Context) (struct{}, error) { return struct{}{}, op(ctx) }, ctx)
+	} else {
+		err = op(ctx) // an attempt of a closed period holds no slot: a panic leaks nothing
 	}
-	return b.runProbe(ctx, op, t)
-}
-
-// runProbe runs op as a half-open probe, freeing its slot if op panics.
-func (b *Breaker) runProbe(ctx context.Context, op func(context.Context) error, t ticket) (err error) {
-	recorded := false
-	defer func() {
-		if !recorded {
-			b.cancel(t)
-		}
-	}()
-	err = op(ctx)
-	recorded = true
-	b.runOutcome(ctx, t, err)
+	var end clock // the outcome's own instant: op may have run for a while
+	b.reportRun(&pr, ctx, err, &end)
 	return err
 }
 
-// runOutcome records the outcome of an attempt made by Run.
-func (b *Breaker) runOutcome(ctx context.Context, t ticket, err error) {
+// reportRun records the outcome of an attempt made by Run, judged by the
+// rule of [judge] with no classifiers. A probe whose error's Retryable
+// method panics counts as nothing, as in Do.
+func (b *Breaker) reportRun(pr *Progress, ctx context.Context, err error, clk *clock) {
+	if !pr.ticket.probe() {
+		b.report(pr, runOutcome(ctx, err), clk, nil)
+		return
+	}
+	o := outcomeNone
+	defer func() { b.report(pr, o, clk, nil) }()
+	o = runOutcome(ctx, err)
+}
+
+// runOutcome judges the error of an attempt made by Run.
+func runOutcome(ctx context.Context, err error) outcome {
 	switch {
 	case err == nil:
-		b.succeed(t)
+		return outcomeSuccess
 	case ctx.Err() != nil:
-		b.cancel(t)
-	default:
-		sig, self := inspect(err)
-		b.record(t, (sig != nil && sig.permanent) || (sig == nil && self == Terminal))
+		return outcomeNone
 	}
+	_, terminal := judge(chain{}, err, false)
+	return breakerOutcome(terminal)
 }
 
 func invalidRun(b *Breaker, op func(context.Context) error) error {
@@ -350,297 +352,6 @@ func invalidRun(b *Breaker, op func(context.Context) error) error {
 		what = "nil operation"
 	}
 	return &Error{Reason: fmt.Errorf("%w: %s", ErrInvalidConfig, what)}
-}
-
-// valid reports whether b was made by NewBreaker.
-func (b *Breaker) valid() bool { return b.probes > 0 }
-
-// A ticket is the state word at admission: it ties an outcome to the
-// closed or half-open period in which the attempt was admitted.
-type ticket uint64
-
-// The state word packs the kind (2 bits), the probes in flight (16 bits),
-// the probe successes of this half-open period (16 bits), and a generation
-// (30 bits) bumped at every change of kind, so that an outcome or a
-// compare-and-swap from an earlier period is recognised.
-const (
-	countMask     = 1<<16 - 1
-	inflightShift = 2
-	succShift     = 18
-	genShift      = 34
-	oneInflight   = 1 << inflightShift
-	oneSuccess    = 1 << succShift
-)
-
-func kindOf(s uint64) State      { return State(s & 3) }
-func inflightOf(s uint64) uint64 { return s >> inflightShift & countMask }
-func successesOf(s uint64) uint64 {
-	return s >> succShift & countMask
-}
-func genOf(s uint64) uint64 { return s >> genShift }
-
-// nextState returns the word of the next generation in kind k, with no
-// probes in flight and no successes.
-func nextState(s uint64, k State) uint64 { return (genOf(s)+1)<<genShift | uint64(k) }
-
-// allow asks for admission of one attempt.
-func (b *Breaker) allow() (ticket, bool) {
-	if s := b.st.Load(); kindOf(s) == Closed {
-		return ticket(s), true
-	}
-	return b.allowSlow()
-}
-
-func (b *Breaker) allowSlow() (ticket, bool) {
-	s := b.st.Load()
-	for {
-		switch kindOf(s) {
-		case Closed:
-			return ticket(s), true
-		case Open:
-			if b.now() < b.openUntil.Load() {
-				b.rejected.Add(1)
-				return 0, false
-			}
-			b.changeFrom(s, HalfOpen) // this attempt ends the open period
-		case HalfOpen:
-			if inflightOf(s) >= b.probes {
-				b.rejected.Add(1)
-				return 0, false
-			}
-			if b.st.CompareAndSwap(s, s+oneInflight) {
-				return ticket(s), true
-			}
-		}
-		s = b.st.Load()
-	}
-}
-
-// succeed records a successful attempt. In a closed period with the
-// consecutive rule alone and no failure pending, it only reads.
-func (b *Breaker) succeed(t ticket) {
-	if kindOf(uint64(t)) == Closed && b.width == 0 && b.fails.Load() == 0 {
-		return
-	}
-	b.succeedSlow(t)
-}
-
-func (b *Breaker) succeedSlow(t ticket) {
-	if kindOf(uint64(t)) != Closed {
-		b.probeDone(t, outcomeSuccess)
-		return
-	}
-	if b.width > 0 && b.st.Load() == uint64(t) {
-		b.recordWindow(false)
-	}
-	if b.fails.Load() != 0 && b.st.Load() == uint64(t) {
-		b.fails.Store(0)
-	}
-}
-
-// fail records a failed attempt, and opens the circuit if a rule says so.
-func (b *Breaker) fail(t ticket) {
-	b.failures.Add(1)
-	if kindOf(uint64(t)) != Closed {
-		b.probeDone(t, outcomeFailure)
-		return
-	}
-	if b.st.Load() != uint64(t) {
-		return // admitted in an earlier closed period
-	}
-	trip := b.width > 0 && b.recordWindow(true)
-	if n := b.fails.Add(1); b.threshold > 0 && n >= b.threshold {
-		trip = true
-	}
-	if trip {
-		b.changeFrom(uint64(t), Open)
-	}
-}
-
-// changeFrom moves the circuit from state word s to kind k, unless someone
-// moved it on first. The deferred unlock keeps the breaker usable when the
-// state-change hook panics.
-func (b *Breaker) changeFrom(s uint64, k State) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.st.Load() != s {
-		return
-	}
-	if k == Open {
-		b.open(s)
-	} else {
-		b.change(s, nextState(s, k))
-	}
-}
-
-// cancel records an attempt that ended without an outcome.
-func (b *Breaker) cancel(t ticket) {
-	if kindOf(uint64(t)) == HalfOpen {
-		b.probeDone(t, outcomeNone)
-	}
-}
-
-type outcome uint8
-
-const (
-	outcomeNone outcome = iota
-	outcomeSuccess
-	outcomeFailure
-)
-
-// probeDone records the outcome of a probe admitted in half-open period t.
-func (b *Breaker) probeDone(t ticket, o outcome) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for {
-		s := b.st.Load()
-		if genOf(s) != genOf(uint64(t)) || inflightOf(s) == 0 {
-			return // that half-open period is over
-		}
-		switch o {
-		case outcomeFailure:
-			b.open(s)
-			return
-		case outcomeSuccess:
-			next := s - oneInflight + oneSuccess
-			if successesOf(next) >= b.probes {
-				b.closeCircuit(s)
-				return
-			}
-			if b.st.CompareAndSwap(s, next) {
-				return
-			}
-		default:
-			if b.st.CompareAndSwap(s, s-oneInflight) {
-				return
-			}
-		}
-	}
-}
-
-// open opens the circuit from state word s. b.mu is held.
-func (b *Breaker) open(s uint64) {
-	b.trips++
-	b.openUntil.Store(b.now() + b.openFor(b.trips))
-	b.opened.Add(1)
-	b.change(s, nextState(s, Open))
-}
-
-// closeCircuit closes the circuit from state word s, forgetting the
-// failures of the previous closed period. b.mu is held.
-func (b *Breaker) closeCircuit(s uint64) {
-	b.trips = 0
-	b.fails.Store(0)
-	for i := range b.buckets {
-		b.buckets[i].Store(0)
-	}
-	b.change(s, nextState(s, Closed))
-}
-
-// change moves the state word from s to next, which is of a new generation,
-// and calls the hook. b.mu is held, so only half-open admissions can race
-// with it; they only add probes in flight, which next discards.
-func (b *Breaker) change(s, next uint64) {
-	for !b.st.CompareAndSwap(s, next) {
-		s = b.st.Load()
-		next = nextState(s, kindOf(next))
-	}
-	if b.hook != nil {
-		b.hook(kindOf(s), kindOf(next))
-	}
-}
-
-// openFor returns how long the circuit stays open after its n-th trip since
-// it was last closed.
-func (b *Breaker) openFor(n int) int64 {
-	d := b.recovery
-	if b.maxRecovery == 0 || n <= 1 {
-		return d
-	}
-	for i := 1; i < n && d < b.maxRecovery; i++ {
-		if d > b.maxRecovery/2 {
-			d = b.maxRecovery
-		} else {
-			d *= 2
-		}
-	}
-	return max(d/2+rand.Int64N(d/2+1), b.recovery)
-}
-
-// now is the time since the breaker was made, in nanoseconds (monotonic).
-func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
-
-// The failure-rate window: windowBuckets buckets, each one atomic word
-// packing the low bits of its epoch (the bucket-width period it counts,
-// since base) with its failures and its attempts. A bucket whose tag is
-// not that of the current period it stands for is stale and reads as empty;
-// the first attempt recorded into it resets it.
-const (
-	windowBuckets = 10
-	bucketCount   = 21 // bits per count; counts saturate at 2²¹−1
-	bucketMax     = 1<<bucketCount - 1
-	tagShift      = 2 * bucketCount
-	tagMask       = 1<<(64-tagShift) - 1
-)
-
-// recordWindow counts an attempt in the current bucket and, for a failure,
-// reports whether the failure-rate rule now says to open.
-func (b *Breaker) recordWindow(failed bool) (trip bool) {
-	return b.recordAt(uint64(b.now()/b.width), failed)
-}
-
-// recordAt is recordWindow for an attempt that ended in bucket period
-// epoch. Before it resets a bucket that counts another period, it reads
-// the clock again: an attempt whose goroutine was held up for a window or
-// more since it read the clock has left the window, and resetting the
-// bucket could erase the counts of a later period. That second read costs
-// one clock read per bucket period, not one per attempt.
-func (b *Breaker) recordAt(epoch uint64, failed bool) (trip bool) {
-	bk := &b.buckets[epoch%windowBuckets]
-	tag := epoch & tagMask
-	checked := false
-	for {
-		old := bk.Load()
-		var f, n uint64
-		if old>>tagShift == tag {
-			f, n = old>>bucketCount&bucketMax, old&bucketMax
-		} else if !checked {
-			if uint64(b.now()/b.width)-epoch >= windowBuckets {
-				return false
-			}
-			checked = true
-		}
-		n = min(n+1, bucketMax)
-		if failed {
-			f = min(f+1, bucketMax)
-		}
-		if bk.CompareAndSwap(old, tag<<tagShift|f<<bucketCount|n) {
-			break
-		}
-	}
-	if !failed {
-		return false
-	}
-	var f, n uint64
-	for k := uint64(0); k < windowBuckets && k <= epoch; k++ {
-		e := epoch - k
-		if w := b.buckets[e%windowBuckets].Load(); w>>tagShift == e&tagMask {
-			f += w >> bucketCount & bucketMax
-			n += w & bucketMax
-		}
-	}
-	return n >= b.minCalls && float64(f) >= b.rate*float64(n)
-}
-
-// record records the outcome of an attempt: a success when the dependency
-// answered (the attempt succeeded, or failed with an error the policy does
-// not retry), a failure otherwise.
-func (b *Breaker) record(t ticket, answered bool) {
-	if answered {
-		b.succeed(t)
-	} else {
-		b.fail(t)
-	}
 }
 
 // WithBreaker makes every attempt of the call ask b for admission, and
@@ -659,36 +370,4 @@ func (c *config) setBreaker(b *Breaker) {
 	if b != nil && !b.valid() {
 		c.fail("WithBreaker: the Breaker was not made by NewBreaker")
 	}
-}
-
-// admit asks the call's breaker, if any, to admit the next attempt. last
-// and hint are those of the previous attempt, if any.
-func (l *loop) admit(last error, hint time.Duration) *Error {
-	if l.breaker == nil {
-		return nil
-	}
-	t, ok := l.breaker.allow()
-	if !ok {
-		return l.stop(last, ErrCircuitOpen, hint)
-	}
-	l.ticket, l.probing = t, kindOf(uint64(t)) == HalfOpen
-	return nil
-}
-
-// callProbe calls op for an attempt that holds a half-open probe slot, and
-// frees the slot if op panics: such an attempt counts as nothing, as in
-// [Breaker.Run]. Without it, a panic would keep the slot taken, and a
-// breaker with one probe would refuse every later attempt for good. Only
-// probes pay for the deferred call.
-func callProbe[T any](l *loop, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
-	returned := false
-	defer func() {
-		if !returned {
-			l.probing = false
-			l.breaker.cancel(l.ticket)
-		}
-	}()
-	v, err = op(ctx)
-	returned = true
-	return v, err
 }

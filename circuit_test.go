@@ -22,6 +22,7 @@ func mustBreaker(t testing.TB, c BreakerConfig) *Breaker {
 	t.Helper()
 	b, err := NewBreaker(c)
 	require.NoError(t, err)
+	b.tl.since(time.Now()) // the tests count bucket periods from the breaker's making
 	return b
 }
 
@@ -46,7 +47,7 @@ func (tr *transitions) list() []string {
 // admit asks b for an admission that must be granted.
 func admit(t *testing.T, b *Breaker) ticket {
 	t.Helper()
-	tk, ok := b.allow()
+	tk, ok := b.allowNow()
 	require.True(t, ok, "admission refused in state %v", b.State())
 	return tk
 }
@@ -54,7 +55,7 @@ func admit(t *testing.T, b *Breaker) ticket {
 func failN(t *testing.T, b *Breaker, n int) {
 	t.Helper()
 	for range n {
-		b.fail(admit(t, b))
+		b.failNow(admit(t, b))
 	}
 }
 
@@ -121,7 +122,7 @@ func TestBreakerConsecutiveFailuresOpen(t *testing.T) {
 		var tr transitions
 		b := mustBreaker(t, BreakerConfig{OnStateChange: tr.hook})
 		failN(t, b, 4)
-		b.succeed(admit(t, b)) // a success resets the run of failures
+		b.succeedNow(admit(t, b)) // a success resets the run of failures
 		failN(t, b, 4)
 		assert.Equal(t, Closed, b.State())
 		assert.Empty(t, tr.list())
@@ -131,7 +132,7 @@ func TestBreakerConsecutiveFailuresOpen(t *testing.T) {
 		assert.Equal(t, []string{"closed->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 9, Opened: 1}, b.Stats())
 
-		_, ok := b.allow()
+		_, ok := b.allowNow()
 		assert.False(t, ok)
 		assert.Equal(t, BreakerStats{Failures: 9, Rejected: 1, Opened: 1}, b.Stats())
 	})
@@ -145,7 +146,7 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 
 		time.Sleep(10*time.Second - time.Nanosecond)
 		assert.Equal(t, Open, b.State())
-		_, ok := b.allow()
+		_, ok := b.allowNow()
 		assert.False(t, ok)
 
 		time.Sleep(time.Nanosecond)
@@ -155,10 +156,10 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 		probe := admit(t, b)
 		assert.Equal(t, HalfOpen, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open"}, tr.list())
-		_, ok = b.allow()
+		_, ok = b.allowNow()
 		assert.False(t, ok, "one probe at a time")
 
-		b.succeed(probe)
+		b.succeedNow(probe)
 		assert.Equal(t, Closed, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->closed"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 1, Rejected: 2, Opened: 1}, b.Stats())
@@ -171,7 +172,7 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Second, OnStateChange: tr.hook})
 		failN(t, b, 2)
 		time.Sleep(time.Second)
-		b.fail(admit(t, b))
+		b.failNow(admit(t, b))
 		assert.Equal(t, Open, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 3, Opened: 2}, b.Stats())
@@ -190,19 +191,19 @@ func TestBreakerSeveralProbes(t *testing.T) {
 		time.Sleep(time.Second)
 
 		p1, p2, p3 := admit(t, b), admit(t, b), admit(t, b)
-		_, ok := b.allow()
+		_, ok := b.allowNow()
 		assert.False(t, ok, "three probes in flight")
 
-		b.cancel(p1) // an attempt without outcome frees its slot
+		b.cancelNow(p1) // an attempt without outcome frees its slot
 		p4 := admit(t, b)
-		b.succeed(p2)
-		b.succeed(p3)
+		b.succeedNow(p2)
+		b.succeedNow(p3)
 		assert.Equal(t, HalfOpen, b.State(), "two successes of three")
 		p5 := admit(t, b)
-		b.succeed(p4)
+		b.succeedNow(p4)
 		assert.Equal(t, Closed, b.State(), "three successes in a row close it")
 
-		b.fail(p5) // a probe of a half-open period that is over
+		b.failNow(p5) // a probe of a half-open period that is over
 		assert.Equal(t, Closed, b.State())
 		assert.Zero(t, b.fails.Load(), "a stale outcome is not counted")
 	})
@@ -216,15 +217,15 @@ func TestBreakerStaleClosedOutcomes(t *testing.T) {
 		failN(t, b, 2)
 		require.Equal(t, Open, b.State())
 		time.Sleep(time.Second)
-		b.succeed(admit(t, b))
+		b.succeedNow(admit(t, b))
 		require.Equal(t, Closed, b.State())
 
-		b.fail(early) // admitted before the circuit opened
-		b.fail(early2)
+		b.failNow(early) // admitted before the circuit opened
+		b.failNow(early2)
 		assert.Equal(t, Closed, b.State(), "failures from an earlier closed period do not count")
 		assert.Zero(t, b.fails.Load())
 		failN(t, b, 1)
-		b.succeed(early)
+		b.succeedNow(early)
 		assert.Equal(t, int64(1), b.fails.Load(), "nor do successes")
 	})
 }
@@ -232,7 +233,7 @@ func TestBreakerStaleClosedOutcomes(t *testing.T) {
 func TestBreakerCancelInClosedIsNothing(t *testing.T) {
 	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2})
 	failN(t, b, 1)
-	b.cancel(admit(t, b))
+	b.cancelNow(admit(t, b))
 	assert.Equal(t, int64(1), b.fails.Load())
 	assert.Equal(t, BreakerStats{Failures: 1}, b.Stats())
 }
@@ -241,7 +242,7 @@ func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const r = 10 * time.Second
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: r, MaxRecoveryTimeout: 35 * time.Second})
-		openTime := func() time.Duration { return time.Duration(b.openUntil.Load() - b.now()) }
+		openTime := func() time.Duration { return time.Duration(b.openUntil.Load() - b.tl.since(time.Now())) }
 
 		failN(t, b, 1)
 		assert.Equal(t, r, openTime(), "the first trip is not lengthened")
@@ -249,13 +250,13 @@ func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
 		for _, bounds := range [][2]time.Duration{{r, 2 * r}, {capped / 2, capped}, {capped / 2, capped}} {
 			time.Sleep(openTime())
 			require.Equal(t, HalfOpen, b.State())
-			b.fail(admit(t, b))
+			b.failNow(admit(t, b))
 			d := openTime()
 			assert.GreaterOrEqual(t, d, bounds[0])
 			assert.LessOrEqual(t, d, bounds[1])
 		}
 		time.Sleep(openTime())
-		b.succeed(admit(t, b))
+		b.succeedNow(admit(t, b))
 		require.Equal(t, Closed, b.State())
 		failN(t, b, 1)
 		assert.Equal(t, r, openTime(), "closing resets the lengthening")
@@ -266,7 +267,7 @@ func TestBreakerOpenForIsJitteredAndBounded(t *testing.T) {
 	b := mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Second, MaxRecoveryTimeout: math.MaxInt64})
 	seen := map[int64]bool{}
 	for n := 1; n <= 100; n++ {
-		d := b.openFor(n)
+		d := b.openFor(n, nil)
 		want := int64(math.MaxInt64)
 		if f := math.Ldexp(float64(time.Second), n-1); f < math.MaxInt64 {
 			want = int64(f)
@@ -276,7 +277,7 @@ func TestBreakerOpenForIsJitteredAndBounded(t *testing.T) {
 		seen[d] = true
 	}
 	assert.Greater(t, len(seen), 90, "jittered")
-	assert.Equal(t, int64(time.Second), mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Second}).openFor(5),
+	assert.Equal(t, int64(time.Second), mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Second}).openFor(5, nil),
 		"no lengthening by default")
 }
 
@@ -285,7 +286,7 @@ func TestBreakerFailureRate(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4})
 		failN(t, b, 3)
 		assert.Equal(t, Closed, b.State(), "3 calls are below the minimum")
-		b.succeed(admit(t, b))
+		b.succeedNow(admit(t, b))
 		assert.Equal(t, Closed, b.State(), "the rule is checked on failures")
 		failN(t, b, 1)
 		assert.Equal(t, Open, b.State(), "4 failures of 5 calls")
@@ -297,7 +298,7 @@ func TestBreakerFailureRateWindowExpires(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Second})
 		failN(t, b, 3) // in bucket 0, [0s, 1s)
 		time.Sleep(10 * time.Second)
-		b.succeed(admit(t, b))
+		b.succeedNow(admit(t, b))
 		failN(t, b, 1)
 		assert.Equal(t, Closed, b.State(), "the first three failures left the window")
 
@@ -315,7 +316,7 @@ func TestBreakerFailureRateClosingForgetsWindow(t *testing.T) {
 		failN(t, b, 2)
 		require.Equal(t, Open, b.State())
 		time.Sleep(time.Second)
-		b.succeed(admit(t, b))
+		b.succeedNow(admit(t, b))
 		require.Equal(t, Closed, b.State())
 		failN(t, b, 1)
 		assert.Equal(t, Closed, b.State(), "one failure in a fresh window is below the minimum")
@@ -564,7 +565,7 @@ func TestBreakerConcurrentProbes(t *testing.T) {
 		for g := range 64 {
 			wg.Go(func() {
 				for i := range 300 {
-					tk, ok := b.allow()
+					tk, ok := b.allowNow()
 					if !ok {
 						time.Sleep(time.Millisecond)
 						continue
@@ -585,11 +586,11 @@ func TestBreakerConcurrentProbes(t *testing.T) {
 					}
 					switch (g + i) % 5 {
 					case 0, 1:
-						b.fail(tk)
+						b.failNow(tk)
 					case 2:
-						b.cancel(tk)
+						b.cancelNow(tk)
 					default:
-						b.succeed(tk)
+						b.succeedNow(tk)
 					}
 				}
 			})
@@ -779,11 +780,11 @@ func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
 		assert.Equal(t, Open, b.State())
 
 		time.Sleep(time.Second)
-		assert.PanicsWithValue(t, "open->half-open", func() { b.allow() })
+		assert.PanicsWithValue(t, "open->half-open", func() { b.allowNow() })
 		assert.True(t, unlocked(), "after open->half-open")
 
 		tk := admit(t, b)
-		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeed(tk) })
+		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeedNow(tk) })
 		assert.True(t, unlocked(), "after half-open->closed")
 		assert.Equal(t, Closed, b.State())
 	})

@@ -49,9 +49,18 @@ type Classifier func(error) Decision
 // with [errors.Is]) and stops on every other error: "retry only these".
 // With no arguments it stops on every error.
 func RetryOn(errs ...error) Classifier {
-	errs = append([]error(nil), errs...)
+	if len(errs) == 1 {
+		target := errs[0]
+		return func(err error) Decision {
+			if errors.Is(err, target) {
+				return Retryable
+			}
+			return Terminal
+		}
+	}
+	list := append([]error(nil), errs...)
 	return func(err error) Decision {
-		if matchAny(err, errs) {
+		if matchAny(err, list) {
 			return Retryable
 		}
 		return Terminal
@@ -61,9 +70,18 @@ func RetryOn(errs ...error) Classifier {
 // StopOn returns a Classifier that stops on the listed errors (matched with
 // [errors.Is]) and leaves every other error to the rest of the chain.
 func StopOn(errs ...error) Classifier {
-	errs = append([]error(nil), errs...)
+	if len(errs) == 1 {
+		target := errs[0]
+		return func(err error) Decision {
+			if errors.Is(err, target) {
+				return Terminal
+			}
+			return Undecided
+		}
+	}
+	list := append([]error(nil), errs...)
 	return func(err error) Decision {
-		if matchAny(err, errs) {
+		if matchAny(err, list) {
 			return Terminal
 		}
 		return Undecided
@@ -114,14 +132,44 @@ func After(d time.Duration, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &signal{err: err, hint: max(d, 0)}
+	return &signal{err: err, hint: max(d, 0), hinted: true}
 }
 
-// signal carries the operation's own verdict on an error.
+// TimedOut marks err as the error of an attempt that ran out of its own
+// time: the loop retries it whatever the classifiers say, as it retries an
+// attempt that hit [WithAttemptTimeout], and a [Budget] charges it
+// TimeoutCost. Do tells the timeouts it enforces apart by itself; TimedOut
+// is for the timeouts an operation or a caller enforces (a deadline inside
+// op, a queue's visibility timeout reported to [Policy.Failed]). The
+// returned error's message is err's, and errors.Is and errors.As see
+// through it. TimedOut(nil) is nil.
+func TimedOut(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &signal{err: err, timedOut: true}
+}
+
+// signal carries the operation's own verdict on an error: Permanent,
+// After (hinted) or TimedOut.
 type signal struct {
 	err       error
 	hint      time.Duration
 	permanent bool
+	hinted    bool
+	timedOut  bool
+}
+
+// rank orders the verdicts when a chain holds several: Permanent decides
+// over After, After over TimedOut.
+func (s *signal) rank() int {
+	switch {
+	case s.permanent:
+		return 3
+	case s.hinted:
+		return 2
+	}
+	return 1
 }
 
 func (s *signal) Error() string { return s.err.Error() }
@@ -173,9 +221,9 @@ func inspect(err error) (sig *signal, self Decision) {
 }
 
 // stronger returns the signal that decides between an earlier one and a
-// later one: the earlier, unless only the later is Permanent.
+// later one: the earlier, unless the later ranks higher.
 func stronger(earlier, later *signal) *signal {
-	if earlier == nil || (later != nil && later.permanent && !earlier.permanent) {
+	if earlier == nil || (later != nil && later.rank() > earlier.rank()) {
 		return later
 	}
 	return earlier
@@ -192,10 +240,25 @@ func decide(earlier Decision, retryable bool) Decision {
 	return Terminal
 }
 
+// chain is a policy's classifier chain: a single classifier kept alone
+// (WithClassifier with one argument, which then allocates nothing), or a
+// list. The zero chain is empty.
+type chain struct {
+	one  Classifier
+	list []Classifier
+}
+
+func (ch chain) empty() bool { return ch.one == nil && len(ch.list) == 0 }
+
 // classify applies the chain, then the error's own verdict (self, from
 // inspect), then the default: retry.
-func classify(chain []Classifier, err error, self Decision) Decision {
-	for _, c := range chain {
+func classify(ch chain, err error, self Decision) Decision {
+	if ch.one != nil {
+		if d := ch.one(err); d != Undecided {
+			return d
+		}
+	}
+	for _, c := range ch.list {
 		if d := c(err); d != Undecided {
 			return d
 		}

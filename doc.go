@@ -53,6 +53,20 @@
 // first included; while it is open, attempts fail fast with
 // [ErrCircuitOpen] without calling the operation.
 //
+// # Scheduling retries yourself
+//
+// The decisions above are one piece of code with time as a parameter, and
+// Do is only a blocking driver over it. A caller that must not block (a
+// queue consumer that re-delivers a message later, an event loop, a durable
+// job, a simulator in virtual time) drives the same decisions itself:
+// [Policy.Begin] admits an attempt at an instant, [Policy.Failed] decides
+// after a failure (a [Verdict]: retry after a wait, or stop with the
+// [*Error] Do would return), [Policy.Succeeded] reports a success. Between
+// attempts the call's state is a small [Progress] value that round-trips
+// through JSON or MarshalBinary, to be stored with the work. Nothing there
+// sleeps, starts a goroutine or reads the clock; the budget and the
+// breaker measure time from the instants they are given.
+//
 // # Strategies and jitter
 //
 // A [Strategy] maps the retry number to a base delay: [Constant], [Linear],
@@ -87,7 +101,8 @@
 // (a token bucket refilled by successes and, optionally, by time); a
 // [Breaker] stops calling a dependency that keeps failing and probes it
 // before closing again. Both are lock-free on the hot path, compute their
-// state lazily from the clock, and own no goroutines or timers.
+// state lazily from the instant of each decision, and own no goroutines or
+// timers.
 //
 // # Concurrency
 //

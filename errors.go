@@ -21,8 +21,9 @@ var (
 	ErrPermanent = errors.New("retry: permanent error")
 	// ErrBudgetExhausted: the shared retry budget refused the retry. This is a
 	// decision taken by this client to protect the dependency, not an answer
-	// from the server.
-	ErrBudgetExhausted = errors.New("retry: retry budget exhausted (client-side decision: this client stopped retrying to protect the dependency; the server did not refuse)")
+	// from the server; the message says "client-side" so that a log line
+	// cannot be read as the server's refusal.
+	ErrBudgetExhausted = errors.New("retry: retry budget exhausted (client-side decision)")
 	// ErrCircuitOpen: the circuit breaker rejected the attempt without running
 	// the operation.
 	ErrCircuitOpen = errors.New("retry: circuit breaker is open")
@@ -58,10 +59,19 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-// Error formats the reason, the attempt count, and the last error.
+// Error formats the reason, the attempt count, and the last error. A nil
+// *Error, or one without a reason (which the package never returns),
+// formats without panicking.
 func (e *Error) Error() string {
+	if e == nil {
+		return "retry: <nil *Error>"
+	}
 	var b strings.Builder
-	b.WriteString(e.Reason.Error())
+	if e.Reason == nil {
+		b.WriteString("retry: failed")
+	} else {
+		b.WriteString(e.Reason.Error())
+	}
 	if e.Attempts > 0 {
 		fmt.Fprintf(&b, " after %d attempt", e.Attempts)
 		if e.Attempts > 1 {
@@ -78,11 +88,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the last error and the reason, so that errors.Is and
-// errors.As reach both.
+// Unwrap returns the last error and the reason, those that are not nil, so
+// that errors.Is and errors.As reach both.
 func (e *Error) Unwrap() []error {
-	if e.Last == nil {
+	switch {
+	case e == nil:
+		return nil
+	case e.Last == nil && e.Reason == nil:
+		return nil
+	case e.Last == nil:
 		return []error{e.Reason}
+	case e.Reason == nil:
+		return []error{e.Last}
 	}
 	return []error{e.Last, e.Reason}
 }

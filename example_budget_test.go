@@ -9,8 +9,8 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// A budget shared by every call to one dependency: the aioduct client's
-// 10 tokens, one back per successful call. Retries draw on it; once it is
+// A budget shared by every call to one dependency: 10 tokens, one back per
+// successful call. Retries draw on it; once it is
 // empty, calls still make their first attempt but retry no more.
 func ExampleNewBudget() {
 	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 1})
@@ -35,12 +35,13 @@ func ExampleNewBudget() {
 	// calls: 15 tokens: 0
 	// {Allowed:10 Denied:2}
 	// true true
-	// retry: retry budget exhausted (client-side decision: this client stopped retrying to protect the dependency; the server did not refuse) after 1 attempt: 503 Service Unavailable
+	// retry: retry budget exhausted (client-side decision) after 1 attempt: 503 Service Unavailable
 }
 
-// gRPC-style throttling: retries stop while the bucket is at or below half
-// full, so that a client keeps half its budget for when the dependency
-// recovers.
+// Throttling on half the bucket: retries stop once they would take it
+// below half full, so that a client keeps half its budget for when the
+// dependency recovers. (gRPC's own rule stops one retry earlier; see
+// BudgetConfig.Threshold.)
 func ExampleBudgetConfig_threshold() {
 	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5})
 	if err != nil {

@@ -38,7 +38,7 @@ type config struct {
 	jitter         Jitter
 	rand           *lockedRand // nil means math/rand/v2's global source
 	exactHints     bool
-	classifiers    []Classifier
+	classifiers    chain
 	notify         func(context.Context, Attempt)
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
@@ -79,6 +79,7 @@ type (
 	randOption           struct{ r *lockedRand }
 	exactHintsOption     struct{}
 	classifierOption     []Classifier
+	soleClassifier       Classifier
 	notifyOption         func(context.Context, Attempt)
 )
 
@@ -91,11 +92,14 @@ func (jitterOption) isOption()         {}
 func (randOption) isOption()           {}
 func (exactHintsOption) isOption()     {}
 func (classifierOption) isOption()     {}
+func (soleClassifier) isOption()       {}
 func (notifyOption) isOption()         {}
 
 // WithMaxAttempts bounds the total number of calls of the operation (the
 // first attempt included): n = 4 means up to 3 retries. 0 means no limit;
-// a negative n is invalid. Default 4.
+// a negative n is invalid. Default 4. It counts calls, not what a call
+// does: one attempt of an httpx request can reach the server more than
+// once (see the httpx package documentation, "Attempts and sends").
 func WithMaxAttempts(n int) Option { return maxAttemptsOption(n) }
 
 // WithMaxElapsed stops retrying once the next wait would end at or after d
@@ -112,7 +116,18 @@ func WithAttemptTimeout(d time.Duration) Option { return attemptTimeoutOption(d)
 
 // WithBackoff sets the strategy that computes the base delay before each
 // retry. Default Exponential(100ms, 2). A nil strategy is invalid.
-func WithBackoff(s Strategy) Option { return backoffOption{s} }
+func WithBackoff(s Strategy) Option {
+	if o, ok := s.(ownStrategy); ok {
+		return o // this package's strategies are options too: no allocation
+	}
+	return backoffOption{s}
+}
+
+// ownStrategy is a Strategy of this package, which is its own option.
+type ownStrategy interface {
+	Strategy
+	Option
+}
 
 // WithMaxDelay caps every wait, computed or jittered, at d. A server hint
 // longer than d stops the loop with ErrHintTooLong. 0 means no cap; a
@@ -142,6 +157,9 @@ func WithExactHints() Option { return exactHintsOption{} }
 // every error is retryable except those the operation marks otherwise
 // (see [Classifier]). A nil classifier is invalid.
 func WithClassifier(cs ...Classifier) Option {
+	if len(cs) == 1 && cs[0] != nil {
+		return soleClassifier(cs[0]) // a func value is boxed without allocation
+	}
 	return classifierOption(append([]Classifier(nil), cs...))
 }
 
@@ -175,6 +193,9 @@ func (c *config) apply(o Option) {
 		if o < 0 {
 			c.fail("WithMaxDelay must not be negative, got %v", time.Duration(o))
 		}
+	case ownStrategy:
+		c.strategy = o
+		c.checkStrategy(o)
 	case backoffOption:
 		c.strategy = o.s
 		c.checkStrategy(o.s)
@@ -188,8 +209,10 @@ func (c *config) apply(o Option) {
 		}
 	case exactHintsOption:
 		c.exactHints = true
+	case soleClassifier:
+		c.classifiers = chain{one: Classifier(o)}
 	case classifierOption:
-		c.classifiers = o
+		c.classifiers = chain{list: o}
 		for i, cl := range o {
 			if cl == nil {
 				c.fail("WithClassifier: classifier %d is nil", i)

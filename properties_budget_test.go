@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"math"
 	"math/big"
 	"testing"
 	"testing/synctest"
@@ -10,26 +11,33 @@ import (
 )
 
 // budgetModel is a plain sequential token bucket in micro-tokens. Its time
-// refill is computed with math/big from the total time since the start:
-// the whole micro-tokens accrued by time T are ⌊T·rate/1e9⌋.
+// refill is computed with math/big from the total time since its origin,
+// the first withdrawal (the first instant a budget is given; the bucket is
+// full before it): the whole micro-tokens accrued by time T are
+// ⌊T·rate/1e9⌋.
 type budgetModel struct {
 	tokens, capacity, perSuccess, retryCost, timeoutCost, threshold int64
 	rate                                                            int64 // micro-tokens per second
 	credited                                                        int64 // micro-tokens of time refill accounted for
 	allowed, denied                                                 uint64
+	origin                                                          time.Duration
+	started                                                         bool
 }
 
 func (m *budgetModel) refill(now time.Duration) {
-	if m.rate == 0 {
+	if m.rate == 0 || !m.started {
 		return
 	}
-	accrued := new(big.Int).Mul(big.NewInt(int64(now)), big.NewInt(m.rate))
+	accrued := new(big.Int).Mul(big.NewInt(int64(now-m.origin)), big.NewInt(m.rate))
 	accrued.Quo(accrued, big.NewInt(int64(time.Second)))
 	m.tokens = min(m.capacity, m.tokens+accrued.Int64()-m.credited)
 	m.credited = accrued.Int64()
 }
 
 func (m *budgetModel) withdraw(now time.Duration, timedOut bool) bool {
+	if !m.started {
+		m.origin, m.started = now, true
+	}
 	m.refill(now)
 	cost := m.retryCost
 	if timedOut {
@@ -85,7 +93,7 @@ func TestBudgetMatchesModel(t *testing.T) {
 				"withdraw": func(rt *rapid.T) {
 					timedOut := rapid.Bool().Draw(rt, "timedOut")
 					want := m.withdraw(time.Since(start), timedOut)
-					if got := b.withdraw(timedOut); got != want {
+					if got := b.withdrawNow(timedOut); got != want {
 						rt.Fatalf("withdraw(timedOut=%v) = %v, model says %v (model tokens %d)", timedOut, got, want, m.tokens)
 					}
 				},
@@ -99,7 +107,7 @@ func TestBudgetMatchesModel(t *testing.T) {
 				"": func(rt *rapid.T) {
 					m.refill(time.Since(start))
 					got := b.Tokens()
-					if micros := b.tokens.Load(); micros != m.tokens || micros < 0 || micros > m.capacity {
+					if micros := int64(math.Round(got * microsPerToken)); micros != m.tokens || micros < 0 || micros > m.capacity {
 						rt.Fatalf("tokens %d (%v), model %d, capacity %d", micros, got, m.tokens, m.capacity)
 					}
 					if st := b.Stats(); st != (BudgetStats{Allowed: m.allowed, Denied: m.denied}) {
@@ -267,7 +275,7 @@ func TestBreakerMatchesModel(t *testing.T) {
 			rt.Repeat(map[string]func(*rapid.T){
 				"admit": func(rt *rapid.T) {
 					mt, want := m.admit(time.Since(start))
-					bt, got := b.allow()
+					bt, got := b.allowNow()
 					if got != want {
 						rt.Fatalf("allow = %v, model says %v (model state %v)", got, want, m.state)
 					}
@@ -286,13 +294,13 @@ func TestBreakerMatchesModel(t *testing.T) {
 					switch rapid.IntRange(0, 2).Draw(rt, "outcome") {
 					case 0:
 						m.succeed(now, p.m)
-						b.succeed(p.b)
+						b.succeedNow(p.b)
 					case 1:
 						m.fail(now, p.m)
-						b.fail(p.b)
+						b.failNow(p.b)
 					default:
 						m.cancel(p.m)
-						b.cancel(p.b)
+						b.cancelNow(p.b)
 					}
 				},
 				"sleep": func(rt *rapid.T) {

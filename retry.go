@@ -58,17 +58,22 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 	return NewPolicy(append([]Option{p}, opts...)...)
 }
 
+// maxSchedule is the most waits [Policy.Schedule] returns.
+const maxSchedule = 10_000
+
 // Schedule returns the waits p would choose before retries 1 to n of a call
 // whose attempts all fail without hints, jitter included (drawn from p's
 // random source); it ignores the attempt and elapsed limits. It is meant
-// for showing a policy to a person, as the retry command's -dry-run does.
+// for showing a policy to a person, as the retry command's -dry-run does,
+// so it returns at most 10,000 waits: a larger n is cut to that.
 // A nil or zero Policy, which Do rejects, has no schedule: Schedule returns
 // nil.
 func (p *Policy) Schedule(n int) []time.Duration {
 	if p == nil || !p.cfg.built {
 		return nil
 	}
-	waits := make([]time.Duration, 0, max(n, 0))
+	n = min(max(n, 0), maxSchedule)
+	waits := make([]time.Duration, 0, n)
 	var prev time.Duration
 	for i := 1; i <= n; i++ {
 		prev = p.cfg.wait(i, prev)
@@ -106,7 +111,7 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 		if err == nil {
 			return v, nil
 		}
-		l := loop{ctx: ctx, attempts: 1}
+		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
 		return retryAfter(&l, cfg, op, v, err)
 	}
 	return do(ctx, op, cfg)
@@ -134,19 +139,22 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	if e := l.start(cfg, op == nil); e != nil {
 		return last, e
 	}
+	if cfg.attemptTimeout > 0 {
+		defer l.endAttempt() // an op that panics still has its context released
+	}
 	actx, e := l.begin(cfg)
 	if e != nil {
 		return last, e
 	}
 	var v T
 	var err error
-	if l.probing {
-		v, err = callProbe(&l, op, actx)
+	if l.pr.held && l.pr.ticket.probe() {
+		v, err = callProbe(cfg.breaker, cfg.rand, &l.pr, op, actx)
 	} else {
 		v, err = op(actx)
 	}
 	if err == nil {
-		l.succeeded()
+		l.succeeded(cfg)
 		return v, nil
 	}
 	return retryAfter(&l, cfg, op, v, err)
@@ -165,13 +173,13 @@ func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error)
 		}
 		var v T
 		var opErr error
-		if l.probing {
-			v, opErr = callProbe(l, op, actx)
+		if l.pr.held && l.pr.ticket.probe() {
+			v, opErr = callProbe(cfg.breaker, cfg.rand, &l.pr, op, actx)
 		} else {
 			v, opErr = op(actx)
 		}
 		if opErr == nil {
-			l.succeeded()
+			l.succeeded(cfg)
 			return v, nil
 		}
 		last, err = v, opErr
@@ -201,22 +209,19 @@ func policyConfig(opts []Option) *config {
 	return nil
 }
 
-// loop is the state of one call of Do. It lives on Do's stack.
+// loop is the state of one call of Do: the engine's progress and what
+// only a blocking driver needs, the timer and the attempt's context. It
+// lives on Do's stack.
 type loop struct {
-	ctx      context.Context
-	began    time.Time          // zero unless an elapsed limit or a hook needs it
-	attempts int                // calls of op so far
-	prev     time.Duration      // the previous wait, for DecorrelatedJitter
-	timer    *time.Timer        // created on the first non-zero wait, then reused
-	cancel   context.CancelFunc // of the running attempt's context, if any
-	actx     context.Context    // the running attempt's context, if any
-	budget   *Budget            // from the config, if any
-	breaker  *Breaker           // from the config, if any
-	ticket   ticket             // the breaker's admission of the running attempt
-	probing  bool               // the running attempt holds a half-open probe slot
+	ctx    context.Context
+	pr     Progress
+	hint   time.Duration      // the latest attempt's hint, for the error of a cut-short wait
+	timer  *time.Timer        // created on the first non-zero wait, then reused
+	cancel context.CancelFunc // of the running attempt's context, if any
+	actx   context.Context    // the running attempt's context, if any
 }
 
-// start validates the call and reports why it cannot begin, if it cannot.
+// start validates the call, and admits its first attempt.
 func (l *loop) start(cfg *config, nilOp bool) *Error {
 	ctx := l.ctx
 	switch {
@@ -229,16 +234,26 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 	case ctx.Err() != nil:
 		return &Error{Reason: context.Cause(ctx)}
 	}
+	var clk clock
 	if cfg.maxElapsed > 0 || cfg.notify != nil {
-		l.began = time.Now()
+		l.pr.Start = clk.now()
 	}
-	l.budget, l.breaker = cfg.budget, cfg.breaker
-	return l.admit(nil, 0)
+	return l.admit(cfg, nil, &clk)
+}
+
+// admit asks the engine to admit the next attempt. last is the previous
+// attempt's error, if any.
+func (l *loop) admit(cfg *config, last error, clk *clock) *Error {
+	if cfg.admit(&l.pr, clk) {
+		return nil
+	}
+	l.release()
+	return l.pr.stop(last, ErrCircuitOpen, l.hint)
 }
 
 // begin prepares the next attempt and returns the context to give op.
 func (l *loop) begin(cfg *config) (context.Context, *Error) {
-	l.attempts++
+	l.pr.Attempts++
 	if cfg.attemptTimeout <= 0 {
 		return l.ctx, nil // kept small so that it inlines
 	}
@@ -263,111 +278,40 @@ func (l *loop) endAttempt() (timedOut bool) {
 	return timedOut
 }
 
-func (l *loop) succeeded() {
+func (l *loop) succeeded(cfg *config) {
 	l.endAttempt()
 	l.release()
-	if l.breaker != nil {
-		l.probing = false
-		l.breaker.succeed(l.ticket)
-	}
-	if l.budget != nil {
-		l.budget.deposit()
-	}
+	var clk clock
+	cfg.succeeded(&l.pr, &clk)
 }
 
-// failed decides what to do after op returned err: it returns the *Error
-// that ends the call, or waits and returns nil for another attempt.
+// failed hands the failed attempt to the engine: it returns the *Error that
+// ends the call, or waits as the engine decided, admits the next attempt
+// and returns nil.
 func (l *loop) failed(c *config, err error) *Error {
 	timedOut := l.cancel != nil && l.endAttempt()
-	if l.ctx.Err() != nil {
-		if l.breaker != nil {
-			l.probing = false
-			l.breaker.cancel(l.ticket)
-		}
-		return l.stop(err, context.Cause(l.ctx), 0)
-	}
-	var hint time.Duration
-	terminal := false
-	sig, self := inspect(err)
-	switch {
-	case sig != nil && sig.permanent:
-		terminal = true
-	case sig != nil:
-		hint = sig.hint
-	case timedOut:
-	case classify(c.classifiers, err, self) != Retryable:
-		terminal = true
-	}
-	if l.breaker != nil {
-		l.probing = false
-		l.breaker.record(l.ticket, terminal)
-	}
-	if terminal {
-		return l.stop(err, ErrPermanent, 0)
-	}
-	if c.maxAttempts > 0 && l.attempts >= c.maxAttempts {
-		return l.stop(err, ErrExhausted, hint)
-	}
-	wait, e := l.nextWait(c, err, sig != nil, hint)
+	var clk clock
+	wait, hint, e := c.decide(l.ctx, &l.pr, err, timedOut, &clk)
 	if e != nil {
+		l.release()
 		return e
 	}
-	if l.budget != nil && !l.budget.withdraw(timedOut) {
-		return l.stop(err, ErrBudgetExhausted, hint)
-	}
-	if c.notify != nil {
-		c.notify(l.ctx, Attempt{Number: l.attempts, Err: strip(err), Delay: wait, Elapsed: time.Since(l.began)})
-	}
+	l.hint = hint
 	if wait > 0 {
-		if e := l.sleep(err, wait, hint); e != nil {
+		if e := l.sleep(err, wait); e != nil {
 			return e
 		}
+		clk = clock{} // time has moved on
 	}
-	return l.admit(err, hint)
-}
-
-// nextWait chooses the wait before the next attempt and checks it against
-// the maximum delay, the context's deadline and the elapsed limit.
-func (l *loop) nextWait(c *config, err error, hinted bool, hint time.Duration) (time.Duration, *Error) {
-	var wait time.Duration
-	if hinted {
-		if c.maxDelay > 0 && hint > c.maxDelay {
-			return 0, l.stop(err, ErrHintTooLong, hint)
-		}
-		wait = c.hintWait(l.attempts, hint)
-	} else if c.zeroWaits {
-		l.prev = 0
-		return l.checkElapsed(c, err)
-	} else {
-		wait = c.wait(l.attempts, l.prev)
+	if c.breaker == nil {
+		return nil
 	}
-	l.prev = wait
-	if wait > 0 {
-		if deadline, ok := l.ctx.Deadline(); ok && time.Until(deadline) <= wait {
-			return 0, l.stop(err, context.DeadlineExceeded, hint)
-		}
-	}
-	if c.maxElapsed > 0 && satAdd(int64(time.Since(l.began)), int64(wait)) >= int64(c.maxElapsed) {
-		return 0, l.stop(err, ErrMaxElapsed, hint)
-	}
-	return wait, nil
-}
-
-// checkElapsed is nextWait for a zero wait without a hint: only the elapsed
-// limit can stop the loop.
-func (l *loop) checkElapsed(c *config, err error) (time.Duration, *Error) {
-	if c.maxElapsed > 0 && time.Since(l.began) >= c.maxElapsed {
-		return 0, l.stop(err, ErrMaxElapsed, 0)
-	}
-	return 0, nil
+	return l.admit(c, err, &clk)
 }
 
 // sleep waits d, cut short by the end of the caller's context. It uses at
-// most one timer per call, and none for a zero wait.
-func (l *loop) sleep(err error, d time.Duration, hint time.Duration) *Error {
-	if d <= 0 {
-		return nil
-	}
+// most one timer per call.
+func (l *loop) sleep(err error, d time.Duration) *Error {
 	if l.timer == nil {
 		l.timer = time.NewTimer(d)
 	} else {
@@ -380,14 +324,8 @@ func (l *loop) sleep(err error, d time.Duration, hint time.Duration) *Error {
 		}
 	case <-l.ctx.Done():
 	}
-	return l.stop(err, context.Cause(l.ctx), hint)
-}
-
-// stop builds the error that ends the call and releases the loop's timer.
-func (l *loop) stop(last, reason error, hint time.Duration) *Error {
-	l.endAttempt()
 	l.release()
-	return &Error{Attempts: l.attempts, Last: strip(last), Reason: reason, RetryAfter: hint}
+	return l.pr.stop(err, context.Cause(l.ctx), l.hint)
 }
 
 func (l *loop) release() {
@@ -396,47 +334,20 @@ func (l *loop) release() {
 	}
 }
 
-// limit is the maximum delay, or the largest duration when there is none.
-func (c *config) limit() time.Duration {
-	if c.maxDelay > 0 {
-		return c.maxDelay
-	}
-	return maxDuration
-}
-
-// base returns the strategy's delay for retry n, capped, never negative.
-func (c *config) base(n int) time.Duration {
-	var d time.Duration
-	if c.strategy == nil {
-		d = exponential{DefaultInitial, DefaultMultiplier}.Delay(n)
-	} else {
-		d = c.strategy.Delay(n)
-	}
-	return min(max(d, 0), c.limit())
-}
-
-// wait returns the jittered wait before retry n, given the previous wait.
-func (c *config) wait(n int, prev time.Duration) time.Duration {
-	base := c.base(n)
-	if base == 0 && c.jitter != DecorrelatedJitter {
-		return 0 // every other mode maps a zero base to a zero wait
-	}
-	first := base
-	if n != 1 && c.jitter == DecorrelatedJitter {
-		first = c.base(1)
-	}
-	if n == 1 {
-		prev = first
-	}
-	return c.jitter.apply(c.rand, base, prev, first, c.limit())
-}
-
-// hintWait returns the wait for a server hint: the hint plus a full-jitter
-// spread of retry n's base delay, or exactly the hint.
-func (c *config) hintWait(n int, hint time.Duration) time.Duration {
-	if c.exactHints || c.jitter == NoJitter {
-		return hint
-	}
-	spread := c.rand.between(0, c.base(n))
-	return min(time.Duration(satAdd(int64(hint), int64(spread))), max(c.limit(), hint))
+// callProbe calls op for an attempt that holds a half-open probe slot, and
+// frees the slot if op panics: such an attempt counts as nothing. Without
+// it, a panic would keep the slot taken, and a breaker with one probe would
+// refuse every later attempt for good. Only probes pay for the deferred
+// call. Do and [Breaker.Run] both call their probes through it.
+func callProbe[T any](b *Breaker, rnd *lockedRand, pr *Progress, op func(context.Context) (T, error), ctx context.Context) (v T, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			var clk clock
+			b.report(pr, outcomeNone, &clk, rnd)
+		}
+	}()
+	v, err = op(ctx)
+	returned = true
+	return v, err
 }

@@ -1119,7 +1119,10 @@ func TestReasonsAreDistinct(t *testing.T) {
 			assert.Equal(t, i == j, errors.Is(a, b), "%v / %v", a, b)
 		}
 	}
+	// The budget's refusal says it was the client's decision, in few enough
+	// words for a log field or an error shown to an end user.
 	assert.Contains(t, retry.ErrBudgetExhausted.Error(), "client-side")
+	assert.LessOrEqual(t, len(retry.ErrBudgetExhausted.Error()), 60)
 }
 
 func TestPermanentAndAfterWrappers(t *testing.T) {

@@ -28,6 +28,13 @@ type StrategyFunc func(retry int) time.Duration
 // Delay returns f(retry).
 func (f StrategyFunc) Delay(retry int) time.Duration { return f(retry) }
 
+// The strategies of this package are options too, so that WithBackoff
+// passes them on without allocating; see ownStrategy.
+func (constant) isOption()    {}
+func (linear) isOption()      {}
+func (exponential) isOption() {}
+func (fibonacci) isOption()   {}
+
 // validator is implemented by the strategies of this package, which cannot
 // return an error from their constructors: they record it, and NewPolicy
 // (or Do) reports it wrapped in ErrInvalidConfig.

@@ -150,26 +150,31 @@ func classifyErr(req *http.Request, replayable bool, err error) error {
 // becomes an After hint when the policy retries the status; a
 // non-idempotent request is retried only on 429. retried reports whether
 // the call's policy retries an error.
-func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool) (again bool, err error) {
+// wrap, when not nil, wraps the *StatusError (see [ResentError]).
+func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool, wrap func(error) error) (again bool, err error) {
 	se := &StatusError{StatusCode: resp.StatusCode, Status: resp.Status}
+	var cause error = se
+	if wrap != nil {
+		cause = wrap(se)
+	}
 	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
-		return false, retry.Permanent(se)
+		return false, retry.Permanent(cause)
 	}
 	v := resp.Header.Get("Retry-After")
 	if v == "" {
-		return se.Retryable(), se
+		return se.Retryable(), cause
 	}
 	d, ok := ParseRetryAfter(v, time.Now())
 	if !ok {
-		return se.Retryable(), se
+		return se.Retryable(), cause
 	}
 	se.RetryAfter = d
 	// After overrides the policy's classifiers, so ask them first whether
 	// this status is to be retried at all (RetryStatuses may say no).
-	if !retried(se) {
-		return false, se
+	if !retried(cause) {
+		return false, cause
 	}
-	return true, retry.After(d, se)
+	return true, retry.After(d, cause)
 }
 
 // retriedBy reports whether a policy made of opts retries err, by running

@@ -24,7 +24,10 @@ const drainLimit = 64 << 10
 // any set on req's context with [WithOptions]. Which failures are retried,
 // and which requests may be sent more than once, is described in the
 // package documentation. req's context bounds the whole sequence: no wait
-// starts that could not end before its deadline.
+// starts that could not end before its deadline. An attempt is one send
+// through c, and net/http's Transport may itself send a request again
+// within one attempt: see "Attempts and sends" in the package
+// documentation before choosing the number of attempts.
 //
 // When the retries end on a status (attempts used up, a non-retryable
 // status, a Retry-After beyond the maximum delay, a budget or a deadline
@@ -58,10 +61,12 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 //
 // The behaviour is that of [Do], one RoundTrip per request: the client's
 // redirects, cookies and Timeout work as usual, and a client Timeout
-// bounds the whole sequence of attempts. The transport never modifies the
-// request, always closes its body, and returns a response only with a nil
-// error. It is safe for concurrent use; CloseIdleConnections is passed on
-// to base.
+// bounds the whole sequence of attempts. Each attempt is one RoundTrip of
+// base, which net/http's Transport may turn into several sends (see
+// "Attempts and sends" in the package documentation). The transport never
+// modifies the request, always closes its body, and returns a response
+// only with a nil error. It is safe for concurrent use;
+// CloseIdleConnections is passed on to base.
 func NewTransport(base http.RoundTripper, opts ...retry.Option) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -143,20 +148,39 @@ type call struct {
 	bodyUsed   bool              // req.Body was handed to the transport
 	prev       *http.Response    // the latest response, not yet handed back
 	statusErr  error             // for the latest response, when its status is 400 or more
+	sends      *sendCount        // counts net/http's own re-sends, when it may make them
 }
 
 func (c *call) init() {
 	b := c.req.Body
 	c.replayable = b == nil || b == http.NoBody || c.req.GetBody != nil
+	if countingResends(c.req.Context()) && c.replayable && resentByNetHTTP(c.req) && c.netHTTPTransport() {
+		c.sends = newSendCount()
+	}
+}
+
+// netHTTPTransport reports whether the call sends through net/http's own
+// Transport, which may send a request again by itself (see sendCount).
+func (c *call) netHTTPTransport() bool {
+	rt := c.rt
+	if c.client != nil {
+		rt = c.client.Transport
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	_, ok := rt.(*http.Transport)
+	return ok
 }
 
 // attempt is the operation the core loop runs.
 func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	c.discard()
 	c.n++
+	c.sends.reset()
 	resp, err := c.send(actx)
 	if err != nil {
-		return nil, classifyErr(c.req, c.replayable, err)
+		return nil, classifyErr(c.req, c.replayable, c.sends.wrap(err, false))
 	}
 	if resp.StatusCode < 400 {
 		return resp, nil
@@ -174,7 +198,7 @@ func (c *call) judge(resp *http.Response) {
 	if resp.StatusCode < 400 {
 		return
 	}
-	again, err := statusErr(c.req, resp, c.replayable, c.retried)
+	again, err := statusErr(c.req, resp, c.replayable, c.retried, c.sends.wrapper())
 	c.statusErr = err
 	if again {
 		resp.Body = release(resp.Body, resp.ContentLength)
@@ -191,7 +215,7 @@ func (c *call) judge(resp *http.Response) {
 func (c *call) send(actx context.Context) (*http.Response, error) {
 	ctx := c.req.Context()
 	if actx == ctx {
-		r, err := c.request(ctx)
+		r, err := c.request(c.sends.traced(ctx))
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +227,7 @@ func (c *call) send(actx context.Context) (*http.Response, error) {
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	stop := context.AfterFunc(actx, func() { cancel(context.Cause(actx)) })
-	r, err := c.request(rctx)
+	r, err := c.request(c.sends.traced(rctx))
 	var resp *http.Response
 	if err == nil {
 		resp, err = c.roundTrip(r)

@@ -30,6 +30,33 @@
 //	// req.Header["Idempotency-Key"] = nil
 //	resp, err := httpx.Do(client, req)
 //
+// # Attempts and sends
+//
+// An attempt is one RoundTrip of the client's transport, and
+// [retry.WithMaxAttempts] counts attempts, not the requests the server
+// receives. net/http's own [http.Transport] can send one attempt's request
+// more than once: when a request it deems replayable (GET, HEAD, OPTIONS,
+// TRACE, or any method with an Idempotency-Key or X-Idempotency-Key header,
+// with no body or one GetBody can produce again) fails on a reused
+// keep-alive connection (the server closed it, or reset it, before
+// answering), the Transport writes it again on another connection (an idle
+// one from its pool, or a new one) before its RoundTrip returns, and keeps
+// doing so for as long as the connection that failed had been reused. The
+// server may have received and processed every one of those sends. So
+// under WithMaxAttempts(4) a server whose keep-alive connections die after
+// one request sees each request 7 times (attempts 2 to 4, on reused
+// connections, each sent twice), and more when several idle connections
+// die at once.
+//
+// To make sends and attempts the same, give the client an [http.Transport]
+// with DisableKeepAlives set: net/http never re-sends a request on a fresh
+// connection, at the cost of a new connection per request. To see how
+// often it happens, make the request with a context from [CountResends]:
+// an attempt that was sent more than once then fails with a [*ResentError]
+// that says how many times, which the policy's hooks and the returned
+// [*retry.Error] show. httpx cannot prevent those re-sends: the Transport
+// makes them inside one RoundTrip call.
+//
 // # Bodies
 //
 // Each retry sends a clone of the request with a fresh body from

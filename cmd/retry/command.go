@@ -16,15 +16,16 @@ import (
 
 // runCommand runs c.command under policy p and returns retry's exit status.
 func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader, stdout, stderr io.Writer) int {
-	in, err := childStdin(stdin, c.stdinReplay)
+	in, err := newInput(stdin, c.stdin, stdinMemoryLimit)
 	if err != nil {
-		fmt.Fprintf(stderr, "retry: reading standard input for -stdin-replay: %v\n", err)
+		fmt.Fprintf(stderr, "retry: reading standard input to replay it (-stdin every): %v\n", err)
 		return exitFailure
 	}
+	defer in.Close()
 	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
-	r := &runner{argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,
+	r := &runner{argv: c.command, stdin: in.next, stdout: stdout, stderr: stderr, relay: rl,
 		killAfter: c.killAfter, attemptTimeout: c.attemptTimeout}
 	opts := []retry.Option{p, retry.WithClassifier(exitClassifiers(c)...)}
 	var log *logger

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
@@ -120,17 +121,20 @@ func TestCommandCannotStart(t *testing.T) {
 }
 
 func TestStdin(t *testing.T) {
-	script := count + `cat >> in; [ $n -ge 2 ]`
+	script := count + `cat >> in; echo end >> in; [ $n -ge 2 ]`
 	tests := []struct {
 		name  string
 		flags []string
 		stdin []byte
 		want  string
 	}{
-		{"replayed to every attempt", []string{"-stdin-replay"}, []byte("hello\n"), "hello\nhello\n"},
-		{"a pipe without -stdin-replay is not given", nil, []byte("hello\n"), ""},
-		{"/dev/null is passed", nil, nil, ""},
-		{"-stdin-replay of /dev/null", []string{"-stdin-replay"}, nil, ""},
+		{"a pipe reaches every attempt", nil, []byte("hello\n"), "hello\nend\nhello\nend\n"},
+		{"-stdin every", []string{"-stdin", "every"}, []byte("hello\n"), "hello\nend\nhello\nend\n"},
+		{"-stdin-replay, the older spelling", []string{"-stdin-replay"}, []byte("hello\n"), "hello\nend\nhello\nend\n"},
+		{"-stdin first", []string{"-stdin", "first"}, []byte("hello\n"), "hello\nend\nend\n"},
+		{"-stdin none", []string{"-stdin", "none"}, []byte("hello\n"), "end\nend\n"},
+		{"an empty pipe", nil, []byte{}, "end\nend\n"},
+		{"/dev/null is passed", nil, nil, "end\nend\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,28 +147,82 @@ func TestStdin(t *testing.T) {
 	}
 }
 
+// TestStdinIssueExample: `echo data | retry -v -- wc -c` counts the bytes
+// on every attempt instead of printing 0 and "succeeding".
+func TestStdinIssueExample(t *testing.T) {
+	r := runBinary(t, t.TempDir(), []byte("data\n"), "-v", "--", "wc", "-c")
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "5", strings.TrimSpace(r.stdout))
+}
+
+// TestStdinSpooled: an input beyond the 1 MiB kept in memory reaches every
+// attempt whole, and the temporary file holding it is gone when retry has
+// exited, and also when a signal ended it.
+func TestStdinSpooled(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcde\n"), stdinMemoryLimit/16*3/2) // 1.5 MiB
+	t.Run("every attempt reads all of it", func(t *testing.T) {
+		dir, tmp := t.TempDir(), t.TempDir()
+		cmd := command(t, dir, args(fast, "sh", "-c", count+`wc -c >> sizes; [ $n -ge 3 ]`)...)
+		cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+		cmd.Stdin = bytes.NewReader(big)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		n := strconv.Itoa(len(big))
+		assert.Equal(t, n+"\n"+n+"\n"+n+"\n", strings.ReplaceAll(readFile(t, dir, "sizes"), " ", ""))
+		assertEmptyDir(t, tmp)
+	})
+	t.Run("a signal during an attempt", func(t *testing.T) {
+		dir, tmp := t.TempDir(), t.TempDir()
+		script := count + `head -c 10 > /dev/null; trap 'kill $p; exit 42' TERM; sleep 60 & p=$!; echo ready; wait $p`
+		cmd := command(t, dir, args(fast, "sh", "-c", script)...)
+		cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+		cmd.Stdin = bytes.NewReader(big)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		readUntil(t, bufio.NewReader(stdout), "ready")
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		require.Error(t, cmd.Wait())
+		assert.Equal(t, 42, cmd.ProcessState.ExitCode())
+		assertEmptyDir(t, tmp)
+	})
+}
+
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "no temporary file left behind")
+}
+
+// startTimeout is the -attempt-timeout of the tests below: long enough for
+// a loaded machine to start the shell, count the attempt and set its trap
+// before the timeout ends the attempt (with 10ms, attempts were ended
+// before they counted themselves).
+const startTimeout = "500ms"
+
 func TestAttemptTimeout(t *testing.T) {
 	t.Run("SIGTERM ends the attempt, which is retried", func(t *testing.T) {
 		dir := t.TempDir()
 		// The trap kills the background sleep so that nothing holds the pipes.
 		script := count + `trap 'kill $p; echo term >> marker; exit 7' TERM; sleep 60 & p=$!; wait $p`
-		r := runBinary(t, dir, nil, args(fast, "-v", "-attempts", "2", "-attempt-timeout", "20ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-v", "-attempts", "2", "-attempt-timeout", startTimeout, "sh", "-c", script)...)
 		assert.Equal(t, 7, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 		assert.Equal(t, "term\nterm\n", readFile(t, dir, "marker"))
-		assert.Contains(t, r.stderr, `error="attempt timed out after 20ms, ended with exit status 7"`)
+		assert.Contains(t, r.stderr, `error="attempt timed out after `+startTimeout+`, ended with exit status 7"`)
 	})
 	t.Run("SIGKILL after -kill-after", func(t *testing.T) {
 		dir := t.TempDir()
 		script := count + `trap '' TERM; exec sleep 60`
-		r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "-attempt-timeout", "10ms", "-kill-after", "10ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-attempts", "2", "-attempt-timeout", startTimeout, "-kill-after", "10ms", "sh", "-c", script)...)
 		assert.Equal(t, 128+9, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 	})
 	t.Run("a timed-out attempt is retried even with -retry-on", func(t *testing.T) {
 		dir := t.TempDir()
 		script := count + `[ $n -ge 2 ] && exit 0; exec sleep 60`
-		r := runBinary(t, dir, nil, args(fast, "-retry-on", "1", "-attempt-timeout", "10ms", "sh", "-c", script)...)
+		r := runBinary(t, dir, nil, args(fast, "-retry-on", "1", "-attempt-timeout", startTimeout, "sh", "-c", script)...)
 		assert.Equal(t, 0, r.status, r.stderr)
 		assert.Equal(t, "2\n", readFile(t, dir, "count"))
 	})

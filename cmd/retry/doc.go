@@ -25,6 +25,10 @@
 // standard error; -dry-run prints the waits the policy would choose and
 // exits. Run 'retry -h' or 'retry http -h' for the complete list.
 //
+// Flags may also come before the word http: retry -v http URL is retry
+// http -v URL. To run a program named http, put -- before it:
+// retry -v -- http ARGS....
+//
 // # Command mode
 //
 // The command runs directly (not through a shell) with retry's standard
@@ -35,11 +39,15 @@
 // cannot be executed, as shells do. Invalid flags exit 2; 125 means retry
 // itself failed.
 //
-// Standard input is never consumed by one attempt and missing from the
-// next: a terminal (or /dev/null) is passed to every attempt; any other
-// standard input (a pipe, a file) is given to no attempt, which reads an
-// empty input, unless -stdin-replay is set, in which case it is read to
-// its end once, before the first attempt, and replayed to every attempt.
+// Standard input reaches every attempt whole: a terminal (or /dev/null) is
+// passed to every attempt as is; a pipe or a redirected file is read to its
+// end once, before the first attempt, kept in memory up to 1 MiB and in a
+// temporary file beyond that (unlinked as soon as it is written, so that
+// nothing is left behind even if retry is killed), and every attempt reads
+// it from the start. -stdin first gives
+// it as is to the first attempt only, later attempts reading an empty
+// input; -stdin none gives it to no attempt. (-stdin-replay is the older
+// spelling of the default, -stdin every.)
 //
 // SIGINT and SIGTERM stop the retrying. A running command gets the signal
 // and retry exits as it does; a Ctrl-C typed at the terminal already
@@ -57,5 +65,8 @@
 // replaces that set) and honours Retry-After. POST and PATCH are retried
 // only with an Idempotency-Key header or -idempotent. The final response's
 // body goes to standard output; retry exits 0 for a status below 400, 4
-// for 4xx, 5 for 5xx, and 1 when no response came.
+// for 4xx, 5 for 5xx, and 1 when no response came. -attempts counts
+// attempts: net/http itself sends a GET again when a reused connection
+// fails, so the server can see more requests than attempts; -v says when
+// an attempt was sent more than once.
 package main

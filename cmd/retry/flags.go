@@ -51,7 +51,8 @@ type config struct {
 
 	verbose     bool
 	dryRun      bool
-	stdinReplay bool
+	stdin       string // -stdin: stdinEvery, stdinFirst or stdinNone
+	stdinReplay bool   // -stdin-replay: the older spelling of -stdin every
 
 	command []string // command mode: the command and its arguments
 
@@ -78,10 +79,41 @@ func usagef(format string, args ...any) error {
 // exits 0.
 var errHelp = flag.ErrHelp
 
+// subcommandFirst moves the word http to the front when flags come before
+// it (retry -v http URL means retry http -v URL), and returns args
+// otherwise unchanged. After --, http is a command's name: retry -v -- http
+// runs a program named http.
+func subcommandFirst(args []string) []string {
+	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	for _, isHTTP := range []bool{false, true} { // every flag of either mode
+		newFlagSet(defaultConfig(isHTTP)).VisitAll(func(f *flag.Flag) {
+			if fs.Lookup(f.Name) == nil {
+				fs.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+	}
+	if fs.Parse(args) != nil {
+		return args // parseArgs reports the error
+	}
+	rest := fs.Args()
+	flags := args[:len(args)-len(rest)]
+	if len(flags) == 0 || len(rest) == 0 || rest[0] != "http" || flags[len(flags)-1] == "--" {
+		return args
+	}
+	return slices.Concat([]string{"http"}, flags, rest[1:])
+}
+
+// isHTTPArgs reports whether args, as subcommandFirst left them, are for
+// retry http.
+func isHTTPArgs(args []string) bool { return len(args) > 0 && args[0] == "http" }
+
 // parseArgs parses the arguments after the program name. It never prints:
 // the caller reports errors and help.
 func parseArgs(args []string) (*config, error) {
-	isHTTP := len(args) > 0 && args[0] == "http"
+	args = subcommandFirst(args)
+	isHTTP := isHTTPArgs(args)
 	if isHTTP {
 		args = args[1:]
 	}
@@ -116,6 +148,7 @@ func defaultConfig(isHTTP bool) *config {
 		maxDelay:   retry.DefaultMaxDelay,
 		jitter:     retry.DefaultJitter,
 		killAfter:  defaultKillAfter,
+		stdin:      stdinEvery,
 		method:     http.MethodGet,
 		headers:    http.Header{},
 	}
@@ -131,7 +164,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // parseArgs returns errors; run prints them
 	fs.Usage = func() {}
 
-	fs.Var(countValue{&c.attempts}, "attempts", "total `number` of attempts, the first included; 0 means no limit")
+	fs.Var(countValue{&c.attempts}, "attempts", attemptsUsage(c.http))
 	fs.Var(choiceValue{&c.backoff, backoffKinds}, "backoff", "backoff `kind`: "+strings.Join(backoffKinds, ", "))
 	fs.Var(durationValue{&c.delay}, "delay", "initial wait (a `duration`): the first wait of exponential and linear, every wait of constant, the unit of fibonacci")
 	fs.Var(durationValue{&c.step}, "step", "for -backoff linear: the wait grows by this `duration` per retry (default: the -delay value)")
@@ -153,8 +186,18 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(durationValue{&c.killAfter}, "kill-after", "send SIGKILL to an attempt still running this long (a `duration`) after -attempt-timeout sent SIGTERM")
 	fs.Var(exitListValue{&c.retryOn}, "retry-on", "comma-separated exit `statuses` to retry; any other failure stops at once")
 	fs.Var(exitListValue{&c.stopOn}, "stop-on", "comma-separated exit `statuses` that stop at once; any other failure is retried")
-	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "read standard input once and give every attempt a copy of it")
+	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (read once, kept in memory up to 1 MiB and in a temporary file beyond, replayed from the start to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "the older spelling of -stdin every, the default")
 	return fs
+}
+
+func attemptsUsage(isHTTP bool) string {
+	const usage = "total `number` of attempts, the first included; 0 means no limit"
+	if isHTTP {
+		// See "Attempts and sends" in the httpx documentation.
+		return usage + ". net/http itself sends a GET (or a request with an Idempotency-Key) again when a reused connection fails, so the server can see more requests than attempts; -v says when it happened"
+	}
+	return usage
 }
 
 func attemptTimeoutUsage(isHTTP bool) string {
@@ -177,6 +220,9 @@ func (c *config) check(set map[string]bool) error {
 	}
 	if len(c.retryOn) > 0 && len(c.stopOn) > 0 {
 		return usagef("-retry-on and -stop-on cannot be combined: -retry-on already stops on every status it does not list")
+	}
+	if c.stdinReplay && c.stdin != stdinEvery {
+		return usagef("-stdin-replay means -stdin every and cannot be combined with -stdin %s", c.stdin)
 	}
 	if set["kill-after"] && c.attemptTimeout == 0 {
 		return usagef("-kill-after applies only with -attempt-timeout")

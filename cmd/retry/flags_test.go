@@ -29,6 +29,7 @@ func TestParseArgsDefaults(t *testing.T) {
 	assert.Zero(t, c.attemptTimeout)
 	assert.Equal(t, []string{"make", "-k"}, c.command)
 	assert.False(t, c.http || c.verbose || c.dryRun || c.stdinReplay)
+	assert.Equal(t, stdinEvery, c.stdin, "piped input reaches every attempt unless asked otherwise")
 }
 
 func TestParseArgs(t *testing.T) {
@@ -84,6 +85,30 @@ func TestParseArgs(t *testing.T) {
 		{"stop-on", []string{"-stop-on", "2", "true"}, func(t *testing.T, c *config) { assert.Equal(t, []int{2}, c.stopOn) }},
 		{"switches", []string{"-v", "-dry-run", "-stdin-replay", "true"}, func(t *testing.T, c *config) {
 			assert.True(t, c.verbose && c.dryRun && c.stdinReplay)
+		}},
+		{"stdin every", []string{"-stdin", "every", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinEvery, c.stdin) }},
+		{"stdin first", []string{"-stdin", "first", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinFirst, c.stdin) }},
+		{"stdin none", []string{"-stdin=none", "true"}, func(t *testing.T, c *config) { assert.Equal(t, stdinNone, c.stdin) }},
+		{"stdin-replay is stdin every", []string{"-stdin-replay", "-stdin", "every", "true"}, func(t *testing.T, c *config) {
+			assert.Equal(t, stdinEvery, c.stdin)
+		}},
+		{"flags before http", []string{"-v", "-attempts", "2", "http", "-X", "PUT", "http://x/"}, func(t *testing.T, c *config) {
+			assert.True(t, c.http && c.verbose)
+			assert.Equal(t, 2, c.attempts)
+			assert.Equal(t, http.MethodPut, c.method)
+			assert.Equal(t, "http://x/", c.url)
+		}},
+		{"http-only flags before http", []string{"-idempotent", "-X=POST", "http", "http://x/"}, func(t *testing.T, c *config) {
+			assert.True(t, c.http && c.idempotent)
+			assert.Equal(t, http.MethodPost, c.method)
+		}},
+		{"a program named http after --", []string{"-v", "--", "http", "GET", "example.com"}, func(t *testing.T, c *config) {
+			assert.False(t, c.http)
+			assert.Equal(t, []string{"http", "GET", "example.com"}, c.command)
+		}},
+		{"http as an argument of the command", []string{"-v", "curl", "http"}, func(t *testing.T, c *config) {
+			assert.False(t, c.http)
+			assert.Equal(t, []string{"curl", "http"}, c.command)
 		}},
 		{"dry-run needs no command", []string{"-dry-run"}, func(t *testing.T, c *config) { assert.Empty(t, c.command) }},
 		{"http", []string{"http", "-X", "post", "-d", "@body.json", "-H", "Idempotency-Key: 42", "-H", "X-A:b", "-status", "500,503", "-idempotent", "http://x/"},
@@ -181,6 +206,10 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-stop-on", "x", "true"}, `for flag -stop-on: ` + exits},
 		{[]string{"-retry-on", "1", "-stop-on", "2", "true"}, "-retry-on and -stop-on cannot be combined"},
 		{[]string{"-v=maybe", "true"}, `invalid boolean value "maybe" for -v`},
+		{[]string{"-stdin", "sometimes", "true"}, `invalid value "sometimes" for flag -stdin: want one of every, first, none`},
+		{[]string{"-stdin", "", "true"}, `invalid value "" for flag -stdin: want one of every, first, none`},
+		{[]string{"-stdin-replay", "-stdin", "none", "true"}, "-stdin-replay means -stdin every and cannot be combined with -stdin none"},
+		{[]string{"http", "-stdin", "every", "http://a/"}, "flag provided but not defined: -stdin"},
 		{[]string{"-nope", "true"}, "flag provided but not defined: -nope"},
 		{[]string{"-status", "503", "true"}, "flag provided but not defined: -status"},
 		{[]string{}, "no command given"},
@@ -210,6 +239,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"http", "-retry-on", "1", "http://a/"}, "flag provided but not defined: -retry-on"},
 		{[]string{"http", "-stdin-replay", "http://a/"}, "flag provided but not defined: -stdin-replay"},
 		{[]string{"http", "-kill-after", "1s", "http://a/"}, "flag provided but not defined: -kill-after"},
+		{[]string{"-retry-on", "1", "http", "http://a/"}, "flag provided but not defined: -retry-on"},
+		{[]string{"-v", "http"}, "retry http needs a URL"},
 		{[]string{"http", "-jitter", "half", "http://a/"}, `invalid value "half" for flag -jitter: ` + jitter},
 	}
 	for _, tt := range tests {
@@ -281,6 +312,8 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("-attempts 3 -backoff linear -delay 1s -step 2s -- true")
 	f.Add("-jitter proportional:0.3 -retry-on 1,2 -max-elapsed 1m true")
 	f.Add("http -X POST -H A:b -status 503 -d x http://h/")
+	f.Add("-v -attempts 2 http -X PUT http://h/")
+	f.Add("-stdin first -stdin-replay -- http x")
 	f.Fuzz(func(t *testing.T, line string) {
 		c, err := parseArgs(strings.Fields(line))
 		if err != nil {

@@ -44,20 +44,24 @@ doubling each time, each wait capped at 30s and drawn at random below that
 `
 
 const commandHelpTail = `
+A first argument http (after any flags) selects HTTP mode: retry -v http URL
+is retry http -v URL. To run a program named http, write retry [flags] -- http.
 Exit status:
   0        the command succeeded
   N        otherwise the last attempt's status; a command killed by a signal
            gives 128+signal, as in shells
   2        invalid flags or arguments
-  125      retry itself failed (reading standard input for -stdin-replay)
+  125      retry itself failed (reading standard input for -stdin every)
   126      the command could not be started (not executable); not retried
   127      the command was not found; not retried
   128+sig  SIGINT or SIGTERM arrived while retry was waiting between attempts
 
-Standard input: a terminal (or /dev/null) is passed to every attempt. Any
-other standard input (a pipe or a file) is NOT given to the command, whose
-attempts read an empty input, unless -stdin-replay is set: then it is read
-once, before the first attempt, and every attempt reads the same bytes.
+Standard input: a terminal (or /dev/null) is passed to every attempt. A pipe
+or a redirected file is read to its end once, before the first attempt (kept
+in memory up to 1 MiB, beyond that in a temporary file that is unlinked at
+once), and every attempt reads it from the start. -stdin first gives it as
+is to the first attempt only, and later attempts read an empty input;
+-stdin none gives it to no attempt.
 
 Signals: SIGINT and SIGTERM stop the retrying. A running command gets the
 signal (a Ctrl-C typed at the terminal already reaches it directly, so it is
@@ -69,6 +73,7 @@ Examples:
   retry -v -attempts 5 -- sh -c 'test $(( $$ % 3 )) -eq 0'
   retry -backoff constant -delay 2s -attempts 0 -max-elapsed 5m -- curl -fsS https://example.com/health
   retry -stop-on 2,64 -- make deploy
+  retry -- psql -v ON_ERROR_STOP=1 < migration.sql
   retry -dry-run -attempts 6 -jitter none
 `
 
@@ -79,7 +84,7 @@ gives up, then prints the final response's body to standard output. Retried:
 connection errors, attempt timeouts, 408, 429 and 5xx except 501 (see
 -status), honouring Retry-After. POST and PATCH are retried only with an
 Idempotency-Key header or -idempotent. Same policy flags and defaults as
-command mode.
+command mode; flags may come before or after the word http.
 `
 
 const httpHelpTail = `

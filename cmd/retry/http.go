@@ -33,7 +33,11 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
-	req, err := c.request(ctx, body)
+	rctx := ctx
+	if c.verbose {
+		rctx = httpx.CountResends(ctx) // -v says when net/http sent an attempt more than once
+	}
+	req, err := c.request(rctx, body)
 	if err != nil {
 		fmt.Fprintf(stderr, "retry: %v\n", err)
 		return exitUsage

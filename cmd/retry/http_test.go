@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -177,6 +178,54 @@ func TestHTTPVerbose(t *testing.T) {
 	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
 	assert.Equal(t, exitHTTP4xx, status)
 	assert.Contains(t, stderr, `attempts=1 status="404 Not Found"`)
+}
+
+// TestHTTPFlagsBeforeSubcommand: retry -v http URL is retry http -v URL,
+// not a run of a program named http.
+func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
+	s, url := newScripted(t, 503, 200)
+	status, stdout, stderr := runInProcess(t, "-v", "-backoff", "constant", "-delay", "0", "http", "-X", "PUT", url)
+	require.Equal(t, 0, status, stderr)
+	assert.Equal(t, "OK PUT\n", stdout)
+	assert.Contains(t, stderr, "msg=succeeded attempt=2/4")
+	assert.Len(t, s.got(), 2)
+
+	status, stdout, stderr = runInProcess(t, "-v", "http", "-h")
+	assert.Equal(t, 0, status)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, "usage: retry http [flags] URL")
+
+	status, _, stderr = runInProcess(t, "-stop-on", "2", "http", url)
+	assert.Equal(t, exitUsage, status)
+	assert.Equal(t, "retry: flag provided but not defined: -stop-on\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+}
+
+// TestHTTPVerboseResends: -v says when net/http sent one attempt twice (a
+// reused connection died and it re-sent the GET on a new one).
+func TestHTTPVerboseResends(t *testing.T) {
+	var requests atomic.Int32
+	var perConn sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
+		if n.(*atomic.Int32).Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
+		if err != nil {
+			panic(err)
+		}
+		conn.Close()
+	}))
+	t.Cleanup(srv.Close)
+	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", srv.URL)...)
+	assert.Equal(t, exitHTTP5xx, status)
+	assert.EqualValues(t, 5, requests.Load(), "3 attempts, 2 of them sent twice")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 3, stderr)
+	assert.NotContains(t, lines[0], "sent 2 times")
+	assert.Contains(t, lines[1], `error="httpx: server answered 503 Service Unavailable (sent 2 times in this attempt: net/http sent it again after a reused connection failed)"`)
 }
 
 func TestHTTPBadInput(t *testing.T) {

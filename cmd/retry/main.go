@@ -11,7 +11,7 @@ import (
 // Exit statuses of retry itself; otherwise it exits with the command's status.
 const (
 	exitUsage         = 2   // invalid flags or arguments
-	exitFailure       = 125 // retry itself failed (for example reading stdin for -stdin-replay)
+	exitFailure       = 125 // retry itself failed (for example reading standard input)
 	exitCannotExecute = 126 // the command was found but could not be started
 	exitNotFound      = 127 // the command was not found
 )
@@ -24,14 +24,18 @@ func main() {
 // request under the policy, and returns the exit status. SIGINT and SIGTERM
 // are handled while it runs; ctx bounds the whole run.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sim" {
+		return runSim(args[1:], stdout, stderr)
+	}
 	c, err := parseArgs(args)
+	isHTTP := isHTTPArgs(subcommandFirst(args))
 	if errors.Is(err, errHelp) {
-		printHelp(stdout, len(args) > 0 && args[0] == "http")
+		printHelp(stdout, isHTTP)
 		return 0
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		printUsageError(stderr, ue, len(args) > 0 && args[0] == "http")
+		printUsageError(stderr, ue, isHTTP)
 		return exitUsage
 	}
 	p, err := c.policy()

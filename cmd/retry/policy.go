@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -101,20 +103,37 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	if c.jitter != retry.NoJitter {
 		fmt.Fprintf(w, "waits drawn with %s jitter; every run draws its own\n", c.jitter)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "retry\twait\ttotal wait")
+	waits := p.Schedule(n)
+	totals := make([]time.Duration, len(waits))
 	var total time.Duration
-	for i, d := range p.Schedule(n) {
+	stop := len(waits) // the row -max-elapsed stops at, if any
+	for i, d := range waits {
 		total = satAdd(total, d)
+		totals[i] = total
 		if c.maxElapsed > 0 && total >= c.maxElapsed {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t(not taken: it would end past -max-elapsed %s, so the loop stops)\n",
-				i+1, roundDuration(d), roundDuration(total), c.maxElapsed)
-			tw.Flush()
-			return
+			stop = i
+			waits, totals = waits[:i+1], totals[:i+1]
+			break
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\n", i+1, roundDuration(d), roundDuration(total))
+	}
+	format := columnFormat(slices.Concat(waits, totals))
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "retry\twait\ttotal wait\t")
+	for i, d := range waits {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t", i+1, format(d), format(totals[i]))
+		if i == stop {
+			fmt.Fprintf(tw, "  (not taken: it would end past -max-elapsed %s, so the loop stops)", c.maxElapsed)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	for line := range strings.Lines(table.String()) {
+		fmt.Fprint(w, strings.TrimPrefix(line, "  ")) // the padding before the first column
+	}
+	if stop < len(waits) {
+		return
+	}
 	if more > 0 {
 		fmt.Fprintf(w, "... and up to %d more retries (-attempts %d)\n", more, c.attempts)
 	}
@@ -130,6 +149,38 @@ func satAdd(a, b time.Duration) time.Duration {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+// columnFormat returns how -dry-run writes the waits of its table, so that
+// a column of them reads evenly: all in one unit, the one that suits the
+// largest value (µs below 10ms, ms below 10s, s from there) or a larger one
+// in which every value is whole, and all with one decimal unless every
+// value is a whole number of that unit. For example 6.9ms, 20.0ms and
+// 26.9ms rather than 6.918ms, 20ms and 26.918ms; 1s, 3s and 4s.
+func columnFormat(values []time.Duration) func(time.Duration) string {
+	largest := slices.Max(append(values, 0))
+	unit, suffix := time.Second, "s"
+	switch {
+	case largest < 10*time.Millisecond:
+		unit, suffix = time.Microsecond, "µs"
+	case largest < 10*time.Second:
+		unit, suffix = time.Millisecond, "ms"
+	}
+	whole := func(u time.Duration) bool {
+		return !slices.ContainsFunc(values, func(v time.Duration) bool { return v%u != 0 })
+	}
+	for u, suf := range map[time.Duration]string{time.Second: "s", time.Millisecond: "ms"} {
+		if u > unit && whole(u) && (u == time.Second || !whole(time.Second)) {
+			unit, suffix = u, suf
+		}
+	}
+	decimals := 1
+	if whole(unit) {
+		decimals = 0
+	}
+	return func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d)/float64(unit), 'f', decimals, 64) + suffix
+	}
 }
 
 // roundDuration rounds d for people: three significant digits or so.

@@ -1,0 +1,63 @@
+package retry
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// clock is the instant of one decision. The engine's callers give it
+// ([Policy.Begin], [Policy.Failed], [Policy.Succeeded] take now); [Do] leaves
+// it unread, and it reads the wall clock at most once, when the decision
+// first needs the time, so that a decision that needs none reads no clock.
+type clock struct {
+	t    time.Time
+	read bool
+}
+
+// at returns a clock set to t.
+func at(t time.Time) clock { return clock{t: t, read: true} }
+
+// now returns the instant of the decision.
+func (c *clock) now() time.Time {
+	if !c.read {
+		c.t, c.read = time.Now(), true
+	}
+	return c.t
+}
+
+// timeline turns instants into nanoseconds since the first instant it was
+// given. A Budget or a Breaker measures time on one, so it runs the same on
+// the wall clock and on a virtual clock that starts anywhere (a simulator,
+// a test). An instant before the first one counts as the first.
+type timeline struct {
+	origin atomic.Pointer[time.Time]
+}
+
+// since returns t as nanoseconds since the timeline's origin, never
+// negative; the first call sets the origin.
+func (tl *timeline) since(t time.Time) int64 {
+	o := tl.origin.Load()
+	if o == nil {
+		o = tl.start(t)
+	}
+	return max(int64(t.Sub(*o)), 0)
+}
+
+// peek is since without setting the origin: ok is false before the first
+// instant was given.
+func (tl *timeline) peek(t time.Time) (int64, bool) {
+	o := tl.origin.Load()
+	if o == nil {
+		return 0, false
+	}
+	return max(int64(t.Sub(*o)), 0), true
+}
+
+// start sets the origin to t unless another goroutine set it first. It is
+// kept out of since so that since does not move t to the heap.
+//
+//go:noinline
+func (tl *timeline) start(t time.Time) *time.Time {
+	tl.origin.CompareAndSwap(nil, &t)
+	return tl.origin.Load()
+}

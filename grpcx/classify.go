@@ -1,0 +1,121 @@
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/retrykit/retry"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// failure is what an attempt knows about its failure.
+type failure struct {
+	err        error       // as grpc-go returned it
+	trailer    metadata.MD // the attempt's trailer, if any
+	idempotent bool        // the method may be sent again
+	ownTimeout bool        // the policy's attempt timeout ended the attempt
+	unsent     bool        // the stream could not be created: nothing reached the server
+}
+
+// judge turns the failure of an attempt into the error the core loop
+// sees: err itself to retry it (the policy's classifiers may still stop
+// it), retry.After to retry it after a server hint, retry.Permanent to
+// stop. ctx is the caller's; opts the call's options, which decide whether
+// a hinted error is retried at all (After overrides the classifiers).
+func (s *settings) judge(ctx context.Context, f failure, opts []retry.Option) error {
+	err := f.err
+	if ctx.Err() != nil {
+		return err // the caller's own end: the loop stops on it
+	}
+	code := status.Code(err)
+	pushback, hasPushback, pushbackOK := parsePushback(f.trailer.Get(pushbackKey))
+	switch {
+	case !s.retries(code):
+		return retry.Permanent(err)
+	case code == codes.DeadlineExceeded && !f.ownTimeout:
+		return retry.Permanent(err) // the caller's deadline, as the server saw it
+	case hasPushback && !pushbackOK:
+		return retry.Permanent(fmt.Errorf("grpcx: the server asked not to retry (%s: %q): %w",
+			pushbackKey, f.trailer.Get(pushbackKey), err))
+	}
+	hint, hinted := pushback, hasPushback
+	if !hinted {
+		hint, hinted = retryInfo(err)
+	}
+	if !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted) {
+		return retry.Permanent(err)
+	}
+	if hinted && retriedBy(opts, err) {
+		return retry.After(hint, err)
+	}
+	return err
+}
+
+// unprocessed reports whether a failure of a non-idempotent method proves
+// the server did not process it: UNAVAILABLE with a pushback trailer (the
+// server refused it), or RESOURCE_EXHAUSTED with any hint.
+func unprocessed(code codes.Code, pushback, hinted bool) bool {
+	switch code {
+	case codes.Unavailable:
+		return pushback
+	case codes.ResourceExhausted:
+		return hinted
+	}
+	return false
+}
+
+// retryInfo returns the retry delay of a google.rpc.RetryInfo detail of
+// err's status, if it has a valid, non-negative one.
+func retryInfo(err error) (time.Duration, bool) {
+	st, ok := status.FromError(err)
+	if !ok {
+		return 0, false
+	}
+	for _, d := range st.Details() { // no copy of the status, unlike st.Proto()
+		ri, ok := d.(*errdetails.RetryInfo)
+		if !ok || ri.GetRetryDelay() == nil || ri.GetRetryDelay().CheckValid() != nil {
+			continue
+		}
+		if delay := ri.GetRetryDelay().AsDuration(); delay >= 0 {
+			return delay, true
+		}
+	}
+	return 0, false
+}
+
+// retriedBy reports whether a policy made of opts retries err, by running
+// the core loop once on an operation that fails with err. The probe
+// removes everything with effects (breaker, budget, hooks) and every limit
+// but the single attempt, so only the classification decides.
+func retriedBy(opts []retry.Option, err error) bool {
+	probe := append(slices.Clip(opts),
+		retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil),
+		retry.WithNotify(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
+	e := retry.Run(context.Background(), func(context.Context) error { return err }, probe...)
+	return errors.Is(e, retry.ErrExhausted)
+}
+
+// ownTimeout reports whether a unary attempt that ran with context actx,
+// derived from the caller's ctx by the loop, was ended by the policy's
+// attempt timeout rather than by the caller's deadline, at time now.
+// grpc-go can report DEADLINE_EXCEEDED a moment before actx's own timer
+// marks it done, so now is compared with actx's deadline too.
+func ownTimeout(ctx, actx context.Context, now time.Time) bool {
+	if actx == ctx {
+		return false
+	}
+	ad, ok := actx.Deadline()
+	if !ok {
+		return false
+	}
+	if cd, ok := ctx.Deadline(); ok && !ad.Before(cd) {
+		return false // the attempt's deadline is the caller's
+	}
+	return actx.Err() != nil || !now.Before(ad)
+}

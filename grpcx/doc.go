@@ -1,0 +1,112 @@
+// Package grpcx retries gRPC client calls with the retry loop of package
+// [github.com/retrykit/retry], with the semantics of gRFC A6 (gRPC client
+// retries): [UnaryClientInterceptor] and [StreamClientInterceptor] add
+// retries to any [grpc.ClientConn], built from the same [retry.Option]s
+// and policies as every other call; [WithOptions] (on the context) and
+// [CallOptions] (a [grpc.CallOption]) override them for one call.
+//
+//	cfg := grpcx.Config{Idempotent: grpcx.Methods("/shop.Catalog/GetItem")}
+//	cc, err := grpc.NewClient(target,
+//		grpc.WithDisableRetry(),
+//		grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(cfg, policy)),
+//		grpc.WithChainStreamInterceptor(grpcx.StreamClientInterceptor(cfg, policy)))
+//
+// # Turn off grpc-go's own retries
+//
+// grpc-go retries by itself when a service config (from the resolver, or
+// [grpc.WithDefaultServiceConfig]) has a retryPolicy. Its attempts and
+// these interceptors' would multiply (5 × 4 = 20 tries of one call), so
+// dial with [grpc.WithDisableRetry] when using this package. grpc-go's
+// transparent retries (a stream refused before the server saw it) remain,
+// as they should: they never repeat work.
+//
+// # Which statuses are retried
+//
+//   - UNAVAILABLE, ABORTED and RESOURCE_EXHAUSTED are retried (the last
+//     honouring the server's hint, below).
+//   - DEADLINE_EXCEEDED is retried only when the policy's own attempt
+//     timeout ([retry.WithAttemptTimeout]) ended the attempt, never when
+//     the caller's deadline did.
+//   - INTERNAL and UNKNOWN only when listed in [Config].Codes.
+//   - Every other code is final: the call stops at once.
+//
+// [Config].Codes replaces the set ([DefaultCodes]). The caller's own
+// cancellation or deadline is never retried. The policy's classifiers see
+// the status errors of retried codes and may still stop them, for example
+// retry.WithClassifier(retry.RetryIf(func(err error) bool { ... status.Code(err) ... })).
+//
+// # Idempotency
+//
+// Retrying a call the server may already have processed can do it twice.
+// As httpx does for POST, a method is retried on every retried status only
+// when [Config].Idempotent says it is idempotent (by its full name;
+// [Methods] lists them). Any other method is sent again only when the
+// failure proves the server did not process it:
+//
+//   - the call never had a transport stream, or the stream could not be
+//     created: nothing left the client;
+//   - UNAVAILABLE with a grpc-retry-pushback-ms trailer of zero or more:
+//     the server refused the call and said when to come back;
+//   - RESOURCE_EXHAUSTED with a pushback or a google.rpc.RetryInfo hint.
+//
+// ABORTED and an attempt timeout are never retried for such a method. A
+// failure it may not retry ends the call at once with [retry.ErrPermanent],
+// as httpx does for a POST, so a circuit breaker does not count it as a
+// failure.
+//
+// # Server hints
+//
+// A grpc-retry-pushback-ms trailer (milliseconds) and a
+// google.rpc.RetryInfo detail of the status (its retry_delay) become
+// [retry.After] hints: the next attempt waits for them (plus a jittered
+// spread of the computed backoff, unless [retry.WithExactHints]). The
+// pushback wins when both are present. A negative, unreadable or repeated
+// pushback means "do not retry": the call stops with [retry.ErrPermanent].
+// A hint longer than the policy's maximum delay stops the call with
+// [retry.ErrHintTooLong], and the [*retry.Error]'s RetryAfter holds it.
+// An invalid or negative RetryInfo is ignored (the computed backoff
+// applies).
+//
+// # Streams
+//
+// A stream is retried as a whole, and only while no response has reached
+// the caller: before its first response header or message arrives. A
+// failure after that reaches the caller, which has received exactly the
+// messages the server sent; nothing is ever replayed to it. The messages
+// the caller sent (and CloseSend) are sent again on the new attempt, in
+// order; they are kept (as copies) only while the stream can still be
+// retried and while their encoded size stays within [Config].ReplayLimit.
+// A stream that outgrows the limit, or sends a message that is not a
+// protobuf message, keeps working but is no longer retried. A send that
+// fails on a stream that can still be retried returns nil; the failure is
+// found, and the stream retried, by RecvMsg. Likewise Header, called
+// before the first message on an attempt that failed without headers,
+// returns nil, nil as grpc-go does; the retry happens in RecvMsg, after
+// which Header and Trailer are those of the new attempt.
+//
+// The stream interceptor retries the creation of a stream (a failure there
+// means nothing reached the server) in a loop of its own, at the call of
+// NewStream; a failure of the first response is retried by RecvMsg, in a
+// second loop that counts the failed attempt as its first. Both follow the
+// policy; A6 likewise does not count such transparent retries.
+//
+// The policy's attempt timeout bounds a unary attempt, and a stream only
+// until its first response: a live stream is never cut by it.
+//
+// # Attempts and budgets
+//
+// Attempts after the first carry the grpc-previous-rpc-attempts metadata
+// (the number of attempts before them), as A6 specifies. Budgets and
+// breakers of the core ([retry.WithBudget], [retry.WithBreaker]) work as
+// for any operation; [ThrottlingBudget] reproduces A6's retry throttling.
+//
+// # Errors
+//
+// A call that fails returns a [*retry.Error] with the number of attempts,
+// the last status error and the reason the retries stopped; status.Code,
+// status.FromError and errors.Is see through it. io.EOF from a stream's
+// RecvMsg is returned as is. An invalid configuration (a nil option, a
+// negative ReplayLimit, a code out of range) fails every call with an
+// error wrapping [retry.ErrInvalidConfig], without reaching the server;
+// nothing in the package panics on user input.
+package grpcx

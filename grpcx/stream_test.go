@@ -1,0 +1,420 @@
+package grpcx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/grpcx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+type outputServer = testgrpc.TestService_StreamingOutputCallServer
+
+// msg returns a response whose body names its call and index.
+func msg(call, i int) *testgrpc.StreamingOutputCallResponse {
+	return &testgrpc.StreamingOutputCallResponse{Payload: &testgrpc.Payload{Body: fmt.Appendf(nil, "%d.%d", call, i)}}
+}
+
+// recvAll reads a server stream to its end and returns the bodies and the
+// error that ended it (nil for io.EOF).
+func recvAll(s grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse]) ([]string, error) {
+	var got []string
+	for {
+		m, err := s.Recv()
+		if err == io.EOF {
+			return got, nil
+		}
+		if err != nil {
+			return got, err
+		}
+		got = append(got, string(m.GetPayload().GetBody()))
+	}
+}
+
+// TestServerStreamNeverReplays: after messages were delivered, a failure
+// reaches the caller with exactly those messages; the same failure before
+// the first message is retried without the caller noticing.
+func TestServerStreamNeverReplays(t *testing.T) {
+	for name, tc := range map[string]struct {
+		before   int // messages sent before the failure on call 1
+		want     []string
+		wantCode codes.Code
+		calls    int
+	}{
+		"after 3 messages": {3, []string{"1.0", "1.1", "1.2"}, codes.Unavailable, 1},
+		"before any":       {0, []string{"2.0", "2.1", "2.2"}, codes.OK, 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			noLeaks(t)
+			srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+				for i := range 3 {
+					if n == 1 && i == tc.before {
+						return status.Error(codes.Unavailable, "lost the backend")
+					}
+					if err := s.Send(msg(n, i)); err != nil {
+						return err
+					}
+				}
+				if n == 1 {
+					return status.Error(codes.Unavailable, "lost the backend")
+				}
+				return nil
+			}}
+			c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+			s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+			require.NoError(t, err)
+			got, err := recvAll(s)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.wantCode, status.Code(err))
+			assert.Equal(t, tc.calls, srv.count(outputMethod))
+			if tc.calls == 2 {
+				assert.Equal(t, []string{"", "1"}, srv.attempts())
+			}
+		})
+	}
+}
+
+func TestServerStreamNonIdempotent(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 {
+			return status.Error(codes.Unavailable, "lost the backend")
+		}
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{}, fast...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	got, err := recvAll(s)
+	assert.Empty(t, got)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
+
+// TestStreamAttemptTimeout: the attempt timeout bounds a stream only until
+// its first response: a stream that lives 1s survives a 50ms timeout, and
+// a first response that takes too long is retried.
+func TestStreamAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			if n == 1 {
+				<-s.Context().Done() // never answers: the attempt timeout ends it
+				return s.Context().Err()
+			}
+			for i := range 5 {
+				if err := s.Send(msg(n, i)); err != nil {
+					return err
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			return nil
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(50*time.Millisecond))...)
+		start := time.Now()
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"2.0", "2.1", "2.2", "2.3", "2.4"}, got)
+		assert.Equal(t, 50*time.Millisecond+5*250*time.Millisecond, time.Since(start))
+		assert.Equal(t, 2, srv.count(outputMethod))
+	})
+}
+
+type inputServer = testgrpc.TestService_StreamingInputCallServer
+
+// sumInput reads a client stream to its end and returns the sum of the
+// payload sizes; call 1 fails with UNAVAILABLE once it has read them all.
+func sumInput(n int, s inputServer) error {
+	total := 0
+	for {
+		m, err := s.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		total += len(m.GetPayload().GetBody())
+	}
+	if n == 1 {
+		return status.Error(codes.Unavailable, "lost the backend")
+	}
+	return s.SendAndClose(&testgrpc.StreamingInputCallResponse{AggregatedPayloadSize: int32(total)})
+}
+
+// TestClientStreamReplay: a client stream that fails before its response
+// is sent again, every message included, while the messages fit the
+// replay limit; beyond it, the failure reaches the caller.
+func TestClientStreamReplay(t *testing.T) {
+	for name, tc := range map[string]struct {
+		limit int
+		code  codes.Code
+		calls int
+	}{
+		"within the limit": {0, codes.OK, 2},
+		"beyond the limit": {250, codes.Unavailable, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			noLeaks(t)
+			srv := &server{input: sumInput}
+			c := serve(t, srv, grpcx.Config{Idempotent: idempotent, ReplayLimit: tc.limit}, fast...)
+			s, err := c.StreamingInputCall(t.Context())
+			require.NoError(t, err)
+			body := make([]byte, 100)
+			for i := range 3 {
+				body[0] = byte(i)
+				require.NoError(t, s.Send(&testgrpc.StreamingInputCallRequest{Payload: &testgrpc.Payload{Body: body}}))
+			}
+			resp, err := s.CloseAndRecv()
+			assert.Equal(t, tc.code, status.Code(err))
+			assert.Equal(t, tc.calls, srv.count(inputMethod))
+			if err == nil {
+				assert.EqualValues(t, 300, resp.GetAggregatedPayloadSize())
+			}
+		})
+	}
+}
+
+type duplexServer = testgrpc.TestService_FullDuplexCallServer
+
+// TestBidiRetryBeforeFirstResponse: a bidirectional stream whose sender
+// and receiver run on two goroutines is retried, with its sent messages
+// replayed in order, when it fails before its first response; once a
+// response arrived, a failure reaches the caller.
+func TestBidiRetryBeforeFirstResponse(t *testing.T) {
+	noLeaks(t)
+	var mu sync.Mutex
+	var seen [][]string
+	srv := &server{duplex: func(n int, s duplexServer) error {
+		var got []string
+		for {
+			m, err := s.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			got = append(got, string(m.GetPayload().GetBody()))
+		}
+		mu.Lock()
+		seen = append(seen, got)
+		mu.Unlock()
+		switch n {
+		case 1:
+			return status.Error(codes.Unavailable, "lost the backend")
+		case 2:
+			if err := s.Send(msg(n, len(got))); err != nil {
+				return err
+			}
+			return status.Error(codes.Unavailable, "lost it again, after a response")
+		}
+		return nil
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	s, err := c.FullDuplexCall(t.Context())
+	require.NoError(t, err)
+	sent := make(chan error, 1)
+	go func() {
+		defer close(sent)
+		for i := range 20 {
+			if err := s.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: fmt.Appendf(nil, "%d", i)}}); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- s.CloseSend()
+	}()
+	m, err := s.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "2.20", string(m.GetPayload().GetBody()))
+	_, err = s.Recv()
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.ErrorContains(t, err, "after a response")
+	require.NoError(t, <-sent)
+	assert.Equal(t, 2, srv.count(duplexMethod))
+	want := make([]string, 20)
+	for i := range want {
+		want[i] = fmt.Sprint(i)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 2)
+	assert.Equal(t, want, seen[1], "the retry sees every message, in order")
+}
+
+// TestUnsentRetried: a call that never had a transport stream (nothing
+// listens at the address) never reached the server, so it is retried even
+// for a non-idempotent method.
+func TestUnsentRetried(t *testing.T) {
+	noLeaks(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	var retries int
+	cc := dial(t, addr, grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(grpcx.Config{},
+		retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
+		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))))
+	_, err = testgrpc.NewTestServiceClient(cc).EmptyCall(t.Context(), &testgrpc.Empty{})
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, 2, retries)
+}
+
+// TestStreamCreationRetried: a stream that cannot be created never reached
+// the server, so it is retried even for a non-idempotent method.
+func TestStreamCreationRetried(t *testing.T) {
+	noLeaks(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	var retries int
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDisableRetry(),
+		grpc.WithChainStreamInterceptor(grpcx.StreamClientInterceptor(grpcx.Config{},
+			retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
+			retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))))
+	require.NoError(t, err)
+	defer cc.Close()
+	_, err = testgrpc.NewTestServiceClient(cc).StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.Equal(t, 2, retries)
+	assert.False(t, errors.Is(err, retry.ErrPermanent))
+}
+
+// TestStreamHeadersCommit: response headers commit a stream even when the
+// caller has not asked for them: a failure after them is not retried.
+func TestStreamHeadersCommit(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 {
+			if err := s.SendHeader(nil); err != nil {
+				return err
+			}
+			return status.Error(codes.Unavailable, "lost the backend after the headers")
+		}
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	got, err := recvAll(s)
+	assert.Empty(t, got)
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
+
+// TestClientStreamFailsWhileSending: the server fails a client stream at
+// once, while the caller is still sending more than the stream's flow
+// control window; the sends that find the stream gone are kept and return
+// nil, and the retry sends every message, in order.
+func TestClientStreamFailsWhileSending(t *testing.T) {
+	noLeaks(t)
+	const n, size = 2000, 1000
+	srv := &server{input: func(call int, s inputServer) error {
+		if call == 1 {
+			return status.Error(codes.Unavailable, "not now")
+		}
+		return sumInput(call, s)
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent, ReplayLimit: 4 << 20}, fast...)
+	s, err := c.StreamingInputCall(t.Context())
+	require.NoError(t, err)
+	body := make([]byte, size)
+	for range n {
+		require.NoError(t, s.Send(&testgrpc.StreamingInputCallRequest{Payload: &testgrpc.Payload{Body: body}}))
+	}
+	resp, err := s.CloseAndRecv()
+	require.NoError(t, err)
+	assert.EqualValues(t, n*size, resp.GetAggregatedPayloadSize())
+	assert.Equal(t, 2, srv.count(inputMethod))
+}
+
+// TestStreamHeaderTrailerAfterRetry: Header and Trailer are those of the
+// attempt that is in use. Before the first response, a failed attempt's
+// Header is nil (as grpc-go's); RecvMsg retries, and Header then returns
+// the new attempt's headers.
+func TestStreamHeaderTrailerAfterRetry(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 {
+			return status.Error(codes.Unavailable, "lost the backend")
+		}
+		if err := s.SendHeader(metadata.Pairs("attempt", fmt.Sprint(n))); err != nil {
+			return err
+		}
+		s.SetTrailer(metadata.Pairs("done", fmt.Sprint(n)))
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	md, err := s.Header()
+	require.NoError(t, err)
+	assert.Nil(t, md, "the first attempt failed without headers")
+	got, err := recvAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2.0"}, got)
+	md, err = s.Header()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2"}, md.Get("attempt"))
+	assert.Equal(t, []string{"2"}, s.Trailer().Get("done"))
+	assert.NotNil(t, s.Context())
+}
+
+// TestStreamHintsAndOverrides: a server stream honours pushback (a
+// non-idempotent one is then retried: the server refused it unprocessed),
+// stops on a hint beyond the maximum delay, and takes per-call options,
+// an invalid one failing the stream's creation.
+func TestStreamHintsAndOverrides(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+		if n == 1 || n == 3 {
+			v := "0"
+			if n == 3 {
+				v = "3600000"
+			}
+			s.SetTrailer(metadata.Pairs("grpc-retry-pushback-ms", v))
+			return status.Error(codes.Unavailable, "pushed back")
+		}
+		return s.Send(msg(n, 0))
+	}}
+	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithMaxDelay(time.Minute))...)
+
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	got, err := recvAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2.0"}, got, "calls 1 and 2")
+
+	s, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = recvAll(s)
+	assert.ErrorIs(t, err, retry.ErrHintTooLong, "call 3")
+	assert.Equal(t, 3, srv.count(outputMethod))
+
+	_, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{}, grpcx.CallOptions(retry.WithMaxAttempts(-1)))
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Equal(t, 3, srv.count(outputMethod))
+}

@@ -1,0 +1,62 @@
+// Package sim simulates a fleet of clients retrying with a real
+// [retry.Policy] against a dependency that fails, in virtual time, and
+// reports what the dependency sees: offered and served load over time,
+// amplification (attempts per first try), goodput, the clients' success rate
+// and latency, the herd at recovery, the time to recover (or that it did
+// not), and the budget's tokens and breakers' states over time.
+//
+// Every decision a client takes is the library's own: the simulator calls
+// the policy's decision engine ([retry.Policy.Begin], [retry.Policy.Failed]
+// and [retry.Policy.Succeeded]) at virtual instants, so the strategy, cap,
+// jitter, classification, Retry-After hints, attempt and elapsed limits,
+// budget and breaker are exactly those a program using the policy with
+// [retry.Do] gets. Nothing sleeps and nothing reads the clock: a run of
+// minutes of virtual time takes a fraction of a second, one event at a
+// time on one goroutine.
+//
+// # Scenarios
+//
+//   - [OCC]: Brooker's 2015 contention benchmark, the calibration; its
+//     published table is reproduced within 5%.
+//   - [Open]: open-loop load on a queueing server whose capacity a [Trigger]
+//     takes away for a while (a stall, a slow-down, or instant 503s); timed
+//     out requests still cost the server their work, so retries can keep it
+//     overloaded after the trigger ends: a metastable failure. [Metastable]
+//     is the standard case.
+//   - [Herd]: clients that failed together during an outage meet a server
+//     admitting a fixed rate: jitter and Retry-After decide the herd.
+//   - [Layers]: services retrying on top of each other multiply attempts,
+//     A^L.
+//   - [Sweep]: Open over trigger magnitude × length, the map of where a
+//     policy recovers and where it stays down.
+//
+// A [Fleet] gives the clients their policy and, per client, their own
+// budget and breaker (a budget or breaker inside the policy is shared by
+// the whole fleet instead).
+//
+// # Outputs
+//
+// [WriteTable] for people at a terminal, [WriteCSV] and [WriteJSON] for
+// tools, [WriteSVG] and [WriteSweepSVG] for charts to open in a browser.
+// The same seed gives the same output, byte for byte.
+//
+// # Cost
+//
+// Memory is bounded by the work in flight (requests, queued jobs, scheduled
+// events) and the number of time buckets, never by the number of requests a
+// run simulates. Every run stops with an error past its event limit
+// (MaxEvents, [DefaultMaxEvents]) instead of running for hours.
+//
+// # Model limits
+//
+// The server is FIFO with deterministic service times and free rejections;
+// the network is a fixed or normally distributed delay. The figures are
+// those of this model, not measurements of a real system; the anchors the
+// tests reproduce are Brooker's simulated table, Google SRE's and gRPC's
+// arithmetic, and the metastability results of the model itself.
+//
+// The budget's tokens are reported only for per-client budgets without
+// time refill (BudgetConfig.PerSecond): [retry.Budget.Tokens] would read
+// the wall clock, which a virtual-time run must not mix in; such a sample
+// is -1. Breaker states are tracked through BreakerConfig.OnStateChange.
+package sim

@@ -1,0 +1,185 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/retrykit/retry"
+)
+
+// Herd is a synchronised outage and the herd at recovery: Clients
+// clients each send one caller request at time 0; the server answers every
+// attempt with an instant 503 until Outage ends, then admits up to Rate
+// attempts per second (a token bucket holding Burst) and answers the
+// excess with an instant 503. Each hop takes |N(Hop, Hop/5)|. With
+// RetryAfter, the 503s carry a hint: during the outage the time left,
+// rounded up to whole seconds (every client told the same instant), and
+// 1s when over the rate. Clients retry as their policy says; the run ends
+// when all are done or After has passed since the outage.
+//
+// The Result's RecoverySeconds is the time from the outage's end until the
+// last client's request succeeded (Recovered: all did), and HerdPeak the
+// most attempts in any 100 ms after the outage.
+//
+// One random stream, PCG seeded with (Seed, 0x68657264), serves the network
+// and the policies' jitter.
+type Herd struct {
+	Clients    int           // > 0
+	Outage     time.Duration // >= 0
+	Rate       float64       // attempts admitted per second after the outage, > 0
+	Burst      float64       // token bucket size, >= 1
+	Hop        time.Duration // mean one-way network time, >= 0
+	RetryAfter bool
+	After      time.Duration // simulated after the outage; 0 means 120s
+	Bucket     time.Duration // series resolution; 0 means 100ms
+	Seed       uint64
+	MaxEvents  int64 // 0 means DefaultMaxEvents
+}
+
+const (
+	herdAtServer uint8 = iota
+	herdReplyOK
+	herdReplyDown
+	herdReplyFull
+	herdRetry
+	herdTick
+)
+
+// Run simulates the herd with the fleet.
+func (s Herd) Run(f Fleet) (Result, error) {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: sim: Herd.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
+	}
+	switch {
+	case s.Clients <= 0:
+		return Result{}, bad("Clients", "must be > 0, got %d", s.Clients)
+	case s.Outage < 0:
+		return Result{}, bad("Outage", "must not be negative, got %v", s.Outage)
+	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
+		return Result{}, bad("Rate", "must be a positive number per second, got %v", s.Rate)
+	case !(s.Burst >= 1) || math.IsInf(s.Burst, 0):
+		return Result{}, bad("Burst", "must be >= 1, got %v", s.Burst)
+	case s.Hop < 0:
+		return Result{}, bad("Hop", "must not be negative, got %v", s.Hop)
+	case s.After < 0 || s.Bucket < 0 || s.MaxEvents < 0:
+		return Result{}, bad("After, Bucket or MaxEvents", "must not be negative")
+	}
+	s.After = cmpOr(s.After, 120*time.Second)
+	s.Bucket = cmpOr(s.Bucket, 100*time.Millisecond)
+	r := rand.New(rand.NewPCG(s.Seed, 0x68657264))
+	cs, err := f.clients(s.Clients, r)
+	if err != nil {
+		return Result{}, err
+	}
+	var (
+		q       queue
+		m       metrics
+		prs     = make([]retry.Progress, s.Clients)
+		end     = int64(s.Outage)
+		horizon = end + int64(s.After)
+		bucket  = int64(s.Bucket)
+		tokens  = s.Burst
+		last    = end
+		left    = s.Clients
+		lastOK  int64
+		limit   = uint64(cmpOr(s.MaxEvents, DefaultMaxEvents))
+	)
+	m.init(horizon, bucket, 0, end)
+	hop := func() int64 {
+		return int64(math.Abs(r.NormFloat64()*float64(s.Hop)/5 + float64(s.Hop)))
+	}
+	send := func(i int32, now int64) {
+		_, pr, err := cs[i].p.Begin(bg, prs[i], vt(now))
+		if err != nil {
+			m.finished(now, now, false)
+			left--
+			return
+		}
+		prs[i] = pr
+		m.sent(now, pr.Attempts == 1)
+		q.push(now+hop(), herdAtServer, i, uint32(pr.Attempts))
+	}
+	for i := range cs {
+		m.logical(0)
+		send(int32(i), 0)
+	}
+	q.push(bucket, herdTick, -1, 0)
+	for q.len() > 0 && q.first().at < horizon && left > 0 {
+		if q.done >= limit {
+			return Result{}, eventLimit(int64(limit), q.first().at)
+		}
+		e := q.pop()
+		now := e.at
+		switch e.kind {
+		case herdAtServer:
+			m.offered(now, e.gen == 1)
+			switch {
+			case now < end:
+				q.push(now+hop(), herdReplyDown, e.ref, 0)
+			default:
+				tokens = min(s.Burst, tokens+seconds(now-last)*s.Rate)
+				last = now
+				if tokens >= 1 {
+					tokens--
+					m.served(now, true)
+					q.push(now+hop(), herdReplyOK, e.ref, 0)
+				} else {
+					q.push(now+hop(), herdReplyFull, e.ref, 0)
+				}
+			}
+		case herdReplyOK:
+			cs[e.ref].p.Succeeded(bg, prs[e.ref], vt(now))
+			m.finished(now, now, true)
+			left--
+			lastOK = now
+		case herdReplyDown, herdReplyFull:
+			err := ErrUnavailable
+			if e.kind == herdReplyFull {
+				err = ErrOverloaded
+			}
+			if s.RetryAfter {
+				d := time.Second
+				if e.kind == herdReplyDown {
+					d = time.Duration(ceilSeconds(end - (now - int64(s.Hop))))
+				}
+				err = retry.After(d, err)
+			}
+			v := cs[e.ref].p.Failed(bg, prs[e.ref], err, vt(now))
+			if v.Err != nil {
+				m.finished(now, now, false)
+				left--
+				continue
+			}
+			prs[e.ref] = v.Next
+			q.push(now+int64(v.Wait), herdRetry, e.ref, 0)
+		case herdRetry:
+			send(e.ref, now)
+		case herdTick:
+			m.close(now, 0, fleetTokens(cs), 0)
+			q.push(now+bucket, herdTick, -1, 0)
+		}
+	}
+	res := Result{Scenario: "herd", Seed: s.Seed, Series: m.series}
+	m.sum.InFlight = int64(left)
+	m.sum.Events = int64(q.done)
+	res.Summary = m.summarise(0)
+	res.Summary.Recovered = left == 0 && m.sum.Failed == 0
+	res.Summary.RecoverySeconds = -1
+	if res.Summary.Recovered {
+		res.Summary.RecoverySeconds = roundMs(seconds(max(lastOK-end, 0)))
+	}
+	return res, nil
+}
+
+// fleetTokens sums the observable budgets' tokens, -1 if none is.
+func fleetTokens(cs []client) float64 {
+	t := -1.0
+	for i := range cs {
+		if cs[i].budget != nil {
+			t = max(t, 0) + cs[i].budget.Tokens()
+		}
+	}
+	return t
+}

@@ -1,0 +1,81 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
+)
+
+// TestLayersMultiply is check 15: L layers of A attempts in a total outage
+// send exactly A^L attempts to the dependency per caller request.
+func TestLayersMultiply(t *testing.T) {
+	for _, tc := range []struct{ depth, attempts, want int }{
+		{1, 3, 3}, {3, 3, 27}, {3, 4, 64}, {5, 3, 243},
+	} {
+		p, err := retry.NewPolicy(retry.WithMaxAttempts(tc.attempts))
+		require.NoError(t, err)
+		r, err := Layers{Depth: tc.depth, Requests: 10, Gap: time.Minute, Hop: time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p})
+		require.NoError(t, err)
+		assert.Equal(t, float64(tc.want), r.Amplification, "%d layers × %d attempts", tc.depth, tc.attempts)
+		assert.Zero(t, r.Succeeded)
+		want := int64(10)
+		for i := range tc.depth {
+			want *= int64(tc.attempts)
+			assert.Equal(t, want, r.Attempts[i], "layer %d", i+1)
+		}
+	}
+}
+
+// TestGRPCThrottlingThreshold: with gRPC A6 throttling (10 tokens, 0.1 per
+// success, retries only above half) retries stay enabled while the failure
+// fraction is below ratio/(1+ratio) = 9.1%; above it, only about 0.1 retry
+// per success is left.
+func TestGRPCThrottlingThreshold(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(0))
+	require.NoError(t, err)
+	retried := func(f float64) float64 {
+		r, err := Layers{Depth: 1, Requests: 50_000, Gap: 10 * time.Millisecond, FailRate: f, Seed: 1}.Run(Fleet{Policy: p, Budget: grpcBudget})
+		require.NoError(t, err)
+		failed := r.Attempts[0] - r.Succeeded // attempts that failed
+		retries := r.Attempts[0] - r.Requests
+		return float64(retries) / float64(failed)
+	}
+	for _, f := range []float64{0.02, 0.05} {
+		assert.Greater(t, retried(f), 0.97, "failure fraction %v: retries stay enabled", f)
+	}
+	for _, f := range []float64{0.12, 0.2, 0.5} {
+		// At most 0.1 retry per success: retried ≤ 0.1·(1−f)/f, plus the burst.
+		assert.Less(t, retried(f), 0.1*(1-f)/f+0.03, "failure fraction %v: throttled", f)
+	}
+}
+
+func TestLayersRejectsBadInput(t *testing.T) {
+	p, err := retry.NewPolicy()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		l    Layers
+		want string
+	}{
+		{Layers{Depth: 0, Requests: 1}, "Layers.Depth"},
+		{Layers{Depth: MaxLayers + 1, Requests: 1}, "Layers.Depth"},
+		{Layers{Depth: 1, Requests: 0}, "Layers.Requests"},
+		{Layers{Depth: 1, Requests: 1, FailRate: 2}, "Layers.FailRate"},
+		{Layers{Depth: 1, Requests: 1, Gap: -1}, "Layers.Gap"},
+	} {
+		_, err := tc.l.Run(Fleet{Policy: p})
+		require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
+func TestLayersStopAtTheEventLimit(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(4))
+	require.NoError(t, err)
+	_, err = Layers{Depth: 8, Requests: 100, FailRate: 1, MaxEvents: 1000}.Run(Fleet{Policy: p})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "event limit")
+}

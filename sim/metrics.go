@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"math"
+	"time"
+)
+
+// herdBucket is the width of the herd-peak buckets.
+const herdBucket = int64(100 * time.Millisecond)
+
+// The latency histogram: 1 ms bins up to a minute, then 100 ms bins up to
+// an hour; longer latencies count in the last bin.
+const (
+	latencyFine = 60_000                          // ms covered by 1 ms bins
+	latencyBins = latencyFine + 3_540_000/100 + 1 // and by 100 ms bins, to an hour
+)
+
+// latencyBin returns the bin of a latency in ms.
+func latencyBin(ms int64) int {
+	if ms < latencyFine {
+		return int(ms)
+	}
+	return min(latencyFine+int((ms-latencyFine)/100), latencyBins-1)
+}
+
+// latencyEdge returns the upper edge of bin i, in ms.
+func latencyEdge(i int) float64 {
+	if i < latencyFine {
+		return float64(i + 1)
+	}
+	return float64(latencyFine + (i-latencyFine+1)*100)
+}
+
+// metrics accumulates a run's counts. Its memory is bounded by the length
+// of the run in buckets, never by the number of requests.
+type metrics struct {
+	bucket, trigStart, trigEnd, horizon int64
+
+	cur    Sample // the open bucket, as counts
+	series []Sample
+	herd   []int64 // attempts per 100 ms after the trigger ended
+	herd10 []int64 // and per 10 ms
+	lat    []int64 // successful requests' latency, 1 ms bins
+
+	trigLogical, trigAttempts int64
+	sum                       Summary
+}
+
+func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
+	m.bucket, m.trigStart, m.trigEnd, m.horizon = bucket, trigStart, trigEnd, horizon
+	m.series = make([]Sample, 0, horizon/bucket+1)
+	m.herd = make([]int64, (horizon-trigEnd)/herdBucket+1)
+	m.herd10 = make([]int64, (horizon-trigEnd)/(herdBucket/10)+1)
+	m.lat = make([]int64, latencyBins)
+}
+
+func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.trigEnd }
+
+func (m *metrics) logical(now int64) {
+	m.sum.Logical++
+	if m.inTrigger(now) {
+		m.trigLogical++
+	}
+}
+
+// sent counts an attempt leaving its client.
+func (m *metrics) sent(now int64, first bool) {
+	if first {
+		m.sum.FirstTry++
+	}
+}
+
+// offered counts an attempt reaching the server.
+func (m *metrics) offered(now int64, first bool) {
+	m.sum.Attempts++
+	m.cur.Offered++
+	if first {
+		m.cur.FirstTry++
+	}
+	if m.inTrigger(now) {
+		m.trigAttempts++
+	}
+	if now >= m.trigEnd {
+		m.herd[(now-m.trigEnd)/herdBucket]++
+		m.herd10[(now-m.trigEnd)/(herdBucket/10)]++
+	}
+}
+
+func (m *metrics) served(now int64, useful bool) {
+	m.sum.Served++
+	m.cur.Served++
+	if !useful {
+		m.sum.Wasted++
+	}
+}
+
+// finished counts a caller request that ended after latency.
+func (m *metrics) finished(now, latency int64, ok bool) {
+	if !ok {
+		m.sum.Failed++
+		m.cur.Failed++
+		return
+	}
+	m.sum.Succeeded++
+	m.cur.Goodput++
+	m.lat[latencyBin(latency/int64(time.Millisecond))]++
+}
+
+// close ends the bucket that ends at now.
+func (m *metrics) close(now int64, queued int, tokens float64, open int) {
+	s := m.cur
+	per := float64(time.Second) / float64(m.bucket)
+	s.T = seconds(now - m.bucket)
+	s.Offered *= per
+	s.FirstTry *= per
+	s.Served *= per
+	s.Goodput *= per
+	s.Failed *= per
+	s.Queue, s.Tokens, s.BreakersOpen = queued, tokens, open
+	m.series = append(m.series, s)
+	m.cur = Sample{}
+}
+
+// summarise computes the derived figures; rate is the arrival rate, the
+// baseline when no bucket before the trigger can give one.
+func (m *metrics) summarise(rate float64) Summary {
+	s := m.sum
+	s.Horizon, s.TriggerEnd, s.TriggerLength = seconds(m.horizon), seconds(m.trigEnd), seconds(m.trigEnd-m.trigStart)
+	if s.FirstTry > 0 {
+		s.Amplification = float64(s.Attempts) / float64(s.FirstTry)
+	}
+	for _, b := range m.series {
+		if b.FirstTry > 0 {
+			s.AmplificationPeak = max(s.AmplificationPeak, b.Offered/b.FirstTry)
+		}
+	}
+	if m.trigLogical > 0 {
+		s.AmplificationTrigger = float64(m.trigAttempts) / float64(m.trigLogical)
+	}
+	if s.Horizon > 0 {
+		s.Goodput = float64(s.Succeeded) / s.Horizon
+	}
+	if n := s.Succeeded + s.Failed; n > 0 {
+		s.SuccessRate = float64(s.Succeeded) / float64(n)
+	}
+	s.LatencyP50, s.LatencyP90, s.LatencyP99 = m.percentile(0.5), m.percentile(0.9), m.percentile(0.99)
+	for _, n := range m.herd {
+		s.HerdPeak = max(s.HerdPeak, n)
+	}
+	for _, n := range m.herd10 {
+		s.HerdPeak10ms = max(s.HerdPeak10ms, n)
+	}
+	s.BaselineGoodput = m.baseline(rate)
+	s.RecoverySeconds = -1
+	if at, ok := m.recovery(s.BaselineGoodput); ok {
+		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(at-m.trigEnd))
+	}
+	return s
+}
+
+// baseline is the mean goodput of the whole buckets before the trigger,
+// the first excepted (the fleet is warming up); rate if there are none.
+func (m *metrics) baseline(rate float64) float64 {
+	var sum float64
+	n := 0
+	for i, b := range m.series {
+		end := int64(i+1) * m.bucket
+		if i == 0 || end > m.trigStart {
+			continue
+		}
+		sum += b.Goodput
+		n++
+	}
+	if n == 0 {
+		return rate
+	}
+	return sum / float64(n)
+}
+
+// recoveryWindow is how long goodput must average 95% of the baseline.
+const recoveryWindow = 5 * time.Second
+
+// recovery returns the start of the first window of recoveryWindow,
+// starting at a bucket boundary at or after the trigger's end, over which
+// goodput averages at least 95% of baseline.
+func (m *metrics) recovery(baseline float64) (int64, bool) {
+	w := int(max(int64(recoveryWindow)/m.bucket, 1))
+	first := int((m.trigEnd + m.bucket - 1) / m.bucket)
+	for k := first; k+w <= len(m.series); k++ {
+		var sum float64
+		for _, b := range m.series[k : k+w] {
+			sum += b.Goodput
+		}
+		if sum/float64(w) >= 0.95*baseline {
+			return int64(k) * m.bucket, true
+		}
+	}
+	return 0, false
+}
+
+// percentile returns the p-quantile of successful latencies, in ms (the
+// upper edge of its bin: 1 ms wide below a minute, 100 ms to an hour), or 0
+// with no successes. Beyond an hour it returns the hour.
+func (m *metrics) percentile(p float64) float64 {
+	if m.sum.Succeeded == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(p * float64(m.sum.Succeeded)))
+	var acc int64
+	for i, n := range m.lat {
+		acc += n
+		if acc >= rank {
+			return latencyEdge(i)
+		}
+	}
+	return latencyEdge(latencyBins - 1)
+}
+
+// roundMs rounds seconds to whole milliseconds.
+func roundMs(s float64) float64 { return math.Round(s*1000) / 1000 }

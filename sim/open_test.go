@@ -1,0 +1,185 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
+)
+
+// The budgets of the checks, per client.
+var (
+	// ratioBudget is a 10% ratio of successes with a burst of 10.
+	ratioBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1}
+	// grpcBudget is gRPC A6 retry throttling (maxTokens 10, tokenRatio 0.1).
+	grpcBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}
+	// awsBudget is the AWS SDK's standard retry quota (500 tokens, 5 per
+	// retry, 1 back per success; its timeout cost of 10 needs the engine to
+	// know a timeout, which a caller-enforced one cannot tell it).
+	awsBudget = &retry.BudgetConfig{Capacity: 500, RetryCost: 5, PerSuccess: 1}
+)
+
+// policy3 is the policy of the metastability checks: 3 attempts,
+// exponential from 100 ms, capped at 5 s.
+func policy3(t testing.TB, j retry.Jitter, opts ...retry.Option) *retry.Policy {
+	t.Helper()
+	p, err := retry.NewPolicy(append([]retry.Option{retry.WithMaxAttempts(3),
+		retry.WithBackoff(retry.Exponential(100*time.Millisecond, 2)), retry.WithMaxDelay(5 * time.Second),
+		retry.WithJitter(j)}, opts...)...)
+	require.NoError(t, err)
+	return p
+}
+
+func runOpen(t testing.TB, s Open, f Fleet) Summary {
+	t.Helper()
+	r, err := s.Run(f)
+	require.NoError(t, err)
+	return r.Summary
+}
+
+// recoveryBound is check 9's bound, in seconds: 1.5·Q/(μ − λ(1+r)) + 5 s.
+func recoveryBound(s Open, r float64) float64 {
+	mu := float64(s.Workers) / s.Service.Seconds()
+	return 1.5*float64(s.Queue)/(mu-s.Rate*(1+r)) + 5
+}
+
+// TestMetastableWithoutBudget is check 8: at utilisation 0.7 with 3
+// attempts and no budget, a 5 s stall never recovers, whatever the jitter.
+func TestMetastableWithoutBudget(t *testing.T) {
+	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
+		t.Run(j.String(), func(t *testing.T) {
+			s := runOpen(t, Metastable(), Fleet{Policy: policy3(t, j)})
+			assert.False(t, s.Recovered, "recovered after %vs", s.RecoverySeconds)
+			assert.Greater(t, s.Amplification, 2.5, "retries sustain the overload")
+			assert.InDelta(t, 694, s.BaselineGoodput, 35, "before the trigger the server keeps up")
+		})
+	}
+}
+
+// TestBudgetRecovers is check 9: with a budget, the same stall recovers
+// within 1.5·Q/(μ − λ(1+r)) + 5 s.
+func TestBudgetRecovers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    Fleet
+		r    float64
+	}{
+		{"ratio", Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget}, 0.1},
+		{"grpc", Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget}, 0.1},
+		{"aws", Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget}, 0.2},
+		{"one attempt", Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))}, 0},
+		{"shared ratio budget", Fleet{Policy: sharedBudget(t, 1000, 0.1)}, 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jitters := []retry.Jitter{retry.FullJitter}
+			if tc.name == "ratio" {
+				// Jitter does not change the outcome; one budget shows it.
+				jitters = []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter}
+			}
+			for _, j := range jitters {
+				f := tc.f
+				f.Policy, _ = f.Policy.With(retry.WithJitter(j))
+				s := runOpen(t, Metastable(), f)
+				require.True(t, s.Recovered, "%v jitter", j)
+				assert.LessOrEqual(t, s.RecoverySeconds, recoveryBound(Metastable(), tc.r), "%v jitter", j)
+			}
+		})
+	}
+}
+
+// sharedBudget is a policy whose one budget the whole fleet shares.
+func sharedBudget(t testing.TB, capacity, perSuccess float64) *retry.Policy {
+	b, err := retry.NewBudget(retry.BudgetConfig{Capacity: capacity, PerSuccess: perSuccess})
+	require.NoError(t, err)
+	return policy3(t, retry.FullJitter, retry.WithBudget(b))
+}
+
+// TestVulnerabilityThreshold: without a budget the system is vulnerable once
+// ρ exceeds about 1/A (1/3 for 3 attempts).
+func TestVulnerabilityThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		rate      float64
+		recovered bool
+	}{{250, true}, {300, true}, {400, false}, {500, false}} {
+		s := Metastable()
+		s.Rate = tc.rate
+		got := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter)})
+		assert.Equal(t, tc.recovered, got.Recovered, "ρ = %v", tc.rate/1000)
+	}
+}
+
+// TestAmplificationInOutage is checks 10 to 12 and Google SRE's arithmetic:
+// in a hard outage (instant 503s) 3 attempts amplify the load to just under
+// 3×, a budget bounds it by its burst, and a 10% ratio refilled with time
+// (SRE: retries at most 10% of requests) to about 1.1×.
+func TestAmplificationInOutage(t *testing.T) {
+	const n, rate = 100, 700.0
+	sreRatio := &retry.BudgetConfig{Capacity: 10, PerSecond: 0.1 * rate / n}
+	for _, length := range []time.Duration{5 * time.Second, 30 * time.Second} {
+		s := Metastable()
+		s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: length}
+		T := length.Seconds()
+		t.Run(length.String(), func(t *testing.T) {
+			none := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter)})
+			assert.GreaterOrEqual(t, none.AmplificationTrigger, 0.95*3)
+			assert.Less(t, none.AmplificationTrigger, 3.0)
+
+			ratio := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget})
+			assert.LessOrEqual(t, ratio.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
+
+			// The library grants a retry while tokens − cost stay at or above
+			// Threshold, so from 10 tokens a client retries 5 times (10 → 5);
+			// gRPC decrements first and retries while tokens > 5: 4 times.
+			grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
+			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+5*n/(rate*T)+0.01)
+
+			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry) lets each
+			// client retry 100 times in an outage.
+			aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
+			assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)
+
+			sre := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: sreRatio})
+			assert.LessOrEqual(t, sre.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
+			if T >= 30 {
+				assert.InDelta(t, 1.1, sre.AmplificationTrigger, 0.06, "SRE: a 10%% budget reduces the growth to about 1.1x")
+			}
+		})
+	}
+}
+
+func TestOpenRejectsBadInput(t *testing.T) {
+	f := Fleet{Policy: policy3(t, retry.FullJitter)}
+	for _, tc := range []struct {
+		edit func(*Open)
+		want string
+	}{
+		{func(o *Open) { o.Clients = 0 }, "Open.Clients"},
+		{func(o *Open) { o.Rate = -1 }, "Open.Rate"},
+		{func(o *Open) { o.Workers = 0 }, "Open.Workers"},
+		{func(o *Open) { o.Service = 0 }, "Open.Service"},
+		{func(o *Open) { o.Queue = -1 }, "Open.Queue"},
+		{func(o *Open) { o.Timeout = -1 }, "Open.Timeout"},
+		{func(o *Open) { o.Trigger.Length = -time.Second }, "Open.Trigger.Length"},
+		{func(o *Open) { o.Trigger.Mode = Slow; o.Trigger.Magnitude = 1.5 }, "Open.Trigger.Magnitude"},
+		{func(o *Open) { o.Trigger.Mode = 9 }, "Open.Trigger.Mode"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			s := Metastable()
+			tc.edit(&s)
+			_, err := s.Run(f)
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestOpenStopsAtTheEventLimit(t *testing.T) {
+	s := Metastable()
+	s.MaxEvents = 10_000
+	_, err := s.Run(Fleet{Policy: policy3(t, retry.FullJitter)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "event limit (MaxEvents")
+}

@@ -1,0 +1,78 @@
+package sim
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// WriteCSV writes the time series of every result as CSV, one row per
+// result and bucket, led by a header row. The numbers are formatted
+// deterministically: the same runs write the same bytes.
+func WriteCSV(w io.Writer, rs ...Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"label", "seed", "t_s", "offered_per_s", "first_try_per_s", "served_per_s",
+		"goodput_per_s", "failed_per_s", "queue", "tokens", "breakers_open"})
+	for _, r := range rs {
+		for _, s := range r.Series {
+			cw.Write([]string{r.Label, strconv.FormatUint(r.Seed, 10), num(s.T), num(s.Offered), num(s.FirstTry),
+				num(s.Served), num(s.Goodput), num(s.Failed), strconv.Itoa(s.Queue), num(s.Tokens),
+				strconv.Itoa(s.BreakersOpen)})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// num formats a number with at most 3 decimals and no trailing zeros.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// WriteJSON writes v, results of this package ([]Result, []SweepResult,
+// OCCResult, LayersResult…), as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteTable writes the summaries of the results as a table for a person,
+// one column per result.
+func WriteTable(w io.Writer, rs ...Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, f func(s *Summary) string) {
+		fmt.Fprint(tw, name, "\t")
+		for i := range rs {
+			fmt.Fprint(tw, f(&rs[i].Summary), "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprint(tw, "\t")
+	for _, r := range rs {
+		fmt.Fprint(tw, r.Label, "\t")
+	}
+	fmt.Fprintln(tw)
+	row("caller requests", func(s *Summary) string { return fmt.Sprint(s.Logical) })
+	row("attempts at the server", func(s *Summary) string { return fmt.Sprint(s.Attempts) })
+	row("amplification (mean)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.Amplification) })
+	row("amplification (peak bucket)", func(s *Summary) string { return fmt.Sprintf("%.2f", s.AmplificationPeak) })
+	row("amplification (trigger)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.AmplificationTrigger) })
+	row("served (wasted)", func(s *Summary) string { return fmt.Sprintf("%d (%d)", s.Served, s.Wasted) })
+	row("goodput /s (baseline)", func(s *Summary) string {
+		return fmt.Sprintf("%.1f (%.1f)", s.Goodput, s.BaselineGoodput)
+	})
+	row("client success rate", func(s *Summary) string { return fmt.Sprintf("%.2f%%", 100*s.SuccessRate) })
+	row("latency p50/p90/p99 ms", func(s *Summary) string {
+		return fmt.Sprintf("%g/%g/%g", s.LatencyP50, s.LatencyP90, s.LatencyP99)
+	})
+	row("herd peak (per 100ms)", func(s *Summary) string { return fmt.Sprint(s.HerdPeak) })
+	row("time to recover", func(s *Summary) string {
+		if !s.Recovered {
+			return fmt.Sprintf("did not recover within %gs", s.Horizon-s.TriggerEnd)
+		}
+		return fmt.Sprintf("%gs", s.RecoverySeconds)
+	})
+	return tw.Flush()
+}

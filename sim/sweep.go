@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"encoding/csv"
+	"fmt"
+	"html"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/retrykit/retry"
+)
+
+// Sweep maps where a policy recovers: it runs Base once per trigger
+// magnitude × length (OSDI'22's trigger magnitude × duration), with a Slow
+// trigger of that magnitude (1 is a stall) and that length, and records
+// whether and how fast goodput came back.
+type Sweep struct {
+	Base       Open
+	Magnitudes []float64       // fractions of capacity lost, each in (0, 1]
+	Lengths    []time.Duration // trigger lengths, each > 0
+}
+
+// MaxSweepCells bounds a sweep: every cell is a whole run.
+const MaxSweepCells = 400
+
+// SweepCell is one run of a sweep.
+type SweepCell struct {
+	Magnitude       float64 `json:"magnitude"`
+	Length          float64 `json:"length_s"`
+	Recovered       bool    `json:"recovered"`
+	RecoverySeconds float64 `json:"recovery_s"` // -1: did not recover
+	Goodput         float64 `json:"goodput"`
+	Amplification   float64 `json:"amplification"`
+}
+
+// SweepResult is a sweep's cells, magnitude-major.
+type SweepResult struct {
+	Label      string      `json:"label"`
+	After      float64     `json:"after_s"` // how long each run went on after its trigger
+	Magnitudes []float64   `json:"magnitudes"`
+	Lengths    []float64   `json:"lengths_s"`
+	Cells      []SweepCell `json:"cells"`
+}
+
+// Run runs every cell with the fleet.
+func (s Sweep) Run(f Fleet) (SweepResult, error) {
+	n := len(s.Magnitudes) * len(s.Lengths)
+	switch {
+	case n == 0:
+		return SweepResult{}, fmt.Errorf("%w: sim: Sweep needs at least one magnitude and one length", retry.ErrInvalidConfig)
+	case n > MaxSweepCells:
+		return SweepResult{}, fmt.Errorf("%w: sim: Sweep has %d cells, more than MaxSweepCells (%d)", retry.ErrInvalidConfig, n, MaxSweepCells)
+	}
+	res := SweepResult{Magnitudes: s.Magnitudes, After: seconds(int64(cmpOr(s.Base.After, 120*time.Second)))}
+	for _, l := range s.Lengths {
+		if l <= 0 {
+			return SweepResult{}, fmt.Errorf("%w: sim: Sweep.Lengths must be > 0, got %v", retry.ErrInvalidConfig, l)
+		}
+		res.Lengths = append(res.Lengths, l.Seconds())
+	}
+	for _, m := range s.Magnitudes {
+		for _, l := range s.Lengths {
+			o := s.Base
+			o.Trigger.Mode, o.Trigger.Magnitude, o.Trigger.Length = Slow, m, l
+			r, err := o.Run(f)
+			if err != nil {
+				return SweepResult{}, fmt.Errorf("sim: sweep cell magnitude %v, length %v: %w", m, l, err)
+			}
+			res.Cells = append(res.Cells, SweepCell{Magnitude: m, Length: l.Seconds(),
+				Recovered: r.Summary.Recovered, RecoverySeconds: r.Summary.RecoverySeconds,
+				Goodput: r.Summary.Goodput, Amplification: r.Summary.Amplification})
+		}
+	}
+	return res, nil
+}
+
+// WriteSweepCSV writes one row per cell of every sweep.
+func WriteSweepCSV(w io.Writer, rs ...SweepResult) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"label", "magnitude", "length_s", "recovered", "recovery_s", "goodput_per_s", "amplification"})
+	for _, r := range rs {
+		for _, c := range r.Cells {
+			cw.Write([]string{r.Label, num(c.Magnitude), num(c.Length), strconv.FormatBool(c.Recovered),
+				num(c.RecoverySeconds), num(round3(c.Goodput)), num(round3(c.Amplification))})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func round3(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+// WriteSweepSVG draws each sweep as a coloured map, side by side: trigger
+// length across, magnitude up; green shades by time to recover, red where
+// the run did not recover.
+func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
+	const cell, left, top, gap = 44, 70, 40, 40
+	var b strings.Builder
+	pw := 0
+	if len(rs) > 0 {
+		pw = left + cell*len(rs[0].Lengths) + gap
+	}
+	rows := 0
+	if len(rs) > 0 {
+		rows = len(rs[0].Magnitudes)
+	}
+	width, height := max(pw*len(rs), 200), top+cell*rows+70
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
+	for i, r := range rs {
+		x0 := i * pw
+		fmt.Fprintf(&b, `<text x="%d" y="16" font-size="13" font-weight="bold">%s</text>`+"\n", x0+left, html.EscapeString(r.Label))
+		nl := len(r.Lengths)
+		for k, c := range r.Cells {
+			mi, li := k/nl, k%nl
+			x, y := x0+left+li*cell, top+(len(r.Magnitudes)-1-mi)*cell
+			col, txt := "#d62728", "never"
+			if c.Recovered {
+				col, txt = recoveryColour(c.RecoverySeconds, r.After), fmt.Sprintf("%gs", c.RecoverySeconds)
+			}
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="white"/><text x="%d" y="%d" text-anchor="middle" fill="white">%s</text>`+"\n",
+				x, y, cell, cell, col, x+cell/2, y+cell/2+4, txt)
+		}
+		for mi, m := range r.Magnitudes {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%g%%</text>`+"\n", x0+left-4, top+(len(r.Magnitudes)-1-mi)*cell+cell/2+4, 100*m)
+		}
+		for li, l := range r.Lengths {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%gs</text>`+"\n", x0+left+li*cell+cell/2, top+len(r.Magnitudes)*cell+14, l)
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">trigger length</text>`+"\n", x0+left+nl*cell/2, top+len(r.Magnitudes)*cell+30)
+		fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(-90)" text-anchor="middle">capacity lost</text>`+"\n", x0+16, top+len(r.Magnitudes)*cell/2)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until goodput is back to 95%% of baseline; red: did not recover</text>`+"\n", left, height-10)
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// recoveryColour shades from green (at once) to olive (at the horizon).
+func recoveryColour(sec, after float64) string {
+	f := 0.0
+	if after > 0 {
+		f = min(sec/after, 1)
+	}
+	r := int(44 + f*(188-44))
+	g := int(160 - f*(160-140))
+	return fmt.Sprintf("#%02x%02x%02x", r, g, 44)
+}
