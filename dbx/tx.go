@@ -203,7 +203,7 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 	if readOnly || IsIdempotent(ctx) {
 		return &verdict{err: err, retryable: true}
 	}
-	return retry.Permanent(&unknownCommit{err: err})
+	return retry.Unretryable(&unknownCommit{err: err})
 }
 
 // classified wraps err, returned before COMMIT, with its verdict.
