@@ -123,7 +123,9 @@ type BreakerConfig struct {
 //
 // Only a failure that the call's policy would retry counts as a failure: a
 // [Permanent] error, an error its classifiers call terminal, or a success
-// all mean the dependency answered, and count as successes. An attempt
+// all mean the dependency answered, and count as successes. An
+// [Unretryable] error, which stops the retries only because retrying is
+// unsafe, counts as a failure. An attempt
 // ended by the caller's own context counts as nothing (it frees its probe
 // slot, if it was a probe).
 //
@@ -343,8 +345,8 @@ func runOutcome(ctx context.Context, err error) outcome {
 	case ctx.Err() != nil:
 		return outcomeNone
 	}
-	_, terminal := judge(chain{}, err, false)
-	return breakerOutcome(terminal)
+	sig, terminal := judge(chain{}, err, false)
+	return breakerOutcome(sig, terminal)
 }
 
 func invalidRun(b *Breaker, op func(context.Context) error) error {

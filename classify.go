@@ -125,6 +125,22 @@ func Permanent(err error) error {
 	return &signal{err: err, permanent: true}
 }
 
+// Unretryable wraps err so that the loop stops at once with reason
+// ErrPermanent, whatever the classifiers say, as [Permanent] does; but where
+// Permanent means the dependency answered (a 404: a breaker counts it as a
+// success), Unretryable means the attempt failed in a way that would be
+// retried, and must not be because its effect is unknown: a POST without an
+// idempotency key that got a 503, a non-idempotent RPC that got
+// UNAVAILABLE. A [Breaker] counts it as a failure. The returned error's
+// message is err's, and errors.Is and errors.As see through it.
+// Unretryable(nil) is nil.
+func Unretryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &signal{err: err, permanent: true, failed: true}
+}
+
 // After wraps err with a server hint: the loop retries after at least d
 // (for example an HTTP Retry-After), whatever the classifiers say. Unless the
 // policy uses NoJitter or [WithExactHints], a full-jitter spread of this
@@ -159,7 +175,8 @@ func TimedOut(err error) error {
 type signal struct {
 	err       error
 	hint      time.Duration
-	permanent bool
+	permanent bool // stop
+	failed    bool // with permanent: a failure for the breaker (Unretryable)
 	hinted    bool
 	timedOut  bool
 }

@@ -222,7 +222,8 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 // timeout is retried; then
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
-// answered, which the breaker counts as a success.
+// answered, which the breaker counts as a success, unless the signal is
+// [Unretryable].
 func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
@@ -236,9 +237,11 @@ func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	return nil, classify(ch, err, self) != Retryable
 }
 
-// breakerOutcome is what a judged error tells the breaker.
-func breakerOutcome(terminal bool) outcome {
-	if terminal {
+// breakerOutcome is what a judged error tells the breaker: a stop means
+// the dependency answered, unless the operation said the failure is only
+// unsafe to retry ([Unretryable]).
+func breakerOutcome(sig *signal, terminal bool) outcome {
+	if terminal && (sig == nil || !sig.failed) {
 		return outcomeSuccess
 	}
 	return outcomeFailure
@@ -296,7 +299,7 @@ func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock
 		return c.judgeProbe(pr, err, timedOut, clk)
 	}
 	sig, terminal = judge(c.classifiers, err, timedOut)
-	c.report(pr, breakerOutcome(terminal), clk)
+	c.report(pr, breakerOutcome(sig, terminal), clk)
 	return sig, terminal
 }
 
@@ -307,7 +310,7 @@ func (c *config) judgeProbe(pr *Progress, err error, timedOut bool, clk *clock) 
 	o := outcomeNone
 	defer func() { c.report(pr, o, clk) }()
 	sig, terminal = judge(c.classifiers, err, timedOut)
-	o = breakerOutcome(terminal)
+	o = breakerOutcome(sig, terminal)
 	return sig, terminal
 }
 

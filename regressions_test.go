@@ -168,3 +168,33 @@ func TestPanickingOpReleasesItsAttemptContext(t *testing.T) {
 	require.NotNil(t, actx)
 	assert.True(t, errors.Is(actx.Err(), context.Canceled), "attempt context released: %v", actx.Err())
 }
+
+// Unretryable stops like Permanent but counts as a failure for the breaker:
+// the dependency failed, the request was only unsafe to send again.
+func TestUnretryableIsABreakerFailure(t *testing.T) {
+	ctx := context.Background()
+	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})
+	calls := 0
+	op := func(context.Context) error { calls++; return Unretryable(errProp) }
+	err := Run(ctx, op, WithBreaker(b))
+	require.ErrorIs(t, err, ErrPermanent)
+	assert.ErrorIs(t, err, errProp)
+	assert.Equal(t, 1, calls, "not retried")
+	assert.Equal(t, errProp, asErr(t, err).Last, "the wrapper is stripped")
+	require.ErrorIs(t, b.Run(ctx, op), errProp)
+	assert.Equal(t, Open, b.State(), "two failures: one through Do, one through Breaker.Run")
+
+	p := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	require.ErrorIs(t, Run(ctx, func(context.Context) error { return Permanent(errProp) }, WithBreaker(p)), ErrPermanent)
+	assert.Equal(t, Closed, p.State(), "Permanent: the dependency answered")
+	assert.Nil(t, Unretryable(nil))
+	assert.ErrorIs(t, Run(ctx, func(context.Context) error { return After(time.Second, Unretryable(errProp)) }), ErrPermanent,
+		"a stop anywhere in the chain decides")
+}
+
+func asErr(t *testing.T, err error) *Error {
+	t.Helper()
+	var re *Error
+	require.True(t, errors.As(err, &re))
+	return re
+}

@@ -125,20 +125,24 @@ func neverRetried(req *http.Request, err error) bool {
 }
 
 // classifyErr turns the transport error of an attempt into what the loop
-// should see: Permanent for a failure that would only repeat or that a
-// non-idempotent request must not risk repeating; err itself otherwise
-// (the loop retries it, unless a classifier of the policy says otherwise).
+// should see: Permanent for a failure that would only repeat;
+// Unretryable for one that a request must not risk repeating (its body
+// cannot be sent again, or it is not idempotent and may have been
+// processed), which a breaker still counts as a failure; err itself
+// otherwise (the loop retries it, unless a classifier says otherwise).
 func classifyErr(req *http.Request, replayable bool, err error) error {
 	if req.Context().Err() != nil {
 		return err // the caller's own cancellation: the loop stops on it
 	}
 	switch {
-	case !replayable, neverRetried(req, err):
+	case neverRetried(req, err):
 		return retry.Permanent(err)
+	case !replayable:
+		return retry.Unretryable(err)
 	case !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED):
 		// The request may have been processed: sending it again could
 		// create a duplicate. Only a refused connection proves it was not.
-		return retry.Permanent(err)
+		return retry.Unretryable(err)
 	}
 	return err
 }
@@ -158,6 +162,9 @@ func statusErr(req *http.Request, resp *http.Response, replayable bool, retried 
 		cause = wrap(se)
 	}
 	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
+		if se.Retryable() {
+			return false, retry.Unretryable(cause) // a failure, but unsafe to send again
+		}
 		return false, retry.Permanent(cause)
 	}
 	v := resp.Header.Get("Retry-After")

@@ -175,3 +175,25 @@ func TestRoundTripperNilBody(t *testing.T) {
 		})
 	}
 }
+
+// A POST without an idempotency key that gets a 503 is not retried, and a
+// breaker counts it as a failure (the dependency failed; sending again was
+// only unsafe); a 404 is the dependency answering.
+func TestUnsafeRetryIsABreakerFailure(t *testing.T) {
+	e := newEnv(t)
+	codes := map[int]retry.State{http.StatusServiceUnavailable: retry.Open, http.StatusNotFound: retry.Closed}
+	for code, want := range codes {
+		srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
+		b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})
+		require.NoError(t, err)
+		for range 2 {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
+			require.NoError(t, err)
+			resp, err := httpx.Do(e.client(), req, retry.WithBreaker(b), retry.WithBackoff(retry.Constant(0)))
+			require.NoError(t, err)
+			assert.Equal(t, code, resp.StatusCode)
+			readClose(t, resp)
+		}
+		assert.Equal(t, want, b.State(), "%d", code)
+	}
+}

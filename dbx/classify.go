@@ -1,0 +1,160 @@
+package dbx
+
+import (
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/retrykit/retry"
+)
+
+// SQLState returns the five-character SQLSTATE code of the first error in
+// err's chain that has a method SQLState() string, as the errors of pgx
+// (*pgconn.PgError) and lib/pq (*pq.Error) do, or "" when there is none.
+func SQLState(err error) string {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState()
+	}
+	return ""
+}
+
+// RetryCodes returns a classifier that retries the errors whose SQLSTATE is
+// one of codes and leaves every other error to the rest of the chain and
+// then to dbx's own table (it is Undecided for them). A code of two characters names a whole class:
+// "23" matches every integrity constraint violation. Use it to widen the
+// default table, for example to retry a unique violation (23505) whose
+// cause is a concurrent insert:
+//
+//	dbx.InTx(ctx, db, opts, fn, retry.WithClassifier(dbx.RetryCodes("23505")))
+//
+// An unknown COMMIT outcome ([ErrCommitUnknown]) is never retried, whatever
+// the classifiers say. The classifier is safe for concurrent use.
+func RetryCodes(codes ...string) retry.Classifier {
+	return codeClassifier(codes, retry.Retryable)
+}
+
+// StopCodes returns a classifier that stops on the errors whose SQLSTATE is
+// one of codes (two characters name a class) and leaves every other error
+// to the rest of the chain. Use it to narrow the default table, for
+// example not to retry lock_not_available (55P03):
+//
+//	dbx.InTx(ctx, db, opts, fn, retry.WithClassifier(dbx.StopCodes("55P03")))
+func StopCodes(codes ...string) retry.Classifier {
+	return codeClassifier(codes, retry.Terminal)
+}
+
+func codeClassifier(codes []string, d retry.Decision) retry.Classifier {
+	codes = slices.Clone(codes)
+	return func(err error) retry.Decision {
+		state := SQLState(err)
+		if state == "" {
+			return retry.Undecided
+		}
+		for _, c := range codes {
+			if state == c || len(c) == 2 && strings.HasPrefix(state, c) {
+				return d
+			}
+		}
+		return retry.Undecided
+	}
+}
+
+// inTxRetryable is the table for errors inside a transaction, before
+// COMMIT (see the package documentation): may the whole transaction be
+// redone after err?
+func inTxRetryable(state string, err error) bool {
+	switch state {
+	case "":
+		return isConnError(err)
+	case "40001", "40P01", "55P03", "57P01", "57P02", "57P03", "25P03", "53300", "40003":
+		return true
+	}
+	return strings.HasPrefix(state, "08")
+}
+
+// stmtSafe reports whether a statement outside a transaction that failed
+// with err provably did not take effect, so that it may be sent again
+// whatever it does.
+func stmtSafe(state string, err error) bool {
+	switch state {
+	case "":
+		return errors.Is(err, driver.ErrBadConn) || safeToRetry(err)
+	case "40001", "40P01", "55P03", "57P03", "53300", "08001", "08004":
+		// Conflicts and lock failures roll the statement back; the others
+		// refuse a connection before anything is sent.
+		return true
+	}
+	return false
+}
+
+// stmtAmbiguous reports whether a statement outside a transaction that
+// failed with err may or may not have taken effect: the connection was
+// lost or the session killed while it ran.
+func stmtAmbiguous(state string, err error) bool {
+	switch state {
+	case "":
+		return isConnError(err)
+	case "57P01", "57P02", "40003":
+		return true
+	}
+	return strings.HasPrefix(state, "08")
+}
+
+// commitUnknown reports whether err, returned by COMMIT, leaves the outcome
+// of the transaction unknown. Only an error the server answered with a
+// SQLSTATE outside the connection and shutdown classes proves that nothing
+// was committed; sql.ErrTxDone and notCommitted say the transaction had
+// already ended (rolled back by database/sql when the context ended)
+// before COMMIT was sent.
+// Connection errors are never trusted at COMMIT, not even pgx's
+// SafeToRetry: a reply cut after the server committed looks the same.
+func commitUnknown(state string, err error) bool {
+	switch state {
+	case "":
+		var nc *notCommitted
+		return !errors.Is(err, errTxDone) && !errors.As(err, &nc)
+	case "57P01", "57P02", "40003", "08007":
+		return true
+	}
+	return strings.HasPrefix(state, "08")
+}
+
+// isConnError reports whether err, which has no SQLSTATE, says that the
+// connection failed rather than that a statement was wrong.
+func isConnError(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, net.ErrClosed), errors.As(err, &ne):
+		return true
+	}
+	var s interface{ SafeToRetry() bool }
+	return errors.As(err, &s) // pgconn marks its connection-level errors with it
+}
+
+// safeToRetry reports whether err says that nothing was sent to the server
+// (pgx's SafeToRetry).
+func safeToRetry(err error) bool {
+	var s interface{ SafeToRetry() bool }
+	return errors.As(err, &s) && s.SafeToRetry()
+}
+
+// verdict carries dbx's classification of an attempt's error to the core
+// loop, which consults it when no classifier of the policy decides (the
+// error's own Retryable method): so the table holds under any policy, and
+// classifiers given by the caller come before it. Its
+// message and chain are the error's own.
+type verdict struct {
+	err       error
+	retryable bool
+}
+
+func (v *verdict) Error() string   { return v.err.Error() }
+func (v *verdict) Unwrap() error   { return v.err }
+func (v *verdict) Retryable() bool { return v.retryable }

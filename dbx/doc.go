@@ -1,0 +1,71 @@
+// Package dbx retries database work with the loop of package
+// [github.com/retrykit/retry]: [InTx] runs a whole database/sql
+// transaction again after a serialization failure or a deadlock,
+// [Transact] does the same for any driver's transactions, and [Exec],
+// [Query] and [Statement] (any driver) retry single statements outside a
+// transaction where that cannot apply them twice. It imports no driver: SQLSTATE codes are read through
+// the method SQLState() string that the errors of pgx and lib/pq have.
+// The nested modules pgxx (pgx v5 native) and mysqlx (MySQL and MariaDB)
+// build on it.
+//
+// # Whole transactions, never a replay
+//
+// Every attempt begins a new transaction, calls the caller's function, and
+// commits; an error rolls it back. PostgreSQL's rule is to retry "the
+// complete transaction, including all logic that decides which SQL to
+// issue": the function must read what it needs inside the transaction on
+// every call, not carry results over from a failed attempt.
+//
+// # What is retried
+//
+// Inside a transaction, before COMMIT, nothing has been committed, so
+// redoing it is always safe; it is worth it for:
+//
+//	40001        serialization_failure (REPEATABLE READ, SERIALIZABLE)
+//	40P01        deadlock_detected
+//	55P03        lock_not_available (NOWAIT, lock_timeout)
+//	57P01-57P03  admin shutdown, crash shutdown, cannot connect now
+//	25P03        idle_in_transaction_session_timeout
+//	53300        too_many_connections
+//	08xxx        connection exceptions; 40003 and 08007 too
+//	(no code)    driver.ErrBadConn, EOF, resets and other network errors
+//
+// Never retried: constraint violations (23xxx), syntax and permission
+// errors (42xxx), data errors (22xxx), every other code, and errors of the
+// caller's own that carry no code. [RetryCodes] and [StopCodes] widen or
+// narrow the table; the policy's classifiers come before it.
+//
+// # COMMIT
+//
+// A COMMIT that fails with 40001 or 40P01 (SERIALIZABLE reports write skew
+// there) did not commit: the transaction is retried. A COMMIT that fails
+// because the connection broke, or with 08xxx, 57P01, 57P02, 40003 or
+// 08007, may have committed: the call ends at once with an error for which
+// errors.Is(err, [ErrCommitUnknown]) holds, and nothing is retried, unless
+// the transaction is read-only (sql.TxOptions.ReadOnly) or the context is
+// marked [Idempotent]. Drivers' "safe to retry" signals are not trusted at
+// COMMIT: pgx reports a reply cut after the server committed as safe to
+// retry.
+//
+// # Statements outside a transaction
+//
+// A statement is its own transaction. [Exec], [Query] and [Statement] retry
+// it when it provably did not take effect (a conflict, a refused
+// connection, nothing sent), or when the context is marked [Idempotent] and
+// the connection was lost or the session killed while it ran; otherwise a
+// statement that may have run ends the call, even after an attempt
+// timeout. database/sql already retries a call up to 3 times on
+// driver.ErrBadConn, inside one attempt of ours: a policy of 4 attempts can
+// send a statement up to 12 times. lib/pq turns every FATAL error into a
+// bare driver.ErrBadConn without a code, so with lib/pq a killed session
+// (57P01) looks like a connection that was never used.
+//
+// # Defaults
+//
+// 10 attempts, Exponential(2ms, 2) capped at 500ms, full jitter: conflicts
+// clear in milliseconds, and both parties to a conflict retry, so without
+// jitter they meet again. Options passed to a helper apply after these;
+// the caller's context bounds the whole call, and budgets and breakers of
+// the core work as for any operation. Failures are reported as
+// [*retry.Error] with the core's reasons.
+package dbx

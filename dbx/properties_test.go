@@ -1,0 +1,54 @@
+package dbx
+
+import (
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/retrykit/retry"
+)
+
+// sqlstate draws a five-character SQLSTATE, biased towards the classes the
+// table names.
+func sqlstate() *rapid.Generator[string] {
+	class := rapid.SampledFrom([]string{"08", "22", "23", "25", "40", "42", "53", "55", "57", "HY", "XX"})
+	tail := rapid.StringMatching(`[0-9A-Z]{3}`)
+	return rapid.Custom(func(t *rapid.T) string { return class.Draw(t, "class") + tail.Draw(t, "tail") })
+}
+
+// Relations the table must keep for every code.
+func TestTableProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		code := sqlstate().Draw(t, "code")
+		err := codeErr(code)
+		safe, ambiguous := stmtSafe(code, err), stmtAmbiguous(code, err)
+		if safe && !inTxRetryable(code, err) {
+			t.Fatalf("%s: a statement that provably did not run may be resent, so a transaction that failed on it may be redone", code)
+		}
+		if ambiguous && !inTxRetryable(code, err) {
+			t.Fatalf("%s: a lost statement inside a transaction rolls the transaction back, so it may be redone", code)
+		}
+		if commitUnknown(code, err) != (strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "40003") {
+			t.Fatalf("%s: only connection, shutdown and completion-unknown codes leave a COMMIT's outcome unknown", code)
+		}
+		for _, never := range []string{"22", "23", "42"} {
+			if strings.HasPrefix(code, never) && (inTxRetryable(code, err) || safe || ambiguous) {
+				t.Fatalf("%s: class %s is never retried", code, never)
+			}
+		}
+		if got := RetryCodes(code)(err); got != retry.Retryable {
+			t.Fatalf("RetryCodes(%s) = %v on its own code", code, got)
+		}
+		if got := RetryCodes(code[:2])(err); got != retry.Retryable {
+			t.Fatalf("RetryCodes(%s) = %v on a code of its class", code[:2], got)
+		}
+		if got := StopCodes(code)(err); got != retry.Terminal {
+			t.Fatalf("StopCodes(%s) = %v on its own code", code, got)
+		}
+		other := sqlstate().Draw(t, "other")
+		if other != code && other[:2] != code[:2] && RetryCodes(other)(err) != retry.Undecided {
+			t.Fatalf("RetryCodes(%s) decided on %s", other, code)
+		}
+	})
+}
