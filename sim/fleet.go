@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -100,7 +101,9 @@ func (f Fleet) clients(n int, r *rand.Rand) ([]client, error) {
 
 // fleetTokens sums the tokens the clients' own budgets hold at virtual
 // instant now, time refill included; -1 when the clients have no budget of
-// their own. TokensAt observes without changing the budget.
+// their own. TokensAt observes without changing the budget. The sum is
+// rounded to the millionth of a token the budgets count in, so that float
+// addition leaves no noise in the outputs.
 func fleetTokens(cs []client, now int64) float64 {
 	t := -1.0
 	for i := range cs {
@@ -108,7 +111,7 @@ func fleetTokens(cs []client, now int64) float64 {
 			t = max(t, 0) + cs[i].budget.TokensAt(vt(now))
 		}
 	}
-	return t
+	return math.Round(t*1e6) / 1e6
 }
 
 // fleetNotClosed counts the clients whose own breaker is not closed at

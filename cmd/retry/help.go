@@ -50,6 +50,7 @@ is retry http -v URL. To run a program named http, write retry [flags] -- http.
 A first argument sim (before any flags) runs the fleet simulator instead:
 retry sim -attempts 3 -budget none,grpc shows what the policy's retries do to
 a dependency that fails. To run a program named sim, write retry -- sim.
+
 Exit status:
   0        the command succeeded
   N        otherwise the last attempt's status; a command killed by a signal
