@@ -14,7 +14,7 @@ import (
 // (open after consecutive failures, 60 s before a probe) trip within the
 // first second of a 5 s outage and then fail fast long after the
 // dependency is back: "modal behavior slows recovery". The breakers' state
-// over time comes from their OnStateChange reports at virtual instants.
+// over time is sampled with StateAt at the end of every bucket.
 func TestBreakerSlowsRecovery(t *testing.T) {
 	s := Metastable()
 	s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: 5 * time.Second}

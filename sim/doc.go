@@ -55,8 +55,14 @@
 // tests reproduce are Brooker's simulated table, Google SRE's and gRPC's
 // arithmetic, and the metastability results of the model itself.
 //
-// The budget's tokens are reported only for per-client budgets without
-// time refill (BudgetConfig.PerSecond): [retry.Budget.Tokens] would read
-// the wall clock, which a virtual-time run must not mix in; such a sample
-// is -1. Breaker states are tracked through BreakerConfig.OnStateChange.
+// # Observation
+//
+// The clients' own budgets and breakers are observed at the end of every
+// time bucket, at that virtual instant: tokens with [retry.Budget.TokensAt]
+// (time refill included) and states with [retry.Breaker.StateAt], neither
+// of which changes what it observes. StateAt is used rather than
+// BreakerConfig.OnStateChange, which hears of Open → HalfOpen only when the
+// next attempt asks; a breaker counts as open while it is not closed.
+// Attempts the simulator times out reach the policy wrapped in
+// [retry.TimedOut], so that a budget charges them TimeoutCost.
 package sim

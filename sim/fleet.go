@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -22,7 +23,9 @@ type Fleet struct {
 	// replaced by one seeded from the run's seed, so that a run is
 	// reproducible. Its attempt timeout (WithAttemptTimeout), which Do
 	// enforces and the decision engine does not, has no effect here: the
-	// scenario's own timeout ends attempts. A budget or breaker Policy already carries (WithBudget,
+	// scenario's own timeout ends attempts, and reports them to the policy
+	// wrapped in [retry.TimedOut], so that a budget charges them
+	// TimeoutCost. A budget or breaker Policy already carries (WithBudget,
 	// WithBreaker) is shared by the whole fleet: one process whose calls
 	// all draw on it.
 	Policy *retry.Policy
@@ -39,15 +42,12 @@ type Fleet struct {
 // owns for observation.
 type client struct {
 	p *retry.Policy
-	// budget is the client's own budget, for observation; nil when it has
-	// none, or when the budget refills with time (PerSecond): Tokens would
-	// then read the wall clock, which a virtual-time run must not mix in.
+	// budget is the client's own budget, observed at virtual instants
+	// with TokensAt; nil when it has none.
 	budget *retry.Budget
-	// state is the client's own breaker's state as of its last change,
-	// tracked through OnStateChange (State would read the wall clock);
-	// hasBreaker says whether it has one.
-	state      retry.State
-	hasBreaker bool
+	// breaker is the client's own breaker, observed at virtual instants
+	// with StateAt; nil when it has none.
+	breaker *retry.Breaker
 }
 
 // epoch is virtual time zero. Any instant works: the budget and the breaker
@@ -81,25 +81,15 @@ func (f Fleet) clients(n int, r *rand.Rand) ([]client, error) {
 			if err != nil {
 				return nil, fmt.Errorf("sim: Fleet.Budget: %w", err)
 			}
-			if f.Budget.PerSecond == 0 {
-				cs[i].budget = b
-			}
+			cs[i].budget = b
 			opts = append(opts, retry.WithBudget(b))
 		}
 		if f.Breaker != nil {
-			bc := *f.Breaker
-			c, user := &cs[i], bc.OnStateChange
-			bc.OnStateChange = func(from, to retry.State) {
-				c.state = to
-				if user != nil {
-					user(from, to)
-				}
-			}
-			b, err := retry.NewBreaker(bc)
+			b, err := retry.NewBreaker(*f.Breaker)
 			if err != nil {
 				return nil, fmt.Errorf("sim: Fleet.Breaker: %w", err)
 			}
-			cs[i].hasBreaker = true
+			cs[i].breaker = b
 			opts = append(opts, retry.WithBreaker(b))
 		}
 		if cs[i].p, err = shared.With(opts...); err != nil {
@@ -107,4 +97,33 @@ func (f Fleet) clients(n int, r *rand.Rand) ([]client, error) {
 		}
 	}
 	return cs, nil
+}
+
+// fleetTokens sums the tokens the clients' own budgets hold at virtual
+// instant now, time refill included; -1 when the clients have no budget of
+// their own. TokensAt observes without changing the budget. The sum is
+// rounded to the millionth of a token the budgets count in, so that float
+// addition leaves no noise in the outputs.
+func fleetTokens(cs []client, now int64) float64 {
+	t := -1.0
+	for i := range cs {
+		if cs[i].budget != nil {
+			t = max(t, 0) + cs[i].budget.TokensAt(vt(now))
+		}
+	}
+	return math.Round(t*1e6) / 1e6
+}
+
+// fleetNotClosed counts the clients whose own breaker is not closed at
+// virtual instant now: open, or half-open (it fails fast all but its
+// probes). StateAt reports an open breaker whose recovery timeout has
+// passed as half-open at once; both count alike here.
+func fleetNotClosed(cs []client, now int64) int {
+	n := 0
+	for i := range cs {
+		if cs[i].breaker != nil && cs[i].breaker.StateAt(vt(now)) != retry.Closed {
+			n++
+		}
+	}
+	return n
 }

@@ -157,7 +157,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		case herdRetry:
 			send(e.ref, now)
 		case herdTick:
-			m.close(now, 0, fleetTokens(cs), 0)
+			m.close(now, 0, fleetTokens(cs, now), fleetNotClosed(cs, now))
 			q.push(now+bucket, herdTick, -1, 0)
 		}
 	}
@@ -171,15 +171,4 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		res.Summary.RecoverySeconds = roundMs(seconds(max(lastOK-end, 0)))
 	}
 	return res, nil
-}
-
-// fleetTokens sums the observable budgets' tokens, -1 if none is.
-func fleetTokens(cs []client) float64 {
-	t := -1.0
-	for i := range cs {
-		if cs[i].budget != nil {
-			t = max(t, 0) + cs[i].budget.Tokens()
-		}
-	}
-	return t
 }

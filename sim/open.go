@@ -117,8 +117,15 @@ var (
 	// ErrOverloaded is the server's 503 when its queue is full.
 	ErrOverloaded = errors.New("sim: 503 overloaded (queue full)")
 	// ErrTimeout is a client giving up on an attempt after its timeout.
+	// The policy is told through [retry.TimedOut], as a caller that
+	// enforces its own attempt timeout tells it: the attempt is retried
+	// whatever the classifiers say, and a budget charges it TimeoutCost.
 	ErrTimeout = errors.New("sim: attempt timed out")
 )
+
+// errTimedOut is ErrTimeout as reported to the policy, made once so that
+// a timeout costs no allocation.
+var errTimedOut = retry.TimedOut(ErrTimeout)
 
 func (s *Open) check() error {
 	bad := func(field, format string, args ...any) error {
@@ -282,7 +289,7 @@ func (o *openRun) step(e event) {
 	case openTimeout:
 		c := &o.calls[e.ref]
 		if c.live && c.gen == e.gen {
-			o.failed(e.ref, ErrTimeout, now)
+			o.failed(e.ref, errTimedOut, now)
 		}
 	case openTick:
 		o.tick(now)
@@ -441,11 +448,5 @@ func (o *openRun) end(ref int32, now int64, ok bool) {
 
 // tick closes the bucket that ends at now.
 func (o *openRun) tick(now int64) {
-	open := 0
-	for i := range o.clients {
-		if c := &o.clients[i]; c.hasBreaker && c.state != retry.Closed {
-			open++
-		}
-	}
-	o.m.close(now, o.n, fleetTokens(o.clients), open)
+	o.m.close(now, o.n, fleetTokens(o.clients, now), fleetNotClosed(o.clients, now))
 }

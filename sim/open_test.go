@@ -17,9 +17,8 @@ var (
 	// grpcBudget is gRPC A6 retry throttling (maxTokens 10, tokenRatio 0.1).
 	grpcBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}
 	// awsBudget is the AWS SDK's standard retry quota (500 tokens, 5 per
-	// retry, 1 back per success; its timeout cost of 10 needs the engine to
-	// know a timeout, which a caller-enforced one cannot tell it).
-	awsBudget = &retry.BudgetConfig{Capacity: 500, RetryCost: 5, PerSuccess: 1}
+	// retry, 10 per retry of a timeout, 1 back per success).
+	awsBudget = &retry.BudgetConfig{Capacity: 500, RetryCost: 5, TimeoutCost: 10, PerSuccess: 1}
 )
 
 // policy3 is the policy of the metastability checks: 3 attempts,
@@ -136,8 +135,8 @@ func TestAmplificationInOutage(t *testing.T) {
 			grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
 			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+5*n/(rate*T)+0.01)
 
-			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry) lets each
-			// client retry 100 times in an outage.
+			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry of a 503)
+			// lets each client retry 100 times in an outage of 503s.
 			aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
 			assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)
 

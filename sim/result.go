@@ -69,8 +69,8 @@ type Sample struct {
 	Goodput      float64 `json:"goodput"`       // caller requests that succeeded
 	Failed       float64 `json:"failed"`        // caller requests whose policy gave up
 	Queue        int     `json:"queue"`         // server queue length at the bucket's end
-	Tokens       float64 `json:"tokens"`        // budget tokens of the fleet at the bucket's end (all clients' summed); -1 when not observed
-	BreakersOpen int     `json:"breakers_open"` // clients whose breaker is not closed at the bucket's end
+	Tokens       float64 `json:"tokens"`        // tokens of the clients' own budgets at the bucket's end, time refill included (all clients' summed); -1 when they have none (Fleet.Budget nil)
+	BreakersOpen int     `json:"breakers_open"` // clients whose own breaker is not closed (open, or half-open once its recovery timeout has passed) at the bucket's end
 }
 
 // seconds converts virtual nanoseconds to seconds.

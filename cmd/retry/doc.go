@@ -7,6 +7,7 @@
 //
 //	retry [flags] [--] COMMAND [ARGS...]
 //	retry http [flags] URL
+//	retry sim [flags]
 //
 // For example:
 //
@@ -24,6 +25,11 @@
 // -stop-on take comma-separated exit statuses; -v logs each retry to
 // standard error; -dry-run prints the waits the policy would choose and
 // exits. Run 'retry -h' or 'retry http -h' for the complete list.
+//
+// retry sim (sim must be the first argument) runs the simulator of package
+// github.com/retrykit/retry/sim: a fleet of clients retrying with the
+// policy the flags describe against a dependency that fails, in virtual
+// time. Run 'retry sim -h' for its scenarios and flags.
 //
 // Flags may also come before the word http: retry -v http URL is retry
 // http -v URL. To run a program named http, put -- before it:

@@ -36,6 +36,7 @@ func printHelp(w io.Writer, isHTTP bool) {
 
 const commandHelpHead = commandSynopsis + `
        retry http [flags] URL   (see 'retry http -h')
+       retry sim [flags]        (see 'retry sim -h')
 
 Runs COMMAND until it exits with status 0 or the policy gives up, waiting
 between attempts: by default up to 4 attempts, exponential backoff from 100ms
@@ -46,6 +47,10 @@ doubling each time, each wait capped at 30s and drawn at random below that
 const commandHelpTail = `
 A first argument http (after any flags) selects HTTP mode: retry -v http URL
 is retry http -v URL. To run a program named http, write retry [flags] -- http.
+A first argument sim (before any flags) runs the fleet simulator instead:
+retry sim -attempts 3 -budget none,grpc shows what the policy's retries do to
+a dependency that fails. To run a program named sim, write retry -- sim.
+
 Exit status:
   0        the command succeeded
   N        otherwise the last attempt's status; a command killed by a signal

@@ -97,6 +97,21 @@ func TestHelp(t *testing.T) {
 	assert.Contains(t, stdout, "-H header")
 }
 
+// TestHelpMentionsSim: retry -h names the sim subcommand and where its
+// help is, and that help is what it says.
+func TestHelpMentionsSim(t *testing.T) {
+	_, stdout, _ := runInProcess(t, "-h")
+	assert.Contains(t, stdout, "retry sim [flags]        (see 'retry sim -h')")
+	assert.Contains(t, stdout, "To run a program named sim, write retry -- sim.")
+	status, stdout, stderr := runInProcess(t, "sim", "-h")
+	assert.Equal(t, 0, status)
+	assert.Empty(t, stderr)
+	assert.True(t, strings.HasPrefix(stdout, simSynopsis+"\n"), stdout)
+	c, err := parseArgs([]string{"--", "sim", "-h"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sim", "-h"}, c.command, "after --, sim is a program")
+}
+
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string
