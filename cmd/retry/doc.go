@@ -40,14 +40,17 @@
 // itself failed.
 //
 // Standard input reaches every attempt whole: a terminal (or /dev/null) is
-// passed to every attempt as is; a pipe or a redirected file is read to its
-// end once, before the first attempt, kept in memory up to 1 MiB and in a
-// temporary file beyond that (unlinked as soon as it is written, so that
-// nothing is left behind even if retry is killed), and every attempt reads
-// it from the start. -stdin first gives
-// it as is to the first attempt only, later attempts reading an empty
-// input; -stdin none gives it to no attempt. (-stdin-replay is the older
-// spelling of the default, -stdin every.)
+// passed to every attempt as is, and a redirected file is given itself to
+// every attempt, from its start. A pipe is read by the first attempt as it
+// comes, while retry keeps a copy (in memory up to 1 MiB, beyond that in a
+// temporary file unlinked as soon as it is created, so that nothing is left
+// behind even if retry is killed); a later attempt first has retry read the
+// rest of the input, then reads all of it from the start. The copy stops at
+// -stdin-limit (1 GiB; 0 means no limit): a retry after a longer input
+// fails with status 125. -stdin first gives the input as is to the first
+// attempt only, later attempts reading an empty input; -stdin none gives
+// it to no attempt. (-stdin-replay is the older spelling of the default,
+// -stdin every.)
 //
 // SIGINT and SIGTERM stop the retrying. A running command gets the signal
 // and retry exits as it does; a Ctrl-C typed at the terminal already

@@ -53,6 +53,7 @@ type config struct {
 	dryRun      bool
 	stdin       string // -stdin: stdinEvery, stdinFirst or stdinNone
 	stdinReplay bool   // -stdin-replay: the older spelling of -stdin every
+	stdinLimit  int64  // -stdin-limit: the most bytes of a piped input kept to replay; 0 means no limit
 
 	command []string // command mode: the command and its arguments
 
@@ -149,6 +150,7 @@ func defaultConfig(isHTTP bool) *config {
 		jitter:     retry.DefaultJitter,
 		killAfter:  defaultKillAfter,
 		stdin:      stdinEvery,
+		stdinLimit: defaultStdinLimit,
 		method:     http.MethodGet,
 		headers:    http.Header{},
 	}
@@ -186,7 +188,8 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(durationValue{&c.killAfter}, "kill-after", "send SIGKILL to an attempt still running this long (a `duration`) after -attempt-timeout sent SIGTERM")
 	fs.Var(exitListValue{&c.retryOn}, "retry-on", "comma-separated exit `statuses` to retry; any other failure stops at once")
 	fs.Var(exitListValue{&c.stopOn}, "stop-on", "comma-separated exit `statuses` that stop at once; any other failure is retried")
-	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (read once, kept in memory up to 1 MiB and in a temporary file beyond, replayed from the start to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (the first attempt reads it as it comes while retry keeps a copy, in memory up to 1 MiB and in a temporary file beyond, and each later attempt reads all of it from the start; a redirected file is given itself to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.Var(sizeValue{&c.stdinLimit}, "stdin-limit", "with -stdin every, the most of a piped standard input (a `size` in bytes, or with a suffix K, M, G or T for KiB, MiB, GiB or TiB) that retry keeps to replay it; a retry after a longer input fails with status 125; 0 means no limit")
 	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "the older spelling of -stdin every, the default")
 	return fs
 }
@@ -223,6 +226,9 @@ func (c *config) check(set map[string]bool) error {
 	}
 	if c.stdinReplay && c.stdin != stdinEvery {
 		return usagef("-stdin-replay means -stdin every and cannot be combined with -stdin %s", c.stdin)
+	}
+	if set["stdin-limit"] && c.stdin != stdinEvery {
+		return usagef("-stdin-limit applies only to -stdin every (it is %s)", c.stdin)
 	}
 	if set["kill-after"] && c.attemptTimeout == 0 {
 		return usagef("-kill-after applies only with -attempt-timeout")
@@ -326,6 +332,60 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("want a duration >= 0 in Go syntax, such as 250ms, 2s or 1m30s")
 	}
 	return d, nil
+}
+
+// sizeValue is a flag.Value for a non-negative number of bytes, with an
+// optional binary suffix: 512K, 64M, 1G (or KiB, MiB, GiB, TiB).
+type sizeValue struct{ p *int64 }
+
+func (v sizeValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return formatSize(*v.p)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.p = n
+	return nil
+}
+
+// sizeUnits are the suffixes parseSize accepts, largest first.
+var sizeUnits = []struct {
+	suffix string
+	size   int64
+}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}}
+
+// parseSize reads a size such as 1048576, 512K, 64MiB or 1G (binary units).
+func parseSize(s string) (int64, error) {
+	bad := errors.New("want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)")
+	digits, unit := s, int64(1)
+	for _, u := range sizeUnits {
+		if rest, ok := strings.CutSuffix(strings.TrimSuffix(s, "iB"), u.suffix); ok {
+			digits, unit = rest, u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || digits == "" || digits[0] == '+' || n > math.MaxInt64/unit {
+		return 0, bad
+	}
+	return n * unit, nil
+}
+
+// formatSize writes n in the largest binary unit that divides it: 1G,
+// 512K, 1000.
+func formatSize(n int64) string {
+	for _, u := range sizeUnits {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // multiplierValue is a flag.Value for a finite factor >= 1.

@@ -209,6 +209,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-stdin", "sometimes", "true"}, `invalid value "sometimes" for flag -stdin: want one of every, first, none`},
 		{[]string{"-stdin", "", "true"}, `invalid value "" for flag -stdin: want one of every, first, none`},
 		{[]string{"-stdin-replay", "-stdin", "none", "true"}, "-stdin-replay means -stdin every and cannot be combined with -stdin none"},
+		{[]string{"-stdin", "first", "-stdin-limit", "1M", "true"}, "-stdin-limit applies only to -stdin every (it is first)"},
+		{[]string{"-stdin-limit", "1MB", "true"}, `invalid value "1MB" for flag -stdin-limit: want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)`},
+		{[]string{"-stdin-limit", "-1", "true"}, `invalid value "-1" for flag -stdin-limit: want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)`},
 		{[]string{"http", "-stdin", "every", "http://a/"}, "flag provided but not defined: -stdin"},
 		{[]string{"-nope", "true"}, "flag provided but not defined: -nope"},
 		{[]string{"-status", "503", "true"}, "flag provided but not defined: -status"},
@@ -325,6 +328,51 @@ func FuzzParseArgs(f *testing.F) {
 		}
 		if _, err := c.policy(); err != nil {
 			t.Fatalf("%q: accepted, but the library rejects it: %v", line, err)
+		}
+	})
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"0", 0}, {"10", 10}, {"512K", 512 << 10}, {"512KiB", 512 << 10}, {"64M", 64 << 20},
+		{"1G", 1 << 30}, {"1GiB", 1 << 30}, {"2T", 2 << 40}, {"8388607T", 8388607 << 40},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+	for _, bad := range []string{"", "K", "-1", "+1", "1.5G", "1g", "1KB", "1iB", "8388608T", "1 G", "0x10"} {
+		_, err := parseSize(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+	c, err := parseArgs([]string{"-stdin-limit", "64M", "true"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(64<<20), c.stdinLimit)
+	c, err = parseArgs([]string{"true"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<30), c.stdinLimit, "1 GiB by default")
+	assert.Equal(t, "1G", formatSize(c.stdinLimit))
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "10", "512K", "1GiB", "8388607T", "-1", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("%q: negative %d accepted", s, n)
+		}
+		back, err := parseSize(formatSize(n))
+		if err != nil || back != n {
+			t.Fatalf("%q: %d does not round-trip through %q: %d, %v", s, n, formatSize(n), back, err)
 		}
 	})
 }
