@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,17 +149,21 @@ func (h *httpLog) outcome(err error, elapsed time.Duration) {
 }
 
 // response logs the final response: a success, or the status retries
-// ended on.
+// ended on; with the number of times net/http sent the final attempt's
+// request, which no retry line shows, when it was counted.
 func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 	if h.logger == nil {
 		return
 	}
+	var sends []slog.Attr
+	if n := httpx.Sends(resp); n > 0 {
+		sends = []slog.Attr{slog.Int("sends", n)}
+	}
 	if resp.StatusCode < 400 {
-		h.logger.outcome(nil, h.attempts+1, elapsed)
+		h.logger.succeeded(h.attempts+1, elapsed, sends...)
 		return
 	}
-	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "final response is an error status",
-		slog.Int("attempts", h.attempts+1),
-		slog.String("status", resp.Status),
-		slog.Duration("elapsed", roundDuration(elapsed)))
+	attrs := slices.Concat([]slog.Attr{slog.Int("attempts", h.attempts+1), slog.String("status", resp.Status)},
+		sends, []slog.Attr{slog.Duration("elapsed", roundDuration(elapsed))})
+	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "final response is an error status", attrs...)
 }

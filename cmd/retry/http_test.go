@@ -172,12 +172,12 @@ func TestHTTPVerbose(t *testing.T) {
 	assert.Contains(t, lines[0], "503")
 	assert.Contains(t, lines[1], "attempt=2/4")
 	assert.Contains(t, lines[1], "502")
-	assert.Contains(t, lines[2], "msg=succeeded attempt=3/4")
+	assert.Contains(t, lines[2], "msg=succeeded attempt=3/4 sends=1 elapsed=")
 
 	_, url = newScripted(t, 404)
 	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
 	assert.Equal(t, exitHTTP4xx, status)
-	assert.Contains(t, stderr, `attempts=1 status="404 Not Found"`)
+	assert.Contains(t, stderr, `attempts=1 status="404 Not Found" sends=1 elapsed=`)
 }
 
 // TestHTTPFlagsBeforeSubcommand: retry -v http URL is retry http -v URL,
@@ -201,31 +201,54 @@ func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
 }
 
 // TestHTTPVerboseResends: -v says when net/http sent one attempt twice (a
-// reused connection died and it re-sent the GET on a new one).
+// reused connection died and it re-sent the GET on a new one): on a retry
+// line, and on the last line for the final attempt, a failure or a
+// success.
 func TestHTTPVerboseResends(t *testing.T) {
-	var requests atomic.Int32
-	var perConn sync.Map
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
-		if n.(*atomic.Int32).Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
-		if err != nil {
-			panic(err)
-		}
-		conn.Close()
-	}))
-	t.Cleanup(srv.Close)
-	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", srv.URL)...)
+	// dropReused answers the first request of a connection with the status
+	// first gives (from the number of requests so far), and drops the
+	// connection on a later one.
+	dropReused := func(first func(n int32) int) (string, *atomic.Int32) {
+		var requests atomic.Int32
+		var perConn sync.Map
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			total := requests.Add(1)
+			n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
+			if n.(*atomic.Int32).Add(1) == 1 {
+				w.WriteHeader(first(total))
+				return
+			}
+			conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL, &requests
+	}
+	url, requests := dropReused(func(int32) int { return http.StatusServiceUnavailable })
+	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
 	assert.Equal(t, exitHTTP5xx, status)
 	assert.EqualValues(t, 5, requests.Load(), "3 attempts, 2 of them sent twice")
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	require.Len(t, lines, 3, stderr)
 	assert.NotContains(t, lines[0], "sent 2 times")
 	assert.Contains(t, lines[1], `error="httpx: server answered 503 Service Unavailable (sent 2 times in this attempt: net/http sent it again after a reused connection failed)"`)
+	assert.Regexp(t, `^msg="final response is an error status" attempts=3 status="503 Service Unavailable" sends=2 elapsed=\S+$`, lines[2])
+
+	url, requests = dropReused(func(n int32) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
+	assert.Equal(t, 0, status)
+	assert.EqualValues(t, 3, requests.Load(), "attempt 2 sent twice")
+	lines = strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 2, stderr)
+	assert.Regexp(t, `^msg=succeeded attempt=2/3 sends=2 elapsed=\S+$`, lines[1])
 }
 
 func TestHTTPBadInput(t *testing.T) {

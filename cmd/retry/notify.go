@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,9 +55,7 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	ctx := context.Background()
 	var e *retry.Error
 	if !errors.As(err, &e) {
-		l.log.LogAttrs(ctx, slog.LevelInfo, "succeeded",
-			slog.String("attempt", l.count(attempts)),
-			slog.Duration("elapsed", roundDuration(elapsed)))
+		l.succeeded(attempts, elapsed)
 		return
 	}
 	attrs := []slog.Attr{
@@ -68,6 +67,14 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	}
 	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
 	l.log.LogAttrs(ctx, slog.LevelInfo, "giving up", attrs...)
+}
+
+// succeeded logs the attempt that succeeded; attrs go between its number
+// and the elapsed time.
+func (l *logger) succeeded(attempt int, elapsed time.Duration, attrs ...slog.Attr) {
+	attrs = slices.Concat([]slog.Attr{slog.String("attempt", l.count(attempt))}, attrs,
+		[]slog.Attr{slog.Duration("elapsed", roundDuration(elapsed))})
+	l.log.LogAttrs(context.Background(), slog.LevelInfo, "succeeded", attrs...)
 }
 
 // count formats an attempt number as "2/5", or "2" with no attempt limit.
