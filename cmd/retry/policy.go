@@ -14,11 +14,11 @@ import (
 )
 
 // dryRunUnlimited is how many waits -dry-run shows when nothing bounds the
-// number of attempts.
+// number of attempts: neither -attempts nor -max-elapsed.
 const dryRunUnlimited = 10
 
-// dryRunMaxRows is the most waits -dry-run shows; a larger -attempts gets a
-// line for the rest.
+// dryRunMaxRows is the most waits -dry-run shows; a larger -attempts, or a
+// -max-elapsed not reached by then, gets a line for the rest.
 const dryRunMaxRows = 100
 
 // strategy returns the backoff strategy the flags describe.
@@ -89,7 +89,10 @@ func durationLimit(d time.Duration) string {
 func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	fmt.Fprintf(w, "policy: %s\n", c.describe())
 	n := c.attempts - 1
-	if c.attempts == 0 {
+	switch {
+	case c.attempts == 0 && c.maxElapsed > 0:
+		n = dryRunMaxRows // until the total reaches -max-elapsed
+	case c.attempts == 0:
 		n = dryRunUnlimited
 	}
 	if n == 0 {
@@ -134,10 +137,12 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	if stop < len(waits) {
 		return
 	}
-	if more > 0 {
+	switch {
+	case more > 0:
 		fmt.Fprintf(w, "... and up to %d more retries (-attempts %d)\n", more, c.attempts)
-	}
-	if c.attempts == 0 {
+	case c.attempts == 0 && c.maxElapsed > 0:
+		fmt.Fprintf(w, "... and so on until the total wait would end past -max-elapsed %s\n", c.maxElapsed)
+	case c.attempts == 0:
 		fmt.Fprintf(w, "... and so on: -attempts 0 sets no limit\n")
 	}
 }

@@ -284,6 +284,27 @@ func TestDryRunHugeWaits(t *testing.T) {
 	assert.Contains(t, lines[3], "(not taken: it would end past -max-elapsed 2562047h0m0s, so the loop stops)")
 }
 
+// TestDryRunMaxElapsedWithoutAttemptLimit: with -attempts 0, -max-elapsed
+// bounds the schedule, which goes on until it (not for 10 rows), or says
+// the rest goes on until it.
+func TestDryRunMaxElapsedWithoutAttemptLimit(t *testing.T) {
+	status, stdout, stderr := runInProcess(t, "-dry-run", "-jitter", "none", "-attempts", "0", "-max-elapsed", "10m")
+	require.Equal(t, 0, status, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	// 100ms to 25.6s (51.1s in all), then 30s a time: the 28th wait would
+	// end at 621.1s.
+	require.Len(t, lines, 2+28, stdout)
+	assert.Equal(t, []string{"27", "30.0s", "591.1s"}, strings.Fields(lines[len(lines)-2]))
+	assert.Equal(t, []string{"28", "30.0s", "621.1s", "(not", "taken:", "it", "would", "end", "past", "-max-elapsed", "10m0s,", "so", "the", "loop", "stops)"}, strings.Fields(lines[len(lines)-1]))
+
+	status, stdout, stderr = runInProcess(t, "-dry-run", "-jitter", "none", "-attempts", "0", "-backoff", "constant", "-delay", "1s", "-max-elapsed", "1h")
+	require.Equal(t, 0, status, stderr)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 2+dryRunMaxRows+1, stdout)
+	assert.Equal(t, []string{strconv.Itoa(dryRunMaxRows), "1s", "100s"}, strings.Fields(lines[len(lines)-2]))
+	assert.Equal(t, "... and so on until the total wait would end past -max-elapsed 1h0m0s", lines[len(lines)-1])
+}
+
 // TestDryRunManyAttempts: a huge -attempts shows a bounded schedule rather
 // than allocating one wait per attempt (which panicked or ran out of
 // memory).
