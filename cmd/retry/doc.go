@@ -25,9 +25,10 @@
 // standard error; -dry-run prints the waits the policy would choose and
 // exits. Run 'retry -h' or 'retry http -h' for the complete list.
 //
-// Flags may also come before the word http: retry -v http URL is retry
-// http -v URL. To run a program named http, put -- before it:
-// retry -v -- http ARGS....
+// Flags may also come before the word http or sim: retry -v http URL is
+// retry http -v URL, and retry -attempts 3 sim is retry sim -attempts 3. To
+// run a program named http or sim, put -- before it: retry -v -- http
+// ARGS....
 //
 // # Command mode
 //

@@ -80,11 +80,15 @@ func usagef(format string, args ...any) error {
 // exits 0.
 var errHelp = flag.ErrHelp
 
-// subcommandFirst moves the word http to the front when flags come before
-// it (retry -v http URL means retry http -v URL), and returns args
-// otherwise unchanged. After --, http is a command's name: retry -v -- http
-// runs a program named http.
-func subcommandFirst(args []string) []string {
+// subcommands are the words that select a mode other than running a
+// command.
+var subcommands = []string{"http", "sim"}
+
+// subcommandFirst moves a subcommand (http or sim) to the front when flags
+// come before it (retry -v http URL means retry http -v URL), and returns
+// args otherwise unchanged; moved says it did. After --, http and sim are
+// a command's name: retry -v -- http runs a program named http.
+func subcommandFirst(args []string) (_ []string, moved bool) {
 	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -96,14 +100,14 @@ func subcommandFirst(args []string) []string {
 		})
 	}
 	if fs.Parse(args) != nil {
-		return args // parseArgs reports the error
+		return args, false // parseArgs reports the error
 	}
 	rest := fs.Args()
 	flags := args[:len(args)-len(rest)]
-	if len(flags) == 0 || len(rest) == 0 || rest[0] != "http" || flags[len(flags)-1] == "--" {
-		return args
+	if len(flags) == 0 || len(rest) == 0 || !slices.Contains(subcommands, rest[0]) || flags[len(flags)-1] == "--" {
+		return args, false
 	}
-	return slices.Concat([]string{"http"}, flags, rest[1:])
+	return slices.Concat(rest[:1], flags, rest[1:]), true
 }
 
 // isHTTPArgs reports whether args, as subcommandFirst left them, are for
@@ -113,28 +117,49 @@ func isHTTPArgs(args []string) bool { return len(args) > 0 && args[0] == "http" 
 // parseArgs parses the arguments after the program name. It never prints:
 // the caller reports errors and help.
 func parseArgs(args []string) (*config, error) {
-	args = subcommandFirst(args)
+	args, moved := subcommandFirst(args)
 	isHTTP := isHTTPArgs(args)
 	if isHTTP {
 		args = args[1:]
 	}
 	c := defaultConfig(isHTTP)
 	fs := newFlagSet(c)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, errHelp
+	}
+	if err != nil {
+		err = &usageError{msg: otherModeFlag(err, isHTTP)}
+	}
+	if err == nil {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		err = c.check(set)
+	}
+	if err == nil {
+		err = c.positional(fs.Args())
+	}
+	if err != nil {
+		var ue *usageError
+		if moved && isHTTP && errors.As(err, &ue) {
+			ue.msg += "\nTo run a program named http: retry [flags] -- http ..."
 		}
-		return nil, &usageError{msg: err.Error()}
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := c.check(set); err != nil {
-		return nil, err
-	}
-	if err := c.positional(fs.Args()); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// otherModeFlag returns the message of a flag parsing error, which says
+// which mode a flag belongs to when it is a flag of the other one.
+func otherModeFlag(err error, isHTTP bool) string {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok || newFlagSet(defaultConfig(!isHTTP)).Lookup(name) == nil {
+		return err.Error()
+	}
+	if isHTTP {
+		return fmt.Sprintf("-%s applies only to command mode, not to retry http", name)
+	}
+	return fmt.Sprintf("-%s applies only to retry http", name)
 }
 
 // defaultConfig returns the configuration before any flag: the library's

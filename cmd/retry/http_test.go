@@ -197,7 +197,11 @@ func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
 
 	status, _, stderr = runInProcess(t, "-stop-on", "2", "http", url)
 	assert.Equal(t, exitUsage, status)
-	assert.Equal(t, "retry: flag provided but not defined: -stop-on\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+	assert.Equal(t, "retry: -stop-on applies only to command mode, not to retry http\nTo run a program named http: retry [flags] -- http ...\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+
+	status, _, stderr = runInProcess(t, "http", "-stdin", "none", url)
+	assert.Equal(t, exitUsage, status)
+	assert.Equal(t, "retry: -stdin applies only to command mode, not to retry http\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
 }
 
 // TestHTTPVerboseResends: -v says when net/http sent one attempt twice (a
