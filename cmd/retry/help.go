@@ -46,6 +46,7 @@ doubling each time, each wait capped at 30s and drawn at random below that
 const commandHelpTail = `
 A first argument http (after any flags) selects HTTP mode: retry -v http URL
 is retry http -v URL. To run a program named http, write retry [flags] -- http.
+
 Exit status:
   0        the command succeeded
   N        otherwise the last attempt's status; a command killed by a signal

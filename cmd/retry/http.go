@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -60,8 +62,7 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		if sig, _ := rl.signalled(); sig != nil {
 			return signalStatus(sig)
 		}
-		// The program's name already starts the line: drop the library's.
-		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, c.url, strings.TrimPrefix(err.Error(), "retry: "))
+		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, req.URL.Redacted(), failure(err))
 		return exitNoResponse
 	}
 	defer resp.Body.Close()
@@ -74,6 +75,18 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		return exitNoResponse
 	}
 	return statusExit(resp.StatusCode)
+}
+
+// failure is err's message for the line that already starts with the
+// program's name, the method and the URL: without the library's "retry: "
+// and net/http's repetition of the method and the URL.
+func failure(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "retry: ")
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = strings.ReplaceAll(msg, fmt.Sprintf("%s %q: ", ue.Op, ue.URL), "")
+	}
+	return msg
 }
 
 // requestBody returns the -d data: the literal text, or a file's contents

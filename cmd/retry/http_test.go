@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,18 @@ func TestHTTPNoResponse(t *testing.T) {
 	assert.Contains(t, stderr, "retry: GET "+url+": attempts exhausted after 4 attempts: ", "one program name, then the reason")
 	assert.Contains(t, stderr, "connection refused")
 	assert.Equal(t, 3, strings.Count(stderr, "attempt failed; retrying"), "refused connections are retried: %s", stderr)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	assert.Regexp(t, `^retry: GET `+regexp.QuoteMeta(url)+`: attempts exhausted after 4 attempts: dial tcp \S+: connect: connection refused$`, last, "the URL once")
+
 	assert.Contains(t, stderr, "giving up")
+
+	// A password in the URL is not printed.
+	secret := strings.Replace(url, "http://", "http://user:secret@", 1)
+	status, _, stderr = runInProcess(t, httpArgs("-attempts", "1", secret)...)
+	assert.Equal(t, exitNoResponse, status)
+	assert.NotContains(t, stderr, "secret")
+	assert.Equal(t, 1, strings.Count(stderr, "user:xxxxx@"), "the URL once: %s", stderr)
 }
 
 func TestHTTPVerbose(t *testing.T) {

@@ -89,7 +89,7 @@ func TestHelp(t *testing.T) {
 		status, stdout, stderr := runInProcess(t, args...)
 		assert.Equal(t, 0, status)
 		assert.Empty(t, stderr)
-		for _, want := range []string{"usage: retry", "-attempts number", "(default 4)", "(default exponential)", "(default 100ms)", "(default 2)", "(default 30s)", "(default full)", "Exit status:"} {
+		for _, want := range []string{"usage: retry", "-attempts number", "(default 4)", "(default exponential)", "(default 100ms)", "(default 2)", "(default 30s)", "(default full)", "\n\nExit status:\n"} {
 			assert.Contains(t, stdout, want, "%q", args)
 		}
 	}
