@@ -21,7 +21,7 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
-	r := &runner{argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,
+	r := &runner{ctx: ctx, argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,
 		killAfter: c.killAfter, attemptTimeout: c.attemptTimeout}
 	opts := []retry.Option{p, retry.WithClassifier(exitClassifiers(c)...)}
 	var log *logger
@@ -45,6 +45,7 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 
 // runner runs one attempt of the command at a time.
 type runner struct {
+	ctx            context.Context // the whole run's, which signals cancel
 	argv           []string
 	stdin          *input
 	stdout, stderr io.Writer
@@ -86,9 +87,11 @@ func (e *startError) Error() string { return e.err.Error() }
 // left to exit on its own terms; otherwise (the attempt timed out) it gets
 // SIGTERM, then SIGKILL after killAfter.
 func (r *runner) attempt(ctx context.Context) error {
-	stdin, err := r.stdin.next()
+	stdin, err := r.stdin.next(r.ctx)
 	if err != nil {
-		r.inputErr = err
+		if r.ctx.Err() == nil { // else a signal stopped the retrying, which exitStatus reports
+			r.inputErr = err
+		}
 		return retry.Permanent(err)
 	}
 	defer r.stdin.done()

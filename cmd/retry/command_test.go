@@ -215,6 +215,29 @@ func TestStdinLive(t *testing.T) {
 	require.NoError(t, cmd.Wait())
 }
 
+// TestStdinSignalWhileWaitingForInput: a retry waits for the end of a
+// piped input to replay it; a signal then stops retry at once, with
+// 128+N, though the producer is still at work.
+func TestStdinSignalWhileWaitingForInput(t *testing.T) {
+	dir := t.TempDir()
+	cmd := command(t, dir, args(fast, "-v", "sh", "-c", count+"exit 1")...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "some input\n")
+	require.NoError(t, err)
+	r := bufio.NewReader(stderr)
+	readUntil(t, r, "attempt failed; retrying") // attempt 2 now waits for the end of the input
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	rest, _ := io.ReadAll(r)
+	require.Error(t, cmd.Wait())
+	assert.Equal(t, 128+int(syscall.SIGTERM), cmd.ProcessState.ExitCode(), "stderr: %s", rest)
+	assert.Equal(t, "1\n", readFile(t, dir, "count"))
+}
+
 // TestStdinLimit: a retry after an input longer than -stdin-limit fails
 // with status 125 and says what to do; the first attempt read all of it.
 func TestStdinLimit(t *testing.T) {

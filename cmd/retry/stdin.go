@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,9 +40,9 @@ var errStdinLimit = errors.New("standard input is longer than -stdin-limit")
 // redirected regular file is given to every attempt itself, seeked back to
 // where it started. Any other input (a pipe) is, with every, teed: the
 // first attempt reads it as it arrives, through a pipe of retry's, while a
-// copy goes to memory and beyond that to a temporary file; a later attempt
-// reads the copy, and first the rest of the input, to its end, is added to
-// it. The copy stops at the limit: a retry after that fails with
+// copy goes to memory and beyond that to a temporary file; once that
+// attempt has ended the rest of the input is read into the copy too, and a
+// later attempt, which waits for the end of the input, reads the copy. The copy stops at the limit: a retry after that fails with
 // errStdinLimit. The temporary file is unlinked as soon as it is created
 // where the system allows it (so nothing is left behind even if retry is
 // killed), and otherwise by Close.
@@ -111,8 +112,10 @@ func regularFile(r io.Reader) (*os.File, int64, bool) {
 
 // next returns the standard input of the next attempt (nil means an empty
 // input); done must be called once the attempt has ended, or failed to
-// start. An error means the input cannot be replayed: see errStdinLimit.
-func (in *input) next() (io.Reader, error) {
+// start. An error means the input cannot be replayed (see errStdinLimit),
+// or ctx ended while the attempt waited for the end of the input: then it
+// is ctx's cause.
+func (in *input) next(ctx context.Context) (io.Reader, error) {
 	in.done()
 	in.n++
 	switch {
@@ -136,7 +139,7 @@ func (in *input) next() (io.Reader, error) {
 		}
 		return f.r, nil
 	}
-	r, err := in.replay()
+	r, err := in.replay(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -151,18 +154,17 @@ func (in *input) next() (io.Reader, error) {
 	return f.r, nil
 }
 
-// replay returns the whole input, once the tee has stopped and the rest of
-// it has been copied: the temporary file, seeked to its start, or a reader
-// of the copy in memory.
-func (in *input) replay() (io.Reader, error) {
+// replay returns the whole input, once the tee has copied all of it: the
+// temporary file, seeked to its start, or a reader of the copy in memory.
+func (in *input) replay(ctx context.Context) (io.Reader, error) {
 	if in.tee != nil {
-		<-in.tee.done // at most one more read of the input
-		srcErr := in.tee.srcErr
-		if !in.tee.eof && srcErr == nil {
-			_, srcErr = io.Copy(in.cp, in.src)
+		select {
+		case <-in.tee.done:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
 		}
+		in.cp.finish(in.tee.srcErr)
 		in.tee = nil
-		in.cp.finish(srcErr)
 	}
 	return in.cp.reader()
 }
@@ -194,15 +196,14 @@ type feed struct {
 	r, w *os.File
 	done chan struct{} // closed when the goroutine has returned
 	// Set by the goroutine before done is closed:
-	eof    bool  // the reader ended
 	srcErr error // the reader failed
 }
 
 // startFeed starts copying src into a new pipe, and each piece read into
-// rec too, if it is not nil, before it is written to the pipe. The copy
-// ends at the end of src, or when stop closes the pipe or the command closed
-// its end: whatever src had was then either read by the command or left in
-// rec for the next attempt.
+// rec too, if it is not nil, before it is written to the pipe. Writing to
+// the pipe ends at the end of src, or when stop closes the pipe or the
+// command closed its end; the rest of src then still goes to rec, up to its
+// end or rec's first error.
 func startFeed(src io.Reader, rec io.Writer) (*feed, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -217,20 +218,24 @@ func (f *feed) copy(src io.Reader, rec io.Writer) {
 	defer close(f.done)
 	defer f.w.Close()
 	buf := make([]byte, 32<<10)
+	writing := true
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			var cerr error
 			if rec != nil {
-				_, _ = rec.Write(buf[:n]) // a failed copy fails the next attempt, not this one
+				_, cerr = rec.Write(buf[:n]) // a failed copy fails the next attempt, not this one
 			}
-			if _, werr := f.w.Write(buf[:n]); werr != nil {
-				f.eof = err == io.EOF
-				return // the attempt has ended, or the command closed its input
+			if writing {
+				_, werr := f.w.Write(buf[:n])
+				writing = werr == nil // else the attempt has ended, or the command closed its input
+			}
+			if !writing && (rec == nil || cerr != nil) {
+				return // nothing more to do with the input
 			}
 		}
 		switch {
 		case err == io.EOF:
-			f.eof = true
 			return
 		case err != nil:
 			f.srcErr = err

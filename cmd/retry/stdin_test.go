@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"os"
 	"runtime"
@@ -33,7 +35,7 @@ func attempts(t *testing.T, in *input) []string {
 // attempt returns what the next attempt reads, all of it.
 func attempt(t *testing.T, in *input) string {
 	t.Helper()
-	r, err := in.next()
+	r, err := in.next(t.Context())
 	require.NoError(t, err)
 	defer in.done()
 	return readAll(t, r)
@@ -42,7 +44,7 @@ func attempt(t *testing.T, in *input) string {
 // next returns the next attempt's input, which must not fail.
 func next(t *testing.T, in *input) io.Reader {
 	t.Helper()
-	r, err := in.next()
+	r, err := in.next(t.Context())
 	require.NoError(t, err)
 	return r
 }
@@ -152,7 +154,7 @@ func TestInputCloseRemovesNamedSpool(t *testing.T) {
 func TestInputErrors(t *testing.T) {
 	in := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), stdinEvery, stdinMemoryLimit, defaultStdinLimit)
 	assert.Empty(t, attempt(t, in), "the first attempt reads what there is")
-	_, err := in.next()
+	_, err := in.next(t.Context())
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a later attempt cannot have the whole input")
 	in.Close()
 
@@ -161,7 +163,7 @@ func TestInputErrors(t *testing.T) {
 	r := io.MultiReader(strings.NewReader("more than four bytes"), iotest.ErrReader(io.ErrClosedPipe))
 	in = newInput(r, stdinEvery, 4, defaultStdinLimit)
 	assert.Equal(t, "more than four bytes", attempt(t, in))
-	_, err = in.next()
+	_, err = in.next(t.Context())
 	assert.ErrorIs(t, err, io.ErrClosedPipe, "a failure while spooling")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
@@ -171,7 +173,7 @@ func TestInputErrors(t *testing.T) {
 	t.Setenv("TMPDIR", dir+"/missing")
 	in = newInput(strings.NewReader("more than four bytes"), stdinEvery, 4, defaultStdinLimit)
 	assert.Equal(t, "more than four bytes", attempt(t, in), "the first attempt does not need the copy")
-	_, err = in.next()
+	_, err = in.next(t.Context())
 	assert.ErrorIs(t, err, os.ErrNotExist, "no temporary directory")
 	in.Close()
 
@@ -179,7 +181,7 @@ func TestInputErrors(t *testing.T) {
 	for _, mode := range []string{stdinFirst, stdinNone} {
 		in := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), mode, stdinMemoryLimit, defaultStdinLimit)
 		for range 2 {
-			_, err := in.next()
+			_, err := in.next(t.Context())
 			assert.NoError(t, err, mode)
 		}
 	}
@@ -193,7 +195,7 @@ func TestInputLimit(t *testing.T) {
 	for _, memLimit := range []int64{4, stdinMemoryLimit} {
 		in := newInput(strings.NewReader("0123456789abcdef"), stdinEvery, memLimit, 10)
 		assert.Equal(t, "0123456789abcdef", attempt(t, in))
-		_, err := in.next()
+		_, err := in.next(t.Context())
 		assert.ErrorIs(t, err, errStdinLimit)
 		assert.Nil(t, in.cp.spool, "the copy is dropped at once")
 		assert.Nil(t, in.cp.mem)
@@ -229,7 +231,7 @@ func TestInputEndless(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strings.Repeat("y", 100), string(buf))
 	in.done()
-	_, err = in.next()
+	_, err = in.next(t.Context())
 	assert.ErrorIs(t, err, errStdinLimit)
 }
 
@@ -308,4 +310,25 @@ func TestInputClosesFiles(t *testing.T) {
 	assert.Greater(t, openFiles(), before)
 	require.NoError(t, in.Close())
 	assert.Equal(t, before, openFiles(), "closed while an attempt ran")
+}
+
+// TestInputWaitEndsWithContext: a later attempt waits for the end of the
+// input, and that wait ends with the context (a signal stops the retrying
+// while the producer is still at work).
+func TestInputWaitEndsWithContext(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	in := newInput(pr, stdinEvery, stdinMemoryLimit, defaultStdinLimit)
+	defer in.Close()
+	go io.WriteString(pw, "some")
+	r := next(t, in)
+	buf := make([]byte, 4)
+	_, err := io.ReadFull(r, buf)
+	require.NoError(t, err)
+	in.done()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stopped := errors.New("interrupted")
+	cancel(stopped)
+	_, err = in.next(ctx)
+	assert.ErrorIs(t, err, stopped)
 }
