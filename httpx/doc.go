@@ -54,8 +54,9 @@
 // often it happens, make the request with a context from [CountResends]:
 // an attempt that was sent more than once then fails with a [*ResentError]
 // that says how many times, which the policy's hooks and the returned
-// [*retry.Error] show. httpx cannot prevent those re-sends: the Transport
-// makes them inside one RoundTrip call.
+// [*retry.Error] show, and [Sends] says how many times the attempt that
+// returned a response was sent. httpx cannot prevent those re-sends: the
+// Transport makes them inside one RoundTrip call.
 //
 // # Bodies
 //

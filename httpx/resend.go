@@ -15,13 +15,35 @@ type resendKey struct{}
 // net/http's [http.Transport] writes the request during each attempt (see
 // "Attempts and sends" in the package documentation). An attempt that
 // wrote it more than once fails with a [*ResentError] around its usual
-// error. Counting uses an [httptrace.ClientTrace] (any trace already on
-// ctx still runs) and costs about six allocations per attempt, which is
+// error, and [Sends] gives the count of the attempt that returned a
+// response. Counting uses an [httptrace.ClientTrace] (any trace already on
+// ctx still runs) and costs about seven allocations per attempt, which is
 // why it is not on by default. Only requests sent through an
 // *http.Transport (including [http.DefaultTransport]) can be counted.
 func CountResends(ctx context.Context) context.Context {
 	return context.WithValue(ctx, resendKey{}, true)
 }
+
+// Sends returns how many times net/http's [http.Transport] wrote, in full,
+// the request of the attempt that resp answers: 1, or 2 or more when it
+// sent the request again by itself within that attempt (see
+// [ResentError]). resp is a response from [Do], or from a client using the
+// transport of [NewTransport], for a request made with a context from
+// [CountResends]; read it before that request is retried again. Sends
+// returns 0 when the sends were not counted: without CountResends, for a
+// request net/http never sends twice (a POST without an Idempotency-Key,
+// a body GetBody cannot produce again), or with a RoundTripper other than
+// an *http.Transport. Like a *ResentError, it is how a caller learns about
+// the final attempt, which no hook sees.
+func Sends(resp *http.Response) int {
+	if resp == nil || resp.Request == nil {
+		return 0
+	}
+	s, _ := resp.Request.Context().Value(sendCountKey{}).(*sendCount)
+	return s.total(true)
+}
+
+type sendCountKey struct{}
 
 func countingResends(ctx context.Context) bool {
 	on, _ := ctx.Value(resendKey{}).(bool)
@@ -113,25 +135,34 @@ func (s *sendCount) reset() {
 	}
 }
 
-// traced returns ctx with the counting trace.
+// traced returns ctx with the counting trace, and the count itself for
+// [Sends].
 func (s *sendCount) traced(ctx context.Context) context.Context {
 	if s == nil {
 		return ctx
 	}
-	return httptrace.WithClientTrace(ctx, &s.trace)
+	return context.WithValue(httptrace.WithClientTrace(ctx, &s.trace), sendCountKey{}, s)
+}
+
+// total returns the number of complete sends of the attempt; answered says
+// a response came (so its send counts even if its write is not recorded
+// yet). A nil *sendCount counted nothing: 0.
+func (s *sendCount) total(answered bool) int {
+	if s == nil {
+		return 0
+	}
+	n := int(s.earlier.Load())
+	if answered || s.current.Load() {
+		n++
+	}
+	return n
 }
 
 // wrap returns err as a *ResentError when the attempt sent the request
 // more than once; answered says a response came (so its send counts even
 // if its write is not recorded yet).
 func (s *sendCount) wrap(err error, answered bool) error {
-	if s == nil {
-		return err
-	}
-	n := int(s.earlier.Load())
-	if answered || s.current.Load() {
-		n++
-	}
+	n := s.total(answered)
 	if n < 2 {
 		return err
 	}

@@ -65,6 +65,7 @@ func TestNetHTTPResendsOnReusedConnections(t *testing.T) {
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(4), notify)...)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, 2, httpx.Sends(resp), "the final attempt, which no hook sees, was sent twice too")
 	readClose(t, resp)
 	assert.EqualValues(t, 7, requests.Load(), "attempts 2 to 4 each reached the server twice")
 	require.Len(t, errs, 3)
@@ -87,6 +88,7 @@ func TestNetHTTPResendsOnReusedConnections(t *testing.T) {
 		require.NoError(t, err)
 		resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(4))...)
 		require.NoError(t, err)
+		assert.Equal(t, 1, httpx.Sends(resp))
 		readClose(t, resp)
 		assert.EqualValues(t, 4, requests.Load())
 	})
@@ -136,6 +138,7 @@ func TestResendsNotCountedByDefault(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(3), notify)...)
 	require.NoError(t, err)
+	assert.Zero(t, httpx.Sends(resp), "not counted")
 	readClose(t, resp)
 	assert.EqualValues(t, 5, requests.Load())
 	require.Len(t, errs, 2)
@@ -160,6 +163,7 @@ func TestCountResendsCustomTransport(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := httpx.Do(&http.Client{Transport: rt}, req, append(fast, retry.WithMaxAttempts(2), notify)...)
 	require.NoError(t, err)
+	assert.Zero(t, httpx.Sends(resp))
 	readClose(t, resp)
 	require.Len(t, errs, 1)
 	assert.Equal(t, "httpx: server answered 503 Service Unavailable", errs[0].Error())
@@ -185,9 +189,41 @@ func TestResendNotCountedForRedirects(t *testing.T) {
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(2), notify)...)
 	require.NoError(t, err)
+	assert.Equal(t, 1, httpx.Sends(resp))
 	readClose(t, resp)
 	require.Len(t, errs, 1)
 	var re *httpx.ResentError
 	assert.False(t, errors.As(errs[0], &re), "%v", errs[0])
 	assert.EqualValues(t, 2, n.Load())
+}
+
+// TestSendsOfASuccess: a successful attempt that net/http sent twice says
+// so through Sends, though no error carries the count; so does the
+// transport of NewTransport.
+func TestSendsOfASuccess(t *testing.T) {
+	e := newEnv(t)
+	url, requests := dropReused(e, http.StatusOK)
+	ctx := httpx.CountResends(context.Background())
+	for i, want := range []int{1, 2} { // the second request goes out on the first's connection, which dies
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		resp, err := httpx.Do(e.client(), req, fast...)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, want, httpx.Sends(resp), "request %d", i+1)
+		readClose(t, resp)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := (&http.Client{Transport: httpx.NewTransport(e.tr, fast...)}).Do(req)
+	require.NoError(t, err)
+	assert.Equal(t, 2, httpx.Sends(resp), "through NewTransport")
+	readClose(t, resp)
+	assert.EqualValues(t, 5, requests.Load())
+
+	req, err = http.NewRequest(http.MethodPost, url, nil)
+	require.NoError(t, err)
+	assert.Zero(t, httpx.Sends(&http.Response{Request: req}), "no count")
+	assert.Zero(t, httpx.Sends(&http.Response{}))
+	assert.Zero(t, httpx.Sends(nil))
 }

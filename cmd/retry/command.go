@@ -16,16 +16,12 @@ import (
 
 // runCommand runs c.command under policy p and returns retry's exit status.
 func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader, stdout, stderr io.Writer) int {
-	in, err := newInput(stdin, c.stdin, stdinMemoryLimit)
-	if err != nil {
-		fmt.Fprintf(stderr, "retry: reading standard input to replay it (-stdin every): %v\n", err)
-		return exitFailure
-	}
+	in := newInput(stdin, c.stdin, stdinMemoryLimit, c.stdinLimit)
 	defer in.Close()
 	ctx, rl, stop := listenSignals(ctx)
 	defer stop()
 
-	r := &runner{argv: c.command, stdin: in.next, stdout: stdout, stderr: stderr, relay: rl,
+	r := &runner{ctx: ctx, argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,
 		killAfter: c.killAfter, attemptTimeout: c.attemptTimeout}
 	opts := []retry.Option{p, retry.WithClassifier(exitClassifiers(c)...)}
 	var log *logger
@@ -34,10 +30,14 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 		opts = append(opts, retry.WithNotify(log.retrying))
 	}
 	began := time.Now()
-	err = retry.Run(ctx, r.attempt, opts...)
+	err := retry.Run(ctx, r.attempt, opts...)
 	if r.startErr != nil {
 		fmt.Fprintf(stderr, "retry: cannot run %q: %v\n", c.command[0], startReason(r.startErr.err))
 		return r.startErr.status
+	}
+	if r.inputErr != nil {
+		fmt.Fprintf(stderr, "retry: cannot replay standard input to attempt %d: %v\n", r.attempts+1, inputReason(r.inputErr, c.stdinLimit))
+		return exitFailure
 	}
 	log.outcome(err, r.attempts, time.Since(began))
 	return r.exitStatus(err)
@@ -45,8 +45,9 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 
 // runner runs one attempt of the command at a time.
 type runner struct {
+	ctx            context.Context // the whole run's, which signals cancel
 	argv           []string
-	stdin          func() io.Reader
+	stdin          *input
 	stdout, stderr io.Writer
 	relay          *relay
 	killAfter      time.Duration
@@ -55,6 +56,7 @@ type runner struct {
 	attempts   int         // attempts started
 	lastStatus int         // the last attempt's exit status
 	startErr   *startError // set when the command could not be started
+	inputErr   error       // set when standard input could not be given to an attempt
 }
 
 // exitError is a failed attempt: the command ran and exited non-zero.
@@ -85,8 +87,16 @@ func (e *startError) Error() string { return e.err.Error() }
 // left to exit on its own terms; otherwise (the attempt timed out) it gets
 // SIGTERM, then SIGKILL after killAfter.
 func (r *runner) attempt(ctx context.Context) error {
+	stdin, err := r.stdin.next(r.ctx)
+	if err != nil {
+		if r.ctx.Err() == nil { // else a signal stopped the retrying, which exitStatus reports
+			r.inputErr = err
+		}
+		return retry.Permanent(err)
+	}
+	defer r.stdin.done()
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.stdin(), r.stdout, r.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, r.stdout, r.stderr
 	if err := r.relay.start(cmd); err != nil {
 		if errors.Is(err, errInterrupted) {
 			return retry.Permanent(err)
@@ -180,6 +190,15 @@ func startReason(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// inputReason explains why standard input could not be replayed, with what
+// to do about it.
+func inputReason(err error, limit int64) string {
+	if errors.Is(err, errStdinLimit) {
+		return fmt.Sprintf("it is longer than -stdin-limit %s; raise the limit, or use -stdin first (only the first attempt reads it) or -stdin none", formatSize(limit))
+	}
+	return err.Error() + " (-stdin every)"
 }
 
 // exitClassifiers turns -retry-on and -stop-on into classifiers. A timed-out

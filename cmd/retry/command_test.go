@@ -188,6 +188,124 @@ func TestStdinSpooled(t *testing.T) {
 	})
 }
 
+// TestStdinEndless: an input that never ends (a producer such as yes, or
+// tail -f) reaches the first attempt as it comes: retry does not read it
+// to its end first.
+func TestStdinEndless(t *testing.T) {
+	cmd := command(t, t.TempDir(), "--", "head", "-c", "5")
+	cmd.Stdin = endless{}
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, "yyyyy", string(out))
+}
+
+// TestStdinLive: the first attempt reads each line as the producer writes
+// it, before the input ends.
+func TestStdinLive(t *testing.T) {
+	cmd := command(t, t.TempDir(), args(fast, "sh", "-c", `read line; echo "got $line"; cat > /dev/null`)...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "first\n")
+	require.NoError(t, err)
+	readUntil(t, bufio.NewReader(stdout), "got first") // the input is still open
+	require.NoError(t, stdin.Close())
+	require.NoError(t, cmd.Wait())
+}
+
+// TestStdinSignalWhileWaitingForInput: a retry waits for the end of a
+// piped input to replay it; a signal then stops retry at once, with
+// 128+N, though the producer is still at work.
+func TestStdinSignalWhileWaitingForInput(t *testing.T) {
+	dir := t.TempDir()
+	cmd := command(t, dir, args(fast, "-v", "sh", "-c", count+"exit 1")...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	_, err = io.WriteString(stdin, "some input\n")
+	require.NoError(t, err)
+	r := bufio.NewReader(stderr)
+	readUntil(t, r, "msg=retrying") // attempt 2 now waits for the end of the input
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	rest, _ := io.ReadAll(r)
+	require.Error(t, cmd.Wait())
+	assert.Equal(t, 128+int(syscall.SIGTERM), cmd.ProcessState.ExitCode(), "stderr: %s", rest)
+	assert.Equal(t, "1\n", readFile(t, dir, "count"))
+}
+
+// TestStdinLimit: a retry after an input longer than -stdin-limit fails
+// with status 125 and says what to do; the first attempt read all of it.
+func TestStdinLimit(t *testing.T) {
+	dir, tmp := t.TempDir(), t.TempDir()
+	input := bytes.Repeat([]byte("x"), 100)
+	cmd := command(t, dir, args(fast, "-stdin-limit", "10", "sh", "-c", count+`wc -c > size; exit 1`)...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+	cmd.Stdin = bytes.NewReader(input)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.Error(t, cmd.Run())
+	assert.Equal(t, exitFailure, cmd.ProcessState.ExitCode())
+	assert.Equal(t, "retry: cannot replay standard input to attempt 2: it is longer than -stdin-limit 10; raise the limit, or use -stdin first (only the first attempt reads it) or -stdin none\n", stderr.String())
+	assert.Equal(t, "1\n", readFile(t, dir, "count"))
+	assert.Equal(t, "100", strings.TrimSpace(readFile(t, dir, "size")))
+	assertEmptyDir(t, tmp)
+
+	// An attempt that succeeds needs no copy: the limit does not matter.
+	r := runBinary(t, t.TempDir(), input, "-stdin-limit", "10", "--", "wc", "-c")
+	assert.Equal(t, 0, r.status, r.stderr)
+	assert.Equal(t, "100", strings.TrimSpace(r.stdout))
+}
+
+// TestStdinRegularFile: a redirected file reaches every attempt whole,
+// given itself, with no copy (no temporary directory is needed, and the
+// limit does not apply).
+func TestStdinRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data"), []byte("hello\n"), 0o600))
+	f, err := os.Open(filepath.Join(dir, "data"))
+	require.NoError(t, err)
+	defer f.Close()
+	cmd := command(t, dir, args(fast, "-stdin-limit", "1", "sh", "-c", count+`cat >> in; [ $n -ge 3 ]`)...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+filepath.Join(dir, "missing"))
+	cmd.Stdin = f
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "hello\nhello\nhello\n", readFile(t, dir, "in"))
+}
+
+// TestStdinBackgroundHolder: a process the command leaves running with its
+// standard input open does not keep retry waiting, whether the attempt
+// read the input live (the first), from memory or from the temporary file.
+func TestStdinBackgroundHolder(t *testing.T) {
+	tests := []struct {
+		name    string
+		size    int // more than a pipe holds, which a holder would block
+		holdsAt int // the attempt that leaves the holder and succeeds
+	}{
+		{"the first attempt", 200000, 1},
+		{"a later attempt, from memory", 200000, 2},
+		{"a later attempt, from the temporary file", 2 * stdinMemoryLimit, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			script := count + `[ $n -lt ` + strconv.Itoa(tt.holdsAt) + ` ] && exit 1
+exec 3<&0; sleep 60 <&3 >/dev/null 2>&1 & echo $! > pid; exit 0`
+			r := runBinary(t, dir, make([]byte, tt.size), args(fast, "sh", "-c", script)...)
+			require.Equal(t, 0, r.status, r.stderr)
+			pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, dir, "pid")))
+			require.NoError(t, err)
+			defer syscall.Kill(pid, syscall.SIGKILL)
+			assert.NoError(t, syscall.Kill(pid, 0), "retry exited while the holder still runs")
+		})
+	}
+}
+
 func assertEmptyDir(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)

@@ -26,14 +26,15 @@
 // standard error; -dry-run prints the waits the policy would choose and
 // exits. Run 'retry -h' or 'retry http -h' for the complete list.
 //
-// retry sim (sim must be the first argument) runs the simulator of package
-// github.com/retrykit/retry/sim: a fleet of clients retrying with the
-// policy the flags describe against a dependency that fails, in virtual
-// time. Run 'retry sim -h' for its scenarios and flags.
+// retry sim runs the simulator of package github.com/retrykit/retry/sim: a
+// fleet of clients retrying with the policy the flags describe against a
+// dependency that fails, in virtual time. Run 'retry sim -h' for its
+// scenarios and flags.
 //
-// Flags may also come before the word http: retry -v http URL is retry
-// http -v URL. To run a program named http, put -- before it:
-// retry -v -- http ARGS....
+// Flags may also come before the word http or sim: retry -v http URL is
+// retry http -v URL, and retry -attempts 3 sim is retry sim -attempts 3. To
+// run a program named http or sim, put -- before it: retry -v -- http
+// ARGS....
 //
 // # Command mode
 //
@@ -46,14 +47,17 @@
 // itself failed.
 //
 // Standard input reaches every attempt whole: a terminal (or /dev/null) is
-// passed to every attempt as is; a pipe or a redirected file is read to its
-// end once, before the first attempt, kept in memory up to 1 MiB and in a
-// temporary file beyond that (unlinked as soon as it is written, so that
-// nothing is left behind even if retry is killed), and every attempt reads
-// it from the start. -stdin first gives
-// it as is to the first attempt only, later attempts reading an empty
-// input; -stdin none gives it to no attempt. (-stdin-replay is the older
-// spelling of the default, -stdin every.)
+// passed to every attempt as is, and a redirected file is given itself to
+// every attempt, from its start. A pipe is read by the first attempt as it
+// comes, while retry keeps a copy (in memory up to 1 MiB, beyond that in a
+// temporary file unlinked as soon as it is created, so that nothing is left
+// behind even if retry is killed); a later attempt first has retry read the
+// rest of the input, then reads all of it from the start. The copy stops at
+// -stdin-limit (1 GiB; 0 means no limit): a retry after a longer input
+// fails with status 125. -stdin first gives the input as is to the first
+// attempt only, later attempts reading an empty input; -stdin none gives
+// it to no attempt. (-stdin-replay is the older spelling of the default,
+// -stdin every.)
 //
 // SIGINT and SIGTERM stop the retrying. A running command gets the signal
 // and retry exits as it does; a Ctrl-C typed at the terminal already

@@ -53,6 +53,7 @@ type config struct {
 	dryRun      bool
 	stdin       string // -stdin: stdinEvery, stdinFirst or stdinNone
 	stdinReplay bool   // -stdin-replay: the older spelling of -stdin every
+	stdinLimit  int64  // -stdin-limit: the most bytes of a piped input kept to replay; 0 means no limit
 
 	command []string // command mode: the command and its arguments
 
@@ -79,11 +80,15 @@ func usagef(format string, args ...any) error {
 // exits 0.
 var errHelp = flag.ErrHelp
 
-// subcommandFirst moves the word http to the front when flags come before
-// it (retry -v http URL means retry http -v URL), and returns args
-// otherwise unchanged. After --, http is a command's name: retry -v -- http
-// runs a program named http.
-func subcommandFirst(args []string) []string {
+// subcommands are the words that select a mode other than running a
+// command.
+var subcommands = []string{"http", "sim"}
+
+// subcommandFirst moves a subcommand (http or sim) to the front when flags
+// come before it (retry -v http URL means retry http -v URL), and returns
+// args otherwise unchanged; moved says it did. After --, http and sim are
+// a command's name: retry -v -- http runs a program named http.
+func subcommandFirst(args []string) (_ []string, moved bool) {
 	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -95,14 +100,14 @@ func subcommandFirst(args []string) []string {
 		})
 	}
 	if fs.Parse(args) != nil {
-		return args // parseArgs reports the error
+		return args, false // parseArgs reports the error
 	}
 	rest := fs.Args()
 	flags := args[:len(args)-len(rest)]
-	if len(flags) == 0 || len(rest) == 0 || rest[0] != "http" || flags[len(flags)-1] == "--" {
-		return args
+	if len(flags) == 0 || len(rest) == 0 || !slices.Contains(subcommands, rest[0]) || flags[len(flags)-1] == "--" {
+		return args, false
 	}
-	return slices.Concat([]string{"http"}, flags, rest[1:])
+	return slices.Concat(rest[:1], flags, rest[1:]), true
 }
 
 // isHTTPArgs reports whether args, as subcommandFirst left them, are for
@@ -112,28 +117,49 @@ func isHTTPArgs(args []string) bool { return len(args) > 0 && args[0] == "http" 
 // parseArgs parses the arguments after the program name. It never prints:
 // the caller reports errors and help.
 func parseArgs(args []string) (*config, error) {
-	args = subcommandFirst(args)
+	args, moved := subcommandFirst(args)
 	isHTTP := isHTTPArgs(args)
 	if isHTTP {
 		args = args[1:]
 	}
 	c := defaultConfig(isHTTP)
 	fs := newFlagSet(c)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelp
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, errHelp
+	}
+	if err != nil {
+		err = &usageError{msg: otherModeFlag(err, isHTTP)}
+	}
+	if err == nil {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		err = c.check(set)
+	}
+	if err == nil {
+		err = c.positional(fs.Args())
+	}
+	if err != nil {
+		var ue *usageError
+		if moved && isHTTP && errors.As(err, &ue) {
+			ue.msg += "\nTo run a program named http: retry [flags] -- http ..."
 		}
-		return nil, &usageError{msg: err.Error()}
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if err := c.check(set); err != nil {
-		return nil, err
-	}
-	if err := c.positional(fs.Args()); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// otherModeFlag returns the message of a flag parsing error, which says
+// which mode a flag belongs to when it is a flag of the other one.
+func otherModeFlag(err error, isHTTP bool) string {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok || newFlagSet(defaultConfig(!isHTTP)).Lookup(name) == nil {
+		return err.Error()
+	}
+	if isHTTP {
+		return fmt.Sprintf("-%s applies only to command mode, not to retry http", name)
+	}
+	return fmt.Sprintf("-%s applies only to retry http", name)
 }
 
 // defaultConfig returns the configuration before any flag: the library's
@@ -149,6 +175,7 @@ func defaultConfig(isHTTP bool) *config {
 		jitter:     retry.DefaultJitter,
 		killAfter:  defaultKillAfter,
 		stdin:      stdinEvery,
+		stdinLimit: defaultStdinLimit,
 		method:     http.MethodGet,
 		headers:    http.Header{},
 	}
@@ -186,7 +213,8 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(durationValue{&c.killAfter}, "kill-after", "send SIGKILL to an attempt still running this long (a `duration`) after -attempt-timeout sent SIGTERM")
 	fs.Var(exitListValue{&c.retryOn}, "retry-on", "comma-separated exit `statuses` to retry; any other failure stops at once")
 	fs.Var(exitListValue{&c.stopOn}, "stop-on", "comma-separated exit `statuses` that stop at once; any other failure is retried")
-	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (read once, kept in memory up to 1 MiB and in a temporary file beyond, replayed from the start to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.Var(choiceValue{&c.stdin, stdinModes}, "stdin", "which attempts read a piped or redirected standard input (a `mode`): every (the first attempt reads it as it comes while retry keeps a copy, in memory up to 1 MiB and in a temporary file beyond, and each later attempt reads all of it from the start; a redirected file is given itself to each attempt), first (the first attempt reads it as is, later ones read nothing), none (no attempt reads it)")
+	fs.Var(sizeValue{&c.stdinLimit}, "stdin-limit", "with -stdin every, the most of a piped standard input (a `size` in bytes, or with a suffix K, M, G or T for KiB, MiB, GiB or TiB) that retry keeps to replay it; a retry after a longer input fails with status 125; 0 means no limit")
 	fs.BoolVar(&c.stdinReplay, "stdin-replay", false, "the older spelling of -stdin every, the default")
 	return fs
 }
@@ -223,6 +251,9 @@ func (c *config) check(set map[string]bool) error {
 	}
 	if c.stdinReplay && c.stdin != stdinEvery {
 		return usagef("-stdin-replay means -stdin every and cannot be combined with -stdin %s", c.stdin)
+	}
+	if set["stdin-limit"] && c.stdin != stdinEvery {
+		return usagef("-stdin-limit applies only to -stdin every (it is %s)", c.stdin)
 	}
 	if set["kill-after"] && c.attemptTimeout == 0 {
 		return usagef("-kill-after applies only with -attempt-timeout")
@@ -326,6 +357,60 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, errors.New("want a duration >= 0 in Go syntax, such as 250ms, 2s or 1m30s")
 	}
 	return d, nil
+}
+
+// sizeValue is a flag.Value for a non-negative number of bytes, with an
+// optional binary suffix: 512K, 64M, 1G (or KiB, MiB, GiB, TiB).
+type sizeValue struct{ p *int64 }
+
+func (v sizeValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return formatSize(*v.p)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.p = n
+	return nil
+}
+
+// sizeUnits are the suffixes parseSize accepts, largest first.
+var sizeUnits = []struct {
+	suffix string
+	size   int64
+}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}}
+
+// parseSize reads a size such as 1048576, 512K, 64MiB or 1G (binary units).
+func parseSize(s string) (int64, error) {
+	bad := errors.New("want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)")
+	digits, unit := s, int64(1)
+	for _, u := range sizeUnits {
+		if rest, ok := strings.CutSuffix(strings.TrimSuffix(s, "iB"), u.suffix); ok {
+			digits, unit = rest, u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || digits == "" || digits[0] == '+' || n > math.MaxInt64/unit {
+		return 0, bad
+	}
+	return n * unit, nil
+}
+
+// formatSize writes n in the largest binary unit that divides it: 1G,
+// 512K, 1000.
+func formatSize(n int64) string {
+	for _, u := range sizeUnits {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // multiplierValue is a flag.Value for a finite factor >= 1.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -209,9 +212,14 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-stdin", "sometimes", "true"}, `invalid value "sometimes" for flag -stdin: want one of every, first, none`},
 		{[]string{"-stdin", "", "true"}, `invalid value "" for flag -stdin: want one of every, first, none`},
 		{[]string{"-stdin-replay", "-stdin", "none", "true"}, "-stdin-replay means -stdin every and cannot be combined with -stdin none"},
-		{[]string{"http", "-stdin", "every", "http://a/"}, "flag provided but not defined: -stdin"},
+		{[]string{"-stdin", "first", "-stdin-limit", "1M", "true"}, "-stdin-limit applies only to -stdin every (it is first)"},
+		{[]string{"-stdin-limit", "1MB", "true"}, `invalid value "1MB" for flag -stdin-limit: want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)`},
+		{[]string{"-stdin-limit", "-1", "true"}, `invalid value "-1" for flag -stdin-limit: want a size in bytes >= 0, such as 1048576, 512K, 64M or 1G (K, M, G, T: KiB, MiB, GiB, TiB)`},
+		{[]string{"http", "-stdin", "every", "http://a/"}, "-stdin applies only to command mode, not to retry http"},
+		{[]string{"http", "--stdin-limit=1", "http://a/"}, "-stdin-limit applies only to command mode, not to retry http"},
 		{[]string{"-nope", "true"}, "flag provided but not defined: -nope"},
-		{[]string{"-status", "503", "true"}, "flag provided but not defined: -status"},
+		{[]string{"-status", "503", "true"}, "-status applies only to retry http"},
+		{[]string{"-X", "POST", "true"}, "-X applies only to retry http"},
 		{[]string{}, "no command given"},
 		{[]string{"-v", "--"}, "no command given"},
 		{[]string{"--", "", "x"}, "the command name is empty"},
@@ -236,11 +244,13 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"http", "-status", "99", "http://a/"}, `invalid value "99" for flag -status: ` + statuses + ": 99 is out of range"},
 		{[]string{"http", "-status", "600", "http://a/"}, statuses + ": 600 is out of range"},
 		{[]string{"http", "-status", "5xx", "http://a/"}, statuses + `: "5xx" is not a number`},
-		{[]string{"http", "-retry-on", "1", "http://a/"}, "flag provided but not defined: -retry-on"},
-		{[]string{"http", "-stdin-replay", "http://a/"}, "flag provided but not defined: -stdin-replay"},
-		{[]string{"http", "-kill-after", "1s", "http://a/"}, "flag provided but not defined: -kill-after"},
-		{[]string{"-retry-on", "1", "http", "http://a/"}, "flag provided but not defined: -retry-on"},
-		{[]string{"-v", "http"}, "retry http needs a URL"},
+		{[]string{"http", "-retry-on", "1", "http://a/"}, "-retry-on applies only to command mode, not to retry http"},
+		{[]string{"http", "-stdin-replay", "http://a/"}, "-stdin-replay applies only to command mode, not to retry http"},
+		{[]string{"http", "-kill-after", "1s", "http://a/"}, "-kill-after applies only to command mode, not to retry http"},
+		{[]string{"http", "-nope", "http://a/"}, "flag provided but not defined: -nope"},
+		{[]string{"-retry-on", "1", "http", "http://a/"}, "-retry-on applies only to command mode, not to retry http\nTo run a program named http: retry [flags] -- http ..."},
+		{[]string{"-stdin", "none", "http", "http://a/"}, "-stdin applies only to command mode, not to retry http\nTo run a program named http: retry [flags] -- http ..."},
+		{[]string{"-v", "http"}, "retry http needs a URL\nTo run a program named http: retry [flags] -- http ..."},
 		{[]string{"http", "-jitter", "half", "http://a/"}, `invalid value "half" for flag -jitter: ` + jitter},
 	}
 	for _, tt := range tests {
@@ -251,7 +261,33 @@ func TestParseArgsErrors(t *testing.T) {
 			var ue *usageError
 			require.ErrorAs(t, err, &ue)
 			assert.Contains(t, err.Error(), tt.want)
+			if len(tt.args) > 0 && tt.args[0] == "http" {
+				assert.NotContains(t, err.Error(), "program named http", "http came first: no doubt about it")
+			}
 		})
+	}
+}
+
+// TestSubcommandFirst: a subcommand after flags moves to the front, http
+// and sim alike; after -- it is a command's name.
+func TestSubcommandFirst(t *testing.T) {
+	tests := []struct {
+		args, want []string
+		moved      bool
+	}{
+		{[]string{"-v", "http", "URL"}, []string{"http", "-v", "URL"}, true},
+		{[]string{"-attempts", "3", "sim", "-clients", "2"}, []string{"sim", "-attempts", "3", "-clients", "2"}, true},
+		{[]string{"-jitter=none", "-delay", "1s", "sim"}, []string{"sim", "-jitter=none", "-delay", "1s"}, true},
+		{[]string{"sim", "-attempts", "3"}, []string{"sim", "-attempts", "3"}, false},
+		{[]string{"-v", "--", "sim"}, []string{"-v", "--", "sim"}, false},
+		{[]string{"-v", "--", "http", "x"}, []string{"-v", "--", "http", "x"}, false},
+		{[]string{"-v", "make", "sim"}, []string{"-v", "make", "sim"}, false},
+		{[]string{"-nope", "sim"}, []string{"-nope", "sim"}, false},
+	}
+	for _, tt := range tests {
+		got, moved := subcommandFirst(tt.args)
+		assert.Equal(t, tt.want, got, "%q", tt.args)
+		assert.Equal(t, tt.moved, moved, "%q", tt.args)
 	}
 }
 
@@ -329,6 +365,51 @@ func FuzzParseArgs(f *testing.F) {
 	})
 }
 
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"0", 0}, {"10", 10}, {"512K", 512 << 10}, {"512KiB", 512 << 10}, {"64M", 64 << 20},
+		{"1G", 1 << 30}, {"1GiB", 1 << 30}, {"2T", 2 << 40}, {"8388607T", 8388607 << 40},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+	for _, bad := range []string{"", "K", "-1", "+1", "1.5G", "1g", "1KB", "1iB", "8388608T", "1 G", "0x10"} {
+		_, err := parseSize(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+	c, err := parseArgs([]string{"-stdin-limit", "64M", "true"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(64<<20), c.stdinLimit)
+	c, err = parseArgs([]string{"true"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<30), c.stdinLimit, "1 GiB by default")
+	assert.Equal(t, "1G", formatSize(c.stdinLimit))
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "10", "512K", "1GiB", "8388607T", "-1", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("%q: negative %d accepted", s, n)
+		}
+		back, err := parseSize(formatSize(n))
+		if err != nil || back != n {
+			t.Fatalf("%q: %d does not round-trip through %q: %d, %v", s, n, formatSize(n), back, err)
+		}
+	})
+}
+
 func FuzzParseJitter(f *testing.F) {
 	for _, s := range []string{"none", "full", "equal", "decorrelated", "proportional:0.2", "proportional:1e-3", "proportional:-0"} {
 		f.Add(s)
@@ -378,4 +459,17 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("%q: negative %v accepted", s, d)
 		}
 	})
+}
+
+// TestSimFlagsBeforeSubcommand: retry -attempts 3 sim ... is retry sim
+// -attempts 3 ..., as with http, not a run of a program named sim.
+func TestSimFlagsBeforeSubcommand(t *testing.T) {
+	require.Equal(t, []string{"-attempts", "3"}, short[len(short)-2:])
+	_, want, _ := runSimArgs(t, append(short, "-format", "csv", "-seed", "5")...)
+	args := slices.Concat([]string{"-attempts", "3", "sim"}, short[:len(short)-2], []string{"-format", "csv", "-seed", "5"})
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	assert.NotEmpty(t, want)
+	assert.Equal(t, want, out.String())
 }

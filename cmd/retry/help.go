@@ -47,9 +47,9 @@ doubling each time, each wait capped at 30s and drawn at random below that
 const commandHelpTail = `
 A first argument http (after any flags) selects HTTP mode: retry -v http URL
 is retry http -v URL. To run a program named http, write retry [flags] -- http.
-A first argument sim (before any flags) runs the fleet simulator instead:
+A first argument sim (after any flags) runs the fleet simulator instead:
 retry sim -attempts 3 -budget none,grpc shows what the policy's retries do to
-a dependency that fails. To run a program named sim, write retry -- sim.
+a dependency that fails. To run a program named sim, write retry [flags] -- sim.
 
 Exit status:
   0        the command succeeded
@@ -61,12 +61,14 @@ Exit status:
   127      the command was not found; not retried
   128+sig  SIGINT or SIGTERM arrived while retry was waiting between attempts
 
-Standard input: a terminal (or /dev/null) is passed to every attempt. A pipe
-or a redirected file is read to its end once, before the first attempt (kept
-in memory up to 1 MiB, beyond that in a temporary file that is unlinked at
-once), and every attempt reads it from the start. -stdin first gives it as
-is to the first attempt only, and later attempts read an empty input;
--stdin none gives it to no attempt.
+Standard input: a terminal (or /dev/null) is passed to every attempt. A
+redirected file is given itself to every attempt, from the start. A pipe is
+read by the first attempt as it comes while retry keeps a copy (in memory up
+to 1 MiB, beyond that in a temporary file unlinked at once); later attempts
+read all of it from the start. -stdin-limit (1G) caps the copy: a retry
+after a longer input exits 125. -stdin first gives the input as is to the
+first attempt only, and later attempts read an empty input; -stdin none
+gives it to no attempt.
 
 Signals: SIGINT and SIGTERM stop the retrying. A running command gets the
 signal (a Ctrl-C typed at the terminal already reaches it directly, so it is

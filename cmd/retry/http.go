@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -60,8 +61,7 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		if sig, _ := rl.signalled(); sig != nil {
 			return signalStatus(sig)
 		}
-		// The program's name already starts the line: drop the library's.
-		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, c.url, strings.TrimPrefix(err.Error(), "retry: "))
+		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, req.URL.Redacted(), failure(err))
 		return exitNoResponse
 	}
 	defer resp.Body.Close()
@@ -74,6 +74,18 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		return exitNoResponse
 	}
 	return statusExit(resp.StatusCode)
+}
+
+// failure is err's message for the line that already starts with the
+// program's name, the method and the URL: without the library's "retry: "
+// and net/http's repetition of the method and the URL.
+func failure(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "retry: ")
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = strings.ReplaceAll(msg, fmt.Sprintf("%s %q: ", ue.Op, ue.URL), "")
+	}
+	return msg
 }
 
 // requestBody returns the -d data: the literal text, or a file's contents
@@ -150,13 +162,19 @@ func (h *httpLog) outcome(err error, elapsed time.Duration) {
 }
 
 // response logs the final response: a success, or the status retries
-// ended on and why they ended there (httpx.Outcome).
+// ended on and why they ended there (httpx.Outcome); with the number of
+// times net/http sent the final attempt's request, which no retry line
+// shows, when it was counted.
 func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 	if h.logger == nil {
 		return
 	}
+	var sends []slog.Attr
+	if n := httpx.Sends(resp); n > 0 {
+		sends = []slog.Attr{slog.Int("sends", n)}
+	}
 	if resp.StatusCode < 400 {
-		h.logger.outcome(nil, h.attempts+1, elapsed)
+		h.logger.succeeded(h.attempts+1, elapsed, sends...)
 		return
 	}
 	attrs := []slog.Attr{
@@ -167,6 +185,7 @@ func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 		attrs[0] = slog.Int("attempt", e.Attempts)
 		attrs = append(attrs, slog.String("reason", h.why(e)))
 	}
+	attrs = append(attrs, sends...)
 	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
 	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "giving up", attrs...)
 }

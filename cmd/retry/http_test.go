@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,7 +159,17 @@ func TestHTTPNoResponse(t *testing.T) {
 	assert.Contains(t, stderr, "retry: GET "+url+": attempts exhausted after 4 attempts: ", "one program name, then the reason")
 	assert.Contains(t, stderr, "connection refused")
 	assert.Equal(t, 3, strings.Count(stderr, "msg=retrying"), "refused connections are retried: %s", stderr)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	assert.Regexp(t, `^retry: GET `+regexp.QuoteMeta(url)+`: attempts exhausted after 4 attempts: dial tcp \S+: connect: connection refused$`, last, "the URL once")
 	assert.Contains(t, stderr, "giving up")
+
+	// A password in the URL is not printed.
+	secret := strings.Replace(url, "http://", "http://user:secret@", 1)
+	status, _, stderr = runInProcess(t, httpArgs("-attempts", "1", secret)...)
+	assert.Equal(t, exitNoResponse, status)
+	assert.NotContains(t, stderr, "secret")
+	assert.Equal(t, 1, strings.Count(stderr, "user:xxxxx@"), "the URL once: %s", stderr)
 }
 
 func TestHTTPVerbose(t *testing.T) {
@@ -172,12 +183,12 @@ func TestHTTPVerbose(t *testing.T) {
 	assert.Contains(t, lines[0], "503")
 	assert.Contains(t, lines[1], "msg=retrying attempt=2 max_attempts=4")
 	assert.Contains(t, lines[1], "502")
-	assert.Contains(t, lines[2], "msg=succeeded attempt=3 max_attempts=4")
+	assert.Contains(t, lines[2], "msg=succeeded attempt=3 max_attempts=4 sends=1 elapsed=")
 
 	_, url = newScripted(t, 404)
 	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
 	assert.Equal(t, exitHTTP4xx, status)
-	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="404 Not Found" reason="not retryable (-status, or the request is not idempotent)"`)
+	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="404 Not Found" reason="not retryable (-status, or the request is not idempotent)" sends=1 elapsed=`)
 }
 
 // TestHTTPVerboseWhyTheStatus: -v says why the retries ended on a status,
@@ -197,7 +208,6 @@ func TestHTTPVerboseWhyTheStatus(t *testing.T) {
 	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "2", url)...)
 	assert.Equal(t, exitHTTP5xx, status)
 	assert.Contains(t, stderr, `msg="giving up" attempt=2 max_attempts=2 status="503 Service Unavailable" reason="all attempts failed (-attempts)"`)
-
 }
 
 // TestHTTPFlagsBeforeSubcommand: retry -v http URL is retry http -v URL,
@@ -217,35 +227,62 @@ func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
 
 	status, _, stderr = runInProcess(t, "-stop-on", "2", "http", url)
 	assert.Equal(t, exitUsage, status)
-	assert.Equal(t, "retry: flag provided but not defined: -stop-on\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+	assert.Equal(t, "retry: -stop-on applies only to command mode, not to retry http\nTo run a program named http: retry [flags] -- http ...\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
+
+	status, _, stderr = runInProcess(t, "http", "-stdin", "none", url)
+	assert.Equal(t, exitUsage, status)
+	assert.Equal(t, "retry: -stdin applies only to command mode, not to retry http\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
 }
 
 // TestHTTPVerboseResends: -v says when net/http sent one attempt twice (a
-// reused connection died and it re-sent the GET on a new one).
+// reused connection died and it re-sent the GET on a new one): on a retry
+// line, and on the last line for the final attempt, a failure or a
+// success.
 func TestHTTPVerboseResends(t *testing.T) {
-	var requests atomic.Int32
-	var perConn sync.Map
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
-		if n.(*atomic.Int32).Add(1) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
-		if err != nil {
-			panic(err)
-		}
-		conn.Close()
-	}))
-	t.Cleanup(srv.Close)
-	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", srv.URL)...)
+	// dropReused answers the first request of a connection with the status
+	// first gives (from the number of requests so far), and drops the
+	// connection on a later one.
+	dropReused := func(first func(n int32) int) (string, *atomic.Int32) {
+		var requests atomic.Int32
+		var perConn sync.Map
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			total := requests.Add(1)
+			n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
+			if n.(*atomic.Int32).Add(1) == 1 {
+				w.WriteHeader(first(total))
+				return
+			}
+			conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL, &requests
+	}
+	url, requests := dropReused(func(int32) int { return http.StatusServiceUnavailable })
+	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
 	assert.Equal(t, exitHTTP5xx, status)
 	assert.EqualValues(t, 5, requests.Load(), "3 attempts, 2 of them sent twice")
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	require.Len(t, lines, 3, stderr)
 	assert.NotContains(t, lines[0], "sent 2 times")
 	assert.Contains(t, lines[1], `error="httpx: server answered 503 Service Unavailable (sent 2 times in this attempt: net/http sent it again after a reused connection failed)"`)
+	assert.Regexp(t, `^msg="giving up" attempt=3 max_attempts=3 status="503 Service Unavailable" reason="all attempts failed \(-attempts\)" sends=2 elapsed=\S+$`, lines[2])
+
+	url, requests = dropReused(func(n int32) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
+	assert.Equal(t, 0, status)
+	assert.EqualValues(t, 3, requests.Load(), "attempt 2 sent twice")
+	lines = strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 2, stderr)
+	assert.Regexp(t, `^msg=succeeded attempt=2 max_attempts=3 sends=2 elapsed=\S+$`, lines[1])
 }
 
 func TestHTTPBadInput(t *testing.T) {

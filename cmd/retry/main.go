@@ -24,11 +24,12 @@ func main() {
 // request under the policy, and returns the exit status. SIGINT and SIGTERM
 // are handled while it runs; ctx bounds the whole run.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "sim" {
-		return runSim(args[1:], stdout, stderr)
+	first, _ := subcommandFirst(args)
+	if len(first) > 0 && first[0] == "sim" {
+		return runSim(first[1:], stdout, stderr)
 	}
 	c, err := parseArgs(args)
-	isHTTP := isHTTPArgs(subcommandFirst(args))
+	isHTTP := isHTTPArgs(first)
 	if errors.Is(err, errHelp) {
 		printHelp(stdout, isHTTP)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,9 +61,7 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	ctx := context.Background()
 	var e *retry.Error
 	if !errors.As(err, &e) {
-		l.log.LogAttrs(ctx, slog.LevelInfo, "succeeded",
-			slog.Int("attempt", attempts), slog.Int("max_attempts", l.maxAttempts),
-			slog.Duration("elapsed", roundDuration(elapsed)))
+		l.succeeded(attempts, elapsed)
 		return
 	}
 	attrs := []slog.Attr{
@@ -74,6 +73,14 @@ func (l *logger) outcome(err error, attempts int, elapsed time.Duration) {
 	}
 	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
 	l.log.LogAttrs(ctx, slog.LevelInfo, "giving up", attrs...)
+}
+
+// succeeded logs the attempt that succeeded; attrs go between its number
+// and the elapsed time.
+func (l *logger) succeeded(attempt int, elapsed time.Duration, attrs ...slog.Attr) {
+	attrs = slices.Concat([]slog.Attr{slog.Int("attempt", attempt), slog.Int("max_attempts", l.maxAttempts)}, attrs,
+		[]slog.Attr{slog.Duration("elapsed", roundDuration(elapsed))})
+	l.log.LogAttrs(context.Background(), slog.LevelInfo, "succeeded", attrs...)
 }
 
 // reason describes why the loop stopped, in the command's own terms.

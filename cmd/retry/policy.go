@@ -14,11 +14,11 @@ import (
 )
 
 // dryRunUnlimited is how many waits -dry-run shows when nothing bounds the
-// number of attempts.
+// number of attempts: neither -attempts nor -max-elapsed.
 const dryRunUnlimited = 10
 
-// dryRunMaxRows is the most waits -dry-run shows; a larger -attempts gets a
-// line for the rest.
+// dryRunMaxRows is the most waits -dry-run shows; a larger -attempts, or a
+// -max-elapsed not reached by then, gets a line for the rest.
 const dryRunMaxRows = 100
 
 // strategy returns the backoff strategy the flags describe.
@@ -89,7 +89,10 @@ func durationLimit(d time.Duration) string {
 func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	fmt.Fprintf(w, "policy: %s\n", c.describe())
 	n := c.attempts - 1
-	if c.attempts == 0 {
+	switch {
+	case c.attempts == 0 && c.maxElapsed > 0:
+		n = dryRunMaxRows // until the total reaches -max-elapsed
+	case c.attempts == 0:
 		n = dryRunUnlimited
 	}
 	if n == 0 {
@@ -134,10 +137,12 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	if stop < len(waits) {
 		return
 	}
-	if more > 0 {
+	switch {
+	case more > 0:
 		fmt.Fprintf(w, "... and up to %d more retries (-attempts %d)\n", more, c.attempts)
-	}
-	if c.attempts == 0 {
+	case c.attempts == 0 && c.maxElapsed > 0:
+		fmt.Fprintf(w, "... and so on until the total wait would end past -max-elapsed %s\n", c.maxElapsed)
+	case c.attempts == 0:
 		fmt.Fprintf(w, "... and so on: -attempts 0 sets no limit\n")
 	}
 }
@@ -152,35 +157,68 @@ func satAdd(a, b time.Duration) time.Duration {
 }
 
 // columnFormat returns how -dry-run writes the waits of its table, so that
-// a column of them reads evenly: all in one unit, the one that suits the
-// largest value (µs below 10ms, ms below 10s, s from there) or a larger one
-// in which every value is whole, and all with one decimal unless every
-// value is a whole number of that unit. For example 6.9ms, 20.0ms and
-// 26.9ms rather than 6.918ms, 20ms and 26.918ms; 1s, 3s and 4s.
+// a column of them reads evenly: all in one unit with the same number of
+// decimals, every non-zero value with at least two significant digits (or
+// exact). The unit is the one that suits the largest value (ns below 1µs,
+// µs below 10ms, ms below 10s, s from there), a smaller one when the
+// smallest non-zero value would need more than three decimals in it, or a
+// larger one in which every value is whole. There is one decimal, more if
+// the smallest value needs them, and none when every value is a whole
+// number of the unit. For example 6.9ms, 20.0ms and 26.9ms rather than
+// 6.918ms, 20ms and 26.918ms; 1s, 3s and 4s; 0.001s, 0.002s and 16.384s
+// rather than 0.0s, 0.0s and 16.4s.
 func columnFormat(values []time.Duration) func(time.Duration) string {
+	units := []struct {
+		size   time.Duration
+		suffix string
+	}{{time.Second, "s"}, {time.Millisecond, "ms"}, {time.Microsecond, "µs"}, {time.Nanosecond, "ns"}}
 	largest := slices.Max(append(values, 0))
-	unit, suffix := time.Second, "s"
-	switch {
-	case largest < 10*time.Millisecond:
-		unit, suffix = time.Microsecond, "µs"
-	case largest < 10*time.Second:
-		unit, suffix = time.Millisecond, "ms"
-	}
 	whole := func(u time.Duration) bool {
 		return !slices.ContainsFunc(values, func(v time.Duration) bool { return v%u != 0 })
 	}
-	for u, suf := range map[time.Duration]string{time.Second: "s", time.Millisecond: "ms"} {
-		if u > unit && whole(u) && (u == time.Second || !whole(time.Second)) {
-			unit, suffix = u, suf
+	i := 0 // the unit: the one that suits the largest value
+	for i < len(units)-1 && largest < 10*units[i].size && (i < 2 || largest < units[i].size) {
+		i++
+	}
+	decimals := 0
+	for ; ; i++ {
+		decimals = neededDecimals(values, units[i].size)
+		if decimals <= 3 {
+			break
 		}
 	}
-	decimals := 1
-	if whole(unit) {
-		decimals = 0
+	for j := range i { // a larger unit in which every value is whole
+		if whole(units[j].size) && units[j].size <= time.Second {
+			i, decimals = j, 0
+			break
+		}
 	}
+	unit, suffix := units[i].size, units[i].suffix
 	return func(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(unit), 'f', decimals, 64) + suffix
 	}
+}
+
+// neededDecimals returns how many decimals show each non-zero value in
+// unit exactly or with two significant digits: none when every value is
+// whole, otherwise at least one.
+func neededDecimals(values []time.Duration, unit time.Duration) int {
+	most := 0
+	for _, v := range values {
+		if v == 0 {
+			continue
+		}
+		exact := 0
+		for step := unit; v%step != 0; step /= 10 {
+			exact++
+		}
+		significant := 1 - int(math.Floor(math.Log10(float64(v)/float64(unit))))
+		most = max(most, min(exact, significant))
+	}
+	if most == 0 && !slices.ContainsFunc(values, func(v time.Duration) bool { return v%unit != 0 }) {
+		return 0
+	}
+	return max(1, most)
 }
 
 // roundDuration rounds d for people: three significant digits or so.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // runInProcess calls run with args and returns its status and output.
@@ -88,7 +89,7 @@ func TestHelp(t *testing.T) {
 		status, stdout, stderr := runInProcess(t, args...)
 		assert.Equal(t, 0, status)
 		assert.Empty(t, stderr)
-		for _, want := range []string{"usage: retry", "-attempts number", "(default 4)", "(default exponential)", "(default 100ms)", "(default 2)", "(default 30s)", "(default full)", "Exit status:"} {
+		for _, want := range []string{"usage: retry", "-attempts number", "(default 4)", "(default exponential)", "(default 100ms)", "(default 2)", "(default 30s)", "(default full)", "\n\nExit status:\n"} {
 			assert.Contains(t, stdout, want, "%q", args)
 		}
 	}
@@ -102,7 +103,7 @@ func TestHelp(t *testing.T) {
 func TestHelpMentionsSim(t *testing.T) {
 	_, stdout, _ := runInProcess(t, "-h")
 	assert.Contains(t, stdout, "retry sim [flags]        (see 'retry sim -h')")
-	assert.Contains(t, stdout, "To run a program named sim, write retry -- sim.")
+	assert.Contains(t, stdout, "To run a program named sim, write retry [flags] -- sim.")
 	status, stdout, stderr := runInProcess(t, "sim", "-h")
 	assert.Equal(t, 0, status)
 	assert.Empty(t, stderr)
@@ -148,14 +149,110 @@ func TestDryRunEvenColumns(t *testing.T) {
 		lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 		require.Len(t, lines, 8, stdout)
 		assert.Equal(t, "retry", strings.Fields(lines[2])[0])
-		value := regexp.MustCompile(`^[0-9]+\.[0-9]ms$`)
+		var values []string
 		for _, row := range lines[3:] {
 			assert.Len(t, row, len(lines[2]), "right-aligned under the header: %q", stdout)
-			for _, v := range strings.Fields(row)[1:] {
-				assert.Regexp(t, value, v, "%s", stdout)
+			values = append(values, strings.Fields(row)[1:]...)
+		}
+		assertEvenColumn(t, values)
+	}
+}
+
+// assertEvenColumn checks that values are written in one unit with the
+// same number of decimals, at least one (the waits of the tests are not
+// whole numbers of a unit), and returns that number.
+func assertEvenColumn(t *testing.T, values []string) int {
+	t.Helper()
+	m := regexp.MustCompile(`^[0-9]+\.([0-9]+)(ns|µs|ms|s)$`).FindStringSubmatch(values[0])
+	require.NotNil(t, m, "%q", values)
+	for _, v := range values {
+		assert.Regexp(t, `^[0-9]+\.[0-9]{`+strconv.Itoa(len(m[1]))+`}`+m[2]+`$`, v, "%q", values)
+	}
+	return len(m[1])
+}
+
+// TestColumnFormatPrecision: whatever the range of a column, every
+// non-zero value is shown exactly or with at least two significant digits
+// (never 0.0s for 1ms), in one unit with one number of decimals.
+func TestColumnFormatPrecision(t *testing.T) {
+	units := map[string]time.Duration{"ns": time.Nanosecond, "µs": time.Microsecond, "ms": time.Millisecond, "s": time.Second}
+	value := regexp.MustCompile(`^([0-9]+(?:\.([0-9]+))?)(ns|µs|ms|s)$`)
+	check := func(t require.TestingT, values []time.Duration) {
+		format := columnFormat(values)
+		var unit string
+		decimals := -1
+		for _, v := range values {
+			s := format(v)
+			m := value.FindStringSubmatch(s)
+			require.NotNil(t, m, "%v: %q", v, s)
+			if decimals < 0 {
+				unit, decimals = m[3], len(m[2])
 			}
+			assert.Equal(t, unit, m[3], "one unit: %v is %q", v, s)
+			assert.Equal(t, decimals, len(m[2]), "one number of decimals: %v is %q", v, s)
+			x, err := strconv.ParseFloat(m[1], 64)
+			require.NoError(t, err)
+			shown := x * float64(units[m[3]])
+			if v == 0 {
+				assert.Zero(t, shown, "%q", s)
+				continue
+			}
+			digits := strings.TrimLeft(strings.ReplaceAll(m[1], ".", ""), "0")
+			exact := math.Abs(shown-float64(v)) < 0.5
+			assert.True(t, exact || len(digits) >= 2, "%v shown as %q", v, s)
+			assert.InEpsilon(t, float64(v), shown, 0.05, "%v shown as %q", v, s)
 		}
 	}
+	ladder := func(from, to time.Duration, factor float64) []time.Duration {
+		var out []time.Duration
+		for d := from; d <= to; d = max(d+1, time.Duration(float64(d)*factor)) {
+			out = append(out, d)
+		}
+		return out
+	}
+	sets := map[string][]time.Duration{
+		"1ms to 30s, doubling":     ladder(time.Millisecond, 30*time.Second, 2),
+		"1ms to 30s, by 1.3":       ladder(time.Millisecond, 30*time.Second, 1.3),
+		"1ns up, doubling":         ladder(time.Nanosecond, 30*time.Second, 2),
+		"1ns to 1µs":               ladder(time.Nanosecond, time.Microsecond, 1.7),
+		"0.1s steps":               ladder(100*time.Millisecond, 3*time.Second, 1.5),
+		"1ns and 3s":               {time.Nanosecond, 3 * time.Second},
+		"12µs and 30s":             {12 * time.Microsecond, 30 * time.Second},
+		"a zero among them":        {0, 7 * time.Millisecond, 1234567 * time.Nanosecond},
+		"the largest duration too": {time.Nanosecond, math.MaxInt64},
+	}
+	for name, values := range sets {
+		t.Run(name, func(t *testing.T) { check(t, values) })
+	}
+	t.Run("random", func(t *testing.T) {
+		rapid.Check(t, func(rt *rapid.T) {
+			values := rapid.SliceOfN(rapid.Int64Range(0, int64(time.Hour)), 1, 20).Draw(rt, "values")
+			ds := make([]time.Duration, len(values))
+			for i, v := range values {
+				ds[i] = time.Duration(v)
+			}
+			check(rt, ds)
+		})
+	})
+}
+
+// TestDryRunSmallDelays: the schedule from 1ms, or 1ns, shows every wait,
+// not 0.0s.
+func TestDryRunSmallDelays(t *testing.T) {
+	status, stdout, stderr := runInProcess(t, "-dry-run", "-delay", "1ms", "-jitter", "none", "-attempts", "16", "-max-delay", "0")
+	require.Equal(t, 0, status, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 2+15, stdout)
+	assert.Equal(t, []string{"1", "0.001s", "0.001s"}, strings.Fields(lines[2]))
+	assert.Equal(t, []string{"5", "0.016s", "0.031s"}, strings.Fields(lines[6]))
+	assert.Equal(t, []string{"15", "16.384s", "32.767s"}, strings.Fields(lines[16]))
+
+	status, stdout, stderr = runInProcess(t, "-dry-run", "-delay", "1ns", "-jitter", "none", "-attempts", "3", "-max-delay", "0")
+	require.Equal(t, 0, status, stderr)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 4, stdout)
+	assert.Equal(t, []string{"1", "1ns", "1ns"}, strings.Fields(lines[2]))
+	assert.Equal(t, []string{"2", "2ns", "3ns"}, strings.Fields(lines[3]))
 }
 
 func TestColumnFormat(t *testing.T) {
@@ -200,6 +297,27 @@ func TestDryRunHugeWaits(t *testing.T) {
 	lines = strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 4, stdout)
 	assert.Contains(t, lines[3], "(not taken: it would end past -max-elapsed 2562047h0m0s, so the loop stops)")
+}
+
+// TestDryRunMaxElapsedWithoutAttemptLimit: with -attempts 0, -max-elapsed
+// bounds the schedule, which goes on until it (not for 10 rows), or says
+// the rest goes on until it.
+func TestDryRunMaxElapsedWithoutAttemptLimit(t *testing.T) {
+	status, stdout, stderr := runInProcess(t, "-dry-run", "-jitter", "none", "-attempts", "0", "-max-elapsed", "10m")
+	require.Equal(t, 0, status, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	// 100ms to 25.6s (51.1s in all), then 30s a time: the 28th wait would
+	// end at 621.1s.
+	require.Len(t, lines, 2+28, stdout)
+	assert.Equal(t, []string{"27", "30.0s", "591.1s"}, strings.Fields(lines[len(lines)-2]))
+	assert.Equal(t, []string{"28", "30.0s", "621.1s", "(not", "taken:", "it", "would", "end", "past", "-max-elapsed", "10m0s,", "so", "the", "loop", "stops)"}, strings.Fields(lines[len(lines)-1]))
+
+	status, stdout, stderr = runInProcess(t, "-dry-run", "-jitter", "none", "-attempts", "0", "-backoff", "constant", "-delay", "1s", "-max-elapsed", "1h")
+	require.Equal(t, 0, status, stderr)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 2+dryRunMaxRows+1, stdout)
+	assert.Equal(t, []string{strconv.Itoa(dryRunMaxRows), "1s", "100s"}, strings.Fields(lines[len(lines)-2]))
+	assert.Equal(t, "... and so on until the total wait would end past -max-elapsed 1h0m0s", lines[len(lines)-1])
 }
 
 // TestDryRunManyAttempts: a huge -attempts shows a bounded schedule rather

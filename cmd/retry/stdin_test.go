@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -26,7 +29,24 @@ func readAll(t *testing.T, r io.Reader) string {
 // attempts returns what three attempts would read.
 func attempts(t *testing.T, in *input) []string {
 	t.Helper()
-	return []string{readAll(t, in.next()), readAll(t, in.next()), readAll(t, in.next())}
+	return []string{attempt(t, in), attempt(t, in), attempt(t, in)}
+}
+
+// attempt returns what the next attempt reads, all of it.
+func attempt(t *testing.T, in *input) string {
+	t.Helper()
+	r, err := in.next(t.Context())
+	require.NoError(t, err)
+	defer in.done()
+	return readAll(t, r)
+}
+
+// next returns the next attempt's input, which must not fail.
+func next(t *testing.T, in *input) io.Reader {
+	t.Helper()
+	r, err := in.next(t.Context())
+	require.NoError(t, err)
+	return r
 }
 
 func TestInputModes(t *testing.T) {
@@ -46,11 +66,12 @@ func TestInputModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, err := newInput(tt.stdin, tt.mode, stdinMemoryLimit)
-			require.NoError(t, err)
+			in := newInput(tt.stdin, tt.mode, stdinMemoryLimit, defaultStdinLimit)
 			defer in.Close()
 			assert.Equal(t, tt.want, attempts(t, in))
-			assert.Nil(t, in.spool, "nothing spooled below the memory limit")
+			if in.cp != nil {
+				assert.Nil(t, in.cp.spool, "nothing spooled below the memory limit")
+			}
 		})
 	}
 }
@@ -61,22 +82,19 @@ func TestInputTerminal(t *testing.T) {
 	f, err := os.Open(os.DevNull)
 	require.NoError(t, err)
 	defer f.Close()
-	in, err := newInput(f, stdinEvery, stdinMemoryLimit)
-	require.NoError(t, err)
-	assert.Same(t, f, in.next())
-	assert.Same(t, f, in.next())
+	in := newInput(f, stdinEvery, stdinMemoryLimit, defaultStdinLimit)
+	assert.Same(t, f, next(t, in))
+	assert.Same(t, f, next(t, in))
 
-	in, err = newInput(f, stdinFirst, stdinMemoryLimit)
-	require.NoError(t, err)
-	assert.Same(t, f, in.next())
-	assert.Nil(t, in.next())
+	in = newInput(f, stdinFirst, stdinMemoryLimit, defaultStdinLimit)
+	assert.Same(t, f, next(t, in))
+	assert.Nil(t, next(t, in))
 
-	in, err = newInput(f, stdinNone, stdinMemoryLimit)
-	require.NoError(t, err)
-	assert.Nil(t, in.next())
+	in = newInput(f, stdinNone, stdinMemoryLimit, defaultStdinLimit)
+	assert.Nil(t, next(t, in))
 }
 
-// TestInputSpool: beyond the memory limit the input goes to a temporary
+// TestInputSpool: beyond the memory limit the copy goes to a temporary
 // file, every attempt reads all of it from the start, and nothing is left
 // in the temporary directory, even while retry runs.
 func TestInputSpool(t *testing.T) {
@@ -84,26 +102,42 @@ func TestInputSpool(t *testing.T) {
 	t.Setenv("TMPDIR", dir)
 	const data = "0123456789abcdefghij"
 	for _, limit := range []int64{0, 4, int64(len(data)) - 1} {
-		in, err := newInput(strings.NewReader(data), stdinEvery, limit)
-		require.NoError(t, err)
-		require.NotNil(t, in.spool, "limit %d", limit)
-		assert.Nil(t, in.data)
+		in := newInput(strings.NewReader(data), stdinEvery, limit, defaultStdinLimit)
 		assert.Equal(t, []string{data, data, data}, attempts(t, in))
+		require.NotNil(t, in.cp.spool, "limit %d", limit)
+		assert.Nil(t, in.cp.mem)
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
-		assert.Empty(t, entries, "the spool is unlinked once written")
-		spool := in.spool
+		assert.Empty(t, entries, "the spool is unlinked at once")
+		spool, reread := in.cp.spool, in.cp.reread
 		require.NoError(t, in.Close())
 		require.NoError(t, in.Close(), "Close twice is harmless")
-		_, err = spool.Stat()
-		assert.ErrorIs(t, err, os.ErrClosed, "Close releases the file")
+		for _, f := range []*os.File{spool, reread} {
+			_, err = f.Stat()
+			assert.ErrorIs(t, err, os.ErrClosed, "Close releases the file")
+		}
 	}
 
-	// At the limit exactly, the input stays in memory.
-	in, err := newInput(strings.NewReader(data), stdinEvery, int64(len(data)))
-	require.NoError(t, err)
-	assert.Nil(t, in.spool)
-	assert.Equal(t, data, readAll(t, in.next()))
+	// At the limit exactly, the copy stays in memory.
+	in := newInput(strings.NewReader(data), stdinEvery, int64(len(data)), defaultStdinLimit)
+	defer in.Close()
+	assert.Equal(t, []string{data, data, data}, attempts(t, in))
+	assert.Nil(t, in.cp.spool)
+}
+
+// TestInputSpoolIsAFile: a later attempt gets the temporary file itself,
+// which the command inherits, rather than a pipe that retry feeds.
+func TestInputSpoolIsAFile(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	in := newInput(strings.NewReader("0123456789"), stdinEvery, 4, defaultStdinLimit)
+	defer in.Close()
+	assert.Equal(t, "0123456789", attempt(t, in))
+	for range 2 {
+		r := next(t, in)
+		assert.Same(t, in.cp.reread, r)
+		assert.Equal(t, "0123456789", readAll(t, r))
+		in.done()
+	}
 }
 
 // TestInputCloseRemovesNamedSpool: where the spool could not be unlinked
@@ -111,32 +145,190 @@ func TestInputSpool(t *testing.T) {
 func TestInputCloseRemovesNamedSpool(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "spool")
 	require.NoError(t, err)
-	in := &input{mode: stdinEvery, spool: f, path: f.Name()}
+	in := &input{mode: stdinEvery, cp: &stdinCopy{spool: f, path: f.Name()}}
 	require.NoError(t, in.Close())
 	_, err = os.Stat(f.Name())
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestInputErrors(t *testing.T) {
-	_, err := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), stdinEvery, stdinMemoryLimit)
-	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	in := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), stdinEvery, stdinMemoryLimit, defaultStdinLimit)
+	assert.Empty(t, attempt(t, in), "the first attempt reads what there is")
+	_, err := in.next(t.Context())
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a later attempt cannot have the whole input")
+	in.Close()
 
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
 	r := io.MultiReader(strings.NewReader("more than four bytes"), iotest.ErrReader(io.ErrClosedPipe))
-	_, err = newInput(r, stdinEvery, 4)
+	in = newInput(r, stdinEvery, 4, defaultStdinLimit)
+	assert.Equal(t, "more than four bytes", attempt(t, in))
+	_, err = in.next(t.Context())
 	assert.ErrorIs(t, err, io.ErrClosedPipe, "a failure while spooling")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
+	in.Close()
 
 	t.Setenv("TMPDIR", dir+"/missing")
-	_, err = newInput(strings.NewReader("more than four bytes"), stdinEvery, 4)
+	in = newInput(strings.NewReader("more than four bytes"), stdinEvery, 4, defaultStdinLimit)
+	assert.Equal(t, "more than four bytes", attempt(t, in), "the first attempt does not need the copy")
+	_, err = in.next(t.Context())
 	assert.ErrorIs(t, err, os.ErrNotExist, "no temporary directory")
+	in.Close()
 
 	// -stdin first and none do not read the input, so cannot fail on it.
 	for _, mode := range []string{stdinFirst, stdinNone} {
-		_, err := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), mode, stdinMemoryLimit)
-		assert.NoError(t, err, mode)
+		in := newInput(iotest.ErrReader(io.ErrUnexpectedEOF), mode, stdinMemoryLimit, defaultStdinLimit)
+		for range 2 {
+			_, err := in.next(t.Context())
+			assert.NoError(t, err, mode)
+		}
 	}
+}
+
+// TestInputLimit: the copy stops at the limit; the first attempt still
+// reads all of the input, and a later attempt fails with errStdinLimit.
+func TestInputLimit(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	for _, memLimit := range []int64{4, stdinMemoryLimit} {
+		in := newInput(strings.NewReader("0123456789abcdef"), stdinEvery, memLimit, 10)
+		assert.Equal(t, "0123456789abcdef", attempt(t, in))
+		_, err := in.next(t.Context())
+		assert.ErrorIs(t, err, errStdinLimit)
+		assert.Nil(t, in.cp.spool, "the copy is dropped at once")
+		assert.Nil(t, in.cp.mem)
+		require.NoError(t, in.Close())
+	}
+	in := newInput(strings.NewReader("0123456789"), stdinEvery, 4, 10)
+	defer in.Close()
+	assert.Equal(t, []string{"0123456789", "0123456789", "0123456789"}, attempts(t, in), "at the limit exactly")
+}
+
+// endless is an input that never ends: a producer that never closes it.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'y'
+	}
+	return len(p), nil
+}
+
+// TestInputEndless: an input that never ends reaches the first attempt as
+// it comes (nothing is read to its end first), and a retry stops at the
+// limit rather than reading for ever.
+func TestInputEndless(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	in := newInput(endless{}, stdinEvery, 1<<10, 1<<20)
+	defer in.Close()
+	r := next(t, in)
+	_, ok := r.(*os.File)
+	assert.True(t, ok, "a pipe the command inherits: %T", r)
+	buf := make([]byte, 100)
+	_, err := io.ReadFull(r, buf)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("y", 100), string(buf))
+	in.done()
+	_, err = in.next(t.Context())
+	assert.ErrorIs(t, err, errStdinLimit)
+}
+
+// TestInputSlowProducer: the first attempt reads what has come so far
+// without waiting for the end of the input; the next attempt reads all of
+// it, the part the first attempt did not read included.
+func TestInputSlowProducer(t *testing.T) {
+	pr, pw := io.Pipe()
+	in := newInput(pr, stdinEvery, stdinMemoryLimit, defaultStdinLimit)
+	defer in.Close()
+	go io.WriteString(pw, "first\n") // the producer then pauses
+	r := next(t, in)
+	line := make([]byte, len("first\n"))
+	_, err := io.ReadFull(r, line)
+	require.NoError(t, err)
+	assert.Equal(t, "first\n", string(line), "read before the input ended")
+	in.done()
+	go func() {
+		io.WriteString(pw, "second\n")
+		pw.Close()
+	}()
+	assert.Equal(t, "first\nsecond\n", attempt(t, in))
+	assert.Equal(t, "first\nsecond\n", attempt(t, in))
+}
+
+// TestInputRegularFile: a redirected file is given itself to every
+// attempt, from where it was when retry started, without a copy.
+func TestInputRegularFile(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()+"/missing") // a copy would fail
+	name := t.TempDir() + "/in"
+	require.NoError(t, os.WriteFile(name, []byte("skip:0123456789"), 0o600))
+	f, err := os.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.Seek(int64(len("skip:")), io.SeekStart)
+	require.NoError(t, err)
+	in := newInput(f, stdinEvery, 4, 4)
+	defer in.Close()
+	for range 3 {
+		r := next(t, in)
+		assert.Same(t, f, r)
+		assert.Equal(t, "0123456789", readAll(t, r))
+		in.done()
+	}
+	assert.Nil(t, in.cp, "no copy")
+}
+
+// TestInputClosesFiles: once the attempts are done and the input closed,
+// retry holds no more files than before: neither the pipes that fed the
+// attempts nor the temporary file (which, unlinked at once, a look at the
+// temporary directory cannot show).
+func TestInputClosesFiles(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts the open files in /proc/self/fd, which only Linux has")
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	openFiles := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		require.NoError(t, err)
+		return len(entries)
+	}
+	run := func(stdin io.Reader, memLimit int64) {
+		in := newInput(stdin, stdinEvery, memLimit, defaultStdinLimit)
+		attempts(t, in)
+		require.NoError(t, in.Close())
+	}
+	run(strings.NewReader("warm up"), 4) // the runtime's own files, opened once
+	before := openFiles()
+	run(strings.NewReader("0123456789"), 4)
+	assert.Equal(t, before, openFiles(), "spooled")
+	run(strings.NewReader("0123456789"), stdinMemoryLimit)
+	assert.Equal(t, before, openFiles(), "in memory")
+	in := newInput(strings.NewReader("0123456789"), stdinEvery, 4, defaultStdinLimit)
+	_ = next(t, in)
+	next(t, in) // no done: Close ends the feed too
+	assert.Greater(t, openFiles(), before)
+	require.NoError(t, in.Close())
+	assert.Equal(t, before, openFiles(), "closed while an attempt ran")
+}
+
+// TestInputWaitEndsWithContext: a later attempt waits for the end of the
+// input, and that wait ends with the context (a signal stops the retrying
+// while the producer is still at work).
+func TestInputWaitEndsWithContext(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	in := newInput(pr, stdinEvery, stdinMemoryLimit, defaultStdinLimit)
+	defer in.Close()
+	go io.WriteString(pw, "some")
+	r := next(t, in)
+	buf := make([]byte, 4)
+	_, err := io.ReadFull(r, buf)
+	require.NoError(t, err)
+	in.done()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stopped := errors.New("interrupted")
+	cancel(stopped)
+	_, err = in.next(ctx)
+	assert.ErrorIs(t, err, stopped)
 }
