@@ -418,3 +418,144 @@ func TestStreamHintsAndOverrides(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.Equal(t, 3, srv.count(outputMethod))
 }
+
+// TestBidiNotReplayedAfterFinal: a sender that outgrows the replay limit
+// while the receiver waits to retry makes the stream final; the retry
+// then stops with the failure instead of opening an attempt that would
+// replay nothing of what SendMsg accepted.
+func TestBidiNotReplayedAfterFinal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{duplex: func(n int, s duplexServer) error {
+			if n == 1 {
+				return status.Error(codes.Unavailable, "down")
+			}
+			for {
+				if _, err := s.Recv(); err != nil {
+					return s.Send(msg(n, 0))
+				}
+			}
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent, ReplayLimit: 100},
+			retry.WithBackoff(retry.Constant(time.Second)), retry.WithJitter(retry.NoJitter))
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		require.NoError(t, s.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: []byte("a")}}))
+		got := make(chan error, 1)
+		go func() { _, err := s.Recv(); got <- err }()
+		time.Sleep(100 * time.Millisecond) // the receiver is in its 1s wait
+		synctest.Wait()
+		err = s.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: make([]byte, 200)}})
+		assert.Equal(t, io.EOF, err, "the attempt is gone and the message cannot be kept")
+		require.NoError(t, s.CloseSend())
+		err = <-got
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.Equal(t, codes.Unavailable, status.Code(err))
+		assert.Equal(t, 1, srv.count(duplexMethod))
+	})
+}
+
+// TestStreamAttemptTimeoutSparesUpload: an upload that lasts longer than
+// the attempt timeout is not cut while the caller sends (each message
+// restarts the timeout); once the caller stops sending, a server that
+// does not answer within the timeout is retried.
+func TestStreamAttemptTimeoutSparesUpload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{input: func(n int, s inputServer) error {
+			if n == 1 {
+				for { // reads the whole upload, then never answers
+					if _, err := s.Recv(); err != nil {
+						break
+					}
+				}
+				<-s.Context().Done()
+				return s.Context().Err()
+			}
+			return sumInput(n, s)
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(100*time.Millisecond), retry.WithMaxAttempts(3))...)
+		s, err := c.StreamingInputCall(t.Context())
+		require.NoError(t, err)
+		start := time.Now()
+		for range 10 {
+			require.NoError(t, s.Send(&testgrpc.StreamingInputCallRequest{Payload: &testgrpc.Payload{Body: make([]byte, 10)}}))
+			time.Sleep(50 * time.Millisecond)
+		}
+		resp, err := s.CloseAndRecv()
+		require.NoError(t, err)
+		assert.EqualValues(t, 100, resp.GetAggregatedPayloadSize())
+		assert.Equal(t, 2, srv.count(inputMethod), "the upload is not cut; the silence after it is")
+		assert.Equal(t, 500*time.Millisecond+100*time.Millisecond, time.Since(start))
+	})
+}
+
+// TestStreamAttemptTimeoutEndsAtHeaders: response headers end the attempt
+// timeout even when the caller does not ask for them: a first message
+// slower than the timeout is received, not cut.
+func TestStreamAttemptTimeoutEndsAtHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			if err := s.SendHeader(metadata.Pairs("hello", "1")); err != nil {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+			return s.Send(msg(n, 0))
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(50*time.Millisecond))...)
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1.0"}, got)
+		assert.Equal(t, 1, srv.count(outputMethod))
+	})
+}
+
+// TestBidiConcurrentHeaderSendRecv: a sender, a receiver and a third
+// goroutine asking for Header and Context, on streams that fail before
+// their first response and are retried: every retry replays every
+// message, in order (run with -race).
+func TestBidiConcurrentHeaderSendRecv(t *testing.T) {
+	noLeaks(t)
+	srv := &server{duplex: func(n int, s duplexServer) error {
+		if n%3 != 0 {
+			if n%2 == 0 {
+				_, _ = s.Recv()
+			}
+			return status.Error(codes.Unavailable, "down")
+		}
+		var got int
+		for {
+			if _, err := s.Recv(); err == io.EOF {
+				break
+			} else if err != nil {
+				return err
+			}
+			got++
+		}
+		return s.Send(msg(n, got))
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	for i := range 20 {
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for j := range 50 {
+				_ = s.Send(&testgrpc.StreamingOutputCallRequest{Payload: &testgrpc.Payload{Body: fmt.Appendf(nil, "%d", j)}})
+			}
+			_ = s.CloseSend()
+		})
+		wg.Go(func() {
+			_, _ = s.Header()
+			_ = s.Context()
+		})
+		m, err := s.Recv()
+		wg.Wait()
+		require.NoError(t, err, "iteration %d", i)
+		assert.Contains(t, string(m.GetPayload().GetBody()), ".50", "iteration %d", i)
+		_, err = s.Recv()
+		assert.Equal(t, io.EOF, err)
+	}
+}

@@ -179,3 +179,27 @@ func TestBreaker(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
 	assert.Equal(t, 2, srv.count(unaryMethod), "an open breaker keeps calls from the server")
 }
+
+// TestBreakerOpensForNonIdempotent: a server that is down opens a breaker
+// whether or not the method is idempotent: a retryable failure that is
+// not retried only because the call may have been processed is a failure.
+func TestBreakerOpensForNonIdempotent(t *testing.T) {
+	noLeaks(t)
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	srv := &server{empty: failFirst(1<<30, codes.Unavailable), output: failOutput(1<<30, codes.Unavailable)}
+	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithBreaker(br))...)
+	for range 2 {
+		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+	}
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = s.Recv()
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, retry.Open, br.State())
+	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
+	assert.Equal(t, 2, srv.count(emptyMethod))
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
