@@ -419,9 +419,11 @@ func (s *retryingStream) SendMsg(m any) error {
 	if err != io.EOF {
 		return err
 	}
+	// a is still the current attempt: a retry replaces it only while
+	// holding sendMu, which this send holds.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.final || s.cur != a {
+	if s.final {
 		return err
 	}
 	s.broken = true
