@@ -124,7 +124,8 @@
 // while the caller sends, nor a stream whose headers arrived and whose
 // first message is slow; a server that stays silent for the timeout after
 // the caller last sent is. The core keeps the timeout to itself, so a
-// stream reads it from the policy, to the microsecond.
+// stream reads it from the deadline of an attempt the policy starts; it
+// can come out shorter by the time that takes (microseconds).
 //
 // # Attempts and budgets
 //

@@ -101,17 +101,24 @@ func newCalls(p *retry.Policy, stream bool) (calls, error) {
 
 // attemptTimeout returns p's attempt timeout ([retry.WithAttemptTimeout]),
 // which a stream applies itself, or 0 if it has none. The core keeps it to
-// itself, so it is read from the deadline of one attempt of a call
-// without effects, to the microsecond.
+// itself, so it is read from the deadline of an attempt of a call without
+// effects: the time left as the attempt starts, short of the timeout by
+// the time the core takes to start it (well under a millisecond; nothing
+// at all in a testing/synctest bubble). The best of three such readings
+// is kept, so that one preempted reading does not cut it shorter.
 func attemptTimeout(p *retry.Policy) time.Duration {
 	var d time.Duration
-	_ = retry.Run(context.Background(), func(actx context.Context) error {
-		if dl, ok := actx.Deadline(); ok {
-			left := time.Until(dl)
-			d = max(left.Round(time.Microsecond), left, 1)
+	for range 3 {
+		_ = retry.Run(context.Background(), func(actx context.Context) error {
+			if dl, ok := actx.Deadline(); ok {
+				d = max(d, time.Until(dl), 1)
+			}
+			return nil
+		}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0))
+		if d == 0 {
+			return 0
 		}
-		return nil
-	}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0))
+	}
 	return d
 }
 
