@@ -52,7 +52,7 @@ func (in *interceptor) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 		_, err = s.advance(raw, judged)
 	}
 	if err != nil {
-		s.finish()
+		s.finish(err)
 		return nil, err
 	}
 	return s, nil
@@ -91,6 +91,7 @@ type retryingStream struct {
 	closed    bool            // CloseSend was called
 	broken    bool            // a send failed on cur: later sends are only kept, for the retry
 	finished  bool            // the stream ended and its attempt was released
+	end       error           // what RecvMsg returned when the stream ended, returned again
 }
 
 // attempt is one try of the stream.
@@ -260,6 +261,9 @@ func (s *retryingStream) failed(raw, judged error) error {
 	s.held = false
 	s.mu.Unlock()
 	if !held { // abandon reported it: the caller's context ended
+		if s.ctx.Err() == nil {
+			return raw
+		}
 		return &retry.Error{Attempts: pr.Attempts, Last: raw, Reason: context.Cause(s.ctx)}
 	}
 	v := s.pol.policy.Failed(s.ctx, pr, judged, time.Now())
@@ -330,14 +334,15 @@ func (s *retryingStream) makeFinal() {
 }
 
 // finish releases the attempt once the stream has ended (RecvMsg returned
-// an error, or the single response of a non-server-streaming call).
-func (s *retryingStream) finish() {
+// an error, or the single response of a non-server-streaming call, after
+// which the stream's end is io.EOF). Later calls of RecvMsg return end.
+func (s *retryingStream) finish(end error) {
 	s.stopAbandon()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.makeFinal()
 	if !s.finished {
-		s.finished = true
+		s.finished, s.end = true, end
 		s.cur.release(nil)
 	}
 }
@@ -458,19 +463,24 @@ func (s *retryingStream) keep(m any) bool {
 // called), and its first message is returned. The caller never sees a
 // message twice.
 func (s *retryingStream) RecvMsg(m any) error {
-	a := s.current()
+	s.mu.Lock()
+	a, finished, end := s.cur, s.finished, s.end
+	s.mu.Unlock()
+	if finished {
+		return end
+	}
 	for {
 		err := a.cs.RecvMsg(m)
 		switch {
 		case err == nil:
 			s.commit(a)
 			if !s.desc.ServerStreams {
-				s.finish() // the single response: the stream is over
+				s.finish(io.EOF) // the single response: the stream is over
 			}
 			return nil
 		case err == io.EOF:
 			s.commit(a) // the stream ended well
-			s.finish()
+			s.finish(err)
 			return err
 		}
 		s.mu.Lock()
@@ -478,12 +488,12 @@ func (s *retryingStream) RecvMsg(m any) error {
 		s.mu.Unlock()
 		if committed || headersArrived(a) {
 			s.commit(a) // A6: the headers committed it, whether or not the caller asked for them
-			s.finish()
+			s.finish(err)
 			return err
 		}
 		a, err = s.advance(s.judgeRecv(a, err, final))
 		if err != nil {
-			s.finish()
+			s.finish(err)
 			return err
 		}
 	}

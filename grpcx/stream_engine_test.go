@@ -201,3 +201,24 @@ func TestStreamWaitEndsWithCaller(t *testing.T) {
 		assert.Equal(t, 1, srv.count(outputMethod))
 	})
 }
+
+// TestStreamEndRepeats: once a stream has ended, RecvMsg returns its end
+// again: the error that ended it (the *retry.Error of a stream whose
+// retries stopped), or io.EOF.
+func TestStreamEndRepeats(t *testing.T) {
+	noLeaks(t)
+	srv := &server{output: failOutput(1, codes.Unavailable), input: func(n int, s inputServer) error { return sumInput(n+1, s) }}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithMaxAttempts(1))...)
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, first := s.Recv()
+	require.ErrorIs(t, first, retry.ErrExhausted)
+	_, again := s.Recv()
+	assert.Same(t, first, again)
+
+	in, err := c.StreamingInputCall(t.Context())
+	require.NoError(t, err)
+	_, err = in.CloseAndRecv()
+	require.NoError(t, err)
+	assert.Equal(t, io.EOF, in.RecvMsg(new(testgrpc.StreamingInputCallResponse)))
+}
