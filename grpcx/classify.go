@@ -2,9 +2,7 @@ package grpcx
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -21,14 +19,19 @@ type failure struct {
 	idempotent bool        // the method may be sent again
 	ownTimeout bool        // the policy's attempt timeout ended the attempt
 	unsent     bool        // the stream could not be created: nothing reached the server
+	answered   bool        // response headers arrived: the server handled the call
+	noReplay   bool        // a stream that can no longer be sent again
 }
 
 // judge turns the failure of an attempt into the error the core loop
 // sees: err itself to retry it (the policy's classifiers may still stop
-// it), retry.After to retry it after a server hint, retry.Permanent to
-// stop. ctx is the caller's; opts the call's options, which decide whether
-// a hinted error is retried at all (After overrides the classifiers).
-func (s *settings) judge(ctx context.Context, f failure, opts []retry.Option) error {
+// it), retry.TimedOut for the policy's own attempt timeout, retry.After to
+// retry it after a server hint, retry.Permanent to stop because the
+// server answered, retry.Unretryable to stop a failure that would be
+// retried but must not be sent again. ctx is the caller's; pol the call's
+// classification policy, which decides whether a hinted error is retried
+// at all (After overrides the classifiers).
+func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) error {
 	err := f.err
 	if ctx.Err() != nil {
 		return err // the caller's own end: the loop stops on it
@@ -48,18 +51,23 @@ func (s *settings) judge(ctx context.Context, f failure, opts []retry.Option) er
 	if !hinted {
 		hint, hinted = retryInfo(err)
 	}
-	if !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted) {
-		return retry.Permanent(err)
-	}
-	if hinted && retriedBy(opts, err) {
+	switch {
+	case f.noReplay:
+		return retry.Unretryable(err)
+	case !f.unsent && !f.idempotent && (f.answered || !unprocessed(code, hasPushback, hinted)):
+		return retry.Unretryable(err)
+	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
+	case f.ownTimeout:
+		return retry.TimedOut(err)
 	}
 	return err
 }
 
-// unprocessed reports whether a failure of a non-idempotent method proves
-// the server did not process it: UNAVAILABLE with a pushback trailer (the
-// server refused it), or RESOURCE_EXHAUSTED with any hint.
+// unprocessed reports whether a failure of a non-idempotent method, in a
+// trailers-only response, proves the server did not process it:
+// UNAVAILABLE with a pushback trailer (the server refused it), or
+// RESOURCE_EXHAUSTED with any hint.
 func unprocessed(code codes.Code, pushback, hinted bool) bool {
 	switch code {
 	case codes.Unavailable:
@@ -89,16 +97,13 @@ func retryInfo(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// retriedBy reports whether a policy made of opts retries err, by running
-// the core loop once on an operation that fails with err. The probe
-// removes everything with effects (breaker, budget, hooks) and every limit
-// but the single attempt, so only the classification decides.
-func retriedBy(opts []retry.Option, err error) bool {
-	probe := append(slices.Clip(opts),
-		retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil),
-		retry.WithNotify(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
-	e := retry.Run(context.Background(), func(context.Context) error { return err }, probe...)
-	return errors.Is(e, retry.ErrExhausted)
+// retriedBy reports whether the policy retries err after a first
+// attempt: pol is the call's policy without breaker, budget, hook, waits
+// or limits (see newCalls), so only the classification decides, and
+// deciding allocates nothing.
+func retriedBy(pol *retry.Policy, err error) bool {
+	now := time.Now()
+	return pol.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, err, now).Err == nil
 }
 
 // ownTimeout reports whether a unary attempt that ran with context actx,

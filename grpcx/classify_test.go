@@ -3,9 +3,14 @@ package grpcx
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/retrykit/retry"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // fakeDeadline is a context with a deadline whose Err is set by hand, to
@@ -40,4 +45,46 @@ func TestOwnTimeout(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, ownTimeout(tc.ctx, tc.actx, tc.now), name)
 	}
+}
+
+// TestRetriedBy: the classification policy says whether the call's
+// classifiers retry an error, ignoring the call's limits and effects, and
+// deciding allocates nothing.
+func TestRetriedBy(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "x")
+	stopUnavailable := retry.WithClassifier(retry.RetryIf(func(err error) bool { return status.Code(err) != codes.Unavailable }))
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		opts []retry.Option
+		want bool
+	}{
+		"default":                 {nil, true},
+		"one attempt, a breaker":  {[]retry.Option{retry.WithMaxAttempts(1), retry.WithBreaker(br)}, true},
+		"a classifier that stops": {[]retry.Option{stopUnavailable}, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := retry.NewPolicy(tc.opts...)
+			require.NoError(t, err)
+			c, err := newCalls(p, false)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, retriedBy(c.judge, unavailable))
+			if tc.want {
+				assert.Zero(t, testing.AllocsPerRun(100, func() { retriedBy(c.judge, unavailable) }))
+			}
+		})
+	}
+	assert.Equal(t, retry.Closed, br.State(), "the breaker heard of nothing")
+}
+
+// TestAttemptTimeoutOf: a stream reads the policy's attempt timeout,
+// exactly when time does not pass while it reads it (in virtual time).
+func TestAttemptTimeoutOf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, d := range []time.Duration{0, time.Nanosecond, time.Microsecond, 50 * time.Millisecond, 3 * time.Hour} {
+			p, err := retry.NewPolicy(retry.WithAttemptTimeout(d))
+			require.NoError(t, err)
+			assert.Equal(t, d, attemptTimeout(p))
+		}
+	})
 }

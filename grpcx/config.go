@@ -2,6 +2,7 @@ package grpcx
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc/codes"
@@ -35,6 +36,9 @@ type Config struct {
 	// method is idempotent: every call is then retried only when the
 	// request provably was not processed (see the package documentation).
 	// [Methods] builds one from a list. It must be safe for concurrent use.
+	// An interceptor also calls it twice when it is built, with names of a
+	// service that does not exist, to find a Methods list that holds a
+	// malformed name.
 	Idempotent func(fullMethod string) bool
 
 	// Codes is the set of status codes that may be retried; nil means
@@ -56,9 +60,19 @@ type Config struct {
 // Methods returns an Idempotent predicate that is true for exactly the
 // listed full method names, for example
 // "/grpc.testing.TestService/UnaryCall". It is safe for concurrent use.
+//
+// A name that is not a full method name ("/" + service + "/" + method,
+// neither part empty nor containing "/"), such as "UnaryCall" or
+// "grpc.testing.TestService/UnaryCall", would never match a call: an
+// interceptor whose Config holds such a list is invalid, and fails every
+// call with an error wrapping [retry.ErrInvalidConfig].
 func Methods(fullMethods ...string) func(fullMethod string) bool {
 	set := make(map[string]struct{}, len(fullMethods))
 	for _, m := range fullMethods {
+		if !fullMethodName(m) {
+			// Known to the interceptors by its answers to the probes.
+			return func(m string) bool { return m == probeInvalid }
+		}
 		set[m] = struct{}{}
 	}
 	return func(m string) bool {
@@ -66,6 +80,21 @@ func Methods(fullMethods ...string) func(fullMethod string) bool {
 		return ok
 	}
 }
+
+// fullMethodName reports whether m has the form "/service/method".
+func fullMethodName(m string) bool {
+	service, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+	return strings.HasPrefix(m, "/") && ok && service != "" && method != "" && !strings.Contains(method, "/")
+}
+
+// Two full names of a service no one defines. A predicate made by Methods
+// from a list with a malformed name is true for the first and false for
+// the second; no predicate that tests names (or answers the same for
+// every name) is.
+const (
+	probeInvalid = "/grpcx.internal.Methods/Invalid"
+	probeValid   = "/grpcx.internal.Methods/Valid"
+)
 
 // settings is a validated Config.
 type settings struct {
@@ -85,6 +114,9 @@ func (c Config) settle() (settings, error) {
 			return s, fmt.Errorf("%w: grpcx.Config.Codes: %v cannot be retried (valid: 1 to 16)", retry.ErrInvalidConfig, code)
 		}
 		s.codes |= 1 << code
+	}
+	if c.Idempotent != nil && c.Idempotent(probeInvalid) && !c.Idempotent(probeValid) {
+		return s, fmt.Errorf("%w: grpcx.Methods: a name is not a full method name (\"/package.Service/Method\"): it would never match a call", retry.ErrInvalidConfig)
 	}
 	switch {
 	case c.ReplayLimit < 0:

@@ -26,13 +26,16 @@
 //     honouring the server's hint, below).
 //   - DEADLINE_EXCEEDED is retried only when the policy's own attempt
 //     timeout ([retry.WithAttemptTimeout]) ended the attempt, never when
-//     the caller's deadline did.
+//     the caller's deadline did. Such an attempt is marked
+//     [retry.TimedOut]: the classifiers cannot stop it, and a budget
+//     charges it its TimeoutCost.
 //   - INTERNAL and UNKNOWN only when listed in [Config].Codes.
 //   - Every other code is final: the call stops at once.
 //
 // [Config].Codes replaces the set ([DefaultCodes]). The caller's own
 // cancellation or deadline is never retried. The policy's classifiers see
-// the status errors of retried codes and may still stop them, for example
+// the status errors of retried codes (but an attempt's own timeout) and
+// may still stop them, for example
 // retry.WithClassifier(retry.RetryIf(func(err error) bool { ... status.Code(err) ... })).
 //
 // # Idempotency
@@ -45,14 +48,21 @@
 //
 //   - the call never had a transport stream, or the stream could not be
 //     created: nothing left the client;
-//   - UNAVAILABLE with a grpc-retry-pushback-ms trailer of zero or more:
-//     the server refused the call and said when to come back;
-//   - RESOURCE_EXHAUSTED with a pushback or a google.rpc.RetryInfo hint.
+//   - UNAVAILABLE with a grpc-retry-pushback-ms trailer of zero or more,
+//     in a trailers-only response (no response headers): the server
+//     refused the call and said when to come back;
+//   - RESOURCE_EXHAUSTED with a pushback or a google.rpc.RetryInfo hint,
+//     in a trailers-only response.
 //
+// A hint after response headers proves nothing: the handler ran, and may
+// have done its work before it failed. (To tell, the unary interceptor
+// asks grpc-go for the response header of such a method, which costs
+// grpc-go a copy of it; a stream is committed by its headers anyway.)
 // ABORTED and an attempt timeout are never retried for such a method. A
-// failure it may not retry ends the call at once with [retry.ErrPermanent],
-// as httpx does for a POST, so a circuit breaker does not count it as a
-// failure.
+// failure it may not retry ends the call at once with [retry.ErrPermanent]
+// through [retry.Unretryable], as httpx does for a POST: a circuit breaker
+// counts it as a failure, since the server failed, where a final status
+// (NOT_FOUND, say) is an answer and counts as a success.
 //
 // # Server hints
 //
@@ -77,21 +87,45 @@
 // order; they are kept (as copies) only while the stream can still be
 // retried and while their encoded size stays within [Config].ReplayLimit.
 // A stream that outgrows the limit, or sends a message that is not a
-// protobuf message, keeps working but is no longer retried. A send that
-// fails on a stream that can still be retried returns nil; the failure is
-// found, and the stream retried, by RecvMsg. Likewise Header, called
-// before the first message on an attempt that failed without headers,
-// returns nil, nil as grpc-go does; the retry happens in RecvMsg, after
-// which Header and Trailer are those of the new attempt.
+// protobuf message, keeps working but is no longer retried: a failure
+// before its first response then ends it with [retry.ErrPermanent] (a
+// failure for a breaker), even when the stream had become final while a
+// retry was waiting. A send that fails on a stream that can still be
+// retried returns nil; the failure is found, and the stream retried, by
+// RecvMsg.
 //
-// The stream interceptor retries the creation of a stream (a failure there
-// means nothing reached the server) in a loop of its own, at the call of
-// NewStream; a failure of the first response is retried by RecvMsg, in a
-// second loop that counts the failed attempt as its first. Both follow the
-// policy; A6 likewise does not count such transparent retries.
+// Header waits for the current attempt's headers. When that attempt ended
+// without headers (it failed before its first response), Header returns
+// nil, nil, as grpc-go's own stream does for a stream that ended without
+// headers; unlike grpc-go's with its own retries on, it does not retry:
+// the retry happens in RecvMsg, on the receiving goroutine, after which
+// Header and Trailer are those of the new attempt. Context is the current
+// attempt's stream context: a retry replaces it (and cancels the one it
+// replaces), so take it after the first response to keep one for the
+// stream's life.
 //
-// The policy's attempt timeout bounds a unary attempt, and a stream only
-// until its first response: a live stream is never cut by it.
+// A stream is one call of the policy, from its creation to its first
+// response: a failure to create it (which means nothing reached the
+// server) and a failure of its first response are attempts of the same
+// call, counted against the same [retry.WithMaxAttempts], each asking a
+// breaker for admission once and reported to it once. The attempt that
+// commits (its headers or first message arrive, or it ends with OK) is
+// the call's success: a breaker records it and a budget receives its
+// deposit, once per stream. A breaker's half-open probe is therefore held
+// until the stream's first response. As with grpc-go, a stream must be
+// read to its end or its context cancelled: an abandoned stream's attempt
+// is reported, as counting for nothing, only when its context ends.
+//
+// The policy's attempt timeout bounds a unary attempt. A stream attempt
+// it bounds only until the stream is established: it runs from the
+// attempt's start, starts again with each message the caller sends (and
+// CloseSend), and stops for good when response headers or a message
+// arrive or the stream can no longer be retried. A long upload is not cut
+// while the caller sends, nor a stream whose headers arrived and whose
+// first message is slow; a server that stays silent for the timeout after
+// the caller last sent is. The core keeps the timeout to itself, so a
+// stream reads it from the deadline of an attempt the policy starts; it
+// can come out shorter by the time that takes (microseconds).
 //
 // # Attempts and budgets
 //
@@ -106,7 +140,8 @@
 // the last status error and the reason the retries stopped; status.Code,
 // status.FromError and errors.Is see through it. io.EOF from a stream's
 // RecvMsg is returned as is. An invalid configuration (a nil option, a
-// negative ReplayLimit, a code out of range) fails every call with an
-// error wrapping [retry.ErrInvalidConfig], without reaching the server;
-// nothing in the package panics on user input.
+// negative ReplayLimit, a code out of range, a malformed name given to
+// [Methods], a nil context given to [WithOptions]) fails every call with
+// an error wrapping [retry.ErrInvalidConfig], without reaching the
+// server; nothing in the package panics on user input.
 package grpcx

@@ -60,6 +60,7 @@ func TestHintWaits(t *testing.T) {
 		"pushback 0, UNAVAILABLE":            {pushback(1, codes.Unavailable, "0"), 0},
 		"pushback 150ms, RESOURCE_EXHAUSTED": {pushback(1, codes.ResourceExhausted, "150"), 150 * time.Millisecond},
 		"RetryInfo 2s, RESOURCE_EXHAUSTED":   {retryInfo(codes.ResourceExhausted, 2*time.Second), 2 * time.Second},
+		"RetryInfo 0, RESOURCE_EXHAUSTED":    {retryInfo(codes.ResourceExhausted, 0), 0},
 	} {
 		for _, method := range []string{unaryMethod, emptyMethod} {
 			t.Run(name+" "+method, func(t *testing.T) {
@@ -215,5 +216,72 @@ func TestAttemptTimeout(t *testing.T) {
 		_, err = c2.UnaryCall(ctx, &testgrpc.SimpleRequest{})
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, 1, srv2.count(unaryMethod), "the caller's deadline is not retried")
+	})
+}
+
+// TestHintAfterHeadersNotProof: a hint proves that a non-idempotent call
+// was refused unprocessed only in a trailers-only response; after
+// response headers the handler ran, and the call is not sent again. An
+// idempotent one is.
+func TestHintAfterHeadersNotProof(t *testing.T) {
+	noLeaks(t)
+	afterHeaders := func(ctx context.Context, n int) error {
+		if n > 1 {
+			return nil
+		}
+		_ = grpc.SendHeader(ctx, metadata.Pairs("processed", "yes"))
+		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", "0"))
+		return status.Error(codes.Unavailable, "did the work, then failed")
+	}
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	srv := &server{empty: afterHeaders, unary: afterHeaders}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{}, grpcx.CallOptions(retry.WithBreaker(br)))
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, srv.count(emptyMethod))
+	assert.Equal(t, retry.Open, br.State(), "a refused retry is a failure for the breaker")
+	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+	assert.NoError(t, err)
+	assert.Equal(t, 2, srv.count(unaryMethod))
+}
+
+// TestOwnTimeoutIsTimedOut: an attempt ended by the policy's attempt
+// timeout is retried whatever the classifiers say, and a budget charges
+// it its TimeoutCost: for a unary call and for a stream.
+func TestOwnTimeoutIsTimedOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slowFirst := func(ctx context.Context, n int) error {
+			if n == 1 {
+				<-ctx.Done()
+				return status.FromContextError(ctx.Err()).Err()
+			}
+			return nil
+		}
+		srv := &server{unary: slowFirst, output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			if n == 1 {
+				<-s.Context().Done()
+				return s.Context().Err()
+			}
+			return s.Send(msg(n, 0))
+		}}
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, RetryCost: 1, TimeoutCost: 3, PerSuccess: 0.5})
+		require.NoError(t, err)
+		stopAll := retry.WithClassifier(retry.RetryIf(func(error) bool { return false }))
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(50*time.Millisecond), retry.WithBudget(b), stopAll)...)
+
+		_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+		require.NoError(t, err)
+		assert.Equal(t, 2, srv.count(unaryMethod))
+		assert.InDelta(t, 10-3+0.5, b.Tokens(), 1e-9)
+
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"2.0"}, got)
+		assert.InDelta(t, 10-3+0.5-3+0.5, b.Tokens(), 1e-9)
 	})
 }

@@ -2,8 +2,10 @@ package grpcx
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc"
@@ -52,38 +54,107 @@ func StreamClientInterceptor(cfg Config, opts ...retry.Option) grpc.StreamClient
 // interceptor holds what the unary and stream interceptors share.
 type interceptor struct {
 	set  settings
-	opts []retry.Option // the policy alone, ready to pass to retry.Do
-	err  error          // invalid cfg or options
+	base calls // the policy of a call without per-call options
+	err  error // invalid cfg or options
+}
+
+// calls is the policy of a call, in the forms the interceptors use it.
+type calls struct {
+	policy  *retry.Policy
+	opts    []retry.Option // {policy}, ready to pass to retry.Run
+	judge   *retry.Policy  // policy without effects or limits: see retriedBy
+	timeout time.Duration  // policy's attempt timeout, for streams; 0 if none
 }
 
 func newInterceptor(cfg Config, opts []retry.Option) *interceptor {
-	p, err := retry.NewPolicy(opts...)
-	s, cerr := cfg.settle()
-	if cerr != nil {
-		err = cerr
+	s, err := cfg.settle()
+	if err != nil {
+		return &interceptor{err: err}
 	}
-	return &interceptor{set: s, opts: []retry.Option{p}, err: err}
+	in := &interceptor{set: s}
+	p, err := retry.NewPolicy(opts...)
+	if err == nil {
+		in.base, err = newCalls(p, true)
+	}
+	in.err = err
+	return in
 }
 
-// invalid is the error every call of an invalid interceptor returns.
-func (in *interceptor) invalid() error { return &retry.Error{Reason: in.err} }
+// newCalls derives from p what the interceptors need of it; the attempt
+// timeout only for a stream (Do applies it to a unary attempt).
+func newCalls(p *retry.Policy, stream bool) (calls, error) {
+	// The classification policy: everything with an effect (breaker,
+	// budget, hook) and every limit but the classifiers removed, so that
+	// Failed of its first attempt says only whether the error is retried.
+	j, err := p.With(retry.WithMaxAttempts(2), retry.WithBreaker(nil), retry.WithBudget(nil),
+		retry.WithNotify(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0),
+		retry.WithBackoff(retry.Constant(0)))
+	if err != nil {
+		return calls{}, err
+	}
+	c := calls{policy: p, opts: []retry.Option{p}, judge: j}
+	if stream {
+		c.timeout = attemptTimeout(p)
+	}
+	return c, nil
+}
+
+// attemptTimeout returns p's attempt timeout ([retry.WithAttemptTimeout]),
+// which a stream applies itself, or 0 if it has none. The core keeps it to
+// itself, so it is read from the deadline of an attempt of a call without
+// effects: the time left as the attempt starts, short of the timeout by
+// the time the core takes to start it (well under a millisecond; nothing
+// at all in a testing/synctest bubble). The best of three such readings
+// is kept, so that one preempted reading does not cut it shorter.
+func attemptTimeout(p *retry.Policy) time.Duration {
+	var d time.Duration
+	for range 3 {
+		_ = retry.Run(context.Background(), func(actx context.Context) error {
+			if dl, ok := actx.Deadline(); ok {
+				d = max(d, time.Until(dl), 1)
+			}
+			return nil
+		}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0))
+		if d == 0 {
+			return 0
+		}
+	}
+	return d
+}
+
+// invalid is the error a call fails with when its configuration is
+// invalid.
+func invalid(err error) error { return &retry.Error{Reason: err} }
 
 type optionsKey struct{}
+
+// contextOptions is what WithOptions puts on a context.
+type contextOptions struct {
+	opts []retry.Option
+	err  error // WithOptions was called with a nil context
+}
 
 // WithOptions returns a copy of ctx carrying retry options for the calls
 // made with it. The interceptors apply them after their own, so they
 // override the client-level policy for these calls only; options of a
 // [CallOptions] call option apply after them. Calls nest: options of an
 // inner WithOptions apply after those of an outer one. Invalid options
-// fail the call with an error wrapping [retry.ErrInvalidConfig].
+// fail the call with an error wrapping [retry.ErrInvalidConfig]. A nil
+// ctx does not panic: the context returned (a child of
+// [context.Background]) fails every call made with it in the same way.
 func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
-	prev := contextOptions(ctx)
-	return context.WithValue(ctx, optionsKey{}, append(slices.Clip(prev), opts...))
+	if ctx == nil {
+		return context.WithValue(context.Background(), optionsKey{}, contextOptions{
+			err: fmt.Errorf("%w: grpcx.WithOptions: nil context", retry.ErrInvalidConfig)})
+	}
+	prev := fromContext(ctx)
+	prev.opts = append(slices.Clip(prev.opts), opts...)
+	return context.WithValue(ctx, optionsKey{}, prev)
 }
 
-func contextOptions(ctx context.Context) []retry.Option {
-	opts, _ := ctx.Value(optionsKey{}).([]retry.Option)
-	return opts
+func fromContext(ctx context.Context) contextOptions {
+	o, _ := ctx.Value(optionsKey{}).(contextOptions)
+	return o
 }
 
 // CallOptions returns a [grpc.CallOption] carrying retry options for one
@@ -104,21 +175,33 @@ type callOptions struct {
 	opts []retry.Option
 }
 
-// options returns the call's options: the interceptor's policy, then
-// those of ctx, then those of the call options. Without per-call options
-// it returns the interceptor's own slice, allocating nothing.
-func (in *interceptor) options(ctx context.Context, callOpts []grpc.CallOption) []retry.Option {
-	extra := contextOptions(ctx)
+// policy returns the call's policy: the interceptor's, then the options
+// of ctx, then those of the call options. Without per-call options it
+// returns the interceptor's own, allocating nothing. An error wraps
+// retry.ErrInvalidConfig.
+func (in *interceptor) policy(ctx context.Context, callOpts []grpc.CallOption, stream bool) (*calls, error) {
+	if in.err != nil {
+		return nil, in.err
+	}
+	extra := fromContext(ctx)
+	if extra.err != nil {
+		return nil, extra.err
+	}
 	var perCall []retry.Option
 	for _, o := range callOpts {
 		if c, ok := o.(callOptions); ok {
 			perCall = append(perCall, c.opts...)
 		}
 	}
-	if len(extra) == 0 && len(perCall) == 0 {
-		return in.opts
+	if len(extra.opts) == 0 && len(perCall) == 0 {
+		return &in.base, nil
 	}
-	return slices.Concat(in.opts, extra, perCall)
+	p, err := in.base.policy.With(slices.Concat(extra.opts, perCall)...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCalls(p, stream)
+	return &c, err
 }
 
 // attemptContext returns ctx with the metadata of attempt n (from 1):

@@ -15,26 +15,32 @@ import (
 // unary is the unary interceptor.
 func (in *interceptor) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
 	invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-	if in.err != nil {
-		return in.invalid()
+	pol, err := in.policy(ctx, callOpts, false)
+	if err != nil {
+		return invalid(err)
 	}
-	c := calls.Get().(*unaryCall)
+	c := unaryCalls.Get().(*unaryCall)
 	c.ctx, c.set, c.method, c.req, c.reply, c.cc, c.invoker = ctx, &in.set, method, req, reply, cc, invoker
-	c.opts = in.options(ctx, callOpts)
-	// The trailer carries the server's pushback. The caller's slice is not
-	// appended to in place.
+	c.pol, c.idempotent = pol, in.set.isIdempotent(method)
+	// The trailer carries the server's pushback; the header of a
+	// non-idempotent method tells whether the server answered before it
+	// failed. The caller's slice is not appended to in place.
 	c.callOpts = append(append(c.buf[:0], callOpts...), c.trailerOpt)
-	err := retry.Run(ctx, c.op, c.opts...)
+	if !c.idempotent {
+		c.callOpts = append(c.callOpts, c.headerOpt)
+	}
+	err = retry.Run(ctx, c.op, pol.opts...)
 	c.release()
 	return err
 }
 
-// calls recycles unaryCalls, so that a call that succeeds at once
+// unaryCalls recycles unaryCalls, so that a call that succeeds at once
 // allocates nothing more than grpc-go does without the interceptor (but
 // the copy of its trailer).
-var calls = sync.Pool{New: func() any {
+var unaryCalls = sync.Pool{New: func() any {
 	c := &unaryCall{}
 	c.trailerOpt = grpc.Trailer(&c.trailer)
+	c.headerOpt = grpc.Header(&c.header)
 	c.op = c.attempt
 	return c
 }}
@@ -43,35 +49,38 @@ var calls = sync.Pool{New: func() any {
 type unaryCall struct {
 	ctx        context.Context // the caller's
 	set        *settings
+	pol        *calls
 	method     string
+	idempotent bool
 	req, reply any
 	cc         *grpc.ClientConn
 	invoker    grpc.UnaryInvoker
 	callOpts   []grpc.CallOption
-	opts       []retry.Option
 	trailer    metadata.MD // set by grpc-go after each attempt that reached a stream
+	header     metadata.MD // likewise, for a non-idempotent method; nil for a trailers-only response
 	n          int         // attempts so far
 
 	// Built once per pooled value.
 	trailerOpt grpc.CallOption // grpc.Trailer(&trailer)
+	headerOpt  grpc.CallOption // grpc.Header(&header)
 	op         func(context.Context) error
 	buf        [6]grpc.CallOption
 }
 
 // release clears what the call refers to and returns it to the pool. The
-// attempts have returned: grpc-go writes the trailer before the invoker
-// returns, and keeps no reference to the call options.
+// attempts have returned: grpc-go writes the trailer and header before
+// the invoker returns, and keeps no reference to the call options.
 func (c *unaryCall) release() {
 	clear(c.callOpts)
-	c.ctx, c.set, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil
-	c.method, c.callOpts, c.opts, c.trailer, c.n = "", nil, nil, nil, 0
-	calls.Put(c)
+	c.ctx, c.set, c.pol, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil, nil
+	c.method, c.callOpts, c.trailer, c.header, c.n = "", nil, nil, nil, 0
+	unaryCalls.Put(c)
 }
 
 // attempt is the operation the core loop runs.
 func (c *unaryCall) attempt(actx context.Context) error {
 	c.n++
-	c.trailer = nil
+	c.trailer, c.header = nil, nil
 	err := c.invoker(attemptContext(actx, c.n), c.method, c.req, c.reply, c.cc, c.callOpts...)
 	if err == nil {
 		return nil
@@ -80,10 +89,12 @@ func (c *unaryCall) attempt(actx context.Context) error {
 	return c.set.judge(c.ctx, failure{
 		err:        err,
 		trailer:    c.trailer,
-		idempotent: c.set.isIdempotent(c.method),
+		idempotent: c.idempotent,
 		ownTimeout: code == codes.DeadlineExceeded && ownTimeout(c.ctx, actx, time.Now()),
 		// grpc-go sets the trailer (to a non-nil map) whenever the attempt
 		// had a transport stream: without one, nothing left the client.
 		unsent: c.trailer == nil,
-	}, c.opts)
+		// A response with headers is not trailers-only: the handler ran.
+		answered: c.header != nil,
+	}, c.pol.judge)
 }

@@ -3,6 +3,7 @@ package grpcx_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,12 +91,17 @@ func TestInvalidConfig(t *testing.T) {
 		cfg  grpcx.Config
 		opts []retry.Option
 	}{
-		"nil option":          {opts: []retry.Option{nil}},
-		"negative attempts":   {opts: []retry.Option{retry.WithMaxAttempts(-1)}},
-		"negative replay":     {cfg: grpcx.Config{ReplayLimit: -1}},
-		"code OK":             {cfg: grpcx.Config{Codes: []codes.Code{codes.OK}}},
-		"code out of range":   {cfg: grpcx.Config{Codes: []codes.Code{codes.Code(17)}}},
-		"invalid code at end": {cfg: grpcx.Config{Codes: []codes.Code{codes.Unavailable, codes.Code(99)}}},
+		"nil option":           {opts: []retry.Option{nil}},
+		"negative attempts":    {opts: []retry.Option{retry.WithMaxAttempts(-1)}},
+		"negative replay":      {cfg: grpcx.Config{ReplayLimit: -1}},
+		"code OK":              {cfg: grpcx.Config{Codes: []codes.Code{codes.OK}}},
+		"code out of range":    {cfg: grpcx.Config{Codes: []codes.Code{codes.Code(17)}}},
+		"invalid code at end":  {cfg: grpcx.Config{Codes: []codes.Code{codes.Unavailable, codes.Code(99)}}},
+		"method without slash": {cfg: grpcx.Config{Idempotent: grpcx.Methods(unaryMethod, "grpc.testing.TestService/UnaryCall")}},
+		"service alone":        {cfg: grpcx.Config{Idempotent: grpcx.Methods("/grpc.testing.TestService")}},
+		"empty method":         {cfg: grpcx.Config{Idempotent: grpcx.Methods("/grpc.testing.TestService/")}},
+		"method alone":         {cfg: grpcx.Config{Idempotent: grpcx.Methods("UnaryCall")}},
+		"three parts":          {cfg: grpcx.Config{Idempotent: grpcx.Methods("/a/b/c")}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			noLeaks(t)
@@ -178,4 +184,66 @@ func TestBreaker(t *testing.T) {
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
 	assert.Equal(t, 2, srv.count(unaryMethod), "an open breaker keeps calls from the server")
+}
+
+// TestBreakerOpensForNonIdempotent: a server that is down opens a breaker
+// whether or not the method is idempotent: a retryable failure that is
+// not retried only because the call may have been processed is a failure.
+func TestBreakerOpensForNonIdempotent(t *testing.T) {
+	noLeaks(t)
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	srv := &server{empty: failFirst(1<<30, codes.Unavailable), output: failOutput(1<<30, codes.Unavailable)}
+	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithBreaker(br))...)
+	for range 2 {
+		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+	}
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = s.Recv()
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, retry.Open, br.State())
+	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
+	assert.Equal(t, 2, srv.count(emptyMethod))
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
+
+// TestIdempotentPredicates: a valid Methods list, and predicates of the
+// caller's own (one that is true for every name included), are valid.
+func TestIdempotentPredicates(t *testing.T) {
+	noLeaks(t)
+	for name, pred := range map[string]func(string) bool{
+		"Methods":     grpcx.Methods(emptyMethod),
+		"every name":  func(string) bool { return true },
+		"by a prefix": func(m string) bool { return strings.HasPrefix(m, "/grpc.testing.TestService/") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := &server{empty: failFirst(1, codes.Unavailable)}
+			c := serve(t, srv, grpcx.Config{Idempotent: pred}, fast...)
+			_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
+			require.NoError(t, err)
+			assert.Equal(t, 2, srv.count(emptyMethod), "idempotent: retried")
+		})
+	}
+}
+
+// TestWithOptionsNilContext: WithOptions with a nil context does not
+// panic; the calls made with the context it returns fail with
+// ErrInvalidConfig without reaching the server.
+func TestWithOptionsNilContext(t *testing.T) {
+	noLeaks(t)
+	srv := &server{}
+	c := serve(t, srv, grpcx.Config{}, fast...)
+	var nilCtx context.Context
+	ctx := grpcx.WithOptions(nilCtx, retry.WithMaxAttempts(2))
+	require.NotNil(t, ctx)
+	_, err := c.EmptyCall(ctx, &testgrpc.Empty{})
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	_, err = c.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{})
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	_, err = c.EmptyCall(grpcx.WithOptions(ctx, retry.WithMaxAttempts(3)), &testgrpc.Empty{})
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig, "nested: still invalid")
+	assert.Zero(t, srv.count(emptyMethod))
 }
