@@ -57,7 +57,7 @@
 //
 // A statement is its own transaction. [Exec], [Query] and [Statement] retry
 // it when it provably did not take effect (a conflict, a refused
-// connection, nothing sent), or when the context is marked [Idempotent] and
+// connection, a context that had ended before the call), or when the context is marked [Idempotent] and
 // the connection was lost or the session killed while it ran; otherwise a
 // statement that may have run ends the call, even after an attempt
 // timeout. database/sql itself runs a call up to 3 times on
