@@ -23,17 +23,18 @@ import (
 var ErrCommitUnknown = errors.New("dbx: commit outcome unknown: the transaction may have been committed")
 
 // Access says whether a transaction of [Transact] may write; the zero
-// value is ReadWrite.
-type Access int
+// value is ReadWrite. It is a bool underneath (true: read-only), so that a
+// call written with a plain bool still compiles.
+type Access bool
 
 const (
 	// ReadWrite is a transaction that may write: a COMMIT whose outcome is
 	// unknown ends the call with [ErrCommitUnknown].
-	ReadWrite Access = iota
+	ReadWrite Access = false
 	// ReadOnly is a transaction that writes nothing: a COMMIT whose
 	// outcome is unknown is retried, since running it again changes
 	// nothing.
-	ReadOnly
+	ReadOnly Access = true
 )
 
 // Tx is a transaction of any driver: what [Transact] needs to end one.
@@ -153,13 +154,12 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 // On failure Transact returns fn's last value and a [*retry.Error] whose
 // chain reaches the last error (errors.As finds the driver's error) and the
 // reason the loop stopped, as for [retry.Do]. The options are those of
-// [InTx]. A nil begin or fn, or an access other than ReadWrite and
-// ReadOnly, returns an error wrapping [retry.ErrInvalidConfig] without
-// calling anything.
+// [InTx]. A nil begin or fn returns an error wrapping
+// [retry.ErrInvalidConfig] without calling anything.
 func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, error), access Access, fn func(ctx context.Context, tx X) (T, error), ropts ...retry.Option) (T, error) {
-	if begin == nil || fn == nil || access != ReadWrite && access != ReadOnly {
+	if begin == nil || fn == nil {
 		var zero T
-		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin, nil function or access %d", retry.ErrInvalidConfig, access)}
+		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
 	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: access == ReadOnly}
 	return retry.Do(ctx, r.attempt, options(ropts)...)

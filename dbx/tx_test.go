@@ -466,3 +466,14 @@ func TestTransactDefaultWaitsAreFullyJittered(t *testing.T) {
 	}
 	assert.Less(t, plain, failures, "the waits are jittered, not the plain exponential %v", delays)
 }
+
+// A call written with a plain bool for the access still compiles and
+// means what it did: true is read-only.
+func TestTransactAccessIsABool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &beginner{commitErr: []error{io.ErrUnexpectedEOF}}
+		_, err := Transact(t.Context(), b.begin, true, func(context.Context, *fakeTx) (int, error) { return 0, nil })
+		require.NoError(t, err, "read-only: an unknown COMMIT is retried")
+		assert.Len(t, b.txs, 2)
+	})
+}

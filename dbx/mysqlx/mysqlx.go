@@ -36,11 +36,7 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		v, err := fn(ctx, t.Tx)
 		return v, coded(err)
 	}
-	access := dbx.ReadWrite
-	if opts != nil && opts.ReadOnly {
-		access = dbx.ReadOnly
-	}
-	return dbx.Transact(ctx, begin, access, call, ropts...)
+	return dbx.Transact(ctx, begin, dbx.Access(opts != nil && opts.ReadOnly), call, ropts...)
 }
 
 // tx gives *sql.Tx the methods of dbx.Tx, with coded errors.

@@ -43,11 +43,7 @@ func InTx[T any](ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(c
 		return tx{t}, err
 	}
 	call := func(ctx context.Context, t tx) (T, error) { return fn(ctx, t.Tx) }
-	access := dbx.ReadWrite
-	if opts.AccessMode == pgx.ReadOnly {
-		access = dbx.ReadOnly
-	}
-	return dbx.Transact(ctx, begin, access, call, ropts...)
+	return dbx.Transact(ctx, begin, dbx.Access(opts.AccessMode == pgx.ReadOnly), call, ropts...)
 }
 
 // tx reports a COMMIT that the server turned into a rollback with its
