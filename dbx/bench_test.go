@@ -39,7 +39,7 @@ func BenchmarkTransactOverhead(b *testing.B) {
 	b.Run("Transact", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := Transact(ctx, nopBegin, false, nopFn); err != nil {
+			if _, err := Transact(ctx, nopBegin, ReadWrite, nopFn); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -51,7 +51,7 @@ func BenchmarkTransactOverhead(b *testing.B) {
 func TestTransactSuccessAllocations(t *testing.T) {
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(100, func() {
-		_, _ = Transact(ctx, nopBegin, false, nopFn)
+		_, _ = Transact(ctx, nopBegin, ReadWrite, nopFn)
 	})
 	if allocs != 0 {
 		t.Errorf("Transact's success path allocates %v times, want 0", allocs)

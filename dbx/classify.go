@@ -71,19 +71,25 @@ func inTxRetryable(state string, err error) bool {
 	switch state {
 	case "":
 		return isConnError(err)
-	case "40001", "40P01", "55P03", "57P01", "57P02", "57P03", "25P03", "53300", "40003":
+	case "40001", "40P01", "55P03", "57P01", "57P02", "57P03", "57P05", "25P03", "53300":
 		return true
+	case "08007", "40003":
+		// The server itself says the outcome is unknown: never redone.
+		return false
 	}
 	return strings.HasPrefix(state, "08")
 }
 
 // stmtSafe reports whether a statement outside a transaction that failed
 // with err provably did not take effect, so that it may be sent again
-// whatever it does.
+// whatever it does. Without a SQLSTATE only a refused connection proves
+// it: neither driver.ErrBadConn (database/sql has already retried it, and
+// pgx's stdlib driver reports a reply cut after the statement ran as one)
+// nor pgx's SafeToRetry (true for such a cut) does.
 func stmtSafe(state string, err error) bool {
 	switch state {
 	case "":
-		return errors.Is(err, driver.ErrBadConn) || safeToRetry(err)
+		return errors.Is(err, syscall.ECONNREFUSED)
 	case "40001", "40P01", "55P03", "57P03", "53300", "08001", "08004":
 		// Conflicts and lock failures roll the statement back; the others
 		// refuse a connection before anything is sent.
@@ -99,26 +105,22 @@ func stmtAmbiguous(state string, err error) bool {
 	switch state {
 	case "":
 		return isConnError(err)
-	case "57P01", "57P02", "40003":
+	case "57P01", "57P02", "57P05", "40003":
 		return true
 	}
 	return strings.HasPrefix(state, "08")
 }
 
-// commitUnknown reports whether err, returned by COMMIT, leaves the outcome
-// of the transaction unknown. Only an error the server answered with a
-// SQLSTATE outside the connection and shutdown classes proves that nothing
-// was committed; sql.ErrTxDone and notCommitted say the transaction had
-// already ended (rolled back by database/sql when the context ended)
-// before COMMIT was sent.
-// Connection errors are never trusted at COMMIT, not even pgx's
-// SafeToRetry: a reply cut after the server committed looks the same.
-func commitUnknown(state string, err error) bool {
+// commitUnknown reports whether an error of COMMIT with SQLSTATE state
+// leaves the outcome of the transaction unknown. Only an error the server
+// answered with a SQLSTATE outside the connection and shutdown classes
+// proves that nothing was committed. An error without a code (a broken
+// connection, a context that ended while COMMIT was under way) is never
+// trusted at COMMIT, not even pgx's SafeToRetry: a reply cut after the
+// server committed looks the same.
+func commitUnknown(state string) bool {
 	switch state {
-	case "":
-		var nc *notCommitted
-		return !errors.Is(err, errTxDone) && !errors.As(err, &nc)
-	case "57P01", "57P02", "40003", "08007":
+	case "", "57P01", "57P02", "57P05", "40003":
 		return true
 	}
 	return strings.HasPrefix(state, "08")
@@ -136,13 +138,6 @@ func isConnError(err error) bool {
 	}
 	var s interface{ SafeToRetry() bool }
 	return errors.As(err, &s) // pgconn marks its connection-level errors with it
-}
-
-// safeToRetry reports whether err says that nothing was sent to the server
-// (pgx's SafeToRetry).
-func safeToRetry(err error) bool {
-	var s interface{ SafeToRetry() bool }
-	return errors.As(err, &s) && s.SafeToRetry()
 }
 
 // verdict carries dbx's classification of an attempt's error to the core

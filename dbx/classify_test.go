@@ -1,7 +1,6 @@
 package dbx
 
 import (
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"io"
@@ -44,8 +43,9 @@ func TestClassificationTable(t *testing.T) {
 		{"08003 connection_does_not_exist", codeErr("08003"), true, false, true, true},
 		{"08004 rejected_connection", codeErr("08004"), true, true, true, true},
 		{"08006 connection_failure", codeErr("08006"), true, false, true, true},
-		{"08007 transaction_resolution_unknown", codeErr("08007"), true, false, true, true},
-		{"40003 statement_completion_unknown", codeErr("40003"), true, false, true, true},
+		{"08007 transaction_resolution_unknown", codeErr("08007"), false, false, true, true},
+		{"40003 statement_completion_unknown", codeErr("40003"), false, false, true, true},
+		{"57P05 idle_session_timeout", codeErr("57P05"), true, false, true, true},
 		{"23505 unique_violation", codeErr("23505"), false, false, false, false},
 		{"23503 foreign_key_violation", codeErr("23503"), false, false, false, false},
 		{"42601 syntax_error", codeErr("42601"), false, false, false, false},
@@ -53,14 +53,14 @@ func TestClassificationTable(t *testing.T) {
 		{"22012 division_by_zero", codeErr("22012"), false, false, false, false},
 		{"53100 disk_full", codeErr("53100"), false, false, false, false},
 		{"57014 query_canceled", codeErr("57014"), false, false, false, false},
-		{"driver.ErrBadConn", driver.ErrBadConn, true, true, true, true},
-		{"wrapped ErrBadConn", fmt.Errorf("exec: %w", driver.ErrBadConn), true, true, true, true},
+		{"driver.ErrBadConn", driver.ErrBadConn, true, false, true, true},
+		{"wrapped ErrBadConn", fmt.Errorf("exec: %w", driver.ErrBadConn), true, false, true, true},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true, true, true, true},
 		{"io.EOF", io.EOF, true, false, true, true},
 		{"unexpected EOF", io.ErrUnexpectedEOF, true, false, true, true},
 		{"connection reset", opErr, true, false, true, true},
-		{"pgx SafeToRetry", pgxConnErr{safe: true}, true, true, true, true},
+		{"pgx SafeToRetry", pgxConnErr{safe: true}, true, false, true, true},
 		{"pgx connection error sent", pgxConnErr{safe: false}, true, false, true, true},
-		{"sql.ErrTxDone", sql.ErrTxDone, false, false, false, false},
 		{"own error", errOwn, false, false, false, true},
 	}
 	for _, tt := range tests {
@@ -69,7 +69,7 @@ func TestClassificationTable(t *testing.T) {
 			assert.Equal(t, tt.inTx, inTxRetryable(state, tt.err), "before COMMIT")
 			assert.Equal(t, tt.stmtSafe, stmtSafe(state, tt.err), "statement provably not applied")
 			assert.Equal(t, tt.stmtAmbig, stmtAmbiguous(state, tt.err), "statement outcome unknown")
-			assert.Equal(t, tt.commitUnknown, commitUnknown(state, tt.err), "COMMIT outcome unknown")
+			assert.Equal(t, tt.commitUnknown, commitUnknown(state), "COMMIT outcome unknown")
 		})
 	}
 }

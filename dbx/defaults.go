@@ -6,25 +6,30 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// The defaults of the helpers: conflicts resolve in milliseconds, so the
-// waits are short, and fully jittered so that the two sides of a conflict
-// do not collide again.
+// The defaults of the helpers, stated in the package documentation:
+// conflicts resolve in milliseconds, so the waits are short, and fully
+// jittered so that the two sides of a conflict do not collide again.
 const (
-	// DefaultMaxAttempts is the number of attempts of a helper call, the
+	// defaultMaxAttempts is the number of attempts of a helper call, the
 	// first included.
-	DefaultMaxAttempts = 10
-	// DefaultInitial is the base delay before the first retry; it doubles
+	defaultMaxAttempts = 10
+	// defaultInitial is the base delay before the first retry; it doubles
 	// with each retry.
-	DefaultInitial = 2 * time.Millisecond
-	// DefaultMaxDelay caps each wait.
-	DefaultMaxDelay = 500 * time.Millisecond
+	defaultInitial = 2 * time.Millisecond
+	// defaultMaxDelay caps each wait.
+	defaultMaxDelay = 500 * time.Millisecond
+	// rollbackTimeout bounds every rollback the helpers make: it runs
+	// without the caller's cancellation, so that a cancelled call still
+	// releases its connection, but not for ever against a server that does
+	// not answer.
+	rollbackTimeout = 5 * time.Second
 )
 
 // defaults is the policy every helper call starts from; immutable.
 var defaults = mustPolicy(
-	retry.WithMaxAttempts(DefaultMaxAttempts),
-	retry.WithBackoff(retry.Exponential(DefaultInitial, 2)),
-	retry.WithMaxDelay(DefaultMaxDelay),
+	retry.WithMaxAttempts(defaultMaxAttempts),
+	retry.WithBackoff(retry.Exponential(defaultInitial, 2)),
+	retry.WithMaxDelay(defaultMaxDelay),
 	retry.WithJitter(retry.FullJitter),
 )
 

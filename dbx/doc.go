@@ -25,40 +25,49 @@
 //	40P01        deadlock_detected
 //	55P03        lock_not_available (NOWAIT, lock_timeout)
 //	57P01-57P03  admin shutdown, crash shutdown, cannot connect now
+//	57P05        idle_session_timeout
 //	25P03        idle_in_transaction_session_timeout
 //	53300        too_many_connections
-//	08xxx        connection exceptions; 40003 and 08007 too
+//	08xxx        connection exceptions, except 08007
 //	(no code)    driver.ErrBadConn, EOF, resets and other network errors
 //
-// Never retried: constraint violations (23xxx), syntax and permission
-// errors (42xxx), data errors (22xxx), every other code, and errors of the
+// Never retried: 08007 transaction_resolution_unknown and 40003
+// statement_completion_unknown (the server itself does not know what
+// happened), constraint violations (23xxx), syntax and permission errors
+// (42xxx), data errors (22xxx), every other code, and errors of the
 // caller's own that carry no code. [RetryCodes] and [StopCodes] widen or
 // narrow the table; the policy's classifiers come before it.
 //
 // # COMMIT
 //
-// A COMMIT that fails with 40001 or 40P01 (SERIALIZABLE reports write skew
+// When the attempt's context has ended by the time fn returns, COMMIT is
+// not sent: the transaction is rolled back and nothing was committed. A
+// COMMIT that fails with 40001 or 40P01 (SERIALIZABLE reports write skew
 // there) did not commit: the transaction is retried. A COMMIT that fails
-// because the connection broke, or with 08xxx, 57P01, 57P02, 40003 or
-// 08007, may have committed: the call ends at once with an error for which
-// errors.Is(err, [ErrCommitUnknown]) holds, and nothing is retried, unless
-// the transaction is read-only (sql.TxOptions.ReadOnly) or the context is
+// because the connection broke, because the context ended while it was
+// under way, or with 08xxx, 57P01, 57P02, 57P05 or 40003, may have
+// committed: the call ends at once with an error for which errors.Is(err,
+// [ErrCommitUnknown]) holds, and nothing is retried, unless the
+// transaction is read-only (sql.TxOptions.ReadOnly) or the context is
 // marked [Idempotent]. Drivers' "safe to retry" signals are not trusted at
 // COMMIT: pgx reports a reply cut after the server committed as safe to
-// retry.
+// retry. fn must not call Commit or Rollback itself.
 //
 // # Statements outside a transaction
 //
 // A statement is its own transaction. [Exec], [Query] and [Statement] retry
 // it when it provably did not take effect (a conflict, a refused
-// connection, nothing sent), or when the context is marked [Idempotent] and
+// connection, a context that had ended before the call), or when the context is marked [Idempotent] and
 // the connection was lost or the session killed while it ran; otherwise a
 // statement that may have run ends the call, even after an attempt
-// timeout. database/sql already retries a call up to 3 times on
-// driver.ErrBadConn, inside one attempt of ours: a policy of 4 attempts can
-// send a statement up to 12 times. lib/pq turns every FATAL error into a
-// bare driver.ErrBadConn without a code, so with lib/pq a killed session
-// (57P01) looks like a connection that was never used.
+// timeout. database/sql itself runs a call up to 3 times on
+// driver.ErrBadConn, inside one attempt of ours, and drivers report a
+// reply lost after the statement ran as driver.ErrBadConn (pgx's stdlib
+// driver does): so database/sql may run a statement that is not
+// idempotent up to 3 times, which dbx cannot prevent, and a bare
+// driver.ErrBadConn that reaches dbx is an unknown outcome, not retried
+// unless the context is marked [Idempotent]. lib/pq turns every FATAL
+// error into a bare driver.ErrBadConn without a code.
 //
 // # Defaults
 //

@@ -117,7 +117,7 @@ func ExampleTransact() {
 	commits := 0
 	begin := func(context.Context) (ledgerTx, error) { return ledgerTx{&commits}, nil }
 	calls := 0
-	v, err := dbx.Transact(context.Background(), begin, false, func(ctx context.Context, tx ledgerTx) (string, error) {
+	v, err := dbx.Transact(context.Background(), begin, dbx.ReadWrite, func(ctx context.Context, tx ledgerTx) (string, error) {
 		calls++
 		return fmt.Sprintf("done in attempt %d", calls), nil
 	})

@@ -3,6 +3,7 @@ package dbx
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // codeErr is an error with a SQLSTATE, as a driver's.
@@ -20,13 +21,16 @@ func (e pgxConnErr) SafeToRetry() bool { return e.safe }
 // fakeTx is a transaction whose commit and rollback are scripted; it
 // records what happened to it.
 type fakeTx struct {
-	commitErr  error
-	committed  bool
-	rolledBack bool
-	rollbackOK bool // the context of Rollback was not cancelled
+	commitErr      error
+	commitCalled   bool
+	committed      bool
+	rolledBack     bool
+	rollbackOK     bool          // the context of Rollback was not cancelled
+	rollbackWithin time.Duration // the time Rollback's context left it (0: no deadline)
 }
 
 func (t *fakeTx) Commit(context.Context) error {
+	t.commitCalled = true
 	if t.commitErr != nil {
 		return t.commitErr
 	}
@@ -37,6 +41,9 @@ func (t *fakeTx) Commit(context.Context) error {
 func (t *fakeTx) Rollback(ctx context.Context) error {
 	t.rolledBack = true
 	t.rollbackOK = ctx.Err() == nil
+	if d, ok := ctx.Deadline(); ok {
+		t.rollbackWithin = time.Until(d)
+	}
 	return nil
 }
 

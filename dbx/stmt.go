@@ -13,8 +13,8 @@ import (
 //
 //   - the statement provably did not take effect: a serialization failure,
 //     deadlock or lock timeout (the server rolled it back), a connection
-//     the server refused (08001, 08004, 53300, 57P03), or
-//     [driver.ErrBadConn] or pgx's SafeToRetry (nothing was sent);
+//     refused (08001, 08004, 53300, 57P03, or ECONNREFUSED), or a context
+//     that had ended before the statement was handed to the driver;
 //   - or ctx is marked [Idempotent] (a read-only statement is idempotent:
 //     mark it), and the connection was lost or the session killed while
 //     the statement ran (an outcome the client cannot know).
@@ -25,12 +25,17 @@ import (
 // a classifier nor an attempt timeout ([retry.WithAttemptTimeout], which
 // the loop otherwise retries) sends it again.
 //
-// database/sql already retries a call itself, up to 3 times, when the
-// driver reports [driver.ErrBadConn]; those tries happen inside one
-// attempt, so a policy of 4 attempts can send a statement up to 12 times.
-// lib/pq turns every FATAL error (57P01 among them) into a bare
-// driver.ErrBadConn with no SQLSTATE, which database/sql then retries on
-// another connection.
+// A bare [driver.ErrBadConn] is such an unknown outcome. database/sql
+// retries a call itself, up to 3 times in all, when the driver reports
+// driver.ErrBadConn, and returns it only when its own tries are spent; and
+// drivers report it for replies they lost after the statement ran: pgx's
+// stdlib driver turns every error pgx calls SafeToRetry into it, a reply
+// cut after the server executed the statement included. So database/sql
+// may itself run a statement that is not idempotent up to 3 times within
+// one attempt, and dbx cannot prevent it (use [InTx], or a driver's own
+// interface such as pgxx, where that matters); what dbx does is never to
+// add attempts of its own on top. lib/pq turns every FATAL error (57P01
+// among them) into a bare driver.ErrBadConn with no SQLSTATE.
 //
 // The options and the returned error are those of [InTx]. Exec is safe for
 // concurrent use.
@@ -90,6 +95,11 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Statement: nil operation", retry.ErrInvalidConfig)}
 	}
 	return retry.Do(ctx, func(ctx context.Context) (T, error) {
+		if err := ctx.Err(); err != nil {
+			// Nothing is handed to the driver: the outcome is known.
+			var zero T
+			return zero, &verdict{err: context.Cause(ctx), retryable: true}
+		}
 		v, err := op(ctx)
 		if err != nil {
 			return v, statementError(ctx, err)

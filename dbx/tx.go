@@ -12,7 +12,9 @@ import (
 // ErrCommitUnknown is in the chain of the error a transaction helper
 // returns when COMMIT failed in a way that does not say whether the
 // transaction was committed: the connection broke after COMMIT was sent,
-// or the server answered 08xxx, 57P01, 57P02, 40003 or 08007. The
+// the context ended while COMMIT was under way (the driver stopped waiting
+// for the reply), or the server answered 08xxx, 57P01, 57P02, 57P05 or
+// 40003. The
 // transaction is not retried, since redoing it could apply it twice;
 // errors.Is(err, dbx.ErrCommitUnknown) tells the caller to check (for
 // example for a row with a unique id the transaction wrote) before doing it
@@ -20,7 +22,20 @@ import (
 // instead.
 var ErrCommitUnknown = errors.New("dbx: commit outcome unknown: the transaction may have been committed")
 
-var errTxDone = sql.ErrTxDone
+// Access says whether a transaction of [Transact] may write; the zero
+// value is ReadWrite. It is a bool underneath (true: read-only), so that a
+// call written with a plain bool still compiles.
+type Access bool
+
+const (
+	// ReadWrite is a transaction that may write: a COMMIT whose outcome is
+	// unknown ends the call with [ErrCommitUnknown].
+	ReadWrite Access = false
+	// ReadOnly is a transaction that writes nothing: a COMMIT whose
+	// outcome is unknown is retried, since running it again changes
+	// nothing.
+	ReadOnly Access = true
+)
 
 // Tx is a transaction of any driver: what [Transact] needs to end one.
 // pgx's pgx.Tx satisfies it as it is; the nested modules pgxx and mysqlx
@@ -40,7 +55,8 @@ type Tx interface {
 // opts (nil for the driver's defaults) is passed to [sql.DB.BeginTx] on
 // every attempt: serialization failures need sql.LevelRepeatableRead or
 // sql.LevelSerializable, and ReadOnly lets a COMMIT whose outcome is unknown
-// be retried. fn must do all its work through tx and must decide what to
+// be retried. fn must do all its work through tx, must not call
+// tx.Commit or tx.Rollback (the helper ends the transaction), and must decide what to
 // run inside the transaction, from what it reads there, on every call:
 // PostgreSQL's rule is to retry "the complete transaction, including all
 // logic that decides which SQL to issue". Return the driver's errors, or
@@ -84,27 +100,20 @@ func (r sqlRun[T]) begin(ctx context.Context) (sqlTx, error) {
 
 func (r sqlRun[T]) call(ctx context.Context, tx sqlTx) (T, error) { return r.fn(ctx, tx.Tx) }
 
-// sqlTx gives *sql.Tx the methods of Tx.
+// sqlTx gives *sql.Tx the methods of Tx. database/sql's Commit and
+// Rollback take no context: the transaction keeps the context of BeginTx,
+// and a driver may use it for COMMIT itself (pgx's stdlib driver does), so
+// a context error from Commit does not prove that COMMIT was not sent.
 type sqlTx struct{ *sql.Tx }
 
-// Commit reports a context error as not committed: database/sql checks
-// the context before it sends COMMIT and detaches the commit itself from
-// it, so a context error means COMMIT was never sent (the transaction was
-// rolled back when the context ended).
-func (t sqlTx) Commit(ctx context.Context) error {
-	err := t.Tx.Commit()
-	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return &notCommitted{err}
-	}
-	return err
-}
+func (t sqlTx) Commit(context.Context) error   { return t.Tx.Commit() }
 func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 
 // Transact is [InTx] for any driver: begin starts a transaction (with the
 // isolation level and access mode the caller wants), fn runs in it, and
 // Transact commits it, redoing the whole transaction while the failure is
-// one a new attempt may cure. readOnly says the transaction writes nothing,
-// so that a COMMIT with an unknown outcome may be retried.
+// one a new attempt may cure. access says whether the transaction writes:
+// a [ReadOnly] transaction whose COMMIT has an unknown outcome is retried.
 //
 // Each attempt:
 //
@@ -114,29 +123,45 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //     the error classified (by the policy's classifiers, then dbx's table);
 //   - if fn panics, rolls back and panics again with the same value, on the
 //     caller's goroutine;
+//   - if the attempt's context has ended by then (the caller's
+//     cancellation or deadline, or the policy's attempt timeout), rolls back
+//     without sending COMMIT: nothing was committed;
 //   - commits. A COMMIT that fails with a serialization failure or a
 //     deadlock (SERIALIZABLE write skew is detected there) did not commit
 //     and is retried. A COMMIT whose outcome is unknown (see
-//     [ErrCommitUnknown]) ends the call at once with an error whose chain
-//     holds ErrCommitUnknown and the driver's error, unless readOnly is set
-//     or ctx is marked [Idempotent]; then it is retried.
+//     [ErrCommitUnknown]) ends the call at once, as [retry.Unretryable],
+//     with an error whose chain holds ErrCommitUnknown and the driver's
+//     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
+//     it is retried. Once COMMIT was called, a context error is an unknown
+//     outcome too: the driver may have sent COMMIT before it gave up
+//     waiting for the reply (pgx does, and through database/sql its stdlib
+//     driver commits with the context of BeginTx).
+//
+// fn must not call Commit or Rollback itself: the helper ends the
+// transaction. A COMMIT that finds the transaction already ended
+// (sql.ErrTxDone, pgx.ErrTxClosed) while the context is live ends the call
+// with an error wrapping [retry.ErrInvalidConfig].
 //
 // Rollbacks run with ctx's values but without its cancellation, so that a
-// cancelled call still releases its connection cleanly; their errors are
-// dropped (the transaction is over either way). When ctx ends, the running
-// attempt's transaction is rolled back and no new attempt starts.
+// cancelled call still releases its connection cleanly, and with a time
+// limit of their own of 5 seconds, so that a server that does not answer
+// cannot hold the call; their errors are dropped (the transaction is over
+// either way: the server rolls back a transaction whose connection closes).
+// database/sql's Rollback takes no context, so through [InTx] the limit
+// is the driver's own. When ctx ends, the running attempt's transaction
+// is rolled back and no new attempt starts.
 //
 // On failure Transact returns fn's last value and a [*retry.Error] whose
 // chain reaches the last error (errors.As finds the driver's error) and the
 // reason the loop stopped, as for [retry.Do]. The options are those of
 // [InTx]. A nil begin or fn returns an error wrapping
 // [retry.ErrInvalidConfig] without calling anything.
-func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, error), readOnly bool, fn func(ctx context.Context, tx X) (T, error), ropts ...retry.Option) (T, error) {
+func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, error), access Access, fn func(ctx context.Context, tx X) (T, error), ropts ...retry.Option) (T, error) {
 	if begin == nil || fn == nil {
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
-	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: readOnly}
+	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: access == ReadOnly}
 	return retry.Do(ctx, r.attempt, options(ropts)...)
 }
 
@@ -172,8 +197,13 @@ func attempt[X Tx, T any, S source[X, T]](ctx context.Context, s S, readOnly boo
 	}
 	v, err := guarded(ctx, s, tx)
 	if err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		rollback(ctx, tx)
 		return v, classified(err)
+	}
+	if ctx.Err() != nil {
+		// COMMIT is not sent: the outcome is known, nothing committed.
+		rollback(ctx, tx)
+		return v, classified(&notCommitted{context.Cause(ctx)})
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return v, commitFailed(ctx, err, readOnly)
@@ -186,7 +216,7 @@ func guarded[X Tx, T any, S source[X, T]](ctx context.Context, s S, tx X) (v T, 
 	done := false
 	defer func() {
 		if !done {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+			rollback(ctx, tx)
 		}
 	}()
 	v, err = s.call(ctx, tx)
@@ -194,10 +224,26 @@ func guarded[X Tx, T any, S source[X, T]](ctx context.Context, s S, tx X) (v T, 
 	return v, err
 }
 
+// rollback rolls tx back with ctx's values, without its cancellation, for
+// at most rollbackTimeout.
+func rollback[X Tx](ctx context.Context, tx X) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
+}
+
 // commitFailed classifies an error of COMMIT.
 func commitFailed(ctx context.Context, err error, readOnly bool) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		if ctx.Err() != nil {
+			// database/sql rolled the transaction back when the context
+			// ended, before COMMIT: nothing committed.
+			return classified(err)
+		}
+		return retry.Permanent(fmt.Errorf("%w: dbx: the transaction had already ended when the helper committed it (fn must not call Commit or Rollback): %w", retry.ErrInvalidConfig, err))
+	}
 	state := SQLState(err)
-	if !commitUnknown(state, err) {
+	if !commitUnknown(state) {
 		return classified(err)
 	}
 	if readOnly || IsIdempotent(ctx) {
@@ -211,10 +257,11 @@ func classified(err error) error {
 	return &verdict{err: err, retryable: inTxRetryable(SQLState(err), err)}
 }
 
-// notCommitted is an error of COMMIT that proves nothing was committed.
+// notCommitted is the error of an attempt whose context ended before
+// COMMIT was sent: the transaction was rolled back.
 type notCommitted struct{ err error }
 
-func (n *notCommitted) Error() string { return n.err.Error() }
+func (n *notCommitted) Error() string { return "dbx: not committed: " + n.err.Error() }
 func (n *notCommitted) Unwrap() error { return n.err }
 
 // unknownCommit is the error of a COMMIT with an unknown outcome: its chain

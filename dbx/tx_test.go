@@ -2,8 +2,13 @@ package dbx
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,14 +22,14 @@ import (
 // transact runs Transact over b in a bubble of virtual time, with fn
 // failing with the scripted errors (nil: succeed) on successive calls.
 // The context is the bubble's own, marked Idempotent when idem is set.
-func transact(t *testing.T, idem bool, b *beginner, readOnly bool, fnErrs []error, opts ...retry.Option) (calls int, v int, err error) {
+func transact(t *testing.T, idem bool, b *beginner, access Access, fnErrs []error, opts ...retry.Option) (calls int, v int, err error) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		ctx := t.Context()
 		if idem {
 			ctx = Idempotent(ctx)
 		}
-		v, err = Transact(ctx, b.begin, readOnly, func(ctx context.Context, tx *fakeTx) (int, error) {
+		v, err = Transact(ctx, b.begin, access, func(ctx context.Context, tx *fakeTx) (int, error) {
 			calls++
 			if calls <= len(fnErrs) && fnErrs[calls-1] != nil {
 				return -calls, fnErrs[calls-1]
@@ -57,7 +62,7 @@ func TestTransactRetriesTheWholeTransaction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := &beginner{commitErr: tt.commitErr, beginErr: tt.beginErr}
-			calls, v, err := transact(t, false, b, false, tt.fnErrs)
+			calls, v, err := transact(t, false, b, ReadWrite, tt.fnErrs)
 			require.NoError(t, err)
 			assert.Equal(t, tt.calls, calls)
 			assert.Equal(t, tt.calls, v, "the value of the attempt that committed")
@@ -76,7 +81,7 @@ func TestTransactStopsOnTerminalErrors(t *testing.T) {
 	for _, fnErr := range []error{errOwn, codeErr("23505"), codeErr("42601"), codeErr("22012")} {
 		t.Run(fnErr.Error(), func(t *testing.T) {
 			b := &beginner{}
-			calls, v, err := transact(t, false, b, false, []error{fnErr})
+			calls, v, err := transact(t, false, b, ReadWrite, []error{fnErr})
 			assert.Equal(t, 1, calls)
 			assert.Equal(t, -1, v, "fn's last value comes back")
 			var re *retry.Error
@@ -95,8 +100,8 @@ func TestTransactExhausts(t *testing.T) {
 	for i := range errs {
 		errs[i] = codeErr("40001")
 	}
-	calls, _, err := transact(t, false, &beginner{}, false, errs)
-	assert.Equal(t, DefaultMaxAttempts, calls)
+	calls, _, err := transact(t, false, &beginner{}, ReadWrite, errs)
+	assert.Equal(t, defaultMaxAttempts, calls)
 	assert.ErrorIs(t, err, retry.ErrExhausted)
 	assert.Equal(t, "40001", SQLState(err))
 }
@@ -105,7 +110,7 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 	for _, commitErr := range []error{io.ErrUnexpectedEOF, pgxConnErr{safe: true}, codeErr("08006"), codeErr("57P01"), codeErr("40003"), codeErr("08007")} {
 		t.Run(commitErr.Error(), func(t *testing.T) {
 			b := &beginner{commitErr: []error{commitErr}}
-			calls, _, err := transact(t, false, b, false, nil)
+			calls, _, err := transact(t, false, b, ReadWrite, nil)
 			assert.Equal(t, 1, calls, "never retried")
 			assert.ErrorIs(t, err, ErrCommitUnknown)
 			assert.ErrorIs(t, err, retry.ErrPermanent)
@@ -113,12 +118,12 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 			assert.Contains(t, err.Error(), "commit outcome unknown")
 
 			b = &beginner{commitErr: []error{commitErr}}
-			calls, _, err = transact(t, false, b, true, nil)
+			calls, _, err = transact(t, false, b, ReadOnly, nil)
 			require.NoError(t, err, "a read-only transaction is retried")
 			assert.Equal(t, 2, calls)
 
 			b = &beginner{commitErr: []error{commitErr}}
-			calls, _, err = transact(t, true, b, false, nil)
+			calls, _, err = transact(t, true, b, ReadWrite, nil)
 			require.NoError(t, err, "an idempotent transaction is retried")
 			assert.Equal(t, 2, calls)
 		})
@@ -127,19 +132,19 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 
 func TestTransactCommitUnknownIsNotWidenedByClassifiers(t *testing.T) {
 	b := &beginner{commitErr: []error{codeErr("08006")}}
-	calls, _, err := transact(t, false, b, false, nil,
+	calls, _, err := transact(t, false, b, ReadWrite, nil,
 		retry.WithClassifier(RetryCodes("08"), func(error) retry.Decision { return retry.Retryable }))
 	assert.Equal(t, 1, calls)
 	assert.ErrorIs(t, err, ErrCommitUnknown)
 }
 
 func TestTransactTableCanBeWidenedAndNarrowed(t *testing.T) {
-	calls, _, err := transact(t, false, &beginner{}, false, []error{codeErr("23505")},
+	calls, _, err := transact(t, false, &beginner{}, ReadWrite, []error{codeErr("23505")},
 		retry.WithClassifier(RetryCodes("23505")))
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 
-	calls, _, err = transact(t, false, &beginner{}, false, []error{codeErr("40001")},
+	calls, _, err = transact(t, false, &beginner{}, ReadWrite, []error{codeErr("40001")},
 		retry.WithClassifier(StopCodes("40001")))
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 	assert.Equal(t, 1, calls)
@@ -147,16 +152,16 @@ func TestTransactTableCanBeWidenedAndNarrowed(t *testing.T) {
 	// A policy replaces the defaults but not the table.
 	p, err := retry.NewPolicy(retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)))
 	require.NoError(t, err)
-	calls, _, err = transact(t, false, &beginner{}, false, []error{errOwn}, p)
+	calls, _, err = transact(t, false, &beginner{}, ReadWrite, []error{errOwn}, p)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 	assert.Equal(t, 1, calls)
-	calls, _, err = transact(t, false, &beginner{}, false, []error{codeErr("40001"), codeErr("40001")}, p)
+	calls, _, err = transact(t, false, &beginner{}, ReadWrite, []error{codeErr("40001"), codeErr("40001")}, p)
 	assert.ErrorIs(t, err, retry.ErrExhausted)
 	assert.Equal(t, 2, calls)
 }
 
 func TestTransactHonoursPermanentFromFn(t *testing.T) {
-	calls, _, err := transact(t, false, &beginner{}, false, []error{retry.Permanent(codeErr("40001"))})
+	calls, _, err := transact(t, false, &beginner{}, ReadWrite, []error{retry.Permanent(codeErr("40001"))})
 	assert.Equal(t, 1, calls)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 }
@@ -164,7 +169,7 @@ func TestTransactHonoursPermanentFromFn(t *testing.T) {
 func TestTransactPanicRollsBackAndRepanics(t *testing.T) {
 	b := &beginner{}
 	assert.PanicsWithValue(t, "boom", func() {
-		_, _ = Transact(t.Context(), b.begin, false, func(context.Context, *fakeTx) (int, error) {
+		_, _ = Transact(t.Context(), b.begin, ReadWrite, func(context.Context, *fakeTx) (int, error) {
 			panic("boom")
 		})
 	})
@@ -178,7 +183,7 @@ func TestTransactCancellationRollsBackAndStops(t *testing.T) {
 	stop := errors.New("caller gave up")
 	b := &beginner{}
 	calls := 0
-	_, err := Transact(ctx, b.begin, false, func(ctx context.Context, tx *fakeTx) (int, error) {
+	_, err := Transact(ctx, b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
 		calls++
 		cancel(stop)
 		return 0, context.Cause(ctx)
@@ -194,16 +199,16 @@ func TestTransactWithADoneContextDoesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	b := &beginner{}
-	_, err := Transact(ctx, b.begin, false, func(context.Context, *fakeTx) (int, error) { return 0, nil })
+	_, err := Transact(ctx, b.begin, ReadWrite, func(context.Context, *fakeTx) (int, error) { return 0, nil })
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, b.txs)
 }
 
 func TestNilArgumentsAreInvalid(t *testing.T) {
 	b := &beginner{}
-	_, err := Transact[*fakeTx, int](t.Context(), nil, false, func(context.Context, *fakeTx) (int, error) { return 0, nil })
+	_, err := Transact[*fakeTx, int](t.Context(), nil, ReadWrite, func(context.Context, *fakeTx) (int, error) { return 0, nil })
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = Transact[*fakeTx, int](t.Context(), b.begin, false, nil)
+	_, err = Transact[*fakeTx, int](t.Context(), b.begin, ReadWrite, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	_, err = InTx[int](t.Context(), nil, nil, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
@@ -220,7 +225,7 @@ func TestNilArgumentsAreInvalid(t *testing.T) {
 
 func TestInvalidOptionsCallNothing(t *testing.T) {
 	b := &beginner{}
-	_, err := Transact(t.Context(), b.begin, false, func(context.Context, *fakeTx) (int, error) { return 0, nil },
+	_, err := Transact(t.Context(), b.begin, ReadWrite, func(context.Context, *fakeTx) (int, error) { return 0, nil },
 		retry.WithMaxAttempts(-1))
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.Empty(t, b.txs)
@@ -272,9 +277,21 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 		})
 		return calls, err
 	}
-	calls, err := run(false, codeErr("40P01"), pgxConnErr{safe: true})
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	calls, err := run(false, codeErr("40P01"), refused)
 	require.NoError(t, err)
 	assert.Equal(t, 3, calls)
+
+	// pgx says SafeToRetry, and database/sql says driver.ErrBadConn, for a
+	// reply cut after the statement ran: neither proves it did not.
+	for _, cut := range []error{pgxConnErr{safe: true}, driver.ErrBadConn} {
+		calls, err = run(false, cut)
+		assert.ErrorIs(t, err, retry.ErrPermanent, "%v", cut)
+		assert.Equal(t, 1, calls, "%v", cut)
+		calls, err = run(true, cut)
+		require.NoError(t, err, "idempotent: %v", cut)
+		assert.Equal(t, 2, calls)
+	}
 
 	calls, err = run(false, io.ErrUnexpectedEOF)
 	assert.ErrorIs(t, err, retry.ErrPermanent, "a lost reply may have been applied")
@@ -311,4 +328,152 @@ func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 		})
 	}
+}
+
+// The attempt's context ends while fn runs and fn does not notice: COMMIT
+// is not sent, the transaction is rolled back, and the outcome is known,
+// so the attempt timeout is retried.
+func TestTransactContextEndedBeforeCommitSendsNothing(t *testing.T) {
+	b := &beginner{}
+	calls := 0
+	synctest.Test(t, func(t *testing.T) {
+		_, err := Transact(t.Context(), b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
+			calls++
+			if calls == 1 {
+				<-ctx.Done() // slow work that swallows the cancellation
+			}
+			return calls, nil
+		}, retry.WithAttemptTimeout(time.Second))
+		require.NoError(t, err)
+	})
+	assert.Equal(t, 2, calls)
+	require.Len(t, b.txs, 2)
+	assert.False(t, b.txs[0].commitCalled, "COMMIT is not sent after the context ended")
+	assert.True(t, b.txs[0].rolledBack)
+	assert.True(t, b.txs[1].committed)
+
+	// The caller's own deadline: the call ends with it, not with
+	// ErrCommitUnknown.
+	b = &beginner{}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := Transact(ctx, b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
+			<-ctx.Done()
+			return 0, nil
+		})
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, ErrCommitUnknown)
+	})
+	require.Len(t, b.txs, 1)
+	assert.False(t, b.txs[0].commitCalled)
+	assert.True(t, b.txs[0].rolledBack)
+}
+
+// Once COMMIT was called, a context error does not prove it was not sent:
+// pgx gives up waiting for the reply of a COMMIT the server may have run.
+func TestTransactContextErrorFromCommitIsUnknown(t *testing.T) {
+	for _, commitErr := range []error{
+		context.DeadlineExceeded,
+		fmt.Errorf("timeout: %w", context.DeadlineExceeded),
+		context.Canceled,
+	} {
+		b := &beginner{commitErr: []error{commitErr}}
+		calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithAttemptTimeout(time.Second))
+		assert.Equal(t, 1, calls, "%v", commitErr)
+		assert.ErrorIs(t, err, ErrCommitUnknown)
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, commitErr)
+	}
+}
+
+// fn committed or rolled back the transaction itself: the helper's COMMIT
+// finds it ended, which is a misuse, not a conflict or an unknown outcome.
+func TestTransactTxDoneAtCommitIsAMisuse(t *testing.T) {
+	b := &beginner{commitErr: []error{fmt.Errorf("commit: %w", sql.ErrTxDone)}}
+	calls, _, err := transact(t, false, b, ReadWrite, nil)
+	assert.Equal(t, 1, calls)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, sql.ErrTxDone)
+	assert.NotErrorIs(t, err, ErrCommitUnknown)
+	assert.Contains(t, err.Error(), "fn must not call Commit or Rollback")
+}
+
+// Every rollback has a time limit of its own, free of the caller's
+// cancellation.
+func TestTransactRollbackHasATimeLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		b := &beginner{}
+		_, err := Transact(ctx, b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
+			cancel()
+			return 0, ctx.Err()
+		})
+		assert.ErrorIs(t, err, context.Canceled)
+		require.Len(t, b.txs, 1)
+		assert.True(t, b.txs[0].rollbackOK)
+		assert.Equal(t, rollbackTimeout, b.txs[0].rollbackWithin)
+	})
+	b := &beginner{}
+	synctest.Test(t, func(t *testing.T) {
+		assert.Panics(t, func() {
+			_, _ = Transact(t.Context(), b.begin, ReadWrite, func(context.Context, *fakeTx) (int, error) { panic("boom") })
+		})
+	})
+	require.Len(t, b.txs, 1)
+	assert.Equal(t, rollbackTimeout, b.txs[0].rollbackWithin, "the rollback after a panic too")
+}
+
+// The default policy jitters fully: the waits of a transaction failing
+// with 40001 are each within [0, min(2ms·2^(n-1), 500ms)], the loop waits
+// exactly that long, and they are not the plain exponential.
+func TestTransactDefaultWaitsAreFullyJittered(t *testing.T) {
+	const failures = 9
+	errs := make([]error, failures)
+	for i := range errs {
+		errs[i] = codeErr("40001")
+	}
+	var delays, slept []time.Duration
+	synctest.Test(t, func(t *testing.T) {
+		last := time.Now()
+		b := &beginner{}
+		calls := 0
+		_, err := Transact(t.Context(), b.begin, ReadWrite, func(context.Context, *fakeTx) (int, error) {
+			now := time.Now()
+			if calls > 0 {
+				slept = append(slept, now.Sub(last))
+			}
+			last = now
+			calls++
+			if calls <= failures {
+				return 0, errs[calls-1]
+			}
+			return 0, nil
+		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { delays = append(delays, a.Delay) }))
+		require.NoError(t, err)
+	})
+	require.Len(t, delays, failures)
+	assert.Equal(t, delays, slept, "the loop waits the delay it reports")
+	plain := 0
+	for i, d := range delays {
+		ceiling := min(defaultInitial<<i, defaultMaxDelay)
+		assert.GreaterOrEqual(t, d, time.Duration(0), "wait %d", i+1)
+		assert.LessOrEqual(t, d, ceiling, "wait %d", i+1)
+		if d == ceiling {
+			plain++
+		}
+	}
+	assert.Less(t, plain, failures, "the waits are jittered, not the plain exponential %v", delays)
+}
+
+// A call written with a plain bool for the access still compiles and
+// means what it did: true is read-only.
+func TestTransactAccessIsABool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := &beginner{commitErr: []error{io.ErrUnexpectedEOF}}
+		_, err := Transact(t.Context(), b.begin, true, func(context.Context, *fakeTx) (int, error) { return 0, nil })
+		require.NoError(t, err, "read-only: an unknown COMMIT is retried")
+		assert.Len(t, b.txs, 2)
+	})
 }

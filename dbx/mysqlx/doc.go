@@ -34,4 +34,24 @@
 // error, InTx rolls the whole transaction back and runs it again from the
 // start, so nothing is applied twice. Statements outside a transaction
 // ([Exec]) are retried after 1205 too: the statement was rolled back.
+//
+// # Implicit commits
+//
+// MySQL and MariaDB commit the open transaction by themselves before (and
+// after) some statements: DDL (CREATE, ALTER, DROP, TRUNCATE, RENAME),
+// LOCK TABLES and UNLOCK TABLES, account management, and others (see
+// "Statements That Cause an Implicit Commit" in the MySQL manual). Such a
+// statement inside fn commits the writes made before it; a later
+// deadlock, lock wait timeout or lost connection then makes InTx roll back
+// only what followed and run fn again from the start, which applies the
+// earlier writes a second time. Do not run such statements inside fn, or
+// make everything before them idempotent.
+//
+// # COMMIT takes no context
+//
+// The driver sends COMMIT without the context: a COMMIT whose reply does
+// not come waits for the connection's read timeout (the DSN parameter
+// readTimeout), not for the context's end. Set readTimeout to bound it; a
+// COMMIT that times out there ends with [dbx.ErrCommitUnknown]. When the
+// context has ended before COMMIT, InTx rolls back and sends no COMMIT.
 package mysqlx

@@ -107,3 +107,31 @@ func accounts(t testing.TB, db *sql.DB, n int) {
 		mustExec(t, db, fmt.Sprintf("INSERT INTO accounts VALUES (%d, 100)", i))
 	}
 }
+
+// idle fails the test when a connection of db stays in use: a helper that
+// returned must have ended its transaction and released it (a leaked
+// transaction would otherwise hold its locks and hang later tests). When
+// the context ended, database/sql rolls back on a goroutine of its own and
+// may release the connection just after the helper returned: idle allows
+// it a few seconds, a bound rather than a timing.
+func idle(t testing.TB, db *sql.DB) {
+	t.Helper()
+	require.Eventually(t, func() bool { return db.Stats().InUse == 0 }, 5*time.Second, time.Millisecond,
+		"a transaction leaked its connection")
+}
+
+// patience is how long a client waits for a reply the proxy holds back
+// before it gives up; the server has committed long before.
+const patience = 300 * time.Millisecond
+
+// orders creates the table orders and returns a function counting its rows.
+func orders(t testing.TB, db *sql.DB) func() int {
+	t.Helper()
+	mustExec(t, db, "CREATE TABLE orders (id int AUTO_INCREMENT PRIMARY KEY, item text NOT NULL) ENGINE=InnoDB")
+	return func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, db.QueryRow("SELECT count(*) FROM orders").Scan(&n))
+		return n
+	}
+}

@@ -19,7 +19,8 @@ import (
 // MySQL's errors given their SQLSTATE (see the package documentation);
 // see [dbx.Transact] for the rules at COMMIT, on panics and on
 // cancellation, the defaults and the returned error, whose chain reaches
-// the driver's *mysql.MySQLError.
+// the driver's *mysql.MySQLError. fn must not run statements that commit
+// implicitly (DDL, LOCK TABLES): see the package documentation.
 //
 // InTx is safe for concurrent use.
 func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(ctx context.Context, tx *sql.Tx) (T, error), ropts ...retry.Option) (T, error) {
@@ -35,7 +36,7 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		v, err := fn(ctx, t.Tx)
 		return v, coded(err)
 	}
-	return dbx.Transact(ctx, begin, opts != nil && opts.ReadOnly, call, ropts...)
+	return dbx.Transact(ctx, begin, dbx.Access(opts != nil && opts.ReadOnly), call, ropts...)
 }
 
 // tx gives *sql.Tx the methods of dbx.Tx, with coded errors.

@@ -65,6 +65,7 @@ func TestInTxDeadlock(t *testing.T) {
 	wg.Go(func() { errs[0] = transfer(0, 1, 2) })
 	wg.Go(func() { errs[1] = transfer(1, 2, 1) })
 	wg.Wait()
+	idle(t, db)
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
 	assert.Equal(t, int32(1), retries.Load(), "exactly one victim")
@@ -105,6 +106,7 @@ func TestInTxLockWaitTimeout(t *testing.T) {
 			require.NoError(t, holder.Rollback())
 		}
 	}))
+	idle(t, waiter)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []uint16{1205}, numbers)
@@ -161,6 +163,7 @@ func TestInTxOwnErrorIsNotRetried(t *testing.T) {
 		}
 		return 0, own
 	})
+	idle(t, db)
 	assert.ErrorIs(t, err, own)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 	assert.Equal(t, 1, calls)
@@ -180,25 +183,26 @@ func TestNilArguments(t *testing.T) {
 func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	db, cfg := newDatabase(t)
 	mustExec(t, db, "CREATE TABLE orders (id int AUTO_INCREMENT PRIMARY KEY, item text NOT NULL) ENGINE=InnoDB")
-	proxy, via := newCommitCutter(t, cfg)
+	proxy, via := newProxy(t, cfg)
 	viaDB := open(t, via)
 
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls := 0
 	_, err := mysqlx.InTx(t.Context(), viaDB, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
 		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
 		return 0, err
 	})
+	idle(t, viaDB)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, int32(1), proxy.cutDone.Load())
+	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int
 	require.NoError(t, db.QueryRow("SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 1, n, "the server did commit")
 
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls = 0
 	got, err := mysqlx.InTx(t.Context(), viaDB, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
@@ -206,6 +210,7 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n)
 		return n, err
 	})
+	idle(t, viaDB)
 	require.NoError(t, err)
 	assert.Equal(t, 1, got)
 	assert.Equal(t, 2, calls, "a read-only transaction is retried")

@@ -6,10 +6,13 @@
 // declared [dbx.Idempotent]); [Exec] retries a statement outside a
 // transaction only where that cannot apply it twice.
 //
-// pgx tells apart a connection error that happened before anything was
-// sent (pgconn.SafeToRetry) from one that may have reached the server, and
-// dbx uses that for statements. At COMMIT it is not trusted: pgx reports
-// a reply that was cut after the server committed as safe to retry.
+// pgx marks some connection errors as "safe to retry"
+// (pgconn.SafeToRetry), meant as "nothing was sent"; pgxx does not trust
+// it, neither at COMMIT nor for a statement: pgx reports a reply that was
+// cut after the server had committed, or had run the statement, as "conn
+// closed", safe to retry. Only a connection that could not be established
+// (*pgconn.ConnectError) or a context that had ended before the call
+// proves that nothing was sent.
 //
 // pgx's own BeginTxFunc does not retry; its maintainers leave retries to
 // other libraries. This module is a separate Go module so that the core

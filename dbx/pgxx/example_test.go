@@ -4,25 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/retrykit/retry"
 	"github.com/retrykit/retry/dbx"
 	"github.com/retrykit/retry/dbx/pgxx"
 )
 
-// A SERIALIZABLE transfer through a pgxpool: the whole transaction runs
-// again after a serialization failure or a deadlock.
-func ExampleInTx() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, "postgres://postgres@127.0.0.1:5432/test")
-	if err != nil {
-		return
-	}
-	defer pool.Close()
-	_, err = pgxx.InTx(ctx, pool, pgx.TxOptions{IsoLevel: pgx.Serializable},
+// The examples need a server, so they are compiled but not run by go test
+// (an example cannot skip); TestExamples runs their code, transfer and
+// expire, against the test server.
+
+// transfer moves 100 from account 1 to account 2 at SERIALIZABLE: the whole
+// transaction runs again after a serialization failure or a deadlock.
+func transfer(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pgxx.InTx(ctx, pool, pgx.TxOptions{IsoLevel: pgx.Serializable},
 		func(ctx context.Context, tx pgx.Tx) (struct{}, error) {
 			if _, err := tx.Exec(ctx, `UPDATE accounts SET balance = balance - 100 WHERE id = 1`); err != nil {
 				return struct{}{}, err
@@ -31,7 +33,29 @@ func ExampleInTx() {
 			return struct{}{}, err
 		}, retry.WithMaxAttempts(20))
 	if errors.Is(err, dbx.ErrCommitUnknown) {
-		fmt.Println("the connection broke during COMMIT: check before transferring again")
+		return fmt.Errorf("the connection broke during COMMIT: check before transferring again: %w", err)
+	}
+	return err
+}
+
+// expire deletes the expired sessions, a statement outside a transaction:
+// deleting by a condition is idempotent, so it is declared so and sent
+// again even when the connection broke while it ran.
+func expire(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	tag, err := pgxx.Exec(dbx.Idempotent(ctx), pool, `DELETE FROM sessions WHERE expires < now()`, nil)
+	return tag.RowsAffected(), err
+}
+
+// A SERIALIZABLE transfer through a pgxpool.
+func ExampleInTx() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://postgres@127.0.0.1:5432/test")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	if err := transfer(ctx, pool); err != nil {
+		log.Fatal(err)
 	}
 }
 
@@ -41,9 +65,25 @@ func ExampleExec() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, "postgres://postgres@127.0.0.1:5432/test")
 	if err != nil {
-		return
+		log.Fatal(err)
 	}
 	defer pool.Close()
-	tag, err := pgxx.Exec(dbx.Idempotent(ctx), pool, `DELETE FROM sessions WHERE expires < now()`, nil)
-	fmt.Println(tag.RowsAffected(), err)
+	n, err := expire(ctx, pool)
+	fmt.Println(n, err)
+}
+
+func TestExamples(t *testing.T) {
+	cfg := newDatabase(t)
+	conn := connect(t, cfg)
+	accounts(t, conn, 2, 1000)
+	exec(t, conn, "CREATE TABLE sessions (id int PRIMARY KEY, expires timestamptz NOT NULL)",
+		"INSERT INTO sessions VALUES (1, now() - interval '1 hour'), (2, now() + interval '1 hour'), (3, now() - interval '1 day')")
+	pool := newPool(t, cfg)
+
+	require.NoError(t, transfer(t.Context(), pool))
+	assert.Equal(t, []int64{900, 1100}, balances(t, conn))
+
+	n, err := expire(t.Context(), pool)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n)
 }

@@ -2,6 +2,7 @@ package pgxx
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -42,18 +43,22 @@ func InTx[T any](ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(c
 		return tx{t}, err
 	}
 	call := func(ctx context.Context, t tx) (T, error) { return fn(ctx, t.Tx) }
-	return dbx.Transact(ctx, begin, opts.AccessMode == pgx.ReadOnly, call, ropts...)
+	return dbx.Transact(ctx, begin, dbx.Access(opts.AccessMode == pgx.ReadOnly), call, ropts...)
 }
 
 // tx reports a COMMIT that the server turned into a rollback with its
 // SQLSTATE (25P02, in_failed_sql_transaction), so that dbx knows the
-// outcome: nothing was committed.
+// outcome: nothing was committed; and a COMMIT of a transaction fn already
+// ended as sql.ErrTxDone, the misuse dbx reports.
 type tx struct{ pgx.Tx }
 
 func (t tx) Commit(ctx context.Context) error {
 	err := t.Tx.Commit(ctx)
-	if errors.Is(err, pgx.ErrTxCommitRollback) {
+	switch {
+	case errors.Is(err, pgx.ErrTxCommitRollback):
 		return &failedTx{err}
+	case errors.Is(err, pgx.ErrTxClosed):
+		return fmt.Errorf("%w: %w", sql.ErrTxDone, err)
 	}
 	return err
 }
@@ -71,10 +76,12 @@ type Execer interface {
 
 // Exec runs one statement outside a transaction and retries it with the
 // rules of [dbx.Exec]: only where the statement provably did not take
-// effect (a conflict, a refused connection, or pgx's SafeToRetry: nothing
-// was sent), or where ctx is marked [dbx.Idempotent] and its outcome is
-// unknown. Unlike database/sql, pgx does not retry by itself, so each
-// attempt sends the statement at most once.
+// effect (a conflict, a connection that could not be established, a
+// context that had ended before the call), or where ctx is marked
+// [dbx.Idempotent] and its outcome is unknown. pgx's SafeToRetry is not
+// trusted: pgx reports a reply cut after the server ran the statement as
+// "conn closed", safe to retry. Unlike database/sql, pgx does not retry by
+// itself, so each attempt sends the statement at most once.
 //
 // Exec is safe for concurrent use.
 func Exec(ctx context.Context, db Execer, sql string, args []any, ropts ...retry.Option) (pgconn.CommandTag, error) {
@@ -82,9 +89,28 @@ func Exec(ctx context.Context, db Execer, sql string, args []any, ropts ...retry
 		return pgconn.CommandTag{}, &retry.Error{Reason: fmt.Errorf("%w: pgxx.Exec: nil Execer", retry.ErrInvalidConfig)}
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (pgconn.CommandTag, error) {
-		return db.Exec(ctx, sql, args...)
+		tag, err := db.Exec(ctx, sql, args...)
+		return tag, notConnected(err)
 	}, ropts...)
 }
+
+// notConnected gives an error of a connection that could not be
+// established, and that carries no SQLSTATE of the server's, the code
+// 08001 (sqlclient_unable_to_establish_sqlconnection): nothing was sent,
+// and dbx sends the statement again. Other errors are returned as they are.
+func notConnected(err error) error {
+	var ce *pgconn.ConnectError
+	if err != nil && errors.As(err, &ce) && dbx.SQLState(err) == "" {
+		return &unconnected{err}
+	}
+	return err
+}
+
+type unconnected struct{ err error }
+
+func (u *unconnected) Error() string    { return u.err.Error() }
+func (u *unconnected) Unwrap() error    { return u.err }
+func (u *unconnected) SQLState() string { return "08001" }
 
 // isNil reports whether v is nil, or a nil pointer (a *pgxpool.Pool that
 // was never set) inside a non-nil interface, which could only panic.

@@ -60,10 +60,10 @@ func TestPgxInTxCommitOutcomeUnknown(t *testing.T) {
 	cfg := newDatabase(t)
 	other := connect(t, cfg)
 	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
-	proxy, via := newCommitCutter(t, cfg)
+	proxy, via := newProxy(t, cfg)
 	pool := newPool(t, via)
 
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls := 0
 	_, err := pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
 		calls++
@@ -76,7 +76,7 @@ func TestPgxInTxCommitOutcomeUnknown(t *testing.T) {
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 1, n, "the server did commit")
 
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls = 0
 	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) (int, error) {
 		calls++

@@ -43,6 +43,7 @@ func TestInTxSerializationFailureAtStatement(t *testing.T) {
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", bal-30)
 			return bal - 30, err
 		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []string{"40001"}, codes)
@@ -92,6 +93,7 @@ func TestInTxSerializationFailureAtCommit(t *testing.T) {
 			}
 			return true, nil
 		}, retry.WithNotify(func(_ context.Context, at retry.Attempt) { codes = append(codes, dbx.SQLState(at.Err)) }))
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []string{"40001"}, codes, "the failure came at COMMIT and was retried")
@@ -145,6 +147,7 @@ func TestInTxDeadlock(t *testing.T) {
 	wg.Go(func() { errs[0] = transfer(0, 1, 2) })
 	wg.Go(func() { errs[1] = transfer(1, 2, 1) })
 	wg.Wait()
+	idle(t, db)
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
 	assert.Equal(t, int32(1), retries.Load(), "exactly one victim")
@@ -179,6 +182,7 @@ func TestInTxLockNotAvailable(t *testing.T) {
 		assert.Equal(t, "55P03", dbx.SQLState(a.Err))
 		require.NoError(t, holder.Rollback(ctx))
 	}))
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []int64{1}, balances(t, other))
@@ -196,6 +200,7 @@ func TestInTxLockNotAvailable(t *testing.T) {
 		}
 		return 0, err
 	}, retry.WithClassifier(dbx.StopCodes("55P03")))
+	idle(t, db)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 	assert.Equal(t, "55P03", dbx.SQLState(err), "lock_timeout reports 55P03 too")
 }
@@ -232,6 +237,7 @@ func TestInTxAdminShutdown(t *testing.T) {
 		}
 		return 0, nil
 	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []string{"57P01"}, codes)
@@ -289,6 +295,7 @@ func TestInTxTooManyConnections(t *testing.T) {
 			require.NoError(t, holder.Close()) // the connection goes back to the server
 		}
 	}))
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 1, v)
 	assert.Equal(t, 1, calls, "fn never ran on the refused attempts")
@@ -307,27 +314,28 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	cfg := newDatabase(t)
 	other := connect(t, cfg)
 	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
-	proxy, via := newCommitCutter(t, cfg)
+	proxy, via := newProxy(t, cfg)
 	db := openDB(t, via)
 
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls := 0
 	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
 		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
 		return 0, err
 	})
+	idle(t, db)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, int32(1), proxy.cutDone.Load())
+	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 1, n, "the server did commit")
 
 	// Read-only: the same cut is retried.
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls = 0
 	got, err := dbx.InTx(t.Context(), db, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
@@ -335,19 +343,21 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n)
 		return n, err
 	})
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 1, got)
 	assert.Equal(t, 2, calls)
-	assert.Equal(t, int32(2), proxy.cutDone.Load())
+	assert.Equal(t, int32(2), proxy.acted.Load())
 
 	// Declared idempotent: retried too (the upsert makes a second run harmless).
-	proxy.cuts.Store(1)
+	proxy.arm("commit", 1, cut)
 	calls = 0
 	_, err = dbx.InTx(dbx.Idempotent(t.Context()), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
 		_, err := tx.ExecContext(ctx, "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING")
 		return 0, err
 	})
+	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
@@ -422,6 +432,7 @@ func TestInTxCancelledBeforeCommit(t *testing.T) {
 		cancel()
 		return 0, err
 	})
+	idle(t, db)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
 	assert.Equal(t, 1, calls)
@@ -454,6 +465,7 @@ func TestInTxPanic(t *testing.T) {
 		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('pen')")
 		return 0, err
 	})
+	idle(t, db)
 	require.NoError(t, err)
 }
 
