@@ -32,8 +32,9 @@
 // After a failed attempt the loop decides, in this order:
 //
 //  1. The caller's context has ended: stop with its [context.Cause].
-//  2. The operation's own signals: [Permanent] stops; [After] retries after
-//     the hint; an attempt that hit its own [WithAttemptTimeout] is retried.
+//  2. The operation's own signals: [Permanent] and [Unretryable] stop; [After]
+//     retries after the hint; [TimedOut], like an attempt that hit its own
+//     [WithAttemptTimeout], is retried.
 //  3. The classifier chain ([WithClassifier]), then the error's own
 //     Retryable() bool method if it has one; by default, retry.
 //  4. The attempt limit ([WithMaxAttempts]): stop with [ErrExhausted]. The
