@@ -19,8 +19,9 @@
 //   - Without a key, POST and PATCH are retried only when the request
 //     provably was not processed: the connection was refused before
 //     anything was sent, or the server answered 429 Too Many Requests. Any
-//     other failure ends the call at once (as a [retry.Permanent] error, so
-//     a circuit breaker does not count it).
+//     other retryable failure ends the call at once, as a
+//     [retry.Unretryable] error: a circuit breaker still counts it as a
+//     failure of the server.
 //
 // Making a POST safe to retry:
 //
