@@ -66,8 +66,10 @@ func (tel *telemetry) metrics(t *testing.T) map[string]metricdata.Metrics {
 	return out
 }
 
-// unavailable answers 503 three times, then 200, after 250ms of virtual
-// time each, and records the span in each request's context.
+// unavailable answers 503 with Retry-After: 1 three times, then 200,
+// after 250ms of virtual time each, and records the span in each
+// request's context. (httpx asks the policy whether a Retry-After is to be
+// obeyed; that question must not show up as spans or metrics.)
 type unavailable struct {
 	n     atomic.Int32
 	spans []trace.SpanContext
@@ -80,7 +82,11 @@ func (u *unavailable) RoundTrip(r *http.Request) (*http.Response, error) {
 	if u.n.Add(1) == 4 {
 		code = http.StatusOK
 	}
-	return &http.Response{StatusCode: code, Status: http.StatusText(code), Body: io.NopCloser(strings.NewReader("x")), Request: r}, nil
+	h := http.Header{}
+	if code != http.StatusOK {
+		h.Set("Retry-After", "1")
+	}
+	return &http.Response{StatusCode: code, Status: http.StatusText(code), Header: h, Body: io.NopCloser(strings.NewReader("x")), Request: r}, nil
 }
 
 // TestHTTPCallSucceedingOnTheFourthAttempt: four attempt spans under the
@@ -128,7 +134,7 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 			}
 			if n < 4 {
 				assert.Equal(t, codes.Error, s.Status.Code)
-				assert.Equal(t, "httpx: server answered Service Unavailable", s.Status.Description)
+				assert.Equal(t, "httpx: server answered Service Unavailable (Retry-After 1s)", s.Status.Description)
 				v, _ = attrs.Value(otelretry.DecisionKey)
 				assert.Equal(t, "retry", v.AsString())
 			} else {
