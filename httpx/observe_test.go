@@ -55,3 +55,46 @@ func TestRetryAfterIsNotReportedAsACall(t *testing.T) {
 		})
 	}
 }
+
+// TestOutcomeDoesNotLeakToALaterRequest: a request built from the context
+// of an earlier response's request inherits its outcome value, but its own
+// response, a success, has no outcome; nor does a failure of its own read
+// as the earlier one.
+func TestOutcomeDoesNotLeakToALaterRequest(t *testing.T) {
+	e := newEnv(t)
+	for _, via := range []string{"Do", "transport"} {
+		t.Run(via, func(t *testing.T) {
+			srv, _ := e.server((&script{statuses: []int{404, 200, 404}}).ServeHTTP)
+			call := func(ctx context.Context) *http.Response {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+				require.NoError(t, err)
+				var resp *http.Response
+				if via == "Do" {
+					resp, err = httpx.Do(e.client(), req, fast...)
+				} else {
+					resp, err = (&http.Client{Transport: httpx.NewTransport(e.tr, fast...)}).Do(req)
+				}
+				require.NoError(t, err)
+				readClose(t, resp)
+				return resp
+			}
+			first := call(context.Background())
+			require.Equal(t, 404, first.StatusCode)
+			e1, ok := httpx.Outcome(first)
+			require.True(t, ok)
+			assert.ErrorIs(t, e1, retry.ErrPermanent)
+
+			second := call(first.Request.Context())
+			require.Equal(t, 200, second.StatusCode)
+			e2, ok := httpx.Outcome(second)
+			assert.False(t, ok, "a success has no outcome")
+			assert.Nil(t, e2)
+
+			third := call(second.Request.Context())
+			require.Equal(t, 404, third.StatusCode)
+			e3, ok := httpx.Outcome(third)
+			require.True(t, ok)
+			assert.NotSame(t, e1, e3, "the third response's own outcome")
+		})
+	}
+}
