@@ -43,6 +43,10 @@ type Progress struct {
 	// For an observer (see Observer): when the running attempt began,
 	// since Start, and the sum of the waits decided so far.
 	began, waited time.Duration
+	// started: the observer saw the running attempt start (AttemptStart
+	// returned), so its end is reported; an attempt reported to Failed
+	// without Begin has no AttemptEnd.
+	started bool
 }
 
 // Verdict is the decision [Policy.Failed] took after a failed attempt: retry
@@ -115,14 +119,17 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // wait (strategy, cap, jitter, decorrelated from pr.Prev), the deadline of
 // ctx and the elapsed limit measured from pr.Start, the budget; it records
 // the outcome in the breaker, and calls the [WithNotify] hook before a
-// retry. ctx is the one Begin returned: once it is done, the call is over
-// with reason [context.Cause] of ctx, and the attempt counts as nothing.
+// retry. ctx is the one Begin returned (an observer's AttemptStart may have
+// given it values of its own, such as a span that AttemptEnd ends): once it
+// is done, the call is over with reason [context.Cause] of ctx, and the
+// attempt counts as nothing.
 //
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
 // and is then retried as Do retries an attempt that hit its attempt
 // timeout, at the budget's TimeoutCost. An attempt that was not admitted by
-// Begin is counted, but a breaker never hears of it.
+// Begin is counted, but a breaker never hears of it, nor an observer's
+// AttemptEnd (it never saw it start).
 //
 // A nil err, a nil ctx, a zero now, an invalid Progress, or a nil or zero
 // policy end the call with an error wrapping [ErrInvalidConfig] (an
@@ -156,6 +163,8 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 
 // Succeeded reports that the attempt admitted by [Policy.Begin] succeeded at
 // now: the budget receives its deposit and the breaker records a success.
+// ctx is the one Begin returned, which an observer's AttemptStart may have
+// given values of its own (a span), as for [Policy.Failed].
 // A nil ctx, a zero now, an invalid Progress, or a nil or zero policy
 // return an error wrapping [ErrInvalidConfig] and record nothing.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {

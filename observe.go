@@ -39,7 +39,9 @@ type Observer struct {
 	AttemptStart func(ctx context.Context, e AttemptStartInfo) context.Context
 	// AttemptEnd is called when an attempt has returned, with the context
 	// AttemptStart returned for it, once the call has decided what comes
-	// next.
+	// next. It is called only for an attempt whose AttemptStart returned:
+	// an attempt reported to [Policy.Failed] without [Policy.Begin] has
+	// none (the call's other events still come).
 	AttemptEnd func(ctx context.Context, e AttemptEndInfo)
 	// RetryScheduled is called when another attempt is decided, before the
 	// wait starts; it is the event [WithNotify] reports.
@@ -159,6 +161,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 	c.observeAdmitted(ctx, pr, clk)
 	f := c.observer.AttemptStart
 	if f == nil {
+		pr.started = true
 		return ctx
 	}
 	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts}
@@ -168,6 +171,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 	} else {
 		actx = f(ctx, e)
 	}
+	pr.started = true
 	if actx == nil {
 		return ctx
 	}
@@ -211,7 +215,9 @@ func (c *config) observeAdmitted(ctx context.Context, pr *Progress, clk *clock) 
 // observeSucceeded reports the end of a successful attempt and of the call.
 func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock) {
 	o := c.observer
-	if o.AttemptEnd != nil {
+	started := pr.started
+	pr.started = false
+	if o.AttemptEnd != nil && started {
 		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: clk.now().Sub(pr.Start) - pr.began})
 	}
 	c.observeBreaker(ctx, clk)
@@ -253,7 +259,9 @@ func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err er
 func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, clk *clock) {
 	o := c.observer
 	err = strip(err)
-	if o.AttemptEnd != nil {
+	started := pr.started
+	pr.started = false
+	if o.AttemptEnd != nil && started {
 		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began, Retry: stop == nil}
 		if stop != nil {
 			e.Stop = stop

@@ -151,8 +151,14 @@ type observer struct {
 	ins       *instruments
 }
 
+// spanKey keys the attempt span this package started in the attempt's
+// context: end ends that span and no other, never a caller's span that a
+// context handed to it without a start happens to carry.
+type spanKey struct{}
+
 func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.Context {
 	ctx, span := o.tracer.Start(ctx, o.name, o.startOpts...)
+	ctx = context.WithValue(ctx, spanKey{}, span)
 	if span.IsRecording() {
 		span.SetAttributes(o.attrs...)
 		span.SetAttributes(AttemptKey.Int(e.Attempt))
@@ -172,7 +178,10 @@ func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 		decision = retry.ReasonOf(e.Stop)
 	}
 	o.ins.duration.Record(ctx, e.Duration.Seconds(), o.ins.decision[decision]...)
-	span := trace.SpanFromContext(ctx)
+	span, ok := ctx.Value(spanKey{}).(trace.Span)
+	if !ok {
+		return // not an attempt this observer started
+	}
 	if e.Err != nil && span.IsRecording() {
 		span.SetStatus(codes.Error, e.Err.Error())
 		span.SetAttributes(DecisionKey.String(decision))

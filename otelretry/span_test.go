@@ -1,0 +1,41 @@
+package otelretry_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
+)
+
+// TestCallerSpanIsNeverEnded: an AttemptEnd with a context this observer
+// did not start an attempt span in (a caller-driven attempt reported to
+// Failed without Begin, or a hook called with the caller's context) leaves
+// the caller's span running.
+func TestCallerSpanIsNeverEnded(t *testing.T) {
+	tel := newTelemetry(t)
+	obs := tel.observer(t)
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(2), retry.WithObserver(obs))
+	require.NoError(t, err)
+	ctx, caller := tel.tp.Tracer("test").Start(context.Background(), "caller")
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	v := p.Failed(ctx, retry.Progress{}, errors.New("a"), now)
+	require.NoError(t, v.Err)
+	obs.AttemptEnd(ctx, retry.AttemptEndInfo{Attempt: 1, Err: errors.New("a")})
+	assert.True(t, caller.IsRecording(), "the caller's span is still running")
+	assert.Empty(t, tel.spans.GetSpans())
+
+	actx, pr, err := p.Begin(ctx, v.Next, now)
+	require.NoError(t, err)
+	require.NoError(t, p.Succeeded(actx, pr, now))
+	caller.End()
+	spans := tel.spans.GetSpans()
+	require.Len(t, spans, 2)
+	assert.Equal(t, "retry.attempt", spans[0].Name)
+	assert.Equal(t, "caller", spans[1].Name)
+}
