@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -42,4 +43,33 @@ func TestObserverNoEndWithoutStart(t *testing.T) {
 	assert.Equal(t, []string{"start 1/2"}, r.events)
 	require.NoError(t, p.Succeeded(ctx, pr, now))
 	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> retry=false stop=-", "done 1 success waited=0s elapsed=0s"}, r.events)
+}
+
+// TestObserverWaitedSurvivesStorage: a caller-driven call whose Progress
+// goes through JSON between its attempts, as a queue stores it, reports
+// in Done the sum of all its waits.
+func TestObserverWaitedSurvivesStorage(t *testing.T) {
+	var r recorder
+	p := newPolicy(t, retry.WithMaxAttempts(4), retry.WithBackoff(retry.Exponential(time.Second, 2)),
+		retry.WithJitter(retry.NoJitter), retry.WithObserver(r.observer()))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var stored []byte
+	for n := 1; n <= 4; n++ {
+		var pr retry.Progress
+		if stored != nil {
+			require.NoError(t, json.Unmarshal(stored, &pr))
+		}
+		ctx, pr, err := p.Begin(context.Background(), pr, now)
+		require.NoError(t, err)
+		if n == 4 {
+			require.NoError(t, p.Succeeded(ctx, pr, now))
+			break
+		}
+		v := p.Failed(ctx, pr, errors.New("a"), now)
+		require.NoError(t, v.Err)
+		now = now.Add(v.Wait)
+		stored, err = json.Marshal(v.Next)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 7*time.Second, r.waited, "1s + 2s + 4s")
 }
