@@ -37,6 +37,11 @@ var (
 	ErrInvalidConfig = errors.New("retry: invalid configuration")
 )
 
+// errPanicked is the reason of the call an observer sees end while a panic
+// of its attempt unwinds (Do itself returns nothing: the panic reaches
+// its caller).
+var errPanicked = errors.New("retry: the attempt panicked")
+
 // Error is the only error type [Do] and [Run] return on failure.
 //
 // [errors.Is] and [errors.As] see through it to both the operation's last
@@ -119,6 +124,8 @@ func (e *Error) Unwrap() []error {
 //	deadline       context.DeadlineExceeded (the context's deadline passed
 //	               or left no room for the next wait)
 //	canceled       the caller's context was canceled, with any cause
+//	panic          the operation or a classifier panicked (only an
+//	               observer sees it: the panic itself reaches the caller)
 //	other          an error that did not come from this package's loop
 //
 // For an [*Error] it looks at the Reason alone, not at the operation's
@@ -149,6 +156,8 @@ func ReasonOf(err error) string {
 		return "hint_too_long"
 	case errors.Is(reason, ErrInvalidConfig):
 		return "invalid"
+	case reason == errPanicked:
+		return "panic"
 	case errors.Is(reason, context.DeadlineExceeded):
 		return "deadline"
 	case errors.Is(reason, context.Canceled), e != nil:

@@ -43,6 +43,7 @@ func TestReasonOf(t *testing.T) {
 		{errA, "other"},
 		{&retry.Error{}, "other"},
 	}
+	// "panic" is seen only by an observer (see TestObserverSeesAPanickingAttemptEnd).
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
 			assert.Equal(t, tt.want, retry.ReasonOf(tt.err))

@@ -18,7 +18,10 @@ import (
 // then RetryScheduled or, when the call is over, Done. A call that ends
 // without running an attempt (its context already done, the breaker
 // refused the first attempt) gets Done alone. Every call that starts gets
-// exactly one Done, unless the operation or a hook panics. A hook delays
+// exactly one Done, unless a hook panics. When the operation (or a
+// classifier) panics in [Do], the attempt's AttemptEnd and the call's Done
+// are delivered while the panic unwinds, with an error whose [ReasonOf]
+// word is "panic"; the panic then goes on to the caller. A hook delays
 // the call by its own duration. The hooks that follow an attempt's end get
 // that attempt's context (the one AttemptStart returned); those of a call
 // that ends between attempts (its context ended during a wait, the

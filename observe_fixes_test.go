@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -72,4 +73,63 @@ func TestObserverWaitedSurvivesStorage(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 7*time.Second, r.waited, "1s + 2s + 4s")
+}
+
+// TestObserverSeesAPanickingAttemptEnd: when op panics, the attempt's
+// AttemptEnd and the call's Done are delivered while the panic unwinds,
+// with the word "panic", and the panic still reaches the caller; with or
+// without an attempt timeout, and when a classifier panics.
+func TestObserverSeesAPanickingAttemptEnd(t *testing.T) {
+	errA := errors.New("a")
+	for _, tc := range []struct {
+		name string
+		opts []retry.Option
+		op   func(n int) error
+	}{
+		{name: "op", op: func(n int) error {
+			if n == 2 {
+				panic("op")
+			}
+			return errA
+		}},
+		{name: "op with an attempt timeout", opts: []retry.Option{retry.WithAttemptTimeout(time.Hour)}, op: func(n int) error {
+			if n == 2 {
+				panic("op")
+			}
+			return errA
+		}},
+		{name: "classifier", opts: []retry.Option{retry.WithClassifier(func(err error) retry.Decision {
+			if errors.Is(err, errB) {
+				panic("op")
+			}
+			return retry.Undecided
+		})}, op: func(n int) error {
+			if n == 2 {
+				return errB
+			}
+			return errA
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var r recorder
+				opts := append([]retry.Option{retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(time.Second)),
+					retry.WithJitter(retry.NoJitter), retry.WithObserver(r.observer())}, tc.opts...)
+				n := 0
+				assert.PanicsWithValue(t, "op", func() {
+					_ = retry.Run(context.Background(), func(ctx context.Context) error {
+						n++
+						time.Sleep(time.Second)
+						return tc.op(n)
+					}, opts...)
+				})
+				assert.Equal(t, []string{
+					"start 1/3", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=1s hint=false/0s",
+					"start 2/3", "end 2 ctx=2 err=retry: the attempt panicked retry=false stop=panic",
+					"done 2 panic waited=1s elapsed=3s",
+				}, r.events)
+				assert.Equal(t, []time.Duration{time.Second, time.Second}, r.durs)
+			})
+		})
+	}
 }

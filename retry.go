@@ -142,6 +142,9 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	if cfg.attemptTimeout > 0 {
 		defer l.endAttempt() // an op that panics still has its context released
 	}
+	if cfg.observer != nil {
+		defer l.unwound(cfg) // an op that panics still has its end observed
+	}
 	actx, e := l.begin(cfg)
 	if e != nil {
 		return last, e
@@ -281,6 +284,25 @@ func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 	}
 	l.actx, l.cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
 	return l.actx, nil
+}
+
+// unwound reports the end of an attempt, and of the call, when the
+// operation (or a classifier) panicked while the attempt ran: its start
+// was reported and its end was not, which no return leaves behind. It does
+// not recover: the panic goes on to the caller. A tracer's span is thus
+// ended, with an error and the reason "panic" (see [ReasonOf]).
+func (l *loop) unwound(c *config) {
+	if !l.pr.started {
+		return
+	}
+	l.pr.started = false
+	e := &Error{Attempts: l.pr.Attempts, Reason: errPanicked}
+	var clk clock
+	if f := c.observer.AttemptEnd; f != nil {
+		f(l.octx, AttemptEndInfo{Attempt: l.pr.Attempts, MaxAttempts: c.maxAttempts, Err: errPanicked,
+			Duration: clk.now().Sub(l.pr.Start) - l.pr.began, Stop: e})
+	}
+	c.observeDone(l.octx, &l.pr, e, &clk)
 }
 
 // endAttempt releases the attempt's context and reports whether the

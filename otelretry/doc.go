@@ -21,8 +21,11 @@
 // attempt number minus one, from the second attempt on). A failed
 // attempt's span has the status Error, with the error's message, and
 // retry.decision says what followed: "retry", or the word of
-// [retry.ReasonOf] that ended the call. An operation that panics leaves its
-// attempt's span unended.
+// [retry.ReasonOf] that ended the call. An operation that panics in
+// [retry.Do] has its attempt's span ended as the panic unwinds, with the
+// decision "panic". The observer ends only the spans it started: a
+// caller-driven loop ([retry.Policy.Begin]) hands [retry.Policy.Failed]
+// and Succeeded the context Begin returned, which carries the span.
 //
 // # Metrics
 //

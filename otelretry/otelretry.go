@@ -75,7 +75,7 @@ type instruments struct {
 }
 
 // words are every word of retry.ReasonOf.
-var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "other"}
+var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "panic", "other"}
 
 // New returns an observer that reports to OpenTelemetry; see the package
 // documentation. It returns an error if an instrument cannot be created.

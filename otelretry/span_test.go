@@ -8,8 +8,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/otelretry"
 )
 
 // TestCallerSpanIsNeverEnded: an AttemptEnd with a context this observer
@@ -38,4 +42,28 @@ func TestCallerSpanIsNeverEnded(t *testing.T) {
 	require.Len(t, spans, 2)
 	assert.Equal(t, "retry.attempt", spans[0].Name)
 	assert.Equal(t, "caller", spans[1].Name)
+}
+
+// TestPanickingAttemptSpanEnds: an attempt whose operation panics has its
+// span ended, with the status Error and the decision "panic", and the
+// panic reaches the caller.
+func TestPanickingAttemptSpanEnds(t *testing.T) {
+	tel := newTelemetry(t)
+	obs := tel.observer(t)
+	assert.PanicsWithValue(t, "boom", func() {
+		_ = retry.Run(context.Background(), func(context.Context) error { panic("boom") }, retry.WithObserver(obs))
+	})
+	spans := tel.spans.GetSpans()
+	require.Len(t, spans, 1)
+	assert.Equal(t, codes.Error, spans[0].Status.Code)
+	assert.Equal(t, "retry: the attempt panicked", spans[0].Status.Description)
+	attrs := attribute.NewSet(spans[0].Attributes...)
+	v, _ := attrs.Value(otelretry.DecisionKey)
+	assert.Equal(t, "panic", v.AsString())
+	m := tel.metrics(t)
+	require.Contains(t, m, "retry.call.attempts")
+	h := m["retry.call.attempts"].Data.(metricdata.Histogram[int64])
+	require.Len(t, h.DataPoints, 1)
+	o, _ := h.DataPoints[0].Attributes.Value(otelretry.OutcomeKey)
+	assert.Equal(t, "panic", o.AsString())
 }
