@@ -37,6 +37,13 @@
 //	retry.budget.denied       counter   {retry}    retries the budget refused
 //	retry.breaker.state       gauge     {state}    1 for the state the breaker entered, 0 for the one it left
 //
+// The histograms in seconds have boundaries of their own (the SDK's
+// default ones suit milliseconds): retry.attempt.duration from 5ms to 10s
+// (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5,
+// 10), retry.call.retry_delay from no wait at all to 2 minutes (0, 0.1,
+// 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120); retry.call.attempts has 1, 2,
+// 3, 4, 5 and 10. A view of the SDK's meter provider can replace them.
+//
 // The call metrics carry retry.outcome (the word of [retry.ReasonOf]:
 // success, exhausted, permanent, budget, …), the attempt duration carries
 // retry.decision (success, retry, or the word that ended the call), the

@@ -107,6 +107,17 @@ func New(opts ...Option) (*retry.Observer, error) {
 	}, nil
 }
 
+// The histograms' bucket boundaries, in seconds: the SDK's default
+// boundaries suit milliseconds (0 to 10000), and would put every attempt
+// below 5s in its first bucket or two.
+var (
+	// durationBounds are those of retry.attempt.duration: 5ms to 10s.
+	durationBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+	// delayBounds are those of retry.call.retry_delay: none (a call
+	// that did not wait), then 100ms to 2 minutes.
+	delayBounds = []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
+)
+
 func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, error) {
 	var ins instruments
 	var errs [5]error
@@ -114,9 +125,11 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		metric.WithDescription("Attempts made by each call, recorded when it ends."),
 		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5, 10))
 	ins.delay, errs[1] = m.Float64Histogram("retry.call.retry_delay", metric.WithUnit("s"),
-		metric.WithDescription("Total time each call waited between its attempts, recorded when it ends."))
+		metric.WithDescription("Total time each call waited between its attempts, recorded when it ends."),
+		metric.WithExplicitBucketBoundaries(delayBounds...))
 	ins.duration, errs[2] = m.Float64Histogram("retry.attempt.duration", metric.WithUnit("s"),
-		metric.WithDescription("Time each attempt ran."))
+		metric.WithDescription("Time each attempt ran."),
+		metric.WithExplicitBucketBoundaries(durationBounds...))
 	ins.denied, errs[3] = m.Int64Counter("retry.budget.denied", metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries the retry budget refused."))
 	ins.state, errs[4] = m.Int64Gauge("retry.breaker.state", metric.WithUnit("{state}"),

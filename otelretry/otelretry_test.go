@@ -156,6 +156,8 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 		assert.Equal(t, success, delay[0].Attributes)
 		assert.Equal(t, uint64(1), delay[0].Count)
 		assert.Equal(t, 3.0, delay[0].Sum, "three waits of 1s")
+		assert.Equal(t, []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}, delay[0].Bounds, "seconds, up to 2 minutes")
+		assert.Equal(t, []uint64{0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0}, delay[0].BucketCounts, "3s is in (2.5, 5]")
 
 		dur := m["retry.attempt.duration"].Data.(metricdata.Histogram[float64]).DataPoints
 		require.Len(t, dur, 2)
@@ -165,6 +167,8 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 			byDecision[v.AsString()] = dp
 		}
 		assert.Equal(t, uint64(3), byDecision["retry"].Count)
+		assert.Equal(t, []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}, byDecision["retry"].Bounds, "seconds")
+		assert.Equal(t, []uint64{0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0}, byDecision["retry"].BucketCounts, "0.25s is in (0.1, 0.25]")
 		assert.Equal(t, 0.75, byDecision["retry"].Sum)
 		assert.Equal(t, uint64(1), byDecision["success"].Count)
 		assert.Equal(t, 0.25, byDecision["success"].Sum)
