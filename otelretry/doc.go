@@ -18,7 +18,10 @@
 // its children. This is the shape the OpenTelemetry HTTP semantic
 // conventions ask for: "a span for each attempt". The span carries
 // retry.attempt (from 1) and, with ForHTTP, http.request.resend_count (the
-// attempt number minus one, from the second attempt on). A failed
+// attempt number minus one, from the second attempt on). Attempt spans are
+// of kind Internal, with ForHTTP too: the Client span with the HTTP
+// attributes (method, URL, status) is the transport's, such as otelhttp's
+// under httpx, a child of the attempt span. A failed
 // attempt's span has the status Error, with the error's message, and
 // retry.decision says what followed: "retry", or the word of
 // [retry.ReasonOf] that ended the call. An operation that panics in

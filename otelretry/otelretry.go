@@ -32,7 +32,6 @@ type config struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 	name  string
-	kind  trace.SpanKind
 	http  bool
 	attrs []attribute.KeyValue
 }
@@ -52,11 +51,14 @@ func WithAttributes(attrs ...attribute.KeyValue) Option {
 	return func(c *config) { c.attrs = append(c.attrs, attrs...) }
 }
 
-// ForHTTP marks the attempts as HTTP requests sent over the wire, for
-// httpx: the spans are of kind Client and carry http.request.resend_count
-// from the second attempt on.
+// ForHTTP marks the attempts as HTTP requests sent again, for httpx: the
+// attempt spans carry http.request.resend_count from the second attempt
+// on. They stay of kind Internal: an attempt span knows nothing of the
+// request's method, URL or status, which the HTTP conventions require of a
+// Client span. The Client span of each request is the transport's (for
+// example otelhttp's, below httpx), a child of its attempt span.
 func ForHTTP() Option {
-	return func(c *config) { c.http, c.kind = true, trace.SpanKindClient }
+	return func(c *config) { c.http = true }
 }
 
 // instruments are the metric instruments of an observer, and the
@@ -80,7 +82,7 @@ var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget
 // New returns an observer that reports to OpenTelemetry; see the package
 // documentation. It returns an error if an instrument cannot be created.
 func New(opts ...Option) (*retry.Observer, error) {
-	c := config{name: "retry.attempt", kind: trace.SpanKindInternal}
+	c := config{name: "retry.attempt"}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -97,7 +99,7 @@ func New(opts ...Option) (*retry.Observer, error) {
 		return nil, err
 	}
 	o := &observer{tracer: c.tp.Tracer(ScopeName), name: c.name, http: c.http, attrs: c.attrs, ins: ins,
-		startOpts: []trace.SpanStartOption{trace.WithSpanKind(c.kind)}}
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}}
 	return &retry.Observer{
 		AttemptStart:  o.start,
 		AttemptEnd:    o.end,

@@ -117,7 +117,7 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 		for i, s := range attempts {
 			n := i + 1
 			assert.Equal(t, "GET", s.Name)
-			assert.Equal(t, trace.SpanKindClient, s.SpanKind)
+			assert.Equal(t, trace.SpanKindInternal, s.SpanKind, "the Client span is the transport's")
 			assert.Equal(t, caller.SpanContext.SpanID(), s.Parent.SpanID(), "attempt %d is a child of the caller's span", n)
 			assert.Equal(t, s.SpanContext, rt.spans[i], "attempt %d sends under its span", n)
 			assert.Equal(t, 250*time.Millisecond, s.EndTime.Sub(s.StartTime))
