@@ -131,8 +131,9 @@ type DoneInfo struct {
 	// Err is nil when the call succeeded, or the [*Error] it ended with;
 	// [ReasonOf] turns it into a word for a log or a metric label.
 	Err error
-	// Waited is the sum of the waits scheduled between the attempts (a
-	// wait cut short by the end of the context counts whole).
+	// Waited is the sum of the waits between the attempts: those decided,
+	// except that of a wait in [Do] cut short by the end of the context
+	// only the part slept counts.
 	Waited time.Duration
 	// Elapsed is the time since the call's first attempt began, 0 when
 	// none ran.

@@ -133,3 +133,19 @@ func TestObserverSeesAPanickingAttemptEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestObserverCutShortWaitCountsTheSleptPart: a wait that the context
+// ends early counts in Done.Waited for the part slept, also for an
+// observer that reads no other time than Done's.
+func TestObserverCutShortWaitCountsTheSleptPart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var waited []time.Duration
+		obs := &retry.Observer{Done: func(_ context.Context, e retry.DoneInfo) { waited = append(waited, e.Waited) }}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(2500*time.Millisecond, cancel)
+		err := retry.Run(ctx, func(context.Context) error { return errA }, retry.WithBackoff(retry.Constant(time.Second*2)),
+			retry.WithMaxAttempts(5), retry.WithJitter(retry.NoJitter), retry.WithObserver(obs))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, []time.Duration{2500 * time.Millisecond}, waited, "2s, then 0.5s of a 2s wait")
+	})
+}

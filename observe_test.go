@@ -193,7 +193,7 @@ func TestObserverEndings(t *testing.T) {
 			require.ErrorIs(t, err, context.Canceled)
 			assert.Equal(t, []string{
 				"start 1/4", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=1h0m0s hint=false/0s",
-				"done 1 canceled waited=1h0m0s elapsed=1s",
+				"done 1 canceled waited=1s elapsed=1s",
 			}, r.events)
 		})
 	})

@@ -343,8 +343,18 @@ func (l *loop) failed(c *config, err error) *Error {
 	}
 	l.hint = hint
 	if wait > 0 {
+		var from time.Time // with an observer: when the wait began
+		if c.observer != nil {
+			from = clk.now()
+		}
 		if e := l.sleep(err, wait); e != nil {
-			return c.ended(l.ctx, &l.pr, e, &clock{})
+			end := clock{}
+			if c.observer != nil {
+				// Done reports the part of the wait that was slept.
+				slept := end.now().Sub(from)
+				l.pr.waited -= max(wait-max(slept, 0), 0)
+			}
+			return c.ended(l.ctx, &l.pr, e, &end)
 		}
 		clk = clock{} // time has moved on
 	}
