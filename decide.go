@@ -99,7 +99,7 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	}
 	clk := at(now)
 	if ctx.Err() != nil {
-		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: context.Cause(ctx)}, &clk)
+		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}, &clk)
 	}
 	if !p.cfg.admit(&pr, &clk) {
 		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}, &clk)
@@ -267,7 +267,7 @@ func breakerOutcome(sig *signal, terminal bool) outcome {
 func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut bool, clk *clock) (wait, hint time.Duration, stop *Error) {
 	if ctx.Err() != nil {
 		c.report(pr, outcomeNone, clk)
-		return 0, 0, pr.stop(err, context.Cause(ctx), 0)
+		return 0, 0, pr.stop(err, causeOf(ctx), 0)
 	}
 	var sig *signal
 	var terminal bool

@@ -149,3 +149,24 @@ func TestObserverCutShortWaitCountsTheSleptPart(t *testing.T) {
 		assert.Equal(t, []time.Duration{2500 * time.Millisecond}, waited, "2s, then 0.5s of a 2s wait")
 	})
 }
+
+// TestDeadlineWithCauseReadsAsDeadline: a call whose context's deadline,
+// set with a cause, passes during an attempt ends with a reason that is
+// the cause and a deadline both, which ReasonOf calls "deadline".
+func TestDeadlineWithCauseReadsAsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cause := errors.New("the request's budget of 1s ran out")
+		ctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, cause)
+		defer cancel()
+		err := retry.Run(ctx, func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		var e *retry.Error
+		require.ErrorAs(t, err, &e)
+		assert.ErrorIs(t, e.Reason, cause)
+		assert.ErrorIs(t, e.Reason, context.DeadlineExceeded)
+		assert.Equal(t, cause.Error(), e.Reason.Error())
+		assert.Equal(t, "deadline", retry.ReasonOf(err))
+	})
+}

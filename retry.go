@@ -236,7 +236,7 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 	case nilOp:
 		return &Error{Reason: fmt.Errorf("%w: nil operation", ErrInvalidConfig)}
 	case ctx.Err() != nil:
-		return cfg.ended(ctx, &l.pr, &Error{Reason: context.Cause(ctx)}, &clock{})
+		return cfg.ended(ctx, &l.pr, &Error{Reason: causeOf(ctx)}, &clock{})
 	}
 	var clk clock
 	if cfg.maxElapsed > 0 || cfg.notify != nil || cfg.observer != nil {
@@ -380,7 +380,7 @@ func (l *loop) sleep(err error, d time.Duration) *Error {
 	case <-l.ctx.Done():
 	}
 	l.release()
-	return l.pr.stop(err, context.Cause(l.ctx), l.hint)
+	return l.pr.stop(err, causeOf(l.ctx), l.hint)
 }
 
 func (l *loop) release() {
