@@ -170,3 +170,48 @@ func TestDeadlineWithCauseReadsAsDeadline(t *testing.T) {
 		assert.Equal(t, "deadline", retry.ReasonOf(err))
 	})
 }
+
+// TestPanickingAdmissionHooksRefundTheRetry: when the AttemptStart hook of
+// a retry, or the BreakerChange hook at its admission, panics, the retry
+// did not happen: the budget gets back what it granted for it, at the
+// timeout cost for a timed-out attempt's retry.
+func TestPanickingAdmissionHooksRefundTheRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    *retry.Observer
+		err  error
+	}{
+		{name: "attempt start", err: errA, o: &retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+			if e.Attempt == 2 {
+				panic("observer")
+			}
+			return ctx
+		}}},
+		{name: "attempt start after a timeout", err: retry.TimedOut(errA), o: &retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+			if e.Attempt == 2 {
+				panic("observer")
+			}
+			return ctx
+		}}},
+		{name: "breaker change at admission", err: errA, o: &retry.Observer{BreakerChange: func(_ context.Context, e retry.BreakerChangeInfo) {
+			if e.To == retry.HalfOpen {
+				panic("observer")
+			}
+		}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, TimeoutCost: 3})
+				require.NoError(t, err)
+				breaker, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 10 * time.Second})
+				require.NoError(t, err)
+				assert.PanicsWithValue(t, "observer", func() {
+					_ = retry.Run(context.Background(), func(context.Context) error { return tc.err },
+						retry.WithBudget(budget), retry.WithBreaker(breaker), retry.WithBackoff(retry.Constant(10*time.Second)),
+						retry.WithJitter(retry.NoJitter), retry.WithObserver(tc.o))
+				})
+				assert.Equal(t, 10.0, budget.Tokens(), "the retry that did not happen is refunded")
+			})
+		})
+	}
+}

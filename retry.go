@@ -223,6 +223,11 @@ type loop struct {
 	cancel context.CancelFunc // of the running attempt's context, if any
 	actx   context.Context    // the running attempt's context, if any
 	octx   context.Context    // with an observer: the context its AttemptStart returned
+	// With an observer and a budget: the retry the budget granted has not
+	// begun yet (1, or 2 at the timeout cost). If an admission
+	// BreakerChange or AttemptStart hook panics before it begins, the
+	// budget gets it back (see unwound), as when the notify hook panics.
+	granted int8
 }
 
 // start validates the call, and admits its first attempt.
@@ -255,6 +260,7 @@ func (l *loop) admit(cfg *config, last error, clk *clock) *Error {
 		return nil
 	}
 	l.release()
+	l.granted = 0 // a retry the breaker refused is not refunded
 	return cfg.ended(l.ctx, &l.pr, l.pr.stop(last, ErrCircuitOpen, l.hint), clk)
 }
 
@@ -278,6 +284,7 @@ func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 		}
 		ctx = cfg.observeStart(ctx, &l.pr, &clk)
 		l.octx = ctx
+		l.granted = 0 // the retry has begun
 	}
 	if cfg.attemptTimeout <= 0 {
 		return ctx, nil
@@ -286,12 +293,19 @@ func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 	return l.actx, nil
 }
 
-// unwound reports the end of an attempt, and of the call, when the
-// operation (or a classifier) panicked while the attempt ran: its start
-// was reported and its end was not, which no return leaves behind. It does
-// not recover: the panic goes on to the caller. A tracer's span is thus
-// ended, with an error and the reason "panic" (see [ReasonOf]).
+// unwound runs as a call with an observer unwinds. After a panic of an
+// admission BreakerChange or AttemptStart hook on a retry, the budget gets
+// back the retry it granted. When the operation (or a classifier) panicked
+// while the attempt ran, its start was reported and its end was not,
+// which no return leaves behind: unwound reports the end of the attempt
+// and of the call. It does not recover: the panic goes on to the caller. A
+// tracer's span is thus ended, with an error and the reason "panic" (see
+// [ReasonOf]).
 func (l *loop) unwound(c *config) {
+	if l.granted != 0 {
+		c.budget.refund(l.granted == 2)
+		l.granted = 0
+	}
 	if !l.pr.started {
 		return
 	}
@@ -336,6 +350,12 @@ func (l *loop) failed(c *config, err error) *Error {
 	wait, hint, e := c.decide(l.ctx, &l.pr, err, timedOut, &clk)
 	if c.observer != nil {
 		c.observeFailed(l.octx, &l.pr, err, wait, hint, e, timedOut, &clk)
+		if e == nil && c.budget != nil {
+			l.granted = 1
+			if sig, _ := inspect(err); timedOut || sig != nil && sig.timedOut {
+				l.granted = 2
+			}
+		}
 	}
 	if e != nil {
 		l.release()
@@ -348,6 +368,7 @@ func (l *loop) failed(c *config, err error) *Error {
 			from = clk.now()
 		}
 		if e := l.sleep(err, wait); e != nil {
+			l.granted = 0 // a retry cut short is not refunded
 			end := clock{}
 			if c.observer != nil {
 				// Done reports the part of the wait that was slept.
