@@ -215,3 +215,70 @@ func TestPanickingAdmissionHooksRefundTheRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestObserverEventsCarryTheBareError: AttemptEnd and RetryScheduled get
+// the operation's error itself, without the Permanent or After wrapper.
+func TestObserverEventsCarryTheBareError(t *testing.T) {
+	errX, errY := errors.New("x"), errors.New("y")
+	var ends, retries []error
+	obs := &retry.Observer{
+		AttemptEnd:     func(_ context.Context, e retry.AttemptEndInfo) { ends = append(ends, e.Err) },
+		RetryScheduled: func(_ context.Context, e retry.RetryInfo) { retries = append(retries, e.Err) },
+	}
+	n := 0
+	err := retry.Run(context.Background(), func(context.Context) error {
+		n++
+		if n == 1 {
+			return retry.After(time.Nanosecond, errY)
+		}
+		return retry.Permanent(errX)
+	}, retry.WithObserver(obs), retry.WithExactHints())
+	require.ErrorIs(t, err, retry.ErrPermanent)
+	require.Len(t, ends, 2)
+	assert.Same(t, errY, ends[0])
+	assert.Same(t, errX, ends[1])
+	require.Len(t, retries, 1)
+	assert.Same(t, errY, retries[0])
+}
+
+// TestObserverNilContextFromAttemptStart: an AttemptStart that returns nil
+// leaves the attempt the call's context.
+func TestObserverNilContextFromAttemptStart(t *testing.T) {
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, "caller's")
+	obs := &retry.Observer{AttemptStart: func(context.Context, retry.AttemptStartInfo) context.Context { return nil }}
+	var got context.Context
+	require.NoError(t, retry.Run(ctx, func(ctx context.Context) error { got = ctx; return nil }, retry.WithObserver(obs)))
+	require.NotNil(t, got)
+	assert.Equal(t, "caller's", got.Value(key{}))
+}
+
+// TestObserverBreakerChangeOfARefusedAdmission: an admission that moves
+// the breaker from Open to HalfOpen and is then refused (another caller
+// took the probe slot in between) reports the change to the refused call,
+// before its Done.
+func TestObserverBreakerChangeOfARefusedAdmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var other *retry.Policy
+		var held retry.Progress
+		b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Minute,
+			OnStateChange: func(_, to retry.State) {
+				if to == retry.HalfOpen && other != nil {
+					// Another caller is admitted as the probe meanwhile.
+					var err error
+					_, held, err = other.Begin(context.Background(), retry.Progress{}, time.Now())
+					require.NoError(t, err)
+				}
+			}})
+		require.NoError(t, err)
+		require.ErrorIs(t, b.Run(context.Background(), func(context.Context) error { return errA }), errA)
+		other = newPolicy(t, retry.WithBreaker(b))
+		time.Sleep(time.Minute)
+
+		var r recorder
+		err = retry.Run(context.Background(), func(context.Context) error { return nil }, retry.WithBreaker(b), retry.WithObserver(r.observer()))
+		require.ErrorIs(t, err, retry.ErrCircuitOpen)
+		assert.Equal(t, []string{"breaker open->half-open", "done 0 circuit_open waited=0s elapsed=0s"}, r.events)
+		require.NoError(t, other.Succeeded(context.Background(), held, time.Now()))
+	})
+}
