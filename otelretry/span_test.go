@@ -67,3 +67,27 @@ func TestPanickingAttemptSpanEnds(t *testing.T) {
 	o, _ := h.DataPoints[0].Attributes.Value(otelretry.OutcomeKey)
 	assert.Equal(t, "panic", o.AsString())
 }
+
+// TestFailedCallSpans: every attempt span carries the WithAttributes set;
+// the last attempt of a call that gives up has the status Error and the
+// decision that ended the call, the others "retry".
+func TestFailedCallSpans(t *testing.T) {
+	tel := newTelemetry(t)
+	dep := attribute.String("server.address", "api.test")
+	obs := tel.observer(t, otelretry.WithAttributes(dep))
+	err := retry.Run(context.Background(), func(context.Context) error { return errors.New("down") },
+		retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)), retry.WithObserver(obs))
+	require.ErrorIs(t, err, retry.ErrExhausted)
+	spans := tel.spans.GetSpans()
+	require.Len(t, spans, 2)
+	for i, want := range []string{"retry", "exhausted"} {
+		attrs := attribute.NewSet(spans[i].Attributes...)
+		v, ok := attrs.Value("server.address")
+		assert.True(t, ok, "span %d carries the WithAttributes set", i+1)
+		assert.Equal(t, "api.test", v.AsString())
+		v, _ = attrs.Value(otelretry.DecisionKey)
+		assert.Equal(t, want, v.AsString())
+		assert.Equal(t, codes.Error, spans[i].Status.Code)
+		assert.Equal(t, "down", spans[i].Status.Description)
+	}
+}
