@@ -13,9 +13,11 @@ import (
 //
 // The events of one call arrive in order on the goroutine that drives it
 // (the caller of [Do], or of the [Policy] methods that decide for a loop of
-// its own): AttemptStart, then AttemptEnd for the same attempt, then
-// BreakerChange and BudgetRefused if that attempt's outcome caused them,
-// then RetryScheduled or, when the call is over, Done. A call that ends
+// its own): BreakerChange if the attempt's admission changed the
+// breaker's state (Open to HalfOpen), then AttemptStart, then AttemptEnd
+// for the same attempt, then BreakerChange and BudgetRefused if that
+// attempt's outcome caused them, then RetryScheduled or, when the call is
+// over, Done. A call that ends
 // without running an attempt (its context already done, the breaker
 // refused the first attempt) gets Done alone. Every call that starts gets
 // exactly one Done, unless a hook panics. When the operation (or a
@@ -83,11 +85,10 @@ type AttemptEndInfo struct {
 	// Duration is the time the attempt ran, as measured by the clock
 	// readings the call was given.
 	Duration time.Duration
-	// Retry reports whether another attempt follows (after the wait of
-	// the RetryScheduled event that comes next).
-	Retry bool
 	// Stop is the error that ends the call after this attempt (an
-	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried.
+	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried:
+	// a failed attempt (Err != nil) with a nil Stop is followed by another,
+	// after the wait of the RetryScheduled event that comes next.
 	Stop error
 }
 
@@ -266,7 +267,7 @@ func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wa
 	started := pr.started
 	pr.started = false
 	if o.AttemptEnd != nil && started {
-		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began, Retry: stop == nil}
+		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began}
 		if stop != nil {
 			e.Stop = stop
 		}

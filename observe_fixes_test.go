@@ -43,7 +43,7 @@ func TestObserverNoEndWithoutStart(t *testing.T) {
 	require.Error(t, p.Succeeded(ctx, pr, time.Time{})) // invalid: a zero time
 	assert.Equal(t, []string{"start 1/2"}, r.events)
 	require.NoError(t, p.Succeeded(ctx, pr, now))
-	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> retry=false stop=-", "done 1 success waited=0s elapsed=0s"}, r.events)
+	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> stop=-", "done 1 success waited=0s elapsed=0s"}, r.events)
 }
 
 // TestObserverWaitedSurvivesStorage: a caller-driven call whose Progress
@@ -124,8 +124,8 @@ func TestObserverSeesAPanickingAttemptEnd(t *testing.T) {
 					}, opts...)
 				})
 				assert.Equal(t, []string{
-					"start 1/3", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=1s hint=false/0s",
-					"start 2/3", "end 2 ctx=2 err=retry: the attempt panicked retry=false stop=panic",
+					"start 1/3", "end 1 ctx=1 err=a stop=-", "retry 1 wait=1s hint=false/0s",
+					"start 2/3", "end 2 ctx=2 err=retry: the attempt panicked stop=panic",
 					"done 2 panic waited=1s elapsed=3s",
 				}, r.events)
 				assert.Equal(t, []time.Duration{time.Second, time.Second}, r.durs)

@@ -187,10 +187,10 @@ func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.
 func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 	decision := "success"
 	switch {
-	case e.Retry:
-		decision = "retry"
 	case e.Stop != nil:
 		decision = retry.ReasonOf(e.Stop)
+	case e.Err != nil:
+		decision = "retry" // failed, and not the end of the call
 	}
 	o.ins.duration.Record(ctx, e.Duration.Seconds(), o.ins.decision[decision]...)
 	span, ok := ctx.Value(spanKey{}).(trace.Span)
