@@ -24,9 +24,11 @@ import (
 //
 // The zero Progress is a call that has not begun. Progress is a small value,
 // passed and returned by value. It round-trips through encoding/json and
-// through [Progress.MarshalBinary]; what neither keeps is the breaker's
-// admission of a running attempt, which lives only between [Policy.Begin]
-// and Failed or Succeeded: store the Progress a [Verdict] returns.
+// through [Progress.MarshalBinary], with the sum of the waits so far that
+// an observer's Done reports (see [DoneInfo].Waited); what neither keeps
+// is the breaker's admission of a running attempt, which lives only
+// between [Policy.Begin] and Failed or Succeeded: store the Progress a
+// [Verdict] returns.
 type Progress struct {
 	// Attempts is the number of attempts begun so far.
 	Attempts int `json:"attempts"`
@@ -43,6 +45,10 @@ type Progress struct {
 	// For an observer (see Observer): when the running attempt began,
 	// since Start, and the sum of the waits decided so far.
 	began, waited time.Duration
+	// started: the observer saw the running attempt start (AttemptStart
+	// returned), so its end is reported; an attempt reported to Failed
+	// without Begin has no AttemptEnd.
+	started bool
 }
 
 // Verdict is the decision [Policy.Failed] took after a failed attempt: retry
@@ -93,7 +99,7 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	}
 	clk := at(now)
 	if ctx.Err() != nil {
-		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: context.Cause(ctx)}, &clk)
+		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}, &clk)
 	}
 	if !p.cfg.admit(&pr, &clk) {
 		return ctx, pr, p.cfg.ended(ctx, &pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}, &clk)
@@ -115,14 +121,17 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // wait (strategy, cap, jitter, decorrelated from pr.Prev), the deadline of
 // ctx and the elapsed limit measured from pr.Start, the budget; it records
 // the outcome in the breaker, and calls the [WithNotify] hook before a
-// retry. ctx is the one Begin returned: once it is done, the call is over
-// with reason [context.Cause] of ctx, and the attempt counts as nothing.
+// retry. ctx is the one Begin returned (an observer's AttemptStart may have
+// given it values of its own, such as a span that AttemptEnd ends): once it
+// is done, the call is over with reason [context.Cause] of ctx, and the
+// attempt counts as nothing.
 //
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
 // and is then retried as Do retries an attempt that hit its attempt
 // timeout, at the budget's TimeoutCost. An attempt that was not admitted by
-// Begin is counted, but a breaker never hears of it.
+// Begin is counted, but a breaker never hears of it, nor an observer's
+// AttemptEnd (it never saw it start).
 //
 // A nil err, a nil ctx, a zero now, an invalid Progress, or a nil or zero
 // policy end the call with an error wrapping [ErrInvalidConfig] (an
@@ -156,6 +165,8 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 
 // Succeeded reports that the attempt admitted by [Policy.Begin] succeeded at
 // now: the budget receives its deposit and the breaker records a success.
+// ctx is the one Begin returned, which an observer's AttemptStart may have
+// given values of its own (a span), as for [Policy.Failed].
 // A nil ctx, a zero now, an invalid Progress, or a nil or zero policy
 // return an error wrapping [ErrInvalidConfig] and record nothing.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
@@ -256,7 +267,7 @@ func breakerOutcome(sig *signal, terminal bool) outcome {
 func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut bool, clk *clock) (wait, hint time.Duration, stop *Error) {
 	if ctx.Err() != nil {
 		c.report(pr, outcomeNone, clk)
-		return 0, 0, pr.stop(err, context.Cause(ctx), 0)
+		return 0, 0, pr.stop(err, causeOf(ctx), 0)
 	}
 	var sig *signal
 	var terminal bool
@@ -424,8 +435,10 @@ func (c *config) hintWait(n int, hint time.Duration) time.Duration {
 	return min(time.Duration(satAdd(int64(hint), int64(spread))), max(c.limit(), hint))
 }
 
-// progressVersion leads the binary form of a Progress.
-const progressVersion = 1
+// progressVersion leads the binary form of a Progress: version 2 adds the
+// sum of the waits after the previous wait; version 1, without it, is
+// still read.
+const progressVersion = 2
 
 // MarshalBinary encodes the progress (not the breaker admission of a
 // running attempt) in a compact form that [Progress.UnmarshalBinary] reads.
@@ -434,20 +447,24 @@ func (p Progress) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry: Progress.MarshalBinary: %w", err)
 	}
-	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(t))
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(t))
 	b = append(b, progressVersion)
 	b = binary.AppendVarint(b, int64(p.Attempts))
 	b = binary.AppendVarint(b, int64(p.Prev))
+	b = binary.AppendVarint(b, int64(p.waited))
 	return append(b, t...), nil
 }
 
-// UnmarshalBinary decodes what [Progress.MarshalBinary] encoded. Malformed
-// input (a wrong version, truncated or negative counts, a bad time) returns
-// an error and leaves p unchanged.
+// UnmarshalBinary decodes what [Progress.MarshalBinary] encoded, in this
+// release or the previous one (which did not keep the sum of the waits an
+// observer's Done reports: it restarts from 0). Malformed input (a wrong
+// version, truncated or negative counts, a bad time) returns an error and
+// leaves p unchanged.
 func (p *Progress) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != progressVersion {
+	if len(b) == 0 || (b[0] != 1 && b[0] != progressVersion) {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: not an encoded Progress (version byte)")
 	}
+	version := b[0]
 	b = b[1:]
 	attempts, n := binary.Varint(b)
 	if n <= 0 || attempts < 0 || int64(int(attempts)) != attempts || int(attempts) == math.MaxInt {
@@ -458,27 +475,51 @@ func (p *Progress) UnmarshalBinary(b []byte) error {
 	if n <= 0 || prev < 0 {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: bad previous wait")
 	}
+	b = b[n:]
+	var waited int64
+	if version >= 2 {
+		waited, n = binary.Varint(b)
+		if n <= 0 || waited < 0 {
+			return fmt.Errorf("retry: Progress.UnmarshalBinary: bad sum of waits")
+		}
+		b = b[n:]
+	}
 	var start time.Time
-	if err := start.UnmarshalBinary(b[n:]); err != nil {
+	if err := start.UnmarshalBinary(b); err != nil {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: %w", err)
 	}
-	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev)}
+	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev), waited: time.Duration(waited)}
 	return nil
 }
 
-// UnmarshalJSON decodes the JSON form of a Progress ({"attempts": n,
-// "start": time, "prev": nanoseconds}) with the checks of
+// progressJSON is the JSON form of a Progress.
+type progressJSON struct {
+	Attempts int           `json:"attempts"`
+	Start    time.Time     `json:"start"`
+	Prev     time.Duration `json:"prev"`
+	Waited   time.Duration `json:"waited,omitempty"`
+}
+
+// MarshalJSON encodes the progress (not the breaker admission of a running
+// attempt) as {"attempts": n, "start": time, "prev": nanoseconds,
+// "waited": nanoseconds}; "waited", the sum of the waits so far that an
+// observer's Done reports, is left out when it is 0.
+func (p Progress) MarshalJSON() ([]byte, error) {
+	return json.Marshal(progressJSON{Attempts: p.Attempts, Start: p.Start, Prev: p.Prev, Waited: p.waited})
+}
+
+// UnmarshalJSON decodes the JSON form of a Progress (see
+// [Progress.MarshalJSON]; "waited" may be missing) with the checks of
 // [Progress.UnmarshalBinary]: a negative or largest count or a negative
 // wait is an error, and leaves p unchanged.
 func (p *Progress) UnmarshalJSON(b []byte) error {
-	type plain Progress // without this method
-	var v plain
+	var v progressJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if v.Attempts < 0 || v.Attempts == math.MaxInt || v.Prev < 0 {
-		return fmt.Errorf("retry: Progress.UnmarshalJSON: invalid Progress (attempts %d, prev %v)", v.Attempts, time.Duration(v.Prev))
+	if v.Attempts < 0 || v.Attempts == math.MaxInt || v.Prev < 0 || v.Waited < 0 {
+		return fmt.Errorf("retry: Progress.UnmarshalJSON: invalid Progress (attempts %d, prev %v, waited %v)", v.Attempts, v.Prev, v.Waited)
 	}
-	*p = Progress(v)
+	*p = Progress{Attempts: v.Attempts, Start: v.Start, Prev: v.Prev, waited: v.Waited}
 	return nil
 }

@@ -3,6 +3,7 @@ package retry
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -402,25 +403,62 @@ func TestProgressUnmarshalBinaryRejects(t *testing.T) {
 	}
 }
 
+// progressV1 is pr in the binary form of the previous release (version 1,
+// without the sum of the waits).
+func progressV1(t testing.TB, pr Progress) []byte {
+	tb, err := pr.Start.MarshalBinary()
+	require.NoError(t, err)
+	b := binary.AppendVarint(binary.AppendVarint([]byte{1}, int64(pr.Attempts)), int64(pr.Prev))
+	return append(b, tb...)
+}
+
+// TestProgressWaitedRoundTrips: the sum of the waits survives both forms,
+// the previous binary version still reads (with no sum), and a negative
+// sum is refused.
+func TestProgressWaitedRoundTrips(t *testing.T) {
+	pr := Progress{Attempts: 3, Start: time.Unix(5, 6).UTC(), Prev: time.Second, waited: 3 * time.Second}
+	b, err := pr.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, byte(2), b[0])
+	var back Progress
+	require.NoError(t, back.UnmarshalBinary(b))
+	assert.Equal(t, pr, back)
+	j, err := json.Marshal(pr)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"attempts":3,"start":"1970-01-01T00:00:05.000000006Z","prev":1000000000,"waited":3000000000}`, string(j))
+	back = Progress{}
+	require.NoError(t, json.Unmarshal(j, &back))
+	assert.Equal(t, pr, back)
+
+	back = Progress{}
+	require.NoError(t, back.UnmarshalBinary(progressV1(t, pr)))
+	assert.Equal(t, Progress{Attempts: 3, Start: pr.Start, Prev: time.Second}, back, "version 1 has no sum")
+
+	bad := append([]byte{2, 0x06, 0x02, 0x01}, b[4:]...) // waited -1
+	assert.ErrorContains(t, back.UnmarshalBinary(bad), "sum of waits")
+	assert.Error(t, json.Unmarshal([]byte(`{"attempts":1,"waited":-1}`), &back))
+}
+
 func FuzzProgressUnmarshalBinary(f *testing.F) {
-	for _, pr := range []Progress{{}, {Attempts: 1, Start: time.Unix(1, 2)}, {Attempts: math.MaxInt32, Prev: maxDuration}} {
+	for _, pr := range []Progress{{}, {Attempts: 1, Start: time.Unix(1, 2)}, {Attempts: math.MaxInt32, Prev: maxDuration, waited: maxDuration}} {
 		b, err := pr.MarshalBinary()
 		require.NoError(f, err)
 		f.Add(b)
 	}
+	f.Add(progressV1(f, Progress{Attempts: 2, Prev: time.Second, Start: time.Unix(1, 2)}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var pr Progress
 		if pr.UnmarshalBinary(b) != nil {
 			return
 		}
-		if pr.Attempts < 0 || pr.Prev < 0 {
+		if pr.Attempts < 0 || pr.Prev < 0 || pr.waited < 0 {
 			t.Fatalf("decoded a negative field: %+v", pr)
 		}
 		again, err := pr.MarshalBinary()
 		require.NoError(t, err)
 		var back Progress
 		require.NoError(t, back.UnmarshalBinary(again))
-		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev, "%+v != %+v", back, pr)
+		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev && back.waited == pr.waited, "%+v != %+v", back, pr)
 	})
 }
 

@@ -37,6 +37,31 @@ var (
 	ErrInvalidConfig = errors.New("retry: invalid configuration")
 )
 
+// deadlineCause is the reason of a call whose context's deadline passed
+// with a cause of its own: it reads as the cause, and errors.Is finds both
+// the cause and context.DeadlineExceeded, so that [ReasonOf] says
+// "deadline", as it does for a deadline without a cause.
+type deadlineCause struct{ cause error }
+
+func (d deadlineCause) Error() string   { return d.cause.Error() }
+func (d deadlineCause) Unwrap() []error { return []error{d.cause, context.DeadlineExceeded} }
+
+// causeOf returns the reason of a call that ends because ctx is done:
+// context.Cause of ctx, kept recognisable as a deadline (see
+// deadlineCause).
+func causeOf(ctx context.Context) error {
+	c := context.Cause(ctx)
+	if c != nil && ctx.Err() == context.DeadlineExceeded && !errors.Is(c, context.DeadlineExceeded) {
+		return deadlineCause{c}
+	}
+	return c
+}
+
+// errPanicked is the reason of the call an observer sees end while a panic
+// of its attempt unwinds (Do itself returns nothing: the panic reaches
+// its caller).
+var errPanicked = errors.New("retry: the attempt panicked")
+
 // Error is the only error type [Do] and [Run] return on failure.
 //
 // [errors.Is] and [errors.As] see through it to both the operation's last
@@ -52,7 +77,10 @@ type Error struct {
 	Last error
 	// Reason says why the loop stopped: one of the Err… sentinels of this
 	// package (possibly wrapped with detail), context.Cause of the caller's
-	// context, or context.DeadlineExceeded.
+	// context, or context.DeadlineExceeded. When the context's deadline
+	// passed with a cause of its own ([context.WithDeadlineCause]), the
+	// Reason reads as that cause and matches both it and
+	// context.DeadlineExceeded with errors.Is.
 	Reason error
 	// RetryAfter is the wait the last attempt asked for through After (or a
 	// Retry-After header in httpx), or 0 when it asked for none. With reason
@@ -116,9 +144,12 @@ func (e *Error) Unwrap() []error {
 //	circuit_open   ErrCircuitOpen
 //	hint_too_long  ErrHintTooLong
 //	invalid        ErrInvalidConfig
-//	deadline       context.DeadlineExceeded (the context's deadline passed
-//	               or left no room for the next wait)
+//	deadline       context.DeadlineExceeded (the context's deadline passed,
+//	               with or without a cause of its own, or left no room
+//	               for the next wait)
 //	canceled       the caller's context was canceled, with any cause
+//	panic          the operation or a classifier panicked (only an
+//	               observer sees it: the panic itself reaches the caller)
 //	other          an error that did not come from this package's loop
 //
 // For an [*Error] it looks at the Reason alone, not at the operation's
@@ -149,6 +180,8 @@ func ReasonOf(err error) string {
 		return "hint_too_long"
 	case errors.Is(reason, ErrInvalidConfig):
 		return "invalid"
+	case reason == errPanicked:
+		return "panic"
 	case errors.Is(reason, context.DeadlineExceeded):
 		return "deadline"
 	case errors.Is(reason, context.Canceled), e != nil:

@@ -20,7 +20,9 @@ import (
 //     from and to.
 //
 // Attach it with WithObserver(LogTo(logger)). Durations are
-// [time.Duration] values and states are words in every handler. A record
+// [time.Duration] values, which slog's text handler prints as 87ms and its
+// JSON handler as integer nanoseconds (87000000); states are words in
+// every handler. A record
 // at a level l does not log costs one Enabled call and no allocation. The
 // Observer is safe for concurrent use.
 func LogTo(l *slog.Logger) *Observer {

@@ -18,6 +18,18 @@ import (
 
 // TestReasonOf: every way a call ends has its own word, read from the
 // Reason of an *Error and not from its last error.
+// deadlineWithCause is the error of a call whose context's deadline passed
+// with cause; it still matches cause.
+func deadlineWithCause(t *testing.T, cause error) error {
+	ctx, cancel := context.WithDeadlineCause(context.Background(), time.Now().Add(-time.Second), cause)
+	defer cancel()
+	err := retry.Run(ctx, func(context.Context) error { return nil })
+	require.ErrorIs(t, err, cause)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, "shutting down", err.Error(), "the message is the cause's")
+	return err
+}
+
 func TestReasonOf(t *testing.T) {
 	errA := errors.New("a")
 	cause := errors.New("shutting down")
@@ -36,6 +48,7 @@ func TestReasonOf(t *testing.T) {
 		{&retry.Error{Attempts: 1, Last: errA, Reason: context.DeadlineExceeded}, "deadline"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: context.Canceled}, "canceled"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: cause}, "canceled"},
+		{deadlineWithCause(t, cause), "deadline"},
 		// An attempt that timed out, then the attempts ran out: the reason counts.
 		{&retry.Error{Attempts: 4, Last: context.DeadlineExceeded, Reason: retry.ErrExhausted}, "exhausted"},
 		{fmt.Errorf("fetch: %w", &retry.Error{Attempts: 4, Last: errA, Reason: retry.ErrExhausted}), "exhausted"},
@@ -43,6 +56,7 @@ func TestReasonOf(t *testing.T) {
 		{errA, "other"},
 		{&retry.Error{}, "other"},
 	}
+	// "panic" is seen only by an observer (see TestObserverSeesAPanickingAttemptEnd).
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
 			assert.Equal(t, tt.want, retry.ReasonOf(tt.err))

@@ -13,12 +13,17 @@ import (
 //
 // The events of one call arrive in order on the goroutine that drives it
 // (the caller of [Do], or of the [Policy] methods that decide for a loop of
-// its own): AttemptStart, then AttemptEnd for the same attempt, then
-// BreakerChange and BudgetRefused if that attempt's outcome caused them,
-// then RetryScheduled or, when the call is over, Done. A call that ends
+// its own): BreakerChange if the attempt's admission changed the
+// breaker's state (Open to HalfOpen), then AttemptStart, then AttemptEnd
+// for the same attempt, then BreakerChange and BudgetRefused if that
+// attempt's outcome caused them, then RetryScheduled or, when the call is
+// over, Done. A call that ends
 // without running an attempt (its context already done, the breaker
 // refused the first attempt) gets Done alone. Every call that starts gets
-// exactly one Done, unless the operation or a hook panics. A hook delays
+// exactly one Done, unless a hook panics. When the operation (or a
+// classifier) panics in [Do], the attempt's AttemptEnd and the call's Done
+// are delivered while the panic unwinds, with an error whose [ReasonOf]
+// word is "panic"; the panic then goes on to the caller. A hook delays
 // the call by its own duration. The hooks that follow an attempt's end get
 // that attempt's context (the one AttemptStart returned); those of a call
 // that ends between attempts (its context ended during a wait, the
@@ -39,7 +44,9 @@ type Observer struct {
 	AttemptStart func(ctx context.Context, e AttemptStartInfo) context.Context
 	// AttemptEnd is called when an attempt has returned, with the context
 	// AttemptStart returned for it, once the call has decided what comes
-	// next.
+	// next. It is called only for an attempt whose AttemptStart returned:
+	// an attempt reported to [Policy.Failed] without [Policy.Begin] has
+	// none (the call's other events still come).
 	AttemptEnd func(ctx context.Context, e AttemptEndInfo)
 	// RetryScheduled is called when another attempt is decided, before the
 	// wait starts; it is the event [WithNotify] reports.
@@ -78,11 +85,10 @@ type AttemptEndInfo struct {
 	// Duration is the time the attempt ran, as measured by the clock
 	// readings the call was given.
 	Duration time.Duration
-	// Retry reports whether another attempt follows (after the wait of
-	// the RetryScheduled event that comes next).
-	Retry bool
 	// Stop is the error that ends the call after this attempt (an
-	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried.
+	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried:
+	// a failed attempt (Err != nil) with a nil Stop is followed by another,
+	// after the wait of the RetryScheduled event that comes next.
 	Stop error
 }
 
@@ -126,8 +132,9 @@ type DoneInfo struct {
 	// Err is nil when the call succeeded, or the [*Error] it ended with;
 	// [ReasonOf] turns it into a word for a log or a metric label.
 	Err error
-	// Waited is the sum of the waits scheduled between the attempts (a
-	// wait cut short by the end of the context counts whole).
+	// Waited is the sum of the waits between the attempts: those decided,
+	// except that of a wait in [Do] cut short by the end of the context
+	// only the part slept counts.
 	Waited time.Duration
 	// Elapsed is the time since the call's first attempt began, 0 when
 	// none ran.
@@ -159,6 +166,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 	c.observeAdmitted(ctx, pr, clk)
 	f := c.observer.AttemptStart
 	if f == nil {
+		pr.started = true
 		return ctx
 	}
 	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts}
@@ -168,6 +176,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 	} else {
 		actx = f(ctx, e)
 	}
+	pr.started = true
 	if actx == nil {
 		return ctx
 	}
@@ -211,7 +220,9 @@ func (c *config) observeAdmitted(ctx context.Context, pr *Progress, clk *clock) 
 // observeSucceeded reports the end of a successful attempt and of the call.
 func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock) {
 	o := c.observer
-	if o.AttemptEnd != nil {
+	started := pr.started
+	pr.started = false
+	if o.AttemptEnd != nil && started {
 		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: clk.now().Sub(pr.Start) - pr.began})
 	}
 	c.observeBreaker(ctx, clk)
@@ -253,8 +264,10 @@ func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err er
 func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, clk *clock) {
 	o := c.observer
 	err = strip(err)
-	if o.AttemptEnd != nil {
-		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began, Retry: stop == nil}
+	started := pr.started
+	pr.started = false
+	if o.AttemptEnd != nil && started {
+		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began}
 		if stop != nil {
 			e.Stop = stop
 		}

@@ -32,7 +32,7 @@ func (r *recorder) observer() *retry.Observer {
 		},
 		AttemptEnd: func(ctx context.Context, e retry.AttemptEndInfo) {
 			r.durs = append(r.durs, e.Duration)
-			r.events = append(r.events, fmt.Sprintf("end %d ctx=%v err=%v retry=%v stop=%s", e.Attempt, ctx.Value(obsKey{}), e.Err, e.Retry, stopWord(e.Stop)))
+			r.events = append(r.events, fmt.Sprintf("end %d ctx=%v err=%v stop=%s", e.Attempt, ctx.Value(obsKey{}), e.Err, stopWord(e.Stop)))
 		},
 		RetryScheduled: func(_ context.Context, e retry.RetryInfo) {
 			r.events = append(r.events, fmt.Sprintf("retry %d wait=%v hint=%v/%v", e.Attempt, e.Wait, e.FromHint, e.Hint))
@@ -79,10 +79,10 @@ func failNTimes(t *testing.T, n int, err error, attemptTime time.Duration) func(
 func TestObserverThreeFailuresThenSuccess(t *testing.T) {
 	errA := errors.New("a")
 	want := []string{
-		"start 1/5", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=100ms hint=false/0s",
-		"start 2/5", "end 2 ctx=2 err=a retry=true stop=-", "retry 2 wait=200ms hint=false/0s",
-		"start 3/5", "end 3 ctx=3 err=a retry=true stop=-", "retry 3 wait=3s hint=true/3s",
-		"start 4/5", "end 4 ctx=4 err=<nil> retry=false stop=-",
+		"start 1/5", "end 1 ctx=1 err=a stop=-", "retry 1 wait=100ms hint=false/0s",
+		"start 2/5", "end 2 ctx=2 err=a stop=-", "retry 2 wait=200ms hint=false/0s",
+		"start 3/5", "end 3 ctx=3 err=a stop=-", "retry 3 wait=3s hint=true/3s",
+		"start 4/5", "end 4 ctx=4 err=<nil> stop=-",
 		"done 4 success waited=3.3s elapsed=3.7s",
 	}
 	opts := func(r *recorder) []retry.Option {
@@ -147,7 +147,7 @@ func TestObserverFirstTrySuccess(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, r.events, 3)
 	assert.Equal(t, "start 1/4", r.events[0])
-	assert.Equal(t, "end 1 ctx=1 err=<nil> retry=false stop=-", r.events[1])
+	assert.Equal(t, "end 1 ctx=1 err=<nil> stop=-", r.events[1])
 	assert.True(t, strings.HasPrefix(r.events[2], "done 1 success waited=0s"), r.events[2])
 }
 
@@ -160,8 +160,8 @@ func TestObserverEndings(t *testing.T) {
 		_, err := retry.Do(context.Background(), always, retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)), retry.WithObserver(r.observer()))
 		require.Error(t, err)
 		assert.Equal(t, []string{
-			"start 1/2", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=0s hint=false/0s",
-			"start 2/2", "end 2 ctx=2 err=a retry=false stop=exhausted", "done 2 exhausted waited=0s elapsed=" + lastElapsed(r.events),
+			"start 1/2", "end 1 ctx=1 err=a stop=-", "retry 1 wait=0s hint=false/0s",
+			"start 2/2", "end 2 ctx=2 err=a stop=exhausted", "done 2 exhausted waited=0s elapsed=" + lastElapsed(r.events),
 		}, r.events)
 	})
 	t.Run("budget refused", func(t *testing.T) {
@@ -171,8 +171,8 @@ func TestObserverEndings(t *testing.T) {
 		_, err = retry.Do(context.Background(), always, retry.WithBudget(b), retry.WithBackoff(retry.Constant(0)), retry.WithObserver(r.observer()))
 		require.ErrorIs(t, err, retry.ErrBudgetExhausted)
 		assert.Equal(t, []string{
-			"start 1/4", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=0s hint=false/0s",
-			"start 2/4", "end 2 ctx=2 err=a retry=false stop=budget", "budget refused 2 err=a",
+			"start 1/4", "end 1 ctx=1 err=a stop=-", "retry 1 wait=0s hint=false/0s",
+			"start 2/4", "end 2 ctx=2 err=a stop=budget", "budget refused 2 err=a",
 			"done 2 budget waited=0s elapsed=" + lastElapsed(r.events),
 		}, r.events)
 	})
@@ -192,8 +192,8 @@ func TestObserverEndings(t *testing.T) {
 			_, err := retry.Do(ctx, always, retry.WithBackoff(retry.Constant(time.Hour)), retry.WithMaxDelay(0), retry.WithJitter(retry.NoJitter), retry.WithObserver(r.observer()))
 			require.ErrorIs(t, err, context.Canceled)
 			assert.Equal(t, []string{
-				"start 1/4", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=1h0m0s hint=false/0s",
-				"done 1 canceled waited=1h0m0s elapsed=1s",
+				"start 1/4", "end 1 ctx=1 err=a stop=-", "retry 1 wait=1h0m0s hint=false/0s",
+				"done 1 canceled waited=1s elapsed=1s",
 			}, r.events)
 		})
 	})
@@ -222,8 +222,8 @@ func TestObserverBreakerTransitions(t *testing.T) {
 		_, err = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errA }, p)
 		require.ErrorIs(t, err, retry.ErrCircuitOpen)
 		assert.Equal(t, []string{
-			"start 1/4", "end 1 ctx=1 err=a retry=true stop=-", "retry 1 wait=0s hint=false/0s",
-			"start 2/4", "end 2 ctx=2 err=a retry=true stop=-", "breaker closed->open", "retry 2 wait=0s hint=false/0s",
+			"start 1/4", "end 1 ctx=1 err=a stop=-", "retry 1 wait=0s hint=false/0s",
+			"start 2/4", "end 2 ctx=2 err=a stop=-", "breaker closed->open", "retry 2 wait=0s hint=false/0s",
 			"done 2 circuit_open waited=0s elapsed=0s",
 		}, r.events)
 
@@ -232,7 +232,7 @@ func TestObserverBreakerTransitions(t *testing.T) {
 		_, err = retry.Do(context.Background(), func(context.Context) (int, error) { return 1, nil }, p)
 		require.NoError(t, err)
 		assert.Equal(t, []string{
-			"breaker open->half-open", "start 1/4", "end 1 ctx=1 err=<nil> retry=false stop=-", "breaker half-open->closed",
+			"breaker open->half-open", "start 1/4", "end 1 ctx=1 err=<nil> stop=-", "breaker half-open->closed",
 			"done 1 success waited=0s elapsed=0s",
 		}, r.events)
 		assert.Equal(t, retry.Closed, b.State())

@@ -142,6 +142,9 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	if cfg.attemptTimeout > 0 {
 		defer l.endAttempt() // an op that panics still has its context released
 	}
+	if cfg.observer != nil {
+		defer l.unwound(cfg) // an op that panics still has its end observed
+	}
 	actx, e := l.begin(cfg)
 	if e != nil {
 		return last, e
@@ -220,6 +223,11 @@ type loop struct {
 	cancel context.CancelFunc // of the running attempt's context, if any
 	actx   context.Context    // the running attempt's context, if any
 	octx   context.Context    // with an observer: the context its AttemptStart returned
+	// With an observer and a budget: the retry the budget granted has not
+	// begun yet (1, or 2 at the timeout cost). If an admission
+	// BreakerChange or AttemptStart hook panics before it begins, the
+	// budget gets it back (see unwound), as when the notify hook panics.
+	granted int8
 }
 
 // start validates the call, and admits its first attempt.
@@ -233,7 +241,7 @@ func (l *loop) start(cfg *config, nilOp bool) *Error {
 	case nilOp:
 		return &Error{Reason: fmt.Errorf("%w: nil operation", ErrInvalidConfig)}
 	case ctx.Err() != nil:
-		return cfg.ended(ctx, &l.pr, &Error{Reason: context.Cause(ctx)}, &clock{})
+		return cfg.ended(ctx, &l.pr, &Error{Reason: causeOf(ctx)}, &clock{})
 	}
 	var clk clock
 	if cfg.maxElapsed > 0 || cfg.notify != nil || cfg.observer != nil {
@@ -252,6 +260,7 @@ func (l *loop) admit(cfg *config, last error, clk *clock) *Error {
 		return nil
 	}
 	l.release()
+	l.granted = 0 // a retry the breaker refused is not refunded
 	return cfg.ended(l.ctx, &l.pr, l.pr.stop(last, ErrCircuitOpen, l.hint), clk)
 }
 
@@ -275,12 +284,39 @@ func (l *loop) beginTimed(cfg *config) (context.Context, *Error) {
 		}
 		ctx = cfg.observeStart(ctx, &l.pr, &clk)
 		l.octx = ctx
+		l.granted = 0 // the retry has begun
 	}
 	if cfg.attemptTimeout <= 0 {
 		return ctx, nil
 	}
 	l.actx, l.cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
 	return l.actx, nil
+}
+
+// unwound runs as a call with an observer unwinds. After a panic of an
+// admission BreakerChange or AttemptStart hook on a retry, the budget gets
+// back the retry it granted. When the operation (or a classifier) panicked
+// while the attempt ran, its start was reported and its end was not,
+// which no return leaves behind: unwound reports the end of the attempt
+// and of the call. It does not recover: the panic goes on to the caller. A
+// tracer's span is thus ended, with an error and the reason "panic" (see
+// [ReasonOf]).
+func (l *loop) unwound(c *config) {
+	if l.granted != 0 {
+		c.budget.refund(l.granted == 2)
+		l.granted = 0
+	}
+	if !l.pr.started {
+		return
+	}
+	l.pr.started = false
+	e := &Error{Attempts: l.pr.Attempts, Reason: errPanicked}
+	var clk clock
+	if f := c.observer.AttemptEnd; f != nil {
+		f(l.octx, AttemptEndInfo{Attempt: l.pr.Attempts, MaxAttempts: c.maxAttempts, Err: errPanicked,
+			Duration: clk.now().Sub(l.pr.Start) - l.pr.began, Stop: e})
+	}
+	c.observeDone(l.octx, &l.pr, e, &clk)
 }
 
 // endAttempt releases the attempt's context and reports whether the
@@ -314,6 +350,12 @@ func (l *loop) failed(c *config, err error) *Error {
 	wait, hint, e := c.decide(l.ctx, &l.pr, err, timedOut, &clk)
 	if c.observer != nil {
 		c.observeFailed(l.octx, &l.pr, err, wait, hint, e, timedOut, &clk)
+		if e == nil && c.budget != nil {
+			l.granted = 1
+			if sig, _ := inspect(err); timedOut || sig != nil && sig.timedOut {
+				l.granted = 2
+			}
+		}
 	}
 	if e != nil {
 		l.release()
@@ -321,8 +363,19 @@ func (l *loop) failed(c *config, err error) *Error {
 	}
 	l.hint = hint
 	if wait > 0 {
+		var from time.Time // with an observer: when the wait began
+		if c.observer != nil {
+			from = clk.now()
+		}
 		if e := l.sleep(err, wait); e != nil {
-			return c.ended(l.ctx, &l.pr, e, &clock{})
+			l.granted = 0 // a retry cut short is not refunded
+			end := clock{}
+			if c.observer != nil {
+				// Done reports the part of the wait that was slept.
+				slept := end.now().Sub(from)
+				l.pr.waited -= max(wait-max(slept, 0), 0)
+			}
+			return c.ended(l.ctx, &l.pr, e, &end)
 		}
 		clk = clock{} // time has moved on
 	}
@@ -348,7 +401,7 @@ func (l *loop) sleep(err error, d time.Duration) *Error {
 	case <-l.ctx.Done():
 	}
 	l.release()
-	return l.pr.stop(err, context.Cause(l.ctx), l.hint)
+	return l.pr.stop(err, causeOf(l.ctx), l.hint)
 }
 
 func (l *loop) release() {

@@ -7,9 +7,17 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// outcomeKey keys the *retry.Error attached to a response handed back
-// because the retries ended on its status.
+// outcomeKey keys the outcome attached to a response handed back because
+// the retries ended on its status.
 type outcomeKey struct{}
+
+// outcome is the error a response was handed back with, and that
+// response: a request built later from the response's request context
+// inherits the value, and must not read as that response's outcome.
+type outcome struct {
+	resp *http.Response
+	err  *retry.Error
+}
 
 // Outcome reports why the retries ended on resp's status, for a response
 // that [Do] or the transport of [NewTransport] handed back with a nil
@@ -30,13 +38,19 @@ type outcomeKey struct{}
 // For a response that succeeded (a status below 400), one from another
 // source, or nil, Outcome returns nil and false. It reads the value from
 // the context of resp.Request, which httpx replaces with a copy carrying
-// it only in that case, so a success costs nothing.
+// it only in that case, so a success costs nothing. The value names the
+// response it belongs to: a later request built from that context (say
+// with resp.Request.Context()) carries it too, but its response does not
+// read as the earlier one's outcome.
 func Outcome(resp *http.Response) (*retry.Error, bool) {
-	if resp == nil || resp.Request == nil {
+	if resp == nil || resp.Request == nil || resp.StatusCode < 400 {
 		return nil, false
 	}
-	e, ok := resp.Request.Context().Value(outcomeKey{}).(*retry.Error)
-	return e, ok && e != nil
+	o, ok := resp.Request.Context().Value(outcomeKey{}).(outcome)
+	if !ok || o.resp != resp || o.err == nil {
+		return nil, false
+	}
+	return o.err, true
 }
 
 // attachOutcome records err on resp for [Outcome]. req is the caller's
@@ -50,5 +64,5 @@ func attachOutcome(resp *http.Response, req *http.Request, err error) {
 	if r == nil {
 		r = req
 	}
-	resp.Request = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, e))
+	resp.Request = r.WithContext(context.WithValue(r.Context(), outcomeKey{}, outcome{resp: resp, err: e}))
 }

@@ -18,11 +18,17 @@
 // its children. This is the shape the OpenTelemetry HTTP semantic
 // conventions ask for: "a span for each attempt". The span carries
 // retry.attempt (from 1) and, with ForHTTP, http.request.resend_count (the
-// attempt number minus one, from the second attempt on). A failed
+// attempt number minus one, from the second attempt on). Attempt spans are
+// of kind Internal, with ForHTTP too: the Client span with the HTTP
+// attributes (method, URL, status) is the transport's, such as otelhttp's
+// under httpx, a child of the attempt span. A failed
 // attempt's span has the status Error, with the error's message, and
 // retry.decision says what followed: "retry", or the word of
-// [retry.ReasonOf] that ended the call. An operation that panics leaves its
-// attempt's span unended.
+// [retry.ReasonOf] that ended the call. An operation that panics in
+// [retry.Do] has its attempt's span ended as the panic unwinds, with the
+// decision "panic". The observer ends only the spans it started: a
+// caller-driven loop ([retry.Policy.Begin]) hands [retry.Policy.Failed]
+// and Succeeded the context Begin returned, which carries the span.
 //
 // # Metrics
 //
@@ -33,6 +39,13 @@
 //	retry.attempt.duration    histogram s          time each attempt ran
 //	retry.budget.denied       counter   {retry}    retries the budget refused
 //	retry.breaker.state       gauge     {state}    1 for the state the breaker entered, 0 for the one it left
+//
+// The histograms in seconds have boundaries of their own (the SDK's
+// default ones suit milliseconds): retry.attempt.duration from 5ms to 10s
+// (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5,
+// 10), retry.call.retry_delay from no wait at all to 2 minutes (0, 0.1,
+// 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120); retry.call.attempts has 1, 2,
+// 3, 4, 5 and 10. A view of the SDK's meter provider can replace them.
 //
 // The call metrics carry retry.outcome (the word of [retry.ReasonOf]:
 // success, exhausted, permanent, budget, …), the attempt duration carries

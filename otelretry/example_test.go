@@ -64,8 +64,11 @@ func Example() {
 
 	for _, s := range spans.GetSpans() {
 		parent := "-"
-		if s.Parent.IsValid() {
+		switch {
+		case s.Parent.SpanID() == span.SpanContext().SpanID():
 			parent = "checkout"
+		case s.Parent.IsValid():
+			parent = s.Parent.SpanID().String()
 		}
 		resend := "-"
 		for _, a := range s.Attributes {

@@ -32,7 +32,6 @@ type config struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 	name  string
-	kind  trace.SpanKind
 	http  bool
 	attrs []attribute.KeyValue
 }
@@ -52,11 +51,14 @@ func WithAttributes(attrs ...attribute.KeyValue) Option {
 	return func(c *config) { c.attrs = append(c.attrs, attrs...) }
 }
 
-// ForHTTP marks the attempts as HTTP requests sent over the wire, for
-// httpx: the spans are of kind Client and carry http.request.resend_count
-// from the second attempt on.
+// ForHTTP marks the attempts as HTTP requests sent again, for httpx: the
+// attempt spans carry http.request.resend_count from the second attempt
+// on. They stay of kind Internal: an attempt span knows nothing of the
+// request's method, URL or status, which the HTTP conventions require of a
+// Client span. The Client span of each request is the transport's (for
+// example otelhttp's, below httpx), a child of its attempt span.
 func ForHTTP() Option {
-	return func(c *config) { c.http, c.kind = true, trace.SpanKindClient }
+	return func(c *config) { c.http = true }
 }
 
 // instruments are the metric instruments of an observer, and the
@@ -75,12 +77,12 @@ type instruments struct {
 }
 
 // words are every word of retry.ReasonOf.
-var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "other"}
+var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "panic", "other"}
 
 // New returns an observer that reports to OpenTelemetry; see the package
 // documentation. It returns an error if an instrument cannot be created.
 func New(opts ...Option) (*retry.Observer, error) {
-	c := config{name: "retry.attempt", kind: trace.SpanKindInternal}
+	c := config{name: "retry.attempt"}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -97,7 +99,7 @@ func New(opts ...Option) (*retry.Observer, error) {
 		return nil, err
 	}
 	o := &observer{tracer: c.tp.Tracer(ScopeName), name: c.name, http: c.http, attrs: c.attrs, ins: ins,
-		startOpts: []trace.SpanStartOption{trace.WithSpanKind(c.kind)}}
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}}
 	return &retry.Observer{
 		AttemptStart:  o.start,
 		AttemptEnd:    o.end,
@@ -107,6 +109,17 @@ func New(opts ...Option) (*retry.Observer, error) {
 	}, nil
 }
 
+// The histograms' bucket boundaries, in seconds: the SDK's default
+// boundaries suit milliseconds (0 to 10000), and would put every attempt
+// below 5s in its first bucket or two.
+var (
+	// durationBounds are those of retry.attempt.duration: 5ms to 10s.
+	durationBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+	// delayBounds are those of retry.call.retry_delay: none (a call
+	// that did not wait), then 100ms to 2 minutes.
+	delayBounds = []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
+)
+
 func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, error) {
 	var ins instruments
 	var errs [5]error
@@ -114,9 +127,11 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		metric.WithDescription("Attempts made by each call, recorded when it ends."),
 		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5, 10))
 	ins.delay, errs[1] = m.Float64Histogram("retry.call.retry_delay", metric.WithUnit("s"),
-		metric.WithDescription("Total time each call waited between its attempts, recorded when it ends."))
+		metric.WithDescription("Total time each call waited between its attempts, recorded when it ends."),
+		metric.WithExplicitBucketBoundaries(delayBounds...))
 	ins.duration, errs[2] = m.Float64Histogram("retry.attempt.duration", metric.WithUnit("s"),
-		metric.WithDescription("Time each attempt ran."))
+		metric.WithDescription("Time each attempt ran."),
+		metric.WithExplicitBucketBoundaries(durationBounds...))
 	ins.denied, errs[3] = m.Int64Counter("retry.budget.denied", metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries the retry budget refused."))
 	ins.state, errs[4] = m.Int64Gauge("retry.breaker.state", metric.WithUnit("{state}"),
@@ -151,8 +166,14 @@ type observer struct {
 	ins       *instruments
 }
 
+// spanKey keys the attempt span this package started in the attempt's
+// context: end ends that span and no other, never a caller's span that a
+// context handed to it without a start happens to carry.
+type spanKey struct{}
+
 func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.Context {
 	ctx, span := o.tracer.Start(ctx, o.name, o.startOpts...)
+	ctx = context.WithValue(ctx, spanKey{}, span)
 	if span.IsRecording() {
 		span.SetAttributes(o.attrs...)
 		span.SetAttributes(AttemptKey.Int(e.Attempt))
@@ -166,13 +187,16 @@ func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.
 func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 	decision := "success"
 	switch {
-	case e.Retry:
-		decision = "retry"
 	case e.Stop != nil:
 		decision = retry.ReasonOf(e.Stop)
+	case e.Err != nil:
+		decision = "retry" // failed, and not the end of the call
 	}
 	o.ins.duration.Record(ctx, e.Duration.Seconds(), o.ins.decision[decision]...)
-	span := trace.SpanFromContext(ctx)
+	span, ok := ctx.Value(spanKey{}).(trace.Span)
+	if !ok {
+		return // not an attempt this observer started
+	}
 	if e.Err != nil && span.IsRecording() {
 		span.SetStatus(codes.Error, e.Err.Error())
 		span.SetAttributes(DecisionKey.String(decision))

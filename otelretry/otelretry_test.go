@@ -66,8 +66,10 @@ func (tel *telemetry) metrics(t *testing.T) map[string]metricdata.Metrics {
 	return out
 }
 
-// unavailable answers 503 three times, then 200, after 250ms of virtual
-// time each, and records the span in each request's context.
+// unavailable answers 503 with Retry-After: 1 three times, then 200,
+// after 250ms of virtual time each, and records the span in each
+// request's context. (httpx asks the policy whether a Retry-After is to be
+// obeyed; that question must not show up as spans or metrics.)
 type unavailable struct {
 	n     atomic.Int32
 	spans []trace.SpanContext
@@ -80,7 +82,11 @@ func (u *unavailable) RoundTrip(r *http.Request) (*http.Response, error) {
 	if u.n.Add(1) == 4 {
 		code = http.StatusOK
 	}
-	return &http.Response{StatusCode: code, Status: http.StatusText(code), Body: io.NopCloser(strings.NewReader("x")), Request: r}, nil
+	h := http.Header{}
+	if code != http.StatusOK {
+		h.Set("Retry-After", "1")
+	}
+	return &http.Response{StatusCode: code, Status: http.StatusText(code), Header: h, Body: io.NopCloser(strings.NewReader("x")), Request: r}, nil
 }
 
 // TestHTTPCallSucceedingOnTheFourthAttempt: four attempt spans under the
@@ -111,7 +117,7 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 		for i, s := range attempts {
 			n := i + 1
 			assert.Equal(t, "GET", s.Name)
-			assert.Equal(t, trace.SpanKindClient, s.SpanKind)
+			assert.Equal(t, trace.SpanKindInternal, s.SpanKind, "the Client span is the transport's")
 			assert.Equal(t, caller.SpanContext.SpanID(), s.Parent.SpanID(), "attempt %d is a child of the caller's span", n)
 			assert.Equal(t, s.SpanContext, rt.spans[i], "attempt %d sends under its span", n)
 			assert.Equal(t, 250*time.Millisecond, s.EndTime.Sub(s.StartTime))
@@ -128,7 +134,7 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 			}
 			if n < 4 {
 				assert.Equal(t, codes.Error, s.Status.Code)
-				assert.Equal(t, "httpx: server answered Service Unavailable", s.Status.Description)
+				assert.Equal(t, "httpx: server answered Service Unavailable (Retry-After 1s)", s.Status.Description)
 				v, _ = attrs.Value(otelretry.DecisionKey)
 				assert.Equal(t, "retry", v.AsString())
 			} else {
@@ -150,6 +156,8 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 		assert.Equal(t, success, delay[0].Attributes)
 		assert.Equal(t, uint64(1), delay[0].Count)
 		assert.Equal(t, 3.0, delay[0].Sum, "three waits of 1s")
+		assert.Equal(t, []float64{0, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}, delay[0].Bounds, "seconds, up to 2 minutes")
+		assert.Equal(t, []uint64{0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0}, delay[0].BucketCounts, "3s is in (2.5, 5]")
 
 		dur := m["retry.attempt.duration"].Data.(metricdata.Histogram[float64]).DataPoints
 		require.Len(t, dur, 2)
@@ -159,6 +167,8 @@ func TestHTTPCallSucceedingOnTheFourthAttempt(t *testing.T) {
 			byDecision[v.AsString()] = dp
 		}
 		assert.Equal(t, uint64(3), byDecision["retry"].Count)
+		assert.Equal(t, []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}, byDecision["retry"].Bounds, "seconds")
+		assert.Equal(t, []uint64{0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0}, byDecision["retry"].BucketCounts, "0.25s is in (0.1, 0.25]")
 		assert.Equal(t, 0.75, byDecision["retry"].Sum)
 		assert.Equal(t, uint64(1), byDecision["success"].Count)
 		assert.Equal(t, 0.25, byDecision["success"].Sum)
