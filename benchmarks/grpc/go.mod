@@ -19,7 +19,6 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace (
-	github.com/retrykit/retry => ../../
-	github.com/retrykit/retry/grpcx => ../../grpcx
-)
+replace github.com/retrykit/retry => ../../
+
+replace github.com/retrykit/retry/grpcx => ../../grpcx
