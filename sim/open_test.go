@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -14,8 +16,9 @@ import (
 var (
 	// ratioBudget is a 10% ratio of successes with a burst of 10.
 	ratioBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1}
-	// grpcBudget is gRPC A6 retry throttling (maxTokens 10, tokenRatio 0.1).
-	grpcBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}
+	// grpcBudget is gRPC A6 retry throttling (maxTokens 10, tokenRatio 0.1):
+	// a retry only while the tokens left stay above half, 4 from full.
+	grpcBudget = &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5 + 1e-6}
 	// awsBudget is the AWS SDK's standard retry quota (500 tokens, 5 per
 	// retry, 10 per retry of a timeout, 1 back per success).
 	awsBudget = &retry.BudgetConfig{Capacity: 500, RetryCost: 5, TimeoutCost: 10, PerSuccess: 1}
@@ -129,11 +132,10 @@ func TestAmplificationInOutage(t *testing.T) {
 			ratio := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget})
 			assert.LessOrEqual(t, ratio.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
 
-			// The library grants a retry while tokens − cost stay at or above
-			// Threshold, so from 10 tokens a client retries 5 times (10 → 5);
-			// gRPC decrements first and retries while tokens > 5: 4 times.
+			// Check 12: gRPC decrements first and retries while tokens > 5,
+			// so from 10 tokens a client retries 4 times.
 			grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
-			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+5*n/(rate*T)+0.01)
+			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+4*n/(rate*T)+0.01)
 
 			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry of a 503)
 			// lets each client retry 100 times in an outage of 503s.
@@ -181,4 +183,25 @@ func TestOpenStopsAtTheEventLimit(t *testing.T) {
 	_, err := s.Run(Fleet{Policy: policy3(t, retry.FullJitter)})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "event limit (MaxEvents")
+}
+
+// retriesFromFull counts the retries a full budget of c grants to calls
+// that always fail.
+func retriesFromFull(t *testing.T, c retry.BudgetConfig) uint64 {
+	t.Helper()
+	b, err := retry.NewBudget(c)
+	require.NoError(t, err)
+	for range 10 {
+		_, err := retry.Do(t.Context(), func(context.Context) (int, error) { return 0, errors.New("down") },
+			retry.WithMaxAttempts(100), retry.WithBackoff(retry.Constant(0)), retry.WithBudget(b))
+		require.Error(t, err)
+	}
+	return b.Stats().Allowed
+}
+
+// TestGRPCBudgetIsA6: gRPC A6 retries while the tokens left after a
+// failure stay above half, so from a full bucket of 10 a client retries 4
+// times (tokens 9, 8, 7, 6), not 5.
+func TestGRPCBudgetIsA6(t *testing.T) {
+	assert.Equal(t, uint64(4), retriesFromFull(t, *grpcBudget))
 }

@@ -65,8 +65,9 @@ func TestPropertyBudgetNeverLowersGoodput(t *testing.T) {
 
 // TestBudgetCostsARequestInABlip is the counterexample rapid found to the
 // unqualified property: a 100 ms near-stall at utilisation 0.32, which the
-// fleet survives either way; gRPC-style throttling refuses a retry that
-// would have succeeded, and the budget run serves one request fewer.
+// fleet survives either way; gRPC-style throttling refuses retries that
+// would have succeeded, and the budget run serves fewer requests, but not
+// more fewer than the retries it refused.
 func TestBudgetCostsARequestInABlip(t *testing.T) {
 	s := small()
 	s.Trigger.Magnitude, s.Trigger.Length, s.Rate, s.Seed = 0.9765625, 100*time.Millisecond, 32, 4
@@ -77,5 +78,7 @@ func TestBudgetCostsARequestInABlip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, none.Summary.Recovered)
 	require.True(t, with.Summary.Recovered)
-	assert.Equal(t, none.Summary.Succeeded-1, with.Summary.Succeeded)
+	lost := none.Summary.Succeeded - with.Summary.Succeeded
+	assert.Positive(t, lost)
+	assert.LessOrEqual(t, lost, with.Summary.Refused)
 }

@@ -24,6 +24,7 @@ type Summary struct {
 	Succeeded int64 `json:"succeeded"` // caller requests that succeeded
 	Failed    int64 `json:"failed"`    // caller requests whose policy gave up
 	InFlight  int64 `json:"in_flight"` // caller requests still running at the horizon
+	Refused   int64 `json:"refused"`   // retries the clients' own budgets refused (Fleet.Budget)
 	Events    int64 `json:"events"`    // events processed
 
 	// Amplification is Attempts / FirstTry: the load multiplier of retries.

@@ -65,7 +65,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(multiplierValue{&p.multiplier}, "multiplier", "for -backoff exponential: growth `factor`, >= 1")
 	fs.Var(durationValue{&p.maxDelay}, "max-delay", "cap (a `duration`) on every wait; 0 means no cap")
 	fs.Var(jitterValue{&p.jitter}, "jitter", "`mode`: none, full, equal, decorrelated, or proportional:F")
-	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio with threshold 5: gRPC A6 throttling), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
+	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
 	fs.IntVar(&o.Clients, "clients", o.Clients, "simulated clients (`n`)")
@@ -168,7 +168,7 @@ func parseBudget(s string) (*retry.BudgetConfig, error) {
 	case "ratio":
 		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1}, nil
 	case "grpc":
-		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}, nil
+		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5 + 1e-6}, nil
 	case "aws":
 		return &retry.BudgetConfig{Capacity: 500, PerSuccess: 1, RetryCost: 5, TimeoutCost: 10}, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,19 @@ func FuzzSimPolicyParsers(f *testing.F) {
 			require.NoError(t, err, "-breaker %q", s)
 		}
 	})
+}
+
+// TestGRPCPresetIsA6: the grpc preset keeps more than half its tokens, so
+// from full it grants 4 retries, as gRPC A6 does.
+func TestGRPCPresetIsA6(t *testing.T) {
+	c, err := parseBudget("grpc")
+	require.NoError(t, err)
+	b, err := retry.NewBudget(*c)
+	require.NoError(t, err)
+	for range 10 {
+		_, err := retry.Do(t.Context(), func(context.Context) (int, error) { return 0, errors.New("down") },
+			retry.WithMaxAttempts(100), retry.WithBackoff(retry.Constant(0)), retry.WithBudget(b))
+		require.Error(t, err)
+	}
+	assert.Equal(t, uint64(4), b.Stats().Allowed)
 }
