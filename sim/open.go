@@ -54,8 +54,12 @@ type Trigger struct {
 	Start  time.Duration // >= 0
 	Length time.Duration // >= 0; 0 means no trigger
 	// Magnitude is, for Slow, the fraction of the server's capacity lost,
-	// in (0, 1]: each worker serves at 1−Magnitude of its speed. Stall is
-	// Slow with Magnitude 1 (and Magnitude is then ignored).
+	// in (0, 1]: while the trigger lasts each worker works at 1−Magnitude
+	// of its speed, on the jobs it was serving when the trigger started as
+	// on those it starts, and at full speed again once it ends. Slow with
+	// Magnitude 1 is nearly a Stall: work freezes until the trigger ends,
+	// where a Stall lets the jobs in service finish and starts none. Other
+	// modes ignore Magnitude.
 	Magnitude float64
 	// RetryAfter makes the server's 503s carry a hint ([retry.After]):
 	// during a Reject trigger the time left until it ends, rounded up to
@@ -360,15 +364,36 @@ func (o *openRun) stalled(t int64) bool {
 // start puts a worker on j.
 func (o *openRun) start(j job, now int64) {
 	o.busy++
-	d := int64(o.s.Service)
-	if o.s.Trigger.Mode == Slow && o.inTrigger(now) {
-		if o.s.Trigger.Magnitude >= 1 {
-			d += o.trigEnd - now // a full slow-down is a stall for this request
-		} else {
-			d = int64(float64(d) / (1 - o.s.Trigger.Magnitude))
-		}
+	at := now + int64(o.s.Service)
+	if o.s.Trigger.Mode == Slow {
+		at = o.finish(now, int64(o.s.Service))
 	}
-	o.q.pushLane(laneWork, now+d, openDone, j.ref, j.gen)
+	o.q.pushLane(laneWork, at, openDone, j.ref, j.gen)
+}
+
+// finish returns when work ns of full-speed work started at now ends under
+// a Slow trigger: the worker runs at 1−Magnitude of its speed while the
+// trigger lasts, whenever the job started, and at full speed before and
+// after it (Magnitude 1 freezes the work until the trigger ends).
+func (o *openRun) finish(now, work int64) int64 {
+	t := now
+	if t < o.trigStart {
+		if t+work <= o.trigStart {
+			return t + work
+		}
+		work -= o.trigStart - t
+		t = o.trigStart
+	}
+	if t < o.trigEnd {
+		if speed := 1 - o.s.Trigger.Magnitude; speed > 0 {
+			if done := t + int64(math.Ceil(float64(work)/speed)); done <= o.trigEnd {
+				return done
+			}
+			work -= int64(float64(o.trigEnd-t) * speed)
+		}
+		t = o.trigEnd
+	}
+	return t + work
 }
 
 func (o *openRun) serveNext(now int64) {
