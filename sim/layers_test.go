@@ -18,14 +18,17 @@ func TestLayersMultiply(t *testing.T) {
 	} {
 		p, err := retry.NewPolicy(retry.WithMaxAttempts(tc.attempts))
 		require.NoError(t, err)
-		r, err := Layers{Depth: tc.depth, Requests: 10, Gap: time.Minute, Hop: time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p})
-		require.NoError(t, err)
-		assert.Equal(t, float64(tc.want), r.Amplification, "%d layers × %d attempts", tc.depth, tc.attempts)
-		assert.Zero(t, r.Succeeded)
-		want := int64(10)
-		for i := range tc.depth {
-			want *= int64(tc.attempts)
-			assert.Equal(t, want, r.Attempts[i], "layer %d", i+1)
+		// Calls apart, and calls overlapping in time.
+		for _, gap := range []time.Duration{time.Minute, time.Millisecond, 0} {
+			r, err := Layers{Depth: tc.depth, Requests: 10, Gap: gap, Hop: time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p})
+			require.NoError(t, err)
+			assert.Equal(t, float64(tc.want), r.Amplification, "%d layers × %d attempts, gap %v", tc.depth, tc.attempts, gap)
+			assert.Zero(t, r.Succeeded)
+			want := int64(10)
+			for i := range tc.depth {
+				want *= int64(tc.attempts)
+				assert.Equal(t, want, r.Attempts[i], "layer %d", i+1)
+			}
 		}
 	}
 }
@@ -78,4 +81,20 @@ func TestLayersStopAtTheEventLimit(t *testing.T) {
 	_, err = Layers{Depth: 8, Requests: 100, FailRate: 1, MaxEvents: 1000}.Run(Fleet{Policy: p})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "event limit")
+}
+
+// TestLayersRunInTimeOrder: caller requests overlap in time, and their
+// attempts meet the policy in time order. Two requests 1 ms apart, each
+// attempt failing 20 ms after it starts and retried after 100 ms, against a
+// breaker that opens after 3 failures: the failures come at 20, 21, 140 and
+// 141 ms, so each request makes 2 attempts before the breaker refuses its
+// third. Run one request after the other, the second would start at 1 ms
+// with the breaker already opened at 260 ms and make none.
+func TestLayersRunInTimeOrder(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+	require.NoError(t, err)
+	br := &retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour}
+	r, err := Layers{Depth: 1, Requests: 2, Gap: time.Millisecond, Hop: 10 * time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p, Breaker: br})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{4}, r.Attempts)
 }
