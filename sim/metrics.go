@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"time"
+
+	"github.com/retrykit/retry"
 )
 
 // herdBucket is the width of the herd-peak buckets.
@@ -38,8 +41,8 @@ type metrics struct {
 
 	cur    Sample // the open bucket, as counts
 	series []Sample
-	herd   []int64 // attempts per 100 ms after the trigger ended
-	herd10 []int64 // and per 10 ms
+	herd   peak    // attempts per 100 ms after the trigger ended
+	herd10 peak    // and per 10 ms
 	lat    []int64 // successful requests' latency, 1 ms bins
 
 	trigLogical, trigAttempts int64
@@ -49,9 +52,50 @@ type metrics struct {
 func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.bucket, m.trigStart, m.trigEnd, m.horizon = bucket, trigStart, trigEnd, horizon
 	m.series = make([]Sample, 0, horizon/bucket+1)
-	m.herd = make([]int64, (horizon-trigEnd)/herdBucket+1)
-	m.herd10 = make([]int64, (horizon-trigEnd)/(herdBucket/10)+1)
+	m.herd = peak{width: herdBucket, idx: -1}
+	m.herd10 = peak{width: herdBucket / 10, idx: -1}
 	m.lat = make([]int64, latencyBins)
+}
+
+// peak tracks the most events in any bucket of width, from events counted
+// in time order, in constant memory.
+type peak struct {
+	width, idx, n, max int64
+}
+
+// add counts an event at t, nanoseconds after the peak's origin.
+func (p *peak) add(t int64) {
+	if i := t / p.width; i != p.idx {
+		p.idx, p.n = i, 0
+	}
+	p.n++
+	p.max = max(p.max, p.n)
+}
+
+// MaxBuckets is the most time buckets a run's series may hold: a finer
+// Bucket or a longer run is an error, not an exhausted memory.
+const MaxBuckets = 1_000_000
+
+// maxSpan bounds every duration that places events on a run's timeline
+// (trigger start and length, the time after it), so that their sum stays
+// far from overflowing.
+const maxSpan = 100_000 * time.Hour
+
+// checkSpan reports a run of horizon whose series of bucket would hold
+// more than MaxBuckets buckets. scenario names the struct; bucketSet says
+// whether the caller chose Bucket (the error names it) or took the default
+// (the error names After).
+func checkSpan(scenario string, horizon, bucket time.Duration, bucketSet bool) error {
+	n := int64(horizon / bucket)
+	if n <= MaxBuckets {
+		return nil
+	}
+	field := "After"
+	if bucketSet {
+		field = "Bucket"
+	}
+	return fmt.Errorf("%w: sim: %s.%s makes %d time buckets of %v over a run of %v, more than MaxBuckets (%d): raise Bucket or shorten After",
+		retry.ErrInvalidConfig, scenario, field, n, bucket, horizon, MaxBuckets)
 }
 
 func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.trigEnd }
@@ -81,8 +125,8 @@ func (m *metrics) offered(now int64, first bool) {
 		m.trigAttempts++
 	}
 	if now >= m.trigEnd {
-		m.herd[(now-m.trigEnd)/herdBucket]++
-		m.herd10[(now-m.trigEnd)/(herdBucket/10)]++
+		m.herd.add(now - m.trigEnd)
+		m.herd10.add(now - m.trigEnd)
 	}
 }
 
@@ -144,12 +188,7 @@ func (m *metrics) summarise(rate float64) Summary {
 		s.SuccessRate = float64(s.Succeeded) / float64(n)
 	}
 	s.LatencyP50, s.LatencyP90, s.LatencyP99 = m.percentile(0.5), m.percentile(0.9), m.percentile(0.99)
-	for _, n := range m.herd {
-		s.HerdPeak = max(s.HerdPeak, n)
-	}
-	for _, n := range m.herd10 {
-		s.HerdPeak10ms = max(s.HerdPeak10ms, n)
-	}
+	s.HerdPeak, s.HerdPeak10ms = m.herd.max, m.herd10.max
 	s.BaselineGoodput = m.baseline(rate)
 	s.RecoverySeconds = -1
 	if at, ok := m.recovery(s.BaselineGoodput); ok {

@@ -150,8 +150,8 @@ func (s *Open) check() error {
 		return bad("Hop", "must not be negative, got %v", s.Hop)
 	case s.Timeout < 0:
 		return bad("Timeout", "must not be negative, got %v", s.Timeout)
-	case s.After < 0:
-		return bad("After", "must not be negative, got %v", s.After)
+	case s.After < 0 || s.After > maxSpan:
+		return bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
 	case s.Bucket < 0:
 		return bad("Bucket", "must not be negative, got %v", s.Bucket)
 	case s.MaxEvents < 0:
@@ -167,10 +167,10 @@ func (t *Trigger) check(name string) error {
 	switch {
 	case t.Mode > Slow:
 		return bad("Mode", "is unknown (%d)", t.Mode)
-	case t.Start < 0:
-		return bad("Start", "must not be negative, got %v", t.Start)
-	case t.Length < 0:
-		return bad("Length", "must not be negative, got %v", t.Length)
+	case t.Start < 0 || t.Start > maxSpan:
+		return bad("Start", "must be in [0, %v], got %v", maxSpan, t.Start)
+	case t.Length < 0 || t.Length > maxSpan:
+		return bad("Length", "must be in [0, %v], got %v", maxSpan, t.Length)
 	case t.Mode == Slow && !(t.Magnitude > 0 && t.Magnitude <= 1):
 		return bad("Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
 	}
@@ -236,8 +236,12 @@ func (s Open) Run(f Fleet) (Result, error) {
 	if err := s.check(); err != nil {
 		return Result{}, err
 	}
+	bucketSet := s.Bucket != 0
 	s.After = cmpOr(s.After, 120*time.Second)
 	s.Bucket = cmpOr(s.Bucket, time.Second)
+	if err := checkSpan("Open", s.Trigger.Start+s.Trigger.Length+s.After, s.Bucket, bucketSet); err != nil {
+		return Result{}, err
+	}
 	o := &openRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6f70656e))}
 	var err error
 	if o.clients, err = f.clients(s.Clients, rand.New(rand.NewPCG(s.Seed, 0x706f6c))); err != nil {

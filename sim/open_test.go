@@ -227,3 +227,42 @@ func retriesFromFull(t *testing.T, c retry.BudgetConfig) uint64 {
 func TestGRPCBudgetIsA6(t *testing.T) {
 	assert.Equal(t, uint64(4), retriesFromFull(t, *grpcBudget))
 }
+
+// TestRunsTooFineOrLongAreErrors: a series of more than MaxBuckets buckets
+// (a fine bucket, a long run) is an error naming the field, not a process
+// out of memory.
+func TestRunsTooFineOrLongAreErrors(t *testing.T) {
+	f := Fleet{Policy: policy3(t, retry.FullJitter)}
+	for _, tc := range []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"open bucket 1ns", func() error { s := Metastable(); s.Bucket = 1; _, err := s.Run(f); return err }, "Open.Bucket "},
+		{"open after 2000000h", func() error { s := Metastable(); s.After = 2_000_000 * time.Hour; _, err := s.Run(f); return err }, "Open.After "},
+		{"open after 300h", func() error { s := Metastable(); s.After = 300 * time.Hour; _, err := s.Run(f); return err }, "Open.After "},
+		{"open outage 2000000h", func() error {
+			s := Metastable()
+			s.Trigger.Length = 2_000_000 * time.Hour
+			_, err := s.Run(f)
+			return err
+		}, "Open.Trigger.Length "},
+		{"herd bucket 1ns", func() error { _, err := Herd{Clients: 10, Rate: 100, Burst: 1, Bucket: 1}.Run(f); return err }, "Herd.Bucket "},
+		{"herd after 2000000h", func() error {
+			_, err := Herd{Clients: 10, Rate: 100, Burst: 1, After: 2_000_000 * time.Hour}.Run(f)
+			return err
+		}, "Herd.After "},
+		{"sweep bucket 1ns", func() error {
+			s := Metastable()
+			s.Bucket = 1
+			_, err := Sweep{Base: s, Magnitudes: []float64{1}, Lengths: []time.Duration{time.Second}}.Run(f)
+			return err
+		}, "Open.Bucket "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

@@ -251,8 +251,10 @@ var simFields = []struct{ field, flag string }{
 	{"Open.Queue", "-queue"}, {"Open.Hop", "-hop"}, {"Open.Timeout", "-timeout"}, {"Open.After", "-after"},
 	{"Open.Bucket", "-bucket"}, {"Open.MaxEvents", "-max-events"},
 	{"Herd.Clients", "-clients"}, {"Herd.Rate", "-rate"}, {"Herd.Burst", "-burst"}, {"Herd.Outage", "-outage"}, {"Herd.Hop", "-hop"},
-	{"OCC.Clients", "-clients"}, {"OCC.Trials", "-trials"},
-	{"Layers.Depth", "-layers"}, {"Layers.FailRate", "-fail-rate"}, {"Layers.Hop", "-hop"},
+	{"Herd.After", "-after"}, {"Herd.Bucket", "-bucket"}, {"Herd.MaxEvents", "-max-events"},
+	{"OCC.Clients", "-clients"}, {"OCC.Trials", "-trials"}, {"OCC.MaxEvents", "-max-events"},
+	{"Layers.Depth", "-layers"}, {"Layers.FailRate", "-fail-rate"}, {"Layers.Hop", "-hop"}, {"Layers.MaxEvents", "-max-events"},
+	{"Layers.Trigger.Start", "-outage-start"}, {"Layers.Trigger.Length", "-outage"},
 }
 
 // flagOf returns "-flag: " for the flag behind a scenario error, or "".

@@ -146,3 +146,21 @@ func TestGRPCPresetIsA6(t *testing.T) {
 	}
 	assert.Equal(t, uint64(4), b.Stats().Allowed)
 }
+
+// TestSimRangeTooLarge: a fine or long time range is a usage error naming
+// its flag, not a process out of memory.
+func TestSimRangeTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"-bucket", "1ns"}, "-bucket: "},
+		{[]string{"-after", "2000000h"}, "-after: "},
+		{[]string{"-scenario", "herd", "-bucket", "1ns"}, "-bucket: "},
+		{[]string{"-scenario", "herd", "-after", "2000000h"}, "-after: "},
+	} {
+		code, _, errOut := runSimArgs(t, tc.args...)
+		assert.Equal(t, 2, code, "%v", tc.args)
+		assert.Contains(t, errOut, tc.flag, "%v", tc.args)
+	}
+}
