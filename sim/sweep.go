@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -74,6 +75,22 @@ func (s Sweep) Run(f Fleet) (SweepResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// WriteSweepTable writes one row per cell of every sweep, for a person.
+func WriteSweepTable(w io.Writer, rs ...SweepResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tmagnitude\tlength\ttime to recover\tgoodput /s\tamplification\t")
+	for _, r := range rs {
+		for _, c := range r.Cells {
+			rec := "never"
+			if c.Recovered {
+				rec = fmt.Sprintf("%vs", c.RecoverySeconds)
+			}
+			fmt.Fprintf(tw, "%s\t%v\t%vs\t%s\t%.1f\t%.3f\t\n", r.Label, c.Magnitude, c.Length, rec, c.Goodput, c.Amplification)
+		}
+	}
+	return tw.Flush()
 }
 
 // WriteSweepCSV writes one row per cell of every sweep.
