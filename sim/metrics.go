@@ -45,6 +45,11 @@ type metrics struct {
 	herd10 peak    // and per 10 ms
 	lat    []int64 // successful requests' latency, 1 ms bins
 
+	// Caller requests arriving in each bucket from the trigger's end on
+	// (buckets aligned at the trigger's end), and of those, the ones that
+	// succeeded on their first attempt: the cohorts of the time to recover.
+	cohort, cohortOK []int64
+
 	trigLogical, trigAttempts int64
 	sum                       Summary
 }
@@ -55,6 +60,28 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.herd = peak{width: herdBucket, idx: -1}
 	m.herd10 = peak{width: herdBucket / 10, idx: -1}
 	m.lat = make([]int64, latencyBins)
+	m.cohort = make([]int64, (horizon-trigEnd)/bucket)
+	m.cohortOK = make([]int64, len(m.cohort))
+}
+
+// cohortOf returns the recovery bucket of a request that arrived at t, or
+// -1 before the trigger's end or past the last whole bucket.
+func (m *metrics) cohortOf(t int64) int {
+	if t < m.trigEnd {
+		return -1
+	}
+	if i := (t - m.trigEnd) / m.bucket; i < int64(len(m.cohort)) {
+		return int(i)
+	}
+	return -1
+}
+
+// firstTryOK counts a caller request that arrived at start and succeeded
+// on its first attempt.
+func (m *metrics) firstTryOK(start int64) {
+	if i := m.cohortOf(start); i >= 0 {
+		m.cohortOK[i]++
+	}
 }
 
 // peak tracks the most events in any bucket of width, from events counted
@@ -102,6 +129,9 @@ func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.tri
 
 func (m *metrics) logical(now int64) {
 	m.sum.Logical++
+	if i := m.cohortOf(now); i >= 0 {
+		m.cohort[i]++
+	}
 	if m.inTrigger(now) {
 		m.trigLogical++
 	}
@@ -191,8 +221,8 @@ func (m *metrics) summarise(rate float64) Summary {
 	s.HerdPeak, s.HerdPeak10ms = m.herd.max, m.herd10.max
 	s.BaselineGoodput = m.baseline(rate)
 	s.RecoverySeconds = -1
-	if at, ok := m.recovery(s.BaselineGoodput); ok {
-		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(at-m.trigEnd))
+	if k, ok := recovery(m.cohort, m.cohortOK, int(max(int64(recoveryWindow)/m.bucket, 1))); ok {
+		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(int64(k)*m.bucket))
 	}
 	return s
 }
@@ -216,22 +246,30 @@ func (m *metrics) baseline(rate float64) float64 {
 	return sum / float64(n)
 }
 
-// recoveryWindow is how long goodput must average 95% of the baseline.
+// recoveryWindow is how long every bucket of caller requests must succeed
+// on their first attempt before a run counts as recovered.
 const recoveryWindow = 5 * time.Second
 
-// recovery returns the start of the first window of recoveryWindow,
-// starting at a bucket boundary at or after the trigger's end, over which
-// goodput averages at least 95% of baseline.
-func (m *metrics) recovery(baseline float64) (int64, bool) {
-	w := int(max(int64(recoveryWindow)/m.bucket, 1))
-	first := int((m.trigEnd + m.bucket - 1) / m.bucket)
-	for k := first; k+w <= len(m.series); k++ {
-		var sum float64
-		for _, b := range m.series[k : k+w] {
-			sum += b.Goodput
+// recoveredShare is the share of a bucket's caller requests that must
+// succeed on their first attempt.
+const recoveredShare = 0.99
+
+// recovery returns the first bucket k such that, in each of buckets k to
+// k+w−1, at least 99% of the caller requests that arrived in it succeeded
+// on their first attempt (a bucket where none arrived passes); false if no
+// such window fits. This is the R of the simulation spec, at the
+// resolution of the buckets: every bucket must pass, so one bad bucket
+// cannot hide in an average.
+func recovery(n, ok []int64, w int) (int, bool) {
+	run := 0 // buckets passing in a row, ending at i
+	for i := range n {
+		if float64(ok[i]) >= recoveredShare*float64(n[i]) {
+			run++
+		} else {
+			run = 0
 		}
-		if sum/float64(w) >= 0.95*baseline {
-			return int64(k) * m.bucket, true
+		if run == w {
+			return i - w + 1, true
 		}
 	}
 	return 0, false

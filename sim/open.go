@@ -428,6 +428,9 @@ func (o *openRun) reply(e event, now int64) {
 	switch e.kind {
 	case openReplyOK:
 		c.live = false
+		if c.first {
+			o.m.firstTryOK(c.start)
+		}
 		o.clients[c.client].p.Succeeded(bg, c.pr, vt(now))
 		o.end(e.ref, now, true)
 	case openReplyDown:

@@ -61,8 +61,8 @@ func TestMetastableWithoutBudget(t *testing.T) {
 	}
 }
 
-// TestBudgetRecovers is check 9: with a budget, the same stall recovers
-// within 1.5·Q/(μ − λ(1+r)) + 5 s.
+// TestBudgetRecovers is check 9: with a budget, a stall of 1, 5 or 30 s
+// recovers within 1.5·Q/(μ − λ(1+r)) + 5 s, for seeds 1 to 3.
 func TestBudgetRecovers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -76,19 +76,68 @@ func TestBudgetRecovers(t *testing.T) {
 		{"shared ratio budget", Fleet{Policy: sharedBudget(t, 1000, 0.1)}, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			jitters := []retry.Jitter{retry.FullJitter}
-			if tc.name == "ratio" {
-				// Jitter does not change the outcome; one budget shows it.
-				jitters = []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter}
-			}
-			for _, j := range jitters {
-				f := tc.f
-				f.Policy, _ = f.Policy.With(retry.WithJitter(j))
-				s := runOpen(t, Metastable(), f)
-				require.True(t, s.Recovered, "%v jitter", j)
-				assert.LessOrEqual(t, s.RecoverySeconds, recoveryBound(Metastable(), tc.r), "%v jitter", j)
+			for _, length := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Second} {
+				for seed := uint64(1); seed <= 3; seed++ {
+					s := Metastable()
+					s.Trigger.Length, s.Seed = length, seed
+					got := runOpen(t, s, tc.f)
+					require.True(t, got.Recovered, "stall %v, seed %d", length, seed)
+					assert.LessOrEqual(t, got.RecoverySeconds, recoveryBound(s, tc.r), "stall %v, seed %d", length, seed)
+				}
 			}
 		})
+	}
+}
+
+// TestJitterDoesNotRescue: whatever the jitter, the budget recovers from a
+// 5 s stall, and without one the fleet stays down (check 8 and 9).
+func TestJitterDoesNotRescue(t *testing.T) {
+	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
+		p := policy3(t, j)
+		with := runOpen(t, Metastable(), Fleet{Policy: p, Budget: ratioBudget})
+		require.True(t, with.Recovered, "%v jitter", j)
+		assert.LessOrEqual(t, with.RecoverySeconds, recoveryBound(Metastable(), 0.1), "%v jitter", j)
+	}
+}
+
+// TestRecoveryAtBucketResolution: recovery is measured from the trigger's
+// end, bucket by bucket, not from the next whole second. Without retries a
+// short outage of instant 503s leaves no queue behind: requests arriving
+// once it ends succeed at once, so the time to recover is 0 whatever the
+// outage's length.
+func TestRecoveryAtBucketResolution(t *testing.T) {
+	for _, length := range []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond} {
+		s := Metastable()
+		s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: length}
+		got := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))})
+		require.True(t, got.Recovered, "%v", length)
+		assert.Zero(t, got.RecoverySeconds, "%v", length)
+	}
+}
+
+// TestRecoveryNeedsEveryBucket: one bad bucket in the window restarts it;
+// an average would hide it.
+func TestRecoveryNeedsEveryBucket(t *testing.T) {
+	n := []int64{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}
+	for _, tc := range []struct {
+		ok   []int64
+		w    int
+		want int
+		rec  bool
+	}{
+		{[]int64{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, 5, 0, true},
+		{[]int64{0, 100, 100, 100, 100, 100, 100, 100, 100, 100}, 5, 1, true},
+		{[]int64{100, 100, 50, 100, 100, 100, 100, 100, 100, 100}, 5, 3, true},
+		{[]int64{100, 100, 100, 100, 98, 100, 100, 100, 100, 100}, 5, 5, true},
+		{[]int64{100, 100, 100, 100, 99, 100, 100, 100, 100, 100}, 5, 0, true},
+		{[]int64{100, 100, 100, 100, 100, 0, 100, 100, 100, 100}, 5, 0, true},
+		{[]int64{100, 100, 100, 100, 0, 100, 100, 100, 100, 0}, 5, 0, false},
+	} {
+		k, ok := recovery(n, tc.ok, tc.w)
+		assert.Equal(t, tc.rec, ok, "%v", tc.ok)
+		if tc.rec {
+			assert.Equal(t, tc.want, k, "%v", tc.ok)
+		}
 	}
 }
 

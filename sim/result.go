@@ -48,10 +48,13 @@ type Summary struct {
 	// HerdPeak10ms is the same in any 10 ms, the resolution of Brooker's
 	// herd figures.
 	HerdPeak10ms int64 `json:"herd_peak_10ms"`
-	// Recovered reports whether goodput came back, within the horizon, to
-	// 95% of the baseline (averaged over 5 s); RecoverySeconds is then the
-	// time from the trigger's end to the start of that window, and -1 if
-	// it did not recover.
+	// Recovered reports whether, within the horizon, the caller requests
+	// came back to succeeding on their first attempt: RecoverySeconds is
+	// the time from the trigger's end to the start of the first 5 s in
+	// which, bucket by bucket (buckets of Bucket aligned at the trigger's
+	// end), at least 99% of the requests arriving succeeded on their first
+	// attempt; -1 if it did not recover. (For Herd, the time until the last
+	// client's request succeeded.)
 	Recovered       bool    `json:"recovered"`
 	RecoverySeconds float64 `json:"recovery_s"`
 	// TriggerEnd is when the trigger ended and Horizon how long the run

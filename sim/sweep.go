@@ -151,7 +151,7 @@ func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">trigger length</text>`+"\n", x0+left+nl*cell/2, top+len(r.Magnitudes)*cell+30)
 		fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(-90)" text-anchor="middle">capacity lost</text>`+"\n", x0+16, top+len(r.Magnitudes)*cell/2)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until goodput is back to 95%% of baseline; red: did not recover</text>`+"\n", left, height-10)
+	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until 99%% of requests succeed first time for 5s; red: did not recover</text>`+"\n", left, height-10)
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
