@@ -34,6 +34,8 @@ type SweepCell struct {
 	RecoverySeconds float64 `json:"recovery_s"` // -1: did not recover
 	Goodput         float64 `json:"goodput"`
 	Amplification   float64 `json:"amplification"`
+	Succeeded       int64   `json:"succeeded"` // caller requests that succeeded, whole run
+	Refused         int64   `json:"refused"`   // retries the clients' own budgets refused
 }
 
 // SweepResult is a sweep's cells, magnitude-major.
@@ -71,7 +73,8 @@ func (s Sweep) Run(f Fleet) (SweepResult, error) {
 			}
 			res.Cells = append(res.Cells, SweepCell{Magnitude: m, Length: l.Seconds(),
 				Recovered: r.Summary.Recovered, RecoverySeconds: r.Summary.RecoverySeconds,
-				Goodput: r.Summary.Goodput, Amplification: r.Summary.Amplification})
+				Goodput: r.Summary.Goodput, Amplification: r.Summary.Amplification,
+				Succeeded: r.Summary.Succeeded, Refused: r.Summary.Refused})
 		}
 	}
 	return res, nil
