@@ -44,6 +44,7 @@ type metrics struct {
 	herd   peak    // attempts per 100 ms after the trigger ended
 	herd10 peak    // and per 10 ms
 	lat    []int64 // successful requests' latency, 1 ms bins
+	latAll []int64 // every ended request's time to its outcome, the same bins
 
 	// Caller requests arriving in each bucket from the trigger's end on
 	// (buckets aligned at the trigger's end), and of those, the ones that
@@ -60,6 +61,7 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.herd = peak{width: herdBucket, idx: -1}
 	m.herd10 = peak{width: herdBucket / 10, idx: -1}
 	m.lat = make([]int64, latencyBins)
+	m.latAll = make([]int64, latencyBins)
 	m.cohort = make([]int64, (horizon-trigEnd)/bucket)
 	m.cohortOK = make([]int64, len(m.cohort))
 }
@@ -170,6 +172,7 @@ func (m *metrics) served(now int64, useful bool) {
 
 // finished counts a caller request that ended after latency.
 func (m *metrics) finished(now, latency int64, ok bool) {
+	m.latAll[latencyBin(latency/int64(time.Millisecond))]++
 	if !ok {
 		m.sum.Failed++
 		m.cur.Failed++
@@ -217,7 +220,9 @@ func (m *metrics) summarise(rate float64) Summary {
 	if n := s.Succeeded + s.Failed; n > 0 {
 		s.SuccessRate = float64(s.Succeeded) / float64(n)
 	}
-	s.LatencyP50, s.LatencyP90, s.LatencyP99 = m.percentile(0.5), m.percentile(0.9), m.percentile(0.99)
+	s.LatencyP50, s.LatencyP90, s.LatencyP99 = percentile(m.lat, s.Succeeded, 0.5), percentile(m.lat, s.Succeeded, 0.9), percentile(m.lat, s.Succeeded, 0.99)
+	ended := s.Succeeded + s.Failed
+	s.OutcomeP50, s.OutcomeP90, s.OutcomeP99 = percentile(m.latAll, ended, 0.5), percentile(m.latAll, ended, 0.9), percentile(m.latAll, ended, 0.99)
 	s.HerdPeak, s.HerdPeak10ms = m.herd.max, m.herd10.max
 	s.BaselineGoodput = m.baseline(rate)
 	s.RecoverySeconds = -1
@@ -275,17 +280,17 @@ func recovery(n, ok []int64, w int) (int, bool) {
 	return 0, false
 }
 
-// percentile returns the p-quantile of successful latencies, in ms (the
-// upper edge of its bin: 1 ms wide below a minute, 100 ms to an hour), or 0
-// with no successes. Beyond an hour it returns the hour.
-func (m *metrics) percentile(p float64) float64 {
-	if m.sum.Succeeded == 0 {
+// percentile returns the p-quantile of the n latencies counted in h, in
+// ms (the upper edge of its bin: 1 ms wide below a minute, 100 ms to an
+// hour), or 0 when n is 0. Beyond an hour it returns the hour.
+func percentile(h []int64, n int64, p float64) float64 {
+	if n == 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(p * float64(m.sum.Succeeded)))
+	rank := int64(math.Ceil(p * float64(n)))
 	var acc int64
-	for i, n := range m.lat {
-		acc += n
+	for i, c := range h {
+		acc += c
 		if acc >= rank {
 			return latencyEdge(i)
 		}

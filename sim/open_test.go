@@ -315,3 +315,14 @@ func TestRunsTooFineOrLongAreErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeToOutcome: the latency of successes hides what most callers of a
+// fleet that stays down wait for: three failed attempts (timeouts or full
+// queues) and the waits between them, before the failure.
+func TestTimeToOutcome(t *testing.T) {
+	s := runOpen(t, Metastable(), Fleet{Policy: policy3(t, retry.FullJitter)})
+	assert.Less(t, s.LatencyP50, 100.0, "the few successes are fast")
+	assert.Greater(t, s.OutcomeP50, 10*s.LatencyP50, "most requests end after three failed attempts")
+	assert.Greater(t, s.OutcomeP50, 150.0, "at least the waits of 100 and 200 ms, fully jittered")
+	assert.GreaterOrEqual(t, s.OutcomeP99, s.OutcomeP50)
+}

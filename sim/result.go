@@ -41,6 +41,12 @@ type Summary struct {
 	LatencyP50      float64 `json:"latency_p50_ms"`   // of successful caller requests, ms
 	LatencyP90      float64 `json:"latency_p90_ms"`
 	LatencyP99      float64 `json:"latency_p99_ms"`
+	// OutcomeP50, P90 and P99 are the time to the outcome of every caller
+	// request that ended, succeeded or failed (the policy gave up, the
+	// budget or breaker refused), in ms: what a caller waited for an answer.
+	OutcomeP50 float64 `json:"outcome_p50_ms"`
+	OutcomeP90 float64 `json:"outcome_p90_ms"`
+	OutcomeP99 float64 `json:"outcome_p99_ms"`
 
 	// HerdPeak is the most attempts reaching the server in any 100 ms
 	// after the trigger ended.
