@@ -172,6 +172,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	res := Result{Scenario: "herd", Seed: s.Seed, Series: m.series}
 	m.sum.InFlight = int64(left)
 	m.sum.Refused = fleetRefused(cs)
+	m.sum.Clients = s.Clients
 	m.sum.Events = int64(q.done)
 	res.Summary = m.summarise(0)
 	res.Summary.Recovered = left == 0 && m.sum.Failed == 0

@@ -269,6 +269,7 @@ func (s Open) Run(f Fleet) (Result, error) {
 	res := Result{Scenario: "open", Seed: s.Seed, Series: o.m.series}
 	o.m.sum.InFlight = int64(len(o.calls) - len(o.free))
 	o.m.sum.Refused = fleetRefused(o.clients)
+	o.m.sum.Clients = s.Clients
 	o.m.sum.Events = int64(o.q.done)
 	res.Summary = o.m.summarise(s.Rate)
 	return res, nil

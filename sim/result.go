@@ -16,6 +16,7 @@ type Result struct {
 // Summary is a run's totals. Rates are per second of virtual time; times
 // are in seconds unless the name says otherwise.
 type Summary struct {
+	Clients   int   `json:"clients"`   // clients of the fleet
 	Logical   int64 `json:"logical"`   // caller requests that arrived
 	FirstTry  int64 `json:"first_try"` // first attempts sent (a breaker can refuse one)
 	Attempts  int64 `json:"attempts"`  // attempts that reached the server, rejected ones included
