@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,10 +54,14 @@ func recoveryBound(s Open, r float64) float64 {
 func TestMetastableWithoutBudget(t *testing.T) {
 	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
 		t.Run(j.String(), func(t *testing.T) {
-			s := runOpen(t, Metastable(), Fleet{Policy: policy3(t, j)})
-			assert.False(t, s.Recovered, "recovered after %vs", s.RecoverySeconds)
-			assert.Greater(t, s.Amplification, 2.5, "retries sustain the overload")
-			assert.InDelta(t, 694, s.BaselineGoodput, 35, "before the trigger the server keeps up")
+			for seed := uint64(1); seed <= 3; seed++ {
+				o := Metastable()
+				o.Seed = seed
+				s := runOpen(t, o, Fleet{Policy: policy3(t, j)})
+				assert.False(t, s.Recovered, "seed %d: recovered after %vs", seed, s.RecoverySeconds)
+				assert.Greater(t, s.Amplification, 2.5, "seed %d: retries sustain the overload", seed)
+				assert.InDelta(t, 694, s.BaselineGoodput, 35, "seed %d: before the trigger the server keeps up", seed)
+			}
 		})
 	}
 }
@@ -168,28 +173,31 @@ func TestVulnerabilityThreshold(t *testing.T) {
 func TestAmplificationInOutage(t *testing.T) {
 	const n, rate = 100, 700.0
 	for _, length := range []time.Duration{5 * time.Second, 30 * time.Second} {
-		s := Metastable()
-		s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: length}
-		T := length.Seconds()
-		t.Run(length.String(), func(t *testing.T) {
-			none := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter)})
-			assert.GreaterOrEqual(t, none.AmplificationTrigger, 0.95*3)
-			assert.Less(t, none.AmplificationTrigger, 3.0)
+		for seed := uint64(1); seed <= 3; seed++ {
+			s := Metastable()
+			s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: length}
+			s.Seed = seed
+			T := length.Seconds()
+			t.Run(fmt.Sprintf("%v seed %d", length, seed), func(t *testing.T) {
+				none := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter)})
+				assert.GreaterOrEqual(t, none.AmplificationTrigger, 0.95*3)
+				assert.Less(t, none.AmplificationTrigger, 3.0)
 
-			ratio := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget})
-			assert.LessOrEqual(t, ratio.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
+				ratio := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget})
+				assert.LessOrEqual(t, ratio.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
 
-			// Check 12: gRPC decrements first and retries while tokens > 5,
-			// so from 10 tokens a client retries 4 times.
-			grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
-			assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+4*n/(rate*T)+0.01)
+				// Check 12: gRPC decrements first and retries while tokens > 5,
+				// so from 10 tokens a client retries 4 times.
+				grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
+				assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+4*n/(rate*T)+0.01)
 
-			// Check 13: the AWS SDK's quota (500 tokens, 5 per retry of a 503)
-			// lets each client retry 100 times in an outage of 503s.
-			aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
-			assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)
+				// Check 13: the AWS SDK's quota (500 tokens, 5 per retry of a 503)
+				// lets each client retry 100 times in an outage of 503s.
+				aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
+				assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)
 
-		})
+			})
+		}
 	}
 }
 
