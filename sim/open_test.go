@@ -52,6 +52,7 @@ func recoveryBound(s Open, r float64) float64 {
 // TestMetastableWithoutBudget is check 8: at utilisation 0.7 with 3
 // attempts and no budget, a 5 s stall never recovers, whatever the jitter.
 func TestMetastableWithoutBudget(t *testing.T) {
+	t.Parallel()
 	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
 		t.Run(j.String(), func(t *testing.T) {
 			for seed := uint64(1); seed <= 3; seed++ {
@@ -69,23 +70,24 @@ func TestMetastableWithoutBudget(t *testing.T) {
 // TestBudgetRecovers is check 9: with a budget, a stall of 1, 5 or 30 s
 // recovers within 1.5·Q/(μ − λ(1+r)) + 5 s, for seeds 1 to 3.
 func TestBudgetRecovers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		f    Fleet
+		f    func() Fleet // a fleet per run: a budget the fleet shares keeps its state
 		r    float64
 	}{
-		{"ratio", Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget}, 0.1},
-		{"grpc", Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget}, 0.1},
-		{"aws", Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget}, 0.2},
-		{"one attempt", Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))}, 0},
-		{"shared ratio budget", Fleet{Policy: sharedBudget(t, 1000, 0.1)}, 0.1},
+		{"ratio", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget} }, 0.1},
+		{"grpc", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget} }, 0.1},
+		{"aws", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget} }, 0.2},
+		{"one attempt", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))} }, 0},
+		{"shared ratio budget", func() Fleet { return Fleet{Policy: sharedBudget(t, 1000, 0.1)} }, 0.1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, length := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Second} {
 				for seed := uint64(1); seed <= 3; seed++ {
 					s := Metastable()
 					s.Trigger.Length, s.Seed = length, seed
-					got := runOpen(t, s, tc.f)
+					got := runOpen(t, s, tc.f())
 					require.True(t, got.Recovered, "stall %v, seed %d", length, seed)
 					assert.LessOrEqual(t, got.RecoverySeconds, recoveryBound(s, tc.r), "stall %v, seed %d", length, seed)
 				}
@@ -171,6 +173,7 @@ func TestVulnerabilityThreshold(t *testing.T) {
 // in a hard outage (instant 503s) 3 attempts amplify the load to just under
 // 3×, and a budget bounds it by its burst.
 func TestAmplificationInOutage(t *testing.T) {
+	t.Parallel()
 	const n, rate = 100, 700.0
 	for _, length := range []time.Duration{5 * time.Second, 30 * time.Second} {
 		for seed := uint64(1); seed <= 3; seed++ {

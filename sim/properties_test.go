@@ -75,6 +75,7 @@ func succeededFrom(r Result, from float64) int64 {
 // sweep grid, cell by cell: with the grpc budget each cell serves at least
 // what it serves without, less the retries the budget refused.
 func TestSweepBudgetNeverLowersGoodput(t *testing.T) {
+	t.Parallel()
 	sw := Sweep{Base: Metastable(), Magnitudes: []float64{0.25, 0.5, 0.75, 1},
 		Lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}}
 	p := policy3(t, retry.FullJitter)
