@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/xml"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,7 @@ func TestSVGDrawsBreakersOpen(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, WriteSVG(&b, r))
 	svg := b.String()
+	requireXML(t, svg)
 	require.Contains(t, svg, `stroke="`+colBreaker+`"`)
 	// 0, half and all of the panel's height: y = padT+ph, padT+ph/2, padT.
 	ph := float64(panelH - padT - padB)
@@ -88,7 +91,21 @@ func TestSweepColoursScaleToTheSlowest(t *testing.T) {
 	var b strings.Builder
 	require.NoError(t, WriteSweepSVG(&b, r))
 	svg := b.String()
+	requireXML(t, svg)
 	assert.Contains(t, svg, `fill="`+recoveryColour(0, 1)+`"`)
 	assert.Contains(t, svg, `fill="`+recoveryColour(1, 1)+`"`, "the slowest cell is olive")
 	assert.Contains(t, svg, `fill="`+recoveryColour(0.5, 1)+`"`, "half as slow, half way")
+}
+
+// requireXML fails unless s is well-formed XML.
+func requireXML(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		require.NoError(t, err)
+	}
 }

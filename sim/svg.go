@@ -98,7 +98,7 @@ func panel(b *strings.Builder, x0 float64, r Result, tmax, ymax, kmax float64) {
 	if s.Clients > 0 && breakersOpened(r) {
 		// The fraction of the fleet's breakers not closed, 0 to 1 over the
 		// panel's height.
-		line(colBreaker, ` stroke-dasharray="1 2" stroke-width="2"`, func(smp Sample) float64 {
+		line(colBreaker, ` stroke-dasharray="1 2"`, func(smp Sample) float64 {
 			return float64(smp.BreakersOpen) / float64(s.Clients)
 		}, func(v float64) float64 { return padT + ph - v*ph })
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="end" fill="%s">all breakers open</text>`+"\n", X(tmax)-4, padT+12, colBreaker)
