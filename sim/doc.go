@@ -55,6 +55,19 @@
 // tests reproduce are Brooker's simulated table, Google SRE's and gRPC's
 // arithmetic, and the metastability results of the model itself.
 //
+// # Budgets and Google SRE's 10%
+//
+// The library's budgets refill per success (BudgetConfig.PerSuccess) or
+// per second (PerSecond), never per request. Google SRE's "retries at most
+// 10% of requests" can be read two ways: retries ≤ 10% of all attempts
+// (at most 1.11× the load) or ≤ 10% of caller requests (1.1×). PerSuccess
+// 0.1 is neither: it lends retries against successes, so in a hard outage,
+// where nothing succeeds, a client makes only its burst of retries (the
+// Capacity) and the load tends to 1×. The second reading, 1.1×, is a
+// PerSecond of 0.1 times the client's request rate, which the caller has to
+// know: the tests check that it gives 1 + 0.1 + burst·N/(λT) in an outage
+// of T seconds, and 1.10 in one of 300 s.
+//
 // # Observation
 //
 // The clients' own budgets and breakers are observed at the end of every

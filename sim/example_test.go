@@ -80,16 +80,17 @@ func ExampleWriteTable() {
 	r.Label = "3 attempts"
 	sim.WriteTable(os.Stdout, r)
 	// Output:
-	//                              3 attempts
-	//               caller requests          650
-	//        attempts at the server          736
-	//          amplification (mean)        1.132
-	//   amplification (peak bucket)         2.55
-	//       amplification (trigger)        2.609
-	//               served (wasted)      615 (0)
-	//         goodput /s (baseline)  47.3 (50.0)
-	//           client success rate       94.76%
-	//        latency p50/p90/p99 ms    23/43/151
-	//         herd peak (per 100ms)           15
-	//               time to recover           0s
+	// 3 attempts
+	//                                 caller requests          650
+	//                          attempts at the server          736
+	//                            amplification (mean)        1.132
+	//                     amplification (peak bucket)         2.55
+	//                         amplification (trigger)        2.609
+	//                                 served (wasted)      615 (0)
+	//                           goodput /s (baseline)  47.3 (50.0)
+	//                             client success rate       94.76%
+	//             latency of successes p50/p90/p99 ms    23/43/151
+	//   time to outcome, all requests, p50/p90/p99 ms    24/70/275
+	//                           herd peak (per 100ms)           15
+	//                                 time to recover           0s
 }

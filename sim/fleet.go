@@ -127,3 +127,14 @@ func fleetNotClosed(cs []client, now int64) int {
 	}
 	return n
 }
+
+// fleetRefused sums the retries the clients' own budgets refused.
+func fleetRefused(cs []client) int64 {
+	var n uint64
+	for i := range cs {
+		if cs[i].budget != nil {
+			n += cs[i].budget.Stats().Denied
+		}
+	}
+	return int64(n)
+}

@@ -55,19 +55,27 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	switch {
 	case s.Clients <= 0:
 		return Result{}, bad("Clients", "must be > 0, got %d", s.Clients)
-	case s.Outage < 0:
-		return Result{}, bad("Outage", "must not be negative, got %v", s.Outage)
+	case s.Outage < 0 || s.Outage > maxSpan:
+		return Result{}, bad("Outage", "must be in [0, %v], got %v", maxSpan, s.Outage)
 	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
 		return Result{}, bad("Rate", "must be a positive number per second, got %v", s.Rate)
 	case !(s.Burst >= 1) || math.IsInf(s.Burst, 0):
 		return Result{}, bad("Burst", "must be >= 1, got %v", s.Burst)
 	case s.Hop < 0:
 		return Result{}, bad("Hop", "must not be negative, got %v", s.Hop)
-	case s.After < 0 || s.Bucket < 0 || s.MaxEvents < 0:
-		return Result{}, bad("After, Bucket or MaxEvents", "must not be negative")
+	case s.After < 0 || s.After > maxSpan:
+		return Result{}, bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
+	case s.Bucket < 0:
+		return Result{}, bad("Bucket", "must not be negative, got %v", s.Bucket)
+	case s.MaxEvents < 0:
+		return Result{}, bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
 	}
+	bucketSet := s.Bucket != 0
 	s.After = cmpOr(s.After, 120*time.Second)
 	s.Bucket = cmpOr(s.Bucket, 100*time.Millisecond)
+	if err := checkSpan("Herd", s.Outage+s.After, s.Bucket, bucketSet); err != nil {
+		return Result{}, err
+	}
 	r := rand.New(rand.NewPCG(s.Seed, 0x68657264))
 	cs, err := f.clients(s.Clients, r)
 	if err != nil {
@@ -163,6 +171,8 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	}
 	res := Result{Scenario: "herd", Seed: s.Seed, Series: m.series}
 	m.sum.InFlight = int64(left)
+	m.sum.Refused = fleetRefused(cs)
+	m.sum.Clients = s.Clients
 	m.sum.Events = int64(q.done)
 	res.Summary = m.summarise(0)
 	res.Summary.Recovered = left == 0 && m.sum.Failed == 0

@@ -15,8 +15,8 @@ const MaxLayers = 8
 // Layers is a stack of Depth services, each of which calls the one below
 // it with the fleet's policy (each layer a client of its own, with its own
 // budget and breaker when the Fleet gives them), the lowest one calling a
-// dependency. Requests caller requests arrive at the top one after the
-// other, Gap apart. Each hop takes Hop. The dependency fails an attempt
+// dependency. Requests caller requests arrive at the top one Gap after the
+// other, whether or not earlier ones have ended: calls overlap in time. Each hop takes Hop. The dependency fails an attempt
 // with probability FailRate, and every attempt while it is down (from
 // Trigger.Start for Trigger.Length); a layer whose own call below failed
 // fails its attempt. Retries at every layer multiply: in a total outage
@@ -33,7 +33,7 @@ type Layers struct {
 	FailRate  float64       // probability that the dependency fails an attempt, in [0, 1]
 	Trigger   Trigger       // Mode is ignored: the dependency is down
 	Seed      uint64
-	MaxEvents int64 // stop with an error past this many attempts; 0 means DefaultMaxEvents
+	MaxEvents int64 // stop with an error past this many attempts (all layers); 0 means DefaultMaxEvents
 }
 
 // LayersResult counts what every layer did.
@@ -45,16 +45,38 @@ type LayersResult struct {
 	Amplification float64 `json:"amplification"`
 }
 
+// Event kinds of a Layers run.
+const (
+	layArrive  uint8 = iota // the next caller request reaches the top layer
+	layAttempt              // a call's next attempt starts (its first, or after its wait)
+	layReach                // a call's attempt reaches the layer below or the dependency
+	layReply                // the answer to a call's attempt reaches it; gen 1 is success
+)
+
+// layCall is one call of one layer in flight: the top layer's are caller
+// requests, the others are made by an attempt of the call above.
+type layCall struct {
+	pr     retry.Progress // before Begin: what the next attempt starts from
+	next   retry.Progress // the running attempt's
+	layer  int32
+	parent int32 // the call whose attempt this is; -1 for a caller request
+}
+
 type layersRun struct {
 	s      *Layers
 	r      *rand.Rand
 	layers []client
+	q      queue
+	calls  []layCall
+	free   []int32
 	res    LayersResult
 	limit  int64
 	n      int64
 }
 
-// Run simulates the stack with the fleet.
+// Run simulates the stack with the fleet. Every call is driven through one
+// event queue, so that calls overlapping in time reach each layer's policy,
+// budget and breaker in time order.
 func (s Layers) Run(f Fleet) (LayersResult, error) {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: sim: Layers.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
@@ -82,61 +104,105 @@ func (s Layers) Run(f Fleet) (LayersResult, error) {
 		return LayersResult{}, err
 	}
 	l.res.Attempts = make([]int64, s.Depth)
-	var now int64
-	for range s.Requests {
-		ok, _, err := l.call(0, now)
-		if err != nil {
+	l.q.push(0, layArrive, -1, 0)
+	for l.q.len() > 0 {
+		if err := l.step(l.q.pop()); err != nil {
 			return LayersResult{}, err
 		}
-		l.res.Requests++
-		if ok {
-			l.res.Succeeded++
-		}
-		now += int64(s.Gap)
 	}
 	l.res.Amplification = float64(l.res.Attempts[s.Depth-1]) / float64(l.res.Requests)
 	return l.res, nil
 }
 
-// call runs one call of layer i starting at now, with its retries, and
-// returns whether it succeeded and when it ended.
-func (l *layersRun) call(i int, now int64) (bool, int64, error) {
-	c := l.layers[i]
-	var pr retry.Progress
-	for {
-		_, next, err := c.p.Begin(bg, pr, vt(now))
-		if err != nil {
-			return false, now, nil
+func (l *layersRun) step(e event) error {
+	now := e.at
+	switch e.kind {
+	case layArrive:
+		if l.res.Requests++; l.res.Requests < int64(l.s.Requests) {
+			l.q.push(now+int64(l.s.Gap), layArrive, -1, 0)
 		}
-		if l.n++; l.n > l.limit {
-			return false, now, eventLimit(l.limit, now)
+		l.q.push(now, layAttempt, l.newCall(0, -1), 0)
+	case layAttempt:
+		return l.attempt(e.ref, now)
+	case layReach:
+		c := &l.calls[e.ref]
+		if below := c.layer + 1; int(below) < len(l.layers) {
+			l.q.push(now, layAttempt, l.newCall(below, e.ref), 0)
+			break
 		}
-		l.res.Attempts[i]++
-		ok, end, err := l.below(i, now+int64(l.s.Hop))
-		if err != nil {
-			return false, now, err
+		t := l.s.Trigger
+		down := now >= int64(t.Start) && now < int64(t.Start+t.Length)
+		fail := down || (l.s.FailRate > 0 && l.r.Float64() < l.s.FailRate)
+		l.q.push(now+int64(l.s.Hop), layReply, e.ref, b2u(!fail))
+	case layReply:
+		c := &l.calls[e.ref]
+		p := l.layers[c.layer].p
+		if e.gen == 1 {
+			p.Succeeded(bg, c.next, vt(now))
+			l.end(e.ref, now, true)
+			break
 		}
-		now = end + int64(l.s.Hop)
-		if ok {
-			c.p.Succeeded(bg, next, vt(now))
-			return true, now, nil
-		}
-		v := c.p.Failed(bg, next, ErrUnavailable, vt(now))
+		v := p.Failed(bg, c.next, ErrUnavailable, vt(now))
 		if v.Err != nil {
-			return false, now, nil
+			l.end(e.ref, now, false)
+			break
 		}
-		pr = v.Next
-		now += int64(v.Wait)
+		c.pr = v.Next
+		l.q.push(now+int64(v.Wait), layAttempt, e.ref, 0)
+	}
+	return nil
+}
+
+// attempt asks the call's layer to admit its next attempt at now and sends
+// it to the layer below.
+func (l *layersRun) attempt(ref int32, now int64) error {
+	c := &l.calls[ref]
+	_, next, err := l.layers[c.layer].p.Begin(bg, c.pr, vt(now))
+	if err != nil {
+		l.end(ref, now, false)
+		return nil
+	}
+	if l.n++; l.n > l.limit {
+		return eventLimit(l.limit, now)
+	}
+	c.next = next
+	l.res.Attempts[c.layer]++
+	l.q.push(now+int64(l.s.Hop), layReach, ref, 0)
+	return nil
+}
+
+// newCall starts a call of the layer for parent and returns its slot.
+func (l *layersRun) newCall(layer, parent int32) int32 {
+	c := layCall{layer: layer, parent: parent}
+	if n := len(l.free); n > 0 {
+		ref := l.free[n-1]
+		l.free = l.free[:n-1]
+		l.calls[ref] = c
+		return ref
+	}
+	l.calls = append(l.calls, c)
+	return int32(len(l.calls) - 1)
+}
+
+// end closes a call: its answer travels up to the attempt that made it, or
+// a caller request is counted.
+func (l *layersRun) end(ref int32, now int64, ok bool) {
+	parent := l.calls[ref].parent
+	l.calls[ref] = layCall{}
+	l.free = append(l.free, ref)
+	if parent >= 0 {
+		l.q.push(now+int64(l.s.Hop), layReply, parent, b2u(ok))
+		return
+	}
+	if ok {
+		l.res.Succeeded++
 	}
 }
 
-// below is what layer i's attempt reaching the next hop at now gets.
-func (l *layersRun) below(i int, now int64) (bool, int64, error) {
-	if i+1 < len(l.layers) {
-		return l.call(i+1, now)
+// b2u is 1 for true and 0 for false.
+func b2u(b bool) uint32 {
+	if b {
+		return 1
 	}
-	t := l.s.Trigger
-	down := now >= int64(t.Start) && now < int64(t.Start+t.Length)
-	fail := down || (l.s.FailRate > 0 && l.r.Float64() < l.s.FailRate)
-	return !fail, now, nil
+	return 0
 }

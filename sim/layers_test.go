@@ -18,14 +18,17 @@ func TestLayersMultiply(t *testing.T) {
 	} {
 		p, err := retry.NewPolicy(retry.WithMaxAttempts(tc.attempts))
 		require.NoError(t, err)
-		r, err := Layers{Depth: tc.depth, Requests: 10, Gap: time.Minute, Hop: time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p})
-		require.NoError(t, err)
-		assert.Equal(t, float64(tc.want), r.Amplification, "%d layers × %d attempts", tc.depth, tc.attempts)
-		assert.Zero(t, r.Succeeded)
-		want := int64(10)
-		for i := range tc.depth {
-			want *= int64(tc.attempts)
-			assert.Equal(t, want, r.Attempts[i], "layer %d", i+1)
+		// Calls apart, and calls overlapping in time.
+		for _, gap := range []time.Duration{time.Minute, time.Millisecond, 0} {
+			r, err := Layers{Depth: tc.depth, Requests: 10, Gap: gap, Hop: time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p})
+			require.NoError(t, err)
+			assert.Equal(t, float64(tc.want), r.Amplification, "%d layers × %d attempts, gap %v", tc.depth, tc.attempts, gap)
+			assert.Zero(t, r.Succeeded)
+			want := int64(10)
+			for i := range tc.depth {
+				want *= int64(tc.attempts)
+				assert.Equal(t, want, r.Attempts[i], "layer %d", i+1)
+			}
 		}
 	}
 }
@@ -53,6 +56,38 @@ func TestGRPCThrottlingThreshold(t *testing.T) {
 	}
 }
 
+// TestGRPCThrottlingThresholdIsSharp probes both sides of the threshold
+// ratio/(1+ratio) = 9.1%: at 8.5% failures the tokens drift up, at 9.8%
+// down. With A6's 10 tokens each failure's step is a fifth of the 5-token
+// margin, so the switch is gradual (at 8.5% some retries are refused
+// already, and at 9.8% most are still granted); with maxTokens 1000, A6's
+// largest, the drift decides alone: after 200,000 requests the bucket is
+// still near full at 8.5%, and pinned at its threshold at 9.8%.
+func TestGRPCThrottlingThresholdIsSharp(t *testing.T) {
+	run := func(c retry.BudgetConfig, f float64) (retried, tokens float64) {
+		b, err := retry.NewBudget(c)
+		require.NoError(t, err)
+		p, err := retry.NewPolicy(retry.WithMaxAttempts(0), retry.WithBudget(b))
+		require.NoError(t, err)
+		r, err := Layers{Depth: 1, Requests: 200_000, Gap: 10 * time.Millisecond, FailRate: f, Seed: 1}.Run(Fleet{Policy: p})
+		require.NoError(t, err)
+		return float64(r.Attempts[0]-r.Requests) / float64(r.Attempts[0]-r.Succeeded), b.Tokens()
+	}
+	deep := retry.BudgetConfig{Capacity: 1000, PerSuccess: 0.1, Threshold: 500 + 1e-6}
+	retried, tokens := run(deep, 0.085)
+	assert.Greater(t, retried, 0.999, "8.5%: retries stay enabled")
+	assert.Greater(t, tokens, 900.0, "8.5%: the tokens stay near full")
+	retried, tokens = run(deep, 0.098)
+	assert.Less(t, retried, 0.97, "9.8%: throttled")
+	assert.Less(t, tokens, 510.0, "9.8%: the tokens are pinned at the threshold")
+
+	low, _ := run(*grpcBudget, 0.085)
+	high, _ := run(*grpcBudget, 0.098)
+	assert.Greater(t, low, 0.9, "A6's 10 tokens at 8.5%: most retries granted")
+	assert.Less(t, high, low, "A6's 10 tokens: fewer retries past the threshold")
+	assert.Less(t, high, 0.1*(1-0.098)/0.098, "A6's 10 tokens at 9.8%: at most 0.1 retry per success")
+}
+
 func TestLayersRejectsBadInput(t *testing.T) {
 	p, err := retry.NewPolicy()
 	require.NoError(t, err)
@@ -78,4 +113,20 @@ func TestLayersStopAtTheEventLimit(t *testing.T) {
 	_, err = Layers{Depth: 8, Requests: 100, FailRate: 1, MaxEvents: 1000}.Run(Fleet{Policy: p})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "event limit")
+}
+
+// TestLayersRunInTimeOrder: caller requests overlap in time, and their
+// attempts meet the policy in time order. Two requests 1 ms apart, each
+// attempt failing 20 ms after it starts and retried after 100 ms, against a
+// breaker that opens after 3 failures: the failures come at 20, 21, 140 and
+// 141 ms, so each request makes 2 attempts before the breaker refuses its
+// third. Run one request after the other, the second would start at 1 ms
+// with the breaker already opened at 260 ms and make none.
+func TestLayersRunInTimeOrder(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+	require.NoError(t, err)
+	br := &retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour}
+	r, err := Layers{Depth: 1, Requests: 2, Gap: time.Millisecond, Hop: 10 * time.Millisecond, FailRate: 1}.Run(Fleet{Policy: p, Breaker: br})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{4}, r.Attempts)
 }

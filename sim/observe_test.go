@@ -1,6 +1,10 @@
 package sim
 
 import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,4 +65,47 @@ func TestTokensOfATimeRefilledBudget(t *testing.T) {
 		assert.InDelta(t, float64(s.Clients), r.Series[k].Tokens-r.Series[k-1].Tokens, 1e-3, "second %d", k)
 	}
 	assert.Equal(t, float64(10*s.Clients), r.Series[len(r.Series)-1].Tokens, "full again")
+}
+
+// TestSVGDrawsBreakersOpen: the time series chart overlays the fraction of
+// the clients' breakers that were open.
+func TestSVGDrawsBreakersOpen(t *testing.T) {
+	r := Result{Label: "x", Summary: Summary{Clients: 4, Horizon: 3, TriggerEnd: 2, TriggerLength: 1},
+		Series: []Sample{{T: 0, Tokens: -1}, {T: 1, Tokens: -1, BreakersOpen: 2}, {T: 2, Tokens: -1, BreakersOpen: 4}}}
+	var b strings.Builder
+	require.NoError(t, WriteSVG(&b, r))
+	svg := b.String()
+	requireXML(t, svg)
+	require.Contains(t, svg, `stroke="`+colBreaker+`"`)
+	// 0, half and all of the panel's height: y = padT+ph, padT+ph/2, padT.
+	ph := float64(panelH - padT - padB)
+	assert.Contains(t, svg, fmt.Sprintf(",%.1f ", padT+ph/2))
+	assert.Contains(t, svg, fmt.Sprintf(",%.1f\"", float64(padT)))
+}
+
+// TestSweepColoursScaleToTheSlowest: the sweep's colours run from green at
+// once to olive at the slowest recovery drawn, not at the horizon.
+func TestSweepColoursScaleToTheSlowest(t *testing.T) {
+	r := SweepResult{Label: "x", After: 120, Magnitudes: []float64{1}, Lengths: []float64{1, 2, 3},
+		Cells: []SweepCell{{Recovered: true, RecoverySeconds: 0}, {Recovered: true, RecoverySeconds: 4}, {Recovered: true, RecoverySeconds: 8}}}
+	var b strings.Builder
+	require.NoError(t, WriteSweepSVG(&b, r))
+	svg := b.String()
+	requireXML(t, svg)
+	assert.Contains(t, svg, `fill="`+recoveryColour(0, 1)+`"`)
+	assert.Contains(t, svg, `fill="`+recoveryColour(1, 1)+`"`, "the slowest cell is olive")
+	assert.Contains(t, svg, `fill="`+recoveryColour(0.5, 1)+`"`, "half as slow, half way")
+}
+
+// requireXML fails unless s is well-formed XML.
+func requireXML(t *testing.T, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		require.NoError(t, err)
+	}
 }

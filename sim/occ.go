@@ -31,11 +31,12 @@ type OCC struct {
 
 // OCCResult is the mean over the trials of an [OCC] run.
 type OCCResult struct {
-	Clients, Trials int
-	Calls           float64       // writes per trial, Brooker's "calls"
-	Time            time.Duration // time of the last success, Brooker's "time"
-	Peak            float64       // most writes in one 10 ms bucket after 200 ms, per trial
-	GaveUp          float64       // clients per trial whose policy stopped before they wrote
+	Clients int           `json:"clients"`
+	Trials  int           `json:"trials"`
+	Calls   float64       `json:"calls"`   // writes per trial, Brooker's "calls"
+	Time    time.Duration `json:"time_ns"` // time of the last success, Brooker's "time"
+	Peak    float64       `json:"peak"`    // most writes in one 10 ms bucket after 200 ms, per trial
+	GaveUp  float64       `json:"gave_up"` // clients per trial whose policy stopped before they wrote
 }
 
 // DefaultMaxEvents bounds a run when its MaxEvents is 0: about a minute of
@@ -66,6 +67,9 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 	}
 	if s.Trials < 0 {
 		return OCCResult{}, fmt.Errorf("%w: sim: OCC.Trials must not be negative, got %d", retry.ErrInvalidConfig, s.Trials)
+	}
+	if s.MaxEvents < 0 {
+		return OCCResult{}, fmt.Errorf("%w: sim: OCC.MaxEvents must not be negative, got %d", retry.ErrInvalidConfig, s.MaxEvents)
 	}
 	if s.Trials == 0 {
 		s.Trials = 100

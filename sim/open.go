@@ -54,8 +54,12 @@ type Trigger struct {
 	Start  time.Duration // >= 0
 	Length time.Duration // >= 0; 0 means no trigger
 	// Magnitude is, for Slow, the fraction of the server's capacity lost,
-	// in (0, 1]: each worker serves at 1−Magnitude of its speed. Stall is
-	// Slow with Magnitude 1 (and Magnitude is then ignored).
+	// in (0, 1]: while the trigger lasts each worker works at 1−Magnitude
+	// of its speed, on the jobs it was serving when the trigger started as
+	// on those it starts, and at full speed again once it ends. Slow with
+	// Magnitude 1 is nearly a Stall: work freezes until the trigger ends,
+	// where a Stall lets the jobs in service finish and starts none. Other
+	// modes ignore Magnitude.
 	Magnitude float64
 	// RetryAfter makes the server's 503s carry a hint ([retry.After]):
 	// during a Reject trigger the time left until it ends, rounded up to
@@ -146,8 +150,8 @@ func (s *Open) check() error {
 		return bad("Hop", "must not be negative, got %v", s.Hop)
 	case s.Timeout < 0:
 		return bad("Timeout", "must not be negative, got %v", s.Timeout)
-	case s.After < 0:
-		return bad("After", "must not be negative, got %v", s.After)
+	case s.After < 0 || s.After > maxSpan:
+		return bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
 	case s.Bucket < 0:
 		return bad("Bucket", "must not be negative, got %v", s.Bucket)
 	case s.MaxEvents < 0:
@@ -163,10 +167,10 @@ func (t *Trigger) check(name string) error {
 	switch {
 	case t.Mode > Slow:
 		return bad("Mode", "is unknown (%d)", t.Mode)
-	case t.Start < 0:
-		return bad("Start", "must not be negative, got %v", t.Start)
-	case t.Length < 0:
-		return bad("Length", "must not be negative, got %v", t.Length)
+	case t.Start < 0 || t.Start > maxSpan:
+		return bad("Start", "must be in [0, %v], got %v", maxSpan, t.Start)
+	case t.Length < 0 || t.Length > maxSpan:
+		return bad("Length", "must be in [0, %v], got %v", maxSpan, t.Length)
 	case t.Mode == Slow && !(t.Magnitude > 0 && t.Magnitude <= 1):
 		return bad("Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
 	}
@@ -232,8 +236,12 @@ func (s Open) Run(f Fleet) (Result, error) {
 	if err := s.check(); err != nil {
 		return Result{}, err
 	}
+	bucketSet := s.Bucket != 0
 	s.After = cmpOr(s.After, 120*time.Second)
 	s.Bucket = cmpOr(s.Bucket, time.Second)
+	if err := checkSpan("Open", s.Trigger.Start+s.Trigger.Length+s.After, s.Bucket, bucketSet); err != nil {
+		return Result{}, err
+	}
 	o := &openRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6f70656e))}
 	var err error
 	if o.clients, err = f.clients(s.Clients, rand.New(rand.NewPCG(s.Seed, 0x706f6c))); err != nil {
@@ -260,6 +268,8 @@ func (s Open) Run(f Fleet) (Result, error) {
 	}
 	res := Result{Scenario: "open", Seed: s.Seed, Series: o.m.series}
 	o.m.sum.InFlight = int64(len(o.calls) - len(o.free))
+	o.m.sum.Refused = fleetRefused(o.clients)
+	o.m.sum.Clients = s.Clients
 	o.m.sum.Events = int64(o.q.done)
 	res.Summary = o.m.summarise(s.Rate)
 	return res, nil
@@ -359,15 +369,36 @@ func (o *openRun) stalled(t int64) bool {
 // start puts a worker on j.
 func (o *openRun) start(j job, now int64) {
 	o.busy++
-	d := int64(o.s.Service)
-	if o.s.Trigger.Mode == Slow && o.inTrigger(now) {
-		if o.s.Trigger.Magnitude >= 1 {
-			d += o.trigEnd - now // a full slow-down is a stall for this request
-		} else {
-			d = int64(float64(d) / (1 - o.s.Trigger.Magnitude))
-		}
+	at := now + int64(o.s.Service)
+	if o.s.Trigger.Mode == Slow {
+		at = o.finish(now, int64(o.s.Service))
 	}
-	o.q.pushLane(laneWork, now+d, openDone, j.ref, j.gen)
+	o.q.pushLane(laneWork, at, openDone, j.ref, j.gen)
+}
+
+// finish returns when work ns of full-speed work started at now ends under
+// a Slow trigger: the worker runs at 1−Magnitude of its speed while the
+// trigger lasts, whenever the job started, and at full speed before and
+// after it (Magnitude 1 freezes the work until the trigger ends).
+func (o *openRun) finish(now, work int64) int64 {
+	t := now
+	if t < o.trigStart {
+		if t+work <= o.trigStart {
+			return t + work
+		}
+		work -= o.trigStart - t
+		t = o.trigStart
+	}
+	if t < o.trigEnd {
+		if speed := 1 - o.s.Trigger.Magnitude; speed > 0 {
+			if done := t + int64(math.Ceil(float64(work)/speed)); done <= o.trigEnd {
+				return done
+			}
+			work -= int64(float64(o.trigEnd-t) * speed)
+		}
+		t = o.trigEnd
+	}
+	return t + work
 }
 
 func (o *openRun) serveNext(now int64) {
@@ -398,6 +429,9 @@ func (o *openRun) reply(e event, now int64) {
 	switch e.kind {
 	case openReplyOK:
 		c.live = false
+		if c.first {
+			o.m.firstTryOK(c.start)
+		}
 		o.clients[c.client].p.Succeeded(bg, c.pr, vt(now))
 		o.end(e.ref, now, true)
 	case openReplyDown:

@@ -64,8 +64,11 @@ func WriteTable(w io.Writer, rs ...Result) error {
 		return fmt.Sprintf("%.1f (%.1f)", s.Goodput, s.BaselineGoodput)
 	})
 	row("client success rate", func(s *Summary) string { return fmt.Sprintf("%.2f%%", 100*s.SuccessRate) })
-	row("latency p50/p90/p99 ms", func(s *Summary) string {
+	row("latency of successes p50/p90/p99 ms", func(s *Summary) string {
 		return fmt.Sprintf("%g/%g/%g", s.LatencyP50, s.LatencyP90, s.LatencyP99)
+	})
+	row("time to outcome, all requests, p50/p90/p99 ms", func(s *Summary) string {
+		return fmt.Sprintf("%g/%g/%g", s.OutcomeP50, s.OutcomeP90, s.OutcomeP99)
 	})
 	row("herd peak (per 100ms)", func(s *Summary) string { return fmt.Sprint(s.HerdPeak) })
 	row("time to recover", func(s *Summary) string {

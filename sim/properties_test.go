@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -23,12 +24,11 @@ func small() Open {
 	}
 }
 
-// TestPropertyBudgetNeverLowersGoodput: across triggers of any magnitude
-// and length, at any utilisation, a fleet with a budget serves at least the
-// goodput of the same fleet without one whenever the fleet without one
-// stays down. Where both recover, the budget can cost a few requests: a
-// retry it refuses during the trigger would have succeeded (see
-// TestBudgetCostsARequestInABlip), so there it is held to 99.5%.
+// TestPropertyBudgetNeverLowersGoodput: across slow-downs of any
+// magnitude and length, at any utilisation, a fleet with a budget serves,
+// from the trigger's start to the horizon, at least the requests the same
+// fleet serves without one, less at most the retries the budget refused
+// (a refused retry may have been one that would have succeeded).
 func TestPropertyBudgetNeverLowersGoodput(t *testing.T) {
 	base := policy3(t, retry.FullJitter)
 	rapid.Check(t, func(t *rapid.T) {
@@ -39,12 +39,11 @@ func TestPropertyBudgetNeverLowersGoodput(t *testing.T) {
 		s.Seed = rapid.Uint64().Draw(t, "seed")
 		attempts := rapid.IntRange(2, 5).Draw(t, "attempts")
 		budget := rapid.SampledFrom([]*retry.BudgetConfig{ratioBudget, grpcBudget}).Draw(t, "budget")
-		var none Result
 		p, err := base.With(retry.WithMaxAttempts(attempts))
 		if err != nil {
 			t.Fatal(err)
 		}
-		none, err = s.Run(Fleet{Policy: p})
+		none, err := s.Run(Fleet{Policy: p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,21 +51,48 @@ func TestPropertyBudgetNeverLowersGoodput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		floor := none.Summary.Goodput
-		if none.Summary.Recovered {
-			floor *= 0.995
-		}
-		if with.Summary.Goodput < floor {
-			t.Fatalf("goodput with budget %v < without %v (recovered %v/%v)", with.Summary.Goodput, none.Summary.Goodput,
-				with.Summary.Recovered, none.Summary.Recovered)
+		from := s.Trigger.Start.Seconds()
+		if a, b := succeededFrom(with, from), succeededFrom(none, from); a+with.Summary.Refused < b {
+			t.Fatalf("with a budget %d succeeded from %vs on, without %d, and the budget refused only %d retries",
+				a, from, b, with.Summary.Refused)
 		}
 	})
 }
 
-// TestBudgetCostsARequestInABlip is the counterexample rapid found to the
-// unqualified property: a 100 ms near-stall at utilisation 0.32, which the
-// fleet survives either way; gRPC-style throttling refuses a retry that
-// would have succeeded, and the budget run serves one request fewer.
+// succeededFrom counts the caller requests of r, a run with 1 s buckets,
+// that succeeded in the whole buckets starting at or after from (seconds).
+func succeededFrom(r Result, from float64) int64 {
+	var n float64
+	for _, b := range r.Series {
+		if b.T >= from {
+			n += b.Goodput // per second, over 1 s
+		}
+	}
+	return int64(math.Round(n))
+}
+
+// TestSweepBudgetNeverLowersGoodput is the property over the CLI's default
+// sweep grid, cell by cell: with the grpc budget each cell serves at least
+// what it serves without, less the retries the budget refused.
+func TestSweepBudgetNeverLowersGoodput(t *testing.T) {
+	t.Parallel()
+	sw := Sweep{Base: Metastable(), Magnitudes: []float64{0.25, 0.5, 0.75, 1},
+		Lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}}
+	p := policy3(t, retry.FullJitter)
+	none, err := sw.Run(Fleet{Policy: p})
+	require.NoError(t, err)
+	with, err := sw.Run(Fleet{Policy: p, Budget: grpcBudget})
+	require.NoError(t, err)
+	for i, c := range with.Cells {
+		assert.GreaterOrEqual(t, c.Succeeded+c.Refused, none.Cells[i].Succeeded, "magnitude %v, length %vs", c.Magnitude, c.Length)
+	}
+}
+
+// TestBudgetCostsARequestInABlip is the counterexample rapid once found to
+// the unqualified property: a 100 ms near-stall at utilisation 0.32, which
+// the fleet survives either way. A retry the budget refuses during the
+// trigger may have been one that would succeed, so the budget run may serve
+// fewer requests, but never fewer by more than the retries it refused.
 func TestBudgetCostsARequestInABlip(t *testing.T) {
 	s := small()
 	s.Trigger.Magnitude, s.Trigger.Length, s.Rate, s.Seed = 0.9765625, 100*time.Millisecond, 32, 4
@@ -77,5 +103,6 @@ func TestBudgetCostsARequestInABlip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, none.Summary.Recovered)
 	require.True(t, with.Summary.Recovered)
-	assert.Equal(t, none.Summary.Succeeded-1, with.Summary.Succeeded)
+	lost := none.Summary.Succeeded - with.Summary.Succeeded
+	assert.LessOrEqual(t, lost, with.Summary.Refused)
 }

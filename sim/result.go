@@ -16,6 +16,7 @@ type Result struct {
 // Summary is a run's totals. Rates are per second of virtual time; times
 // are in seconds unless the name says otherwise.
 type Summary struct {
+	Clients   int   `json:"clients"`   // clients of the fleet
 	Logical   int64 `json:"logical"`   // caller requests that arrived
 	FirstTry  int64 `json:"first_try"` // first attempts sent (a breaker can refuse one)
 	Attempts  int64 `json:"attempts"`  // attempts that reached the server, rejected ones included
@@ -24,6 +25,7 @@ type Summary struct {
 	Succeeded int64 `json:"succeeded"` // caller requests that succeeded
 	Failed    int64 `json:"failed"`    // caller requests whose policy gave up
 	InFlight  int64 `json:"in_flight"` // caller requests still running at the horizon
+	Refused   int64 `json:"refused"`   // retries the clients' own budgets refused (Fleet.Budget)
 	Events    int64 `json:"events"`    // events processed
 
 	// Amplification is Attempts / FirstTry: the load multiplier of retries.
@@ -40,6 +42,12 @@ type Summary struct {
 	LatencyP50      float64 `json:"latency_p50_ms"`   // of successful caller requests, ms
 	LatencyP90      float64 `json:"latency_p90_ms"`
 	LatencyP99      float64 `json:"latency_p99_ms"`
+	// OutcomeP50, P90 and P99 are the time to the outcome of every caller
+	// request that ended, succeeded or failed (the policy gave up, the
+	// budget or breaker refused), in ms: what a caller waited for an answer.
+	OutcomeP50 float64 `json:"outcome_p50_ms"`
+	OutcomeP90 float64 `json:"outcome_p90_ms"`
+	OutcomeP99 float64 `json:"outcome_p99_ms"`
 
 	// HerdPeak is the most attempts reaching the server in any 100 ms
 	// after the trigger ended.
@@ -47,10 +55,13 @@ type Summary struct {
 	// HerdPeak10ms is the same in any 10 ms, the resolution of Brooker's
 	// herd figures.
 	HerdPeak10ms int64 `json:"herd_peak_10ms"`
-	// Recovered reports whether goodput came back, within the horizon, to
-	// 95% of the baseline (averaged over 5 s); RecoverySeconds is then the
-	// time from the trigger's end to the start of that window, and -1 if
-	// it did not recover.
+	// Recovered reports whether, within the horizon, the caller requests
+	// came back to succeeding on their first attempt: RecoverySeconds is
+	// the time from the trigger's end to the start of the first 5 s in
+	// which, bucket by bucket (buckets of Bucket aligned at the trigger's
+	// end), at least 99% of the requests arriving succeeded on their first
+	// attempt; -1 if it did not recover. (For Herd, the time until the last
+	// client's request succeeded.)
 	Recovered       bool    `json:"recovered"`
 	RecoverySeconds float64 `json:"recovery_s"`
 	// TriggerEnd is when the trigger ended and Horizon how long the run

@@ -21,13 +21,15 @@ const (
 	colGood    = "#2ca02c"
 	colTokens  = "#1f77b4"
 	colTrigger = "#fde0c5"
+	colBreaker = "#9467bd"
 )
 
 // WriteSVG draws the results side by side, one panel each, on the same
 // scales: attempts reaching the server (offered), work done (served) and
 // successful caller requests (goodput) per second against time, the
-// trigger shaded, and the fleet's budget tokens on the right axis when they
-// were observed. The drawing is deterministic.
+// trigger shaded, the fleet's budget tokens on the right axis when they
+// were observed, and the fraction of the clients' breakers open (0 to 1
+// over the panel's height) when any opened. The drawing is deterministic.
 func WriteSVG(w io.Writer, rs ...Result) error {
 	var ymax, tmax, kmax float64
 	for _, r := range rs {
@@ -41,7 +43,7 @@ func WriteSVG(w io.Writer, rs ...Result) error {
 	ymax = axisTop(ymax)
 	kmax = axisTop(kmax)
 	var b strings.Builder
-	width := panelW * max(len(rs), 1)
+	width := max(panelW*max(len(rs), 1), legendWidth())
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n",
 		width, panelH+24, width, panelH+24)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, panelH+24)
@@ -93,6 +95,14 @@ func panel(b *strings.Builder, x0 float64, r Result, tmax, ymax, kmax float64) {
 	line(colOffered, "", func(s Sample) float64 { return s.Offered }, Y)
 	line(colServed, ` stroke-dasharray="2 2"`, func(s Sample) float64 { return s.Served }, Y)
 	line(colGood, "", func(s Sample) float64 { return s.Goodput }, Y)
+	if s.Clients > 0 && breakersOpened(r) {
+		// The fraction of the fleet's breakers not closed, 0 to 1 over the
+		// panel's height.
+		line(colBreaker, ` stroke-dasharray="1 2"`, func(smp Sample) float64 {
+			return float64(smp.BreakersOpen) / float64(s.Clients)
+		}, func(v float64) float64 { return padT + ph - v*ph })
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="end" fill="%s">all breakers open</text>`+"\n", X(tmax)-4, padT+12, colBreaker)
+	}
 	if kmax > 0 && observed(r) {
 		line(colTokens, ` stroke-dasharray="6 3"`, func(s Sample) float64 { return max(s.Tokens, 0) }, K)
 		fmt.Fprintf(b, `<path d="M%.1f %d V%.1f" stroke="%s" fill="none"/>`+"\n", X(tmax), padT, padT+ph, colTokens)
@@ -107,16 +117,38 @@ func panel(b *strings.Builder, x0 float64, r Result, tmax, ymax, kmax float64) {
 // trigStart finds when the trigger started: the summary keeps its end.
 func trigStart(r Result) float64 { return r.Summary.TriggerEnd - r.Summary.TriggerLength }
 
-func legend(b *strings.Builder, y int) {
-	items := []struct{ col, name string }{
-		{colOffered, "offered (attempts at the server)"}, {colServed, "served (work done)"},
-		{colGood, "goodput (successful requests)"}, {colTokens, "budget tokens"}, {colTrigger, "trigger"},
-	}
+// legendItems are the series the legend names.
+var legendItems = []struct{ col, name string }{
+	{colOffered, "offered (attempts at the server)"}, {colServed, "served (work done)"},
+	{colGood, "goodput (successful requests)"}, {colTokens, "budget tokens"},
+	{colBreaker, "breakers open (fraction, top = all)"}, {colTrigger, "trigger"},
+}
+
+// legendWidth is the width the legend takes, in pixels.
+func legendWidth() int {
 	x := padL
-	for _, it := range items {
+	for _, it := range legendItems {
+		x += 30 + 6*len(it.name)
+	}
+	return x
+}
+
+func legend(b *strings.Builder, y int) {
+	x := padL
+	for _, it := range legendItems {
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="14" height="4" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", x, y-4, it.col, x+18, y, it.name)
 		x += 30 + 6*len(it.name)
 	}
+}
+
+// breakersOpened reports whether any of r's breakers was seen open.
+func breakersOpened(r Result) bool {
+	for _, s := range r.Series {
+		if s.BreakersOpen > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // observed reports whether r has budget tokens to draw.

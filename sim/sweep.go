@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -33,6 +34,8 @@ type SweepCell struct {
 	RecoverySeconds float64 `json:"recovery_s"` // -1: did not recover
 	Goodput         float64 `json:"goodput"`
 	Amplification   float64 `json:"amplification"`
+	Succeeded       int64   `json:"succeeded"` // caller requests that succeeded, whole run
+	Refused         int64   `json:"refused"`   // retries the clients' own budgets refused
 }
 
 // SweepResult is a sweep's cells, magnitude-major.
@@ -70,10 +73,27 @@ func (s Sweep) Run(f Fleet) (SweepResult, error) {
 			}
 			res.Cells = append(res.Cells, SweepCell{Magnitude: m, Length: l.Seconds(),
 				Recovered: r.Summary.Recovered, RecoverySeconds: r.Summary.RecoverySeconds,
-				Goodput: r.Summary.Goodput, Amplification: r.Summary.Amplification})
+				Goodput: r.Summary.Goodput, Amplification: r.Summary.Amplification,
+				Succeeded: r.Summary.Succeeded, Refused: r.Summary.Refused})
 		}
 	}
 	return res, nil
+}
+
+// WriteSweepTable writes one row per cell of every sweep, for a person.
+func WriteSweepTable(w io.Writer, rs ...SweepResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tmagnitude\tlength\ttime to recover\tgoodput /s\tamplification\t")
+	for _, r := range rs {
+		for _, c := range r.Cells {
+			rec := "never"
+			if c.Recovered {
+				rec = fmt.Sprintf("%vs", c.RecoverySeconds)
+			}
+			fmt.Fprintf(tw, "%s\t%v\t%vs\t%s\t%.1f\t%.3f\t\n", r.Label, c.Magnitude, c.Length, rec, c.Goodput, c.Amplification)
+		}
+	}
+	return tw.Flush()
 }
 
 // WriteSweepCSV writes one row per cell of every sweep.
@@ -95,8 +115,9 @@ func round3(f float64) float64 {
 }
 
 // WriteSweepSVG draws each sweep as a coloured map, side by side: trigger
-// length across, magnitude up; green shades by time to recover, red where
-// the run did not recover.
+// length across, magnitude up; green to olive by time to recover, scaled
+// to the slowest recovery of the drawing, red where the run did not
+// recover.
 func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
 	const cell, left, top, gap = 44, 70, 40, 40
 	var b strings.Builder
@@ -109,6 +130,14 @@ func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
 		rows = len(rs[0].Magnitudes)
 	}
 	width, height := max(pw*len(rs), 200), top+cell*rows+70
+	slowest := 0.0 // the colour scale ends at the slowest recovery drawn
+	for _, r := range rs {
+		for _, c := range r.Cells {
+			if c.Recovered {
+				slowest = max(slowest, c.RecoverySeconds)
+			}
+		}
+	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
 	for i, r := range rs {
@@ -120,7 +149,7 @@ func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
 			x, y := x0+left+li*cell, top+(len(r.Magnitudes)-1-mi)*cell
 			col, txt := "#d62728", "never"
 			if c.Recovered {
-				col, txt = recoveryColour(c.RecoverySeconds, r.After), fmt.Sprintf("%gs", c.RecoverySeconds)
+				col, txt = recoveryColour(c.RecoverySeconds, slowest), fmt.Sprintf("%gs", c.RecoverySeconds)
 			}
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="white"/><text x="%d" y="%d" text-anchor="middle" fill="white">%s</text>`+"\n",
 				x, y, cell, cell, col, x+cell/2, y+cell/2+4, txt)
@@ -134,17 +163,17 @@ func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">trigger length</text>`+"\n", x0+left+nl*cell/2, top+len(r.Magnitudes)*cell+30)
 		fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(-90)" text-anchor="middle">capacity lost</text>`+"\n", x0+16, top+len(r.Magnitudes)*cell/2)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until goodput is back to 95%% of baseline; red: did not recover</text>`+"\n", left, height-10)
+	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until 99%% of requests succeed first time for 5s; green: at once, olive: %gs (the slowest here), red: did not recover</text>`+"\n", left, height-10, slowest)
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// recoveryColour shades from green (at once) to olive (at the horizon).
-func recoveryColour(sec, after float64) string {
+// recoveryColour shades from green (at once) to olive (slowest).
+func recoveryColour(sec, slowest float64) string {
 	f := 0.0
-	if after > 0 {
-		f = min(sec/after, 1)
+	if slowest > 0 {
+		f = min(sec/slowest, 1)
 	}
 	r := int(44 + f*(188-44))
 	g := int(160 - f*(160-140))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,6 +34,7 @@ type simConfig struct {
 	open     sim.Open
 	trigger  string
 	layers   int
+	requests int
 	failRate float64
 	trials   int
 	burst    float64
@@ -46,7 +48,7 @@ type simConfig struct {
 // library's default policy and the metastability scenario.
 func defaultSimConfig() *simConfig {
 	return &simConfig{policy: defaultConfig(false), budgets: []string{"none"}, breaker: "none",
-		scenario: "open", open: sim.Metastable(), trigger: "stall", layers: 3, failRate: 1,
+		scenario: "open", open: sim.Metastable(), trigger: "stall", layers: 3, requests: 700, failRate: 1,
 		trials: 100, burst: 10, format: "table",
 		mags: []float64{0.25, 0.5, 0.75, 1}, lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}}
 }
@@ -65,7 +67,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(multiplierValue{&p.multiplier}, "multiplier", "for -backoff exponential: growth `factor`, >= 1")
 	fs.Var(durationValue{&p.maxDelay}, "max-delay", "cap (a `duration`) on every wait; 0 means no cap")
 	fs.Var(jitterValue{&p.jitter}, "jitter", "`mode`: none, full, equal, decorrelated, or proportional:F")
-	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio with threshold 5: gRPC A6 throttling), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
+	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
 	fs.IntVar(&o.Clients, "clients", o.Clients, "simulated clients (`n`)")
@@ -83,6 +85,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.DurationVar(&o.Bucket, "bucket", 0, "resolution of the time series (`duration`; default 1s, 100ms for herd)")
 	fs.BoolVar(&o.Trigger.RetryAfter, "retry-after", false, "the server's 503s carry Retry-After hints (reject and herd)")
 	fs.IntVar(&c.layers, "layers", c.layers, fmt.Sprintf("for -scenario layers: retrying layers (`n`, 1 to %d)", sim.MaxLayers))
+	fs.IntVar(&c.requests, "requests", c.requests, "for -scenario layers: caller requests (`n`), arriving -rate per second")
 	fs.Float64Var(&c.failRate, "fail-rate", c.failRate, "for -scenario layers: probability that the dependency fails an attempt (`p`)")
 	fs.IntVar(&c.trials, "trials", c.trials, "for -scenario occ: trials averaged (`n`)")
 	fs.Float64Var(&c.burst, "burst", c.burst, "for -scenario herd: admission burst after the outage (`n`)")
@@ -90,9 +93,46 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(durationListValue{&c.lengths}, "lengths", "for -scenario sweep: comma-separated trigger lengths")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random `seed`: the same seed gives the same output, byte for byte")
 	fs.Int64Var(&o.MaxEvents, "max-events", 0, fmt.Sprintf("stop a run after this many events (`n`; default %d)", sim.DefaultMaxEvents))
-	fs.Var(choiceValue{&c.format, simFormats}, "format", "standard output `format`: table, csv or json")
-	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file`")
+	fs.Var(choiceValue{&c.format, simFormats}, "format", "standard output `format`: table, csv or json (occ and layers: table or json)")
+	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd and sweep)")
 	return fs
+}
+
+// simCommonFlags apply to every scenario: the policy, the fleet and the
+// run's bounds.
+var simCommonFlags = []string{"attempts", "backoff", "delay", "step", "multiplier", "max-delay", "jitter",
+	"budget", "breaker", "scenario", "seed", "max-events"}
+
+// simScenarioFlags are the flags each scenario reads beyond the common ones;
+// setting any other is a usage error rather than a flag silently ignored.
+var simScenarioFlags = map[string][]string{
+	"open": {"clients", "rate", "workers", "service", "queue", "hop", "timeout", "trigger", "magnitude",
+		"outage-start", "outage", "after", "bucket", "retry-after", "format", "svg"},
+	"herd":   {"clients", "rate", "burst", "hop", "outage", "after", "bucket", "retry-after", "format", "svg"},
+	"occ":    {"clients", "trials", "format"},
+	"layers": {"layers", "requests", "rate", "hop", "fail-rate", "format"},
+	"sweep": {"clients", "rate", "workers", "service", "queue", "hop", "timeout", "outage-start", "after", "bucket",
+		"magnitudes", "lengths", "format", "svg"},
+}
+
+// checkSimFlags reports the first flag set that the scenario does not read.
+func checkSimFlags(scenario string, set map[string]bool) error {
+	ok := map[string]bool{}
+	for _, f := range append(simScenarioFlags[scenario], simCommonFlags...) {
+		ok[f] = true
+	}
+	var bad []string
+	for f := range set {
+		if !ok[f] {
+			bad = append(bad, f)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	return usagef("-%s does not apply to -scenario %s (it reads -%s and the policy flags)", bad[0], scenario,
+		strings.Join(simScenarioFlags[scenario], ", -"))
 }
 
 // parseSim parses the arguments after "sim".
@@ -111,15 +151,21 @@ func parseSim(args []string) (*simConfig, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkSimFlags(c.scenario, set); err != nil {
+		return nil, err
+	}
 	if err := p.check(set); err != nil {
 		return nil, err
+	}
+	if (c.scenario == "occ" || c.scenario == "layers") && c.format == "csv" {
+		return nil, usagef("-format csv does not apply to -scenario %s (table or json)", c.scenario)
 	}
 	mode, err := sim.ParseTriggerMode(c.trigger)
 	if err != nil {
 		return nil, usagef("-trigger: %v", err)
 	}
 	o.Trigger.Mode = mode
-	if mode == sim.Slow && !set["magnitude"] && c.scenario != "sweep" {
+	if mode == sim.Slow && !set["magnitude"] {
 		return nil, usagef("-trigger slow needs -magnitude, the fraction of capacity lost")
 	}
 	if set["magnitude"] && mode != sim.Slow {
@@ -168,9 +214,12 @@ func parseBudget(s string) (*retry.BudgetConfig, error) {
 	case "ratio":
 		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1}, nil
 	case "grpc":
-		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5}, nil
+		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5 + 1e-6}, nil
 	case "aws":
 		return &retry.BudgetConfig{Capacity: 500, PerSuccess: 1, RetryCost: 5, TimeoutCost: 10}, nil
+	}
+	if !strings.Contains(s, "=") {
+		return nil, fmt.Errorf("unknown budget preset %q (want none, ratio, grpc, aws, or fields such as capacity=10+per-success=0.1)", s)
 	}
 	var c retry.BudgetConfig
 	fields := map[string]*float64{"capacity": &c.Capacity, "per-success": &c.PerSuccess, "per-second": &c.PerSecond,
@@ -251,8 +300,10 @@ var simFields = []struct{ field, flag string }{
 	{"Open.Queue", "-queue"}, {"Open.Hop", "-hop"}, {"Open.Timeout", "-timeout"}, {"Open.After", "-after"},
 	{"Open.Bucket", "-bucket"}, {"Open.MaxEvents", "-max-events"},
 	{"Herd.Clients", "-clients"}, {"Herd.Rate", "-rate"}, {"Herd.Burst", "-burst"}, {"Herd.Outage", "-outage"}, {"Herd.Hop", "-hop"},
-	{"OCC.Clients", "-clients"}, {"OCC.Trials", "-trials"},
-	{"Layers.Depth", "-layers"}, {"Layers.FailRate", "-fail-rate"}, {"Layers.Hop", "-hop"},
+	{"Herd.After", "-after"}, {"Herd.Bucket", "-bucket"}, {"Herd.MaxEvents", "-max-events"},
+	{"OCC.Clients", "-clients"}, {"OCC.Trials", "-trials"}, {"OCC.MaxEvents", "-max-events"},
+	{"Layers.Depth", "-layers"}, {"Layers.FailRate", "-fail-rate"}, {"Layers.Hop", "-hop"}, {"Layers.MaxEvents", "-max-events"},
+	{"Layers.Trigger.Start", "-outage-start"}, {"Layers.Trigger.Length", "-outage"},
 }
 
 // flagOf returns "-flag: " for the flag behind a scenario error, or "".
@@ -336,29 +387,48 @@ func (c *simConfig) run(stdout io.Writer) error {
 }
 
 func (c *simConfig) runOCC(stdout io.Writer, fleets []sim.Fleet, labels []string) error {
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tclients\ttrials\tcalls\ttime\tpeak per 10ms after 200ms\tgave up\t")
-	for i, f := range fleets {
+	var rs []sim.OCCResult
+	for _, f := range fleets {
 		r, err := sim.OCC{Clients: c.open.Clients, Trials: c.trials, Seed: c.open.Seed, MaxEvents: c.open.MaxEvents}.Run(f)
 		if err != nil {
 			return err
 		}
+		rs = append(rs, r)
+	}
+	if c.format == "json" {
+		return sim.WriteJSON(stdout, rs)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tclients\ttrials\tcalls\ttime\tpeak per 10ms after 200ms\tgave up\t")
+	for i, r := range rs {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%v\t%.1f\t%.1f\t\n", labels[i], r.Clients, r.Trials, r.Calls, r.Time.Round(time.Millisecond), r.Peak, r.GaveUp)
 	}
 	return tw.Flush()
 }
 
 func (c *simConfig) runLayers(stdout io.Writer, fleets []sim.Fleet, labels []string) error {
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tlayers\trequests\tsucceeded\tattempts per layer (top first)\tamplification at the dependency\t")
-	for i, f := range fleets {
-		o := c.open
-		n := max(int(o.Rate), 1)
-		r, err := sim.Layers{Depth: c.layers, Requests: n, Gap: time.Second / time.Duration(n), Hop: o.Hop,
+	o := c.open
+	if !(o.Rate > 0) || math.IsInf(o.Rate, 0) {
+		return usagef("-rate: want caller requests per second > 0, got %v", o.Rate)
+	}
+	if c.requests <= 0 {
+		return usagef("-requests: want a number of caller requests > 0, got %d", c.requests)
+	}
+	var rs []sim.LayersResult
+	for _, f := range fleets {
+		r, err := sim.Layers{Depth: c.layers, Requests: c.requests, Gap: time.Duration(float64(time.Second) / o.Rate), Hop: o.Hop,
 			FailRate: c.failRate, Seed: o.Seed, MaxEvents: o.MaxEvents}.Run(f)
 		if err != nil {
 			return err
 		}
+		rs = append(rs, r)
+	}
+	if c.format == "json" {
+		return sim.WriteJSON(stdout, rs)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tlayers\trequests\tsucceeded\tattempts per layer (top first)\tamplification at the dependency\t")
+	for i, r := range rs {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%v\t%.3f\t\n", labels[i], c.layers, r.Requests, r.Succeeded, r.Attempts, r.Amplification)
 	}
 	return tw.Flush()
@@ -379,10 +449,13 @@ func (c *simConfig) runSweep(stdout io.Writer, fleets []sim.Fleet, labels []stri
 			return err
 		}
 	}
-	if c.format == "json" {
+	switch c.format {
+	case "json":
 		return sim.WriteJSON(stdout, rs)
+	case "csv":
+		return sim.WriteSweepCSV(stdout, rs...)
 	}
-	return sim.WriteSweepCSV(stdout, rs...)
+	return sim.WriteSweepTable(stdout, rs...)
 }
 
 // writeFile writes a file with write, reporting the first error.
@@ -490,7 +563,8 @@ Scenarios:
   herd    -clients clients fail together during -outage, then meet a
           server admitting -rate per second (jitter and Retry-After)
   occ     Brooker's 2015 contention benchmark (the calibration)
-  layers  -layers layers retrying on top of each other (A^L)
+  layers  -layers layers retrying on top of each other (A^L): -requests
+          caller requests arriving -rate per second
   sweep   open, over -magnitudes x -lengths of a slow trigger: where the
           policy recovers and where it stays down (-svg draws the map)
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,12 @@ func TestSimScenarios(t *testing.T) {
 		{[]string{"-scenario", "layers", "-layers", "3", "-attempts", "3", "-rate", "10"}, "27.000"},
 		{[]string{"-scenario", "occ", "-trials", "2", "-clients", "10", "-attempts", "0"}, "calls"},
 		{[]string{"-scenario", "herd", "-clients", "50", "-attempts", "0", "-max-delay", "5s"}, "time to recover"},
-		{append(short, "-scenario", "sweep", "-magnitudes", "0.2,1", "-lengths", "1s"), "-budget none,1,1,false"},
+		{[]string{"-scenario", "sweep", "-clients", "20", "-rate", "70", "-workers", "1", "-queue", "200", "-outage-start", "3s", "-after", "20s",
+			"-attempts", "3", "-magnitudes", "0.2,1", "-lengths", "1s", "-format", "csv"}, "-budget none,1,1,false"},
+		{[]string{"-scenario", "sweep", "-clients", "20", "-rate", "70", "-workers", "1", "-queue", "200", "-outage-start", "3s", "-after", "20s",
+			"-attempts", "3", "-magnitudes", "1", "-lengths", "1s"}, "time to recover"},
+		{[]string{"-scenario", "occ", "-trials", "2", "-clients", "10", "-attempts", "0", "-format", "json"}, `"calls"`},
+		{[]string{"-scenario", "layers", "-layers", "2", "-attempts", "3", "-requests", "5", "-format", "json"}, `"amplification": 9`},
 	} {
 		t.Run(tc.args[1], func(t *testing.T) {
 			code, out, errOut := runSimArgs(t, tc.args...)
@@ -94,6 +100,12 @@ func TestSimBadInput(t *testing.T) {
 		{[]string{"-magnitude", "0.5"}, exitUsage, "-magnitude applies only"},
 		{[]string{"extra"}, exitUsage, "no arguments"},
 		{[]string{"-max-events", "1000"}, exitFailure, "event limit"},
+		{[]string{"-scenario", "herd", "-after", "-1s"}, exitUsage, "-after: "},
+		{[]string{"-scenario", "occ", "-max-events", "-5"}, exitUsage, "-max-events: "},
+		{[]string{"-budget", "foo"}, exitUsage, `unknown budget preset "foo"`},
+		{[]string{"-scenario", "layers", "-rate", "0"}, exitUsage, "-rate: "},
+		{[]string{"-scenario", "layers", "-requests", "0"}, exitUsage, "-requests: "},
+		{[]string{"-scenario", "occ", "-format", "csv"}, exitUsage, "-format csv does not apply"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, errOut := runSimArgs(t, tc.args...)
@@ -129,4 +141,59 @@ func FuzzSimPolicyParsers(f *testing.F) {
 			require.NoError(t, err, "-breaker %q", s)
 		}
 	})
+}
+
+// TestGRPCPresetIsA6: the grpc preset keeps more than half its tokens, so
+// from full it grants 4 retries, as gRPC A6 does.
+func TestGRPCPresetIsA6(t *testing.T) {
+	c, err := parseBudget("grpc")
+	require.NoError(t, err)
+	b, err := retry.NewBudget(*c)
+	require.NoError(t, err)
+	for range 10 {
+		_, err := retry.Do(t.Context(), func(context.Context) (int, error) { return 0, errors.New("down") },
+			retry.WithMaxAttempts(100), retry.WithBackoff(retry.Constant(0)), retry.WithBudget(b))
+		require.Error(t, err)
+	}
+	assert.Equal(t, uint64(4), b.Stats().Allowed)
+}
+
+// TestSimRangeTooLarge: a fine or long time range is a usage error naming
+// its flag, not a process out of memory.
+func TestSimRangeTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"-bucket", "1ns"}, "-bucket: "},
+		{[]string{"-after", "2000000h"}, "-after: "},
+		{[]string{"-scenario", "herd", "-bucket", "1ns"}, "-bucket: "},
+		{[]string{"-scenario", "herd", "-after", "2000000h"}, "-after: "},
+	} {
+		code, _, errOut := runSimArgs(t, tc.args...)
+		assert.Equal(t, 2, code, "%v", tc.args)
+		assert.Contains(t, errOut, tc.flag, "%v", tc.args)
+	}
+}
+
+// TestSimFlagsTheScenarioIgnores: a flag set explicitly that the scenario
+// does not read is a usage error naming it, not silently ignored.
+func TestSimFlagsTheScenarioIgnores(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		flags    []string
+	}{
+		{"occ", []string{"-svg=x.svg", "-rate=1", "-outage=1s", "-burst=3"}},
+		{"layers", []string{"-svg=x.svg", "-clients=3", "-trials=3", "-outage=1s"}},
+		{"sweep", []string{"-trigger=reject", "-outage=1s", "-magnitude=0.5", "-retry-after", "-burst=3"}},
+		{"herd", []string{"-workers=3", "-service=1s", "-queue=3", "-timeout=1s", "-trigger=reject", "-magnitude=0.5", "-outage-start=1s"}},
+		{"open", []string{"-burst=3", "-trials=3", "-layers=2", "-fail-rate=0.5", "-magnitudes=0.5", "-lengths=1s", "-requests=3"}},
+	} {
+		for _, f := range tc.flags {
+			name, _, _ := strings.Cut(f, "=")
+			code, _, errOut := runSimArgs(t, "-scenario", tc.scenario, f)
+			assert.Equal(t, exitUsage, code, "%s %s: %s", tc.scenario, f, errOut)
+			assert.Contains(t, errOut, name+" does not apply to -scenario "+tc.scenario, "%s %s", tc.scenario, f)
+		}
+	}
 }
