@@ -20,7 +20,8 @@ func (panicky) Error() string   { return "panicky" }
 func (panicky) Retryable() bool { panic("Retryable panicked") }
 
 // openThenWait fails one attempt through b (threshold 1) and waits out its
-// recovery timeout, so that the next attempt is a half-open probe.
+// recovery timeout, so that the next attempt is a half-open probe. It is
+// called only inside a synctest bubble: the wait is virtual.
 func openThenWait(t *testing.T, b *Breaker, recovery time.Duration) {
 	t.Helper()
 	require.Error(t, Run(context.Background(), func(context.Context) error { return errProp }, WithBreaker(b), WithMaxAttempts(1)))

@@ -75,6 +75,8 @@ type unavailable struct {
 	spans []trace.SpanContext
 }
 
+// RoundTrip takes 250ms of virtual time: the transport is used only inside
+// a synctest bubble.
 func (u *unavailable) RoundTrip(r *http.Request) (*http.Response, error) {
 	u.spans = append(u.spans, trace.SpanContextFromContext(r.Context()))
 	time.Sleep(250 * time.Millisecond)
