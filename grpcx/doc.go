@@ -127,6 +127,19 @@
 // stream reads it from the deadline of an attempt the policy starts; it
 // can come out shorter by the time that takes (microseconds).
 //
+// The timeout and the first response can arrive at the same instant; the
+// stream decides which came first once, under one lock, and both Header
+// and RecvMsg abide by it. gRFC A6 commits a call when the client
+// receives response headers, and forbids any retry after that; an attempt
+// the client has already abandoned receives nothing, so it cannot commit
+// (A6's hedging cancels the losing attempts the same way). Hence: when
+// the timeout comes first, the attempt is cancelled, whatever then
+// arrives on it (headers, a message, its end) is dropped unseen, and the
+// attempt counts as timed out (retried, or not, as for any attempt
+// timeout); when the response comes first, the stream is committed and
+// the timeout no longer applies: the stream continues under the caller's
+// context alone.
+//
 // # Attempts and budgets
 //
 // Attempts after the first carry the grpc-previous-rpc-attempts metadata

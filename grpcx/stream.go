@@ -21,6 +21,12 @@ import (
 // first response.
 var errAttemptTimeout = fmt.Errorf("grpcx: the attempt timeout fired before the stream's first response: %w", context.DeadlineExceeded)
 
+// errExpired is the failure of an attempt that the attempt timeout ended
+// although a response (or the stream's end) reached it at the same time:
+// the timeout came first, so the response is dropped. It has the status a
+// unary attempt ended by its timeout gets.
+var errExpired = status.Error(codes.DeadlineExceeded, errAttemptTimeout.Error())
+
 // errReplaced is the cause with which an attempt's context is cancelled
 // when a new attempt replaces it.
 var errReplaced = errors.New("grpcx: stream attempt replaced by a retry")
@@ -100,7 +106,11 @@ type attempt struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer // the attempt timeout, until the first response; nil if none
-	live   bool        // headers or a message arrived, or the stream became final: no timeout; under mu
+
+	// Under retryingStream.mu: which of the attempt timeout and the first
+	// response came first. At most one is ever set.
+	live    bool // a response arrived first, or the stream became final: the timeout no longer applies
+	expired bool // the timeout fired first: the attempt is cancelled and nothing it receives counts
 }
 
 // release ends the attempt's timer and its context.
@@ -204,17 +214,21 @@ func (s *retryingStream) watch(a *attempt) {
 	}
 	go func() {
 		if md, _ := a.cs.Header(); md != nil {
-			s.commit(a)
+			_ = s.commit(a) // refused if the timeout came first: RecvMsg retries
 		}
 	}()
 }
 
 // expire is the attempt timeout of a: it cancels the attempt unless a
-// response arrived or the stream can no longer be retried.
+// response arrived or the stream can no longer be retried. It and commit
+// decide, under s.mu, which came first: once expire has marked a expired,
+// commit refuses every response of a, and once commit has marked a live,
+// expire does nothing.
 func (s *retryingStream) expire(a *attempt) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.final && !a.live {
+	if !s.final && !a.live && !a.expired {
+		a.expired = true
 		a.cancel(errAttemptTimeout)
 	}
 }
@@ -226,7 +240,7 @@ func (s *retryingStream) rearm(a *attempt) {
 		return
 	}
 	s.mu.Lock()
-	if !a.live && !s.final {
+	if !a.live && !a.expired && !s.final {
 		a.timer.Reset(s.pol.timeout)
 	}
 	s.mu.Unlock()
@@ -298,14 +312,20 @@ func (s *retryingStream) abandon() {
 	}
 }
 
-// commit makes the stream final because a response arrived on attempt a,
-// and reports the attempt a success. It does nothing for an attempt that
-// a retry replaced.
-func (s *retryingStream) commit(a *attempt) {
+// commit makes the stream final because a response (headers, a message
+// or its end) arrived on attempt a, and reports the attempt a success. It
+// reports whether the stream is committed to a: false when the attempt
+// timeout ended a before the response was taken (see expire), or a retry
+// replaced a; the response must then be dropped, unseen by the caller.
+func (s *retryingStream) commit(a *attempt) bool {
 	s.mu.Lock()
-	if s.cur != a || s.committed {
+	if s.cur != a || a.expired {
 		s.mu.Unlock()
-		return
+		return false
+	}
+	if s.committed {
+		s.mu.Unlock()
+		return true
 	}
 	s.committed = true
 	s.makeFinal()
@@ -315,6 +335,7 @@ func (s *retryingStream) commit(a *attempt) {
 	if held {
 		_ = s.pol.policy.Succeeded(s.ctx, pr, time.Now())
 	}
+	return true
 }
 
 // makeFinal ends retries: the copies kept for a replay are dropped and the
@@ -357,8 +378,9 @@ func (s *retryingStream) current() *attempt {
 // Header implements [grpc.ClientStream]: it waits for the current
 // attempt's headers, and headers that arrive commit the stream. When the
 // current attempt ended without headers (it failed before its first
-// response, or ended with a trailers-only response), Header returns nil,
-// nil and does not retry: RecvMsg reports the failure or retries it, and
+// response, or ended with a trailers-only response, or its attempt
+// timeout fired before its headers were taken), Header returns nil, nil
+// and does not retry: RecvMsg reports the failure or retries it, and
 // Header called after that retry returns the new attempt's headers.
 // grpc-go's own stream also returns nil, nil for a stream that ended
 // without headers, but with grpc-go's retries on, its Header retries
@@ -367,8 +389,8 @@ func (s *retryingStream) current() *attempt {
 func (s *retryingStream) Header() (metadata.MD, error) {
 	a := s.current()
 	md, err := a.cs.Header()
-	if md != nil {
-		s.commit(a)
+	if md != nil && !s.commit(a) {
+		return nil, nil // headers of an attempt that will be retried: never shown
 	}
 	return md, err
 }
@@ -472,22 +494,27 @@ func (s *retryingStream) RecvMsg(m any) error {
 	for {
 		err := a.cs.RecvMsg(m)
 		switch {
-		case err == nil:
-			s.commit(a)
+		case err == nil && s.commit(a):
 			if !s.desc.ServerStreams {
 				s.finish(io.EOF) // the single response: the stream is over
 			}
 			return nil
-		case err == io.EOF:
-			s.commit(a) // the stream ended well
+		case err == io.EOF && s.commit(a): // the stream ended well
 			s.finish(err)
 			return err
+		case err == nil || err == io.EOF:
+			// The attempt timeout came first: the response is dropped.
+			if pm, ok := m.(proto.Message); ok {
+				proto.Reset(pm)
+			}
+			err = errExpired
 		}
 		s.mu.Lock()
 		committed, final := s.committed, s.final
 		s.mu.Unlock()
-		if committed || headersArrived(a) {
-			s.commit(a) // A6: the headers committed it, whether or not the caller asked for them
+		// A6: the headers committed it, whether or not the caller asked for
+		// them; unless the attempt timeout had ended the attempt first.
+		if (committed || headersArrived(a)) && s.commit(a) {
 			s.finish(err)
 			return err
 		}
