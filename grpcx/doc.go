@@ -55,14 +55,30 @@
 //     in a trailers-only response.
 //
 // A hint after response headers proves nothing: the handler ran, and may
-// have done its work before it failed. (To tell, the unary interceptor
-// asks grpc-go for the response header of such a method, which costs
-// grpc-go a copy of it; a stream is committed by its headers anyway.)
-// ABORTED and an attempt timeout are never retried for such a method. A
+// have done its work before it failed (and the headers commit the call
+// anyway, below). ABORTED and an attempt timeout are never retried for
+// such a method. A
 // failure it may not retry ends the call at once with [retry.ErrPermanent]
 // through [retry.Unretryable], as httpx does for a POST: a circuit breaker
 // counts it as a failure, since the server failed, where a final status
 // (NOT_FOUND, say) is an answer and counts as a success.
+//
+// # Response headers commit a call
+//
+// As gRFC A6 specifies, and as grpc-go's own retries do, a call whose
+// response headers arrived is committed: it is never sent again, whether
+// its method is idempotent or not. A unary call that fails after its
+// headers (a handler that called grpc.SendHeader and then failed, a
+// connection cut between the headers and the response) stops with
+// [retry.ErrPermanent] and a message saying so; the headers are the
+// server's answer, so a breaker counts the call as a success, as it does
+// a stream its headers committed. A server that wants a failure retried
+// returns it before sending headers: grpc-go then sends a trailers-only
+// response. To tell, the unary interceptor asks grpc-go for each call's
+// response header, which costs grpc-go a copy of it. The policy's attempt
+// timeout bounds a whole unary attempt, headers or not (grpc-go gives an
+// interceptor no way to lift it at the headers); one that fires after
+// them ends the call with its DEADLINE_EXCEEDED. Streams: see below.
 //
 // # Server hints
 //

@@ -30,20 +30,17 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 
 // setCallOptions sets the options each attempt passes to grpc-go: the
 // caller's, then those that collect the trailer (it carries the server's
-// pushback) and, for a method that is not idempotent, the header (whether
-// the server answered before it failed). They are built in buf while they
-// fit, so that a call with few options allocates nothing; the caller's
-// slice is never appended to in place.
+// pushback) and the header (whether the server answered before it failed,
+// which commits the call). They are built in buf while they fit, so that
+// a call with few options allocates nothing; the caller's slice is never
+// appended to in place.
 func (c *unaryCall) setCallOptions(callOpts []grpc.CallOption) {
-	c.callOpts = append(append(c.buf[:0], callOpts...), c.trailerOpt)
-	if !c.idempotent {
-		c.callOpts = append(c.callOpts, c.headerOpt)
-	}
+	c.callOpts = append(append(c.buf[:0], callOpts...), c.trailerOpt, c.headerOpt)
 }
 
 // unaryCalls recycles unaryCalls, so that a call that succeeds at once
 // allocates nothing more than grpc-go does without the interceptor (but
-// the copy of its trailer).
+// the copies of its trailer and header).
 var unaryCalls = sync.Pool{New: func() any {
 	c := &unaryCall{}
 	c.trailerOpt = grpc.Trailer(&c.trailer)
@@ -64,7 +61,7 @@ type unaryCall struct {
 	invoker    grpc.UnaryInvoker
 	callOpts   []grpc.CallOption
 	trailer    metadata.MD // set by grpc-go after each attempt that reached a stream
-	header     metadata.MD // likewise, for a non-idempotent method; nil for a trailers-only response
+	header     metadata.MD // likewise; nil for a trailers-only response
 	n          int         // attempts so far
 
 	// Built once per pooled value.
