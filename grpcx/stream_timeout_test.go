@@ -17,6 +17,95 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// TestStreamAttemptTimeout: the attempt timeout bounds a stream only until
+// its first response: a stream that lives 1s survives a 50ms timeout, and
+// a first response that takes too long is retried.
+func TestStreamAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			if n == 1 {
+				<-s.Context().Done() // never answers: the attempt timeout ends it
+				return s.Context().Err()
+			}
+			for i := range 5 {
+				if err := s.Send(msg(n, i)); err != nil {
+					return err
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			return nil
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(50*time.Millisecond))...)
+		start := time.Now()
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"2.0", "2.1", "2.2", "2.3", "2.4"}, got)
+		assert.Equal(t, 50*time.Millisecond+5*250*time.Millisecond, time.Since(start))
+		assert.Equal(t, 2, srv.count(outputMethod))
+	})
+}
+
+// TestStreamAttemptTimeoutSparesUpload: an upload that lasts longer than
+// the attempt timeout is not cut while the caller sends (each message
+// restarts the timeout); once the caller stops sending, a server that
+// does not answer within the timeout is retried.
+func TestStreamAttemptTimeoutSparesUpload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{input: func(n int, s inputServer) error {
+			if n == 1 {
+				for { // reads the whole upload, then never answers
+					if _, err := s.Recv(); err != nil {
+						break
+					}
+				}
+				<-s.Context().Done()
+				return s.Context().Err()
+			}
+			return sumInput(n, s)
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(100*time.Millisecond), retry.WithMaxAttempts(3))...)
+		s, err := c.StreamingInputCall(t.Context())
+		require.NoError(t, err)
+		start := time.Now()
+		for range 10 {
+			require.NoError(t, s.Send(&testgrpc.StreamingInputCallRequest{Payload: &testgrpc.Payload{Body: make([]byte, 10)}}))
+			time.Sleep(50 * time.Millisecond)
+		}
+		resp, err := s.CloseAndRecv()
+		require.NoError(t, err)
+		assert.EqualValues(t, 100, resp.GetAggregatedPayloadSize())
+		assert.Equal(t, 2, srv.count(inputMethod), "the upload is not cut; the silence after it is")
+		assert.Equal(t, 500*time.Millisecond+100*time.Millisecond, time.Since(start))
+	})
+}
+
+// TestStreamAttemptTimeoutEndsAtHeaders: response headers end the attempt
+// timeout even when the caller does not ask for them: a first message
+// slower than the timeout is received, not cut.
+func TestStreamAttemptTimeoutEndsAtHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			if err := s.SendHeader(metadata.Pairs("hello", "1")); err != nil {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond)
+			return s.Send(msg(n, 0))
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithAttemptTimeout(50*time.Millisecond))...)
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1.0"}, got)
+		assert.Equal(t, 1, srv.count(outputMethod))
+	})
+}
+
 // TestStreamAttemptTimeoutRacesHeaders: the server sends its headers at
 // the very instant the attempt timeout fires (100ms), and its message some
 // time later (50ms, as the issue reported it) or with them; a retried
