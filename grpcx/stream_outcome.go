@@ -108,7 +108,7 @@ func (s *retryingStream) makeFinal() {
 	s.final = true
 	s.sent, s.size = nil, 0
 	if s.cur != nil {
-		s.cur.live = true
+		s.cur.live = !s.cur.expired // an expired attempt stays so: nothing it receives counts
 		if s.cur.timer != nil {
 			s.cur.timer.Stop()
 		}
