@@ -26,7 +26,7 @@ func (in *interceptor) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	}
 	s := &retryingStream{
 		ctx: ctx, set: &in.set, pol: pol, desc: desc, cc: cc, method: method, streamer: streamer, callOpts: callOpts,
-		idempotent: in.set.isIdempotent(method),
+		idempotent: in.set.isIdempotent(method, callOpts),
 	}
 	// An attempt whose outcome the caller never waits for (the stream is
 	// abandoned and its context cancelled) is reported as nothing, so that

@@ -21,7 +21,7 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 	}
 	c := unaryCalls.Get().(*unaryCall)
 	c.ctx, c.set, c.method, c.req, c.reply, c.cc, c.invoker = ctx, &in.set, method, req, reply, cc, invoker
-	c.pol, c.idempotent = pol, in.set.isIdempotent(method)
+	c.pol, c.idempotent = pol, in.set.isIdempotent(method, callOpts)
 	c.setCallOptions(callOpts)
 	err = retry.Run(ctx, c.op, pol.opts...)
 	c.release()

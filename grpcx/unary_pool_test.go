@@ -33,7 +33,7 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 				}
 				c := unaryCalls.New().(*unaryCall)
 				c.ctx, c.set, c.method, c.invoker, c.pol = t.Context(), &in.set, method, invoker, &in.base
-				c.idempotent = in.set.isIdempotent(method)
+				c.idempotent = in.set.isIdempotent(method, opts)
 				c.setCallOptions(opts)
 				require.NoError(t, c.attempt(t.Context()))
 				require.Len(t, got, n+2, "the caller's options, the trailer's and the header's")

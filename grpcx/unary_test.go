@@ -247,3 +247,31 @@ func TestWithOptionsNilContext(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig, "nested: still invalid")
 	assert.Zero(t, srv.count(emptyMethod))
 }
+
+// TestIdempotentCall: IdempotentCall declares one call idempotent: a
+// method Config.Idempotent does not name is then retried on UNAVAILABLE,
+// unary or streaming; the same call without it is not.
+func TestIdempotentCall(t *testing.T) {
+	noLeaks(t)
+	srv := &server{empty: failFirst(1, codes.Unavailable), output: failOutput(1, codes.Unavailable)}
+	c := serve(t, srv, grpcx.Config{}, fast...)
+
+	_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{}, grpcx.IdempotentCall())
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.count(emptyMethod))
+	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{}, grpcx.IdempotentCall())
+	require.NoError(t, err)
+	_, err = recvAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.count(outputMethod))
+
+	srv.reset()
+	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, srv.count(emptyMethod))
+	s, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = recvAll(s)
+	assert.Equal(t, codes.Unavailable, status.Code(err))
+	assert.Equal(t, 1, srv.count(outputMethod))
+}
