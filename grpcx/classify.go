@@ -16,11 +16,12 @@ import (
 type failure struct {
 	err        error       // as grpc-go returned it
 	trailer    metadata.MD // the attempt's trailer, if any
-	idempotent bool        // the method may be sent again
+	method     string      // the call's full method name
+	idempotent bool        // the call may be sent again
 	ownTimeout bool        // the policy's attempt timeout ended the attempt
 	unsent     bool        // the stream could not be created: nothing reached the server
 	answered   bool        // response headers arrived: the server handled the call, which is committed
-	noReplay   bool        // a stream that can no longer be sent again
+	noReplay   string      // why a stream can no longer be sent again; "" if it can
 }
 
 // judge turns the failure of an attempt into the error the core loop
@@ -55,10 +56,10 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 	switch {
 	case f.answered:
 		return committed(err)
-	case f.noReplay:
-		return retry.Unretryable(err)
+	case f.noReplay != "":
+		return retry.Unretryable(unreplayable(f.noReplay, err))
 	case !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted):
-		return retry.Unretryable(err)
+		return retry.Unretryable(notIdempotent(f.method, err))
 	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
 	case f.ownTimeout:

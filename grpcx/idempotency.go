@@ -1,6 +1,7 @@
 package grpcx
 
 import (
+	"fmt"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -74,4 +75,19 @@ func (s *settings) isIdempotent(method string, callOpts []grpc.CallOption) bool 
 		}
 	}
 	return s.idempotent != nil && s.idempotent(method)
+}
+
+// notIdempotent is the failure of a call of method, not declared
+// idempotent, that is not retried because the server may have processed
+// it: its message says what would allow the retry.
+func notIdempotent(method string, err error) error {
+	return fmt.Errorf("grpcx: not retried: the server may have processed the call, and %s is not declared idempotent "+
+		"(to retry it, name it in grpcx.Config.Idempotent, as grpcx.Methods(%q) does, or pass grpcx.IdempotentCall() to this call): %w",
+		method, method, err)
+}
+
+// unreplayable is the failure of a stream that is not retried because it
+// can no longer be sent again, for the reason why (see keep).
+func unreplayable(why string, err error) error {
+	return fmt.Errorf("grpcx: not retried: the stream cannot be sent again: %s: %w", why, err)
 }

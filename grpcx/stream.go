@@ -76,6 +76,7 @@ type retryingStream struct {
 	pr        retry.Progress  // the engine's progress of the stream
 	held      bool            // pr holds the admission of the latest attempt, not yet reported
 	final     bool            // committed, or no longer replayable: no more retries
+	unkept    string          // why the stream is no longer replayable, if it is not; see keep
 	committed bool            // a response arrived: the attempt was reported a success
 	sent      []proto.Message // copies of the messages sent, for a replay, while not final
 	size      int             // their encoded size in bytes

@@ -51,10 +51,10 @@ func (s *retryingStream) reopen(last error) (a *attempt, raw, judged, stop error
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
-	pr, final := s.pr, s.final
+	pr, final, unkept := s.pr, s.final, s.unkept
 	s.mu.Unlock()
 	if final {
-		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: last, Reason: retry.ErrPermanent}
+		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: unreplayable(unkept, last), Reason: retry.ErrPermanent}
 	}
 	_, pr, err := s.pol.policy.Begin(s.ctx, pr, time.Now())
 	if err != nil {

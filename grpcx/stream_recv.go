@@ -59,7 +59,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 			err = errExpired
 		}
 		s.mu.Lock()
-		committed, final := s.committed, s.final
+		committed, unkept := s.committed, s.unkept
 		s.mu.Unlock()
 		// A6: the headers committed it, whether or not the caller asked for
 		// them; unless the attempt timeout had ended the attempt first.
@@ -67,7 +67,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 			s.finish(err)
 			return err
 		}
-		a, err = s.advance(s.judgeRecv(a, err, final))
+		a, err = s.advance(s.judgeRecv(a, err, unkept))
 		if err != nil {
 			s.finish(err)
 			return err
@@ -86,14 +86,16 @@ func headersArrived(a *attempt) bool {
 
 // judgeRecv judges a receive failure of attempt a, before any response,
 // and returns it as the caller may see it (raw) and as the policy must
-// judge it. final says that the stream can no longer be sent again.
-func (s *retryingStream) judgeRecv(a *attempt, err error, final bool) (raw, judged error) {
+// judge it. unkept says why the stream can no longer be sent again, ""
+// if it can.
+func (s *retryingStream) judgeRecv(a *attempt, err error, unkept string) (raw, judged error) {
 	own, err := timeoutStatus(a.ctx, err)
 	return err, s.set.judge(s.ctx, failure{
 		err:        err,
 		trailer:    a.cs.Trailer(),
+		method:     s.method,
 		idempotent: s.idempotent,
 		ownTimeout: own,
-		noReplay:   final,
+		noReplay:   unkept,
 	}, s.pol.judge)
 }

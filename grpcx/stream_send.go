@@ -1,6 +1,7 @@
 package grpcx
 
 import (
+	"fmt"
 	"io"
 
 	"google.golang.org/protobuf/proto"
@@ -65,11 +66,13 @@ func (s *retryingStream) keep(m any) bool {
 	}
 	pm, ok := m.(proto.Message)
 	if !ok {
+		s.unkept = fmt.Sprintf("it sent a %T, which is not a protobuf message and cannot be kept", m)
 		s.makeFinal()
 		return false
 	}
 	n := proto.Size(pm)
 	if s.size+n > s.set.replayLimit {
+		s.unkept = fmt.Sprintf("its sent messages outgrew the replay limit (Config.ReplayLimit, %d bytes)", s.set.replayLimit)
 		s.makeFinal()
 		return false
 	}

@@ -101,6 +101,7 @@ func (c *unaryCall) attempt(actx context.Context) error {
 	return c.set.judge(c.ctx, failure{
 		err:        err,
 		trailer:    c.trailer,
+		method:     c.method,
 		idempotent: c.idempotent,
 		ownTimeout: code == codes.DeadlineExceeded && ownTimeout(c.ctx, actx, time.Now()),
 		// grpc-go sets the trailer (to a non-nil map) whenever the attempt
