@@ -29,7 +29,7 @@ type failure struct {
 // it), retry.TimedOut for the policy's own attempt timeout, retry.After to
 // retry it after a server hint, retry.Permanent to stop because the
 // server answered (a final status, or response headers: see committed),
-// retry.Unretryable to stop a failure that would be retried but must not
+// retry.NotIdempotent to stop a failure that would be retried but must not
 // be sent again. ctx is the caller's; pol the call's
 // classification policy, which decides whether a hinted error is retried
 // at all (After overrides the classifiers).
@@ -57,9 +57,9 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 	case f.answered:
 		return committed(err)
 	case f.noReplay != "":
-		return retry.Unretryable(unreplayable(f.noReplay, err))
+		return retry.NotIdempotent(unreplayable(f.noReplay, err))
 	case !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted):
-		return retry.Unretryable(notIdempotent(f.method, err))
+		return retry.NotIdempotent(notIdempotent(f.method, err))
 	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
 	case f.ownTimeout:

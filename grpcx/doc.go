@@ -41,10 +41,11 @@
 // # Idempotency
 //
 // Retrying a call the server may already have processed can do it twice.
-// As httpx does for POST, a method is retried on every retried status only
-// when [Config].Idempotent says it is idempotent (by its full name;
-// [Methods] lists them). Any other method is sent again only when the
-// failure proves the server did not process it:
+// As httpx does for POST, a call is retried on every retried status only
+// when it is declared idempotent: its method by its full name in
+// [Config].Idempotent ([Methods] lists them), or the one call with
+// [IdempotentCall]. Any other call is sent again only when the failure
+// proves the server did not process it:
 //
 //   - the call never had a transport stream, or the stream could not be
 //     created: nothing left the client;
@@ -57,11 +58,12 @@
 // A hint after response headers proves nothing: the handler ran, and may
 // have done its work before it failed (and the headers commit the call
 // anyway, below). ABORTED and an attempt timeout are never retried for
-// such a method. A
-// failure it may not retry ends the call at once with [retry.ErrPermanent]
-// through [retry.Unretryable], as httpx does for a POST: a circuit breaker
-// counts it as a failure, since the server failed, where a final status
-// (NOT_FOUND, say) is an answer and counts as a success.
+// such a call. A failure it may not retry ends the call at once with
+// [retry.ErrNotIdempotent] through [retry.NotIdempotent], as httpx does
+// for a POST, with a message naming the method and what would allow the
+// retry. A circuit breaker counts it as a failure, since the server
+// failed, where a final status (NOT_FOUND, say) is an answer and counts
+// as a success.
 //
 // # Response headers commit a call
 //
@@ -104,11 +106,11 @@
 // retried and while their encoded size stays within [Config].ReplayLimit.
 // A stream that outgrows the limit, or sends a message that is not a
 // protobuf message, keeps working but is no longer retried: a failure
-// before its first response then ends it with [retry.ErrPermanent] (a
-// failure for a breaker), even when the stream had become final while a
-// retry was waiting. A send that fails on a stream that can still be
-// retried returns nil; the failure is found, and the stream retried, by
-// RecvMsg.
+// before its first response then ends it with [retry.ErrNotIdempotent]
+// (a failure for a breaker), with a message saying why it cannot be sent
+// again, even when the stream had become final while a retry was
+// waiting. A send that fails on a stream that can still be retried
+// returns nil; the failure is found, and the stream retried, by RecvMsg.
 //
 // Header waits for the current attempt's headers. When that attempt ended
 // without headers (it failed before its first response), Header returns

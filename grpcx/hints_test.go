@@ -90,7 +90,7 @@ func TestRetryInfoOnUnavailableNonIdempotent(t *testing.T) {
 	srv := &server{empty: retryInfo(codes.Unavailable, 0), unary: retryInfo(codes.Unavailable, 0)}
 	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, retry.WithExactHints())
 	_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, 1, srv.count(emptyMethod))
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.NoError(t, err)

@@ -54,7 +54,7 @@ func (s *retryingStream) reopen(last error) (a *attempt, raw, judged, stop error
 	pr, final, unkept := s.pr, s.final, s.unkept
 	s.mu.Unlock()
 	if final {
-		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: unreplayable(unkept, last), Reason: retry.ErrPermanent}
+		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: unreplayable(unkept, last), Reason: retry.ErrNotIdempotent}
 	}
 	_, pr, err := s.pol.policy.Begin(s.ctx, pr, time.Now())
 	if err != nil {

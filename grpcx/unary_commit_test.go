@@ -65,7 +65,7 @@ func TestUnaryCommittedByHeaders(t *testing.T) {
 			var header metadata.MD
 			err = tc.call(c, t.Context(), grpc.Header(&header))
 			assert.Equal(t, tc.calls, srv.count(tc.method))
-			assert.Equal(t, retry.Closed, br.State())
+			assert.Equal(t, retry.BreakerClosed, br.State())
 			if tc.calls == 2 {
 				require.NoError(t, err)
 				return
