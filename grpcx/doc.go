@@ -1,9 +1,25 @@
 // Package grpcx retries gRPC client calls with the retry loop of package
 // [github.com/retrykit/retry], with the semantics of gRFC A6 (gRPC client
-// retries): [UnaryClientInterceptor] and [StreamClientInterceptor] add
-// retries to any [grpc.ClientConn], built from the same [retry.Option]s
-// and policies as every other call; [WithOptions] (on the context) and
-// [CallOptions] (a [grpc.CallOption]) override them for one call.
+// retries), and refuses to send again a call the server may already have
+// carried out. A call whose method is not declared idempotent is retried
+// only when the failure proves the server did not process it; any other
+// retryable failure of it (a plain UNAVAILABLE, say) ends the call after
+// one attempt with [retry.ErrNotIdempotent] (ReasonOf "not_idempotent"),
+// whose message names the method and what would allow the retry: list the
+// method in [Config].Idempotent (with [Methods]), or pass [IdempotentCall]
+// to the one call. grpc-go's own retries (for any method a service
+// config's retryPolicy names, on the codes it lists) and
+// go-grpc-middleware's retry interceptor (for every method, once WithMax
+// is set) send such a call again; this package does not by default, because
+// UNAVAILABLE also reports a connection lost after the request reached the
+// server, and a call sent again after it was carried out is carried out
+// twice: two orders, two payments. Whatever the method, a call whose
+// response headers arrived is never sent again: A6 commits it.
+//
+// [UnaryClientInterceptor] and [StreamClientInterceptor] add retries to
+// any [grpc.ClientConn], built from the same [retry.Option]s and policies
+// as every other call; [WithOptions] (on the context) and [CallOptions] (a
+// [grpc.CallOption]) override them for one call.
 //
 //	cfg := grpcx.Config{Idempotent: grpcx.Methods("/shop.Catalog/GetItem")}
 //	cc, err := grpc.NewClient(target,
@@ -64,6 +80,18 @@
 // retry. A circuit breaker counts it as a failure, since the server
 // failed, where a final status (NOT_FOUND, say) is an answer and counts
 // as a success.
+//
+// To opt in, declare idempotent the methods whose every call is safe to
+// repeat (reads, writes that set a value, writes the server deduplicates
+// by a request id), or pass [IdempotentCall] to one call made safe by its
+// request:
+//
+//	cfg := grpcx.Config{Idempotent: grpcx.Methods("/shop.Catalog/GetItem", "/shop.Orders/Get")}
+//	order, err := orders.Create(ctx, req, grpcx.IdempotentCall()) // the server deduplicates req.RequestId
+//
+// A predicate that is true for every name (func(string) bool { return
+// true }) retries every method as go-grpc-middleware does: only for a
+// service whose every method is idempotent.
 //
 // # Response headers commit a call
 //

@@ -3,6 +3,7 @@ package grpcx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/retrykit/retry/grpcx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
@@ -274,4 +276,47 @@ func TestIdempotentCall(t *testing.T) {
 	_, err = recvAll(s)
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 	assert.Equal(t, 1, srv.count(outputMethod))
+}
+
+// TestRefusalSaysWhy: with a zero Config, UNAVAILABLE (or ABORTED) on a
+// method not declared idempotent ends the call after one attempt with its
+// own reason, not the words of a final status such as NOT_FOUND, and a
+// message naming the method and what would allow the retry; for a unary
+// call and a stream.
+func TestRefusalSaysWhy(t *testing.T) {
+	for name, tc := range map[string]struct {
+		code   codes.Code
+		stream bool
+		method string
+	}{
+		"unary UNAVAILABLE":  {codes.Unavailable, false, emptyMethod},
+		"unary ABORTED":      {codes.Aborted, false, emptyMethod},
+		"stream UNAVAILABLE": {codes.Unavailable, true, outputMethod},
+	} {
+		t.Run(name, func(t *testing.T) {
+			noLeaks(t)
+			srv := &server{empty: failFirst(1, tc.code), output: failOutput(1, tc.code)}
+			c := serve(t, srv, grpcx.Config{}, fast...)
+			var err error
+			if tc.stream {
+				var s grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse]
+				s, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+				require.NoError(t, err)
+				_, err = s.Recv()
+			} else {
+				_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
+			}
+			assert.Equal(t, 1, srv.count(tc.method))
+			assert.Equal(t, tc.code, status.Code(err))
+			assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+			assert.False(t, errors.Is(err, retry.ErrPermanent), "not the reason of a final status")
+			assert.Equal(t, "not_idempotent", retry.ReasonOf(err))
+			assert.ErrorContains(t, err, retry.ErrNotIdempotent.Error()+" after 1 attempt: grpcx: not retried: the server may have processed the call")
+			assert.NotContains(t, err.Error(), "permanent")
+			for _, allow := range []string{tc.method + " is not declared idempotent", "grpcx.Config.Idempotent",
+				fmt.Sprintf("grpcx.Methods(%q)", tc.method), "grpcx.IdempotentCall()"} {
+				assert.ErrorContains(t, err, allow)
+			}
+		})
+	}
 }
