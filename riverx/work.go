@@ -128,15 +128,16 @@ func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr r
 		setState(ctx, State{Progress: v.Next, Next: job.Attempt + 1})
 		return err
 	case errors.Is(v.Err, retry.ErrBudgetExhausted):
+		// The run happened and failed: River records it as an attempt.
+		// The retry waits, and asks the budget again before it runs.
 		next := v.Next
 		next.Prev = apr.Prev // the retry is decided again from the same previous wait
+		r.handoff.put(job.ID, now.Add(max(v.Next.Prev, r.minDefer)), now)
+		setState(ctx, State{Progress: next, Next: job.Attempt + 1, Undecided: true, Deferred: v.Err.Error()})
 		if !returned {
-			d := max(v.Next.Prev, r.minDefer)
-			r.handoff.put(job.ID, now.Add(d), now)
-			setState(ctx, State{Progress: next, Next: job.Attempt + 1, Undecided: true, Deferred: v.Err.Error()})
 			return err
 		}
-		return r.deferHeld(ctx, job, next, v.Next.Prev, v.Err, now)
+		return v.Err
 	case !returned:
 		r.handoff.put(job.ID, now, now)
 		setState(ctx, State{Progress: v.Next, Next: job.Attempt + 1, Stopped: v.Err.Error()})
