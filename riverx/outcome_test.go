@@ -109,4 +109,3 @@ func TestHintIsObeyed(t *testing.T) {
 	assert.False(t, runs[1].Started.Before(chosen[0]))
 	assert.LessOrEqual(t, runs[1].Started.Sub(chosen[0]), lateness)
 }
-

@@ -149,6 +149,19 @@ func TestRunsAtThePolicysInstants(t *testing.T) {
 	assert.Equal(t, []string{"start", "end", "retry", "start", "end", "retry", "start", "end", "retry", "start", "end", "done success"}, events,
 		"the observer sees what an in-process call shows")
 
+	// The same events as retry.Do calling an operation that fails thrice.
+	inproc := &decisions{}
+	calls := 0
+	_, err = retry.Do(context.Background(), func(context.Context) (int, error) {
+		if calls++; calls <= 3 {
+			return 0, errFlaky
+		}
+		return 0, nil
+	}, retry.WithBackoff(retry.Constant(0)), retry.WithObserver(inproc.observer()))
+	require.NoError(t, err)
+	_, _, want := inproc.snapshot()
+	assert.Equal(t, want, events)
+
 	// The same policy in memory, seeded alike, at the same instants.
 	p, err := retry.NewPolicy(append(opts[:3:3], retry.WithRand(rand.New(rand.NewPCG(seed, seed))))...)
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -52,7 +53,7 @@ func (r *Retrier) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 	}
 	pr := st.Progress
 	if lost := job.Attempt - st.Next; lost > 0 {
-		pr.Attempts += lost
+		pr.Attempts = satAdd(pr.Attempts, lost)
 		if pr.Start.IsZero() {
 			pr.Start = firstRun(job, now)
 		}
@@ -223,4 +224,13 @@ func (r *Retrier) repair(ctx context.Context, job *rivertype.JobRow, err error, 
 // could return (a context that is not a job's) cannot happen here.
 func setState(ctx context.Context, st State) {
 	_ = river.MetadataSet(ctx, MetadataKey, st)
+}
+
+// satAdd is a + b for non-negative b, saturating at the largest int (which
+// the policy then rejects as an invalid progress) instead of wrapping.
+func satAdd(a, b int) int {
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
 }
