@@ -114,4 +114,3 @@ func TestStateJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, st, back)
 }
-
