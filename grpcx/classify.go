@@ -27,7 +27,7 @@ type failure struct {
 // sees: err itself to retry it (the policy's classifiers may still stop
 // it), retry.TimedOut for the policy's own attempt timeout, retry.After to
 // retry it after a server hint, retry.Permanent to stop because the
-// server answered, retry.Unretryable to stop a failure that would be
+// server answered, retry.NotIdempotent to stop a failure that would be
 // retried but must not be sent again. ctx is the caller's; pol the call's
 // classification policy, which decides whether a hinted error is retried
 // at all (After overrides the classifiers).
@@ -53,9 +53,9 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 	}
 	switch {
 	case f.noReplay:
-		return retry.Unretryable(err)
+		return retry.NotIdempotent(err)
 	case !f.unsent && !f.idempotent && (f.answered || !unprocessed(code, hasPushback, hinted)):
-		return retry.Unretryable(err)
+		return retry.NotIdempotent(err)
 	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
 	case f.ownTimeout:

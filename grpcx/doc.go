@@ -59,8 +59,9 @@
 // asks grpc-go for the response header of such a method, which costs
 // grpc-go a copy of it; a stream is committed by its headers anyway.)
 // ABORTED and an attempt timeout are never retried for such a method. A
-// failure it may not retry ends the call at once with [retry.ErrPermanent]
-// through [retry.Unretryable], as httpx does for a POST: a circuit breaker
+// failure it may not retry ends the call at once with
+// [retry.ErrNotIdempotent] through [retry.NotIdempotent], as httpx does for
+// a POST: a circuit breaker
 // counts it as a failure, since the server failed, where a final status
 // (NOT_FOUND, say) is an answer and counts as a success.
 //

@@ -90,7 +90,7 @@ func TestRetryInfoOnUnavailableNonIdempotent(t *testing.T) {
 	srv := &server{empty: retryInfo(codes.Unavailable, 0), unary: retryInfo(codes.Unavailable, 0)}
 	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, retry.WithExactHints())
 	_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, 1, srv.count(emptyMethod))
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.NoError(t, err)
@@ -238,10 +238,10 @@ func TestHintAfterHeadersNotProof(t *testing.T) {
 	srv := &server{empty: afterHeaders, unary: afterHeaders}
 	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
 	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{}, grpcx.CallOptions(retry.WithBreaker(br)))
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 	assert.Equal(t, 1, srv.count(emptyMethod))
-	assert.Equal(t, retry.Open, br.State(), "a refused retry is a failure for the breaker")
+	assert.Equal(t, retry.BreakerOpen, br.State(), "a refused retry is a failure for the breaker")
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.NoError(t, err)
 	assert.Equal(t, 2, srv.count(unaryMethod))

@@ -104,7 +104,7 @@ func TestServerStreamNonIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	got, err := recvAll(s)
 	assert.Empty(t, got)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, 1, srv.count(outputMethod))
 }
 
@@ -274,7 +274,7 @@ func TestUnsentRetried(t *testing.T) {
 	var retries int
 	cc := dial(t, addr, grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(grpcx.Config{},
 		retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
-		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))))
+		retry.WithNotify(func(context.Context, retry.RetryInfo) { retries++ }))))
 	_, err = testgrpc.NewTestServiceClient(cc).EmptyCall(t.Context(), &testgrpc.Empty{})
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 	assert.ErrorIs(t, err, retry.ErrExhausted)
@@ -295,7 +295,7 @@ func TestStreamCreationRetried(t *testing.T) {
 		grpc.WithDisableRetry(),
 		grpc.WithChainStreamInterceptor(grpcx.StreamClientInterceptor(grpcx.Config{},
 			retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)),
-			retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))))
+			retry.WithNotify(func(context.Context, retry.RetryInfo) { retries++ }))))
 	require.NoError(t, err)
 	defer cc.Close()
 	_, err = testgrpc.NewTestServiceClient(cc).StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
@@ -722,7 +722,7 @@ func TestNonProtoMessageMakesFinal(t *testing.T) {
 	require.NoError(t, s.SendMsg(raw))
 	require.NoError(t, s.CloseSend())
 	_, err = s.Recv()
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, codes.Unavailable, status.Code(err))
 	assert.Equal(t, 1, srv.count(duplexMethod))
 	mu.Lock()

@@ -40,7 +40,7 @@ func TestUnavailableTwiceThenOK(t *testing.T) {
 	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
 	assert.Equal(t, 1, srv.count(emptyMethod), "a non-idempotent method is not retried without proof")
 	assert.Equal(t, codes.Unavailable, status.Code(err))
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -176,11 +176,11 @@ func TestBreaker(t *testing.T) {
 		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
 		assert.Equal(t, codes.NotFound, status.Code(err))
 	}
-	assert.Equal(t, retry.Closed, br.State(), "NOT_FOUND is an answer")
+	assert.Equal(t, retry.BreakerClosed, br.State(), "NOT_FOUND is an answer")
 
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.ErrorIs(t, err, retry.ErrExhausted)
-	assert.Equal(t, retry.Open, br.State())
+	assert.Equal(t, retry.BreakerOpen, br.State())
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
 	assert.Equal(t, 2, srv.count(unaryMethod), "an open breaker keeps calls from the server")
@@ -197,13 +197,13 @@ func TestBreakerOpensForNonIdempotent(t *testing.T) {
 	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithBreaker(br))...)
 	for range 2 {
 		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
-		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	}
 	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
 	require.NoError(t, err)
 	_, err = s.Recv()
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, retry.Open, br.State())
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+	assert.Equal(t, retry.BreakerOpen, br.State())
 	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
 	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
 	assert.Equal(t, 2, srv.count(emptyMethod))
