@@ -49,7 +49,7 @@ func TestOpenBreakerDefers(t *testing.T) {
 
 	trip, err := client.Insert(ctx, flakyArgs{Fail: 1}, nil) // its failure opens the breaker
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return breaker.State() == retry.Open }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return breaker.State() == retry.BreakerOpen }, 10*time.Second, time.Millisecond)
 	var ids []int64
 	for range 5 {
 		res, err := client.Insert(ctx, flakyArgs{}, nil)

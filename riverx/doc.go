@@ -27,7 +27,7 @@
 //	                                              wait (a hint: at the
 //	                                              hint), error recorded
 //	Permanent, a classifier's Terminal,           cancelled at once, the   yes
-//	Unretryable, attempts or elapsed limit,       *retry.Error (reason and
+//	NotIdempotent, attempts or elapsed limit,     *retry.Error (reason and
 //	a hint beyond the maximum delay               last error) recorded
 //	an error whose retry the budget refuses       retried after the wait   yes (it ran)
 //	                                              or Config.Defer, the

@@ -16,7 +16,7 @@ import (
 
 // Each way the policy ends a job cancels it at once, with the policy's
 // reason as the job's last error, where River users look: a Permanent
-// error, a classifier's Terminal, an Unretryable error, the policy's
+// error, a classifier's Terminal, a NotIdempotent error, the policy's
 // attempt limit, River's max_attempts when it is the lower, the elapsed
 // limit, a hint longer than the maximum delay.
 func TestStopsCancelWithTheReason(t *testing.T) {
@@ -52,7 +52,7 @@ func TestStopsCancelWithTheReason(t *testing.T) {
 	}{
 		{"permanent", flakyArgs{Fail: 9, Mark: "permanent"}, nil, 1, []string{"retry: permanent error after 1 attempt", "card declined"}},
 		{"terminal", flakyArgs{Fail: 9, Mark: "terminal"}, nil, 1, []string{"retry: permanent error after 1 attempt", "card declined"}},
-		{"unretryable", flakyArgs{Fail: 9, Mark: "unretryable"}, nil, 1, []string{"retry: permanent error after 1 attempt", "upstream unavailable"}},
+		{"not idempotent", flakyArgs{Fail: 9, Mark: "notidempotent"}, nil, 1, []string{"retry: not idempotent, not resent after 1 attempt", "upstream unavailable"}},
 		{"policy attempts", flakyArgs{Fail: 9}, nil, 3, []string{"retry: attempts exhausted after 3 attempts: upstream unavailable"}},
 		{"river max_attempts", flakyArgs{Fail: 9}, &river.InsertOpts{MaxAttempts: 2}, 2, []string{"retry: attempts exhausted after 2 attempts: upstream unavailable"}},
 		{"hint too long", flakyArgs{Fail: 9, Mark: "hint"}, nil, 1, []string{"retry: server hint exceeds the maximum delay", "700ms", "upstream unavailable"}},

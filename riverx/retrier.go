@@ -97,7 +97,7 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 
 // retryAll is the classifier of the derived policies, which judge only
 // errors of this package.
-func retryAll(error) retry.Decision { return retry.Retryable }
+func retryAll(error) retry.Class { return retry.Retryable }
 
 // Install puts r into cfg as its retry policy and its first middleware,
 // which is what a client-wide Retrier needs. It returns an error, leaving

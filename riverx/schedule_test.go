@@ -21,7 +21,7 @@ import (
 // error, or one marked by Mark), then succeeds.
 type flakyArgs struct {
 	Fail int    `json:"fail"`
-	Mark string `json:"mark"` // "", "permanent", "terminal", "unretryable", "hint"
+	Mark string `json:"mark"` // "", "permanent", "terminal", "notidempotent", "hint"
 }
 
 func (flakyArgs) Kind() string { return "flaky" }
@@ -45,8 +45,8 @@ func flakyWorker(rec *recorder) river.Worker[flakyArgs] {
 			return retry.Permanent(errDeclined)
 		case "terminal":
 			return errDeclined // the test's classifier says Terminal
-		case "unretryable":
-			return retry.Unretryable(errFlaky)
+		case "notidempotent":
+			return retry.NotIdempotent(errFlaky)
 		case "hint":
 			return retry.After(hint, errFlaky)
 		}
