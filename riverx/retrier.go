@@ -53,6 +53,7 @@ type Retrier struct {
 	clock    func() time.Time
 
 	handoff handoff
+	store   func(context.Context, State) // setState; a test's simulated River replaces it
 
 	mu   sync.Mutex
 	last map[int]*retry.Policy // the policy with River's max_attempts as its limit
@@ -81,7 +82,7 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("riverx: %w", err)
 	}
-	r := &Retrier{policy: p, minDefer: cfg.Defer, clock: cfg.Now, last: map[int]*retry.Policy{}}
+	r := &Retrier{policy: p, minDefer: cfg.Defer, clock: cfg.Now, store: setState, last: map[int]*retry.Policy{}}
 	if r.minDefer == 0 {
 		r.minDefer = DefaultDefer
 	}

@@ -96,13 +96,13 @@ func (r *Retrier) attempt(ctx, actx context.Context, job *rivertype.JobRow, pr, 
 	switch {
 	case ctx.Err() != nil: // River is stopping or cancelled the job: it decides
 		r.policy.Failed(actx, apr, err, r.now())
-		setState(ctx, State{Progress: pr, Next: job.Attempt})
+		r.store(ctx, State{Progress: pr, Next: job.Attempt})
 		return err
 	case errors.As(err, &snooze): // the worker snoozed: the run counts as nothing
 		cctx, cancel := context.WithCancelCause(actx)
 		cancel(errSnoozed)
 		r.policy.Failed(cctx, apr, err, r.now())
-		setState(ctx, State{Progress: pr, Next: job.Attempt})
+		r.store(ctx, State{Progress: pr, Next: job.Attempt})
 		return err
 	}
 	return r.failed(ctx, actx, job, apr, err, true)
@@ -126,7 +126,7 @@ func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr r
 	switch {
 	case v.Err == nil:
 		r.handoff.put(job.ID, now.Add(v.Wait), now)
-		setState(ctx, State{Progress: v.Next, Next: job.Attempt + 1})
+		r.store(ctx, State{Progress: v.Next, Next: job.Attempt + 1})
 		return err
 	case errors.Is(v.Err, retry.ErrBudgetExhausted):
 		// The run happened and failed: River records it as an attempt.
@@ -134,14 +134,14 @@ func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr r
 		next := v.Next
 		next.Prev = apr.Prev // the retry is decided again from the same previous wait
 		r.handoff.put(job.ID, now.Add(max(v.Next.Prev, r.minDefer)), now)
-		setState(ctx, State{Progress: next, Next: job.Attempt + 1, Undecided: true, Deferred: v.Err.Error()})
+		r.store(ctx, State{Progress: next, Next: job.Attempt + 1, Undecided: true, Deferred: v.Err.Error()})
 		if !returned {
 			return err
 		}
 		return v.Err
 	case !returned:
 		r.handoff.put(job.ID, now, now)
-		setState(ctx, State{Progress: v.Next, Next: job.Attempt + 1, Stopped: v.Err.Error()})
+		r.store(ctx, State{Progress: v.Next, Next: job.Attempt + 1, Stopped: v.Err.Error()})
 		return err
 	}
 	var cancel *rivertype.JobCancelError
@@ -193,7 +193,7 @@ func (e heldError) Error() string { return "riverx: retry held back: " + string(
 // decided again when it comes back. Snoozing does not spend one of River's
 // attempts.
 func (r *Retrier) deferHeld(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, wait time.Duration, why error, now time.Time) error {
-	setState(ctx, State{Progress: pr, Next: job.Attempt, Undecided: true, Deferred: why.Error()})
+	r.store(ctx, State{Progress: pr, Next: job.Attempt, Undecided: true, Deferred: why.Error()})
 	return river.JobSnooze(max(wait, r.minDefer))
 }
 
@@ -201,7 +201,7 @@ func (r *Retrier) deferHeld(ctx context.Context, job *rivertype.JobRow, pr retry
 // back after the wait the policy would choose, or at least the Retrier's
 // Defer, to ask the breaker again.
 func (r *Retrier) deferJob(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, why error, now time.Time) error {
-	setState(ctx, State{Progress: pr, Next: job.Attempt, Deferred: why.Error()})
+	r.store(ctx, State{Progress: pr, Next: job.Attempt, Deferred: why.Error()})
 	return river.JobSnooze(max(r.scheduledWait(pr, now), r.minDefer))
 }
 
@@ -214,7 +214,7 @@ func (r *Retrier) repair(ctx context.Context, job *rivertype.JobRow, err error, 
 	if pr.Attempts == 0 {
 		pr.Start = time.Time{}
 	}
-	setState(ctx, State{Progress: pr, Next: job.Attempt + 1})
+	r.store(ctx, State{Progress: pr, Next: job.Attempt + 1})
 	r.handoff.put(job.ID, now, now)
 	return fmt.Errorf("%w; reset from River's attempt count, the job runs again", err)
 }
