@@ -159,3 +159,28 @@ var (
 	errFail = errors.New("fail")
 	errStop = errors.New("stop")
 )
+
+// Malformed stored state on the last run River allows is not discarded
+// with the job: the job is snoozed with its state reset, and runs.
+func TestRepairOnTheLastAttempt(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	// River fetches it as its attempt 2 of 2 (one run before, its state since damaged).
+	sim := &simRiver{now: start, job: rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 2, Metadata: []byte(`{"retrykit": 7}`)}}
+	r, err := New(Config{Now: func() time.Time { return sim.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store = func(_ context.Context, st State) { sim.saved = &st }
+	sim.r = r
+	err, ended := sim.work(nil)
+	var snooze *rivertype.JobSnoozeError
+	if ended || !errors.As(err, &snooze) {
+		t.Fatalf("got %v (ended %v), want a snooze", err, ended)
+	}
+	if sim.job.Attempt != 1 || sim.saved == nil || sim.saved.Progress.Attempts != 1 || sim.saved.Next != 2 {
+		t.Fatalf("attempt %d, state %+v", sim.job.Attempt, sim.saved)
+	}
+	if err, ended := sim.work(nil); err != nil || !ended {
+		t.Fatalf("the repaired job did not run to completion: %v", err)
+	}
+}

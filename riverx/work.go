@@ -208,15 +208,22 @@ func (r *Retrier) deferJob(ctx context.Context, job *rivertype.JobRow, pr retry.
 // repair answers a job whose stored state is malformed: the run fails
 // with err, without running the job, and the state is reset to what
 // River's attempt count tells (the runs so far, the first recorded error
-// as the start); the job runs again at once.
+// as the start); the job runs again at once. On the last run River allows,
+// a failure would be discarded: the job is snoozed instead (no attempt
+// spent), err kept in the state's Deferred for an operator.
 func (r *Retrier) repair(ctx context.Context, job *rivertype.JobRow, err error, now time.Time) error {
 	pr := retry.Progress{Attempts: max(job.Attempt-1, 0), Start: firstRun(job, now)}
 	if pr.Attempts == 0 {
 		pr.Start = time.Time{}
 	}
+	err = fmt.Errorf("%w; reset from River's attempt count, the job runs again", err)
+	if job.MaxAttempts > 0 && job.Attempt >= job.MaxAttempts {
+		r.store(ctx, State{Progress: pr, Next: job.Attempt, Deferred: err.Error()})
+		return river.JobSnooze(0)
+	}
 	r.store(ctx, State{Progress: pr, Next: job.Attempt + 1})
 	r.handoff.put(job.ID, now, now)
-	return fmt.Errorf("%w; reset from River's attempt count, the job runs again", err)
+	return err
 }
 
 // setState records st in the job's metadata, written by River when the
