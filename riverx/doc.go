@@ -80,7 +80,8 @@
 // those Do would choose, and River's attempt number expected at the next
 // run, by which a run whose worker died is recognised. Malformed state
 // fails that delivery with an error saying so (in the job's errors) and is
-// reset from River's attempt count: the job is not lost.
+// reset from River's attempt count; on the last run River allows, the job
+// is snoozed instead, the error kept in the state: the job is not lost.
 //
 // # Timing
 //
