@@ -43,6 +43,14 @@ type BudgetConfig struct {
 	// bucket of 10 it makes 4 retries where Threshold 5 allows 5. Threshold
 	// Capacity/2 + 1e-6 (the resolution) reproduces it exactly.
 	Threshold float64
+
+	// Source, when not nil, makes the budget a lease of a larger budget
+	// that the source lends from, such as one shared by a fleet of
+	// processes: the budget starts empty, holds at most Capacity, draws on
+	// the source when a retry finds it dry and gives it the deposits it
+	// cannot hold; see [BudgetSource]. Threshold and PerSecond must then be
+	// 0. Default nil: the budget is the whole budget.
+	Source BudgetSource
 }
 
 // A Budget bounds the retries made by every call that shares it, so that a
@@ -94,7 +102,8 @@ type Budget struct {
 
 	tl         timeline // where time refill is measured from
 	perSuccess int64
-	_          [48]byte
+	link       *budgetLink // the source of a lease; nil for a whole budget
+	_          [40]byte
 
 	denied atomic.Uint64 // retries refused
 	_      [56]byte
@@ -153,6 +162,14 @@ func NewBudget(c BudgetConfig) (*Budget, error) {
 			c.RetryCost, c.TimeoutCost, c.Capacity-c.Threshold)
 	}
 	b.rate = uint64(rate)
+	if c.Source != nil {
+		if b.threshold != 0 || b.rate != 0 {
+			return nil, budgetError("Threshold (%v) and PerSecond (%v) must be 0 with a Source, which applies them to the tokens it lends",
+				c.Threshold, c.PerSecond)
+		}
+		b.link = &budgetLink{src: c.Source}
+		return b, nil // a lease starts empty
+	}
 	b.tokens.Store(b.capacity)
 	return b, nil
 }
@@ -229,6 +246,9 @@ func (b *Budget) withdraw(timedOut bool, clk *clock) bool {
 	if b.rate > 0 {
 		b.refill(b.tl.since(clk.now()))
 	}
+	if b.link != nil {
+		return b.link.spend(b, b.cost(timedOut))
+	}
 	return b.take(b.cost(timedOut))
 }
 
@@ -268,12 +288,16 @@ func (b *Budget) deposit() {
 	}
 }
 
-// add credits n micro-tokens, capped at the capacity.
+// add credits n micro-tokens, capped at the capacity; a lease gives what
+// does not fit to its source.
 func (b *Budget) add(n int64) {
 	for {
 		cur := b.tokens.Load()
 		next := min(cur+n, b.capacity)
 		if next == cur || b.tokens.CompareAndSwap(cur, next) {
+			if b.link != nil && cur+n > next {
+				b.link.give(cur + n - next)
+			}
 			return
 		}
 	}
