@@ -62,6 +62,12 @@ type Observer struct {
 	BreakerChange func(ctx context.Context, e BreakerChangeInfo)
 	// Done is called once when the call is over, successful or not.
 	Done func(ctx context.Context, e DoneInfo)
+
+	// Sharing is not an event of a call: it is called by a budget or
+	// breaker shared by several processes (such as package redisretry's)
+	// that was given this Observer, when it stops sharing its state and
+	// decides alone, and when it shares it again; see [SharingInfo].
+	Sharing func(ctx context.Context, e SharingInfo)
 }
 
 // AttemptStartInfo is the event of an attempt about to run.
