@@ -1,0 +1,350 @@
+package redisretry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/retrykit/retry"
+)
+
+// Defaults of [Options].
+const (
+	DefaultPrefix       = "retrykit"
+	DefaultTimeout      = 50 * time.Millisecond
+	DefaultSyncInterval = 100 * time.Millisecond
+	DefaultExpire       = 10 * time.Minute
+)
+
+// Options configures a [Fleet]. A zero field takes the default stated
+// beside it.
+type Options struct {
+	// Prefix begins every key the fleet writes, "<Prefix>:{<name>}:budget"
+	// and "<Prefix>:{<name>}:breaker": processes share a limit when they
+	// use the same Redis database, Prefix and name. Default "retrykit". It
+	// must not hold braces, spaces or control characters.
+	Prefix string
+	// Timeout bounds every exchange with Redis, from the moment it is
+	// asked for: a retry that needs one waits at most this long before its
+	// budget decides alone. Default 50ms.
+	Timeout time.Duration
+	// SyncInterval is how often the fleet sends what its limits gathered
+	// (deposits, failure counts) and reads the shared state (whether the
+	// shared budget has tokens, the shared breaker's state). It bounds how
+	// stale a process's view of the others is. Default 100ms; at least
+	// 1ms.
+	SyncInterval time.Duration
+	// Expire is how long Redis keeps the state of a limit that no process
+	// exchanges with: every exchange renews it. Default 10m; at least
+	// 10 × SyncInterval.
+	Expire time.Duration
+	// Observer, when not nil, receives [retry.Observer].Sharing events:
+	// a limit that stops sharing (Redis failed, or did not answer within
+	// Timeout) and decides alone, and one that shares again. They are
+	// called from the fleet's goroutine or from the call that noticed the
+	// failure, one limit's in order; a hook that panics panics that
+	// goroutine.
+	Observer *retry.Observer
+}
+
+// A Fleet shares retry budgets and circuit breakers among the processes
+// that use the same Redis (a node, Sentinel or Cluster, through go-redis's
+// UniversalClient) and key prefix. [Fleet.Budget] and [Fleet.Breaker] make
+// a [retry.Budget] and a [retry.Breaker] to pass to [retry.WithBudget] and
+// [retry.WithBreaker] like any other: Do, the engine and every adapter use
+// them unchanged.
+//
+// A Fleet owns one goroutine, which exchanges with Redis for all its
+// limits: every SyncInterval, and when a retry needs tokens its process
+// does not hold. A successful call never waits for Redis. Close stops the
+// goroutine. A Fleet is safe for concurrent use. The client stays the
+// caller's: the Fleet neither configures nor closes it (passwords, ACL
+// users and TLS are go-redis options).
+type Fleet struct {
+	client   redis.UniversalClient
+	prefix   string
+	timeout  time.Duration
+	interval time.Duration
+	expire   time.Duration
+	observer *retry.Observer
+
+	mu      sync.Mutex
+	members []member
+	names   map[string]bool // "kind name"
+	closed  bool
+
+	jobs      chan *job
+	closing   chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// A member is a limit whose state the fleet's goroutine syncs.
+type member interface {
+	// sync sends what the limit gathered and reads the shared state, when
+	// it has something to send or learn; it reports whether it asked
+	// Redis.
+	sync(ctx context.Context) (asked bool, err error)
+	health() *health
+}
+
+// New returns a Fleet that shares limits through c, and starts its
+// goroutine. It returns an error when c is nil or an option is invalid. It
+// does not contact Redis: an unreachable server is not an error, the
+// limits decide alone until it answers.
+func New(c redis.UniversalClient, o Options) (*Fleet, error) {
+	if c == nil {
+		return nil, errors.New("redisretry: New: the client is nil")
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if err := checkName("Options.Prefix", o.Prefix, false); err != nil {
+		return nil, fmt.Errorf("redisretry: New: %w", err)
+	}
+	o.Timeout = orDefault(o.Timeout, DefaultTimeout)
+	o.SyncInterval = orDefault(o.SyncInterval, DefaultSyncInterval)
+	o.Expire = orDefault(o.Expire, DefaultExpire)
+	switch {
+	case o.Timeout < 0:
+		return nil, fmt.Errorf("redisretry: New: Options.Timeout must not be negative, got %v", o.Timeout)
+	case o.SyncInterval < time.Millisecond:
+		return nil, fmt.Errorf("redisretry: New: Options.SyncInterval must be at least 1ms, got %v", o.SyncInterval)
+	case o.Expire < 10*o.SyncInterval:
+		return nil, fmt.Errorf("redisretry: New: Options.Expire (%v) must be at least 10 × SyncInterval (%v)", o.Expire, o.SyncInterval)
+	}
+	f := &Fleet{
+		client: c, prefix: o.Prefix, timeout: o.Timeout, interval: o.SyncInterval, expire: o.Expire,
+		observer: o.Observer, names: map[string]bool{},
+		jobs: make(chan *job), closing: make(chan struct{}), done: make(chan struct{}),
+	}
+	go f.run()
+	return f, nil
+}
+
+func orDefault(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Close stops the fleet's goroutine, after one last exchange per limit
+// that sends what it gathered (deposits, counts), each bounded by Timeout.
+// The limits stay usable: from then on each decides alone, as when Redis
+// is unreachable, without Sharing events. Close returns the last
+// exchanges' first error; later calls return nil.
+func (f *Fleet) Close() error {
+	var err error
+	f.closeOnce.Do(func() {
+		f.mu.Lock()
+		f.closed = true
+		members := f.members
+		f.mu.Unlock()
+		close(f.closing)
+		<-f.done
+		for _, m := range members {
+			h := m.health()
+			if !h.local() {
+				if _, e := f.syncOne(m); e != nil && err == nil {
+					err = fmt.Errorf("redisretry: Close: %s %q: %w", h.kind, h.name, e)
+				}
+			}
+			h.retire()
+		}
+	})
+	return err
+}
+
+// Sync makes every limit's exchange with Redis now, instead of at the
+// next SyncInterval, and returns the first error. It waits for the fleet's
+// goroutine, at most until ctx is done.
+func (f *Fleet) Sync(ctx context.Context) error {
+	var err error
+	j := &job{do: func(context.Context) { err = f.syncAll() }, done: make(chan struct{})}
+	select {
+	case f.jobs <- j:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-f.closing:
+		return errors.New("redisretry: Sync: the fleet is closed")
+	}
+	select {
+	case <-j.done:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// add registers m under kind and name, unless the fleet is closed or
+// already has that limit.
+func (f *Fleet) add(kind, name string, m member) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.closed:
+		return fmt.Errorf("redisretry: %s %q: the fleet is closed", kind, name)
+	case f.names[kind+" "+name]:
+		return fmt.Errorf("redisretry: the fleet already has a %s named %q: share that one", kind, name)
+	}
+	f.names[kind+" "+name] = true
+	f.members = append(f.members, m)
+	return nil
+}
+
+// check makes m's first exchange, within Timeout, for a limit m just
+// added: an error of the script's own (the key holds something else)
+// removes m and is returned; any other failure makes m decide alone.
+func (f *Fleet) check(m member) error {
+	var err error
+	j := &job{do: func(ctx context.Context) { _, err = m.sync(ctx) }}
+	switch {
+	case !f.ask(j):
+		m.health().down(errLate(f.timeout))
+	case err != nil && isOurs(err):
+		h := m.health()
+		f.remove(h.kind, h.name, m)
+		return err
+	case err != nil:
+		m.health().down(err)
+	}
+	return nil
+}
+
+// remove unregisters m, which add registered.
+func (f *Fleet) remove(kind, name string, m member) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.names, kind+" "+name)
+	for i := range f.members {
+		if f.members[i] == m {
+			f.members = append(f.members[:i:i], f.members[i+1:]...)
+			break
+		}
+	}
+}
+
+// isClosed reports whether Close was called.
+func (f *Fleet) isClosed() bool {
+	select {
+	case <-f.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// report delivers a Sharing event.
+func (f *Fleet) report(e retry.SharingInfo) {
+	if f.observer != nil && f.observer.Sharing != nil {
+		f.observer.Sharing(context.Background(), e)
+	}
+}
+
+// run is the fleet's goroutine: it serves the jobs calls ask for and syncs
+// every limit every interval, until Close.
+func (f *Fleet) run() {
+	defer close(f.done)
+	t := time.NewTicker(f.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.closing:
+			return
+		case j := <-f.jobs:
+			f.serve(j)
+		case <-t.C:
+			_ = f.syncAll()
+		}
+	}
+}
+
+// syncAll syncs every limit, each within Timeout, and returns the first
+// error.
+func (f *Fleet) syncAll() error {
+	f.mu.Lock()
+	members := f.members
+	f.mu.Unlock()
+	var first error
+	for _, m := range members {
+		if _, err := f.syncOne(m); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// syncOne syncs m within Timeout. A failure, or an answer later than
+// Timeout, makes m decide alone; a timely answer makes it share again.
+func (f *Fleet) syncOne(m member) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	start := time.Now()
+	asked, err := m.sync(ctx)
+	if err == nil && asked && time.Since(start) > f.timeout {
+		err = errLate(f.timeout)
+	}
+	switch {
+	case err != nil:
+		m.health().down(err)
+	case asked:
+		m.health().up()
+	}
+	return asked, err
+}
+
+// errLate is the error of an exchange that took longer than d.
+func errLate(d time.Duration) error {
+	return fmt.Errorf("redisretry: Redis did not answer within %v: %w", d, context.DeadlineExceeded)
+}
+
+// A job is an exchange a call asks the fleet's goroutine for, and waits
+// for at most Timeout.
+type job struct {
+	do    func(ctx context.Context) // on the fleet's goroutine
+	late  func()                    // on the fleet's goroutine, when the asker gave up before do ended
+	state handover
+	done  chan struct{}
+}
+
+// ask runs j on the fleet's goroutine and reports whether it ended within
+// Timeout; when it did not, j.late runs once it ends.
+func (f *Fleet) ask(j *job) bool {
+	j.done = make(chan struct{})
+	t := time.NewTimer(f.timeout)
+	defer t.Stop()
+	select {
+	case f.jobs <- j:
+	case <-t.C:
+		return false // the goroutine is busy with an exchange that is late
+	case <-f.closing:
+		return false
+	}
+	select {
+	case <-j.done:
+		return true
+	case <-t.C:
+		if j.state.abandon() {
+			return false
+		}
+		<-j.done // delivered as the timer fired
+		return true
+	}
+}
+
+// serve runs j within Timeout, and hands its result over.
+func (f *Fleet) serve(j *job) {
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	j.do(ctx)
+	if j.state.deliver() {
+		close(j.done)
+	} else if j.late != nil {
+		j.late()
+	}
+}
