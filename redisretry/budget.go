@@ -195,8 +195,9 @@ func (b *budget) Draw(need, room float64) float64 {
 	default:
 		return float64(lent) / 1e6
 	}
-	lent, _ = b.local.lend(0, n, w, micros())
-	return float64(lent) / 1e6
+	// Not lent and err belong to the job, which may still be running.
+	own, _ := b.local.lend(0, n, w, micros())
+	return float64(own) / 1e6
 }
 
 // Give takes back what the lease cannot hold, for the next exchange (or

@@ -111,3 +111,21 @@ func (s *sharing) none(t testing.TB) {
 	default:
 	}
 }
+
+// until waits for an event whose Shared is shared, skipping others (a
+// loaded machine can make an exchange late and the limit flap), at most
+// 30s.
+func (s *sharing) until(t testing.TB, shared bool, what string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-s.events:
+			if e.Shared == shared {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no Sharing event with Shared %v within 30s", what, shared)
+		}
+	}
+}
