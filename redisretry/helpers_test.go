@@ -70,9 +70,14 @@ func newPrefix(t testing.TB, c redis.UniversalClient) string {
 	return p
 }
 
-// newFleet returns a fleet on c under prefix, closed when the test ends.
+// newFleet returns a fleet on c, closed when the test ends. Unless the test
+// sets one, its Timeout is long enough that a loaded test machine does not
+// make the limits fall back.
 func newFleet(t testing.TB, c redis.UniversalClient, o redisretry.Options) *redisretry.Fleet {
 	t.Helper()
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
 	f, err := redisretry.New(c, o)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.Close() })

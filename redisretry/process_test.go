@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -56,7 +57,9 @@ func workerMain(mode string) int {
 	if mode == "shared" {
 		c := redis.NewClient(&redis.Options{Addr: os.Getenv(addrVar), ContextTimeoutEnabled: true})
 		defer c.Close()
-		if f, err = redisretry.New(c, redisretry.Options{Prefix: os.Getenv(prefixVar)}); err != nil {
+		// A Timeout for a loaded test machine: eight processes under the
+		// race detector on two cores must not fall back.
+		if f, err = redisretry.New(c, redisretry.Options{Prefix: os.Getenv(prefixVar), Timeout: 2 * time.Second}); err != nil {
 			return fail(err)
 		}
 		defer f.Close()
