@@ -1,0 +1,92 @@
+// Package redisretry shares retry budgets (and, through the same [Fleet],
+// circuit breakers) among the processes of a fleet, through Redis, so
+// that the limits protect a dependency from what the whole fleet does
+// rather than from each process alone.
+//
+// A thousand processes with a budget of 10 retries each can send 10,000
+// retries into an outage; one budget of 10 shared by all of them sends
+// about 10. [Fleet.Budget] returns a [retry.Budget] to pass to
+// [retry.WithBudget] like any other: retry.Do, the engine ([retry.Policy]
+// Begin, Failed, Succeeded) and every adapter (httpx, dbx, grpcx) use it
+// unchanged.
+//
+//	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
+//	fleet, err := redisretry.New(client, redisretry.Options{Prefix: "checkout"})
+//	...
+//	defer fleet.Close()
+//	budget, err := fleet.Budget("payments", retry.BudgetConfig{Capacity: 100, PerSuccess: 0.1})
+//	...
+//	policy, err := retry.NewPolicy(retry.WithBudget(budget))
+//
+// # What is shared, and what it costs
+//
+// The budget's rules (BudgetConfig: capacity, deposit per success, refill
+// per second, costs, threshold) apply to one bucket in Redis, changed only
+// by a server-side script, atomically. Each process holds a lease of it: a
+// [retry.Budget] of at most [Lease] tokens (default: a tenth of the
+// capacity, at least the cost of one retry). A retry is paid from the
+// lease; when the lease cannot pay, the process draws up to a full lease
+// from Redis in one round trip, and the retry waits for it. Deposits of
+// successful calls fill the lease, and what does not fit goes back to
+// Redis in the next exchange, every SyncInterval. So a successful call
+// never talks to Redis, and a retry rarely does: once per lease. A process
+// that found the shared bucket dry does not ask again before its next
+// exchange says it holds tokens.
+//
+// # The overshoot bound
+//
+// At any instant Redis holds at most Capacity and each of P processes at
+// most Lease, so from any instant t on the fleet makes at most
+//
+//	(Capacity − Threshold + P × Lease + D + R) / cost
+//
+// retries, where D is what the fleet deposits from one SyncInterval before t
+// on (deposits reach Redis at the next exchange) and R the refill
+// (PerSecond) after t; a single shared bucket would allow the same without
+// P × Lease. P × Lease is the overshoot: with 20 processes, Capacity 100
+// and the default lease of 10, the fleet can retry 300 times where one
+// bucket would allow 100; with Lease(1), 120. A smaller lease costs more
+// round trips under failures; `retry sim -budget ... -processes ... -lease
+// ...` shows what a lease does to an outage before you choose.
+//
+// Tokens drawn by a process that stops are lost with it, as are deposits
+// still waiting for an exchange when it is killed ([Fleet.Close] sends
+// them): the fleet then holds fewer tokens, never more.
+//
+// # When Redis fails
+//
+// Every exchange has a deadline, Options.Timeout (default 50ms), kept by
+// the fleet's goroutine whether or not the client lets contexts bound its
+// reads. When Redis does not answer in time, is unreachable, or answers
+// with an error (including a key that holds something else), the limit
+// decides alone: a process's retries draw on a budget of its own
+// ([Fallback], by default the shared configuration), as if it had no
+// fleet, and the Observer's Sharing hook says so
+// ([retry.SharingInfo]: Shared false, and why). A call waits at most one
+// Timeout for that: the retry that found Redis gone is decided by the
+// process's own budget, and so are the next ones, without asking Redis.
+// Every SyncInterval the fleet tries again; the first timely answer makes
+// the limit share again, with a Sharing event (Shared true). No call ever
+// fails because of Redis: the limits only grant or refuse retries. Alert
+// on Sharing events: while a limit decides alone, the fleet's limit is the
+// processes' added up.
+//
+// # Keys
+//
+// A limit lives in one hash, "<Prefix>:{<name>}:budget", whose name is its
+// Cluster hash tag: one node serves each limit, and limits spread over the
+// nodes. The hash records the configuration it was made with; a process
+// that asks for the same name with another configuration, or finds a key
+// that is not a budget of ours (another type, other fields, garbage
+// values), gets an error from [Fleet.Budget], or falls back if that
+// happens later, and never changes a key that is not ours. Every exchange
+// renews the key's expiry (Options.Expire, default 10 minutes): the state
+// of a limit nobody uses any more goes away by itself, and a limit that
+// comes back starts full.
+//
+// # Goroutines
+//
+// A Fleet owns one goroutine, for all its limits: it makes the periodic
+// exchanges and the draws retries ask for (a call never starts a
+// goroutine). [Fleet.Close] stops it after a last exchange.
+package redisretry
