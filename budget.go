@@ -296,7 +296,7 @@ func (b *Budget) add(n int64) {
 		next := min(cur+n, b.capacity)
 		if next == cur || b.tokens.CompareAndSwap(cur, next) {
 			if b.link != nil && cur+n > next {
-				b.link.give(cur + n - next)
+				b.link.give(b, cur+n-next)
 			}
 			return
 		}

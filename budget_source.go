@@ -3,6 +3,7 @@ package retry
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // A BudgetSource lends tokens to a [Budget] that holds only a share of a
@@ -16,9 +17,11 @@ import (
 // retry costs, the budget asks the source to lend more (Draw), one
 // goroutine at a time, and the retry is granted if the lease can then pay
 // for it. A deposit (PerSuccess) goes into the lease; what does not fit,
-// and whatever is lent beyond Capacity, goes to the source (Give). So a
-// call that succeeds never waits for the source, and a retry waits for it
-// only when the lease has run dry. The source keeps the shared rules:
+// and whatever is lent beyond Capacity, is gathered and given to the
+// source (Give) whenever a whole Capacity of it has gathered. So a call
+// that succeeds never waits for the source (and calls it once per
+// Capacity of deposits), and a retry waits for it only when the lease has
+// run dry. The source keeps the shared rules:
 // a Budget with a Source must leave Threshold and PerSecond at 0 (the
 // source applies them to the shared tokens).
 //
@@ -39,17 +42,19 @@ type BudgetSource interface {
 	// shared store is asked with a short deadline of its own, not the
 	// call's: the draw serves every call waiting on it).
 	Draw(need, room float64) (lent float64)
-	// Give receives tokens the lease cannot hold: deposits of successful
-	// calls beyond Capacity, and tokens lent or refunded beyond it. It is
-	// called on the path of a successful call, from any goroutine, so it
-	// must be quick, must not block and must be safe for concurrent use.
+	// Give receives tokens the lease could not hold (deposits of
+	// successful calls beyond Capacity, tokens lent or refunded beyond
+	// it), at least Capacity at a time. It is called on the path of a
+	// successful call, from any goroutine, so it must be quick, must not
+	// block and must be safe for concurrent use.
 	Give(tokens float64)
 }
 
 // budgetLink is what a Budget with a Source keeps beside it.
 type budgetLink struct {
-	src BudgetSource
-	mu  sync.Mutex // one draw at a time
+	src  BudgetSource
+	over atomic.Int64 // micro-tokens the lease could not hold, not yet given
+	mu   sync.Mutex   // one draw at a time
 }
 
 // spend decides a retry costing cost micro-tokens with the lease of b,
@@ -85,8 +90,16 @@ func (l *budgetLink) draw(b *Budget, cost int64) bool {
 	return b.grab(cost)
 }
 
-// give hands the source the n micro-tokens a deposit could not fit.
-func (l *budgetLink) give(n int64) { l.src.Give(float64(n) / microsPerToken) }
+// give gathers n micro-tokens the lease of b could not hold, and hands
+// the source what gathered once it is a whole Capacity.
+func (l *budgetLink) give(b *Budget, n int64) {
+	if l.over.Add(n) < b.capacity {
+		return
+	}
+	if v := l.over.Swap(0); v > 0 {
+		l.src.Give(float64(v) / microsPerToken)
+	}
+}
 
 // grab withdraws cost micro-tokens from a budget with a source, unless the
 // lease holds less; it counts nothing.

@@ -71,13 +71,19 @@ func TestBudgetSourceLease(t *testing.T) {
 	_, _, draws = src.state()
 	assert.Equal(t, 1, draws, "retries paid from the lease make no draw")
 
-	for range 8 { // 4 tokens: 3 fill the lease, 1 goes back
+	for range 8 { // 4 tokens: 3 fill the lease, 1 is gathered
 		b.deposit()
 	}
 	assert.InDelta(t, 3, b.Tokens(), 1e-9)
-	pool, given, _ := src.state()
-	assert.Equal(t, micros(1), given, "deposits beyond Capacity go to the source")
-	assert.Equal(t, micros(8), pool)
+	_, given, _ := src.state()
+	assert.Zero(t, given, "less than a Capacity gathered: nothing given yet")
+	for range 4 { // 2 more: 3 gathered, given at once
+		b.deposit()
+	}
+	pool, given, _ = src.state()
+	assert.Equal(t, micros(3), given, "deposits beyond Capacity go to the source, a Capacity at a time")
+	assert.Equal(t, micros(10), pool)
+	assert.Zero(t, b.link.over.Load())
 	assert.Equal(t, BudgetStats{Allowed: 3}, b.Stats())
 }
 
@@ -106,7 +112,7 @@ func TestBudgetSourceLendsTooMuch(t *testing.T) {
 	require.True(t, b.withdrawNow(false))
 	assert.InDelta(t, 1, b.Tokens(), 1e-9)
 	_, given, _ := src.state()
-	assert.Equal(t, micros(5), given)
+	assert.Equal(t, micros(5), given, "5 gathered, more than a Capacity: given at once")
 
 	src.lendFn = func(float64, float64) float64 { return math.Inf(1) }
 	b = mustBudget(t, BudgetConfig{Capacity: 2, Source: src})
@@ -164,7 +170,7 @@ func TestBudgetSourceDo(t *testing.T) {
 		require.NoError(t, err)
 	}
 	pool, _, _ := src.state()
-	assert.Equal(t, micros(2), pool, "three deposits: one fills the lease, two go back")
+	assert.Equal(t, micros(2), pool, "three deposits: one fills the lease, two go back, one at a time (Capacity 1)")
 	assert.InDelta(t, 1, b.Tokens(), 1e-9)
 }
 
@@ -213,9 +219,12 @@ func TestBudgetSourceConservation(t *testing.T) {
 		pool, _, _ := src.state()
 		st := b.Stats()
 		paid := int64(st.Allowed-uint64(refunds.Load())) * micros(cost)
-		lease := micros(b.Tokens())
-		if got, want := pool+lease+paid, micros(start)+int64(deposits)*micros(perSuccess); got != want {
-			t.Fatalf("pool %d + lease %d + paid %d = %d, want start + deposits = %d", pool, lease, paid, got, want)
+		lease, over := micros(b.Tokens()), b.link.over.Load()
+		if got, want := pool+lease+over+paid, micros(start)+int64(deposits)*micros(perSuccess); got != want {
+			t.Fatalf("pool %d + lease %d + gathered %d + paid %d = %d, want start + deposits = %d", pool, lease, over, paid, got, want)
+		}
+		if over >= micros(capacity) {
+			t.Fatalf("gathered %d, a whole Capacity %d not given", over, micros(capacity))
 		}
 		if lease > micros(capacity) || lease < 0 {
 			t.Fatalf("lease %d outside [0, %d]", lease, micros(capacity))
