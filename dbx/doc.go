@@ -49,9 +49,26 @@
 // committed: the call ends at once with an error for which errors.Is(err,
 // [ErrCommitUnknown]) holds, and nothing is retried, unless the
 // transaction is read-only (sql.TxOptions.ReadOnly) or the context is
-// marked [Idempotent]. Drivers' "safe to retry" signals are not trusted at
-// COMMIT: pgx reports a reply cut after the server committed as safe to
-// retry. fn must not call Commit or Rollback itself.
+// marked [Idempotent]; if every attempt's COMMIT ends that way, the final
+// error still holds ErrCommitUnknown. Drivers' "safe to retry" signals are
+// not trusted at COMMIT: pgx reports a reply cut after the server
+// committed as safe to retry. fn must not call Commit or Rollback itself.
+//
+// When fn ignores a failed statement and returns nil, PostgreSQL has
+// already aborted the transaction and answers COMMIT with a rollback (pgx
+// reports pgx.ErrTxCommitRollback, through its stdlib driver too; lib/pq
+// pq.ErrInFailedTransaction). That outcome is known, nothing was
+// committed: the error has the SQLSTATE 25P02 (in_failed_sql_transaction)
+// and the driver's error in its chain, and it is not retried, whatever the
+// access mode, because fn hid an error that a new attempt would most
+// likely meet and hide again (pgx's BeginFunc and cockroach-go's ExecuteTx
+// do not retry it either). Return the statement's error from fn to have
+// it classified, a conflict retried; [RetryCodes]("25P02") retries the
+// rolled-back COMMIT too.
+//
+// So an error from a transaction helper means that nothing was committed
+// unless errors.Is(err, ErrCommitUnknown) holds, or fn ended the
+// transaction itself ([retry.ErrInvalidConfig]).
 //
 // # Statements outside a transaction
 //

@@ -14,12 +14,16 @@ import (
 // transaction was committed: the connection broke after COMMIT was sent,
 // the context ended while COMMIT was under way (the driver stopped waiting
 // for the reply), or the server answered 08xxx, 57P01, 57P02, 57P05 or
-// 40003. The
-// transaction is not retried, since redoing it could apply it twice;
-// errors.Is(err, dbx.ErrCommitUnknown) tells the caller to check (for
-// example for a row with a unique id the transaction wrote) before doing it
-// again. A read-only transaction, or one declared [Idempotent], is retried
-// instead.
+// 40003. The transaction is not retried, since redoing it could apply it
+// twice; errors.Is(err, dbx.ErrCommitUnknown) tells the caller to check
+// (for example for a row with a unique id the transaction wrote) before
+// doing it again. A read-only transaction, or one declared [Idempotent],
+// is retried instead; when its attempts run out on such COMMITs, the
+// final error still holds ErrCommitUnknown.
+//
+// A COMMIT the server answered with a rollback (fn ignored a failed
+// statement) is not an unknown outcome: nothing was committed, and the
+// error has the SQLSTATE 25P02 instead (see the package documentation).
 var ErrCommitUnknown = errors.New("dbx: commit outcome unknown: the transaction may have been committed")
 
 // Access says whether a transaction of [Transact] may write; the zero
@@ -132,10 +136,15 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //     [ErrCommitUnknown]) ends the call at once, as [retry.Unretryable],
 //     with an error whose chain holds ErrCommitUnknown and the driver's
 //     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
-//     it is retried. Once COMMIT was called, a context error is an unknown
-//     outcome too: the driver may have sent COMMIT before it gave up
-//     waiting for the reply (pgx does, and through database/sql its stdlib
-//     driver commits with the context of BeginTx).
+//     it is retried (and the error of the last attempt still holds
+//     ErrCommitUnknown). A COMMIT the server turned into a rollback,
+//     because fn ignored a failed statement and returned nil, committed
+//     nothing and is not retried: the error has the SQLSTATE 25P02 and
+//     the driver's error (pgx.ErrTxCommitRollback,
+//     pq.ErrInFailedTransaction). Once COMMIT was called, a context error
+//     is an unknown outcome too: the driver may have sent COMMIT before it
+//     gave up waiting for the reply (pgx does, and through database/sql
+//     its stdlib driver commits with the context of BeginTx).
 //
 // fn must not call Commit or Rollback itself: the helper ends the
 // transaction. A COMMIT that finds the transaction already ended
@@ -243,11 +252,16 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 		return retry.Permanent(fmt.Errorf("%w: dbx: the transaction had already ended when the helper committed it (fn must not call Commit or Rollback): %w", retry.ErrInvalidConfig, err))
 	}
 	state := SQLState(err)
+	if state == "25P02" || rolledBackAtCommit(err) {
+		// A known outcome: the server rolled back. Not retried by the
+		// table (fn hid a failed statement), but a classifier may.
+		return &verdict{err: &rolledBack{err}}
+	}
 	if !commitUnknown(state) {
 		return classified(err)
 	}
 	if readOnly || IsIdempotent(ctx) {
-		return &verdict{err: err, retryable: true}
+		return &verdict{err: &unknownCommit{err: err}, retryable: true}
 	}
 	return retry.Unretryable(&unknownCommit{err: err})
 }
@@ -263,6 +277,19 @@ type notCommitted struct{ err error }
 
 func (n *notCommitted) Error() string { return "dbx: not committed: " + n.err.Error() }
 func (n *notCommitted) Unwrap() error { return n.err }
+
+// rolledBack is the error of a COMMIT that the server turned into a
+// rollback because a statement of the transaction had failed (and fn
+// returned nil): nothing was committed. Its SQLSTATE is 25P02
+// (in_failed_sql_transaction) whatever the driver said; its chain holds the
+// driver's error.
+type rolledBack struct{ err error }
+
+func (r *rolledBack) Error() string {
+	return "dbx: COMMIT was rolled back: a statement of the transaction failed and fn returned nil; nothing was committed: " + r.err.Error()
+}
+func (r *rolledBack) Unwrap() error    { return r.err }
+func (r *rolledBack) SQLState() string { return "25P02" }
 
 // unknownCommit is the error of a COMMIT with an unknown outcome: its chain
 // holds ErrCommitUnknown and the driver's error.

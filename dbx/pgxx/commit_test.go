@@ -238,3 +238,52 @@ func TestInTxFnMustNotCommit(t *testing.T) {
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, 2, count())
 }
+
+// An idempotent transaction whose COMMIT reply is cut on every attempt:
+// each attempt is retried (the upsert makes a second run harmless), and
+// when the attempts run out the error still says that the last COMMIT's
+// outcome is unknown (here the server did commit).
+func TestInTxIdempotentCommitCutOnEveryAttempt(t *testing.T) {
+	cfg := newDatabase(t)
+	count := orders(t, connect(t, cfg))
+	proxy, via := newProxy(t, cfg)
+	db := openDB(t, via)
+	pool := newPool(t, via)
+	const upsert = "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING"
+	runs := []struct {
+		name string
+		run  func(ctx context.Context, calls *int) error
+	}{
+		{"database/sql", func(ctx context.Context, calls *int) error {
+			_, err := dbx.InTx(ctx, db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+				*calls++
+				_, err := tx.ExecContext(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+		{"pgx", func(ctx context.Context, calls *int) error {
+			_, err := pgxx.InTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+				*calls++
+				_, err := tx.Exec(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			proxy.acted.Store(0)
+			proxy.arm("commit", -1, cut)
+			defer proxy.arm("", 0, 0)
+			calls := 0
+			err := r.run(dbx.Idempotent(t.Context()), &calls)
+			assert.Equal(t, 3, calls)
+			assert.Equal(t, int32(3), proxy.acted.Load(), "every COMMIT was cut")
+			assert.ErrorIs(t, err, retry.ErrExhausted)
+			assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+			assert.Equal(t, 1, count(), "committed once, whatever the client heard")
+		})
+	}
+	idle(t, db)
+}

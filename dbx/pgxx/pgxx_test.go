@@ -87,25 +87,6 @@ func TestPgxInTxCommitOutcomeUnknown(t *testing.T) {
 	assert.Equal(t, 2, calls, "a read-only transaction is retried")
 }
 
-// fn swallowed a failed statement: the server turns COMMIT into a
-// rollback. Nothing was committed, so it is not an unknown outcome, and it
-// is not retried either.
-func TestPgxInTxCommitTurnedIntoRollback(t *testing.T) {
-	cfg := newDatabase(t)
-	pool := newPool(t, cfg)
-	calls := 0
-	_, err := pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
-		calls++
-		_, _ = tx.Exec(ctx, "SELECT 1/0")
-		return 0, nil
-	})
-	assert.ErrorIs(t, err, pgx.ErrTxCommitRollback)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.Equal(t, "25P02", dbx.SQLState(err))
-	assert.Equal(t, 1, calls)
-}
-
 // A statement outside a transaction blocked by a lock fails with 55P03
 // (lock_timeout): the server rolled it back, so it is sent again. A unique
 // violation is not.

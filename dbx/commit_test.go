@@ -1,0 +1,104 @@
+package dbx
+
+import (
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
+)
+
+// The drivers' errors for a COMMIT that the server turned into a rollback,
+// as they spell them (the real ones are checked against pgx and lib/pq in
+// the nested module pgxx).
+var (
+	pgxCommitRollback = errors.New("commit unexpectedly resulted in rollback")
+	pqInFailedTx      = errors.New("pq: could not complete operation in a failed transaction")
+	pqInFailedTxOld   = errors.New("pq: Could not complete operation in a failed transaction")
+)
+
+// fn ignored a failed statement and returned nil: the server rolled the
+// transaction back at COMMIT. The outcome is known (nothing committed),
+// so the error is not ErrCommitUnknown, and the call is not retried,
+// whatever the access mode: fn hid an error, and running it again would
+// hide it again.
+func TestTransactCommitTurnedIntoRollback(t *testing.T) {
+	for _, commitErr := range []error{pgxCommitRollback, pqInFailedTx, pqInFailedTxOld, codeErr("25P02")} {
+		for _, c := range []struct {
+			name   string
+			idem   bool
+			access Access
+		}{{"read-write", false, ReadWrite}, {"read-only", false, ReadOnly}, {"idempotent", true, ReadWrite}} {
+			t.Run(commitErr.Error()+"/"+c.name, func(t *testing.T) {
+				b := &beginner{commitErr: []error{commitErr, commitErr}}
+				calls, _, err := transact(t, c.idem, b, c.access, nil)
+				require.Error(t, err)
+				assert.Equal(t, 1, calls, "not retried")
+				assert.NotErrorIs(t, err, ErrCommitUnknown)
+				assert.ErrorIs(t, err, retry.ErrPermanent)
+				assert.ErrorIs(t, err, commitErr, "the driver's error is in the chain")
+				assert.Equal(t, "25P02", SQLState(err))
+				assert.Contains(t, err.Error(), "nothing was committed")
+				assert.Contains(t, err.Error(), commitErr.Error())
+			})
+		}
+	}
+}
+
+// The rolled-back COMMIT is dbx's table's decision, so a classifier can
+// still widen it.
+func TestTransactCommitTurnedIntoRollbackCanBeRetriedOnRequest(t *testing.T) {
+	b := &beginner{commitErr: []error{pgxCommitRollback}}
+	calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithClassifier(RetryCodes("25P02")))
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+}
+
+// A message that merely contains a driver's words is not its sentinel.
+func TestCommitRolledBackNeedsTheWholeMessage(t *testing.T) {
+	assert.False(t, rolledBackAtCommit(errors.New("x: commit unexpectedly resulted in rollback, or not")))
+	assert.True(t, rolledBackAtCommit(errors.Join(io.EOF, pgxCommitRollback)), "anywhere in the chain")
+	assert.False(t, rolledBackAtCommit(nil))
+}
+
+// An idempotent (or read-only) transaction whose COMMIT is cut on every
+// attempt: each is retried, and the final error still says that the last
+// COMMIT's outcome is unknown.
+func TestTransactCommitUnknownOnEveryAttempt(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		idem   bool
+		access Access
+	}{{"read-only", false, ReadOnly}, {"idempotent", true, ReadWrite}} {
+		t.Run(c.name, func(t *testing.T) {
+			cuts := make([]error, defaultMaxAttempts)
+			for i := range cuts {
+				cuts[i] = io.ErrUnexpectedEOF
+			}
+			b := &beginner{commitErr: cuts}
+			calls, _, err := transact(t, c.idem, b, c.access, nil)
+			assert.Equal(t, defaultMaxAttempts, calls)
+			assert.ErrorIs(t, err, retry.ErrExhausted)
+			assert.ErrorIs(t, err, ErrCommitUnknown)
+			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		})
+	}
+}
+
+// isConnError honours what SafeToRetry returns: true marks a
+// connection-level error (nothing was sent), false says nothing about the
+// connection.
+func TestSafeToRetryIsHonoured(t *testing.T) {
+	assert.True(t, isConnError(pgxConnErr{safe: true}))
+	assert.False(t, isConnError(pgxConnErr{safe: false}))
+
+	calls, _, err := transact(t, false, &beginner{}, ReadWrite, []error{pgxConnErr{safe: false}})
+	assert.Equal(t, 1, calls, "SafeToRetry() false is not a lost connection")
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	calls, _, err = transact(t, false, &beginner{}, ReadWrite, []error{pgxConnErr{safe: true}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+}
