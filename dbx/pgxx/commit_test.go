@@ -248,14 +248,23 @@ func TestInTxIdempotentCommitCutOnEveryAttempt(t *testing.T) {
 	count := orders(t, connect(t, cfg))
 	proxy, via := newProxy(t, cfg)
 	db := openDB(t, via)
+	pqdb := openPQ(t, via)
 	pool := newPool(t, via)
 	const upsert = "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING"
 	runs := []struct {
 		name string
 		run  func(ctx context.Context, calls *int) error
 	}{
-		{"database/sql", func(ctx context.Context, calls *int) error {
+		{"pgx stdlib", func(ctx context.Context, calls *int) error {
 			_, err := dbx.InTx(ctx, db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+				*calls++
+				_, err := tx.ExecContext(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+		{"lib/pq", func(ctx context.Context, calls *int) error {
+			_, err := dbx.InTx(ctx, pqdb, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
 				*calls++
 				_, err := tx.ExecContext(ctx, upsert)
 				return 0, err
@@ -286,4 +295,5 @@ func TestInTxIdempotentCommitCutOnEveryAttempt(t *testing.T) {
 		})
 	}
 	idle(t, db)
+	idle(t, pqdb)
 }
