@@ -90,8 +90,11 @@
 //
 // 10 attempts, Exponential(2ms, 2) capped at 500ms, full jitter: conflicts
 // clear in milliseconds, and both parties to a conflict retry, so without
-// jitter they meet again. Options passed to a helper apply after these;
-// the caller's context bounds the whole call, and budgets and breakers of
-// the core work as for any operation. Failures are reported as
-// [*retry.Error] with the core's reasons.
+// jitter they meet again. Options put on the context with [WithOptions],
+// then those passed to a helper, apply after these; [Exec] and [Query]
+// take their arguments as the drivers do (Exec(ctx, db, query, 1, "x")),
+// so their options come from the context only. The caller's context
+// bounds the whole call, and budgets and breakers of the core work as for
+// any operation. Failures are reported as [*retry.Error] with the core's
+// reasons.
 package dbx

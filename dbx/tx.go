@@ -67,7 +67,7 @@ type Tx interface {
 // wrap them with %w, so that their SQLSTATE can be read.
 //
 // The retry options follow those of the core loop and apply after dbx's
-// defaults: 10 attempts, Exponential(2ms, 2) capped at 500ms with full
+// defaults and after those of [WithOptions] on ctx: 10 attempts, Exponential(2ms, 2) capped at 500ms with full
 // jitter (both sides of a conflict retry; without jitter they collide
 // again). A *retry.Policy among ropts replaces those defaults. Whatever the
 // policy, errors are classified by dbx's table (see the package
@@ -81,8 +81,13 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.InTx: nil database or nil function", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	r := sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
-	return retry.Do(ctx, r.attempt, options(ropts)...)
+	return retry.Do(ctx, r.attempt, all...)
 }
 
 // sqlRun is one call of InTx.
@@ -170,8 +175,13 @@ func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, 
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: access == ReadOnly}
-	return retry.Do(ctx, r.attempt, options(ropts)...)
+	return retry.Do(ctx, r.attempt, all...)
 }
 
 // funcRun is one call of Transact.

@@ -144,7 +144,7 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	db := openDB(t, via)
 
 	proxy.arm("insert into orders", -1, cut)
-	_, err := dbx.Exec(t.Context(), db, "INSERT INTO orders (item) VALUES ('book')", nil)
+	_, err := dbx.Exec(t.Context(), db, "INSERT INTO orders (item) VALUES ('book')")
 	idle(t, db)
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
@@ -157,7 +157,7 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 
 	// Declared idempotent, it is sent again.
 	proxy.arm("insert into orders", 1, cut)
-	_, err = dbx.Exec(dbx.Idempotent(t.Context()), db, "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING", nil)
+	_, err = dbx.Exec(dbx.Idempotent(t.Context()), db, "INSERT INTO orders (id, item) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", 100, "pen")
 	require.NoError(t, err)
 }
 
@@ -169,7 +169,7 @@ func TestPgxExecReplyCutIsNotSentAgain(t *testing.T) {
 	pool := newPool(t, via)
 
 	proxy.arm("insert into orders", -1, cut)
-	_, err := pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')", nil)
+	_, err := pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -188,7 +188,7 @@ func TestPgxExecConnectionRefusedIsRetried(t *testing.T) {
 	require.NoError(t, ln.Close()) // nobody listens there now
 	pool := newPool(t, cfg)
 
-	_, err = pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')", nil, retry.WithMaxAttempts(3))
+	_, err = pgxx.Exec(dbx.WithOptions(t.Context(), retry.WithMaxAttempts(3)), pool, "INSERT INTO orders (item) VALUES ($1)", "book")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 3, re.Attempts)

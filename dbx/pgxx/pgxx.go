@@ -86,15 +86,17 @@ type Execer interface {
 // "conn closed", safe to retry. Unlike database/sql, pgx does not retry by
 // itself, so each attempt sends the statement at most once.
 //
-// Exec is safe for concurrent use.
-func Exec(ctx context.Context, db Execer, sql string, args []any, ropts ...retry.Option) (pgconn.CommandTag, error) {
+// args are the statement's arguments, as for pgx's Exec (a
+// pgx.QueryExecMode among them works as there); retry options come from
+// ctx ([dbx.WithOptions]). Exec is safe for concurrent use.
+func Exec(ctx context.Context, db Execer, sql string, args ...any) (pgconn.CommandTag, error) {
 	if isNil(db) {
 		return pgconn.CommandTag{}, &retry.Error{Reason: fmt.Errorf("%w: pgxx.Exec: nil Execer", retry.ErrInvalidConfig)}
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (pgconn.CommandTag, error) {
 		tag, err := db.Exec(ctx, sql, args...)
 		return tag, notConnected(err)
-	}, ropts...)
+	})
 }
 
 // notConnected gives an error of a connection that could not be

@@ -103,19 +103,19 @@ func TestPgxExec(t *testing.T) {
 	_, err = holder.Exec(ctx, "SELECT * FROM accounts WHERE id = 1 FOR UPDATE")
 	require.NoError(t, err)
 	var codes []string
-	tag, err := pgxx.Exec(ctx, pool, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", []any{5},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
-			codes = append(codes, dbx.SQLState(a.Err))
-			if len(codes) == 1 {
-				require.NoError(t, holder.Rollback(ctx))
-			}
-		}))
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		codes = append(codes, dbx.SQLState(a.Err))
+		if len(codes) == 1 {
+			require.NoError(t, holder.Rollback(ctx))
+		}
+	}))
+	tag, err := pgxx.Exec(retryOpts, pool, "UPDATE accounts SET balance = balance + $1 WHERE id = $2", 5, 1)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), tag.RowsAffected())
 	assert.Equal(t, []string{"55P03"}, codes)
 	assert.Equal(t, []int64{105}, balances(t, other))
 
-	_, err = pgxx.Exec(ctx, pool, "INSERT INTO accounts VALUES (1, 0)", nil)
+	_, err = pgxx.Exec(ctx, pool, "INSERT INTO accounts VALUES (1, 0)")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -125,12 +125,12 @@ func TestPgxExec(t *testing.T) {
 func TestPgxNilArguments(t *testing.T) {
 	_, err := pgxx.InTx[int](t.Context(), nil, pgx.TxOptions{}, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = pgxx.Exec(t.Context(), nil, "SELECT 1", nil)
+	_, err = pgxx.Exec(t.Context(), nil, "SELECT 1")
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	var unset *pgxpool.Pool
 	_, err = pgxx.InTx(t.Context(), unset, pgx.TxOptions{}, func(context.Context, pgx.Tx) (int, error) { return 0, nil })
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = pgxx.Exec(t.Context(), unset, "SELECT 1", nil)
+	_, err = pgxx.Exec(t.Context(), unset, "SELECT 1")
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
 
@@ -159,7 +159,7 @@ func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
 	}
 
 	kill()
-	_, err = pgxx.Exec(ctx, pool, update, nil)
+	_, err = pgxx.Exec(ctx, pool, update)
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -168,7 +168,7 @@ func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
 	assert.Equal(t, []int64{100}, balances(t, other))
 
 	kill()
-	_, err = pgxx.Exec(dbx.Idempotent(ctx), pool, update, nil)
+	_, err = pgxx.Exec(dbx.Idempotent(ctx), pool, update)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{101}, balances(t, other), "applied once")
 }

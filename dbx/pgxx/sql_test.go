@@ -380,27 +380,27 @@ func TestExecAndQuery(t *testing.T) {
 	_, err = holder.Exec(ctx, "SELECT * FROM accounts WHERE id = 1 FOR UPDATE")
 	require.NoError(t, err)
 	var codes []string
-	res, err := dbx.Exec(ctx, db, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", []any{5},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
-			codes = append(codes, dbx.SQLState(a.Err))
-			if len(codes) == 1 {
-				require.NoError(t, holder.Rollback(ctx))
-			}
-		}))
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		codes = append(codes, dbx.SQLState(a.Err))
+		if len(codes) == 1 {
+			require.NoError(t, holder.Rollback(ctx))
+		}
+	}))
+	res, err := dbx.Exec(retryOpts, db, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", 5)
 	require.NoError(t, err)
 	n, err := res.RowsAffected()
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
 	assert.Equal(t, []string{"55P03"}, codes)
 
-	_, err = dbx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)", nil)
+	_, err = dbx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
 	assert.ErrorIs(t, err, retry.ErrPermanent)
 	assert.Equal(t, "23505", dbx.SQLState(err))
 
-	got, err := dbx.Query(dbx.Idempotent(ctx), db, "SELECT balance FROM accounts ORDER BY id", nil,
+	got, err := dbx.Query(dbx.Idempotent(ctx), db, "SELECT balance FROM accounts WHERE balance > $1 ORDER BY id",
 		func(rows *sql.Rows) ([]int64, error) {
 			var out []int64
 			for rows.Next() {
@@ -411,7 +411,7 @@ func TestExecAndQuery(t *testing.T) {
 				out = append(out, b)
 			}
 			return out, nil
-		})
+		}, 0)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{105, 100}, got)
 }
@@ -484,8 +484,8 @@ func TestExecDatabaseSQLRetriesByItself(t *testing.T) {
 	terminate(t, other, pid)
 
 	retries := 0
-	_, err := dbx.Exec(t.Context(), db, "UPDATE accounts SET balance = balance + 1 WHERE id = 1", nil,
-		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))
+	ctx := dbx.WithOptions(t.Context(), retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))
+	_, err := dbx.Exec(ctx, db, "UPDATE accounts SET balance = balance + $1 WHERE id = $2", 1, 1)
 	require.NoError(t, err)
 	assert.Equal(t, 0, retries, "the retry happened inside database/sql")
 	assert.Equal(t, []int64{101}, balances(t, other))
