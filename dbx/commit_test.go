@@ -1,9 +1,14 @@
 package dbx
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -101,4 +106,106 @@ func TestSafeToRetryIsHonoured(t *testing.T) {
 	calls, _, err = transact(t, false, &beginner{}, ReadWrite, []error{pgxConnErr{safe: true}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
+}
+
+func TestTransactCommitOutcomeUnknown(t *testing.T) {
+	for _, commitErr := range []error{io.ErrUnexpectedEOF, pgxConnErr{safe: true}, codeErr("08006"), codeErr("57P01"), codeErr("40003"), codeErr("08007")} {
+		t.Run(commitErr.Error(), func(t *testing.T) {
+			b := &beginner{commitErr: []error{commitErr}}
+			calls, _, err := transact(t, false, b, ReadWrite, nil)
+			assert.Equal(t, 1, calls, "never retried")
+			assert.ErrorIs(t, err, ErrCommitUnknown)
+			assert.ErrorIs(t, err, retry.ErrPermanent)
+			assert.ErrorIs(t, err, commitErr)
+			assert.Contains(t, err.Error(), "commit outcome unknown")
+
+			b = &beginner{commitErr: []error{commitErr}}
+			calls, _, err = transact(t, false, b, ReadOnly, nil)
+			require.NoError(t, err, "a read-only transaction is retried")
+			assert.Equal(t, 2, calls)
+
+			b = &beginner{commitErr: []error{commitErr}}
+			calls, _, err = transact(t, true, b, ReadWrite, nil)
+			require.NoError(t, err, "an idempotent transaction is retried")
+			assert.Equal(t, 2, calls)
+		})
+	}
+}
+
+func TestTransactCommitUnknownIsNotWidenedByClassifiers(t *testing.T) {
+	b := &beginner{commitErr: []error{codeErr("08006")}}
+	calls, _, err := transact(t, false, b, ReadWrite, nil,
+		retry.WithClassifier(RetryCodes("08"), func(error) retry.Decision { return retry.Retryable }))
+	assert.Equal(t, 1, calls)
+	assert.ErrorIs(t, err, ErrCommitUnknown)
+}
+
+// The attempt's context ends while fn runs and fn does not notice: COMMIT
+// is not sent, the transaction is rolled back, and the outcome is known,
+// so the attempt timeout is retried.
+func TestTransactContextEndedBeforeCommitSendsNothing(t *testing.T) {
+	b := &beginner{}
+	calls := 0
+	synctest.Test(t, func(t *testing.T) {
+		_, err := Transact(t.Context(), b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
+			calls++
+			if calls == 1 {
+				<-ctx.Done() // slow work that swallows the cancellation
+			}
+			return calls, nil
+		}, retry.WithAttemptTimeout(time.Second))
+		require.NoError(t, err)
+	})
+	assert.Equal(t, 2, calls)
+	require.Len(t, b.txs, 2)
+	assert.False(t, b.txs[0].commitCalled, "COMMIT is not sent after the context ended")
+	assert.True(t, b.txs[0].rolledBack)
+	assert.True(t, b.txs[1].committed)
+
+	// The caller's own deadline: the call ends with it, not with
+	// ErrCommitUnknown.
+	b = &beginner{}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		_, err := Transact(ctx, b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
+			<-ctx.Done()
+			return 0, nil
+		})
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, ErrCommitUnknown)
+	})
+	require.Len(t, b.txs, 1)
+	assert.False(t, b.txs[0].commitCalled)
+	assert.True(t, b.txs[0].rolledBack)
+}
+
+// Once COMMIT was called, a context error does not prove it was not sent:
+// pgx gives up waiting for the reply of a COMMIT the server may have run.
+func TestTransactContextErrorFromCommitIsUnknown(t *testing.T) {
+	for _, commitErr := range []error{
+		context.DeadlineExceeded,
+		fmt.Errorf("timeout: %w", context.DeadlineExceeded),
+		context.Canceled,
+	} {
+		b := &beginner{commitErr: []error{commitErr}}
+		calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithAttemptTimeout(time.Second))
+		assert.Equal(t, 1, calls, "%v", commitErr)
+		assert.ErrorIs(t, err, ErrCommitUnknown)
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, commitErr)
+	}
+}
+
+// fn committed or rolled back the transaction itself: the helper's COMMIT
+// finds it ended, which is a misuse, not a conflict or an unknown outcome.
+func TestTransactTxDoneAtCommitIsAMisuse(t *testing.T) {
+	b := &beginner{commitErr: []error{fmt.Errorf("commit: %w", sql.ErrTxDone)}}
+	calls, _, err := transact(t, false, b, ReadWrite, nil)
+	assert.Equal(t, 1, calls)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, sql.ErrTxDone)
+	assert.NotErrorIs(t, err, ErrCommitUnknown)
+	assert.Contains(t, err.Error(), "fn must not call Commit or Rollback")
 }

@@ -3,11 +3,9 @@ package pgxx_test
 import (
 	"context"
 	"database/sql"
-	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -133,112 +131,6 @@ func TestPgxInTxContextEndedBeforeCommit(t *testing.T) {
 	assert.Equal(t, 1, count())
 }
 
-// The proxy cuts the reply to every INSERT after the server ran it. pgx
-// reports "conn closed", SafeToRetry; database/sql turns that into
-// driver.ErrBadConn and runs the statement again by itself (up to 3 times
-// in all), which dbx cannot prevent; dbx adds no attempt of its own.
-func TestExecReplyCutIsNotSentAgain(t *testing.T) {
-	cfg := newDatabase(t)
-	count := orders(t, connect(t, cfg))
-	proxy, via := newProxy(t, cfg)
-	db := openDB(t, via)
-
-	proxy.arm("insert into orders", -1, cut)
-	_, err := dbx.Exec(t.Context(), db, "INSERT INTO orders (item) VALUES ('book')")
-	idle(t, db)
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 1, re.Attempts, "one attempt of dbx's")
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	sends := int(proxy.acted.Load())
-	assert.Equal(t, sends, count(), "every send ran")
-	assert.GreaterOrEqual(t, sends, 1)
-	assert.LessOrEqual(t, sends, 3, "at most database/sql's own sends")
-
-	// Declared idempotent, it is sent again.
-	proxy.arm("insert into orders", 1, cut)
-	_, err = dbx.Exec(dbx.Idempotent(t.Context()), db, "INSERT INTO orders (id, item) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", 100, "pen")
-	require.NoError(t, err)
-}
-
-// The same through pgx natively: one send, one row, no retry.
-func TestPgxExecReplyCutIsNotSentAgain(t *testing.T) {
-	cfg := newDatabase(t)
-	count := orders(t, connect(t, cfg))
-	proxy, via := newProxy(t, cfg)
-	pool := newPool(t, via)
-
-	proxy.arm("insert into orders", -1, cut)
-	_, err := pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')")
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, int32(1), proxy.acted.Load())
-	assert.Equal(t, 1, count(), "run once")
-}
-
-// A server that refuses the connection: nothing was sent, so pgxx.Exec
-// tries again, as many times as the policy allows.
-func TestPgxExecConnectionRefusedIsRetried(t *testing.T) {
-	cfg := serverConfig(t).Copy()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg.Host, cfg.Port, cfg.Fallbacks = "127.0.0.1", uint16(ln.Addr().(*net.TCPAddr).Port), nil
-	require.NoError(t, ln.Close()) // nobody listens there now
-	pool := newPool(t, cfg)
-
-	_, err = pgxx.Exec(dbx.WithOptions(t.Context(), retry.WithMaxAttempts(3)), pool, "INSERT INTO orders (item) VALUES ($1)", "book")
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 3, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrExhausted)
-	assert.Equal(t, "08001", dbx.SQLState(err))
-	var ce *pgconn.ConnectError
-	assert.ErrorAs(t, err, &ce)
-}
-
-// fn commits the transaction itself: the helper's COMMIT finds it ended,
-// which is reported as a misuse (retry.ErrInvalidConfig), not retried and
-// not an unknown outcome.
-func TestInTxFnMustNotCommit(t *testing.T) {
-	cfg := newDatabase(t)
-	count := orders(t, connect(t, cfg))
-	db := openDB(t, cfg)
-	pool := newPool(t, cfg)
-	const insert = "INSERT INTO orders (item) VALUES ('book')"
-
-	calls := 0
-	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
-		calls++
-		if _, err := tx.ExecContext(ctx, insert); err != nil {
-			return 0, err
-		}
-		return 0, tx.Commit()
-	})
-	idle(t, db)
-	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.ErrorIs(t, err, sql.ErrTxDone)
-	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.Equal(t, 1, calls)
-	assert.Equal(t, 1, count())
-
-	calls = 0
-	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
-		calls++
-		if _, err := tx.Exec(ctx, insert); err != nil {
-			return 0, err
-		}
-		return 0, tx.Commit(ctx)
-	})
-	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	assert.ErrorIs(t, err, pgx.ErrTxClosed)
-	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.Equal(t, 1, calls)
-	assert.Equal(t, 2, count())
-}
-
 // An idempotent transaction whose COMMIT reply is cut on every attempt:
 // each attempt is retried (the upsert makes a second run harmless), and
 // when the attempts run out the error still says that the last COMMIT's
@@ -296,4 +188,95 @@ func TestInTxIdempotentCommitCutOnEveryAttempt(t *testing.T) {
 	}
 	idle(t, db)
 	idle(t, pqdb)
+}
+
+// The connection is cut after the server committed and before the client
+// heard so: the outcome is unknown to the client, the helper does not
+// retry, and exactly one row was committed. A read-only transaction is
+// retried.
+func TestInTxCommitOutcomeUnknown(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	proxy, via := newProxy(t, cfg)
+	db := openDB(t, via)
+
+	proxy.arm("commit", 1, cut)
+	calls := 0
+	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		return 0, err
+	})
+	idle(t, db)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, int32(1), proxy.acted.Load())
+	assert.Equal(t, 1, calls, "not retried")
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 1, n, "the server did commit")
+
+	// Read-only: the same cut is retried.
+	proxy.arm("commit", 1, cut)
+	calls = 0
+	got, err := dbx.InTx(t.Context(), db, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		var n int
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n)
+		return n, err
+	})
+	idle(t, db)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got)
+	assert.Equal(t, 2, calls)
+	assert.Equal(t, int32(2), proxy.acted.Load())
+
+	// Declared idempotent: retried too (the upsert makes a second run harmless).
+	proxy.arm("commit", 1, cut)
+	calls = 0
+	_, err = dbx.InTx(dbx.Idempotent(t.Context()), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING")
+		return 0, err
+	})
+	idle(t, db)
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 2, n)
+}
+
+// pgx reports a COMMIT cut after the server committed as safe to retry;
+// pgxx does not believe it.
+func TestPgxInTxCommitOutcomeUnknown(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	proxy, via := newProxy(t, cfg)
+	pool := newPool(t, via)
+
+	proxy.arm("commit", 1, cut)
+	calls := 0
+	_, err := pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+		calls++
+		_, err := tx.Exec(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		return 0, err
+	})
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.Equal(t, 1, calls)
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 1, n, "the server did commit")
+
+	proxy.arm("commit", 1, cut)
+	calls = 0
+	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+		calls++
+		var n int
+		return n, tx.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "a read-only transaction is retried")
 }

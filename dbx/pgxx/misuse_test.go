@@ -17,8 +17,9 @@ import (
 	"github.com/retrykit/retry/dbx/pgxx"
 )
 
-// These tests show, on a real server and through each driver, what
-// happens when fn ignores a failed statement and returns nil: the
+// Mistakes of fn, on a real server and through each driver: fn that ends
+// the transaction itself is reported as a misuse; fn that ignores a failed
+// statement and returns nil: the
 // transaction is aborted, the server answers COMMIT with ROLLBACK, and
 // each driver reports it its own way (pgx: pgx.ErrTxCommitRollback, also
 // through its stdlib driver; lib/pq: pq.ErrInFailedTransaction). The
@@ -135,4 +136,45 @@ func TestPgxInTxCommitTurnedIntoRollback(t *testing.T) {
 			assert.Equal(t, 0, count(), "nothing committed")
 		})
 	}
+}
+
+// fn commits the transaction itself: the helper's COMMIT finds it ended,
+// which is reported as a misuse (retry.ErrInvalidConfig), not retried and
+// not an unknown outcome.
+func TestInTxFnMustNotCommit(t *testing.T) {
+	cfg := newDatabase(t)
+	count := orders(t, connect(t, cfg))
+	db := openDB(t, cfg)
+	pool := newPool(t, cfg)
+	const insert = "INSERT INTO orders (item) VALUES ('book')"
+
+	calls := 0
+	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		if _, err := tx.ExecContext(ctx, insert); err != nil {
+			return 0, err
+		}
+		return 0, tx.Commit()
+	})
+	idle(t, db)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, sql.ErrTxDone)
+	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.Equal(t, 1, calls)
+	assert.Equal(t, 1, count())
+
+	calls = 0
+	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+		calls++
+		if _, err := tx.Exec(ctx, insert); err != nil {
+			return 0, err
+		}
+		return 0, tx.Commit(ctx)
+	})
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorIs(t, err, pgx.ErrTxClosed)
+	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.Equal(t, 1, calls)
+	assert.Equal(t, 2, count())
 }
