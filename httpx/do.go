@@ -36,9 +36,14 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 	if c == nil {
 		c = http.DefaultClient
 	}
+	ro := requestOptions(req.Context())
+	if ro.err != nil {
+		closeBody(req)
+		return nil, &retry.Error{Reason: ro.err}
+	}
 	cl := call{req: req, client: c}
 	cl.init()
-	opts = cl.options(opts, requestOptions(req.Context()))
+	opts = cl.options(opts, ro.opts)
 	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
 	return cl.finish(resp, err)
 }
@@ -95,9 +100,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, t.err
 	}
+	ro := requestOptions(req.Context())
+	if ro.err != nil {
+		closeBody(req)
+		return nil, &retry.Error{Reason: ro.err}
+	}
 	cl := call{req: req, rt: t.base}
 	cl.init()
-	opts := cl.options(t.opts, requestOptions(req.Context()))
+	opts := cl.options(t.opts, ro.opts)
 	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
 	return cl.finish(resp, err)
 }

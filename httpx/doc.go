@@ -56,7 +56,8 @@
 // an attempt that was sent more than once then fails with a [*ResentError]
 // that says how many times, which the policy's hooks and the returned
 // [*retry.Error] show, and [Sends] says how many times the attempt that
-// returned a response was sent. httpx cannot prevent those re-sends: the
+// returned a response was sent (without CountResends it reports the sends
+// as not counted). httpx cannot prevent those re-sends: the
 // Transport makes them inside one RoundTrip call.
 //
 // # Bodies

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/retrykit/retry"
@@ -9,20 +10,40 @@ import (
 
 type optionsKey struct{}
 
+// contextOptions is what WithOptions puts on a context.
+type contextOptions struct {
+	opts []retry.Option
+	err  error // WithOptions or CountResends was called with a nil context
+}
+
 // WithOptions returns a copy of ctx carrying retry options for the
 // requests made with it ([http.NewRequestWithContext] or
 // [http.Request.WithContext]). [Do] and the transport of [NewTransport]
 // apply them after their own, so they override the client-level policy
 // for this request only. Calls nest: options of an inner WithOptions apply
-// after those of an outer one.
+// after those of an outer one. Invalid options fail the request with an
+// error wrapping [retry.ErrInvalidConfig]. A nil ctx does not panic: the
+// returned context (a child of [context.Background]) fails every request
+// made with it in the same way, before anything is sent.
 func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
+	if ctx == nil {
+		return nilContext("httpx.WithOptions")
+	}
 	prev := requestOptions(ctx)
-	return context.WithValue(ctx, optionsKey{}, append(slices.Clip(prev), opts...))
+	prev.opts = append(slices.Clip(prev.opts), opts...)
+	return context.WithValue(ctx, optionsKey{}, prev)
 }
 
-func requestOptions(ctx context.Context) []retry.Option {
-	opts, _ := ctx.Value(optionsKey{}).([]retry.Option)
-	return opts
+// nilContext returns the context that fn, given a nil one, hands back: a
+// child of context.Background that fails every request made with it.
+func nilContext(fn string) context.Context {
+	return context.WithValue(context.Background(), optionsKey{}, contextOptions{
+		err: fmt.Errorf("%w: %s: nil context", retry.ErrInvalidConfig, fn)})
+}
+
+func requestOptions(ctx context.Context) contextOptions {
+	o, _ := ctx.Value(optionsKey{}).(contextOptions)
+	return o
 }
 
 // options records the call's options, the client's then the request's,

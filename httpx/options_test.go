@@ -101,3 +101,39 @@ func TestTypedNilBase(t *testing.T) {
 		})
 	}
 }
+
+// A nil context given to WithOptions or CountResends does not panic: the
+// requests made with the context returned fail with ErrInvalidConfig,
+// naming the call, without reaching the server, through Do and the
+// transport alike, and their bodies are closed.
+func TestNilContext(t *testing.T) {
+	var nilCtx context.Context
+	for name, ctx := range map[string]context.Context{
+		"httpx.WithOptions":  httpx.WithOptions(nilCtx, retry.WithMaxAttempts(2)),
+		"httpx.CountResends": httpx.CountResends(nilCtx),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.NotNil(t, ctx)
+			for _, nested := range []context.Context{ctx, httpx.WithOptions(ctx, retry.WithMaxAttempts(3)), httpx.CountResends(ctx)} {
+				e := newEnv(t)
+				s := &script{statuses: []int{200}}
+				srv, _ := e.server(s.ServeHTTP)
+				body := newBody("x")
+				req, err := http.NewRequestWithContext(nested, http.MethodPut, srv.URL, body)
+				require.NoError(t, err)
+				resp, err := httpx.Do(e.client(), req)
+				re := requireNoResponse(t, resp, err)
+				assert.ErrorIs(t, re, retry.ErrInvalidConfig)
+				assert.ErrorContains(t, err, name+": nil context")
+				assert.True(t, body.closed.Load())
+
+				req, err = http.NewRequestWithContext(nested, http.MethodGet, srv.URL, nil)
+				require.NoError(t, err)
+				resp, err = (&http.Client{Transport: httpx.NewTransport(e.tr)}).Do(req)
+				assert.Nil(t, resp)
+				assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+				assert.Zero(t, s.n.Load(), "nothing reached the server")
+			}
+		})
+	}
+}
