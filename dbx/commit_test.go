@@ -20,9 +20,9 @@ import (
 // as they spell them (the real ones are checked against pgx and lib/pq in
 // the nested module pgxx).
 var (
-	pgxCommitRollback = errors.New("commit unexpectedly resulted in rollback")
-	pqInFailedTx      = errors.New("pq: could not complete operation in a failed transaction")
-	pqInFailedTxOld   = errors.New("pq: Could not complete operation in a failed transaction")
+	errPgxCommitRollback = errors.New("commit unexpectedly resulted in rollback")
+	errPqInFailedTx      = errors.New("pq: could not complete operation in a failed transaction")
+	errPqInFailedTxOld   = errors.New("pq: Could not complete operation in a failed transaction")
 )
 
 // fn ignored a failed statement and returned nil: the server rolled the
@@ -31,7 +31,7 @@ var (
 // whatever the access mode: fn hid an error, and running it again would
 // hide it again.
 func TestTransactCommitTurnedIntoRollback(t *testing.T) {
-	for _, commitErr := range []error{pgxCommitRollback, pqInFailedTx, pqInFailedTxOld, codeErr("25P02")} {
+	for _, commitErr := range []error{errPgxCommitRollback, errPqInFailedTx, errPqInFailedTxOld, codeErr("25P02")} {
 		for _, c := range []struct {
 			name   string
 			idem   bool
@@ -56,7 +56,7 @@ func TestTransactCommitTurnedIntoRollback(t *testing.T) {
 // The rolled-back COMMIT is dbx's table's decision, so a classifier can
 // still widen it.
 func TestTransactCommitTurnedIntoRollbackCanBeRetriedOnRequest(t *testing.T) {
-	b := &beginner{commitErr: []error{pgxCommitRollback}}
+	b := &beginner{commitErr: []error{errPgxCommitRollback}}
 	calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithClassifier(RetryCodes("25P02")))
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -65,7 +65,7 @@ func TestTransactCommitTurnedIntoRollbackCanBeRetriedOnRequest(t *testing.T) {
 // A message that merely contains a driver's words is not its sentinel.
 func TestCommitRolledBackNeedsTheWholeMessage(t *testing.T) {
 	assert.False(t, rolledBackAtCommit(errors.New("x: commit unexpectedly resulted in rollback, or not")))
-	assert.True(t, rolledBackAtCommit(errors.Join(io.EOF, pgxCommitRollback)), "anywhere in the chain")
+	assert.True(t, rolledBackAtCommit(errors.Join(io.EOF, errPgxCommitRollback)), "anywhere in the chain")
 	assert.False(t, rolledBackAtCommit(nil))
 }
 
