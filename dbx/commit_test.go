@@ -115,7 +115,7 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 			calls, _, err := transact(t, false, b, ReadWrite, nil)
 			assert.Equal(t, 1, calls, "never retried")
 			assert.ErrorIs(t, err, ErrCommitUnknown)
-			assert.ErrorIs(t, err, retry.ErrPermanent)
+			assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 			assert.ErrorIs(t, err, commitErr)
 			assert.Contains(t, err.Error(), "commit outcome unknown")
 
@@ -135,7 +135,7 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 func TestTransactCommitUnknownIsNotWidenedByClassifiers(t *testing.T) {
 	b := &beginner{commitErr: []error{codeErr("08006")}}
 	calls, _, err := transact(t, false, b, ReadWrite, nil,
-		retry.WithClassifier(RetryCodes("08"), func(error) retry.Decision { return retry.Retryable }))
+		retry.WithClassifier(RetryCodes("08"), func(error) retry.Class { return retry.Retryable }))
 	assert.Equal(t, 1, calls)
 	assert.ErrorIs(t, err, ErrCommitUnknown)
 }
@@ -192,7 +192,7 @@ func TestTransactContextErrorFromCommitIsUnknown(t *testing.T) {
 		calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithAttemptTimeout(time.Second))
 		assert.Equal(t, 1, calls, "%v", commitErr)
 		assert.ErrorIs(t, err, ErrCommitUnknown)
-		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 		assert.ErrorIs(t, err, commitErr)
 	}
 }

@@ -23,7 +23,7 @@ func TestStatementError(t *testing.T) {
 		wrapped := statementError(ctx, err)
 		require.ErrorAs(t, wrapped, &v)
 		if !v.Retryable() && stmtAmbiguous(SQLState(err), err) {
-			assert.NotEqual(t, wrapped, v, "an unknown outcome is Permanent")
+			assert.NotEqual(t, wrapped, v, "an unknown outcome is NotIdempotent")
 		}
 		return v.Retryable()
 	}
@@ -71,7 +71,7 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 	// reply cut after the statement ran: neither proves it did not.
 	for _, cut := range []error{pgxConnErr{safe: true}, driver.ErrBadConn} {
 		calls, err = run(false, cut)
-		assert.ErrorIs(t, err, retry.ErrPermanent, "%v", cut)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent, "%v", cut)
 		assert.Equal(t, 1, calls, "%v", cut)
 		calls, err = run(true, cut)
 		require.NoError(t, err, "idempotent: %v", cut)
@@ -79,7 +79,7 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 	}
 
 	calls, err = run(false, io.ErrUnexpectedEOF)
-	assert.ErrorIs(t, err, retry.ErrPermanent, "a lost reply may have been applied")
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent, "a lost reply may have been applied")
 	assert.Equal(t, 1, calls)
 
 	calls, err = run(true, io.ErrUnexpectedEOF)
@@ -108,7 +108,7 @@ func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
 				assert.ErrorIs(t, err, retry.ErrExhausted)
 			} else {
 				assert.Equal(t, 1, calls)
-				assert.ErrorIs(t, err, retry.ErrPermanent)
+				assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 			}
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 		})

@@ -138,7 +138,7 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //   - commits. A COMMIT that fails with a serialization failure or a
 //     deadlock (SERIALIZABLE write skew is detected there) did not commit
 //     and is retried. A COMMIT whose outcome is unknown (see
-//     [ErrCommitUnknown]) ends the call at once, as [retry.Unretryable],
+//     [ErrCommitUnknown]) ends the call at once, as [retry.NotIdempotent],
 //     with an error whose chain holds ErrCommitUnknown and the driver's
 //     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
 //     it is retried (and the error of the last attempt still holds
@@ -273,7 +273,7 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 	if readOnly || IsIdempotent(ctx) {
 		return &verdict{err: &unknownCommit{err: err}, retryable: true}
 	}
-	return retry.Unretryable(&unknownCommit{err: err})
+	return retry.NotIdempotent(&unknownCommit{err: err})
 }
 
 // classified wraps err, returned before COMMIT, with its verdict.

@@ -244,7 +244,7 @@ func TestTransactDefaultWaitsAreFullyJittered(t *testing.T) {
 				return 0, errs[calls-1]
 			}
 			return 0, nil
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { delays = append(delays, a.Delay) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { delays = append(delays, a.Wait) }))
 		require.NoError(t, err)
 	})
 	require.Len(t, delays, failures)

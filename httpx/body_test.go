@@ -67,7 +67,7 @@ func TestNonRewindableBodySentOnce(t *testing.T) {
 		resp, err := httpx.Do(e.client(), req, fast...)
 		re := requireNoResponse(t, resp, err)
 		assert.Equal(t, 1, re.Attempts)
-		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 		assert.True(t, body.closed.Load())
 	})
@@ -126,7 +126,7 @@ func TestRetriedResponseReleasedBeforeTheWait(t *testing.T) {
 	srv, conns := e.server(s.ServeHTTP)
 	bt := &bodyHolder{base: e.tr}
 	var openAtNotify []int
-	opts := append(fast[:len(fast):len(fast)], retry.WithNotify(func(context.Context, retry.Attempt) {
+	opts := append(fast[:len(fast):len(fast)], retry.WithNotify(func(context.Context, retry.RetryInfo) {
 		openAtNotify = append(openAtNotify, bt.open())
 	}))
 	resp, err := httpx.Do(&http.Client{Transport: bt}, getURL(t, srv.URL), opts...)

@@ -123,7 +123,7 @@ func TestRetryStatuses(t *testing.T) {
 		require.NoError(t, err)
 		_, err = httpx.Do(e.client(), req, append(fast,
 			retry.WithClassifier(httpx.RetryStatuses()), retry.WithMaxAttempts(3),
-			retry.WithNotify(func(context.Context, retry.Attempt) { attempts++ }))...)
+			retry.WithNotify(func(context.Context, retry.RetryInfo) { attempts++ }))...)
 		require.ErrorIs(t, err, syscall.ECONNREFUSED)
 		require.ErrorIs(t, err, retry.ErrExhausted)
 		assert.Equal(t, 2, attempts)
@@ -155,8 +155,8 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 		require.NoError(t, err)
 		var asked []time.Duration
 		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
-			retry.WithNotify(func(_ context.Context, a retry.Attempt) {
-				asked = append(asked, a.Delay)
+			retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
+				asked = append(asked, a.Wait)
 				cancel() // the wait itself is asserted in virtual time elsewhere
 			}))
 		require.Nil(t, resp)
@@ -176,7 +176,7 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 		require.NoError(t, err)
 		var asked []time.Duration
 		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
-			retry.WithNotify(func(_ context.Context, a retry.Attempt) { asked = append(asked, a.Delay) }))
+			retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { asked = append(asked, a.Wait) }))
 		require.NoError(t, err)
 		assert.Equal(t, 200, resp.StatusCode)
 		readClose(t, resp)
@@ -248,7 +248,7 @@ func TestConnectionCutMidResponse(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 			require.NoError(t, err)
 			resp, err := httpx.Do(e.client(), req, append(fast,
-				retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) }))...)
+				retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) }))...)
 			require.NoError(t, err)
 			assert.Equal(t, "whole", readClose(t, resp))
 			assert.EqualValues(t, 3, n.Load())

@@ -80,7 +80,7 @@ func TestPOSTWithoutKeyNotRetriedAfterCut(t *testing.T) {
 	resp, err := httpx.Do(e.client(), req, fast...)
 	re := requireNoResponse(t, resp, err)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent, "the server may have processed it: never sent twice")
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent, "the server may have processed it: never sent twice")
 	assert.EqualValues(t, 1, n.Load())
 }
 

@@ -18,8 +18,8 @@ import (
 // back after the server committed: the policy's attempt timeout, or the
 // caller's deadline.
 // Under the attempt timeout the loop stops because the error is
-// Unretryable (reason ErrPermanent); under the caller's deadline, because
-// the context ended.
+// NotIdempotent (reason ErrNotIdempotent); under the caller's deadline,
+// because the context ended.
 var giveUps = []struct {
 	name   string
 	ctx    func(t *testing.T) context.Context
@@ -27,7 +27,7 @@ var giveUps = []struct {
 	reason error
 }{
 	{"attempt timeout", func(t *testing.T) context.Context { return t.Context() },
-		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrPermanent},
+		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrNotIdempotent},
 	{"caller's deadline", func(t *testing.T) context.Context {
 		ctx, cancel := context.WithTimeout(t.Context(), patience)
 		t.Cleanup(cancel)
@@ -211,7 +211,7 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	idle(t, db)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int

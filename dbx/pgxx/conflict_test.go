@@ -43,7 +43,7 @@ func TestInTxSerializationFailureAtStatement(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", bal-30)
 			return bal - 30, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -93,7 +93,7 @@ func TestInTxSerializationFailureAtCommit(t *testing.T) {
 				require.NoError(t, a.Commit(ctx))
 			}
 			return true, nil
-		}, retry.WithNotify(func(_ context.Context, at retry.Attempt) { codes = append(codes, dbx.SQLState(at.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, at retry.RetryInfo) { codes = append(codes, dbx.SQLState(at.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -137,7 +137,7 @@ func TestInTxDeadlock(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 10 WHERE id = $1", to)
 			return struct{}{}, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			assert.Equal(t, "40P01", dbx.SQLState(a.Err))
 			retries.Add(1)
 		}))
@@ -179,7 +179,7 @@ func TestInTxLockNotAvailable(t *testing.T) {
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE accounts SET balance = 1 WHERE id = 1")
 		return 0, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		assert.Equal(t, "55P03", dbx.SQLState(a.Err))
 		require.NoError(t, holder.Rollback(ctx))
 	}))

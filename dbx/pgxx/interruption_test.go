@@ -50,7 +50,7 @@ func TestInTxAdminShutdown(t *testing.T) {
 			return 0, err
 		}
 		return 0, nil
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -102,7 +102,7 @@ func TestInTxTooManyConnections(t *testing.T) {
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 		return one, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		codes = append(codes, dbx.SQLState(a.Err))
 		if len(codes) == 1 {
 			require.NoError(t, held.Close())

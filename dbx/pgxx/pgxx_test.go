@@ -46,7 +46,7 @@ func TestPgxInTxSerializationFailure(t *testing.T) {
 			}
 			_, err := tx.Exec(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", bal-30)
 			return bal - 30, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []string{"40001"}, codes)

@@ -35,7 +35,7 @@ func TestExecAndQuery(t *testing.T) {
 	_, err = holder.Exec(ctx, "SELECT * FROM accounts WHERE id = 1 FOR UPDATE")
 	require.NoError(t, err)
 	var codes []string
-	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		codes = append(codes, dbx.SQLState(a.Err))
 		if len(codes) == 1 {
 			require.NoError(t, holder.Rollback(ctx))
@@ -86,7 +86,7 @@ func TestExecDatabaseSQLRetriesByItself(t *testing.T) {
 	terminate(t, other, pid)
 
 	retries := 0
-	ctx := dbx.WithOptions(t.Context(), retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))
+	ctx := dbx.WithOptions(t.Context(), retry.WithNotify(func(context.Context, retry.RetryInfo) { retries++ }))
 	_, err := dbx.Exec(ctx, db, "UPDATE accounts SET balance = balance + $1 WHERE id = $2", 1, 1)
 	require.NoError(t, err)
 	assert.Equal(t, 0, retries, "the retry happened inside database/sql")
@@ -109,7 +109,7 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts, "one attempt of dbx's")
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	sends := int(proxy.acted.Load())
 	assert.Equal(t, sends, count(), "every send ran")
 	assert.GreaterOrEqual(t, sends, 1)
@@ -133,7 +133,7 @@ func TestPgxExecReplyCutIsNotSentAgain(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, count(), "run once")
 }
@@ -174,7 +174,7 @@ func TestPgxExec(t *testing.T) {
 	_, err = holder.Exec(ctx, "SELECT * FROM accounts WHERE id = 1 FOR UPDATE")
 	require.NoError(t, err)
 	var codes []string
-	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		codes = append(codes, dbx.SQLState(a.Err))
 		if len(codes) == 1 {
 			require.NoError(t, holder.Rollback(ctx))
@@ -222,7 +222,7 @@ func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, "57P01", dbx.SQLState(err))
 	assert.Equal(t, []int64{100}, balances(t, other))
 
