@@ -104,3 +104,78 @@ func TestVirtualTimePOST429(t *testing.T) {
 		readClose(t, resp)
 	})
 }
+
+// A refusal to send a request again is not "permanent": it ends with
+// ErrNotIdempotent, and its message says what is refused and what would
+// allow the retry. A status that is not retried at all stays permanent.
+func TestRefusalSaysWhatWouldAllowTheRetry(t *testing.T) {
+	e := newEnv(t)
+	s := &script{statuses: []int{503}}
+	srv, _ := e.server(s.ServeHTTP)
+	cut, _ := e.server(func(w http.ResponseWriter, _ *http.Request) { hijackAndClose(w, false) })
+	notFound, _ := e.server(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	keyHints := []string{"PATCH", "may have processed", "Idempotency-Key", "idempotent method", `Header["Idempotency-Key"] = nil`}
+	bodyHints := []string{"body cannot be sent again", "GetBody"}
+
+	t.Run("PATCH answered 503: the response and its Outcome", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPatch, srv.URL, strings.NewReader("x"))
+		require.NoError(t, err)
+		resp, err := httpx.Do(e.client(), req, fast...)
+		require.NoError(t, err)
+		readClose(t, resp)
+		o, ok := httpx.Outcome(resp)
+		require.True(t, ok)
+		assertRefused(t, o, keyHints)
+		var se *httpx.StatusError
+		require.ErrorAs(t, o.Last, &se)
+		assert.Equal(t, http.StatusServiceUnavailable, se.StatusCode)
+	})
+	t.Run("PATCH cut: the error", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPatch, cut.URL, strings.NewReader("x"))
+		require.NoError(t, err)
+		resp, err := httpx.Do(e.client(), req, fast...)
+		assertRefused(t, requireNoResponse(t, resp, err), keyHints)
+	})
+	t.Run("a body that cannot be read again", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPut, srv.URL, nil)
+		require.NoError(t, err)
+		req.Body = newBody("x")
+		resp, err := httpx.Do(e.client(), req, fast...)
+		require.NoError(t, err)
+		readClose(t, resp)
+		o, ok := httpx.Outcome(resp)
+		require.True(t, ok)
+		assertRefused(t, o, bodyHints)
+
+		req, err = http.NewRequest(http.MethodPut, cut.URL, nil)
+		require.NoError(t, err)
+		req.Body = newBody("x")
+		resp, err = httpx.Do(e.client(), req, fast...)
+		assertRefused(t, requireNoResponse(t, resp, err), bodyHints)
+	})
+	t.Run("404 is permanent, not a refusal", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, notFound.URL, strings.NewReader("x"))
+		require.NoError(t, err)
+		resp, err := httpx.Do(e.client(), req, fast...)
+		require.NoError(t, err)
+		readClose(t, resp)
+		o, ok := httpx.Outcome(resp)
+		require.True(t, ok)
+		assert.ErrorIs(t, o, retry.ErrPermanent)
+		assert.NotContains(t, o.Error(), "Idempotency-Key")
+	})
+}
+
+// assertRefused checks a call that ended because the request could not be
+// sent again.
+func assertRefused(t *testing.T, e *retry.Error, hints []string) {
+	t.Helper()
+	assert.Equal(t, 1, e.Attempts)
+	assert.ErrorIs(t, e, retry.ErrNotIdempotent)
+	assert.NotErrorIs(t, e, retry.ErrPermanent)
+	assert.Equal(t, "not_idempotent", retry.ReasonOf(e))
+	assert.NotContains(t, e.Error(), "permanent")
+	for _, h := range hints {
+		assert.Contains(t, e.Error(), h)
+	}
+}
