@@ -209,3 +209,26 @@ func TestTransactTxDoneAtCommitIsAMisuse(t *testing.T) {
 	assert.NotErrorIs(t, err, ErrCommitUnknown)
 	assert.Contains(t, err.Error(), "fn must not call Commit or Rollback")
 }
+
+// A COMMIT whose outcome is unknown ends the call as a refusal to run the
+// transaction again, not as a permanent failure, and the message says what
+// would allow the retry; once retried (read-only or idempotent), the last
+// error says only that the outcome is unknown.
+func TestTransactCommitUnknownSaysWhatWouldAllowTheRetry(t *testing.T) {
+	b := &beginner{commitErr: []error{io.ErrUnexpectedEOF}}
+	_, _, err := transact(t, false, b, ReadWrite, nil)
+	assert.ErrorIs(t, err, ErrCommitUnknown)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+	assert.NotErrorIs(t, err, retry.ErrPermanent)
+	assert.Equal(t, "not_idempotent", retry.ReasonOf(err))
+	assert.NotContains(t, err.Error(), "permanent")
+	for _, hint := range []string{"may have been committed", "not run again", "dbx.Idempotent", "read-only"} {
+		assert.Contains(t, err.Error(), hint)
+	}
+
+	b = &beginner{commitErr: []error{io.ErrUnexpectedEOF, io.ErrUnexpectedEOF}}
+	_, _, err = transact(t, true, b, ReadWrite, nil, retry.WithMaxAttempts(2))
+	assert.ErrorIs(t, err, ErrCommitUnknown)
+	assert.ErrorIs(t, err, retry.ErrExhausted)
+	assert.NotContains(t, err.Error(), "not run again", "it was run again")
+}

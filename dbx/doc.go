@@ -1,12 +1,21 @@
 // Package dbx retries database work with the loop of package
-// [github.com/retrykit/retry]: [InTx] runs a whole database/sql
-// transaction again after a serialization failure or a deadlock,
-// [Transact] does the same for any driver's transactions, and [Exec],
-// [Query] and [Statement] (any driver) retry single statements outside a
-// transaction where that cannot apply them twice. It imports no driver: SQLSTATE codes are read through
-// the method SQLState() string that the errors of pgx and lib/pq have.
-// The nested modules pgxx (pgx v5 native) and mysqlx (MySQL and MariaDB)
-// build on it.
+// [github.com/retrykit/retry], and refuses to run again work that may
+// already have taken effect. [InTx] runs a whole database/sql transaction
+// again after a serialization failure, a deadlock or a connection lost
+// before COMMIT; but a COMMIT whose outcome is unknown (the connection
+// broke, or the context ended, after COMMIT was sent) ends the call after
+// that attempt with an error holding [ErrCommitUnknown] and
+// [retry.ErrNotIdempotent] (ReasonOf "not_idempotent"), because running
+// the transaction again could apply it twice: two transfers, two orders.
+// A read-only transaction, or a context marked [Idempotent], allows the
+// retry, and the message says so. [Exec], [Query] and [Statement] retry a
+// statement outside a transaction only where that cannot apply it twice,
+// and refuse one that may have taken effect in the same way.
+//
+// [Transact] is InTx for any driver's transactions. dbx imports no driver:
+// SQLSTATE codes are read through the method SQLState() string that the
+// errors of pgx and lib/pq have. The nested modules pgxx (pgx v5 native)
+// and mysqlx (MySQL and MariaDB) build on it.
 //
 // # Whole transactions, never a replay
 //

@@ -127,7 +127,19 @@ func statementError(ctx context.Context, err error) error {
 	case IsIdempotent(ctx) && stmtAmbiguous(state, err):
 		return &verdict{err: err, retryable: true}
 	case stmtAmbiguous(state, err):
-		return retry.NotIdempotent(&verdict{err: err})
+		return retry.NotIdempotent(&verdict{err: &mayHaveRun{err}})
 	}
 	return &verdict{err: err}
 }
+
+// mayHaveRun is the error of a statement outside a transaction that may
+// have taken effect and is not sent again; its message says what would
+// allow the retry, its chain holds the driver's error.
+type mayHaveRun struct{ err error }
+
+func (m *mayHaveRun) Error() string {
+	return "dbx: not sent again: the statement may have taken effect (to retry it, make running it twice " +
+		"harmless and mark the context with dbx.Idempotent): " + m.err.Error()
+}
+
+func (m *mayHaveRun) Unwrap() error { return m.err }

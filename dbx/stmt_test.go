@@ -114,3 +114,18 @@ func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// A statement that may have taken effect is not sent again, and the
+// message says so and what would allow the retry.
+func TestStatementRefusalSaysWhatWouldAllowTheRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, err := Statement(t.Context(), func(context.Context) (int, error) { return 0, codeErr("57P01") })
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+		assert.Equal(t, "not_idempotent", retry.ReasonOf(err))
+		assert.Equal(t, "57P01", SQLState(err))
+		assert.NotContains(t, err.Error(), "permanent")
+		for _, hint := range []string{"may have taken effect", "not sent again", "dbx.Idempotent"} {
+			assert.Contains(t, err.Error(), hint)
+		}
+	})
+}

@@ -15,11 +15,12 @@ import (
 // the context ended while COMMIT was under way (the driver stopped waiting
 // for the reply), or the server answered 08xxx, 57P01, 57P02, 57P05 or
 // 40003. The transaction is not retried, since redoing it could apply it
-// twice; errors.Is(err, dbx.ErrCommitUnknown) tells the caller to check
-// (for example for a row with a unique id the transaction wrote) before
-// doing it again. A read-only transaction, or one declared [Idempotent],
-// is retried instead; when its attempts run out on such COMMITs, the
-// final error still holds ErrCommitUnknown.
+// twice: the loop stops with [retry.ErrNotIdempotent], and the message
+// says what would allow the retry. errors.Is(err, dbx.ErrCommitUnknown)
+// tells the caller to check (for example for a row with a unique id the
+// transaction wrote) before doing it again. A read-only transaction, or
+// one declared [Idempotent], is retried instead; when its attempts run
+// out on such COMMITs, the final error still holds ErrCommitUnknown.
 //
 // A COMMIT the server answered with a rollback (fn ignored a failed
 // statement) is not an unknown outcome: nothing was committed, and the
@@ -273,7 +274,7 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 	if readOnly || IsIdempotent(ctx) {
 		return &verdict{err: &unknownCommit{err: err}, retryable: true}
 	}
-	return retry.NotIdempotent(&unknownCommit{err: err})
+	return retry.NotIdempotent(&unknownCommit{err: err, refused: true})
 }
 
 // classified wraps err, returned before COMMIT, with its verdict.
@@ -302,8 +303,20 @@ func (r *rolledBack) Unwrap() error    { return r.err }
 func (r *rolledBack) SQLState() string { return "25P02" }
 
 // unknownCommit is the error of a COMMIT with an unknown outcome: its chain
-// holds ErrCommitUnknown and the driver's error.
-type unknownCommit struct{ err error }
+// holds ErrCommitUnknown and the driver's error. refused says that the
+// transaction is not run again because of it; the message then says what
+// would allow the retry.
+type unknownCommit struct {
+	err     error
+	refused bool
+}
 
-func (u *unknownCommit) Error() string   { return ErrCommitUnknown.Error() + ": " + u.err.Error() }
+func (u *unknownCommit) Error() string {
+	if u.refused {
+		return ErrCommitUnknown.Error() + ", so it is not run again (to retry it, make running it twice harmless " +
+			"and mark the context with dbx.Idempotent, or make the transaction read-only): " + u.err.Error()
+	}
+	return ErrCommitUnknown.Error() + ": " + u.err.Error()
+}
+
 func (u *unknownCommit) Unwrap() []error { return []error{ErrCommitUnknown, u.err} }

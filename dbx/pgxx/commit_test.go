@@ -46,6 +46,8 @@ func TestInTxCommitReplyHeldPastTheContext(t *testing.T) {
 			count := orders(t, connect(t, cfg))
 			proxy, via := newProxy(t, cfg)
 			db := openDB(t, via)
+			// Connected before the clock starts: patience is for COMMIT.
+			require.NoError(t, db.PingContext(t.Context()))
 
 			proxy.arm("commit", 1, hold)
 			calls := 0
@@ -72,6 +74,7 @@ func TestPgxInTxCommitReplyHeldPastTheContext(t *testing.T) {
 			count := orders(t, connect(t, cfg))
 			proxy, via := newProxy(t, cfg)
 			pool := newPool(t, via)
+			require.NoError(t, pool.Ping(t.Context())) // connected before the clock starts
 
 			proxy.arm("commit", 1, hold)
 			calls := 0
@@ -97,6 +100,7 @@ func TestPgxInTxContextEndedBeforeCommit(t *testing.T) {
 	cfg := newDatabase(t)
 	count := orders(t, connect(t, cfg))
 	pool := newPool(t, cfg)
+	require.NoError(t, pool.Ping(t.Context())) // connected before the clock starts
 	insert := func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO orders (item) VALUES ('book')")
 		return err

@@ -144,7 +144,11 @@ func orders(t testing.TB, conn *pgx.Conn) func() int {
 
 // patience is how long a client waits for a reply the proxy holds back
 // before it gives up; the server has committed long before.
-const patience = 300 * time.Millisecond
+//
+// It bounds the work before COMMIT too (BEGIN and a statement on a
+// connection made beforehand), so it is generous: on a loaded machine a
+// few hundred milliseconds did not always cover it.
+const patience = time.Second
 
 // terminate ends the backend pid and waits (by asking the server) until it
 // is gone.
