@@ -247,7 +247,7 @@ func (b *Budget) withdraw(timedOut bool, clk *clock) bool {
 		b.refill(b.tl.since(clk.now()))
 	}
 	if b.link != nil {
-		return b.link.spend(b, b.cost(timedOut))
+		return b.link.spend(b, b.cost(timedOut), clk)
 	}
 	return b.take(b.cost(timedOut))
 }

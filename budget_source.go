@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A BudgetSource lends tokens to a [Budget] that holds only a share of a
@@ -28,7 +29,9 @@ import (
 // The Budget's Tokens and TokensAt report the lease, and Stats counts the
 // retries this Budget granted and refused.
 type BudgetSource interface {
-	// Draw lends tokens to the budget. need (> 0) is what the lease lacks
+	// Draw lends tokens to the budget at instant now, the instant of the
+	// decision (the wall clock under Do, the caller's instant for
+	// [Policy.Failed], virtual time in a simulator). need (> 0) is what the lease lacks
 	// to pay for the retry being decided; room (≥ need) is what the lease
 	// can hold. Draw returns the tokens it lends: at least need to grant
 	// the retry, less to refuse it (whatever it lends stays in the lease).
@@ -41,7 +44,7 @@ type BudgetSource interface {
 	// too, since draws are made one at a time. It must return promptly (a
 	// shared store is asked with a short deadline of its own, not the
 	// call's: the draw serves every call waiting on it).
-	Draw(need, room float64) (lent float64)
+	Draw(now time.Time, need, room float64) (lent float64)
 	// Give receives tokens the lease could not hold (deposits of
 	// successful calls beyond Capacity, tokens lent or refunded beyond
 	// it), at least Capacity at a time. It is called on the path of a
@@ -59,12 +62,12 @@ type budgetLink struct {
 
 // spend decides a retry costing cost micro-tokens with the lease of b,
 // drawing on the source when the lease cannot pay.
-func (l *budgetLink) spend(b *Budget, cost int64) bool {
+func (l *budgetLink) spend(b *Budget, cost int64, clk *clock) bool {
 	if b.grab(cost) {
 		b.allowed.Add(1)
 		return true
 	}
-	if !l.draw(b, cost) {
+	if !l.draw(b, cost, clk) {
 		b.denied.Add(1)
 		return false
 	}
@@ -76,14 +79,14 @@ func (l *budgetLink) spend(b *Budget, cost int64) bool {
 // lease, unless another goroutine's draw, made while this one waited,
 // already refilled it. The deferred unlock keeps the budget usable when the
 // source panics.
-func (l *budgetLink) draw(b *Budget, cost int64) bool {
+func (l *budgetLink) draw(b *Budget, cost int64, clk *clock) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b.grab(cost) {
 		return true
 	}
 	cur := b.tokens.Load()
-	lent := l.src.Draw(float64(cost-cur)/microsPerToken, float64(b.capacity-cur)/microsPerToken)
+	lent := l.src.Draw(clk.now(), float64(cost-cur)/microsPerToken, float64(b.capacity-cur)/microsPerToken)
 	if lent > 0 { // false for NaN too
 		b.add(int64(math.Round(min(lent, maxBudgetValue) * microsPerToken)))
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,7 +24,7 @@ type poolSource struct {
 	lendFn func(need, room float64) float64 // overrides the pool when set
 }
 
-func (s *poolSource) Draw(need, room float64) float64 {
+func (s *poolSource) Draw(_ time.Time, need, room float64) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draws++
@@ -230,4 +231,32 @@ func TestBudgetSourceConservation(t *testing.T) {
 			t.Fatalf("lease %d outside [0, %d]", lease, micros(capacity))
 		}
 	})
+}
+
+// Draw gets the instant of the decision: the one a caller of the engine
+// passes to Failed.
+func TestBudgetSourceDrawInstant(t *testing.T) {
+	var got time.Time
+	src := &poolSource{}
+	src.lendFn = func(need, room float64) float64 { return room }
+	rec := &instantSource{poolSource: src, at: &got}
+	b := mustBudget(t, BudgetConfig{Capacity: 1, Source: rec})
+	p, err := NewPolicy(WithBudget(b))
+	require.NoError(t, err)
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	ctx, pr, err := p.Begin(context.Background(), Progress{}, at)
+	require.NoError(t, err)
+	v := p.Failed(ctx, pr, errProp, at.Add(time.Second))
+	require.NoError(t, v.Err)
+	assert.Equal(t, at.Add(time.Second), got)
+}
+
+type instantSource struct {
+	*poolSource
+	at *time.Time
+}
+
+func (s *instantSource) Draw(now time.Time, need, room float64) float64 {
+	*s.at = now
+	return s.poolSource.Draw(now, need, room)
 }
