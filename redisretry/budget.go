@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -163,10 +164,10 @@ func (b *budget) health() *health { return &b.h }
 // Draw lends the lease what a retry needs: from Redis, in one exchange
 // within Timeout; from the process's own budget while Redis cannot be
 // used. It is called by the lease, one draw at a time.
-func (b *budget) Draw(need, room float64) float64 {
+func (b *budget) Draw(now time.Time, need, room float64) float64 {
 	n, w := int64(math.Round(need*1e6)), int64(math.Round(room*1e6))
 	if b.h.local() || b.f.isClosed() {
-		lent, _ := b.local.lend(0, n, w, micros())
+		lent, _ := b.local.lend(0, n, w, now.UnixMicro())
 		return float64(lent) / 1e6
 	}
 	if b.dry.Load() {
@@ -196,7 +197,7 @@ func (b *budget) Draw(need, room float64) float64 {
 		return float64(lent) / 1e6
 	}
 	// Not lent and err belong to the job, which may still be running.
-	own, _ := b.local.lend(0, n, w, micros())
+	own, _ := b.local.lend(0, n, w, now.UnixMicro())
 	return float64(own) / 1e6
 }
 
