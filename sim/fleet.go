@@ -36,6 +36,10 @@ type Fleet struct {
 	// Breaker, when not nil, gives every client its own [retry.Breaker]
 	// made from this configuration, replacing one Policy carries.
 	Breaker *retry.BreakerConfig
+	// Shared, when not nil, spreads the clients over processes that each
+	// hold a lease of one budget shared through a store (see [Shared]),
+	// replacing one Policy carries; Budget must then be nil.
+	Shared *Shared
 }
 
 // client is one simulated client: the policy its calls run and what it
@@ -69,13 +73,29 @@ func (f Fleet) clients(n int, r *rand.Rand) ([]client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: Fleet.Policy: %w", err)
 	}
+	var leases []*retry.Budget
+	if f.Shared != nil {
+		if f.Budget != nil {
+			return nil, fmt.Errorf("%w: sim: Fleet.Budget and Fleet.Shared are both set", retry.ErrInvalidConfig)
+		}
+		if leases, err = f.Shared.leases(n); err != nil {
+			return nil, err
+		}
+	}
 	cs := make([]client, n)
 	for i := range cs {
 		cs[i].p = shared
-		if f.Budget == nil && f.Breaker == nil {
+		if f.Budget == nil && f.Breaker == nil && leases == nil {
 			continue
 		}
 		var opts []retry.Option
+		if leases != nil {
+			b := leases[i%len(leases)]
+			if i < len(leases) {
+				cs[i].budget = b // observed once per process
+			}
+			opts = append(opts, retry.WithBudget(b))
+		}
 		if f.Budget != nil {
 			b, err := retry.NewBudget(*f.Budget)
 			if err != nil {
