@@ -67,7 +67,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(multiplierValue{&p.multiplier}, "multiplier", "for -backoff exponential: growth `factor`, >= 1")
 	fs.Var(durationValue{&p.maxDelay}, "max-delay", "cap (a `duration`) on every wait; 0 means no cap")
 	fs.Var(jitterValue{&p.jitter}, "jitter", "`mode`: none, full, equal, decorrelated, or proportional:F")
-	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
+	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own, unless the entry starts with shared: (one budget all clients draw on at once) or fleet: (the clients spread over processes=N, each leasing lease=TOKENS of one budget shared through a store, returning deposits every sync=DURATION, as redisretry does)")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
 	fs.IntVar(&o.Clients, "clients", o.Clients, "simulated clients (`n`)")
@@ -196,6 +196,14 @@ func (c *simConfig) fleets() ([]sim.Fleet, []string, error) {
 	var fs []sim.Fleet
 	var labels []string
 	for _, b := range c.budgets {
+		if f, ok, err := sharedFleet(b, p, br); ok {
+			if err != nil {
+				return nil, nil, usagef("-budget: %v", err)
+			}
+			fs = append(fs, f)
+			labels = append(labels, "-budget "+b)
+			continue
+		}
 		bc, err := parseBudget(b)
 		if err != nil {
 			return nil, nil, usagef("-budget: %v", err)
