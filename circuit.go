@@ -105,6 +105,11 @@ type BreakerConfig struct {
 	// BreakerHalfOpen is recorded by the first attempt that asks for admission
 	// after the recovery timeout, not at the instant the timeout passes.
 	OnStateChange func(from, to BreakerState)
+
+	// Control, if not nil, is called once by NewBreaker with the breaker's
+	// [BreakerControl], for code that shares the breaker's state with
+	// other processes (package redisretry). Default nil.
+	Control func(BreakerControl)
 }
 
 // A Breaker is a circuit breaker: it stops calling a dependency that keeps
@@ -204,6 +209,9 @@ func NewBreaker(c BreakerConfig) (*Breaker, error) {
 		b.rate = c.FailureRate
 		b.width = int64(cmpOr(c.Window, DefaultWindow)) / windowBuckets
 		b.minCalls = uint64(cmpOr(c.MinimumCalls, DefaultMinimumCalls))
+	}
+	if c.Control != nil {
+		c.Control(BreakerControl{b})
 	}
 	return b, nil
 }
