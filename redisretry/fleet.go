@@ -78,6 +78,7 @@ type Fleet struct {
 	closed  bool
 
 	jobs      chan *job
+	kick      chan struct{} // a limit has something to send at once
 	closing   chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -120,7 +121,7 @@ func New(c redis.UniversalClient, o Options) (*Fleet, error) {
 	f := &Fleet{
 		client: c, prefix: o.Prefix, timeout: o.Timeout, interval: o.SyncInterval, expire: o.Expire,
 		observer: o.Observer, names: map[string]bool{},
-		jobs: make(chan *job), closing: make(chan struct{}), done: make(chan struct{}),
+		jobs: make(chan *job), kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 	}
 	go f.run()
 	return f, nil
@@ -260,7 +261,18 @@ func (f *Fleet) run() {
 			f.serve(j)
 		case <-t.C:
 			_ = f.syncAll()
+		case <-f.kick:
+			_ = f.syncAll()
 		}
+	}
+}
+
+// kickSync asks the fleet's goroutine for an exchange now, without
+// waiting.
+func (f *Fleet) kickSync() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
 	}
 }
 
