@@ -151,7 +151,11 @@ func (b *breaker) apply(st fleetState, now time.Time) {
 	case st.st == "closed":
 		b.ctl.Close(now)
 	case st.st == "open":
-		b.ctl.Open(now, now.Add(time.Duration(st.left)*time.Millisecond))
+		// Open past the fleet's open time, by the leader's lease: the
+		// fleet names the one process that probes first, and it turns
+		// half-open then (the gen of the half-open state is new to it).
+		// Without Redis, it probes alone after that much longer.
+		b.ctl.Open(now, now.Add(time.Duration(st.left)*time.Millisecond+b.leaderLease()))
 	case st.leads && st.gen != b.gen:
 		b.ctl.Open(now, now) // half-open at its next attempt: it runs the fleet's probes
 	case !st.leads:

@@ -51,6 +51,12 @@ type workerReport struct {
 // prints what it retried and deposited.
 func workerMain(mode string) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "worker:", err); return 1 }
+	if mode == "breaker-shared" || mode == "breaker-local" {
+		if err := breakerWorker(mode); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
 	var b *retry.Budget
 	var f *redisretry.Fleet
 	var err error
