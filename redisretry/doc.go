@@ -1,7 +1,7 @@
-// Package redisretry shares retry budgets (and, through the same [Fleet],
-// circuit breakers) among the processes of a fleet, through Redis, so
-// that the limits protect a dependency from what the whole fleet does
-// rather than from each process alone.
+// Package redisretry shares retry budgets and circuit breakers among the
+// processes of a fleet, through Redis, so that the limits protect a
+// dependency from what the whole fleet does rather than from each process
+// alone.
 //
 // A thousand processes with a budget of 10 retries each can send 10,000
 // retries into an outage; one budget of 10 shared by all of them sends
@@ -53,6 +53,35 @@
 // still waiting for an exchange when it is killed ([Fleet.Close] sends
 // them): the fleet then holds fewer tokens, never more.
 //
+// # The shared breaker
+//
+// [Fleet.Breaker] returns a [retry.Breaker] for [retry.WithBreaker]. Each
+// process's breaker counts its own attempts, as any retry.Breaker does; at
+// every exchange the process sends what its rules look at (its failures in
+// a row, and the failures and attempts of its failure-rate window), and
+// the script applies the rules to the sums over the processes heard from
+// within the last three exchanges: the consecutive rule counts each
+// process's failures since its own last success, added up; the
+// failure-rate rule the fleet's failures over the fleet's attempts, once
+// they reach MinimumCalls. A trip opens the breaker in every process at
+// its next exchange. A process whose own rules trip its breaker (its sum
+// alone crossed the rule) sends it at once, and the fleet opens too.
+//
+// So an open state reaches every process within 2 × (SyncInterval +
+// Timeout) of the failure that crossed a rule (one exchange carries the
+// count, the next the state), and within SyncInterval + 2 × Timeout of a
+// process's own trip. When the open time is up (RecoveryTimeout, lengthened
+// and jittered after failed probes as MaxRecoveryTimeout says, computed in
+// the script), the fleet names one process to probe: its breaker turns
+// half-open and runs HalfOpenProbes probes, the other processes' stay open.
+// Its probes' successes close the breaker for the fleet, a failure opens
+// it again; a process named that does not report within its lease (three
+// exchanges: it has no traffic, or died) is replaced by the next. A
+// breaker exchanges every SyncInterval, whatever its traffic: that is how
+// it learns the fleet opened (a process that makes few calls may want a
+// longer SyncInterval). OnStateChange sees every change, the fleet's
+// included.
+//
 // # When Redis fails
 //
 // Every exchange has a deadline, Options.Timeout (default 50ms), kept by
@@ -61,7 +90,9 @@
 // with an error (including a key that holds something else), the limit
 // decides alone: a process's retries draw on a budget of its own
 // ([Fallback], by default the shared configuration), as if it had no
-// fleet, and the Observer's Sharing hook says so
+// fleet, its breaker applies its rules to its own attempts alone (a
+// breaker held open by the fleet turns half-open by itself three exchanges
+// after the fleet's open time), and the Observer's Sharing hook says so
 // ([retry.SharingInfo]: Shared false, and why). A call waits at most one
 // Timeout for that: the retry that found Redis gone is decided by the
 // process's own budget, and so are the next ones, without asking Redis.
@@ -73,12 +104,13 @@
 //
 // # Keys
 //
-// A limit lives in one hash, "<Prefix>:{<name>}:budget", whose name is its
+// A limit lives in one hash, "<Prefix>:{<name>}:budget" or
+// "<Prefix>:{<name>}:breaker", whose name is its
 // Cluster hash tag: one node serves each limit, and limits spread over the
 // nodes. The hash records the configuration it was made with; a process
 // that asks for the same name with another configuration, or finds a key
-// that is not a budget of ours (another type, other fields, garbage
-// values), gets an error from [Fleet.Budget], or falls back if that
+// that is not a limit of ours (another type, other fields, garbage
+// values), gets an error from [Fleet.Budget] or [Fleet.Breaker], or falls back if that
 // happens later, and never changes a key that is not ours. Every exchange
 // renews the key's expiry (Options.Expire, default 10 minutes): the state
 // of a limit nobody uses any more goes away by itself, and a limit that

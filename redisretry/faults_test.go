@@ -148,3 +148,35 @@ func waitFor(t testing.TB, cond func() bool, what string) {
 		<-time.After(time.Millisecond)
 	}
 }
+
+// A shared breaker whose Redis is killed decides alone (its own rules trip
+// it), says so, and shares again when Redis is back; a key of garbage
+// written while it runs does the same, without a panic.
+func TestBreakerRedisKilled(t *testing.T) {
+	s := startServer(t)
+	c := newClient(t, s.addr())
+	ev := newSharing()
+	f := newFleet(t, c, redisretry.Options{Prefix: "kill", Timeout: 200 * time.Millisecond, SyncInterval: 10 * time.Millisecond,
+		Observer: ev.observer()})
+	br, err := f.Breaker("dep", retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	s.kill()
+	e := ev.next(t, 10*time.Second)
+	require.False(t, e.Shared, "%+v", e)
+	assert.Equal(t, "breaker", e.Kind)
+	fail(t, br, 3)
+	assert.Equal(t, retry.BreakerOpen, br.State(), "its own rules, alone")
+
+	s.start()
+	ev.until(t, true, "shares again")
+	ctx := context.Background()
+	waitFor(t, func() bool {
+		st, _ := c.HGet(ctx, "kill:{dep}:breaker", "st").Result()
+		return st == "open"
+	}, "the trip made alone reaches the fleet once Redis is back")
+
+	require.NoError(t, c.HSet(ctx, "kill:{dep}:breaker", "gen", "many").Err())
+	ev.until(t, false, "garbage: decides alone")
+	require.NoError(t, c.Del(ctx, "kill:{dep}:breaker").Err())
+	ev.until(t, true, "a fresh key: shares again")
+}

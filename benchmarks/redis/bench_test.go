@@ -114,8 +114,8 @@ func failing(p float64, r *rand.Rand) func(context.Context) (int, error) {
 }
 
 // BenchmarkCommands makes 10,000 calls per iteration whose attempts fail
-// at a rate, through redisretry's shared budget (Do with up to 4 attempts,
-// no wait), and through gobreaker v2's DistributedCircuitBreaker (one
+// at a rate, through redisretry's shared budget and breaker (Do with up to
+// 4 attempts, no wait), and through gobreaker v2's DistributedCircuitBreaker (one
 // attempt per call), each on a Redis of its own. The "paced" runs make a
 // call about every 100µs (a pause of 1ms every 10 calls), so that the
 // fleet's periodic exchanges happen as they would in a service: the
@@ -131,7 +131,7 @@ func BenchmarkCommands(b *testing.B) {
 
 func redisretryCommands(b *testing.B, rate float64, paced bool) {
 	c := server(b)
-	f, err := redisretry.New(c, redisretry.Options{})
+	f, err := redisretry.New(c, redisretry.Options{Timeout: time.Second}) // a loaded machine must not fall back
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,7 +140,13 @@ func redisretryCommands(b *testing.B, rate float64, paced bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := retry.NewPolicy(retry.WithBudget(budget), retry.WithBackoff(retry.Constant(0)))
+	// A threshold the failures do not reach in a row: the breaker stays
+	// closed, and its exchanges are the periodic ones.
+	br, err := f.Breaker("bench", retry.BreakerConfig{FailureThreshold: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := retry.NewPolicy(retry.WithBudget(budget), retry.WithBreaker(br), retry.WithBackoff(retry.Constant(0)))
 	if err != nil {
 		b.Fatal(err)
 	}
