@@ -20,6 +20,7 @@ type delivery struct {
 	meta   *jetstream.MsgMetadata
 	key    string          // the key of its State
 	last   bool            // the last delivery MaxDeliver allows: nothing can be deferred
+	now    time.Time       // the instant of the latest decision
 	settle context.Context // for the bucket and the dead letter: the handlers' parent, never cancelled
 }
 
@@ -39,11 +40,16 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
 	st, err := r.load(d.settle, d.key, meta)
 	r.report(msg, err)
+	now := r.now()
+	d.now = now
 	if st.Stopped != "" {
 		d.end(stopped{msg: st.Stopped, reason: st.Reason}, st.Progress)
 		return
 	}
-	now := r.now()
+	if early := st.Due.Sub(now); early > earliness && !d.last {
+		d.deferTo(st, early, nil) // the server brought it back too soon
+		return
+	}
 	pr := st.Progress
 	if lost := meta.NumDelivered - min(st.Next, meta.NumDelivered); lost > 0 {
 		pr.Attempts = satAdd(pr.Attempts, lost)
@@ -68,6 +74,10 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		d.attempt(ctx, actx, lim.keepAlive, h, pr, apr)
 	}
 }
+
+// earliness is how much sooner than the policy's instant a delivery may
+// run: less than the server's own timer resolution.
+const earliness = time.Millisecond
 
 // attempt runs h as the attempt admitted with apr (pr is the progress
 // before the admission), keeping the message alive while it runs, and
@@ -113,6 +123,7 @@ func (d *delivery) failed(ctx, actx context.Context, pr, apr retry.Progress, err
 		p = d.r.limited(apr.Attempts)
 	}
 	now := d.r.now()
+	d.now = now
 	v := p.Failed(actx, apr, judged(actx, err), now)
 	switch {
 	case v.Err == nil:

@@ -16,11 +16,11 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func() error) {
 	ended := make(chan error, 1)
 	go func() {
 		t := time.NewTicker(every)
-		defer t.Stop()
 		var first error
 		for {
 			select {
 			case <-done:
+				t.Stop()
 				ended <- first
 				return
 			case <-t.C:

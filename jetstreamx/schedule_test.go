@@ -63,6 +63,7 @@ type decisions struct {
 	chosen []time.Time
 	waits  []time.Duration
 	events []string
+	begun  []int // the attempt numbers started
 }
 
 func (d *decisions) now() time.Time {
@@ -81,7 +82,10 @@ func (d *decisions) event(s string) {
 func (d *decisions) observer() *retry.Observer {
 	return &retry.Observer{
 		AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
-			d.event("start")
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.events = append(d.events, "start")
+			d.begun = append(d.begun, e.Attempt)
 			return ctx
 		},
 		AttemptEnd: func(ctx context.Context, e retry.AttemptEndInfo) { d.event("end") },
@@ -94,6 +98,12 @@ func (d *decisions) observer() *retry.Observer {
 		},
 		Done: func(ctx context.Context, e retry.DoneInfo) { d.event("done " + retry.ReasonOf(e.Err)) },
 	}
+}
+
+func (d *decisions) started() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]int(nil), d.begun...)
 }
 
 func (d *decisions) snapshot() ([]time.Time, []time.Duration, []string) {

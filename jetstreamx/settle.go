@@ -36,7 +36,7 @@ func (d *delivery) deferTo(st State, wait time.Duration, why error) {
 		d.end(why, st.Progress)
 		return
 	}
-	st.Next, st.Published = d.meta.NumDelivered+1, d.meta.Timestamp
+	st.Next, st.Published, st.Due = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait)
 	d.r.report(d.msg, d.r.save(d.settle, d.key, st))
 	if err := d.msg.NakWithDelay(wait); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: negative acknowledgement (delay %v): %w; the server delivers the message again after AckWait", wait, err))

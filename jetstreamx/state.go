@@ -31,6 +31,11 @@ type State struct {
 	// or AckWait passed): they count as attempts, and their retry is
 	// decided before the message runs.
 	Next uint64 `json:"next_delivery"`
+	// Due is the instant the policy chose for the next attempt. A delivery
+	// that comes earlier (the server lost the delay of a negative
+	// acknowledgement: it restarted) is sent back for the rest of the
+	// wait, without running and without counting.
+	Due time.Time `json:"due,omitzero"`
 	// Published is when the stream stored the message; a state whose
 	// instant differs belongs to another message that had the same stream
 	// sequence (a stream deleted and created again), and is ignored.
