@@ -139,7 +139,46 @@ func newFakeConsumer(cfg jetstream.ConsumerConfig) *fakeConsumer {
 func (c *fakeConsumer) CachedInfo() *jetstream.ConsumerInfo { return &c.info }
 
 // fakeJS is a JetStream context without a connection (terminations carry
-// no reason).
-type fakeJS struct{ jetstream.JetStream }
+// no reason). Its dead-letter stream "DEAD" captures every subject but
+// "S.jobs" and keeps what is published, unless down.
+type fakeJS struct {
+	jetstream.JetStream
+	dead *deadLetters
+}
+
+type deadLetters struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+	down bool
+}
 
 func (fakeJS) Conn() *nats.Conn { return nil }
+
+func (fakeJS) StreamNameBySubject(_ context.Context, subj string) (string, error) {
+	if subj == "S.jobs" {
+		return "S", nil
+	}
+	return "DEAD", nil
+}
+
+func (js fakeJS) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	js.dead.mu.Lock()
+	defer js.dead.mu.Unlock()
+	if js.dead.down {
+		return nil, nats.ErrNoResponders
+	}
+	js.dead.msgs = append(js.dead.msgs, m)
+	return &jetstream.PubAck{Stream: "DEAD", Sequence: uint64(len(js.dead.msgs))}, nil
+}
+
+func (d *deadLetters) setDown(down bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.down = down
+}
+
+func (d *deadLetters) all() []*nats.Msg {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*nats.Msg(nil), d.msgs...)
+}

@@ -57,7 +57,8 @@ type State struct {
 
 // StateKey returns the key of a message's [State] in the progress bucket:
 // "<stream>.<consumer>.<stream sequence>". Characters a key may not hold
-// are written as "=" and two hexadecimal digits ("=" itself as "=3D").
+// are written as "=" and two hexadecimal digits ("=" itself as "=3D"),
+// an empty name as "=".
 func StateKey(stream, consumer string, seq uint64) string {
 	var b strings.Builder
 	b.Grow(len(stream) + len(consumer) + 22)
@@ -72,6 +73,9 @@ func StateKey(stream, consumer string, seq uint64) string {
 // escapeKey writes s with every byte a key token may not hold escaped.
 func escapeKey(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
+	if s == "" {
+		b.WriteByte('=')
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
