@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -119,7 +120,9 @@ func matches(filter, subj string) bool {
 // so nothing is recorded; the limit is found by bisection.
 func attemptLimit(p *retry.Policy) int {
 	q, err := p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil), retry.WithNotify(nil),
-		retry.WithMaxElapsed(0), retry.WithClassifier(retryAll), retry.WithBackoff(retry.Constant(0)))
+		retry.WithMaxElapsed(0), retry.WithClassifier(retryAll), retry.WithBackoff(retry.Constant(0)),
+		retry.WithRand(rand.New(rand.NewPCG(0, 0)))) // p's own source is not drawn from
+
 	if err != nil {
 		return 0
 	}
