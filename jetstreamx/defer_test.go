@@ -60,7 +60,7 @@ func TestOpenBreakerDefers(t *testing.T) {
 	cons := f.consumer(t, jetstream.ConsumerConfig{})
 	h, err := r.Handler(context.Background(), cons, flaky(rec))
 	require.NoError(t, err)
-	consume(t, cons, h)
+	consumeAll(t, cons, h)
 
 	trip := f.publish(t, "1") // its failure opens the breaker
 	require.Eventually(t, func() bool { return breaker.State() == retry.BreakerOpen }, 10*time.Second, time.Millisecond)
@@ -107,7 +107,7 @@ func TestBudgetRefusalDefers(t *testing.T) {
 	cons := f.consumer(t, jetstream.ConsumerConfig{})
 	h, err := r.Handler(context.Background(), cons, flaky(rec))
 	require.NoError(t, err)
-	consume(t, cons, h)
+	consumeAll(t, cons, h)
 
 	var seqs []uint64
 	for range 4 {

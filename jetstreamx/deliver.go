@@ -15,14 +15,23 @@ import (
 // delivery is one delivery of a message, from its metadata to its
 // acknowledgement.
 type delivery struct {
-	r      *Retrier
-	msg    jetstream.Msg
-	meta   *jetstream.MsgMetadata
-	key    string          // the key of its State
-	last   bool            // the last delivery MaxDeliver allows: nothing can be deferred
-	now    time.Time       // the instant of the latest decision
-	settle context.Context // for the bucket and the dead letter: the handlers' parent, never cancelled
+	r    *Retrier
+	msg  jetstream.Msg
+	meta *jetstream.MsgMetadata
+	base context.Context // the handlers' parent
+	last bool            // the last delivery MaxDeliver allows: nothing can be deferred
+	now  time.Time       // the instant of the latest decision
 }
+
+// key is the key of the message's State.
+func (d *delivery) key() string {
+	return StateKey(d.meta.Stream, d.meta.Consumer, d.meta.Sequence.Stream)
+}
+
+// settle is the context of the bucket's and the dead letter's requests:
+// the handlers' parent, without its cancellation (a consumer that stops
+// still records what its handlers decided).
+func (d *delivery) settle() context.Context { return context.WithoutCancel(d.base) }
 
 // deliver handles one delivery of msg: it reads the message's state,
 // decides the retries whose outcome was never reported (deliveries lost
@@ -35,10 +44,8 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		r.report(msg, fmt.Errorf("jetstreamx: not a JetStream message, left unacknowledged: %w", err))
 		return
 	}
-	d := &delivery{r: r, msg: msg, meta: meta, settle: context.WithoutCancel(ctx),
-		key:  StateKey(meta.Stream, meta.Consumer, meta.Sequence.Stream),
-		last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
-	st, err := r.load(d.settle, d.key, meta)
+	d := &delivery{r: r, msg: msg, meta: meta, base: ctx, last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
+	st, err := r.load(d, meta)
 	r.report(msg, err)
 	now := r.now()
 	d.now = now
@@ -83,10 +90,8 @@ const earliness = time.Millisecond
 // before the admission), keeping the message alive while it runs, and
 // reports the outcome. A panic in h is decided as a failure, then goes on.
 func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Handler, pr, apr retry.Progress) {
-	hctx, cancel := context.WithCancel(actx)
 	stop := keepAlive(d.msg, every)
 	finish := func() {
-		cancel()
 		if err := stop(); err != nil {
 			d.r.report(d.msg, fmt.Errorf("jetstreamx: marking the message in progress: %w", err))
 		}
@@ -103,7 +108,7 @@ func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Han
 			panic(v)
 		}
 	}()
-	err := h(hctx, d.msg)
+	err := h(actx, d.msg)
 	returned = true
 	finish()
 	if err == nil {

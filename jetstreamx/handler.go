@@ -15,9 +15,10 @@ import (
 // handler must not call Ack, Nak or Term itself (the adapter's own
 // acknowledgement would then fail, and is reported to Config.OnError).
 //
-// ctx is ended when the handler returns, and when the context given to
-// [Retrier.Handler] ends: a handler that returns an error then is not
-// counted as an attempt, and its message comes back after Config.Defer.
+// ctx is the context given to [Retrier.Handler], with what the policy's
+// observer adds (a span). When it ends (the consumer is stopping), a
+// handler that returns an error is not counted as an attempt, and its
+// message comes back after Config.Defer.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
 
 // Handler returns a jetstream.MessageHandler for the consumer cons that

@@ -147,8 +147,8 @@ func (f *fixture) publish(t testing.TB, body string) uint64 {
 	return ack.Sequence
 }
 
-// consume runs handle on cons until the test ends.
-func consume(t testing.TB, cons jetstream.Consumer, handle jetstream.MessageHandler) {
+// consumeAll runs handle on cons until the test ends.
+func consumeAll(t testing.TB, cons jetstream.Consumer, handle jetstream.MessageHandler) {
 	t.Helper()
 	cc, err := cons.Consume(handle, jetstream.PullExpiry(time.Second))
 	require.NoError(t, err)

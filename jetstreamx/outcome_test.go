@@ -79,7 +79,7 @@ func TestStopsTerminateWithTheReason(t *testing.T) {
 			rec := &recorder{}
 			h, err := r.Handler(context.Background(), cons, flaky(rec))
 			require.NoError(t, err)
-			consume(t, cons, h)
+			consumeAll(t, cons, h)
 
 			seq := f.publish(t, tc.body)
 			var a terminated
@@ -166,7 +166,7 @@ func TestHintIsObeyed(t *testing.T) {
 	cons := f.consumer(t, jetstream.ConsumerConfig{})
 	h, err := r.Handler(context.Background(), cons, flaky(rec))
 	require.NoError(t, err)
-	consume(t, cons, h)
+	consumeAll(t, cons, h)
 
 	seq := f.publish(t, "1 hint")
 	runs := waitRuns(t, rec, seq, 2)

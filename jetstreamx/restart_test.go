@@ -97,7 +97,7 @@ func TestRetryOutlivesAServerRestart(t *testing.T) {
 	rec := &recorder{}
 	h, err := r.Handler(context.Background(), cons, flaky(rec))
 	require.NoError(t, err)
-	consume(t, cons, h)
+	consumeAll(t, cons, h)
 
 	seq := f.publish(t, "1")
 	key := jetstreamx.StateKey(f.name, cons.CachedInfo().Name, seq)

@@ -155,7 +155,7 @@ func TestRunsAtThePolicysInstants(t *testing.T) {
 	cons := f.consumer(t, jetstream.ConsumerConfig{})
 	h, err := r.Handler(context.Background(), cons, flaky(rec))
 	require.NoError(t, err)
-	consume(t, cons, h)
+	consumeAll(t, cons, h)
 
 	seq := f.publish(t, "3")
 	runs := waitRuns(t, rec, seq, 4)

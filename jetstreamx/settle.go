@@ -24,7 +24,7 @@ func (d *delivery) succeeded(actx context.Context, apr retry.Progress) {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: acknowledging the message: %w", err))
 		return
 	}
-	d.r.report(d.msg, d.r.forget(d.settle, d.key, d.meta))
+	d.r.report(d.msg, d.r.forget(d))
 }
 
 // deferTo stores st for the next delivery and asks the server to deliver
@@ -37,7 +37,7 @@ func (d *delivery) deferTo(st State, wait time.Duration, why error) {
 		return
 	}
 	st.Next, st.Published, st.Due = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait)
-	d.r.report(d.msg, d.r.save(d.settle, d.key, st))
+	d.r.report(d.msg, d.r.save(d, st))
 	if err := d.msg.NakWithDelay(wait); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: negative acknowledgement (delay %v): %w; the server delivers the message again after AckWait", wait, err))
 	}
@@ -67,10 +67,10 @@ func (d *delivery) end(reason error, pr retry.Progress) {
 	if err := d.term(reason); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminating the message: %w; it is terminated when it comes back", err))
 		later.Next, later.Published = d.meta.NumDelivered+1, d.meta.Timestamp
-		d.r.report(d.msg, d.r.save(d.settle, d.key, later))
+		d.r.report(d.msg, d.r.save(d, later))
 		return
 	}
-	d.r.report(d.msg, d.r.forget(d.settle, d.key, d.meta))
+	d.r.report(d.msg, d.r.forget(d))
 }
 
 // term terminates the message, with the reason where the server reads one
@@ -127,8 +127,8 @@ func (d *delivery) deadLetter(reason error, attempts int) error {
 	m.Header.Set(HeaderConsumer, d.meta.Consumer)
 	m.Header.Set(HeaderSequence, strconv.FormatUint(d.meta.Sequence.Stream, 10))
 	m.Header.Set(HeaderSubject, d.msg.Subject())
-	m.Header.Set(nats.MsgIdHdr, "retrykit."+d.key)
-	if _, err := d.r.js.PublishMsg(d.settle, m); err != nil {
+	m.Header.Set(nats.MsgIdHdr, "retrykit."+d.key())
+	if _, err := d.r.js.PublishMsg(d.settle(), m); err != nil {
 		return fmt.Errorf("jetstreamx: publishing the dead-letter copy to %q: %w", d.r.deadLetter, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package jetstreamx
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,11 +114,12 @@ func derived(meta *jetstream.MsgMetadata) State {
 // earlier deliveries never reported), or with one that belongs to another
 // message, gets the derived state; a malformed or unreadable one gets the
 // derived state and an error saying why.
-func (r *Retrier) load(ctx context.Context, key string, meta *jetstream.MsgMetadata) (State, error) {
+func (r *Retrier) load(d *delivery, meta *jetstream.MsgMetadata) (State, error) {
 	if meta.NumDelivered <= 1 {
 		return derived(meta), nil
 	}
-	e, err := r.kv.Get(ctx, key)
+	key := d.key()
+	e, err := r.kv.Get(d.settle(), key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		return derived(meta), nil
@@ -136,11 +136,12 @@ func (r *Retrier) load(ctx context.Context, key string, meta *jetstream.MsgMetad
 	return st, nil
 }
 
-// save stores st for the message under key.
-func (r *Retrier) save(ctx context.Context, key string, st State) error {
+// save stores st for the message of d.
+func (r *Retrier) save(d *delivery, st State) error {
+	key := d.key()
 	b, err := json.Marshal(st)
 	if err == nil {
-		_, err = r.kv.Put(ctx, key, b)
+		_, err = r.kv.Put(d.settle(), key, b)
 	}
 	if err != nil {
 		return fmt.Errorf("jetstreamx: storing the retry state %q: %w", key, err)
@@ -148,12 +149,13 @@ func (r *Retrier) save(ctx context.Context, key string, st State) error {
 	return nil
 }
 
-// forget deletes the state stored under key, if the message may have one.
-func (r *Retrier) forget(ctx context.Context, key string, meta *jetstream.MsgMetadata) error {
-	if meta.NumDelivered <= 1 {
+// forget deletes the state of the message of d, if it may have one.
+func (r *Retrier) forget(d *delivery) error {
+	if d.meta.NumDelivered <= 1 {
 		return nil
 	}
-	if err := r.kv.Delete(ctx, key); err != nil {
+	key := d.key()
+	if err := r.kv.Delete(d.settle(), key); err != nil {
 		return fmt.Errorf("jetstreamx: deleting the retry state %q: %w", key, err)
 	}
 	return nil
