@@ -121,7 +121,7 @@ func TestNilInput(t *testing.T) {
 	r, err = jetstreamx.New(fakeJS{}, jetstreamx.Config{Progress: &fakeKV{}, OnError: rep.add})
 	require.NoError(t, err)
 	//lint:ignore SA1012 a nil context is the bad input under test
-	_, err = r.Handler(nil, cons, h) //nolint:staticcheck
+	_, err = r.Handler(nil, cons, h)
 	require.ErrorContains(t, err, "a nil context")
 	_, err = r.Handler(context.Background(), nil, h)
 	require.ErrorContains(t, err, "a nil jetstream.Consumer")
