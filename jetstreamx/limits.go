@@ -51,7 +51,7 @@ func (r *Retrier) check(info *jetstream.ConsumerInfo) (consumerLimits, error) {
 	case cfg.MaxDeliver > 0 && r.limit > 0 && cfg.MaxDeliver < r.limit:
 		return lim, invalid(fmt.Sprintf("%s allows %d deliveries, fewer than the policy's %d attempts: the server would drop "+
 			"a message before the policy's last attempt, without a reason; set MaxDeliver to -1 (deferrals and lost "+
-			"deliveries count as deliveries) or above %d", name, cfg.MaxDeliver, r.limit, r.limit))
+			"deliveries count as deliveries) or to %d or more", name, cfg.MaxDeliver, r.limit, r.limit))
 	case cfg.AckWait <= 0:
 		return lim, invalid(fmt.Sprintf("%s reports no AckWait (%v)", name, cfg.AckWait))
 	}
