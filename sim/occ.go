@@ -39,10 +39,6 @@ type OCCResult struct {
 	GaveUp  float64       `json:"gave_up"` // clients per trial whose policy stopped before they wrote
 }
 
-// DefaultMaxEvents bounds a run when its MaxEvents is 0: about a minute of
-// simulation on a slow machine.
-const DefaultMaxEvents = 500_000_000
-
 // errConflict is the failed OCC write: someone else wrote first.
 var errConflict = errors.New("sim: write conflict (version changed)")
 
@@ -162,18 +158,4 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 	res.Peak = float64(peaks) / n
 	res.GaveUp = float64(gaveUp) / n
 	return res, nil
-}
-
-// eventLimit is the error of a run stopped by its event limit.
-func eventLimit(limit, at int64) error {
-	return fmt.Errorf("sim: stopped after %d events at virtual time %v: the run exceeds its event limit (MaxEvents, -max-events); shorten it or raise the limit",
-		limit, time.Duration(at).Round(time.Millisecond))
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

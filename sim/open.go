@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -48,60 +47,6 @@ type Open struct {
 	MaxEvents int64 // stop with an error past this many events; 0 means DefaultMaxEvents
 }
 
-// Trigger is what goes wrong in a scenario, from Start for Length.
-type Trigger struct {
-	Mode   TriggerMode
-	Start  time.Duration // >= 0
-	Length time.Duration // >= 0; 0 means no trigger
-	// Magnitude is, for Slow, the fraction of the server's capacity lost,
-	// in (0, 1]: while the trigger lasts each worker works at 1−Magnitude
-	// of its speed, on the jobs it was serving when the trigger started as
-	// on those it starts, and at full speed again once it ends. Slow with
-	// Magnitude 1 is nearly a Stall: work freezes until the trigger ends,
-	// where a Stall lets the jobs in service finish and starts none. Other
-	// modes ignore Magnitude.
-	Magnitude float64
-	// RetryAfter makes the server's 503s carry a hint ([retry.After]):
-	// during a Reject trigger the time left until it ends, rounded up to
-	// whole seconds (every client is told the same instant), and 1s for a
-	// full queue.
-	RetryAfter bool
-}
-
-// TriggerMode is the kind of a [Trigger].
-type TriggerMode uint8
-
-const (
-	// Stall pauses the workers: requests keep arriving and queueing but
-	// none starts (a capacity decrease, OSDI'22's commonest trigger).
-	Stall TriggerMode = iota
-	// Reject answers every request with an instant 503 that costs the
-	// server nothing (a dependency that is down but answers).
-	Reject
-	// Slow takes Magnitude of the workers' speed away.
-	Slow
-)
-
-var triggerModes = [...]string{Stall: "stall", Reject: "reject", Slow: "slow"}
-
-// String returns "stall", "reject" or "slow".
-func (m TriggerMode) String() string {
-	if int(m) < len(triggerModes) {
-		return triggerModes[m]
-	}
-	return fmt.Sprintf("TriggerMode(%d)", uint8(m))
-}
-
-// ParseTriggerMode reads the String form of a mode.
-func ParseTriggerMode(s string) (TriggerMode, error) {
-	for i, n := range triggerModes {
-		if n == s {
-			return TriggerMode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: sim: unknown trigger mode %q (want stall, reject or slow)", retry.ErrInvalidConfig, s)
-}
-
 // Metastable returns the scenario of the metastability checks: 100
 // clients sending 700 requests/s in all to 10 workers of 10 ms (capacity
 // 1000/s, utilisation 0.7) with a queue of 2000, 5 ms hops, a 200 ms
@@ -113,23 +58,6 @@ func Metastable() Open {
 		Trigger: Trigger{Mode: Stall, Start: 10 * time.Second, Length: 5 * time.Second},
 	}
 }
-
-// Errors the simulated server and client see; every one is retryable.
-var (
-	// ErrUnavailable is the server's 503 during a Reject trigger.
-	ErrUnavailable = errors.New("sim: 503 service unavailable")
-	// ErrOverloaded is the server's 503 when its queue is full.
-	ErrOverloaded = errors.New("sim: 503 overloaded (queue full)")
-	// ErrTimeout is a client giving up on an attempt after its timeout.
-	// The policy is told through [retry.TimedOut], as a caller that
-	// enforces its own attempt timeout tells it: the attempt is retried
-	// whatever the classifiers say, and a budget charges it TimeoutCost.
-	ErrTimeout = errors.New("sim: attempt timed out")
-)
-
-// errTimedOut is ErrTimeout as reported to the policy, made once so that
-// a timeout costs no allocation.
-var errTimedOut = retry.TimedOut(ErrTimeout)
 
 func (s *Open) check() error {
 	bad := func(field, format string, args ...any) error {
@@ -158,23 +86,6 @@ func (s *Open) check() error {
 		return bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
 	}
 	return s.Trigger.check("Open.Trigger")
-}
-
-func (t *Trigger) check(name string) error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: %s.%s "+format, append([]any{retry.ErrInvalidConfig, name, field}, args...)...)
-	}
-	switch {
-	case t.Mode > Slow:
-		return bad("Mode", "is unknown (%d)", t.Mode)
-	case t.Start < 0 || t.Start > maxSpan:
-		return bad("Start", "must be in [0, %v], got %v", maxSpan, t.Start)
-	case t.Length < 0 || t.Length > maxSpan:
-		return bad("Length", "must be in [0, %v], got %v", maxSpan, t.Length)
-	case t.Mode == Slow && !(t.Magnitude > 0 && t.Magnitude <= 1):
-		return bad("Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
-	}
-	return nil
 }
 
 // Event kinds of an Open run.
@@ -206,12 +117,6 @@ type call struct {
 	gen    uint32 // the running attempt; bumps when one starts
 	live   bool   // an attempt is running
 	first  bool   // the running attempt is the first
-}
-
-// job is a request the server holds: which call and attempt it serves.
-type job struct {
-	ref int32
-	gen uint32
 }
 
 // openRun is the state of one run.
@@ -309,175 +214,6 @@ func (o *openRun) step(e event) {
 			o.serveNext(now)
 		}
 	}
-}
-
-// arrive starts a new caller request.
-func (o *openRun) arrive(now int64) {
-	o.m.logical(now)
-	var ref int32
-	if n := len(o.free); n > 0 {
-		ref = o.free[n-1]
-		o.free = o.free[:n-1]
-	} else {
-		o.calls = append(o.calls, call{})
-		ref = int32(len(o.calls) - 1)
-	}
-	c := &o.calls[ref]
-	*c = call{start: now, client: int32(o.r.IntN(len(o.clients))), gen: c.gen, first: true}
-	o.attempt(ref, now)
-}
-
-// attempt asks the client's policy to admit the call's next attempt at now
-// and sends it.
-func (o *openRun) attempt(ref int32, now int64) {
-	c := &o.calls[ref]
-	_, pr, err := o.clients[c.client].p.Begin(bg, c.pr, vt(now))
-	if err != nil {
-		o.end(ref, now, false)
-		return
-	}
-	c.pr = pr
-	c.gen++
-	c.live = true
-	o.m.sent(now, c.first)
-	o.q.pushLane(laneHop, now+int64(o.s.Hop), openAtServer, ref, c.gen)
-	if o.s.Timeout > 0 {
-		o.q.pushLane(laneTimeout, now+int64(o.s.Timeout), openTimeout, ref, c.gen)
-	}
-}
-
-func (o *openRun) atServer(j job, now int64) {
-	o.m.offered(now, o.calls[j.ref].first && o.calls[j.ref].gen == j.gen)
-	switch {
-	case o.s.Trigger.Mode == Reject && o.inTrigger(now):
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyDown, j.ref, j.gen)
-	case o.busy < o.s.Workers && o.n == 0 && !o.stalled(now):
-		o.start(j, now)
-	case o.n < len(o.fifo):
-		o.fifo[(o.head+o.n)%len(o.fifo)] = j
-		o.n++
-	default:
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyFull, j.ref, j.gen)
-	}
-}
-
-// stalled reports whether the workers are paused at t.
-func (o *openRun) stalled(t int64) bool {
-	return o.s.Trigger.Mode == Stall && o.inTrigger(t)
-}
-
-// start puts a worker on j.
-func (o *openRun) start(j job, now int64) {
-	o.busy++
-	at := now + int64(o.s.Service)
-	if o.s.Trigger.Mode == Slow {
-		at = o.finish(now, int64(o.s.Service))
-	}
-	o.q.pushLane(laneWork, at, openDone, j.ref, j.gen)
-}
-
-// finish returns when work ns of full-speed work started at now ends under
-// a Slow trigger: the worker runs at 1−Magnitude of its speed while the
-// trigger lasts, whenever the job started, and at full speed before and
-// after it (Magnitude 1 freezes the work until the trigger ends).
-func (o *openRun) finish(now, work int64) int64 {
-	t := now
-	if t < o.trigStart {
-		if t+work <= o.trigStart {
-			return t + work
-		}
-		work -= o.trigStart - t
-		t = o.trigStart
-	}
-	if t < o.trigEnd {
-		if speed := 1 - o.s.Trigger.Magnitude; speed > 0 {
-			if done := t + int64(math.Ceil(float64(work)/speed)); done <= o.trigEnd {
-				return done
-			}
-			work -= int64(float64(o.trigEnd-t) * speed)
-		}
-		t = o.trigEnd
-	}
-	return t + work
-}
-
-func (o *openRun) serveNext(now int64) {
-	j := o.fifo[o.head]
-	o.head = (o.head + 1) % len(o.fifo)
-	o.n--
-	o.start(j, now)
-}
-
-func (o *openRun) done(j job, now int64) {
-	o.busy--
-	c := &o.calls[j.ref]
-	useful := c.live && c.gen == j.gen
-	o.m.served(now, useful)
-	if useful {
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyOK, j.ref, j.gen)
-	}
-	if o.n > 0 && !o.stalled(now) {
-		o.serveNext(now)
-	}
-}
-
-func (o *openRun) reply(e event, now int64) {
-	c := &o.calls[e.ref]
-	if !c.live || c.gen != e.gen {
-		return // the client gave up on this attempt already
-	}
-	switch e.kind {
-	case openReplyOK:
-		c.live = false
-		if c.first {
-			o.m.firstTryOK(c.start)
-		}
-		o.clients[c.client].p.Succeeded(bg, c.pr, vt(now))
-		o.end(e.ref, now, true)
-	case openReplyDown:
-		err := ErrUnavailable
-		if o.s.Trigger.RetryAfter {
-			left := o.trigEnd - (now - int64(o.s.Hop))
-			err = retry.After(time.Duration(ceilSeconds(left)), err)
-		}
-		o.failed(e.ref, err, now)
-	case openReplyFull:
-		err := ErrOverloaded
-		if o.s.Trigger.RetryAfter {
-			err = retry.After(time.Second, err)
-		}
-		o.failed(e.ref, err, now)
-	}
-}
-
-// ceilSeconds rounds ns up to whole seconds, as a Retry-After header does.
-func ceilSeconds(ns int64) int64 {
-	s := int64(time.Second)
-	return (max(ns, 0) + s - 1) / s * s
-}
-
-// failed reports the running attempt's failure to the policy and acts on
-// its verdict.
-func (o *openRun) failed(ref int32, err error, now int64) {
-	c := &o.calls[ref]
-	c.live = false
-	v := o.clients[c.client].p.Failed(bg, c.pr, err, vt(now))
-	if v.Err != nil {
-		o.end(ref, now, false)
-		return
-	}
-	c.pr = v.Next
-	c.first = false
-	o.q.push(now+int64(v.Wait), openRetry, ref, 0)
-}
-
-// end closes a caller request and frees its slot.
-func (o *openRun) end(ref int32, now int64, ok bool) {
-	c := &o.calls[ref]
-	c.live = false
-	c.pr = retry.Progress{}
-	o.m.finished(now, now-c.start, ok)
-	o.free = append(o.free, ref)
 }
 
 // tick closes the bucket that ends at now.
