@@ -128,6 +128,9 @@ func (m *metrics) finished(now, latency int64, ok bool) {
 	m.lat[latencyBin(latency/int64(time.Millisecond))]++
 }
 
+// current returns when the bucket being filled ends.
+func (m *metrics) current() int64 { return int64(len(m.series)+1) * m.bucket }
+
 // close ends the bucket that ends at now.
 func (m *metrics) close(now int64, queued int, tokens float64, open int) {
 	s := m.cur

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -31,17 +30,19 @@ import (
 // consumed in event order; so runs of one seed with different policies see
 // the same caller requests.
 type Open struct {
-	Clients int           // clients sharing the load, > 0; each has its own budget and breaker (Fleet)
-	Rate    float64       // caller requests per second over the whole fleet, > 0
-	Workers int           // server workers, > 0
-	Service time.Duration // work per request per worker, > 0
-	Queue   int           // server queue bound (requests waiting, beyond those in service), >= 0
-	Hop     time.Duration // one-way network time, >= 0
-	Timeout time.Duration // client attempt timeout; 0 means none
+	Clients int           // clients sharing the load, 1 to MaxClients; each has its own budget and breaker (Fleet)
+	Rate    float64       // caller requests per second over the whole fleet, > 0; at most the event limit over the run
+	Workers int           // server workers, 1 to MaxPending
+	Service time.Duration // work per request per worker, in (0, MaxSpan]
+	Queue   int           // server queue bound (requests waiting, beyond those in service), 0 to MaxQueue
+	Hop     time.Duration // one-way network time, in [0, MaxSpan]
+	Timeout time.Duration // client attempt timeout, at most MaxSpan; 0 means none
 	Trigger Trigger
-	// After is how long to simulate after the trigger ends; 0 means 120s.
+	// After is how long to simulate after the trigger ends, at most
+	// MaxSpan; 0 means 120s.
 	After time.Duration
-	// Bucket is the resolution of the time series; 0 means 1s.
+	// Bucket is the resolution of the time series, at most MaxSpan and
+	// making at most MaxBuckets buckets; 0 means 1s.
 	Bucket    time.Duration
 	Seed      uint64
 	MaxEvents int64 // stop with an error past this many events; 0 means DefaultMaxEvents
@@ -59,31 +60,50 @@ func Metastable() Open {
 	}
 }
 
-func (s *Open) check() error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: Open.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
+// prepare checks the scenario's fields, fills in the defaults of After and
+// Bucket, and checks that the run fits its bounds: its time buckets, and
+// the caller requests its event limit can process.
+func (s *Open) prepare() error {
+	if err := s.check(); err != nil {
+		return err
 	}
+	bucketSet := s.Bucket != 0
+	s.After = cmpOr(s.After, 120*time.Second)
+	s.Bucket = cmpOr(s.Bucket, time.Second)
+	horizon := s.Trigger.Start + s.Trigger.Length + s.After
+	if err := checkSpan("Open", horizon, s.Bucket, bucketSet); err != nil {
+		return err
+	}
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
+	if n := s.Rate * horizon.Seconds(); n > float64(limit) {
+		return fieldError("Open.Rate", "%g brings about %.3g caller requests over a run of %v, more than the event limit (%d) processes: lower the rate, shorten the run or raise the limit",
+			s.Rate, n, horizon, limit)
+	}
+	return nil
+}
+
+func (s *Open) check() error {
 	switch {
-	case s.Clients <= 0:
-		return bad("Clients", "must be > 0, got %d", s.Clients)
+	case s.Clients < 1 || s.Clients > MaxClients:
+		return checkCount("Open.Clients", s.Clients, 1, MaxClients)
 	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
-		return bad("Rate", "must be a positive number of requests per second, got %v", s.Rate)
-	case s.Workers <= 0:
-		return bad("Workers", "must be > 0 (the server needs capacity), got %d", s.Workers)
-	case s.Service <= 0:
-		return bad("Service", "must be > 0, got %v", s.Service)
-	case s.Queue < 0:
-		return bad("Queue", "must not be negative, got %d", s.Queue)
-	case s.Hop < 0:
-		return bad("Hop", "must not be negative, got %v", s.Hop)
-	case s.Timeout < 0:
-		return bad("Timeout", "must not be negative, got %v", s.Timeout)
-	case s.After < 0 || s.After > maxSpan:
-		return bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
-	case s.Bucket < 0:
-		return bad("Bucket", "must not be negative, got %v", s.Bucket)
+		return fieldError("Open.Rate", "must be a positive number of requests per second, got %v", s.Rate)
+	case s.Workers < 1 || s.Workers > MaxPending:
+		return checkCount("Open.Workers", s.Workers, 1, MaxPending)
+	case s.Service <= 0 || s.Service > MaxSpan:
+		return fieldError("Open.Service", "must be in (0, %v], got %v", MaxSpan, s.Service)
+	case s.Queue < 0 || s.Queue > MaxQueue:
+		return checkCount("Open.Queue", s.Queue, 0, MaxQueue)
 	case s.MaxEvents < 0:
-		return bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
+		return fieldError("Open.MaxEvents", "must not be negative, got %d", s.MaxEvents)
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"Open.Hop", s.Hop}, {"Open.Timeout", s.Timeout}, {"Open.After", s.After}, {"Open.Bucket", s.Bucket}} {
+		if err := checkDuration(d.field, d.d); err != nil {
+			return err
+		}
 	}
 	return s.Trigger.check("Open.Trigger")
 }
@@ -127,24 +147,19 @@ type openRun struct {
 	clients []client
 	calls   []call
 	free    []int32
-	fifo    []job // ring buffer of the server queue
-	head    int
-	n       int
-	busy    int
+	queued  jobs // the server's queue
+	busy    int  // workers serving a job
 
 	trigStart, trigEnd, horizon, bucket int64
 	m                                   metrics
 }
 
 // Run simulates the scenario with the fleet.
-func (s Open) Run(f Fleet) (Result, error) {
-	if err := s.check(); err != nil {
-		return Result{}, err
-	}
-	bucketSet := s.Bucket != 0
-	s.After = cmpOr(s.After, 120*time.Second)
-	s.Bucket = cmpOr(s.Bucket, time.Second)
-	if err := checkSpan("Open", s.Trigger.Start+s.Trigger.Length+s.After, s.Bucket, bucketSet); err != nil {
+func (s Open) Run(f Fleet) (Result, error) { return s.run(f, MaxPending) }
+
+// run is Run with a bound on the events held at once.
+func (s Open) run(f Fleet, pending int) (Result, error) {
+	if err := s.prepare(); err != nil {
 		return Result{}, err
 	}
 	o := &openRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6f70656e))}
@@ -156,9 +171,10 @@ func (s Open) Run(f Fleet) (Result, error) {
 	o.trigEnd = o.trigStart + int64(s.Trigger.Length)
 	o.horizon = o.trigEnd + int64(s.After)
 	o.bucket = int64(s.Bucket)
-	o.fifo = make([]job, s.Queue)
 	o.m.init(o.horizon, o.bucket, o.trigStart, o.trigEnd)
-	limit := uint64(cmpOr(s.MaxEvents, DefaultMaxEvents))
+	o.q.maxPending = pending
+	o.queued.bound = s.Queue
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
 
 	o.q.push(o.interarrival(0), openArrive, -1, 0)
 	o.q.push(o.bucket, openTick, -1, 0)
@@ -166,10 +182,13 @@ func (s Open) Run(f Fleet) (Result, error) {
 		o.q.push(o.trigEnd, openResume, -1, 0)
 	}
 	for o.q.len() > 0 && o.q.first().at < o.horizon {
-		if o.q.done >= limit {
-			return Result{}, eventLimit(int64(limit), o.q.first().at)
+		if err := o.q.check(limit); err != nil {
+			return Result{}, err
 		}
 		o.step(o.q.pop())
+	}
+	if end := o.m.current(); end <= o.horizon {
+		o.tick(end) // the last whole bucket, ending at the horizon
 	}
 	res := Result{Scenario: "open", Seed: s.Seed, Series: o.m.series}
 	o.m.sum.InFlight = int64(len(o.calls) - len(o.free))
@@ -180,8 +199,15 @@ func (s Open) Run(f Fleet) (Result, error) {
 	return res, nil
 }
 
+// interarrival returns when the caller request after one arriving at now
+// arrives: at the horizon (that is, never) when the draw lands beyond it,
+// so that a tiny rate cannot overflow virtual time.
 func (o *openRun) interarrival(now int64) int64 {
-	return now + int64(o.r.ExpFloat64()/o.s.Rate*float64(time.Second))
+	gap := o.r.ExpFloat64() / o.s.Rate * float64(time.Second)
+	if gap >= float64(o.horizon-now) {
+		return o.horizon
+	}
+	return now + int64(gap)
 }
 
 // inTrigger reports whether the trigger is on at t.
@@ -210,7 +236,7 @@ func (o *openRun) step(e event) {
 		o.tick(now)
 		o.q.push(now+o.bucket, openTick, -1, 0)
 	case openResume:
-		for o.busy < o.s.Workers && o.n > 0 {
+		for o.busy < o.s.Workers && o.queued.n > 0 {
 			o.serveNext(now)
 		}
 	}
@@ -218,5 +244,5 @@ func (o *openRun) step(e event) {
 
 // tick closes the bucket that ends at now.
 func (o *openRun) tick(now int64) {
-	o.m.close(now, o.n, fleetTokens(o.clients, now), fleetNotClosed(o.clients, now))
+	o.m.close(now, o.queued.n, fleetTokens(o.clients, now), fleetNotClosed(o.clients, now))
 }

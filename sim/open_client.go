@@ -82,7 +82,7 @@ func (o *openRun) failed(ref int32, err error, now int64) {
 	}
 	c.pr = v.Next
 	c.first = false
-	o.q.push(now+int64(v.Wait), openRetry, ref, 0)
+	o.q.push(later(now, v.Wait), openRetry, ref, 0)
 }
 
 // end closes a caller request and frees its slot.

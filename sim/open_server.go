@@ -31,16 +31,45 @@ type job struct {
 	gen uint32
 }
 
+// jobs is the server's FIFO queue of at most bound jobs: a ring buffer that
+// grows by doubling as it fills, so that its memory follows what it holds
+// rather than its bound.
+type jobs struct {
+	ring    []job
+	head, n int
+	bound   int
+}
+
+// push appends j; the queue must hold fewer than bound jobs.
+func (q *jobs) push(j job) {
+	if q.n == len(q.ring) {
+		grown := make([]job, min(max(2*len(q.ring), 64), q.bound))
+		for i := range q.n {
+			grown[i] = q.ring[(q.head+i)%len(q.ring)]
+		}
+		q.ring, q.head = grown, 0
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = j
+	q.n++
+}
+
+// pop removes and returns the oldest job; the queue must not be empty.
+func (q *jobs) pop() job {
+	j := q.ring[q.head]
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return j
+}
+
 func (o *openRun) atServer(j job, now int64) {
 	o.m.offered(now, o.calls[j.ref].first && o.calls[j.ref].gen == j.gen)
 	switch {
 	case o.s.Trigger.Mode == Reject && o.inTrigger(now):
 		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyDown, j.ref, j.gen)
-	case o.busy < o.s.Workers && o.n == 0 && !o.stalled(now):
+	case o.busy < o.s.Workers && o.queued.n == 0 && !o.stalled(now):
 		o.start(j, now)
-	case o.n < len(o.fifo):
-		o.fifo[(o.head+o.n)%len(o.fifo)] = j
-		o.n++
+	case o.queued.n < o.queued.bound:
+		o.queued.push(j)
 	default:
 		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyFull, j.ref, j.gen)
 	}
@@ -76,8 +105,10 @@ func (o *openRun) finish(now, work int64) int64 {
 	}
 	if t < o.trigEnd {
 		if speed := 1 - o.s.Trigger.Magnitude; speed > 0 {
-			if done := t + int64(math.Ceil(float64(work)/speed)); done <= o.trigEnd {
-				return done
+			// Compared as floats: at a tiny speed the time needed
+			// overflows an int64.
+			if need := math.Ceil(float64(work) / speed); need <= float64(o.trigEnd-t) {
+				return t + int64(need)
 			}
 			work -= int64(float64(o.trigEnd-t) * speed)
 		}
@@ -87,10 +118,7 @@ func (o *openRun) finish(now, work int64) int64 {
 }
 
 func (o *openRun) serveNext(now int64) {
-	j := o.fifo[o.head]
-	o.head = (o.head + 1) % len(o.fifo)
-	o.n--
-	o.start(j, now)
+	o.start(o.queued.pop(), now)
 }
 
 func (o *openRun) done(j job, now int64) {
@@ -101,7 +129,7 @@ func (o *openRun) done(j job, now int64) {
 	if useful {
 		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyOK, j.ref, j.gen)
 	}
-	if o.n > 0 && !o.stalled(now) {
+	if o.queued.n > 0 && !o.stalled(now) {
 		o.serveNext(now)
 	}
 }

@@ -259,12 +259,17 @@ func TestOpenRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestOpenStopsAtTheEventLimit: the 94,500 caller requests fit a limit of
+// 100,000 events, their attempts' events do not.
 func TestOpenStopsAtTheEventLimit(t *testing.T) {
 	s := Metastable()
-	s.MaxEvents = 10_000
+	s.MaxEvents = 100_000
 	_, err := s.Run(Fleet{Policy: policy3(t, retry.FullJitter)})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "event limit (MaxEvents")
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	assert.False(t, le.Pending)
+	assert.EqualValues(t, 100_000, le.Limit)
+	assert.Contains(t, err.Error(), "event limit (MaxEvents)")
 }
 
 // retriesFromFull counts the retries a full budget of c grants to calls

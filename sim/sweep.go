@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/retrykit/retry"
 )
 
 // Sweep maps where a policy recovers: it runs Base once per trigger
@@ -47,20 +45,42 @@ type SweepResult struct {
 	Cells      []SweepCell `json:"cells"`
 }
 
-// Run runs every cell with the fleet.
-func (s Sweep) Run(f Fleet) (SweepResult, error) {
+func (s *Sweep) check() error {
 	n := len(s.Magnitudes) * len(s.Lengths)
 	switch {
-	case n == 0:
-		return SweepResult{}, fmt.Errorf("%w: sim: Sweep needs at least one magnitude and one length", retry.ErrInvalidConfig)
+	case len(s.Magnitudes) == 0:
+		return fieldError("Sweep.Magnitudes", "is empty: a sweep needs at least one magnitude and one length")
+	case len(s.Lengths) == 0:
+		return fieldError("Sweep.Lengths", "is empty: a sweep needs at least one magnitude and one length")
 	case n > MaxSweepCells:
-		return SweepResult{}, fmt.Errorf("%w: sim: Sweep has %d cells, more than MaxSweepCells (%d)", retry.ErrInvalidConfig, n, MaxSweepCells)
+		return fieldError("Sweep.Lengths", "and magnitudes make %d cells (%d × %d), more than a sweep runs (%d)",
+			n, len(s.Lengths), len(s.Magnitudes), MaxSweepCells)
+	}
+	for _, m := range s.Magnitudes {
+		if !(m > 0 && m <= 1) {
+			return fieldError("Sweep.Magnitudes", "must each be in (0, 1], got %v", m)
+		}
+	}
+	longest := s.Lengths[0]
+	for _, l := range s.Lengths {
+		if l <= 0 || l > MaxSpan {
+			return fieldError("Sweep.Lengths", "must each be in (0, %v], got %v", MaxSpan, l)
+		}
+		longest = max(longest, l)
+	}
+	// The longest cell, checked before any runs, bounds them all.
+	o := s.Base
+	o.Trigger.Mode, o.Trigger.Magnitude, o.Trigger.Length = Slow, s.Magnitudes[0], longest
+	return o.prepare()
+}
+
+// Run runs every cell with the fleet.
+func (s Sweep) Run(f Fleet) (SweepResult, error) {
+	if err := s.check(); err != nil {
+		return SweepResult{}, err
 	}
 	res := SweepResult{Magnitudes: s.Magnitudes, After: seconds(int64(cmpOr(s.Base.After, 120*time.Second)))}
 	for _, l := range s.Lengths {
-		if l <= 0 {
-			return SweepResult{}, fmt.Errorf("%w: sim: Sweep.Lengths must be > 0, got %v", retry.ErrInvalidConfig, l)
-		}
 		res.Lengths = append(res.Lengths, l.Seconds())
 	}
 	for _, m := range s.Magnitudes {

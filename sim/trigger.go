@@ -62,18 +62,14 @@ func ParseTriggerMode(s string) (TriggerMode, error) {
 }
 
 func (t *Trigger) check(name string) error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: %s.%s "+format, append([]any{retry.ErrInvalidConfig, name, field}, args...)...)
-	}
 	switch {
 	case t.Mode > Slow:
-		return bad("Mode", "is unknown (%d)", t.Mode)
-	case t.Start < 0 || t.Start > maxSpan:
-		return bad("Start", "must be in [0, %v], got %v", maxSpan, t.Start)
-	case t.Length < 0 || t.Length > maxSpan:
-		return bad("Length", "must be in [0, %v], got %v", maxSpan, t.Length)
+		return fieldError(name+".Mode", "is unknown (%d)", t.Mode)
 	case t.Mode == Slow && !(t.Magnitude > 0 && t.Magnitude <= 1):
-		return bad("Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
+		return fieldError(name+".Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
 	}
-	return nil
+	if err := checkDuration(name+".Start", t.Start); err != nil {
+		return err
+	}
+	return checkDuration(name+".Length", t.Length)
 }
