@@ -87,9 +87,11 @@ func (s *Layers) check() error {
 	case s.Depth < 1 || s.Depth > MaxLayers:
 		return checkCount("Layers.Depth", s.Depth, 1, MaxLayers)
 	case s.Requests < 1 || int64(s.Requests) > limit:
-		return fieldError("Layers.Requests", "must be in [1, %d] (each caller request is an event, and the event limit is %d), got %d", limit, limit, s.Requests)
-	case s.Gap < 0 || (s.Requests > 1 && s.Gap > MaxSpan/time.Duration(s.Requests-1)):
-		return fieldError("Layers.Gap", "of %v between %d caller requests must be >= 0 and spread them over at most %v", s.Gap, s.Requests, MaxSpan)
+		return fieldError("Layers.Requests", "must be in [1, %d], the event limit (each caller request is an event), got %d", limit, s.Requests)
+	case s.Gap < 0:
+		return fieldError("Layers.Gap", "must not be negative, got %v", s.Gap)
+	case s.Requests > 1 && s.Gap > MaxSpan/time.Duration(s.Requests-1):
+		return fieldError("Layers.Gap", "of %v spreads %d caller requests over more than a run spans (%v)", s.Gap, s.Requests, MaxSpan)
 	case !(s.FailRate >= 0 && s.FailRate <= 1):
 		return fieldError("Layers.FailRate", "must be in [0, 1], got %v", s.FailRate)
 	case s.MaxEvents < 0:

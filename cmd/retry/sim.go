@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/retrykit/retry"
 	"github.com/retrykit/retry/sim"
 )
 
@@ -26,19 +25,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = c.run(stdout)
 	}
-	var ue *usageError
-	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "retry sim: %v\n%s\nRun 'retry sim -h' for the flags and their defaults.\n", ue, simSynopsis)
-		return exitUsage
-	case errors.Is(err, retry.ErrInvalidConfig):
-		fmt.Fprintf(stderr, "retry sim: %s%v\n", flagOf(err), err)
-		return exitUsage
-	case err != nil:
-		fmt.Fprintf(stderr, "retry sim: %v\n", err)
-		return exitFailure
-	}
-	return 0
+	return reportSim(stderr, err)
 }
 
 func (c *simConfig) run(stdout io.Writer) error {
@@ -107,14 +94,18 @@ func (c *simConfig) runOCC(stdout io.Writer, fleets []sim.Fleet, labels []string
 func (c *simConfig) runLayers(stdout io.Writer, fleets []sim.Fleet, labels []string) error {
 	o := c.open
 	if !(o.Rate > 0) || math.IsInf(o.Rate, 0) {
-		return usagef("-rate: want caller requests per second > 0, got %v", o.Rate)
+		return &sim.FieldError{Field: "Layers.Gap", Problem: fmt.Sprintf("must be a positive number of requests per second, got %v", o.Rate)}
 	}
-	if c.requests <= 0 {
-		return usagef("-requests: want a number of caller requests > 0, got %d", c.requests)
+	// The gap between requests, as a float first: at a tiny rate it is
+	// beyond a Duration.
+	gap := float64(time.Second) / o.Rate
+	if span := float64(c.requests-1) / o.Rate; span > sim.MaxSpan.Seconds() {
+		return &sim.FieldError{Field: "Layers.Gap", Problem: fmt.Sprintf("%g spreads %d caller requests over %.3gs, more than a run spans (%v)",
+			o.Rate, c.requests, span, sim.MaxSpan)}
 	}
 	var rs []sim.LayersResult
 	for _, f := range fleets {
-		r, err := sim.Layers{Depth: c.layers, Requests: c.requests, Gap: time.Duration(float64(time.Second) / o.Rate), Hop: o.Hop,
+		r, err := sim.Layers{Depth: c.layers, Requests: c.requests, Gap: time.Duration(min(gap, float64(sim.MaxSpan))), Hop: o.Hop,
 			FailRate: c.failRate, Seed: o.Seed, MaxEvents: o.MaxEvents}.Run(f)
 		if err != nil {
 			return err

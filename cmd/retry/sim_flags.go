@@ -63,11 +63,11 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
-	fs.IntVar(&o.Clients, "clients", o.Clients, "simulated clients (`n`)")
+	fs.Var(wholeValue[int]{&o.Clients}, "clients", fmt.Sprintf("simulated clients (`n`, 1 to %d; 1e5 is a number)", sim.MaxClients))
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "caller requests per second, whole fleet (`r`); for herd, the server's admission rate after the outage")
-	fs.IntVar(&o.Workers, "workers", o.Workers, "server workers (`n`)")
+	fs.Var(wholeValue[int]{&o.Workers}, "workers", "server workers (`n`)")
 	fs.DurationVar(&o.Service, "service", o.Service, "work per request per worker (`duration`)")
-	fs.IntVar(&o.Queue, "queue", o.Queue, "server queue bound (`n`)")
+	fs.Var(wholeValue[int]{&o.Queue}, "queue", fmt.Sprintf("server queue bound (`n`, 0 to %d)", sim.MaxQueue))
 	fs.DurationVar(&o.Hop, "hop", o.Hop, "one-way network time (`duration`)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "client attempt timeout (`duration`); 0 means none")
 	fs.Var(choiceValue{&c.trigger, []string{"stall", "reject", "slow"}}, "trigger", "what goes wrong (`mode`): stall (workers pause), reject (instant 503s), slow (capacity loses -magnitude)")
@@ -77,16 +77,16 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.DurationVar(&o.After, "after", 120*time.Second, "how long to simulate after the trigger (`duration`)")
 	fs.DurationVar(&o.Bucket, "bucket", 0, "resolution of the time series (`duration`; default 1s, 100ms for herd)")
 	fs.BoolVar(&o.Trigger.RetryAfter, "retry-after", false, "the server's 503s carry Retry-After hints (reject and herd)")
-	fs.IntVar(&c.layers, "layers", c.layers, fmt.Sprintf("for -scenario layers: retrying layers (`n`, 1 to %d)", sim.MaxLayers))
-	fs.IntVar(&c.requests, "requests", c.requests, "for -scenario layers: caller requests (`n`), arriving -rate per second")
+	fs.Var(wholeValue[int]{&c.layers}, "layers", fmt.Sprintf("for -scenario layers: retrying layers (`n`, 1 to %d)", sim.MaxLayers))
+	fs.Var(wholeValue[int]{&c.requests}, "requests", "for -scenario layers: caller requests (`n`), arriving -rate per second")
 	fs.Float64Var(&c.failRate, "fail-rate", c.failRate, "for -scenario layers: probability that the dependency fails an attempt (`p`)")
-	fs.IntVar(&c.trials, "trials", c.trials, "for -scenario occ: trials averaged (`n`)")
+	fs.Var(wholeValue[int]{&c.trials}, "trials", "for -scenario occ: trials averaged (`n`)")
 	fs.Float64Var(&c.burst, "burst", c.burst, "for -scenario herd: admission burst after the outage (`n`)")
 	fs.Var(floatListValue{&c.mags}, "magnitudes", "for -scenario sweep: comma-separated fractions of capacity lost")
 	fs.Var(durationListValue{&c.lengths}, "lengths", "for -scenario sweep: comma-separated trigger lengths")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random `seed`: the same seed gives the same output, byte for byte")
-	fs.Int64Var(&o.MaxEvents, "max-events", 0, fmt.Sprintf("stop a run after this many events (`n`; default %d)", sim.DefaultMaxEvents))
-	fs.Var(choiceValue{&c.format, simFormats}, "format", "standard output `format`: table, csv or json (occ and layers: table or json)")
+	fs.Var(wholeValue[int64]{&o.MaxEvents}, "max-events", fmt.Sprintf("stop a run after this many events (`n`; default %d)", sim.DefaultMaxEvents))
+	fs.Var(simFormatValue{choiceValue{&c.format, simFormats}}, "format", "standard output `format`: table, csv or json (occ and layers: table or json); for a chart, -svg")
 	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd and sweep)")
 	return fs
 }
@@ -140,7 +140,7 @@ func parseSim(args []string) (*simConfig, error) {
 		return nil, &usageError{msg: err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("retry sim takes no arguments, got %q", fs.Args())
+		return nil, usagef("arguments after the flags are not taken, got %q", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

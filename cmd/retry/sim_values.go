@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -81,4 +82,58 @@ func (v durationListValue) Set(s string) error {
 	}
 	*v.p = ds
 	return nil
+}
+
+// wholeValue is a flag.Value for a whole number, written in decimal
+// (100000) or in scientific notation (1e5): the sizes of a simulation are
+// often powers of ten. Its range is the scenario's to check, so that the
+// error says what the bound is.
+type wholeValue[T int | int64] struct{ p *T }
+
+func (v wholeValue[T]) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatInt(int64(*v.p), 10)
+}
+
+func (v wholeValue[T]) Set(s string) error {
+	bits := 64
+	if _, ok := any(*new(T)).(int); ok {
+		bits = strconv.IntSize
+	}
+	n, err := parseWhole(s, bits)
+	if err != nil {
+		return err
+	}
+	*v.p = T(n)
+	return nil
+}
+
+// parseWhole reads a whole number of a signed integer type of bits bits,
+// in decimal or in scientific notation ("2.5e3" is 2500); a fraction, a
+// number beyond the type, or anything else is an error.
+func parseWhole(s string, bits int) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, bits); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f != math.Trunc(f) {
+		return 0, fmt.Errorf("want a whole number, such as 100 or 1e5; got %q", s)
+	}
+	if limit := math.Ldexp(1, bits-1); f >= limit || f < -limit {
+		return 0, fmt.Errorf("%s is beyond the whole numbers this flag holds (up to %d)", s, int64(math.MaxInt64)>>(64-bits))
+	}
+	return int64(f), nil
+}
+
+// simFormatValue is -format: a choice among simFormats that points to -svg
+// when asked for a chart.
+type simFormatValue struct{ choiceValue }
+
+func (v simFormatValue) Set(s string) error {
+	if s == "svg" {
+		return errors.New("a chart is written to a file: use -svg FILE (with -format table, csv or json for standard output)")
+	}
+	return v.choiceValue.Set(s)
 }
