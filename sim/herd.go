@@ -18,9 +18,15 @@ import (
 // 1s when over the rate. Clients retry as their policy says; the run ends
 // when all are done or After has passed since the outage.
 //
-// The Result's RecoverySeconds is the time from the outage's end until the
-// last client's request succeeded (Recovered: all did), and HerdPeak the
-// most attempts in any 100 ms after the outage.
+// The herd is the clients still trying after the outage: those whose
+// attempts reach the server once it is over. The Result's RecoverySeconds
+// is the time from the outage's end until the last of them succeeded
+// (Recovered: every one did; not if the recovered server turned one away
+// until it gave up, its policy refused it a retry after the outage, or it
+// still tried at the horizon). A client whose last attempt met the outage
+// gave up because of the outage, not a failed recovery; NothingToRecover
+// reports that there was no herd at all. HerdPeak is the most attempts in any
+// 100 ms after the outage.
 //
 // One random stream, PCG seeded with (Seed, 0x68657264), serves the network
 // and the policies' jitter.
@@ -95,6 +101,8 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		last    = end
 		left    = s.Clients
 		lastOK  int64
+		lost    int // clients that gave up after the outage, turned away or refused a retry
+		reached int // attempts reaching the server after the outage
 		limit   = cmpOr(s.MaxEvents, DefaultMaxEvents)
 	)
 	m.init(horizon, bucket, 0, end)
@@ -106,6 +114,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		if err != nil {
 			m.finished(now, now, false)
 			left--
+			lost += b2i(now >= end)
 			return
 		}
 		prs[i] = pr
@@ -126,6 +135,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		switch e.kind {
 		case herdAtServer:
 			m.offered(now, e.gen == 1)
+			reached += b2i(now >= end)
 			switch {
 			case now < end:
 				q.push(now+hop(), herdReplyDown, e.ref, 0)
@@ -161,6 +171,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 			if v.Err != nil {
 				m.finished(now, now, false)
 				left--
+				lost += b2i(e.kind == herdReplyFull) // turned away by the recovered server
 				continue
 			}
 			prs[e.ref] = v.Next
@@ -183,10 +194,19 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	m.sum.Clients = s.Clients
 	m.sum.Events = int64(q.done)
 	res.Summary = m.summarise(0)
-	res.Summary.Recovered = left == 0 && m.sum.Failed == 0
+	res.Summary.NothingToRecover = reached == 0 && lost == 0
+	res.Summary.Recovered = left == 0 && lost == 0 && !res.Summary.NothingToRecover
 	res.Summary.RecoverySeconds = -1
 	if res.Summary.Recovered {
 		res.Summary.RecoverySeconds = roundMs(seconds(max(lastOK-end, 0)))
 	}
 	return res, nil
+}
+
+// b2i is 1 for true and 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -21,6 +21,7 @@ type metrics struct {
 	// (buckets aligned at the trigger's end), and of those, the ones that
 	// succeeded on their first attempt: the cohorts of the time to recover.
 	cohort, cohortOK []int64
+	arrivedAfter     int64 // caller requests arriving from the trigger's end on
 
 	trigLogical, trigAttempts int64
 	sum                       Summary
@@ -35,26 +36,6 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.latAll = make([]int64, latencyBins)
 	m.cohort = make([]int64, (horizon-trigEnd)/bucket)
 	m.cohortOK = make([]int64, len(m.cohort))
-}
-
-// cohortOf returns the recovery bucket of a request that arrived at t, or
-// -1 before the trigger's end or past the last whole bucket.
-func (m *metrics) cohortOf(t int64) int {
-	if t < m.trigEnd {
-		return -1
-	}
-	if i := (t - m.trigEnd) / m.bucket; i < int64(len(m.cohort)) {
-		return int(i)
-	}
-	return -1
-}
-
-// firstTryOK counts a caller request that arrived at start and succeeded
-// on its first attempt.
-func (m *metrics) firstTryOK(start int64) {
-	if i := m.cohortOf(start); i >= 0 {
-		m.cohortOK[i]++
-	}
 }
 
 // peak tracks the most events in any bucket of width, from events counted
@@ -75,6 +56,9 @@ func (p *peak) add(t int64) {
 func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.trigEnd }
 
 func (m *metrics) logical(now int64) {
+	if now >= m.trigEnd {
+		m.arrivedAfter++
+	}
 	m.sum.Logical++
 	if i := m.cohortOf(now); i >= 0 {
 		m.cohort[i]++
@@ -173,8 +157,10 @@ func (m *metrics) summarise(rate float64) Summary {
 	s.OutcomeP50, s.OutcomeP90, s.OutcomeP99 = percentile(m.latAll, ended, 0.5), percentile(m.latAll, ended, 0.9), percentile(m.latAll, ended, 0.99)
 	s.HerdPeak, s.HerdPeak10ms = m.herd.max, m.herd10.max
 	s.BaselineGoodput = m.baseline(rate)
+	// Recovery is measured on the requests arriving after the trigger.
+	s.NothingToRecover = m.arrivedAfter == 0
 	s.RecoverySeconds = -1
-	if k, ok := recovery(m.cohort, m.cohortOK, int(max(int64(recoveryWindow)/m.bucket, 1))); ok {
+	if k, ok := recovery(m.cohort, m.cohortOK, int(max(int64(recoveryWindow)/m.bucket, 1))); ok && !s.NothingToRecover {
 		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(int64(k)*m.bucket))
 	}
 	return s

@@ -2,6 +2,26 @@ package sim
 
 import "time"
 
+// cohortOf returns the recovery bucket of a request that arrived at t, or
+// -1 before the trigger's end or past the last whole bucket.
+func (m *metrics) cohortOf(t int64) int {
+	if t < m.trigEnd {
+		return -1
+	}
+	if i := (t - m.trigEnd) / m.bucket; i < int64(len(m.cohort)) {
+		return int(i)
+	}
+	return -1
+}
+
+// firstTryOK counts a caller request that arrived at start and succeeded
+// on its first attempt.
+func (m *metrics) firstTryOK(start int64) {
+	if i := m.cohortOf(start); i >= 0 {
+		m.cohortOK[i]++
+	}
+}
+
 // recoveryWindow is how long every bucket of caller requests must succeed
 // on their first attempt before a run counts as recovered.
 const recoveryWindow = 5 * time.Second

@@ -164,14 +164,33 @@ func parseSim(args []string) (*simConfig, error) {
 	if set["magnitude"] && mode != sim.Slow {
 		return nil, usagef("-magnitude applies only to -trigger slow")
 	}
-	if c.scenario == "herd" && !set["rate"] {
-		o.Rate = 1000
-	}
-	if c.scenario == "herd" && !set["hop"] {
-		o.Hop = 10 * time.Millisecond
-	}
-	if c.scenario == "herd" && !set["outage"] {
-		o.Trigger.Length = 10 * time.Second
+	if c.scenario == "herd" {
+		c.herdDefaults(set)
 	}
 	return c, nil
+}
+
+// herdDefaults sets what -scenario herd takes unless told otherwise: 1000
+// clients that keep retrying (-attempts 0) with waits capped at 5 s, a 4 s
+// outage, 10 ms hops and a server admitting 1000 attempts per second after
+// it. With the library's default of 4 attempts every client would give up
+// during the outage, and there would be no herd to show; the outage is
+// shorter than -max-delay so that -retry-after's hints are within the cap.
+func (c *simConfig) herdDefaults(set map[string]bool) {
+	defaults := []struct {
+		flag string
+		set  func()
+	}{
+		{"clients", func() { c.open.Clients = 1000 }},
+		{"rate", func() { c.open.Rate = 1000 }},
+		{"hop", func() { c.open.Hop = 10 * time.Millisecond }},
+		{"outage", func() { c.open.Trigger.Length = 4 * time.Second }},
+		{"attempts", func() { c.policy.attempts = 0 }},
+		{"max-delay", func() { c.policy.maxDelay = 5 * time.Second }},
+	}
+	for _, d := range defaults {
+		if !set[d.flag] {
+			d.set()
+		}
+	}
 }
