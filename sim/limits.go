@@ -9,7 +9,7 @@ import (
 // a [*FieldError] before anything is allocated; a run whose work in flight
 // grows past MaxPending, or that processes more events than its limit,
 // stops with a [*LimitError]. Together they bound a run's memory, whatever
-// its fields, to a few hundred megabytes at worst (see the package
+// its fields, to about 550 MB at worst, as measured (see the package
 // documentation, Cost).
 const (
 	// MaxClients is the largest fleet: a client costs about 25 bytes, and
@@ -23,7 +23,8 @@ const (
 	// MaxPending is the most events a run holds scheduled at once: every
 	// request in flight has at least one (its next hop, timeout or retry),
 	// except those waiting in a server's queue, so this bounds the requests
-	// in flight with the queue. A request in flight costs about 200 bytes.
+	// in flight with the queue. A request in flight costs 200 to 500 bytes
+	// (a Layers run stopped at this bound holds 550 MB).
 	MaxPending = 1_000_000
 	// MaxBuckets is the most time buckets a run's series may hold (a
 	// bucket costs about 100 bytes): a finer Bucket or a longer run is an

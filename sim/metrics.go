@@ -135,6 +135,7 @@ func (m *metrics) close(now int64, queued int, tokens float64, open int) {
 func (m *metrics) summarise(rate float64) Summary {
 	s := m.sum
 	s.Horizon, s.TriggerEnd, s.TriggerLength = seconds(m.horizon), seconds(m.trigEnd), seconds(m.trigEnd-m.trigStart)
+	s.Bucket = seconds(m.bucket)
 	if s.FirstTry > 0 {
 		s.Amplification = float64(s.Attempts) / float64(s.FirstTry)
 	}

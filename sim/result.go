@@ -75,6 +75,9 @@ type Summary struct {
 	TriggerEnd    float64 `json:"trigger_end_s"`
 	TriggerLength float64 `json:"trigger_length_s"`
 	Horizon       float64 `json:"horizon_s"`
+	// Bucket is the width of the series' buckets, in seconds: Sample.T is
+	// a bucket's start, and its rates are averages over it.
+	Bucket float64 `json:"bucket_s"`
 }
 
 // Sample is one bucket of a run's time series; the rates are per second.
