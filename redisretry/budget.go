@@ -144,7 +144,7 @@ func orOne(v float64) float64 {
 
 func sourceSet(c retry.BudgetConfig) error {
 	if c.Source != nil {
-		return errors.New("Source is set")
+		return errors.New("its Source is set")
 	}
 	return nil
 }

@@ -181,7 +181,7 @@ func TestBudgetProcesses(t *testing.T) {
 	assert.GreaterOrEqual(t, shared, int(processBudget.Capacity)-processes,
 		"the fleet spends the shared budget, but for less than a retry left in each lease")
 
-	local, deposits := sum(runWorkers(t, "local", addr, prefix))
+	local, _ := sum(runWorkers(t, "local", addr, prefix))
 	t.Logf("a budget each: %d retries", local)
 	assert.Greater(t, float64(local), bound, "without sharing the processes retry beyond the bound")
 	assert.GreaterOrEqual(t, float64(local), processes*processBudget.Capacity, "each process spends its own capacity")
