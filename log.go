@@ -17,7 +17,10 @@ import (
 //   - a call that succeeds after retries at Debug, "succeeded", with
 //     attempt and max_attempts; a first-try success logs nothing;
 //   - a change of the breaker's state at Info, "circuit breaker", with
-//     from and to.
+//     from and to;
+//   - a shared budget or breaker that stops sharing at Error, "not
+//     sharing", with kind, name and error, and one that shares again at
+//     Info, "sharing again", with kind and name ([SharingInfo]).
 //
 // Attach it with WithObserver(LogTo(logger)). Durations are
 // [time.Duration] values, which slog's text handler prints as 87ms and its
@@ -31,6 +34,7 @@ func LogTo(l *slog.Logger) *Observer {
 		RetryScheduled: lg.retry,
 		Done:           lg.done,
 		BreakerChange:  lg.breaker,
+		Sharing:        lg.sharing,
 	}
 }
 

@@ -1,5 +1,10 @@
 package retry
 
+import (
+	"context"
+	"log/slog"
+)
+
 // SharingInfo is the event of a budget or breaker shared by several
 // processes that stops or resumes sharing its state: its shared store (a
 // Redis server) failed or answered too late, so that it now decides alone,
@@ -16,4 +21,14 @@ type SharingInfo struct {
 	// Err is why it stopped sharing (nil when Shared): the store's error,
 	// or one saying it did not answer in time.
 	Err error
+}
+
+// sharing logs a Sharing event for LogTo.
+func (lg logTo) sharing(ctx context.Context, e SharingInfo) {
+	l := lg.logger()
+	if e.Shared {
+		l.LogAttrs(ctx, slog.LevelInfo, "sharing again", slog.String("kind", e.Kind), slog.String("name", e.Name))
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelError, "not sharing", slog.String("kind", e.Kind), slog.String("name", e.Name), slog.Any("error", e.Err))
 }
