@@ -138,7 +138,10 @@ func orDefault(v, def time.Duration) time.Duration {
 // that sends what it gathered (deposits, counts), each bounded by Timeout.
 // The limits stay usable: from then on each decides alone, as when Redis
 // is unreachable, without Sharing events. Close returns the last
-// exchanges' first error; later calls return nil.
+// exchanges' first error; later calls return nil. Close waits for an
+// exchange under way: with a client that does not let contexts bound its
+// reads (go-redis's default, ContextTimeoutEnabled false), a stalled Redis
+// can hold it for the client's ReadTimeout; calls never wait for that.
 func (f *Fleet) Close() error {
 	var err error
 	f.closeOnce.Do(func() {
