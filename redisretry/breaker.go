@@ -24,7 +24,7 @@ type breaker struct {
 	ctl   retry.BreakerControl
 	user  func(from, to retry.BreakerState)
 
-	forcing atomic.Bool  // the fleet's goroutine is changing the state: not an event to send
+	forcing atomic.Int32 // 1 + the state the fleet's goroutine is moving the breaker to; 0: none
 	event   atomic.Int32 // what the breaker did by itself, to send: noEvent, openEvent or closeEvent
 	gen     int64        // the shared state's generation last applied; on the fleet's goroutine
 }
@@ -104,8 +104,11 @@ func (b *breaker) leaderLease() time.Duration { return 3 * (b.f.interval + b.f.t
 // changed is the breaker's OnStateChange: a change the breaker made by
 // itself (its rules tripped it, a probe failed, its probes closed it) is
 // sent to the fleet at once; then the user's hook is called.
+//
+// A change to another state than the one the fleet's goroutine is forcing
+// at that moment is the breaker's own, even while it forces one.
 func (b *breaker) changed(from, to retry.BreakerState) {
-	if !b.forcing.Load() {
+	if b.forcing.Load() != 1+int32(to) {
 		switch {
 		case to == retry.BreakerOpen:
 			b.event.Store(openEvent)
@@ -145,11 +148,16 @@ func (b *breaker) apply(st fleetState, now time.Time) {
 	if b.event.Load() != noEvent {
 		return // the breaker changed since it read its counts: send that first
 	}
-	b.forcing.Store(true)
-	defer b.forcing.Store(false)
+	defer b.forcing.Store(0)
 	switch {
 	case st.st == "closed":
+		b.forcing.Store(1 + int32(retry.BreakerClosed))
 		b.ctl.Close(now)
+	default:
+		b.forcing.Store(1 + int32(retry.BreakerOpen))
+	}
+	switch {
+	case st.st == "closed":
 	case st.st == "open":
 		// Open past the fleet's open time, by the leader's lease: the
 		// fleet names the one process that probes first, and it turns
