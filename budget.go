@@ -47,9 +47,10 @@ type BudgetConfig struct {
 	// Source, when not nil, makes the budget a lease of a larger budget
 	// that the source lends from, such as one shared by a fleet of
 	// processes: the budget starts empty, holds at most Capacity, draws on
-	// the source when a retry finds it dry and gives it the deposits it
-	// cannot hold; see [BudgetSource]. Threshold and PerSecond must then be
-	// 0. Default nil: the budget is the whole budget.
+	// the source when a retry finds it dry and keeps the deposits it cannot
+	// hold for the source to take back ([Budget.Surplus]); see
+	// [BudgetSource]. Threshold and PerSecond must then be 0. Default nil:
+	// the budget is the whole budget.
 	Source BudgetSource
 }
 
@@ -288,15 +289,15 @@ func (b *Budget) deposit() {
 	}
 }
 
-// add credits n micro-tokens, capped at the capacity; a lease gives what
-// does not fit to its source.
+// add credits n micro-tokens, capped at the capacity; a lease keeps what
+// does not fit as its surplus (see Surplus).
 func (b *Budget) add(n int64) {
 	for {
 		cur := b.tokens.Load()
 		next := min(cur+n, b.capacity)
 		if next == cur || b.tokens.CompareAndSwap(cur, next) {
-			if b.link != nil && cur+n > next {
-				b.link.give(b, cur+n-next)
+			if b.link != nil {
+				b.link.surplus.Add(cur + n - next)
 			}
 			return
 		}

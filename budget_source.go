@@ -18,26 +18,26 @@ import (
 // retry costs, the budget asks the source to lend more (Draw), one
 // goroutine at a time, and the retry is granted if the lease can then pay
 // for it. A deposit (PerSuccess) goes into the lease; what does not fit,
-// and whatever is lent beyond Capacity, is gathered and given to the
-// source (Give) whenever a whole Capacity of it has gathered. So a call
-// that succeeds never waits for the source (and calls it once per
-// Capacity of deposits), and a retry waits for it only when the lease has
-// run dry. The source keeps the shared rules:
-// a Budget with a Source must leave Threshold and PerSecond at 0 (the
-// source applies them to the shared tokens).
+// and whatever is lent or refunded beyond Capacity, is kept as the lease's
+// surplus, which the source takes back with [Budget.Surplus] when it syncs
+// with the others. So a call that succeeds never waits for the source nor
+// calls it, and a retry waits for it only when the lease has run dry. The
+// source keeps the shared rules: a Budget with a Source must leave
+// Threshold and PerSecond at 0 (the source applies them to the shared
+// tokens).
 //
 // The Budget's Tokens and TokensAt report the lease, and Stats counts the
 // retries this Budget granted and refused.
 type BudgetSource interface {
 	// Draw lends tokens to the budget at instant now, the instant of the
 	// decision (the wall clock under Do, the caller's instant for
-	// [Policy.Failed], virtual time in a simulator). need (> 0) is what the lease lacks
-	// to pay for the retry being decided; room (≥ need) is what the lease
-	// can hold. Draw returns the tokens it lends: at least need to grant
-	// the retry, less to refuse it (whatever it lends stays in the lease).
-	// Amounts are rounded to the budget's resolution, a millionth of a
-	// token; a result that is negative or not a number counts as 0, and
-	// tokens beyond room go back to Give.
+	// [Policy.Failed], virtual time in a simulator). need (> 0) is what the
+	// lease lacks to pay for the retry being decided; room (≥ need) is what
+	// the lease can hold. Draw returns the tokens it lends: at least need
+	// to grant the retry, less to refuse it (whatever it lends stays in the
+	// lease). Amounts are rounded to the budget's resolution, a millionth
+	// of a token; a result that is negative or not a number counts as 0,
+	// and tokens beyond room go to the surplus.
 	//
 	// Draw runs on the goroutine of the call whose retry is being decided,
 	// which waits for it; other calls of the budget that need a draw wait
@@ -45,19 +45,26 @@ type BudgetSource interface {
 	// shared store is asked with a short deadline of its own, not the
 	// call's: the draw serves every call waiting on it).
 	Draw(now time.Time, need, room float64) (lent float64)
-	// Give receives tokens the lease could not hold (deposits of
-	// successful calls beyond Capacity, tokens lent or refunded beyond
-	// it), at least Capacity at a time. It is called on the path of a
-	// successful call, from any goroutine, so it must be quick, must not
-	// block and must be safe for concurrent use.
-	Give(tokens float64)
 }
 
 // budgetLink is what a Budget with a Source keeps beside it.
 type budgetLink struct {
-	src  BudgetSource
-	over atomic.Int64 // micro-tokens the lease could not hold, not yet given
-	mu   sync.Mutex   // one draw at a time
+	src     BudgetSource
+	surplus atomic.Int64 // micro-tokens the lease could not hold, until Surplus takes them
+	mu      sync.Mutex   // one draw at a time
+}
+
+// Surplus takes and returns the tokens a lease (a Budget with a
+// [BudgetSource]) could not hold since the last call: deposits of
+// successful calls beyond its Capacity, and tokens lent or refunded beyond
+// it. The source calls it when it syncs with the shared budget, to give
+// them back. A Budget without a Source, or a nil one, has no surplus: 0.
+// It is safe for concurrent use.
+func (b *Budget) Surplus() float64 {
+	if b == nil || b.link == nil {
+		return 0
+	}
+	return float64(b.link.surplus.Swap(0)) / microsPerToken
 }
 
 // spend decides a retry costing cost micro-tokens with the lease of b,
@@ -91,17 +98,6 @@ func (l *budgetLink) draw(b *Budget, cost int64, clk *clock) bool {
 		b.add(int64(math.Round(min(lent, maxBudgetValue) * microsPerToken)))
 	}
 	return b.grab(cost)
-}
-
-// give gathers n micro-tokens the lease of b could not hold, and hands
-// the source what gathered once it is a whole Capacity.
-func (l *budgetLink) give(b *Budget, n int64) {
-	if l.over.Add(n) < b.capacity {
-		return
-	}
-	if v := l.over.Swap(0); v > 0 {
-		l.src.Give(float64(v) / microsPerToken)
-	}
 }
 
 // grab withdraws cost micro-tokens from a budget with a source, unless the

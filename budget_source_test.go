@@ -40,10 +40,12 @@ func (s *poolSource) Draw(_ time.Time, need, room float64) float64 {
 	return float64(lent) / 1e6
 }
 
-func (s *poolSource) Give(tokens float64) {
+// takeBack returns b's surplus to the pool, as a source does when it
+// syncs.
+func (s *poolSource) takeBack(b *Budget) {
+	n := micros(b.Surplus())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := int64(math.Round(tokens * 1e6))
 	s.pool += n
 	s.given += n
 }
@@ -72,19 +74,17 @@ func TestBudgetSourceLease(t *testing.T) {
 	_, _, draws = src.state()
 	assert.Equal(t, 1, draws, "retries paid from the lease make no draw")
 
-	for range 8 { // 4 tokens: 3 fill the lease, 1 is gathered
+	for range 8 { // 4 tokens: 3 fill the lease, 1 is surplus
 		b.deposit()
 	}
 	assert.InDelta(t, 3, b.Tokens(), 1e-9)
 	_, given, _ := src.state()
-	assert.Zero(t, given, "less than a Capacity gathered: nothing given yet")
-	for range 4 { // 2 more: 3 gathered, given at once
-		b.deposit()
-	}
+	assert.Zero(t, given, "the source has not synced")
+	src.takeBack(b)
 	pool, given, _ = src.state()
-	assert.Equal(t, micros(3), given, "deposits beyond Capacity go to the source, a Capacity at a time")
-	assert.Equal(t, micros(10), pool)
-	assert.Zero(t, b.link.over.Load())
+	assert.Equal(t, micros(1), given, "deposits beyond Capacity are the surplus the source takes back")
+	assert.Equal(t, micros(8), pool)
+	assert.Zero(t, b.Surplus(), "taken")
 	assert.Equal(t, BudgetStats{Allowed: 3}, b.Stats())
 }
 
@@ -112,8 +112,7 @@ func TestBudgetSourceLendsTooMuch(t *testing.T) {
 	b := mustBudget(t, BudgetConfig{Capacity: 2, Source: src})
 	require.True(t, b.withdrawNow(false))
 	assert.InDelta(t, 1, b.Tokens(), 1e-9)
-	_, given, _ := src.state()
-	assert.Equal(t, micros(5), given, "5 gathered, more than a Capacity: given at once")
+	assert.InDelta(t, 5, b.Surplus(), 1e-9, "lent beyond room: surplus")
 
 	src.lendFn = func(float64, float64) float64 { return math.Inf(1) }
 	b = mustBudget(t, BudgetConfig{Capacity: 2, Source: src})
@@ -170,8 +169,9 @@ func TestBudgetSourceDo(t *testing.T) {
 		_, err := Do(context.Background(), func(context.Context) (int, error) { return 1, nil }, p)
 		require.NoError(t, err)
 	}
+	src.takeBack(b)
 	pool, _, _ := src.state()
-	assert.Equal(t, micros(2), pool, "three deposits: one fills the lease, two go back, one at a time (Capacity 1)")
+	assert.Equal(t, micros(2), pool, "three deposits: one fills the lease, two go back")
 	assert.InDelta(t, 1, b.Tokens(), 1e-9)
 }
 
@@ -220,12 +220,9 @@ func TestBudgetSourceConservation(t *testing.T) {
 		pool, _, _ := src.state()
 		st := b.Stats()
 		paid := int64(st.Allowed-uint64(refunds.Load())) * micros(cost)
-		lease, over := micros(b.Tokens()), b.link.over.Load()
-		if got, want := pool+lease+over+paid, micros(start)+int64(deposits)*micros(perSuccess); got != want {
-			t.Fatalf("pool %d + lease %d + gathered %d + paid %d = %d, want start + deposits = %d", pool, lease, over, paid, got, want)
-		}
-		if over >= micros(capacity) {
-			t.Fatalf("gathered %d, a whole Capacity %d not given", over, micros(capacity))
+		lease, surplus := micros(b.Tokens()), micros(b.Surplus())
+		if got, want := pool+lease+surplus+paid, micros(start)+int64(deposits)*micros(perSuccess); got != want {
+			t.Fatalf("pool %d + lease %d + surplus %d + paid %d = %d, want start + deposits = %d", pool, lease, surplus, paid, got, want)
 		}
 		if lease > micros(capacity) || lease < 0 {
 			t.Fatalf("lease %d outside [0, %d]", lease, micros(capacity))
@@ -259,4 +256,12 @@ type instantSource struct {
 func (s *instantSource) Draw(now time.Time, need, room float64) float64 {
 	*s.at = now
 	return s.poolSource.Draw(now, need, room)
+}
+
+func TestBudgetSurplusWithoutSource(t *testing.T) {
+	var nb *Budget
+	assert.Zero(t, nb.Surplus())
+	b := mustBudget(t, BudgetConfig{Capacity: 1, PerSuccess: 1})
+	b.deposit()
+	assert.Zero(t, b.Surplus(), "a whole budget drops what does not fit, as always")
 }

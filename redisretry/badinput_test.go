@@ -70,7 +70,6 @@ func TestBudgetInvalid(t *testing.T) {
 type nopSource struct{}
 
 func (nopSource) Draw(time.Time, float64, float64) float64 { return 0 }
-func (nopSource) Give(float64)                             {}
 
 // A key that holds something else than this budget is refused when the
 // budget is made: another budget's configuration under the same name, a

@@ -46,10 +46,11 @@ type budget struct {
 	cheap int64  // the cheaper of the two costs of a retry, in micro-tokens
 	h     health
 
-	pending   atomic.Int64 // micro-tokens given back, for the next exchange
-	dry       atomic.Bool  // Redis could not lend when last asked: no draw until an exchange says otherwise
-	unchecked atomic.Bool  // no exchange has checked the key yet
-	local     *bucket      // the budget of this process alone, while Redis cannot be used
+	lease     *retry.Budget // this process's lease, whose surplus each exchange takes back
+	pending   atomic.Int64  // micro-tokens taken back, for the next exchange
+	dry       atomic.Bool   // Redis could not lend when last asked: no draw until an exchange says otherwise
+	unchecked atomic.Bool   // no exchange has checked the key yet
+	local     *bucket       // the budget of this process alone, while Redis cannot be used
 }
 
 // Budget returns a retry.Budget that holds this process's lease of the
@@ -128,6 +129,7 @@ func (f *Fleet) newBudget(name string, c retry.BudgetConfig, opts []BudgetOption
 	if err != nil {
 		return nil, nil, fmt.Errorf("Lease(%v): %w", lease, err)
 	}
+	b.lease = leased
 	return b, leased, nil
 }
 
@@ -201,21 +203,24 @@ func (b *budget) Draw(now time.Time, need, room float64) float64 {
 	return float64(own) / 1e6
 }
 
-// Give takes back what the lease cannot hold, for the next exchange (or
-// into the process's own budget while Redis cannot be used). It is called
-// on the path of successful calls: it only adds.
-func (b *budget) Give(tokens float64) {
-	n := int64(math.Round(tokens * 1e6))
-	if b.h.local() {
+// collect takes back the lease's surplus (the deposits it could not
+// hold): for the next exchange, or into the process's own budget while
+// Redis cannot be used.
+func (b *budget) collect() {
+	n := int64(math.Round(b.lease.Surplus() * 1e6))
+	switch {
+	case n == 0:
+	case b.h.local():
 		b.local.lend(n, 0, 0, micros())
-		return
+	default:
+		b.pending.Add(n)
 	}
-	b.pending.Add(n)
 }
 
 // sync sends the pending deposits and learns whether Redis can lend; it
 // asks Redis only when there is something to send or learn.
 func (b *budget) sync(ctx context.Context) (bool, error) {
+	b.collect()
 	if !b.h.local() && b.pending.Load() == 0 && !b.dry.Load() && !b.unchecked.Load() {
 		return false, nil
 	}
@@ -233,6 +238,7 @@ func (b *budget) sync(ctx context.Context) (bool, error) {
 // exchange whose outcome is unknown (no answer) are dropped, so that none
 // is credited twice.
 func (b *budget) exchange(ctx context.Context, need, want int64) (int64, float64, error) {
+	b.collect()
 	dep := b.pending.Swap(0)
 	lent, left, err := runBudget(ctx, b.f.client, b, exchange{dep: dep, need: need, want: want})
 	if err != nil {

@@ -27,31 +27,28 @@
 // capacity, at least the cost of one retry). A retry is paid from the
 // lease; when the lease cannot pay, the process draws up to a full lease
 // from Redis in one round trip, and the retry waits for it. Deposits of
-// successful calls fill the lease; what does not fit is gathered, and each
-// time a whole lease of it has gathered it goes back to Redis at the next
-// exchange (every SyncInterval). So a successful call never talks to
-// Redis, and a retry rarely does: once per lease. A process that found the
-// shared bucket dry does not ask again before its next exchange says it
-// holds tokens.
+// successful calls fill the lease, and what does not fit goes back to
+// Redis at the next exchange (every SyncInterval). So a successful call
+// never talks to Redis, and a retry rarely does: once per lease. A process
+// that found the shared bucket dry does not ask again before its next
+// exchange says it holds tokens.
 //
 // # The overshoot bound
 //
-// At any instant Redis holds at most Capacity, and each of P processes at
-// most Lease in its lease and less than Lease gathered, so from any
-// instant t on the fleet makes at most
+// At any instant Redis holds at most Capacity and each of P processes at
+// most Lease, so from any instant t on the fleet makes at most
 //
-//	(Capacity − Threshold + 2 × P × Lease + D + R) / cost
+//	(Capacity − Threshold + P × Lease + D + R) / cost
 //
 // retries, where D is what the fleet deposits from one SyncInterval before
 // t on (deposits reach Redis at the next exchange) and R the refill
 // (PerSecond) after t; a single shared bucket would allow the same without
-// 2 × P × Lease. That is the overshoot: with 20 processes, Capacity 100
-// and the default lease of 10, the fleet can retry 500 times where one
-// bucket would allow 100; with Lease(1), 140. (Gathered tokens only go
-// back with a later deposit: in an outage without successes the overshoot
-// is P × Lease.) A smaller lease costs more round trips under failures;
-// `retry sim -budget fleet:BUDGET+processes=P+lease=L` shows what a lease
-// does to an outage before you choose.
+// P × Lease. P × Lease is the overshoot: with 20 processes, Capacity 100
+// and the default lease of 10, the fleet can retry 300 times where one
+// bucket would allow 100; with Lease(1), 120. A smaller lease costs more
+// round trips under failures; `retry sim -budget
+// fleet:BUDGET+processes=P+lease=L` shows what a lease does to an outage
+// before you choose.
 //
 // Tokens drawn by a process that stops are lost with it, as are deposits
 // still waiting for an exchange when it is killed ([Fleet.Close] sends

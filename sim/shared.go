@@ -14,7 +14,7 @@ import (
 // process holds a lease of at most Lease tokens of the shared budget
 // (a [retry.Budget] with a [retry.BudgetSource]), draws a lease from the
 // store when a retry finds its own dry, and returns the deposits its lease
-// cannot hold every Sync. A process whose draw was refused does not ask
+// cannot hold ([retry.Budget.Surplus]) every Sync. A process whose draw was refused does not ask
 // again before its next Sync. Draws take no time (a round trip is short
 // beside the waits of a retry); deposits wait for their process's next
 // Sync, the processes' Syncs spread evenly over the interval.
@@ -48,9 +48,9 @@ type pool struct {
 }
 
 type procState struct {
-	pending float64 // micro-tokens given back, for the next sync
-	dry     bool    // the store refused a draw; no draw before the next sync
-	next    int64   // virtual ns of the next sync
+	lease *retry.Budget // its surplus goes to the store at each sync
+	dry   bool          // the store refused a draw; no draw before the next sync
+	next  int64         // virtual ns of the next sync
 }
 
 // leases returns the budgets of the processes of s, for n clients.
@@ -100,6 +100,7 @@ func (s Shared) leases(n int) ([]*retry.Budget, error) {
 			return nil, fmt.Errorf("sim: Fleet.Shared.Lease %v: %w", lease, err)
 		}
 		bs[k] = b
+		p.procs[k].lease = b
 	}
 	return bs, nil
 }
@@ -118,14 +119,16 @@ func (p *pool) refill(t int64) {
 }
 
 // advance makes every sync due by virtual instant t: each process's
-// pending deposits go to the store, and it learns whether it may draw.
+// surplus (the deposits its lease could not hold) goes to the store, and
+// it learns whether it may draw. A surplus is taken at the first sync
+// after the draw before it (the simulator learns the time at draws), so
+// deposits can reach the store up to one Sync early.
 func (p *pool) advance(t int64) {
 	for k := range p.procs {
 		ps := &p.procs[k]
 		for ps.next <= t {
 			p.refill(ps.next)
-			p.tok = math.Min(p.capacity, p.tok+ps.pending)
-			ps.pending = 0
+			p.tok = math.Min(p.capacity, p.tok+micro(ps.lease.Surplus()))
 			ps.dry = p.tok-p.cheap < p.threshold
 			ps.next += p.sync
 		}
@@ -134,14 +137,12 @@ func (p *pool) advance(t int64) {
 
 // lender is one process's side of the pool: the source of its lease.
 type lender struct {
-	p    *pool
-	k    int
-	last int64 // the latest instant a draw was made at: a deposit's instant
+	p *pool
+	k int
 }
 
 func (l *lender) Draw(now time.Time, need, room float64) float64 {
 	t := int64(now.Sub(epoch))
-	l.last = t
 	p := l.p
 	p.advance(t)
 	ps := &p.procs[l.k]
@@ -158,5 +159,3 @@ func (l *lender) Draw(now time.Time, need, room float64) float64 {
 	p.tok -= lent
 	return lent / 1e6
 }
-
-func (l *lender) Give(tokens float64) { l.p.procs[l.k].pending += micro(tokens) }
