@@ -76,7 +76,7 @@ func TestBudgetDepositsShared(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Equal(t, 10, retries(t, b2, 10, 2, failing), "process 2 drains the shared budget")
-	retries(t, b1, 10, 1, succeeding) // 5 tokens: 0 fill... the lease starts empty, so 1 stays, 4 go back
+	retries(t, b1, 10, 1, succeeding) // 5 tokens deposited: 1 fills the empty lease, 4 are its surplus
 	assert.InDelta(t, 1, b1.Tokens(), 1e-9, "process 1's lease is full")
 	require.NoError(t, f1.Sync(context.Background()))
 	require.NoError(t, f2.Sync(context.Background()))
