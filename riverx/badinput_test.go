@@ -88,7 +88,9 @@ func TestMalformedStoredProgress(t *testing.T) {
 		{`{"retrykit": {"progress": {"attempts": -3}}}`, "invalid Progress (attempts -3"},
 		{`{"retrykit": "garbage"}`, "malformed retry state"},
 		{`{"retrykit": {"progress": {"attempts": 1, "start": "yesterday"}}}`, "malformed retry state"},
-		{`{"retrykit": {"next_attempt": -1}}`, "next_attempt -1 is negative"},
+		{`{"retrykit": {"next_attempt": -1}}`, "next_attempt -1 is below 1"},
+		{`{"retrykit": {"next_attempt": 0}}`, "next_attempt 0 is below 1"},
+		{`{"retrykit": {"next_attempt": 1, "ended_at": -2}}`, "ended_at -2 is negative"},
 	} {
 		t.Run(tc.metadata, func(t *testing.T) {
 			res, err := client.Insert(context.Background(), flakyArgs{}, &river.InsertOpts{Metadata: []byte(tc.metadata)})

@@ -83,6 +83,17 @@
 // reset from River's attempt count; on the last run River allows, the job
 // is snoozed instead, the error kept in the state: the job is not lost.
 //
+// # An operator's retry
+//
+// A job the policy ended (cancelled, or completed after a failure) can be
+// run again by an operator: River's JobRetry, the UI's "Retry". River
+// keeps the job's attempt count; the state records the attempt the job
+// ended at (State.Ended), and a run past it is a new call of the policy,
+// with a fresh progress: its attempt and elapsed limits count from it, a
+// job that ended after a panic runs again, and the observer sees a new
+// call. A job that completed on its first run has no state; retried, its
+// earlier run counts as one whose outcome was never reported.
+//
 // # Timing
 //
 // River makes a job whose retry is due within its scheduler's interval

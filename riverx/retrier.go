@@ -56,7 +56,7 @@ type Retrier struct {
 	store   func(context.Context, State) // setState; a test's simulated River replaces it
 
 	mu   sync.Mutex
-	last map[int]*retry.Policy // the policy with River's max_attempts as its limit
+	last map[int]*retry.Policy // the policy with the attempts made as its limit, by count
 }
 
 var (
@@ -132,19 +132,21 @@ func (r *Retrier) valid() bool { return r != nil && r.policy != nil }
 func (r *Retrier) now() time.Time { return r.clock() }
 
 // limited returns the policy to decide the job's last run River allows
-// (its attempt has reached max_attempts): r's policy with River's limit,
-// so that the run ends the job with the policy's reason and the observer
-// sees the end. Policies are built once per distinct max_attempts.
-func (r *Retrier) limited(job *rivertype.JobRow) *retry.Policy {
-	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts {
+// (its attempt has reached max_attempts), made after attempts attempts of
+// the policy (fewer than River's count after an operator's retry): r's
+// policy with those attempts as its limit, so that the run ends the job
+// with the policy's reason and the observer sees the end. Policies are
+// built once per distinct count.
+func (r *Retrier) limited(job *rivertype.JobRow, attempts int) *retry.Policy {
+	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts || attempts <= 0 {
 		return r.policy
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.last[job.MaxAttempts]
+	p, ok := r.last[attempts]
 	if !ok {
-		p, _ = r.policy.With(retry.WithMaxAttempts(job.MaxAttempts)) // a positive limit is valid
-		r.last[job.MaxAttempts] = p
+		p, _ = r.policy.With(retry.WithMaxAttempts(attempts)) // a positive limit is valid
+		r.last[attempts] = p
 	}
 	return p
 }
