@@ -46,9 +46,13 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 	}
 	d := &delivery{r: r, msg: msg, meta: meta, base: ctx, last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
 	st, err := r.load(d, meta)
-	r.report(msg, err)
 	now := r.now()
 	d.now = now
+	if u := (unreadable{}); errors.As(err, &u) {
+		d.unread(u)
+		return
+	}
+	r.report(msg, err)
 	if st.Stopped != "" {
 		d.end(stopped{msg: st.Stopped, reason: st.Reason}, st.Progress)
 		return

@@ -113,10 +113,18 @@
 // redelivery and a delete when it ends. Give the bucket a TTL longer than
 // a message's retries can last.
 //
-// A state that cannot be read (malformed, or the bucket does not answer)
-// is reset from the metadata: every earlier delivery counts as an attempt,
-// and the first began when the stream stored the message. The error goes
-// to Config.OnError; the message runs and is not lost.
+// A malformed state is reset from the metadata: every earlier delivery
+// counts as an attempt, and the first began when the stream stored the
+// message. The error goes to Config.OnError; the message runs and is not
+// lost. A state the bucket does not return (it does not answer, or fails;
+// not a missing key) may say the message ended, so the message does not
+// run: it comes back after Config.Defer, nothing stored, and that delivery
+// counts as an attempt whose outcome was never reported (limits come
+// sooner, never later). On the last delivery MaxDeliver allows it cannot
+// come back: it is ended without running (dead-letter copy with reason
+// [ReasonStateUnreadable], then Term), since running it could repeat an
+// effect the policy had refused to repeat; the copy keeps it for an
+// operator.
 //
 // # Termination and dead letters
 //
@@ -131,7 +139,11 @@
 // [HeaderDeliveries] and where it came from in [HeaderStream],
 // [HeaderConsumer], [HeaderSequence] and [HeaderSubject]. A copy that
 // cannot be published brings the message back after Config.Defer, to be
-// published again without running the handler.
+// published again without running the handler: the stop is stored in its
+// state for that. When the stop cannot be stored either, the next
+// delivery could not know the message ended, and would run it again: it
+// is terminated without its copy, and both failures go to
+// Config.OnError.
 //
 // # Timing
 //
