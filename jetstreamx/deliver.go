@@ -57,7 +57,7 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		d.end(stopped{msg: st.Stopped, reason: st.Reason}, st.Progress)
 		return
 	}
-	if early := st.Due.Sub(now); early > earliness && !d.last {
+	if early := st.Due.Sub(now); early > earliness(st.Wait) && !d.last {
 		d.deferTo(st, early, nil) // the server brought it back too soon
 		return
 	}
@@ -86,9 +86,19 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 	}
 }
 
-// earliness is how much sooner than the policy's instant a delivery may
-// run: less than the server's own timer resolution.
-const earliness = time.Millisecond
+// earliness is how much sooner than the policy's instant a delivery after
+// wait may run: the clocks of the host that decided and of the host that
+// receives it may disagree (NTP keeps them within tens of milliseconds),
+// so a delivery sooner by less than minEarliness, or by less than 1% of
+// the wait, runs. A server that lost the delay (it restarted) delivers
+// after AckWait instead, seconds early, and is sent back.
+func earliness(wait time.Duration) time.Duration {
+	return max(minEarliness, wait/100)
+}
+
+// minEarliness is the least disagreement between the clocks of two
+// workers that earliness tolerates.
+const minEarliness = 50 * time.Millisecond
 
 // attempt runs h as the attempt admitted with apr (pr is the progress
 // before the admission), keeping the message alive while it runs, and

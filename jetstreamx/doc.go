@@ -151,9 +151,13 @@
 // of its negative acknowledgement ends, when the consumer's pull request
 // is waiting (Consume keeps one); the tests measure a few milliseconds
 // between the instant the policy chose and the handler's start. A delivery
-// that comes sooner than the policy's instant (by more than a millisecond)
-// is sent back for the rest of the wait: a nats-server restarted while a
-// message waits delivers it again after AckWait, not after the delay.
+// that comes sooner than the policy's instant is sent back for the rest of
+// the wait: a nats-server restarted while a message waits delivers it
+// again after AckWait, not after the delay. The instant was read on the
+// clock of the worker that decided, and is compared with the clock of the
+// one that receives the message: a delivery sooner by less than 50ms, or
+// 1% of the wait, runs, so that clocks that disagree by that much cost no
+// extra delivery. Keep the workers' clocks synchronised (NTP).
 // Messages that Consume has fetched but not yet handled wait in the
 // client; AckWait runs for them too.
 //

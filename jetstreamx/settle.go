@@ -37,7 +37,7 @@ func (d *delivery) deferTo(st State, wait time.Duration, why error) {
 		d.end(why, st.Progress)
 		return
 	}
-	st.Next, st.Published, st.Due = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait)
+	st.Next, st.Published, st.Due, st.Wait = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait), wait
 	d.r.report(d.msg, d.r.save(d, st))
 	d.nak(wait)
 }

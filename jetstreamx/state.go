@@ -35,6 +35,10 @@ type State struct {
 	// acknowledgement: it restarted) is sent back for the rest of the
 	// wait, without running and without counting.
 	Due time.Time `json:"due,omitzero"`
+	// Wait is the wait that ends at Due, as the deciding worker chose it.
+	// A delivery sooner than Due by less than 1% of it (or 50ms) runs:
+	// the clocks of two workers may disagree by that much.
+	Wait time.Duration `json:"wait,omitempty"`
 	// Published is when the stream stored the message; a state whose
 	// instant differs belongs to another message that had the same stream
 	// sequence (a stream deleted and created again), and is ignored.
