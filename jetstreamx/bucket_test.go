@@ -124,3 +124,43 @@ func TestUnreadableStateOnTheLastDelivery(t *testing.T) {
 	assert.Equal(t, time.Second, delay)
 	assert.Equal(t, 1, ran)
 }
+
+// A bucket request slower than AckWait does not get the message delivered
+// twice: the message is kept alive from the start of a delivery until its
+// acknowledgement. Here the redelivery's read waits for JetStream's
+// default timeout (5s, the bucket deleted) on a consumer with a 1s
+// AckWait; the message is then sent back, and runs at its next delivery,
+// the third. (Before, only the handler was kept alive: the server
+// delivered the message again every second while the read waited.)
+func TestSlowBucketKeepsTheMessage(t *testing.T) {
+	js := connect(t)
+	f := newFixture(t, js)
+	rep := &reports{}
+	r, err := jetstreamx.New(js, jetstreamx.Config{Progress: f.kv, Defer: 100 * time.Millisecond, OnError: rep.add},
+		retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+	require.NoError(t, err)
+	cons := f.consumer(t, jetstream.ConsumerConfig{AckWait: time.Second})
+	rec := &recorder{}
+	h, err := r.Handler(context.Background(), cons, flaky(rec))
+	require.NoError(t, err)
+	ctx := context.Background()
+	key := func(seq uint64) string { return jetstreamx.StateKey(f.name, cons.CachedInfo().Name, seq) }
+	consumeAll(t, cons, h) // two workers: one waits for the bucket, the other would get the message
+	consumeAll(t, cons, h)
+
+	seq := f.publish(t, "1")
+	waitRuns(t, rec, seq, 1)
+	require.Eventually(t, func() bool { _, err := f.kv.Get(ctx, key(seq)); return err == nil }, 10*time.Second, time.Millisecond)
+	require.NoError(t, js.DeleteKeyValue(ctx, f.name+"-progress"))
+	require.Eventually(t, func() bool { return strings.Contains(rep.joined(), "reading the retry state") }, 20*time.Second, time.Millisecond)
+	_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: f.name + "-progress", TTL: time.Hour})
+	require.NoError(t, err)
+
+	runs := waitRuns(t, rec, seq, 2)
+	waitSettled(t, cons)
+	assert.EqualValues(t, 3, runs[1].Delivered, "delivery 2 read for 5s and was sent back")
+	assert.Len(t, rec.of(seq), 2)
+	info, err := cons.Info(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, info.Delivered.Consumer, "no delivery came while the read waited")
+}

@@ -21,6 +21,23 @@ type delivery struct {
 	base context.Context // the handlers' parent
 	last bool            // the last delivery MaxDeliver allows: nothing can be deferred
 	now  time.Time       // the instant of the latest decision
+	// keeper stops the keep-alive that runs from the delivery's start until
+	// its acknowledgement; nil once stopped.
+	keeper func() error
+}
+
+// release stops the keep-alive, before the message is acknowledged, and
+// reports what marking it in progress failed with. It is safe to call
+// more than once.
+func (d *delivery) release() {
+	stop := d.keeper
+	if stop == nil {
+		return
+	}
+	d.keeper = nil
+	if err := stop(); err != nil {
+		d.r.report(d.msg, fmt.Errorf("jetstreamx: marking the message in progress: %w", err))
+	}
 }
 
 // key is the key of the message's State.
@@ -45,6 +62,11 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		return
 	}
 	d := &delivery{r: r, msg: msg, meta: meta, base: ctx, last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
+	// The message is kept alive from here until it is acknowledged: the
+	// handler, and the bucket's and the dead letter's requests (each may
+	// take JetStream's default timeout, 5s), may outlast AckWait.
+	d.keeper = keepAlive(msg, lim.keepAlive)
+	defer d.release()
 	st, err := r.load(d, meta)
 	now := r.now()
 	d.now = now
@@ -82,7 +104,7 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 	case err != nil: // the breaker refused, or the consumer is stopping
 		d.deferTo(State{Progress: pr, Deferred: err.Error()}, max(r.scheduledWait(pr, now), r.minDefer), err)
 	default:
-		d.attempt(ctx, actx, lim.keepAlive, h, pr, apr)
+		d.attempt(ctx, actx, h, pr, apr)
 	}
 }
 
@@ -101,22 +123,15 @@ func earliness(wait time.Duration) time.Duration {
 const minEarliness = 50 * time.Millisecond
 
 // attempt runs h as the attempt admitted with apr (pr is the progress
-// before the admission), keeping the message alive while it runs, and
-// reports the outcome. A panic in h is decided as a failure, then goes on.
-func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Handler, pr, apr retry.Progress) {
-	stop := keepAlive(d.msg, every)
-	finish := func() {
-		if err := stop(); err != nil {
-			d.r.report(d.msg, fmt.Errorf("jetstreamx: marking the message in progress: %w", err))
-		}
-	}
+// before the admission) and reports the outcome. A panic in h is decided
+// as a failure, then goes on.
+func (d *delivery) attempt(ctx, actx context.Context, h Handler, pr, apr retry.Progress) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
 		v := recover() // nil after runtime.Goexit, which goes on by itself
-		finish()
 		d.failed(ctx, actx, pr, apr, fmt.Errorf("%w: %v", errPanicked, v))
 		if v != nil {
 			panic(v)
@@ -124,7 +139,6 @@ func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Han
 	}()
 	err := h(actx, d.msg)
 	returned = true
-	finish()
 	if err == nil {
 		d.succeeded(actx, apr)
 		return

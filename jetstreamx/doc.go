@@ -71,10 +71,12 @@
 //     decides alone. A policy without an attempt limit (WithMaxAttempts(0))
 //     leaves MaxDeliver's.
 //   - AckWait is how long the server waits for an acknowledgement before
-//     it delivers the message again. A running handler marks its message
-//     in progress every Config.KeepAlive (a third of AckWait by default),
-//     so a long handler is not delivered twice; a KeepAlive not shorter
-//     than AckWait is refused. A handler that hangs keeps its message: bound
+//     it delivers the message again. From the start of a delivery until
+//     its acknowledgement, the message is marked in progress every
+//     Config.KeepAlive (a third of AckWait by default), so that neither a
+//     long handler nor the adapter's own requests (the bucket, the dead
+//     letter: each may take JetStream's default timeout, 5s) get it
+//     delivered twice; a KeepAlive not shorter than AckWait is refused. A handler that hangs keeps its message: bound
 //     it with a deadline of its own (an error wrapping
 //     context.DeadlineExceeded from the handler's own deadline is retried as
 //     [retry.TimedOut]). AckWait also bounds how long a message delivered
@@ -173,7 +175,7 @@
 //
 // A Retrier is safe for concurrent use by any number of consumers and
 // handlers. It starts no goroutine of its own: what runs is the
-// consumer's, stopped by its Stop or Drain. A handler whose message needs
+// consumer's, stopped by its Stop or Drain. A delivery whose message needs
 // keeping alive has a timer whose function marks it in progress; it is
-// stopped, and waited for, before the delivery is settled.
+// stopped, and waited for, before the message is acknowledged.
 package jetstreamx

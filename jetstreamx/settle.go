@@ -21,6 +21,7 @@ func (d *delivery) succeeded(actx context.Context, apr retry.Progress) {
 	if err := d.r.policy.Succeeded(actx, apr, d.r.now()); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: the message succeeded, but its report to the retry policy failed: %w", err))
 	}
+	d.release()
 	if err := d.msg.Ack(); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: acknowledging the message: %w", err))
 		return
@@ -44,6 +45,7 @@ func (d *delivery) deferTo(st State, wait time.Duration, why error) {
 
 // nak asks the server to deliver the message again after wait.
 func (d *delivery) nak(wait time.Duration) {
+	d.release()
 	if err := d.msg.NakWithDelay(wait); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: negative acknowledgement (delay %v): %w; the server delivers the message again after AckWait", wait, err))
 	}
@@ -70,6 +72,7 @@ func (d *delivery) end(reason error, pr retry.Progress) {
 			}
 		}
 	}
+	d.release()
 	if err := d.term(reason); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminating the message: %w; it is terminated when it comes back", err))
 		d.r.report(d.msg, d.r.save(d, later))
