@@ -101,7 +101,9 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 	switch {
 	case errors.Is(err, retry.ErrInvalidConfig):
 		d.end(err, pr) // a progress the engine refuses (a count at its largest)
-	case err != nil: // the breaker refused, or the consumer is stopping
+	case errors.Is(err, retry.ErrCircuitOpen):
+		d.refused(pr, err)
+	case err != nil: // the consumer is stopping
 		d.deferTo(State{Progress: pr, Deferred: err.Error()}, max(r.scheduledWait(pr, now), r.minDefer), err)
 	default:
 		d.attempt(ctx, actx, h, pr, apr)
@@ -121,6 +123,24 @@ func earliness(wait time.Duration) time.Duration {
 // minEarliness is the least disagreement between the clocks of two
 // workers that earliness tolerates.
 const minEarliness = 50 * time.Millisecond
+
+// refused defers a message the breaker refused (why): it did not run,
+// and comes back after the wait the policy would choose, or at least
+// Config.Defer, to ask the breaker again. The elapsed limit counts from
+// the first refusal of a message that never ran (as Do's from its call's
+// start): a deferral that would end past it ends the message instead,
+// with [retry.ErrMaxElapsed] (see pastElapsed).
+func (d *delivery) refused(pr retry.Progress, why error) {
+	if pr.Start.IsZero() {
+		pr.Start = d.now // Begin starts the progress again at the first attempt
+	}
+	wait := max(d.r.scheduledWait(pr, d.now), d.r.minDefer)
+	if end := d.r.pastElapsed(pr, retry.ErrCircuitOpen, wait, d.now); end != nil {
+		d.end(end, pr)
+		return
+	}
+	d.deferTo(State{Progress: pr, Deferred: why.Error()}, wait, why)
+}
 
 // attempt runs h as the attempt admitted with apr (pr is the progress
 // before the admission) and reports the outcome. A panic in h is decided
@@ -198,7 +218,12 @@ func (d *delivery) decideHeld(ctx context.Context, pr retry.Progress, why string
 	case ctx.Err() != nil:
 		d.deferTo(State{Progress: pr, Undecided: true, Deferred: why}, d.r.minDefer, v.Err)
 	case errors.Is(v.Err, retry.ErrBudgetExhausted):
-		d.deferTo(State{Progress: pr, Undecided: true, Deferred: v.Err.Error()}, max(d.r.scheduledWait(pr, now), d.r.minDefer), v.Err)
+		wait := max(d.r.scheduledWait(pr, now), d.r.minDefer)
+		if end := d.r.pastElapsed(pr, retry.ErrBudgetExhausted, wait, now); end != nil {
+			d.end(end, pr)
+			break
+		}
+		d.deferTo(State{Progress: pr, Undecided: true, Deferred: v.Err.Error()}, wait, v.Err)
 	default:
 		d.end(v.Err, pr)
 	}

@@ -91,7 +91,12 @@
 //   - The elapsed limit ([retry.WithMaxElapsed]) is measured from the
 //     message's first attempt, kept in its state ([retry.Progress].Start);
 //     for a message whose earlier deliveries left no state, from when the
-//     stream stored it. [retry.WithAttemptTimeout] is Do's and is not
+//     stream stored it. A deferral (the breaker or the budget refused)
+//     that would end past it ends the message instead, with
+//     [retry.ErrMaxElapsed] and the refusal as its last error, as Do ends a
+//     call whose next wait would; for a message that never ran, the limit
+//     counts from the breaker's first refusal (Do's, from its call's
+//     start). [retry.WithAttemptTimeout] is Do's and is not
 //     applied here.
 //
 // A message waiting for its retry is still pending on the server: it

@@ -67,7 +67,11 @@
 // every run that happened, a lost one too, and never one that did not.
 //
 // The elapsed limit ([retry.WithMaxElapsed]) is measured from the job's
-// first run, kept with the job. River's JobTimeout is the attempt timeout:
+// first run, kept with the job. A deferral (the breaker or the budget
+// refused) that would end past it cancels the job instead, with
+// [retry.ErrMaxElapsed] and the refusal as its last error, as Do ends a
+// call whose next wait would; for a job that never ran, the limit counts
+// from the breaker's first refusal (Do's, from its call's start). River's JobTimeout is the attempt timeout:
 // a run whose context deadline passed while the job's own context lives is
 // reported as [retry.TimedOut] (retried at the budget's TimeoutCost);
 // [retry.WithAttemptTimeout] is Do's and is not applied here.

@@ -108,9 +108,9 @@ func TestOperatorRetryStartsAfresh(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		args     river.JobArgs
-		runs     int    // before the operator's retry (0: at least 2, as the elapsed limit allows)
-		fix      bool   // fix the dependency before the retry
-		again    int    // runs after the retry (0: as many as before)
+		runs     int  // before the operator's retry (0: at least 2, as the elapsed limit allows)
+		fix      bool // fix the dependency before the retry
+		again    int  // runs after the retry (0: as many as before)
 		state    rivertype.JobState
 		lastWant string // in the last error, when the retried job ends again
 	}{

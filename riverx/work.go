@@ -220,18 +220,33 @@ func (e heldError) Error() string { return "riverx: retry held back: " + string(
 // deferHeld snoozes a job whose retry the budget refused (pr holds the
 // failed attempts), after wait or at least the Retrier's Defer, to be
 // decided again when it comes back. Snoozing does not spend one of River's
-// attempts.
+// attempts. A snooze that would end past the elapsed limit cancels the job
+// instead (see pastElapsed).
 func (r *Retrier) deferHeld(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, wait time.Duration, why error, now time.Time) error {
+	wait = max(wait, r.minDefer)
+	if end := r.pastElapsed(pr, retry.ErrBudgetExhausted, wait, now); end != nil {
+		return r.end(ctx, job, pr, end)
+	}
 	r.store(ctx, State{Progress: pr, Next: job.Attempt, Undecided: true, Deferred: why.Error()})
-	return river.JobSnooze(max(wait, r.minDefer))
+	return river.JobSnooze(wait)
 }
 
 // deferJob snoozes a job the breaker refused: it did not run, and comes
 // back after the wait the policy would choose, or at least the Retrier's
-// Defer, to ask the breaker again.
+// Defer, to ask the breaker again. The elapsed limit counts from the
+// first refusal of a job that never ran (as Do's from its call's start):
+// a snooze that would end past it cancels the job instead, with
+// [retry.ErrMaxElapsed] (see pastElapsed).
 func (r *Retrier) deferJob(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, why error, now time.Time) error {
+	if pr.Start.IsZero() {
+		pr.Start = now // Begin starts the progress again at the first run
+	}
+	wait := max(r.scheduledWait(pr, now), r.minDefer)
+	if end := r.pastElapsed(pr, retry.ErrCircuitOpen, wait, now); end != nil {
+		return r.end(ctx, job, pr, end)
+	}
 	r.store(ctx, State{Progress: pr, Next: job.Attempt, Deferred: why.Error()})
-	return river.JobSnooze(max(r.scheduledWait(pr, now), r.minDefer))
+	return river.JobSnooze(wait)
 }
 
 // repair answers a job whose stored state is malformed: the run fails
