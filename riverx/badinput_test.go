@@ -116,3 +116,39 @@ func TestStateJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, st, back)
 }
+
+// legacyMiddleware is a worker middleware of River's legacy field
+// (river.Config.WorkerMiddleware) that only passes the job on.
+type legacyMiddleware struct{ river.MiddlewareDefaults }
+
+func (*legacyMiddleware) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	return doInner(ctx)
+}
+
+// A configuration that uses River's legacy WorkerMiddleware field gets the
+// Retrier there, first: River refuses Middleware beside it, and the
+// client is made and decides by the policy. (Before, Install set
+// Middleware, and river.NewClient failed: "only one of the pair ...".)
+func TestInstallBesideLegacyWorkerMiddleware(t *testing.T) {
+	dsn := newDatabase(t)
+	pool := openPool(t, dsn)
+	r, err := riverx.New(riverx.Config{})
+	require.NoError(t, err)
+	rec := &recorder{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, flakyWorker(rec))
+	cfg := clientConfig(workers)
+	cfg.WorkerMiddleware = []rivertype.WorkerMiddleware{&legacyMiddleware{}}
+	require.NoError(t, r.Install(cfg))
+	require.NoError(t, r.Install(cfg), "twice changes nothing")
+	assert.Empty(t, cfg.Middleware)
+	require.Len(t, cfg.WorkerMiddleware, 2)
+	assert.Same(t, r, cfg.WorkerMiddleware[0])
+	client := startClient(t, pool, cfg)
+
+	res, err := client.Insert(context.Background(), flakyArgs{Fail: 9, Mark: "permanent"}, nil)
+	require.NoError(t, err)
+	job := waitFinal(t, client, res.Job.ID)
+	assert.Equal(t, rivertype.JobStateCancelled, job.State, "the policy decided: Permanent cancels")
+	assert.Len(t, rec.of(job.ID), 1)
+}

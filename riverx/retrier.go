@@ -105,7 +105,10 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 func retryAll(error) retry.Class { return retry.Retryable }
 
 // Install puts r into cfg as its retry policy and its first middleware,
-// which is what a client-wide Retrier needs. It returns an error, leaving
+// which is what a client-wide Retrier needs: the first of cfg.Middleware,
+// or of the legacy cfg.WorkerMiddleware when cfg uses the legacy fields
+// (WorkerMiddleware or JobInsertMiddleware) and not Middleware, since
+// River refuses both kinds at once. It returns an error, leaving
 // cfg unchanged, when r is nil or cfg already has another retry policy:
 // two policies would contradict each other about when a failed job runs.
 // Installing r twice changes nothing.
@@ -120,6 +123,16 @@ func (r *Retrier) Install(cfg *river.Config) error {
 			"a Retrier decides when a failed job runs again, and two policies would contradict each other", cfg.RetryPolicy)
 	}
 	cfg.RetryPolicy = r
+	if len(cfg.Middleware) == 0 && (len(cfg.WorkerMiddleware) > 0 || len(cfg.JobInsertMiddleware) > 0) {
+		// The legacy fields: River refuses Middleware beside them.
+		for _, m := range cfg.WorkerMiddleware {
+			if m == rivertype.WorkerMiddleware(r) {
+				return nil
+			}
+		}
+		cfg.WorkerMiddleware = append([]rivertype.WorkerMiddleware{r}, cfg.WorkerMiddleware...)
+		return nil
+	}
 	for _, m := range cfg.Middleware {
 		if m == rivertype.Middleware(r) {
 			return nil
