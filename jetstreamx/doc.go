@@ -138,7 +138,14 @@
 // A message the policy ends is terminated: with TermWithReason (the
 // *retry.Error's text) on nats-server 2.10.4 and later, which puts the
 // reason in the server's MSG_TERMINATED advisory; with Term on older
-// servers, which ignore a termination that carries a reason. With
+// servers, which ignore a termination that carries a reason (there,
+// without a dead-letter copy, the reason would be nowhere: it goes to
+// Config.OnError). The version is that of the server the worker is
+// connected to; in a cluster the consumer's leader may be another server,
+// and during a rolling upgrade an older one, which ignores the
+// termination and delivers the message again, its state gone (it runs
+// again): upgrade every server of the cluster to 2.10.4 or later before
+// workers connect to an upgraded one. With
 // Config.DeadLetter set, a copy (the body and the headers, without those
 // that start with "Nats-") is first published to that subject, with the
 // reason in [HeaderReason] (as [retry.ReasonOf] names it), the error in

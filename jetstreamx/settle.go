@@ -63,8 +63,11 @@ func (d *delivery) end(reason error, pr retry.Progress) {
 	}
 	later := State{Progress: pr, Stopped: reason.Error(), Reason: reasonWord(reason)}
 	later.Next, later.Published = d.meta.NumDelivered+1, d.meta.Timestamp
+	copied := false
 	if d.r.deadLetter != "" {
-		if err := d.deadLetter(reason, attempts); err != nil {
+		err := d.deadLetter(reason, attempts)
+		copied = err == nil
+		if err != nil {
 			d.r.report(d.msg, d.publishLater(later, err))
 			if !d.last {
 				d.nak(d.r.minDefer)
@@ -73,10 +76,14 @@ func (d *delivery) end(reason error, pr retry.Progress) {
 		}
 	}
 	d.release()
-	if err := d.term(reason); err != nil {
+	withReason, err := d.term(reason)
+	if err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminating the message: %w; it is terminated when it comes back", err))
 		d.r.report(d.msg, d.r.save(d, later))
 		return
+	}
+	if !withReason && !copied { // the reason would be nowhere else
+		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminated (the server, older than 2.10.4, keeps no reason; no dead-letter copy): %w", reason))
 	}
 	d.r.report(d.msg, d.r.forget(d))
 }
@@ -122,12 +129,13 @@ const ReasonStateUnreadable = "state_unreadable"
 
 // term terminates the message, with the reason where the server reads one
 // (TermWithReason, nats-server 2.10.4 and later; an older server ignores a
-// termination with a reason, and the message would come back).
-func (d *delivery) term(reason error) error {
+// termination with a reason, and the message would come back), and says
+// whether the reason went with it.
+func (d *delivery) term(reason error) (withReason bool, err error) {
 	if nc := d.r.conn(); nc != nil && atLeast(nc.ConnectedServerVersion(), 2, 10, 4) {
-		return d.msg.TermWithReason(clip(reason.Error()))
+		return true, d.msg.TermWithReason(clip(reason.Error()))
 	}
-	return d.msg.Term()
+	return false, d.msg.Term()
 }
 
 // The headers of a dead-letter copy, besides the original message's own
