@@ -138,12 +138,15 @@ func TestInstallBesideLegacyWorkerMiddleware(t *testing.T) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, flakyWorker(rec))
 	cfg := clientConfig(workers)
+	//lint:ignore SA1019 the legacy field is what this test is about
 	cfg.WorkerMiddleware = []rivertype.WorkerMiddleware{&legacyMiddleware{}}
 	require.NoError(t, r.Install(cfg))
 	require.NoError(t, r.Install(cfg), "twice changes nothing")
 	assert.Empty(t, cfg.Middleware)
-	require.Len(t, cfg.WorkerMiddleware, 2)
-	assert.Same(t, r, cfg.WorkerMiddleware[0])
+	//lint:ignore SA1019 the legacy field is what this test is about
+	legacy := cfg.WorkerMiddleware
+	require.Len(t, legacy, 2)
+	assert.Same(t, r, legacy[0])
 	client := startClient(t, pool, cfg)
 
 	res, err := client.Insert(context.Background(), flakyArgs{Fail: 9, Mark: "permanent"}, nil)

@@ -123,14 +123,7 @@ func (r *Retrier) Install(cfg *river.Config) error {
 			"a Retrier decides when a failed job runs again, and two policies would contradict each other", cfg.RetryPolicy)
 	}
 	cfg.RetryPolicy = r
-	if len(cfg.Middleware) == 0 && (len(cfg.WorkerMiddleware) > 0 || len(cfg.JobInsertMiddleware) > 0) {
-		// The legacy fields: River refuses Middleware beside them.
-		for _, m := range cfg.WorkerMiddleware {
-			if m == rivertype.WorkerMiddleware(r) {
-				return nil
-			}
-		}
-		cfg.WorkerMiddleware = append([]rivertype.WorkerMiddleware{r}, cfg.WorkerMiddleware...)
+	if len(cfg.Middleware) == 0 && r.installLegacy(cfg) {
 		return nil
 	}
 	for _, m := range cfg.Middleware {
@@ -140,6 +133,26 @@ func (r *Retrier) Install(cfg *river.Config) error {
 	}
 	cfg.Middleware = append([]rivertype.Middleware{r}, cfg.Middleware...)
 	return nil
+}
+
+// installLegacy puts r first in cfg.WorkerMiddleware, unless it is there
+// already, when cfg uses River's legacy middleware fields, which River
+// refuses beside Middleware; it reports whether cfg does.
+func (r *Retrier) installLegacy(cfg *river.Config) bool {
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	legacy := cfg.WorkerMiddleware
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	if len(legacy) == 0 && len(cfg.JobInsertMiddleware) == 0 {
+		return false
+	}
+	for _, m := range legacy {
+		if m == rivertype.WorkerMiddleware(r) {
+			return true
+		}
+	}
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	cfg.WorkerMiddleware = append([]rivertype.WorkerMiddleware{r}, legacy...)
+	return true
 }
 
 // valid reports whether r was made by New.
