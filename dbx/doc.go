@@ -58,8 +58,11 @@
 // committed: the call ends at once with an error for which errors.Is(err,
 // [ErrCommitUnknown]) holds, and nothing is retried, unless the
 // transaction is read-only (sql.TxOptions.ReadOnly) or the context is
-// marked [Idempotent]; if every attempt's COMMIT ends that way, the final
-// error still holds ErrCommitUnknown. Drivers' "safe to retry" signals are
+// marked [Idempotent]. Once a COMMIT's outcome was unknown, every final
+// error of the call holds ErrCommitUnknown, whatever the later attempts
+// met (another unknown COMMIT, a unique violation that the earlier commit
+// may have caused, conflicts until the attempts ran out); its chain holds
+// the last attempt's error first. Drivers' "safe to retry" signals are
 // not trusted at COMMIT: pgx reports a reply cut after the server
 // committed as safe to retry. fn must not call Commit or Rollback itself.
 //
