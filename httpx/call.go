@@ -52,7 +52,7 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	c.sends.reset()
 	resp, err := c.send(actx)
 	if err != nil {
-		return nil, classifyErr(c.req, c.replayable, c.sends.wrap(err, false))
+		return nil, classifyErr(c.req, c.replayable, c.sends.wrap(err, false), actx.Err() != nil, c.retried)
 	}
 	if resp.StatusCode < 400 {
 		return resp, nil
