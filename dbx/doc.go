@@ -105,7 +105,9 @@
 // jitter they meet again. Options put on the context with [WithOptions],
 // then those passed to a helper, apply after these; [Exec] and [Query]
 // take their arguments as the drivers do (Exec(ctx, db, query, 1, "x")),
-// so their options come from the context only. The caller's context
+// so their options come from the context only (a retry option among the
+// arguments fails the call with [retry.ErrInvalidConfig] before anything
+// is sent: see [CheckArgs]). The caller's context
 // bounds the whole call, and budgets and breakers of the core work as for
 // any operation. Failures are reported as [*retry.Error] with the core's
 // reasons.
