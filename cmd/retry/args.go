@@ -8,15 +8,17 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/retrykit/retry"
 )
 
 // subcommands are the words that select a mode other than running a
 // command.
-var subcommands = []string{"http", "sim"}
+var subcommands = []string{"http", "sim", "help"}
 
-// subcommandFirst moves a subcommand (http or sim) to the front when flags
+// subcommandFirst moves a subcommand (http, sim or help) to the front when flags
 // come before it (retry -v http URL means retry http -v URL), and returns
-// args otherwise unchanged; moved says it did. After --, http and sim are
+// args otherwise unchanged; moved says it did. After --, these words are
 // a command's name: retry -v -- http runs a program named http.
 func subcommandFirst(args []string) (_ []string, moved bool) {
 	fs := flag.NewFlagSet("retry", flag.ContinueOnError)
@@ -61,6 +63,9 @@ func parseArgs(args []string) (*config, error) {
 	if err != nil {
 		err = &usageError{msg: otherModeFlag(err, isHTTP)}
 	}
+	if err == nil && c.version {
+		return c, nil // nothing else matters
+	}
 	if err == nil {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -92,8 +97,13 @@ func otherModeFlag(err error, isHTTP bool) string {
 	return fmt.Sprintf("-%s applies only to retry http", name)
 }
 
-// check rejects combinations that cannot mean what the user wants.
+// check rejects combinations that cannot mean what the user wants, and
+// settles the defaults that depend on other flags (set holds the flags
+// given).
 func (c *config) check(set map[string]bool) error {
+	if c.quiet && c.verbose {
+		return usagef("-q and -v cannot be combined: -q silences the give-up line, -v logs every retry")
+	}
 	if set["step"] && c.backoff != backoffLinear {
 		return usagef("-step applies only to -backoff linear (the backoff is %s)", c.backoff)
 	}
@@ -112,8 +122,8 @@ func (c *config) check(set map[string]bool) error {
 	if set["stdin-limit"] && c.stdin != stdinEvery {
 		return usagef("-stdin-limit applies only to -stdin every (it is %s)", c.stdin)
 	}
-	if set["kill-after"] && c.attemptTimeout == 0 {
-		return usagef("-kill-after applies only with -attempt-timeout")
+	if c.backoff == backoffConstant && !set["jitter"] {
+		c.jitter = retry.NoJitter // constant means constant; -jitter says otherwise
 	}
 	return nil
 }

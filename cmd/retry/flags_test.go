@@ -114,6 +114,18 @@ func TestParseArgs(t *testing.T) {
 			assert.Equal(t, []string{"curl", "http"}, c.command)
 		}},
 		{"dry-run needs no command", []string{"-dry-run"}, func(t *testing.T, c *config) { assert.Empty(t, c.command) }},
+		{"-kill-after without -attempt-timeout: it bounds the end of a signalled attempt", []string{"-kill-after", "2s", "true"}, func(t *testing.T, c *config) {
+			assert.Equal(t, 2*time.Second, c.killAfter)
+		}},
+		{"-kill-after default", []string{"true"}, func(t *testing.T, c *config) { assert.Equal(t, defaultKillAfter, c.killAfter) }},
+		{"-foreground and -q", []string{"-foreground", "-q", "true"}, func(t *testing.T, c *config) { assert.True(t, c.foreground && c.quiet) }},
+		{"-q in http mode", []string{"http", "-q", "http://x/"}, func(t *testing.T, c *config) { assert.True(t, c.quiet) }},
+		{"-version needs no command", []string{"-version"}, func(t *testing.T, c *config) { assert.True(t, c.version) }},
+		{"-version skips the other checks", []string{"-version", "-step", "1s"}, func(t *testing.T, c *config) { assert.True(t, c.version) }},
+		{"-attempts 1 keeps no copy of standard input", []string{"-attempts", "1", "true"}, func(t *testing.T, c *config) {
+			assert.Equal(t, stdinEvery, c.stdin)
+			assert.Equal(t, stdinFirst, c.stdinMode())
+		}},
 		{"http", []string{"http", "-X", "post", "-d", "@body.json", "-H", "Idempotency-Key: 42", "-H", "X-A:b", "-status", "500,503", "-idempotent", "http://x/"},
 			func(t *testing.T, c *config) {
 				assert.True(t, c.http)
@@ -188,7 +200,6 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-attempt-timeout", "-1ns", "true"}, `invalid value "-1ns" for flag -attempt-timeout: ` + duration},
 		{[]string{"-attempt-timeout", "10", "true"}, `invalid value "10" for flag -attempt-timeout: ` + duration},
 		{[]string{"-kill-after", "-1s", "true"}, `invalid value "-1s" for flag -kill-after: ` + duration},
-		{[]string{"-kill-after", "1s", "true"}, "-kill-after applies only with -attempt-timeout"},
 		{[]string{"-jitter", "random", "true"}, `invalid value "random" for flag -jitter: ` + jitter},
 		{[]string{"-jitter", "", "true"}, `invalid value "" for flag -jitter: ` + jitter},
 		{[]string{"-jitter", "FULL", "true"}, `invalid value "FULL" for flag -jitter: ` + jitter},
@@ -382,13 +393,13 @@ func TestParseSize(t *testing.T) {
 		_, err := parseSize(bad)
 		assert.Error(t, err, "%q", bad)
 	}
-	c, err := parseArgs([]string{"-stdin-limit", "64M", "true"})
+	c, err := parseArgs([]string{"-stdin-limit", "1G", "true"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(64<<20), c.stdinLimit)
+	assert.Equal(t, int64(1<<30), c.stdinLimit)
 	c, err = parseArgs([]string{"true"})
 	require.NoError(t, err)
-	assert.Equal(t, int64(1<<30), c.stdinLimit, "1 GiB by default")
-	assert.Equal(t, "1G", formatSize(c.stdinLimit))
+	assert.Equal(t, int64(64<<20), c.stdinLimit, "64 MiB by default")
+	assert.Equal(t, "64M", formatSize(c.stdinLimit))
 }
 
 func FuzzParseSize(f *testing.F) {

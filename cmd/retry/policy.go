@@ -58,7 +58,7 @@ func (c *config) describe() string {
 
 func limitString(n int) string {
 	if n == 0 {
-		return "0 (no limit)"
+		return "0 (unlimited)"
 	}
 	return fmt.Sprint(n)
 }

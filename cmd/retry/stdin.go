@@ -23,8 +23,11 @@ var stdinModes = []string{stdinEvery, stdinFirst, stdinNone}
 const stdinMemoryLimit = 1 << 20 // 1 MiB
 
 // defaultStdinLimit is the default of -stdin-limit: the most of a piped
-// standard input -stdin every keeps to replay it.
-const defaultStdinLimit = 1 << 30 // 1 GiB
+// standard input -stdin every keeps to replay it. An input that never ends
+// (yes, tail -f) is read up to it before a retry gives up: small enough to
+// take a moment and no room on a /tmp held in memory, large enough for the
+// inputs a retried command is usually given.
+const defaultStdinLimit = 64 << 20 // 64 MiB
 
 // errStdinLimit is the failure of a retry whose piped input was longer than
 // -stdin-limit: it cannot be replayed.
@@ -80,6 +83,15 @@ func newInput(stdin io.Reader, mode string, memLimit, limit int64) *input {
 		in.cp = &stdinCopy{memLimit: memLimit, limit: limit}
 	}
 	return in
+}
+
+// stdinMode is the -stdin mode in effect: with -attempts 1 nothing is ever
+// replayed, so every is first and no copy is kept.
+func (c *config) stdinMode() string {
+	if c.attempts == 1 && c.stdin == stdinEvery {
+		return stdinFirst
+	}
+	return c.stdin
 }
 
 // isTerminal reports whether r is a character device: a terminal, or
