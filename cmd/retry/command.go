@@ -25,7 +25,7 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 	var log *logger
 	if c.verbose {
 		log = newLogger(stderr, c.attempts)
-		opts = append(opts, retry.WithNotify(log.retrying))
+		opts = append(opts, retry.WithNotify(log.retryScheduled))
 	}
 	began := time.Now()
 	err := retry.Run(ctx, r.attempt, opts...)

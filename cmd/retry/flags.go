@@ -89,7 +89,7 @@ func defaultConfig(isHTTP bool) *config {
 		delay:      retry.DefaultInitial,
 		multiplier: retry.DefaultMultiplier,
 		maxDelay:   retry.DefaultMaxDelay,
-		jitter:     retry.DefaultJitter,
+		jitter:     retry.FullJitter,
 		killAfter:  defaultKillAfter,
 		stdin:      stdinEvery,
 		stdinLimit: defaultStdinLimit,

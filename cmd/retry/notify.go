@@ -49,14 +49,9 @@ func replaceAttr(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// retrying is the retry.WithNotify hook: the attempt that failed, why, and
-// the wait before the next one.
-func (l *logger) retrying(ctx context.Context, a retry.Attempt) {
-	l.retries(ctx, retry.RetryInfo{Attempt: a.Number, MaxAttempts: l.maxAttempts, Err: a.Err, Wait: a.Delay})
-}
-
-// retryScheduled is retrying for an observer's event, which also says
-// whether the wait came from a Retry-After hint.
+// retryScheduled is the retry.WithNotify hook and the observer's
+// RetryScheduled: the attempt that failed, why, and the wait before the
+// next one (with the server's hint, if it gave one).
 func (l *logger) retryScheduled(ctx context.Context, e retry.RetryInfo) { l.retries(ctx, e) }
 
 // outcome logs how the run ended: "succeeded", or "giving up" with the

@@ -22,7 +22,7 @@ func (c *config) stopReason(e *retry.Error, terminal string) string {
 		return "the next wait would end past -max-elapsed " + formatDuration(c.maxElapsed)
 	case errors.Is(e.Reason, retry.ErrHintTooLong):
 		return fmt.Sprintf("Retry-After %s exceeds -max-delay %s", formatDuration(e.RetryAfter), formatDuration(c.maxDelay))
-	case errors.Is(e.Reason, retry.ErrPermanent):
+	case errors.Is(e.Reason, retry.ErrPermanent), errors.Is(e.Reason, retry.ErrNotIdempotent):
 		return terminal
 	case errors.As(e.Reason, &se):
 		return se.Error()
@@ -35,18 +35,18 @@ func (c *config) stopReason(e *retry.Error, terminal string) string {
 func exitClassifiers(c *config) []retry.Classifier {
 	switch {
 	case len(c.retryOn) > 0:
-		return []retry.Classifier{func(err error) retry.Decision {
+		return []retry.Classifier{func(err error) retry.Class {
 			if hasStatus(err, c.retryOn) {
 				return retry.Retryable
 			}
 			return retry.Terminal
 		}}
 	case len(c.stopOn) > 0:
-		return []retry.Classifier{func(err error) retry.Decision {
+		return []retry.Classifier{func(err error) retry.Class {
 			if hasStatus(err, c.stopOn) {
 				return retry.Terminal
 			}
-			return retry.Undecided
+			return retry.Unclassified
 		}}
 	}
 	return nil
