@@ -65,9 +65,12 @@
 // stop the retrying: during an attempt they are passed on to its group,
 // retry waits for the group to end (SIGKILL after -kill-after) and exits
 // with the command's status; a wait between attempts ends at once, and
-// retry exits with 128+N. -foreground keeps the command in retry's process
-// group, as GNU timeout --foreground does, for a command that reads the
-// terminal; a timeout or a signal then reaches the command alone. On Linux
+// retry exits with 128+N. A signal ignored when retry started (nohup's
+// SIGHUP) stays ignored. Ctrl-Z (SIGTSTP) suspends retry and the attempt's
+// group together; SIGCONT (fg, bg) resumes both. -foreground keeps the
+// command in retry's process group, as GNU timeout --foreground does, for a
+// command that reads the terminal; a timeout or a signal then reaches the
+// command alone. On Linux
 // the command gets SIGKILL when retry is killed with SIGKILL (the
 // parent-death signal); the processes it started survive.
 //

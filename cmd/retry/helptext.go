@@ -54,13 +54,15 @@ Signals: SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to retry, a Ctrl-C at the
 terminal too, are passed on to the running attempt's group, then retry
 stops retrying, waits for the group to end (SIGKILL after -kill-after) and
 exits with the command's status; a wait between attempts ends at once.
-At a terminal the command runs in the terminal's background: a command
-that reads the terminal (a password prompt, ssh, an editor) is stopped by
-it, and Ctrl-Z suspends retry but not the command. -foreground keeps the
-command in retry's process group, as GNU timeout --foreground does: it can
-read the terminal and gets Ctrl-C and Ctrl-Z itself, but a timeout or a
-signal to retry then reaches the command alone, and processes it started
-may outlive the attempt and retry.
+A signal ignored when retry started (nohup's SIGHUP) stays ignored. Ctrl-Z
+suspends retry and the attempt together, and fg or bg resumes both. At a
+terminal the command runs in the terminal's background: a command that
+reads the terminal (a password prompt, ssh, an editor) is stopped by it
+until Ctrl-C ends it. -foreground keeps the command in retry's process
+group, as GNU timeout --foreground does: it can read the terminal and gets
+Ctrl-C and Ctrl-Z itself, but a timeout or a signal to retry then reaches
+the command alone, and processes it started may outlive the attempt and
+retry.
 SIGKILL cannot be caught: when retry is killed with it, on Linux the
 command gets SIGKILL too (a parent-death signal), but processes the command
 started survive, in its process group (kill -KILL -- -PID, with the

@@ -7,13 +7,16 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 )
 
 // stopSignals are the signals that stop the retrying: each is passed on to
 // the running attempt, as GNU timeout passes them on.
-var stopSignals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM}
+func stopSignals() []os.Signal {
+	return []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM}
+}
 
 // relay passes the stop signals on to the running attempt (its process
 // group) and stops the retrying: it cancels the context given to
@@ -78,7 +81,18 @@ func listenSignals(ctx context.Context, foreground bool) (context.Context, *rela
 // listen installs the signal handlers until stop is called.
 func (r *relay) listen() (stop func()) {
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, stopSignals...)
+	sigs := stopSignals()
+	if !r.foreground { // else the terminal's Ctrl-Z reaches the command itself
+		sigs = append(sigs, jobControlSignals()...)
+	}
+	for _, s := range sigs {
+		// A signal ignored when retry started (nohup's SIGHUP; SIGINT for a
+		// background job of a shell without job control) stays ignored,
+		// and the command inherits that.
+		if !signal.Ignored(s) {
+			signal.Notify(ch, s)
+		}
+	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -86,7 +100,11 @@ func (r *relay) listen() (stop func()) {
 		for {
 			select {
 			case s := <-ch:
-				r.receive(s)
+				if slices.Contains(jobControlSignals(), s) {
+					r.jobControl(s)
+				} else {
+					r.receive(s)
+				}
 			case <-done:
 				return
 			}
