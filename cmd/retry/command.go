@@ -78,6 +78,7 @@ func (r *runner) attempt(ctx context.Context) error {
 		return retry.Permanent(err)
 	}
 	defer r.stdin.done()
+	reapOrphans() // as PID 1: what earlier attempts left behind and has ended since
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, r.stdout, r.stderr
 	p, err := r.relay.start(cmd)
