@@ -22,6 +22,8 @@ type process struct {
 
 // startProcess starts cmd, in a process group of its own unless
 // foreground, and with the parent-death signal where the system has one.
+// The goroutine that waits for the command ends with it; every path of
+// runner.attempt waits for done before it returns.
 func startProcess(cmd *exec.Cmd, foreground bool) (*process, error) {
 	cmd.SysProcAttr = sysProcAttr(!foreground)
 	if err := cmd.Start(); err != nil {
