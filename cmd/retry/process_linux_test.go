@@ -155,9 +155,13 @@ func TestSignalEndsTheGroup(t *testing.T) {
 		t.Run(signalName(sig), func(t *testing.T) {
 			sleep, marker := markedSleep(t)
 			dir := t.TempDir()
-			script := count + sleep + ` 60 & ` + sleep + ` 60 & echo ready; wait`
+			// Two children that ignore SIGINT and SIGQUIT, as background
+			// jobs of sh do, and say so once they do.
+			child := `sh -c 'trap "" INT QUIT; echo up; exec ` + sleep + ` 60' & `
+			script := count + child + child + `wait`
 			cmd, stdout, stderr := startWatched(t, dir, args(fast, "-attempts", "5", "-kill-after", "100ms", "sh", "-c", script)...)
-			readUntil(t, stdout, "ready")
+			readUntil(t, stdout, "up")
+			readUntil(t, stdout, "up")
 			require.NoError(t, cmd.Process.Signal(sig))
 			rest, _ := io.ReadAll(stderr)
 			require.Error(t, cmd.Wait())
