@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -111,7 +112,7 @@ func TestDryRunOneStyle(t *testing.T) {
 		}
 		require.Len(t, lines, header+11, stdout)
 		for _, row := range lines[header:] {
-			assert.Len(t, row, len(lines[header-1]), "right-aligned under the header: %q", stdout)
+			assert.Equal(t, utf8.RuneCountInString(lines[header-1]), utf8.RuneCountInString(row), "right-aligned under the header (µ is one column): %q", stdout)
 			for _, v := range strings.Fields(row)[1:] {
 				d, err := time.ParseDuration(v)
 				require.NoError(t, err, "%q in %q", v, row)
