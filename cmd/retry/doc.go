@@ -65,8 +65,9 @@
 // stop the retrying: during an attempt they are passed on to its group,
 // retry waits for the group to end (SIGKILL after -kill-after) and exits
 // with the command's status; a wait between attempts ends at once, and
-// retry exits with 128+N. A signal ignored when retry started (nohup's
-// SIGHUP) stays ignored. Ctrl-Z (SIGTSTP) suspends retry and the attempt's
+// retry exits with 128+N. SIGHUP or SIGINT ignored when retry started
+// (nohup's SIGHUP) stays ignored; an ignored SIGTERM or SIGQUIT is caught
+// anyway (Go's runtime keeps only those two ignored). Ctrl-Z (SIGTSTP) suspends retry and the attempt's
 // group together; SIGCONT (fg, bg) resumes both. -foreground keeps the
 // command in retry's process group, as GNU timeout --foreground does, for a
 // command that reads the terminal; a timeout or a signal then reaches the

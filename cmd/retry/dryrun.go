@@ -61,7 +61,7 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	for i, d := range waits {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t", i+1, formatDuration(d), formatDuration(totals[i]))
 		if i == stop {
-			fmt.Fprintf(tw, "  (not taken: it would end past -max-elapsed %s, so the loop stops)", c.maxElapsed)
+			fmt.Fprintf(tw, "  (not taken: it would end at or past -max-elapsed %s, so the loop stops)", c.maxElapsed)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -76,7 +76,7 @@ func printSchedule(w io.Writer, c *config, p *retry.Policy) {
 	case more > 0:
 		fmt.Fprintf(w, "... and up to %d more retries (-attempts %d)\n", more, c.attempts)
 	case c.attempts == 0 && c.maxElapsed > 0:
-		fmt.Fprintf(w, "... and so on until the total wait would end past -max-elapsed %s\n", c.maxElapsed)
+		fmt.Fprintf(w, "... and so on until the total wait would end at or past -max-elapsed %s\n", c.maxElapsed)
 	case c.attempts == 0:
 		fmt.Fprintf(w, "... and so on: -attempts 0 sets no limit\n")
 	}

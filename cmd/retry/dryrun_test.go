@@ -30,7 +30,7 @@ retry   wait  total wait
     1  150ms       150ms
     2  150ms       300ms
     3  300ms       600ms
-    4  450ms       1.05s  (not taken: it would end past -max-elapsed 1s, so the loop stops)
+    4  450ms       1.05s  (not taken: it would end at or past -max-elapsed 1s, so the loop stops)
 `},
 		{"max-delay caps", []string{"-dry-run", "-jitter", "none", "-attempts", "4", "-backoff", "linear", "-delay", "1s", "-step", "2s", "-max-delay", "4s"}, `policy: -attempts 4 -backoff linear -delay 1s -step 2s -max-delay 4s -jitter none -max-elapsed 0 (no limit) -attempt-timeout 0 (no limit)
 retry  wait  total wait
@@ -158,7 +158,7 @@ func TestDryRunHugeWaits(t *testing.T) {
 	require.Equal(t, 0, status, stderr)
 	lines = strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 4, stdout)
-	assert.Contains(t, lines[3], "(not taken: it would end past -max-elapsed 2562047h0m0s, so the loop stops)")
+	assert.Contains(t, lines[3], "(not taken: it would end at or past -max-elapsed 2562047h0m0s, so the loop stops)")
 }
 
 // TestDryRunMaxElapsedWithoutAttemptLimit: with -attempts 0, -max-elapsed
@@ -172,14 +172,14 @@ func TestDryRunMaxElapsedWithoutAttemptLimit(t *testing.T) {
 	// end at 621.1s.
 	require.Len(t, lines, 2+28, stdout)
 	assert.Equal(t, []string{"27", "30s", "9m51.1s"}, strings.Fields(lines[len(lines)-2]))
-	assert.Equal(t, []string{"28", "30s", "10m21.1s", "(not", "taken:", "it", "would", "end", "past", "-max-elapsed", "10m0s,", "so", "the", "loop", "stops)"}, strings.Fields(lines[len(lines)-1]))
+	assert.Equal(t, []string{"28", "30s", "10m21.1s", "(not", "taken:", "it", "would", "end", "at", "or", "past", "-max-elapsed", "10m0s,", "so", "the", "loop", "stops)"}, strings.Fields(lines[len(lines)-1]))
 
 	status, stdout, stderr = runInProcess(t, "-dry-run", "-attempts", "0", "-backoff", "constant", "-delay", "1s", "-max-elapsed", "1h")
 	require.Equal(t, 0, status, stderr)
 	lines = strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 2+dryRunMaxRows+1, stdout)
 	assert.Equal(t, []string{strconv.Itoa(dryRunMaxRows), "1s", "1m40s"}, strings.Fields(lines[len(lines)-2]))
-	assert.Equal(t, "... and so on until the total wait would end past -max-elapsed 1h0m0s", lines[len(lines)-1])
+	assert.Equal(t, "... and so on until the total wait would end at or past -max-elapsed 1h0m0s", lines[len(lines)-1])
 }
 
 // TestDryRunManyAttempts: a huge -attempts shows a bounded schedule rather

@@ -54,7 +54,8 @@ Signals: SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to retry, a Ctrl-C at the
 terminal too, are passed on to the running attempt's group, then retry
 stops retrying, waits for the group to end (SIGKILL after -kill-after) and
 exits with the command's status; a wait between attempts ends at once.
-A signal ignored when retry started (nohup's SIGHUP) stays ignored. Ctrl-Z
+SIGHUP or SIGINT ignored when retry started (nohup's SIGHUP) stays ignored;
+an ignored SIGTERM or SIGQUIT is caught anyway. Ctrl-Z
 suspends retry and the attempt together, and fg or bg resumes both. At a
 terminal the command runs in the terminal's background: a command that
 reads the terminal (a password prompt, ssh, an editor) is stopped by it

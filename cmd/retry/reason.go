@@ -19,7 +19,7 @@ func (c *config) stopReason(e *retry.Error, terminal string) string {
 	case errors.Is(e.Reason, retry.ErrExhausted):
 		return fmt.Sprintf("-attempts %d reached", c.attempts)
 	case errors.Is(e.Reason, retry.ErrMaxElapsed):
-		return "the next wait would end past -max-elapsed " + formatDuration(c.maxElapsed)
+		return "the next wait would end at or past -max-elapsed " + formatDuration(c.maxElapsed)
 	case errors.Is(e.Reason, retry.ErrHintTooLong):
 		return fmt.Sprintf("Retry-After %s exceeds -max-delay %s", formatDuration(e.RetryAfter), formatDuration(c.maxDelay))
 	case errors.Is(e.Reason, retry.ErrPermanent), errors.Is(e.Reason, retry.ErrNotIdempotent):

@@ -86,9 +86,11 @@ func (r *relay) listen() (stop func()) {
 		sigs = append(sigs, jobControlSignals()...)
 	}
 	for _, s := range sigs {
-		// A signal ignored when retry started (nohup's SIGHUP; SIGINT for a
-		// background job of a shell without job control) stays ignored,
-		// and the command inherits that.
+		// A SIGHUP or SIGINT ignored when retry started (nohup's SIGHUP;
+		// SIGINT for a background job of a shell without job control)
+		// stays ignored, and the command inherits that. Go's runtime
+		// keeps no other inherited ignore: SIGTERM and SIGQUIT report
+		// false here and are caught.
 		if !signal.Ignored(s) {
 			signal.Notify(ch, s)
 		}

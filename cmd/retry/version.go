@@ -25,8 +25,8 @@ func printVersion(w io.Writer) {
 //	revision 8eaac5c4e7b1… (2026-05-01T10:00:00Z, with uncommitted changes)
 //	go       go1.26.1
 //
-// A module version is (devel) for a build inside the module's own tree (go
-// build, go install ./cmd/retry), or a version such as v1.2.0 for go
+// A module version is a pseudo-version (v0.0.0-DATE-REVISION) for a build
+// in a clone with VCS stamping (Go 1.24 and later), (devel) without it, or a version such as v1.2.0 for go
 // install github.com/retrykit/retry/cmd/retry@v1.2.0. The revision comes
 // from the VCS stamp of a build in a clone; without one (go run, or
 // -buildvcs=false), it says so.
