@@ -127,11 +127,16 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 //
 // A report the engine refuses changes nothing (no budget, breaker, hook or
 // observer hears of it) and returns a Verdict whose Err wraps
-// [ErrInvalidConfig]: an attempt that was not begun (the zero Progress, a
-// Verdict's Next, a decoded Progress) and an attempt already reported, by
-// this Progress or a copy; a consumer that may see an outcome twice drops
-// the second report on this error. A nil err, a nil ctx, a zero now, an
-// invalid Progress, or a nil or zero policy end the call with an error
+// [ErrInvalidConfig]: a second report of an attempt Begin admitted, by
+// this Progress or any copy (a consumer that may see an outcome twice
+// drops the second report on this error), and a report on the zero
+// Progress, whose attempt never began. A Progress without an admission
+// that has attempts (a Verdict's Next, a decoded one) reports its latest
+// attempt again: the call's limits, wait and budget decide its retry, but
+// no breaker or AttemptEnd hears of it, and the engine cannot tell such a
+// report from a repeat; it is meant for deciding again after the first
+// report was lost (a worker that died). A nil err, a nil ctx, a zero now,
+// an invalid Progress, or a nil or zero policy end the call with an error
 // wrapping ErrInvalidConfig, and the attempt's admission is released,
 // counting as nothing.
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
@@ -155,10 +160,11 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 // now: the budget receives its deposit and the breaker records a success.
 // ctx is the one Begin returned, which an observer's AttemptStart may have
 // given values of its own (a span), as for [Policy.Failed]. A report the
-// engine refuses (an attempt not begun or already reported; see Failed)
-// returns an error wrapping [ErrInvalidConfig] and changes nothing; a nil
-// ctx, a zero now, an invalid Progress, or a nil or zero policy return
-// such an error and release the attempt's admission, recording nothing.
+// engine refuses (a second report of an admitted attempt, a report on the
+// zero Progress; see Failed) returns an error wrapping [ErrInvalidConfig]
+// and changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil
+// or zero policy return such an error and release the attempt's admission,
+// recording nothing.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	if e := p.claim(ctx, &pr, now); e != nil {
 		return e
@@ -169,9 +175,10 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 }
 
 // claim checks a report of the attempt pr holds, at now, and takes its
-// admission: the returned *Error is nil when the report is to be recorded.
-// A report of an attempt not begun or already reported changes nothing;
-// any other bad input releases the admission. pr is left without it.
+// admission, if it has one: the returned *Error is nil when the report is
+// to be recorded. A second report of an admission, or a report on the zero
+// Progress, changes nothing; any other bad input releases the admission.
+// pr is left without it.
 func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) *Error {
 	e := p.check(ctx, *pr, now)
 	adm, gen := pr.adm, pr.gen
@@ -182,9 +189,11 @@ func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) *Error 
 	case adm == nil && e != nil:
 		pr.held = false
 		return e
-	case adm == nil:
-		pr.held = false
+	case adm == nil && pr.Attempts == 0:
 		return pr.invalid("a report of an attempt that was not begun (call Begin first)")
+	case adm == nil:
+		pr.held = false // a stored Progress: its latest attempt, without an admission
+		return nil
 	case !p.claimAdmission(adm, gen):
 		pr.held = false
 		return pr.invalid("a second report of the same attempt (Failed or Succeeded is called once per Begin)")

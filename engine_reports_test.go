@@ -76,9 +76,8 @@ func TestEngineSecondFailedReport(t *testing.T) {
 }
 
 // TestEngineReportsOfNoAttempt: Succeeded twice, plus once on the zero
-// Progress, deposits one token where PerSuccess is 1; Failed on a Progress
-// that holds no attempt (the zero one, a Verdict's Next, a decoded one)
-// changes nothing either.
+// Progress, deposits one token where PerSuccess is 1; Failed on the zero
+// Progress withdraws nothing either.
 func TestEngineReportsOfNoAttempt(t *testing.T) {
 	bu, err := NewBudget(BudgetConfig{Capacity: 10, PerSuccess: 1})
 	require.NoError(t, err)
@@ -99,22 +98,36 @@ func TestEngineReportsOfNoAttempt(t *testing.T) {
 	err = p.Succeeded(ctx, Progress{}, engineT0)
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "not begun")
-	assert.Equal(t, 6.0, bu.TokensAt(engineT0), "one deposit")
-
-	stored, err := json.Marshal(pr)
-	require.NoError(t, err)
-	var decoded Progress
-	require.NoError(t, json.Unmarshal(stored, &decoded))
-	for name, nobody := range map[string]Progress{"zero": {}, "a Verdict's Next": pr, "decoded": decoded} {
-		v := p.Failed(context.Background(), nobody, errProp, engineT0)
-		assert.ErrorIs(t, v.Err, ErrInvalidConfig, name)
-		assert.ErrorIs(t, p.Succeeded(context.Background(), nobody, engineT0), ErrInvalidConfig, name)
-	}
-	assert.Equal(t, 6.0, bu.TokensAt(engineT0), "nothing withdrawn or deposited")
+	v := p.Failed(context.Background(), Progress{}, errProp, engineT0)
+	assert.ErrorIs(t, v.Err, ErrInvalidConfig)
+	assert.Equal(t, Progress{}, v.Next)
+	assert.Equal(t, 6.0, bu.TokensAt(engineT0), "one deposit, nothing withdrawn")
 	assert.Equal(t, BudgetStats{Allowed: 5}, bu.Stats())
 
 	_, _, err = p.Begin(context.Background(), next, engineT0)
 	assert.ErrorIs(t, err, ErrInvalidConfig, "the Progress of an attempt already begun is not begun again")
+}
+
+// TestEngineStoredProgressDecidesAgain: a Progress decoded from storage,
+// whose latest attempt's report was lost (its worker died), is reported
+// to Failed without Begin: the limits and the budget decide its retry
+// again; the breaker, which never admitted it in this process, hears
+// nothing.
+func TestEngineStoredProgressDecidesAgain(t *testing.T) {
+	br := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	bu, err := NewBudget(BudgetConfig{Capacity: 2})
+	require.NoError(t, err)
+	p, err := NewPolicy(WithBreaker(br), WithBudget(bu), WithBackoff(Constant(time.Second)), WithJitter(NoJitter), WithMaxAttempts(3))
+	require.NoError(t, err)
+	var stored Progress
+	require.NoError(t, json.Unmarshal([]byte(`{"attempts":2,"start":"2030-01-01T00:00:00Z","prev":1000000000}`), &stored))
+	v := p.Failed(context.Background(), stored, errProp, engineT0.Add(5*time.Second))
+	require.NoError(t, v.Err)
+	assert.Equal(t, time.Second, v.Wait)
+	assert.Equal(t, 1.0, bu.TokensAt(engineT0), "the retry is paid for")
+	assert.Equal(t, BreakerClosed, br.StateAt(engineT0), "no admission, no breaker outcome")
+	v = p.Failed(context.Background(), Progress{Attempts: 3, Start: engineT0}, errProp, engineT0)
+	assert.ErrorIs(t, v.Err, ErrExhausted)
 }
 
 // job is an attempt in flight between the code that begins it and the code

@@ -105,13 +105,24 @@ func (l *loop) valid(cfg *config, nilOp bool) *Error {
 // predecessor, if any, failed with last, and returns the context to give
 // op: the step's, with the attempt timeout, if any.
 func (l *loop) begin(c *config, last error, clk *clock) (context.Context, *Error) {
-	ctx, e := c.begin(l.ctx, &l.pr, last, l.hint, clk)
+	if c.count(l.ctx, &l.pr, clk) {
+		return l.timeout(c, l.ctx)
+	}
+	ctx, e := c.beginFull(l.ctx, &l.pr, last, l.hint, clk)
 	if e != nil {
 		l.release()
 		l.granted = 0 // a retry that does not begin is not refunded
 		return nil, e
 	}
-	l.octx, l.granted = ctx, 0
+	if c.observer != nil {
+		l.octx, l.granted = ctx, 0 // the hooks after the attempt get its context
+	}
+	return l.timeout(c, ctx)
+}
+
+// timeout returns the context of an attempt that runs with ctx: ctx, or a
+// child of it with the attempt timeout.
+func (l *loop) timeout(c *config, ctx context.Context) (context.Context, *Error) {
 	if c.attemptTimeout <= 0 {
 		return ctx, nil
 	}
@@ -149,6 +160,9 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 			return nil, e
 		}
 		clk = clock{} // time has moved on
+	}
+	if c.count(l.ctx, &l.pr, &clk) {
+		return l.timeout(c, l.ctx)
 	}
 	return l.begin(c, err, &clk)
 }

@@ -14,11 +14,12 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// TestObserverNoEndWithoutStart: a report of an attempt that was not
-// begun, or a second report of one, is refused and no observer hears of
-// it; a report with bad input ends the attempt (it counts as nothing) and
-// gets no AttemptEnd either (an observer would end it with a made-up
-// outcome).
+// TestObserverNoEndWithoutStart: a report on the zero Progress, or a
+// second report of an attempt, is refused and no observer hears of it; a
+// stored Progress reported without Begin gets the call's events but no
+// AttemptEnd (an observer would end a span it never started); a report
+// with bad input ends the attempt (it counts as nothing) and gets no
+// AttemptEnd either (an observer would end it with a made-up outcome).
 func TestObserverNoEndWithoutStart(t *testing.T) {
 	errA := errors.New("a")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -29,8 +30,19 @@ func TestObserverNoEndWithoutStart(t *testing.T) {
 	v := p.Failed(context.Background(), retry.Progress{}, errA, now)
 	require.ErrorIs(t, v.Err, retry.ErrInvalidConfig)
 	assert.ErrorContains(t, v.Err, "not begun")
-	require.ErrorIs(t, p.Succeeded(context.Background(), retry.Progress{Attempts: 1, Start: now}, now), retry.ErrInvalidConfig)
+	require.ErrorIs(t, p.Succeeded(context.Background(), retry.Progress{}, now), retry.ErrInvalidConfig)
 	assert.Empty(t, r.events)
+
+	v = p.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, errA, now)
+	require.NoError(t, v.Err)
+	assert.Equal(t, []string{"retry 1 wait=1s hint=false/0s"}, r.events)
+	r.events = nil
+	one, err := p.With(retry.WithMaxAttempts(1))
+	require.NoError(t, err)
+	v = one.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, errA, now)
+	require.ErrorIs(t, v.Err, retry.ErrExhausted)
+	assert.Equal(t, []string{"done 1 exhausted waited=0s elapsed=0s"}, r.events)
+	r.events = nil
 
 	ctx, pr, err := p.Begin(context.Background(), retry.Progress{}, now)
 	require.NoError(t, err)

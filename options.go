@@ -46,6 +46,7 @@ type config struct {
 	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
 	instant        bool     // zeroWaits, and nothing else to decide before a retry; set by settle
 	timed          bool     // something measures from the call's start; set by settle
+	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
 }
@@ -62,6 +63,7 @@ func (c *config) settle() {
 	c.zeroWaits = ok && s.d == 0
 	c.instant = c.zeroWaits && c.maxElapsed == 0 && c.budget == nil && c.notify == nil
 	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil
+	c.bare = !c.timed && c.breaker == nil
 	c.isLean = c.lean()
 }
 

@@ -28,7 +28,30 @@ import (
 //
 // The first attempt's instant becomes the call's start, read only when
 // something measures from it (config.timed) or when clk was read anyway.
+//
+// begin is count, or beginFull when count cannot take the attempt; Do's
+// loop inlines count.
 func (c *config) begin(ctx context.Context, pr *Progress, last error, hint time.Duration, clk *clock) (context.Context, *Error) {
+	if c.count(ctx, pr, clk) {
+		return ctx, nil
+	}
+	return c.beginFull(ctx, pr, last, hint, clk)
+}
+
+// count is begin for a bare call (no breaker, no observer, nothing that
+// measures from its start) whose clock was not read (Do's) and whose
+// context has not ended: there is nothing to admit, time or report, and
+// begin only counts the attempt. It reports whether it did.
+func (c *config) count(ctx context.Context, pr *Progress, clk *clock) bool {
+	if !c.bare || clk.read || ctx.Err() != nil {
+		return false
+	}
+	pr.Attempts++
+	return true
+}
+
+// beginFull is begin for any call.
+func (c *config) beginFull(ctx context.Context, pr *Progress, last error, hint time.Duration, clk *clock) (context.Context, *Error) {
 	if ctx.Err() != nil {
 		return ctx, c.ended(ctx, pr, pr.stop(last, causeOf(ctx), hint), clk)
 	}

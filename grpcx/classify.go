@@ -98,13 +98,12 @@ func retryInfo(err error) (time.Duration, bool) {
 }
 
 // retriedBy reports whether the policy retries err after a first
-// attempt: pol is the call's policy without breaker, budget, hooks,
-// observer, waits or limits (see newCalls), so only the classification
-// decides, and deciding allocates nothing.
+// attempt: pol is the call's policy without breaker, budget, hook, waits
+// or limits (see newCalls), so only the classification decides, and
+// deciding allocates nothing.
 func retriedBy(pol *retry.Policy, err error) bool {
 	now := time.Now()
-	ctx, pr, berr := pol.Begin(context.Background(), retry.Progress{}, now)
-	return berr == nil && pol.Failed(ctx, pr, err, now).Err == nil
+	return pol.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, err, now).Err == nil
 }
 
 // ownTimeout reports whether a unary attempt that ran with context actx,
