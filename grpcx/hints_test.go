@@ -219,34 +219,6 @@ func TestAttemptTimeout(t *testing.T) {
 	})
 }
 
-// TestHintAfterHeadersNotProof: a hint proves that a non-idempotent call
-// was refused unprocessed only in a trailers-only response; after
-// response headers the handler ran, and the call is not sent again. An
-// idempotent one is.
-func TestHintAfterHeadersNotProof(t *testing.T) {
-	noLeaks(t)
-	afterHeaders := func(ctx context.Context, n int) error {
-		if n > 1 {
-			return nil
-		}
-		_ = grpc.SendHeader(ctx, metadata.Pairs("processed", "yes"))
-		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", "0"))
-		return status.Error(codes.Unavailable, "did the work, then failed")
-	}
-	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
-	require.NoError(t, err)
-	srv := &server{empty: afterHeaders, unary: afterHeaders}
-	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
-	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{}, grpcx.CallOptions(retry.WithBreaker(br)))
-	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
-	assert.Equal(t, codes.Unavailable, status.Code(err))
-	assert.Equal(t, 1, srv.count(emptyMethod))
-	assert.Equal(t, retry.BreakerOpen, br.State(), "a refused retry is a failure for the breaker")
-	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
-	assert.NoError(t, err)
-	assert.Equal(t, 2, srv.count(unaryMethod))
-}
-
 // TestOwnTimeoutIsTimedOut: an attempt ended by the policy's attempt
 // timeout is retried whatever the classifiers say, and a budget charges
 // it its TimeoutCost: for a unary call and for a stream.

@@ -49,11 +49,16 @@ package example.com/repo/nested
 func Nested(a, b int) int
 `
 
-// fixture copies the fixture repository to a temporary directory.
+// fixture copies the fixture repository to a temporary directory. Its
+// go.mod files are stored as go.mod.fixture, so that the go command and
+// CI, which treat every go.mod as a module, leave the fixture alone.
 func fixture(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	require.NoError(t, os.CopyFS(dst, os.DirFS("testdata/repo")))
+	for _, dir := range []string{".", "nested"} {
+		require.NoError(t, os.Rename(filepath.Join(dst, dir, "go.mod.fixture"), filepath.Join(dst, dir, "go.mod")))
+	}
 	return dst
 }
 

@@ -1,3 +1,5 @@
 package lib
 
-func TestOnly() {}
+import "testing"
+
+func TestOnly(t *testing.T) {}
