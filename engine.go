@@ -90,7 +90,7 @@ func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
 // [ErrInvalidConfig]. Begin reads no clock, never sleeps, allocates
 // nothing, and is safe for concurrent use with distinct Progress values.
 func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
-	if e := p.check(ctx, pr, now); e != nil {
+	if e := p.check(ctx, &pr, now); e != nil {
 		return ctx, pr, e
 	}
 	switch {
@@ -100,7 +100,7 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
 	clk := at(now)
-	actx, e := p.cfg.begin(ctx, &pr, nil, 0, &clk)
+	actx, e := p.cfg.beginFull(ctx, &pr, nil, 0, &clk) // the clock is read: count never applies
 	if e != nil {
 		return ctx, pr, e
 	}
@@ -180,7 +180,7 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 // Progress, changes nothing; any other bad input releases the admission.
 // pr is left without it.
 func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) *Error {
-	e := p.check(ctx, *pr, now)
+	e := p.check(ctx, pr, now)
 	adm, gen := pr.adm, pr.gen
 	pr.adm, pr.gen = nil, 0
 	switch {
@@ -215,7 +215,7 @@ func (p *Policy) release(pr *Progress, what string) *Error {
 
 // check reports why p cannot decide for a call with ctx and pr at now, if
 // it cannot.
-func (p *Policy) check(ctx context.Context, pr Progress, now time.Time) *Error {
+func (p *Policy) check(ctx context.Context, pr *Progress, now time.Time) *Error {
 	switch {
 	case p == nil || !p.cfg.built:
 		return pr.invalid("a nil or zero *Policy (use NewPolicy)")
