@@ -100,7 +100,7 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
 	clk := at(now)
-	actx, e := p.cfg.beginFull(ctx, &pr, nil, 0, &clk) // the clock is read: count never applies
+	actx, e := p.cfg.begin(ctx, &pr, nil, 0, &clk)
 	if e != nil {
 		return ctx, pr, e
 	}

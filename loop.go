@@ -108,7 +108,7 @@ func (l *loop) begin(c *config, last error, clk *clock) (context.Context, *Error
 	if c.count(l.ctx, &l.pr, clk) {
 		return l.timeout(c, l.ctx)
 	}
-	ctx, e := c.beginFull(l.ctx, &l.pr, last, l.hint, clk)
+	ctx, e := c.begin(l.ctx, &l.pr, last, l.hint, clk)
 	if e != nil {
 		l.release()
 		l.granted = 0 // a retry that does not begin is not refunded

@@ -24,34 +24,10 @@ import (
 // ended, or whose breaker refuses the attempt, ends here: begin reports
 // the end and returns the *Error, which carries last and hint, the
 // previous attempt's error and hint (Do passes them; the engine keeps no
-// errors).
-//
-// The first attempt's instant becomes the call's start, read only when
-// something measures from it (config.timed) or when clk was read anyway.
-//
-// begin is count, or beginFull when count cannot take the attempt; Do's
-// loop inlines count.
+// errors). The first attempt's instant becomes the call's start, read only
+// when something measures from it (config.timed) or when clk was read
+// anyway (the engine's).
 func (c *config) begin(ctx context.Context, pr *Progress, last error, hint time.Duration, clk *clock) (context.Context, *Error) {
-	if c.count(ctx, pr, clk) {
-		return ctx, nil
-	}
-	return c.beginFull(ctx, pr, last, hint, clk)
-}
-
-// count is begin for a bare call (no breaker, no observer, nothing that
-// measures from its start) whose clock was not read (Do's) and whose
-// context has not ended: there is nothing to admit, time or report, and
-// begin only counts the attempt. It reports whether it did.
-func (c *config) count(ctx context.Context, pr *Progress, clk *clock) bool {
-	if !c.bare || clk.read || ctx.Err() != nil {
-		return false
-	}
-	pr.Attempts++
-	return true
-}
-
-// beginFull is begin for any call.
-func (c *config) beginFull(ctx context.Context, pr *Progress, last error, hint time.Duration, clk *clock) (context.Context, *Error) {
 	if ctx.Err() != nil {
 		return ctx, c.ended(ctx, pr, pr.stop(last, causeOf(ctx), hint), clk)
 	}
@@ -69,6 +45,19 @@ func (c *config) beginFull(ctx context.Context, pr *Progress, last error, hint t
 		return c.observeStart(ctx, pr, clk), nil
 	}
 	return ctx, nil
+}
+
+// count is what begin comes to for a bare call (no breaker, no observer,
+// nothing that measures from its start) whose clock was not read and
+// whose context has not ended: counting the attempt. It reports whether it
+// took the attempt; when it did not, begin must. Do's loop calls it first,
+// inlined, so that its retries pay for no more than that.
+func (c *config) count(ctx context.Context, pr *Progress, clk *clock) bool {
+	if !c.bare || clk.read || ctx.Err() != nil {
+		return false
+	}
+	pr.Attempts++
+	return true
 }
 
 // failed decides after the attempt pr holds failed with err at clk (see
