@@ -37,15 +37,20 @@ import (
 // add attempts of its own on top. lib/pq turns every FATAL error (57P01
 // among them) into a bare driver.ErrBadConn with no SQLSTATE.
 //
-// The options and the returned error are those of [InTx]. Exec is safe for
-// concurrent use.
-func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...retry.Option) (sql.Result, error) {
+// args are the statement's arguments, as for [sql.DB.ExecContext]; retry
+// options other than dbx's defaults come from ctx ([WithOptions]), and a
+// retry option among args fails the call (see [CheckArgs]). The returned
+// error is that of [InTx]. Exec is safe for concurrent use.
+func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: dbx.Exec: nil database", retry.ErrInvalidConfig)}
 	}
+	if err := CheckArgs("dbx.Exec", args); err != nil {
+		return nil, err
+	}
 	return Statement(ctx, func(ctx context.Context) (sql.Result, error) {
 		return db.ExecContext(ctx, query, args...)
-	}, ropts...)
+	})
 }
 
 // Query runs one query outside a transaction ([sql.DB.QueryContext]) and
@@ -56,13 +61,18 @@ func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...re
 // again after a lost connection only when ctx is marked [Idempotent], and
 // so is a plain SELECT: mark it.
 //
-// Errors of scan other than the database's end the call; scan may return
-// [retry.Permanent] or [retry.After] as any operation may. Query is safe
-// for concurrent use.
-func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, scan func(*sql.Rows) (T, error), ropts ...retry.Option) (T, error) {
+// args are the query's arguments, as for [sql.DB.QueryContext]; retry
+// options come from ctx ([WithOptions]), never from args ([CheckArgs]). Errors of scan other than the
+// database's end the call; scan may return [retry.Permanent] or
+// [retry.After] as any operation may. Query is safe for concurrent use.
+func Query[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.Rows) (T, error), args ...any) (T, error) {
 	if db == nil || scan == nil {
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Query: nil database or nil scan", retry.ErrInvalidConfig)}
+	}
+	if err := CheckArgs("dbx.Query", args); err != nil {
+		var zero T
+		return zero, err
 	}
 	return Statement(ctx, func(ctx context.Context) (T, error) {
 		rows, err := db.QueryContext(ctx, query, args...)
@@ -79,7 +89,28 @@ func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, sca
 			err = cerr
 		}
 		return v, err
-	}, ropts...)
+	})
+}
+
+// CheckArgs returns an error when args, the arguments of a statement that
+// helper (the name of the statement helper, such as "dbx.Exec") is to
+// send, hold a [retry.Option]: nil otherwise. Before the statement
+// helpers took their arguments variadically, their retry options followed
+// the arguments (dbx.Exec(ctx, db, q, []any{1}, retry.WithMaxAttempts(3))),
+// and that form still compiles: the options would reach the driver as
+// arguments, and its error would name nothing useful. The error is a
+// [*retry.Error] whose reason wraps [retry.ErrInvalidConfig] and says
+// that retry options go on the context ([WithOptions]). The statement
+// helpers of dbx, pgxx and mysqlx call it before anything is sent; call it
+// in a statement helper of your own built on [Statement].
+func CheckArgs(helper string, args []any) error {
+	for i, a := range args {
+		if _, ok := a.(retry.Option); ok {
+			return &retry.Error{Reason: fmt.Errorf("%w: %s: argument %d is a retry option (%T), not a statement argument: "+
+				"retry options go on the context: dbx.WithOptions(ctx, ...)", retry.ErrInvalidConfig, helper, i+1, a)}
+		}
+	}
+	return nil
 }
 
 // Statement runs op, one statement outside a transaction through any
@@ -94,6 +125,11 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Statement: nil operation", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	return retry.Do(ctx, func(ctx context.Context) (T, error) {
 		if err := ctx.Err(); err != nil {
 			// Nothing is handed to the driver: the outcome is known.
@@ -105,7 +141,7 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 			return v, statementError(ctx, err)
 		}
 		return v, nil
-	}, options(ropts)...)
+	}, all...)
 }
 
 // statementError wraps err, returned by a statement outside a transaction,
@@ -120,7 +156,19 @@ func statementError(ctx context.Context, err error) error {
 	case IsIdempotent(ctx) && stmtAmbiguous(state, err):
 		return &verdict{err: err, retryable: true}
 	case stmtAmbiguous(state, err):
-		return retry.NotIdempotent(&verdict{err: err})
+		return retry.NotIdempotent(&verdict{err: &mayHaveRun{err}})
 	}
 	return &verdict{err: err}
 }
+
+// mayHaveRun is the error of a statement outside a transaction that may
+// have taken effect and is not sent again; its message says what would
+// allow the retry, its chain holds the driver's error.
+type mayHaveRun struct{ err error }
+
+func (m *mayHaveRun) Error() string {
+	return "dbx: not sent again: the statement may have taken effect (to retry it, make running it twice " +
+		"harmless and mark the context with dbx.Idempotent): " + m.err.Error()
+}
+
+func (m *mayHaveRun) Unwrap() error { return m.err }

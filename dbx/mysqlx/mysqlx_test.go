@@ -120,7 +120,7 @@ func TestExec(t *testing.T) {
 	accounts(t, db, 1)
 	ctx := t.Context()
 
-	_, err := mysqlx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)", nil)
+	_, err := mysqlx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -137,13 +137,13 @@ func TestExec(t *testing.T) {
 	require.NoError(t, err)
 	mustExec(t, holder, "UPDATE accounts SET balance = balance WHERE id = 1")
 	var codes []string
-	_, err = mysqlx.Exec(ctx, waiter, "UPDATE accounts SET balance = balance + ? WHERE id = 1", []any{7},
-		retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
-			codes = append(codes, dbx.SQLState(a.Err))
-			if len(codes) == 1 {
-				require.NoError(t, holder.Rollback())
-			}
-		}))
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
+		codes = append(codes, dbx.SQLState(a.Err))
+		if len(codes) == 1 {
+			require.NoError(t, holder.Rollback())
+		}
+	}))
+	_, err = mysqlx.Exec(retryOpts, waiter, "UPDATE accounts SET balance = balance + ? WHERE id = ?", 7, 1)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"55P03"}, codes)
 	assert.Equal(t, []int64{107}, balances(t, db))
@@ -173,7 +173,7 @@ func TestInTxOwnErrorIsNotRetried(t *testing.T) {
 func TestNilArguments(t *testing.T) {
 	_, err := mysqlx.InTx[int](t.Context(), nil, nil, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = mysqlx.Exec(t.Context(), nil, "SELECT 1", nil)
+	_, err = mysqlx.Exec(t.Context(), nil, "SELECT 1")
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
 
@@ -214,4 +214,20 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, got)
 	assert.Equal(t, 2, calls, "a read-only transaction is retried")
+}
+
+// The form of mysqlx.Exec before its arguments were variadic still
+// compiles: a retry option among the arguments fails the call with
+// ErrInvalidConfig, saying where options go, before the pool even opens a
+// connection.
+func TestExecArgumentsHoldNoRetryOption(t *testing.T) {
+	db, cfg := newDatabase(t)
+	count := orders(t, db)
+	fresh := open(t, cfg)
+	_, err := mysqlx.Exec(t.Context(), fresh, "INSERT INTO orders (item) VALUES (?)", []any{"book"}, retry.WithMaxAttempts(3))
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "mysqlx.Exec: argument 2 is a retry option")
+	assert.ErrorContains(t, err, "retry options go on the context: dbx.WithOptions(ctx, ...)")
+	assert.Zero(t, fresh.Stats().OpenConnections, "nothing sent")
+	assert.Zero(t, count())
 }
