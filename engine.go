@@ -87,8 +87,10 @@ func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
 // [context.Cause] of ctx. A nil ctx, a zero now, an invalid Progress
 // (negative fields, a count at its largest), the Progress of an attempt
 // already begun, or a nil or zero policy return an error wrapping
-// [ErrInvalidConfig]. Begin reads no clock, never sleeps, allocates
-// nothing, and is safe for concurrent use with distinct Progress values.
+// [ErrInvalidConfig]. Begin reads no clock, never sleeps, and is safe for
+// concurrent use with distinct Progress values. It allocates nothing in
+// the steady state: its record of the admission comes from a pool of the
+// policy's (a garbage collection may empty the pool).
 func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
 	if e := p.check(ctx, &pr, now); e != nil {
 		return ctx, pr, e
