@@ -23,6 +23,11 @@ type step struct {
 	wantState State // StateAt(t0+at) after the step
 }
 
+// issue20Breaker is the configuration of the failure of issue 20: the
+// failure-rate rule alone, over a window of 1ms (steps of 100µs).
+var issue20Breaker = BreakerConfig{RecoveryTimeout: time.Millisecond, HalfOpenProbes: 1,
+	FailureRate: 0.25, Window: time.Millisecond, MinimumCalls: 1}
+
 func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 	tests := map[string]struct {
 		cfg   BreakerConfig
@@ -74,6 +79,41 @@ func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 				{12 * time.Second, outcomeSuccess, true, Closed},
 				{13 * time.Second, outcomeFailure, true, Closed}, // the first two failures left the window: 1 of 3
 				{14 * time.Second, outcomeSuccess, true, Closed},
+			},
+		},
+		// Issue 20: four successes, then a failure one Window less a
+		// nanosecond later. The successes still count: 1 failure of 5.
+		"an outcome counts until one Window after it": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, Closed}, // the breaker's first instant: its steps start here
+				{0, outcomeSuccess, true, Closed},
+				{0, outcomeSuccess, true, Closed},
+				{0, outcomeSuccess, true, Closed},
+				{time.Millisecond - 1, outcomeFailure, true, Closed},
+			},
+		},
+		"an outcome exactly one Window old no longer counts": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, Closed},
+				{0, outcomeSuccess, true, Closed},
+				{0, outcomeSuccess, true, Closed},
+				{0, outcomeSuccess, true, Closed},
+				{time.Millisecond, outcomeFailure, true, Open}, // alone in the window: 1 of 1
+			},
+		},
+		"the window moves in steps of Window/10 from the breaker's first instant": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, Closed},
+				{99 * time.Microsecond, outcomeSuccess, true, Closed}, // still the first step
+				{99 * time.Microsecond, outcomeSuccess, true, Closed},
+				{99 * time.Microsecond, outcomeSuccess, true, Closed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed}, // the 11th step: the first left
+				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed},
+				{1099*time.Microsecond - 1, outcomeFailure, true, Open}, // 1 of 4: the 99µs ones left 901µs after
 			},
 		},
 	}

@@ -77,9 +77,14 @@ type BreakerConfig struct {
 
 	// FailureRate, in (0, 1], turns on the failure-rate rule. Default 0: off.
 	FailureRate float64
-	// Window is the rolling period over which the failure rate is measured,
-	// kept as 10 buckets of Window/10 that expire one at a time. Default 1m;
-	// only with FailureRate.
+	// Window is the rolling period over which the failure rate is measured.
+	// Default 1m; only with FailureRate. The window moves in steps of
+	// Window/10 (rounded down to the nanosecond) counted from the first
+	// instant the breaker was given, and holds the current step and the
+	// nine before it: an outcome recorded at t counts until t+Window,
+	// excluded, when t starts a step, and otherwise until its step leaves
+	// the window, between Window − Window/10 and Window after t. An outcome
+	// exactly one Window old never counts.
 	Window time.Duration
 	// MinimumCalls is the number of attempts the window must hold before
 	// the failure-rate rule can open the circuit. Default 10; only with
