@@ -148,13 +148,29 @@ type BreakerConfig struct {
 // attempt reads no clock and writes no shared memory; state changes take a
 // short lock.
 type Breaker struct {
-	st    atomic.Uint64 // kind, probes in flight, probe successes and generation; see packState
-	fails atomic.Int64  // failures in a row in the current closed period
-	_     [48]byte      // keep the counters below off the line every call reads
+	// The first 64 bytes are what every attempt reads and, in a closed
+	// period, nothing writes: the state word, written only when the state
+	// changes or a half-open probe comes and goes, and the configuration.
+	// The second line holds the failure counts, written by failures and by
+	// the first success after one; the rest is written only by the
+	// failure-rate rule and by trips. NewBreaker allocates exactly 320
+	// bytes, a size class whose objects start on a 64-byte boundary, so the
+	// lines are separate wherever the allocator puts the Breaker.
+	st          atomic.Uint64 // kind, probes in flight, probe successes and generation; see packState
+	threshold   int64         // failures in a row that open; 0: rule off. Immutable, as are the fields below
+	recovery    int64         // nanoseconds
+	maxRecovery int64         // nanoseconds; 0: no lengthening
+	probes      uint64        // at least 1
+	rate        float64
+	width       int64 // nanoseconds per bucket; 0: failure-rate rule off
+	minCalls    uint64
+
+	fails    atomic.Int64  // failures in a row in the current closed period
+	failures atomic.Uint64 // every failure recorded, for Stats
+	_        [48]byte
 
 	openUntil atomic.Int64  // instant on tl at which an open circuit turns half-open
 	latest    atomic.Uint64 // the latest failure-rate bucket period recorded
-	failures  atomic.Uint64
 	rejected  atomic.Uint64
 	opened    atomic.Uint64
 	buckets   [windowBuckets]atomic.Uint64 // the failure-rate window; see recordWindow
@@ -162,16 +178,9 @@ type Breaker struct {
 	mu    sync.Mutex // serialises state changes
 	trips int        // under mu: times opened since the circuit was last closed
 
-	// Immutable after NewBreaker.
-	threshold   int64  // failures in a row that open; 0: rule off
-	recovery    int64  // nanoseconds
-	maxRecovery int64  // nanoseconds; 0: no lengthening
-	probes      uint64 // at least 1
-	rate        float64
-	width       int64 // nanoseconds per bucket; 0: failure-rate rule off
-	minCalls    uint64
-	hook        func(from, to State)
-	tl          timeline // instants in nanoseconds since the first the breaker was given
+	hook func(from, to State) // immutable
+	tl   timeline             // instants in nanoseconds since the first the breaker was given
+	_    [48]byte
 }
 
 // BreakerStats counts what a [Breaker] did since it was made. It is a

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -788,4 +789,25 @@ func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
 		assert.True(t, unlocked(), "after half-open->closed")
 		assert.Equal(t, Closed, b.State())
 	})
+}
+
+// The Breaker's lines are separate only if the Breaker is exactly 320
+// bytes (a size class whose objects are 64-byte aligned) with each field
+// on its line; see the comment on its fields.
+func TestBreakerLayout(t *testing.T) {
+	var b Breaker
+	assert.Equal(t, uintptr(320), unsafe.Sizeof(b))
+	for _, off := range []uintptr{unsafe.Offsetof(b.st), unsafe.Offsetof(b.threshold), unsafe.Offsetof(b.recovery),
+		unsafe.Offsetof(b.maxRecovery), unsafe.Offsetof(b.probes), unsafe.Offsetof(b.rate), unsafe.Offsetof(b.width),
+		unsafe.Offsetof(b.minCalls)} {
+		assert.Less(t, off, uintptr(64), "every attempt reads the first line")
+	}
+	for _, off := range []uintptr{unsafe.Offsetof(b.fails), unsafe.Offsetof(b.failures)} {
+		assert.Equal(t, uintptr(1), off/64, "failures write the second line")
+	}
+	assert.GreaterOrEqual(t, unsafe.Offsetof(b.openUntil), uintptr(128))
+	for range 100 {
+		br := mustBreaker(t, BreakerConfig{})
+		assert.Zero(t, uintptr(unsafe.Pointer(br))%64, "a 320-byte object starts on a 64-byte boundary")
+	}
 }
