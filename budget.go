@@ -76,28 +76,31 @@ type BudgetConfig struct {
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	// The first 64 bytes hold everything a withdrawal reads or writes when
-	// the budget does not refill with time. NewBudget allocates a Budget of
-	// exactly 192 bytes, a size class whose objects start on a 64-byte
-	// boundary, so they share one cache line wherever the allocator puts
-	// it. The second line is read-mostly (the timeline's origin, written
-	// once, which a time refill reads too); the third holds the count of
-	// refusals, written only when the budget is dry.
-	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
-	allowed     atomic.Uint64 // retries granted
-	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
-	threshold   int64         // micro-tokens; immutable, as are the fields below
+	// Three cache lines, each written by one kind of event. NewBudget
+	// allocates exactly 192 bytes, a size class whose objects start on a
+	// 64-byte boundary, so the lines are separate wherever the allocator
+	// puts the Budget. The first holds what a granted retry, a deposit or
+	// a time refill writes; the second is read-only after NewBudget (the
+	// timeline's origin is written once), so reading the configuration never
+	// waits for another core's write; the third is written only when a
+	// retry is refused.
+	tokens  atomic.Int64  // micro-tokens, in [threshold, capacity]
+	allowed atomic.Uint64 // retries granted
+	last    atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	_       [40]byte
+
+	threshold   int64 // micro-tokens; immutable, as are the fields below
 	retryCost   int64
 	timeoutCost int64
 	capacity    int64
-	rate        uint64 // micro-tokens per second; 0: no time refill
-
-	tl         timeline // where time refill is measured from
-	perSuccess int64
-	_          [48]byte
+	perSuccess  int64
+	rate        uint64   // micro-tokens per second; 0: no time refill
+	tl          timeline // where time refill is measured from
+	_           [8]byte
 
 	denied atomic.Uint64 // retries refused
-	_      [56]byte
+	dry    atomic.Bool   // the latest withdrawal was refused; see take
+	_      [52]byte
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it
@@ -246,17 +249,41 @@ func (b *Budget) cost(timedOut bool) int64 {
 }
 
 // take withdraws cost micro-tokens unless that would cross the threshold.
+//
+// A withdrawal begins with a compare-and-swap that guesses a full bucket,
+// which is how a burst of failures finds it: when the guess is right the
+// withdrawal is one atomic operation, and when it is wrong the failed swap
+// has still fetched the line for writing, so the load and swap after it
+// do not wait for another core a second time, as a load followed by a
+// swap would under contention. Once a withdrawal was refused (b.dry), the
+// next ones load first, so that a dry budget refuses without writing the
+// tokens' line.
 func (b *Budget) take(cost int64) bool {
+	cur, dry := b.capacity, b.dry.Load()
+	if dry {
+		cur = b.tokens.Load()
+	}
 	for {
-		cur := b.tokens.Load()
 		if cur-cost < b.threshold {
-			b.denied.Add(1)
+			b.refuse()
 			return false
 		}
 		if b.tokens.CompareAndSwap(cur, cur-cost) {
 			b.allowed.Add(1)
+			if dry {
+				b.dry.Store(false)
+			}
 			return true
 		}
+		cur = b.tokens.Load()
+	}
+}
+
+// refuse counts a refused withdrawal and remembers that the budget is dry.
+func (b *Budget) refuse() {
+	b.denied.Add(1)
+	if !b.dry.Load() {
+		b.dry.Store(true)
 	}
 }
 
