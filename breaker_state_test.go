@@ -20,7 +20,7 @@ type step struct {
 	at        time.Duration // since t0
 	outcome   outcome
 	wantAdmit bool
-	wantState State // StateAt(t0+at) after the step
+	wantState BreakerState // StateAt(t0+at) after the step
 }
 
 // issue20Breaker is the configuration of the failure of issue 20: the
@@ -36,49 +36,49 @@ func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 		"consecutive failures open; recovery half-opens; a probe success closes": {
 			cfg: BreakerConfig{FailureThreshold: 2, RecoveryTimeout: 10 * time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeSuccess, true, Closed}, // resets the run
-				{2 * time.Second, outcomeFailure, true, Closed},
-				{3 * time.Second, outcomeFailure, true, Open},
-				{12 * time.Second, outcomeNone, false, Open}, // 9s after the trip
-				{13 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeSuccess, true, BreakerClosed}, // resets the run
+				{2 * time.Second, outcomeFailure, true, BreakerClosed},
+				{3 * time.Second, outcomeFailure, true, BreakerOpen},
+				{12 * time.Second, outcomeNone, false, BreakerOpen}, // 9s after the trip
+				{13 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"a probe failure reopens for the recovery timeout again": {
 			cfg: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 5 * time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Open},
-				{5 * time.Second, outcomeFailure, true, Open},
-				{9 * time.Second, outcomeNone, false, Open},
-				{10 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerOpen},
+				{5 * time.Second, outcomeFailure, true, BreakerOpen},
+				{9 * time.Second, outcomeNone, false, BreakerOpen},
+				{10 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"a probe that learned nothing frees its slot": {
 			cfg: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Open},
-				{time.Second, outcomeNone, true, HalfOpen},
-				{time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerOpen},
+				{time.Second, outcomeNone, true, BreakerHalfOpen},
+				{time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"failure rate over the window, once it holds MinimumCalls": {
 			cfg: BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Minute},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeFailure, true, Closed},
-				{2 * time.Second, outcomeSuccess, true, Closed},
-				{3 * time.Second, outcomeFailure, true, Open}, // 3 of 4
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeFailure, true, BreakerClosed},
+				{2 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{3 * time.Second, outcomeFailure, true, BreakerOpen}, // 3 of 4
 			},
 		},
 		"failures that left the window no longer count": {
 			cfg: BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Minute},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeFailure, true, Closed},
-				{11 * time.Second, outcomeSuccess, true, Closed},
-				{12 * time.Second, outcomeSuccess, true, Closed},
-				{13 * time.Second, outcomeFailure, true, Closed}, // the first two failures left the window: 1 of 3
-				{14 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeFailure, true, BreakerClosed},
+				{11 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{12 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{13 * time.Second, outcomeFailure, true, BreakerClosed}, // the first two failures left the window: 1 of 3
+				{14 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		// Issue 20: four successes, then a failure one Window less a
@@ -86,34 +86,34 @@ func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 		"an outcome counts until one Window after it": {
 			cfg: issue20Breaker,
 			steps: []step{
-				{0, outcomeSuccess, true, Closed}, // the breaker's first instant: its steps start here
-				{0, outcomeSuccess, true, Closed},
-				{0, outcomeSuccess, true, Closed},
-				{0, outcomeSuccess, true, Closed},
-				{time.Millisecond - 1, outcomeFailure, true, Closed},
+				{0, outcomeSuccess, true, BreakerClosed}, // the breaker's first instant: its steps start here
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{time.Millisecond - 1, outcomeFailure, true, BreakerClosed},
 			},
 		},
 		"an outcome exactly one Window old no longer counts": {
 			cfg: issue20Breaker,
 			steps: []step{
-				{0, outcomeSuccess, true, Closed},
-				{0, outcomeSuccess, true, Closed},
-				{0, outcomeSuccess, true, Closed},
-				{0, outcomeSuccess, true, Closed},
-				{time.Millisecond, outcomeFailure, true, Open}, // alone in the window: 1 of 1
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{time.Millisecond, outcomeFailure, true, BreakerOpen}, // alone in the window: 1 of 1
 			},
 		},
 		"the window moves in steps of Window/10 from the breaker's first instant": {
 			cfg: issue20Breaker,
 			steps: []step{
-				{0, outcomeSuccess, true, Closed},
-				{99 * time.Microsecond, outcomeSuccess, true, Closed}, // still the first step
-				{99 * time.Microsecond, outcomeSuccess, true, Closed},
-				{99 * time.Microsecond, outcomeSuccess, true, Closed},
-				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed}, // the 11th step: the first left
-				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed},
-				{1099*time.Microsecond - 1, outcomeSuccess, true, Closed},
-				{1099*time.Microsecond - 1, outcomeFailure, true, Open}, // 1 of 4: the 99µs ones left 901µs after
+				{0, outcomeSuccess, true, BreakerClosed},
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed}, // still the first step
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed},
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed}, // the 11th step: the first left
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeFailure, true, BreakerOpen}, // 1 of 4: the 99µs ones left 901µs after
 			},
 		},
 	}

@@ -25,7 +25,7 @@ func SQLState(err error) string {
 
 // RetryCodes returns a classifier that retries the errors whose SQLSTATE is
 // one of codes and leaves every other error to the rest of the chain and
-// then to dbx's own table (it is Undecided for them). A code of two characters names a whole class:
+// then to dbx's own table (it is Unclassified for them). A code of two characters names a whole class:
 // "23" matches every integrity constraint violation. Use it to widen the
 // default table, for example to retry a unique violation (23505) whose
 // cause is a concurrent insert:
@@ -48,19 +48,19 @@ func StopCodes(codes ...string) retry.Classifier {
 	return codeClassifier(codes, retry.Terminal)
 }
 
-func codeClassifier(codes []string, d retry.Decision) retry.Classifier {
+func codeClassifier(codes []string, d retry.Class) retry.Classifier {
 	codes = slices.Clone(codes)
-	return func(err error) retry.Decision {
+	return func(err error) retry.Class {
 		state := SQLState(err)
 		if state == "" {
-			return retry.Undecided
+			return retry.Unclassified
 		}
 		for _, c := range codes {
 			if state == c || len(c) == 2 && strings.HasPrefix(state, c) {
 				return d
 			}
 		}
-		return retry.Undecided
+		return retry.Unclassified
 	}
 }
 

@@ -139,7 +139,7 @@ func ExampleRetryCodes() {
 	fmt.Println(widen(uniqueViolation{}), widen(serializationFailure{}))
 	// the option to pass to a helper:
 	_ = retry.WithClassifier(widen)
-	// Output: retryable undecided
+	// Output: retryable unclassified
 }
 
 type uniqueViolation struct{}

@@ -51,7 +51,7 @@ func TestTableProperties(t *testing.T) {
 			t.Fatalf("StopCodes(%s) = %v on its own code", code, got)
 		}
 		other := sqlstate().Draw(t, "other")
-		if other != code && other[:2] != code[:2] && RetryCodes(other)(err) != retry.Undecided {
+		if other != code && other[:2] != code[:2] && RetryCodes(other)(err) != retry.Unclassified {
 			t.Fatalf("RetryCodes(%s) decided on %s", other, code)
 		}
 	})

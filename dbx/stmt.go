@@ -21,7 +21,7 @@ import (
 //
 // Every other error ends the call: constraint, syntax and data errors, and
 // a lost connection of a statement not marked idempotent. A statement that
-// may have taken effect ends the call as [retry.Unretryable], so that neither
+// may have taken effect ends the call as [retry.NotIdempotent], so that neither
 // a classifier nor an attempt timeout ([retry.WithAttemptTimeout], which
 // the loop otherwise retries) sends it again.
 //
@@ -110,7 +110,7 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 
 // statementError wraps err, returned by a statement outside a transaction,
 // with its verdict. A statement that may have taken effect is marked
-// Unretryable unless ctx is Idempotent, so that no classifier and no attempt
+// NotIdempotent unless ctx is Idempotent, so that no classifier and no attempt
 // timeout (which the loop retries on its own) can send it again.
 func statementError(ctx context.Context, err error) error {
 	state := SQLState(err)
@@ -120,7 +120,7 @@ func statementError(ctx context.Context, err error) error {
 	case IsIdempotent(ctx) && stmtAmbiguous(state, err):
 		return &verdict{err: err, retryable: true}
 	case stmtAmbiguous(state, err):
-		return retry.Unretryable(&verdict{err: err})
+		return retry.NotIdempotent(&verdict{err: err})
 	}
 	return &verdict{err: err}
 }

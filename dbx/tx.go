@@ -129,7 +129,7 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //   - commits. A COMMIT that fails with a serialization failure or a
 //     deadlock (SERIALIZABLE write skew is detected there) did not commit
 //     and is retried. A COMMIT whose outcome is unknown (see
-//     [ErrCommitUnknown]) ends the call at once, as [retry.Unretryable],
+//     [ErrCommitUnknown]) ends the call at once, as [retry.NotIdempotent],
 //     with an error whose chain holds ErrCommitUnknown and the driver's
 //     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
 //     it is retried. Once COMMIT was called, a context error is an unknown
@@ -249,7 +249,7 @@ func commitFailed(ctx context.Context, err error, readOnly bool) error {
 	if readOnly || IsIdempotent(ctx) {
 		return &verdict{err: err, retryable: true}
 	}
-	return retry.Unretryable(&unknownCommit{err: err})
+	return retry.NotIdempotent(&unknownCommit{err: err})
 }
 
 // classified wraps err, returned before COMMIT, with its verdict.

@@ -113,7 +113,7 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 			calls, _, err := transact(t, false, b, ReadWrite, nil)
 			assert.Equal(t, 1, calls, "never retried")
 			assert.ErrorIs(t, err, ErrCommitUnknown)
-			assert.ErrorIs(t, err, retry.ErrPermanent)
+			assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 			assert.ErrorIs(t, err, commitErr)
 			assert.Contains(t, err.Error(), "commit outcome unknown")
 
@@ -133,7 +133,7 @@ func TestTransactCommitOutcomeUnknown(t *testing.T) {
 func TestTransactCommitUnknownIsNotWidenedByClassifiers(t *testing.T) {
 	b := &beginner{commitErr: []error{codeErr("08006")}}
 	calls, _, err := transact(t, false, b, ReadWrite, nil,
-		retry.WithClassifier(RetryCodes("08"), func(error) retry.Decision { return retry.Retryable }))
+		retry.WithClassifier(RetryCodes("08"), func(error) retry.Class { return retry.Retryable }))
 	assert.Equal(t, 1, calls)
 	assert.ErrorIs(t, err, ErrCommitUnknown)
 }
@@ -286,7 +286,7 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 	// reply cut after the statement ran: neither proves it did not.
 	for _, cut := range []error{pgxConnErr{safe: true}, driver.ErrBadConn} {
 		calls, err = run(false, cut)
-		assert.ErrorIs(t, err, retry.ErrPermanent, "%v", cut)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent, "%v", cut)
 		assert.Equal(t, 1, calls, "%v", cut)
 		calls, err = run(true, cut)
 		require.NoError(t, err, "idempotent: %v", cut)
@@ -294,7 +294,7 @@ func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
 	}
 
 	calls, err = run(false, io.ErrUnexpectedEOF)
-	assert.ErrorIs(t, err, retry.ErrPermanent, "a lost reply may have been applied")
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent, "a lost reply may have been applied")
 	assert.Equal(t, 1, calls)
 
 	calls, err = run(true, io.ErrUnexpectedEOF)
@@ -323,7 +323,7 @@ func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
 				assert.ErrorIs(t, err, retry.ErrExhausted)
 			} else {
 				assert.Equal(t, 1, calls)
-				assert.ErrorIs(t, err, retry.ErrPermanent)
+				assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 			}
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 		})
@@ -382,7 +382,7 @@ func TestTransactContextErrorFromCommitIsUnknown(t *testing.T) {
 		calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithAttemptTimeout(time.Second))
 		assert.Equal(t, 1, calls, "%v", commitErr)
 		assert.ErrorIs(t, err, ErrCommitUnknown)
-		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 		assert.ErrorIs(t, err, commitErr)
 	}
 }
@@ -450,7 +450,7 @@ func TestTransactDefaultWaitsAreFullyJittered(t *testing.T) {
 				return 0, errs[calls-1]
 			}
 			return 0, nil
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { delays = append(delays, a.Delay) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { delays = append(delays, a.Wait) }))
 		require.NoError(t, err)
 	})
 	require.Len(t, delays, failures)

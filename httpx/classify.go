@@ -75,10 +75,10 @@ func retryableStatus(code int) bool {
 // The classifier is safe for concurrent use.
 func RetryStatuses(codes ...int) retry.Classifier {
 	codes = slices.Clone(codes)
-	return func(err error) retry.Decision {
+	return func(err error) retry.Class {
 		var se *StatusError
 		if !errors.As(err, &se) {
-			return retry.Undecided
+			return retry.Unclassified
 		}
 		if slices.Contains(codes, se.StatusCode) {
 			return retry.Retryable
@@ -126,7 +126,7 @@ func neverRetried(req *http.Request, err error) bool {
 
 // classifyErr turns the transport error of an attempt into what the loop
 // should see: Permanent for a failure that would only repeat;
-// Unretryable for one that a request must not risk repeating (its body
+// NotIdempotent for one that a request must not risk repeating (its body
 // cannot be sent again, or it is not idempotent and may have been
 // processed), which a breaker still counts as a failure; err itself
 // otherwise (the loop retries it, unless a classifier says otherwise).
@@ -138,11 +138,11 @@ func classifyErr(req *http.Request, replayable bool, err error) error {
 	case neverRetried(req, err):
 		return retry.Permanent(err)
 	case !replayable:
-		return retry.Unretryable(err)
+		return retry.NotIdempotent(err)
 	case !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED):
 		// The request may have been processed: sending it again could
 		// create a duplicate. Only a refused connection proves it was not.
-		return retry.Unretryable(err)
+		return retry.NotIdempotent(err)
 	}
 	return err
 }
@@ -163,7 +163,7 @@ func statusErr(req *http.Request, resp *http.Response, replayable bool, retried 
 	}
 	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
 		if se.Retryable() {
-			return false, retry.Unretryable(cause) // a failure, but unsafe to send again
+			return false, retry.NotIdempotent(cause) // a failure, but unsafe to send again
 		}
 		return false, retry.Permanent(cause)
 	}

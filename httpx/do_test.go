@@ -128,7 +128,7 @@ func TestRetryStatuses(t *testing.T) {
 		require.NoError(t, err)
 		_, err = httpx.Do(e.client(), req, append(fast,
 			retry.WithClassifier(httpx.RetryStatuses()), retry.WithMaxAttempts(3),
-			retry.WithNotify(func(context.Context, retry.Attempt) { attempts++ }))...)
+			retry.WithNotify(func(context.Context, retry.RetryInfo) { attempts++ }))...)
 		require.ErrorIs(t, err, syscall.ECONNREFUSED)
 		require.ErrorIs(t, err, retry.ErrExhausted)
 		assert.Equal(t, 2, attempts)
@@ -160,8 +160,8 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 		require.NoError(t, err)
 		var asked []time.Duration
 		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
-			retry.WithNotify(func(_ context.Context, a retry.Attempt) {
-				asked = append(asked, a.Delay)
+			retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
+				asked = append(asked, a.Wait)
 				cancel() // the wait itself is asserted in virtual time elsewhere
 			}))
 		require.Nil(t, resp)
@@ -181,7 +181,7 @@ func TestRetryAfterOnTheWire(t *testing.T) {
 		require.NoError(t, err)
 		var asked []time.Duration
 		resp, err := httpx.Do(e.client(), req, retry.WithExactHints(),
-			retry.WithNotify(func(_ context.Context, a retry.Attempt) { asked = append(asked, a.Delay) }))
+			retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { asked = append(asked, a.Wait) }))
 		require.NoError(t, err)
 		assert.Equal(t, 200, resp.StatusCode)
 		readClose(t, resp)
@@ -306,7 +306,7 @@ func TestConnectionCutMidResponse(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 			require.NoError(t, err)
 			resp, err := httpx.Do(e.client(), req, append(fast,
-				retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) }))...)
+				retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) }))...)
 			require.NoError(t, err)
 			assert.Equal(t, "whole", readClose(t, resp))
 			assert.EqualValues(t, 3, n.Load())
@@ -332,7 +332,7 @@ func TestPOSTWithoutKeyNotRetriedAfterCut(t *testing.T) {
 	resp, err := httpx.Do(e.client(), req, fast...)
 	re := requireNoResponse(t, resp, err)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent, "the server may have processed it: never sent twice")
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent, "the server may have processed it: never sent twice")
 	assert.EqualValues(t, 1, n.Load())
 }
 
@@ -386,7 +386,7 @@ func TestNonRewindableBodySentOnce(t *testing.T) {
 		resp, err := httpx.Do(e.client(), req, fast...)
 		re := requireNoResponse(t, resp, err)
 		assert.Equal(t, 1, re.Attempts)
-		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 		assert.True(t, body.closed.Load())
 	})
@@ -779,7 +779,7 @@ func TestRetriedResponseReleasedBeforeTheWait(t *testing.T) {
 	srv, conns := e.server(s.ServeHTTP)
 	bt := &bodyHolder{base: e.tr}
 	var openAtNotify []int
-	opts := append(fast[:len(fast):len(fast)], retry.WithNotify(func(context.Context, retry.Attempt) {
+	opts := append(fast[:len(fast):len(fast)], retry.WithNotify(func(context.Context, retry.RetryInfo) {
 		openAtNotify = append(openAtNotify, bt.open())
 	}))
 	resp, err := httpx.Do(&http.Client{Transport: bt}, getURL(t, srv.URL), opts...)

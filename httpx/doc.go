@@ -20,7 +20,7 @@
 //     provably was not processed: the connection was refused before
 //     anything was sent, or the server answered 429 Too Many Requests. Any
 //     other retryable failure ends the call at once, as a
-//     [retry.Unretryable] error: a circuit breaker still counts it as a
+//     [retry.NotIdempotent] error: a circuit breaker still counts it as a
 //     failure of the server.
 //
 // Making a POST safe to retry:

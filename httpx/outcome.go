@@ -29,7 +29,8 @@ type outcome struct {
 //
 // The ways the retries end on a status are told apart by the Reason:
 // [retry.ErrExhausted] (the attempts ran out), [retry.ErrPermanent] (a
-// status that is not retried, or a request that cannot be sent again),
+// status that is not retried), [retry.ErrNotIdempotent] (a request that
+// failed and cannot be sent again),
 // [retry.ErrHintTooLong], [retry.ErrBudgetExhausted],
 // [retry.ErrCircuitOpen] (the breaker refused the next attempt),
 // [retry.ErrMaxElapsed] and [context.DeadlineExceeded] (no room for the

@@ -59,7 +59,7 @@ func TestNetHTTPResendsOnReusedConnections(t *testing.T) {
 	e := newEnv(t)
 	url, requests := dropReused(e, http.StatusServiceUnavailable)
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, url, nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(4), notify)...)
@@ -111,7 +111,7 @@ func TestResentErrorWithoutResponse(t *testing.T) {
 	readClose(t, warm)
 
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, url, nil)
 	require.NoError(t, err)
 	tr := httpx.NewTransport(e.tr, append(fast, retry.WithMaxAttempts(2), notify)...)
@@ -133,7 +133,7 @@ func TestResendsNotCountedByDefault(t *testing.T) {
 	e := newEnv(t)
 	url, requests := dropReused(e, http.StatusServiceUnavailable)
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(3), notify)...)
@@ -158,7 +158,7 @@ func TestCountResendsCustomTransport(t *testing.T) {
 		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Body: http.NoBody}, nil
 	})
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, "http://api.test/", nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(&http.Client{Transport: rt}, req, append(fast, retry.WithMaxAttempts(2), notify)...)
@@ -184,7 +184,7 @@ func TestResendNotCountedForRedirects(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, srv.URL+"/old", nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(2), notify)...)

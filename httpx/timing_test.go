@@ -150,7 +150,7 @@ func TestVirtualTimeRetryAfter(t *testing.T) {
 				var notified []time.Duration
 				start := time.Now()
 				resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), retry.WithExactHints(),
-					retry.WithNotify(func(_ context.Context, a retry.Attempt) { notified = append(notified, a.Delay) }))
+					retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { notified = append(notified, a.Wait) }))
 				require.NoError(t, err, tc.name)
 				assert.Equal(t, 200, resp.StatusCode, tc.name)
 				readClose(t, resp)
@@ -374,7 +374,7 @@ func TestVirtualTimeBudgetAndBreaker(t *testing.T) {
 		assert.Equal(t, 503, resp.StatusCode)
 		readClose(t, resp)
 		assert.Equal(t, 2, rt.calls(), "two failures open the breaker")
-		assert.Equal(t, retry.Open, br.State())
+		assert.Equal(t, retry.BreakerOpen, br.State())
 		// The next request is rejected before anything is sent.
 		resp, err = tr.RoundTrip(get(t, ctx))
 		assert.Nil(t, resp)

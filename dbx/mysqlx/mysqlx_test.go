@@ -50,7 +50,7 @@ func TestInTxDeadlock(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 10 WHERE id = ?", to)
 			return struct{}{}, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			var me *mysql.MySQLError
 			if assert.ErrorAs(t, a.Err, &me) {
 				assert.Equal(t, uint16(1213), me.Number)
@@ -97,7 +97,7 @@ func TestInTxLockWaitTimeout(t *testing.T) {
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 1 WHERE id = 2")
 		return 0, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		var me *mysql.MySQLError
 		require.ErrorAs(t, a.Err, &me)
 		numbers = append(numbers, me.Number)
@@ -138,7 +138,7 @@ func TestExec(t *testing.T) {
 	mustExec(t, holder, "UPDATE accounts SET balance = balance WHERE id = 1")
 	var codes []string
 	_, err = mysqlx.Exec(ctx, waiter, "UPDATE accounts SET balance = balance + ? WHERE id = 1", []any{7},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			codes = append(codes, dbx.SQLState(a.Err))
 			if len(codes) == 1 {
 				require.NoError(t, holder.Rollback())
@@ -195,7 +195,7 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	})
 	idle(t, viaDB)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int

@@ -20,7 +20,7 @@ import (
 // back after the server committed: the policy's attempt timeout, or the
 // caller's deadline.
 // Under the attempt timeout the loop stops because the error is
-// Unretryable (reason ErrPermanent); under the caller's deadline, because
+// NotIdempotent (reason ErrNotIdempotent); under the caller's deadline, because
 // the context ended.
 var giveUps = []struct {
 	name   string
@@ -29,7 +29,7 @@ var giveUps = []struct {
 	reason error
 }{
 	{"attempt timeout", func(t *testing.T) context.Context { return t.Context() },
-		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrPermanent},
+		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrNotIdempotent},
 	{"caller's deadline", func(t *testing.T) context.Context {
 		ctx, cancel := context.WithTimeout(t.Context(), patience)
 		t.Cleanup(cancel)
@@ -149,7 +149,7 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts, "one attempt of dbx's")
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	sends := int(proxy.acted.Load())
 	assert.Equal(t, sends, count(), "every send ran")
 	assert.GreaterOrEqual(t, sends, 1)
@@ -173,7 +173,7 @@ func TestPgxExecReplyCutIsNotSentAgain(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, count(), "run once")
 }

@@ -46,7 +46,7 @@ func TestPgxInTxSerializationFailure(t *testing.T) {
 			}
 			_, err := tx.Exec(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", bal-30)
 			return bal - 30, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, []string{"40001"}, codes)
@@ -123,7 +123,7 @@ func TestPgxExec(t *testing.T) {
 	require.NoError(t, err)
 	var codes []string
 	tag, err := pgxx.Exec(ctx, pool, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", []any{5},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			codes = append(codes, dbx.SQLState(a.Err))
 			if len(codes) == 1 {
 				require.NoError(t, holder.Rollback(ctx))
@@ -182,7 +182,7 @@ func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, "57P01", dbx.SQLState(err))
 	assert.Equal(t, []int64{100}, balances(t, other))
 

@@ -42,7 +42,7 @@ func TestInTxSerializationFailureAtStatement(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", bal-30)
 			return bal - 30, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -92,7 +92,7 @@ func TestInTxSerializationFailureAtCommit(t *testing.T) {
 				require.NoError(t, a.Commit(ctx))
 			}
 			return true, nil
-		}, retry.WithNotify(func(_ context.Context, at retry.Attempt) { codes = append(codes, dbx.SQLState(at.Err)) }))
+		}, retry.WithNotify(func(_ context.Context, at retry.RetryInfo) { codes = append(codes, dbx.SQLState(at.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -136,7 +136,7 @@ func TestInTxDeadlock(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 10 WHERE id = $1", to)
 			return struct{}{}, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			assert.Equal(t, "40P01", dbx.SQLState(a.Err))
 			retries.Add(1)
 		}))
@@ -178,7 +178,7 @@ func TestInTxLockNotAvailable(t *testing.T) {
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE accounts SET balance = 1 WHERE id = 1")
 		return 0, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		assert.Equal(t, "55P03", dbx.SQLState(a.Err))
 		require.NoError(t, holder.Rollback(ctx))
 	}))
@@ -236,7 +236,7 @@ func TestInTxAdminShutdown(t *testing.T) {
 			return 0, err
 		}
 		return 0, nil
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { codes = append(codes, dbx.SQLState(a.Err)) }))
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { codes = append(codes, dbx.SQLState(a.Err)) }))
 	idle(t, db)
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
@@ -288,7 +288,7 @@ func TestInTxTooManyConnections(t *testing.T) {
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 		return one, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		codes = append(codes, dbx.SQLState(a.Err))
 		if len(codes) == 1 {
 			require.NoError(t, held.Close())
@@ -327,7 +327,7 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	idle(t, db)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int
@@ -381,7 +381,7 @@ func TestExecAndQuery(t *testing.T) {
 	require.NoError(t, err)
 	var codes []string
 	res, err := dbx.Exec(ctx, db, "UPDATE accounts SET balance = balance + $1 WHERE id = 1", []any{5},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			codes = append(codes, dbx.SQLState(a.Err))
 			if len(codes) == 1 {
 				require.NoError(t, holder.Rollback(ctx))
@@ -485,7 +485,7 @@ func TestExecDatabaseSQLRetriesByItself(t *testing.T) {
 
 	retries := 0
 	_, err := dbx.Exec(t.Context(), db, "UPDATE accounts SET balance = balance + 1 WHERE id = 1", nil,
-		retry.WithNotify(func(context.Context, retry.Attempt) { retries++ }))
+		retry.WithNotify(func(context.Context, retry.RetryInfo) { retries++ }))
 	require.NoError(t, err)
 	assert.Equal(t, 0, retries, "the retry happened inside database/sql")
 	assert.Equal(t, []int64{101}, balances(t, other))
