@@ -81,7 +81,7 @@ type Breaker struct {
 	// failure-rate rule and by trips. NewBreaker allocates exactly 320
 	// bytes, a size class whose objects start on a 64-byte boundary, so the
 	// lines are separate wherever the allocator puts the Breaker.
-	st          atomic.Uint64 // kind, probes in flight, probe successes and generation; see packState
+	st          atomic.Uint64 // kind, probes in flight, probe successes and generation; see kindOf
 	threshold   int64         // failures in a row that open; 0: rule off. Immutable, as are the fields below
 	recovery    int64         // nanoseconds
 	maxRecovery int64         // nanoseconds; 0: no lengthening
