@@ -81,3 +81,13 @@ func TestBreakerFailureRateStaleRecordKeepsNewerBucket(t *testing.T) {
 		assert.Equal(t, BreakerOpen, b.State(), "5 failures of 5 attempts, none lost")
 	})
 }
+
+// With the failure-rate rule alone, a failure is counted only in its
+// bucket: no count of failures in a row that the next success would have to
+// write back to zero.
+func TestBreakerFailureRateAloneCountsNoRun(t *testing.T) {
+	b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, MinimumCalls: 4})
+	failN(t, b, 1)
+	assert.Zero(t, b.fails.Load())
+	assert.Equal(t, BreakerStats{Failures: 1}, b.Stats())
+}
