@@ -18,6 +18,19 @@ func BenchmarkBudget(b *testing.B) {
 			}
 		})
 	})
+	b.Run("withdraw-then-deposit", func(b *testing.B) {
+		// The comparison module's workload: a retry, then the call's success.
+		bu := mustBudget(b, BudgetConfig{Capacity: 100, PerSuccess: 1})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if !bu.withdrawNow(false) {
+					b.Error("refused")
+				}
+				bu.deposit()
+			}
+		})
+	})
 	b.Run("withdraw-refused", func(b *testing.B) {
 		bu := mustBudget(b, BudgetConfig{Capacity: 1})
 		bu.withdrawNow(false)

@@ -36,31 +36,28 @@ import (
 // goroutine can become visible to another a moment late, which can only
 // make the budget refuse early, never grant more than its tokens allow.
 type Budget struct {
-	// Three cache lines, each written by one kind of event. NewBudget
-	// allocates exactly 192 bytes, a size class whose objects start on a
-	// 64-byte boundary, so the lines are separate wherever the allocator
-	// puts the Budget. The first holds what a granted retry, a deposit or
-	// a time refill writes; the second is read-only after NewBudget (the
-	// timeline's origin is written once), so reading the configuration never
-	// waits for another core's write; the third is written only when a
-	// retry is refused.
-	tokens  atomic.Int64  // micro-tokens, in [threshold, capacity]
-	allowed atomic.Uint64 // retries granted
-	last    atomic.Int64  // nanoseconds on tl up to which time refill was credited
-	_       [40]byte
-
-	threshold   int64 // micro-tokens; immutable, as are the fields below
+	// The first 64 bytes hold everything a withdrawal reads or writes when
+	// the budget does not refill with time. NewBudget allocates a Budget of
+	// exactly 192 bytes, a size class whose objects start on a 64-byte
+	// boundary, so they share one cache line wherever the allocator puts
+	// it. The second line is read-mostly (the timeline's origin, written
+	// once, which a time refill reads too); the third holds the count of
+	// refusals, written only when the budget is dry.
+	tokens      atomic.Int64  // micro-tokens, in [0, capacity]
+	allowed     atomic.Uint64 // retries granted
+	last        atomic.Int64  // nanoseconds on tl up to which time refill was credited
+	threshold   int64         // micro-tokens; immutable, as are the fields below
 	retryCost   int64
 	timeoutCost int64
 	capacity    int64
-	perSuccess  int64
-	rate        uint64   // micro-tokens per second; 0: no time refill
-	tl          timeline // where time refill is measured from
-	_           [8]byte
+	rate        uint64 // micro-tokens per second; 0: no time refill
+
+	tl         timeline // where time refill is measured from
+	perSuccess int64
+	_          [48]byte
 
 	denied atomic.Uint64 // retries refused
-	dry    atomic.Bool   // the latest withdrawal was refused; see take
-	_      [52]byte
+	_      [56]byte
 }
 
 // BudgetStats counts the retries a [Budget] granted and refused since it

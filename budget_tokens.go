@@ -28,41 +28,17 @@ func (b *Budget) cost(timedOut bool) int64 {
 }
 
 // take withdraws cost micro-tokens unless that would cross the threshold.
-//
-// A withdrawal begins with a compare-and-swap that guesses a full bucket,
-// which is how a burst of failures finds it: when the guess is right the
-// withdrawal is one atomic operation, and when it is wrong the failed swap
-// has still fetched the line for writing, so the load and swap after it
-// do not wait for another core a second time, as a load followed by a
-// swap would under contention. Once a withdrawal was refused (b.dry), the
-// next ones load first, so that a dry budget refuses without writing the
-// tokens' line.
 func (b *Budget) take(cost int64) bool {
-	cur, dry := b.capacity, b.dry.Load()
-	if dry {
-		cur = b.tokens.Load()
-	}
 	for {
+		cur := b.tokens.Load()
 		if cur-cost < b.threshold {
-			b.refuse()
+			b.denied.Add(1)
 			return false
 		}
 		if b.tokens.CompareAndSwap(cur, cur-cost) {
 			b.allowed.Add(1)
-			if dry {
-				b.dry.Store(false)
-			}
 			return true
 		}
-		cur = b.tokens.Load()
-	}
-}
-
-// refuse counts a refused withdrawal and remembers that the budget is dry.
-func (b *Budget) refuse() {
-	b.denied.Add(1)
-	if !b.dry.Load() {
-		b.dry.Store(true)
 	}
 }
 
