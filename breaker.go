@@ -70,8 +70,9 @@ func (s BreakerState) MarshalText() ([]byte, error) { return []byte(s.String()),
 // dependency, across policies and goroutines. It owns no goroutine or
 // timer: time is read lazily when an attempt asks for admission. The closed
 // path is lock-free, and with the consecutive rule alone a successful
-// attempt reads no clock and writes no shared memory; state changes take a
-// short lock.
+// attempt reads no clock and writes no shared memory, unless it is the
+// first success after a failure (it sets the count of failures in a row
+// back to zero); state changes take a short lock.
 type Breaker struct {
 	// The first 64 bytes are what every attempt reads and, in a closed
 	// period, nothing writes: the state word, written only when the state
