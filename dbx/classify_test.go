@@ -60,7 +60,7 @@ func TestClassificationTable(t *testing.T) {
 		{"unexpected EOF", io.ErrUnexpectedEOF, true, false, true, true},
 		{"connection reset", opErr, true, false, true, true},
 		{"pgx SafeToRetry", pgxConnErr{safe: true}, true, false, true, true},
-		{"pgx connection error sent", pgxConnErr{safe: false}, true, false, true, true},
+		{"SafeToRetry() false says nothing", pgxConnErr{safe: false}, false, false, false, true},
 		{"own error", errOwn, false, false, false, true},
 	}
 	for _, tt := range tests {

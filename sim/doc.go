@@ -42,10 +42,22 @@
 //
 // # Cost
 //
-// Memory is bounded by the work in flight (requests, queued jobs, scheduled
-// events) and the number of time buckets, never by the number of requests a
-// run simulates. Every run stops with an error past its event limit
-// (MaxEvents, [DefaultMaxEvents]) instead of running for hours.
+// Memory is bounded by what a run holds at once, never by the number of
+// requests it simulates: its clients (at most [MaxClients]), its server's
+// queue (at most [MaxQueue]), the events it has scheduled, one at least per
+// request in flight (at most [MaxPending]), and its time buckets (at most
+// [MaxBuckets]). A scenario asking for more is refused with a [*FieldError]
+// naming the field, before anything is allocated; so is one whose caller
+// requests alone exceed its event limit. A run whose work in flight
+// outgrows MaxPending, or that processes more events than its limit
+// (MaxEvents, [DefaultMaxEvents]), stops with a [*LimitError] instead of
+// exhausting the memory or running for hours. At the bounds a run holds a
+// few hundred megabytes (550 MB measured for a Layers run stopped at
+// MaxPending, the largest of the bounds).
+//
+// Virtual time never overflows: every duration that places an event is at
+// most [MaxSpan], and a policy's wait that would end beyond about 146 years
+// of virtual time is never reached.
 //
 // # Model limits
 //

@@ -108,7 +108,7 @@ func TestSweepRejectsBadInput(t *testing.T) {
 		{Sweep{Base: small()}, "at least one"},
 		{Sweep{Base: small(), Magnitudes: []float64{1}, Lengths: []time.Duration{0}}, "Sweep.Lengths"},
 		{Sweep{Base: small(), Magnitudes: []float64{2}, Lengths: []time.Duration{time.Second}}, "Magnitude"},
-		{Sweep{Base: small(), Magnitudes: make([]float64, 21), Lengths: make([]time.Duration, 20)}, "MaxSweepCells"},
+		{Sweep{Base: small(), Magnitudes: make([]float64, 21), Lengths: make([]time.Duration, 20)}, "420 cells"},
 	} {
 		_, err := tc.s.Run(f)
 		require.ErrorIs(t, err, retry.ErrInvalidConfig)

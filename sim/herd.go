@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -19,21 +18,27 @@ import (
 // 1s when over the rate. Clients retry as their policy says; the run ends
 // when all are done or After has passed since the outage.
 //
-// The Result's RecoverySeconds is the time from the outage's end until the
-// last client's request succeeded (Recovered: all did), and HerdPeak the
-// most attempts in any 100 ms after the outage.
+// The herd is the clients still trying after the outage: those whose
+// attempts reach the server once it is over. The Result's RecoverySeconds
+// is the time from the outage's end until the last of them succeeded
+// (Recovered: every one did; not if the recovered server turned one away
+// until it gave up, its policy refused it a retry after the outage, or it
+// still tried at the horizon). A client whose last attempt met the outage
+// gave up because of the outage, not a failed recovery; NothingToRecover
+// reports that there was no herd at all. HerdPeak is the most attempts in any
+// 100 ms after the outage.
 //
 // One random stream, PCG seeded with (Seed, 0x68657264), serves the network
 // and the policies' jitter.
 type Herd struct {
-	Clients    int           // > 0
-	Outage     time.Duration // >= 0
+	Clients    int           // 1 to MaxClients
+	Outage     time.Duration // in [0, MaxSpan]
 	Rate       float64       // attempts admitted per second after the outage, > 0
 	Burst      float64       // token bucket size, >= 1
-	Hop        time.Duration // mean one-way network time, >= 0
+	Hop        time.Duration // mean one-way network time, in [0, MaxSpan]
 	RetryAfter bool
-	After      time.Duration // simulated after the outage; 0 means 120s
-	Bucket     time.Duration // series resolution; 0 means 100ms
+	After      time.Duration // simulated after the outage, at most MaxSpan; 0 means 120s
+	Bucket     time.Duration // series resolution, at most MaxSpan and MaxBuckets buckets; 0 means 100ms
 	Seed       uint64
 	MaxEvents  int64 // 0 means DefaultMaxEvents
 }
@@ -47,28 +52,32 @@ const (
 	herdTick
 )
 
+func (s *Herd) check() error {
+	switch {
+	case s.Clients < 1 || s.Clients > MaxClients:
+		return checkCount("Herd.Clients", s.Clients, 1, MaxClients)
+	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
+		return fieldError("Herd.Rate", "must be a positive number per second, got %v", s.Rate)
+	case !(s.Burst >= 1) || math.IsInf(s.Burst, 0):
+		return fieldError("Herd.Burst", "must be >= 1, got %v", s.Burst)
+	case s.MaxEvents < 0:
+		return fieldError("Herd.MaxEvents", "must not be negative, got %d", s.MaxEvents)
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"Herd.Outage", s.Outage}, {"Herd.Hop", s.Hop}, {"Herd.After", s.After}, {"Herd.Bucket", s.Bucket}} {
+		if err := checkDuration(d.field, d.d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run simulates the herd with the fleet.
 func (s Herd) Run(f Fleet) (Result, error) {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: Herd.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
-	}
-	switch {
-	case s.Clients <= 0:
-		return Result{}, bad("Clients", "must be > 0, got %d", s.Clients)
-	case s.Outage < 0 || s.Outage > maxSpan:
-		return Result{}, bad("Outage", "must be in [0, %v], got %v", maxSpan, s.Outage)
-	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
-		return Result{}, bad("Rate", "must be a positive number per second, got %v", s.Rate)
-	case !(s.Burst >= 1) || math.IsInf(s.Burst, 0):
-		return Result{}, bad("Burst", "must be >= 1, got %v", s.Burst)
-	case s.Hop < 0:
-		return Result{}, bad("Hop", "must not be negative, got %v", s.Hop)
-	case s.After < 0 || s.After > maxSpan:
-		return Result{}, bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
-	case s.Bucket < 0:
-		return Result{}, bad("Bucket", "must not be negative, got %v", s.Bucket)
-	case s.MaxEvents < 0:
-		return Result{}, bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
+	if err := s.check(); err != nil {
+		return Result{}, err
 	}
 	bucketSet := s.Bucket != 0
 	s.After = cmpOr(s.After, 120*time.Second)
@@ -92,7 +101,9 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		last    = end
 		left    = s.Clients
 		lastOK  int64
-		limit   = uint64(cmpOr(s.MaxEvents, DefaultMaxEvents))
+		lost    int // clients that gave up after the outage, turned away or refused a retry
+		reached int // attempts reaching the server after the outage
+		limit   = cmpOr(s.MaxEvents, DefaultMaxEvents)
 	)
 	m.init(horizon, bucket, 0, end)
 	hop := func() int64 {
@@ -103,6 +114,7 @@ func (s Herd) Run(f Fleet) (Result, error) {
 		if err != nil {
 			m.finished(now, now, false)
 			left--
+			lost += b2i(now >= end)
 			return
 		}
 		prs[i] = pr
@@ -115,14 +127,15 @@ func (s Herd) Run(f Fleet) (Result, error) {
 	}
 	q.push(bucket, herdTick, -1, 0)
 	for q.len() > 0 && q.first().at < horizon && left > 0 {
-		if q.done >= limit {
-			return Result{}, eventLimit(int64(limit), q.first().at)
+		if err := q.check(limit); err != nil {
+			return Result{}, err
 		}
 		e := q.pop()
 		now := e.at
 		switch e.kind {
 		case herdAtServer:
 			m.offered(now, e.gen == 1)
+			reached += b2i(now >= end)
 			switch {
 			case now < end:
 				q.push(now+hop(), herdReplyDown, e.ref, 0)
@@ -158,10 +171,11 @@ func (s Herd) Run(f Fleet) (Result, error) {
 			if v.Err != nil {
 				m.finished(now, now, false)
 				left--
+				lost += b2i(e.kind == herdReplyFull) // turned away by the recovered server
 				continue
 			}
 			prs[e.ref] = v.Next
-			q.push(now+int64(v.Wait), herdRetry, e.ref, 0)
+			q.push(later(now, v.Wait), herdRetry, e.ref, 0)
 		case herdRetry:
 			send(e.ref, now)
 		case herdTick:
@@ -169,16 +183,30 @@ func (s Herd) Run(f Fleet) (Result, error) {
 			q.push(now+bucket, herdTick, -1, 0)
 		}
 	}
+	if end := m.current(); end <= horizon {
+		// The bucket of the last event: the run may end before the
+		// horizon, when every client is done.
+		m.close(end, 0, fleetTokens(cs, end), fleetNotClosed(cs, end))
+	}
 	res := Result{Scenario: "herd", Seed: s.Seed, Series: m.series}
 	m.sum.InFlight = int64(left)
 	m.sum.Refused = fleetRefused(cs)
 	m.sum.Clients = s.Clients
 	m.sum.Events = int64(q.done)
 	res.Summary = m.summarise(0)
-	res.Summary.Recovered = left == 0 && m.sum.Failed == 0
+	res.Summary.NothingToRecover = reached == 0 && lost == 0
+	res.Summary.Recovered = left == 0 && lost == 0 && !res.Summary.NothingToRecover
 	res.Summary.RecoverySeconds = -1
 	if res.Summary.Recovered {
 		res.Summary.RecoverySeconds = roundMs(seconds(max(lastOK-end, 0)))
 	}
 	return res, nil
+}
+
+// b2i is 1 for true and 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,57 @@ func TestHerdRejectsBadInput(t *testing.T) {
 		_, err := tc.h.Run(Fleet{Policy: p})
 		require.ErrorIs(t, err, retry.ErrInvalidConfig)
 		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
+// TestHerdWithoutAHerd: with the library's default policy (4 attempts,
+// waits from 100 ms) every client gives up during a 10 s outage: there is
+// no herd, and the table says so (n/a) rather than "did not recover", with
+// no latency of successes that never happened.
+func TestHerdWithoutAHerd(t *testing.T) {
+	p, err := retry.NewPolicy()
+	require.NoError(t, err)
+	r, err := Herd{Clients: 100, Outage: 10 * time.Second, Rate: 1000, Burst: 10, Hop: 10 * time.Millisecond}.Run(Fleet{Policy: p})
+	require.NoError(t, err)
+	require.EqualValues(t, 100, r.Summary.Failed)
+	assert.False(t, r.Summary.Recovered)
+	var b strings.Builder
+	require.NoError(t, WriteTable(&b, r))
+	assert.NotContains(t, b.String(), "did not recover")
+	assert.Regexp(t, `time to recover +n/a: every request ended during the trigger\n`, b.String())
+	assert.Regexp(t, `latency of successes p50/p90/p99 ms +n/a\n`, b.String())
+	assert.Regexp(t, `client success rate +0.00%\n`, b.String(), "100 failed: a rate of 0 is true")
+}
+
+// TestHerdRecoversWhatOutlivedTheOutage: clients that gave up during the
+// outage are its casualties, not a failure to recover; the herd, those
+// still trying at its end, all succeed at once against a server with room
+// for them.
+func TestHerdRecoversWhatOutlivedTheOutage(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(3))
+	require.NoError(t, err)
+	r, err := Herd{Clients: 100, Outage: 200 * time.Millisecond, Rate: 1e6, Burst: 1e6, Hop: 10 * time.Millisecond, Seed: 1}.Run(Fleet{Policy: p})
+	require.NoError(t, err)
+	s := r.Summary
+	require.Positive(t, s.Failed, "some gave up during the outage")
+	require.Positive(t, s.Succeeded, "the others were served after it")
+	assert.Equal(t, int64(100), s.Failed+s.Succeeded)
+	assert.True(t, s.Recovered)
+	assert.Less(t, s.RecoverySeconds, 1.0)
+}
+
+// TestNothingArrivedNothingToRecover: an open run where no request
+// arrives says n/a throughout instead of a recovery at 0 s.
+func TestNothingArrivedNothingToRecover(t *testing.T) {
+	s := quick()
+	s.Rate = 1e-300
+	r, err := s.Run(Fleet{Policy: policy3(t, retry.FullJitter)})
+	require.NoError(t, err)
+	assert.False(t, r.Summary.Recovered)
+	var b strings.Builder
+	require.NoError(t, WriteTable(&b, r))
+	for _, row := range []string{"amplification \\(mean\\)", "client success rate", "latency of successes p50/p90/p99 ms",
+		"time to outcome, all requests, p50/p90/p99 ms", "time to recover"} {
+		assert.Regexp(t, row+` +n/a`, b.String())
 	}
 }

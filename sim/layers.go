@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -16,24 +15,29 @@ const MaxLayers = 8
 // it with the fleet's policy (each layer a client of its own, with its own
 // budget and breaker when the Fleet gives them), the lowest one calling a
 // dependency. Requests caller requests arrive at the top one Gap after the
-// other, whether or not earlier ones have ended: calls overlap in time. Each hop takes Hop. The dependency fails an attempt
-// with probability FailRate, and every attempt while it is down (from
-// Trigger.Start for Trigger.Length); a layer whose own call below failed
-// fails its attempt. Retries at every layer multiply: in a total outage
-// with A attempts per layer the dependency sees A^Depth attempts per
-// caller request (Google SRE, "Addressing Cascading Failures").
+// other, whether or not earlier ones have ended: calls overlap in time.
+// Each hop takes Hop. The dependency fails an attempt with probability
+// FailRate, and every attempt while it is down (from Trigger.Start for
+// Trigger.Length); a layer whose own call below failed fails its attempt.
+// Retries at every layer multiply: in a total outage with A attempts per
+// layer the dependency sees A^Depth attempts per caller request (Google
+// SRE, "Addressing Cascading Failures").
+//
+// The run ends when every call has ended, except those whose policy waits
+// beyond about 146 years of virtual time: they never retry, and their
+// caller requests count as neither succeeded nor failed.
 //
 // One random stream, PCG seeded with (Seed, 0x6c61796572), serves the
 // failures and the policies' jitter.
 type Layers struct {
 	Depth     int           // retrying layers, 1 to MaxLayers
-	Requests  int           // caller requests, > 0
-	Gap       time.Duration // between caller requests, >= 0
-	Hop       time.Duration // one way, >= 0
+	Requests  int           // caller requests, 1 to the event limit
+	Gap       time.Duration // between caller requests, >= 0; (Requests−1)·Gap at most MaxSpan
+	Hop       time.Duration // one way, in [0, MaxSpan]
 	FailRate  float64       // probability that the dependency fails an attempt, in [0, 1]
 	Trigger   Trigger       // Mode is ignored: the dependency is down
 	Seed      uint64
-	MaxEvents int64 // stop with an error past this many attempts (all layers); 0 means DefaultMaxEvents
+	MaxEvents int64 // stop with an error past this many events; 0 means DefaultMaxEvents
 }
 
 // LayersResult counts what every layer did.
@@ -70,51 +74,60 @@ type layersRun struct {
 	calls  []layCall
 	free   []int32
 	res    LayersResult
-	limit  int64
-	n      int64
 }
 
 // Run simulates the stack with the fleet. Every call is driven through one
 // event queue, so that calls overlapping in time reach each layer's policy,
 // budget and breaker in time order.
-func (s Layers) Run(f Fleet) (LayersResult, error) {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: Layers.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
-	}
+func (s Layers) Run(f Fleet) (LayersResult, error) { return s.run(f, MaxPending) }
+
+func (s *Layers) check() error {
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
 	switch {
 	case s.Depth < 1 || s.Depth > MaxLayers:
-		return LayersResult{}, bad("Depth", "must be in [1, %d], got %d", MaxLayers, s.Depth)
-	case s.Requests <= 0:
-		return LayersResult{}, bad("Requests", "must be > 0, got %d", s.Requests)
+		return checkCount("Layers.Depth", s.Depth, 1, MaxLayers)
+	case s.Requests < 1 || int64(s.Requests) > limit:
+		return fieldError("Layers.Requests", "must be in [1, %d], the event limit (each caller request is an event), got %d", limit, s.Requests)
 	case s.Gap < 0:
-		return LayersResult{}, bad("Gap", "must not be negative, got %v", s.Gap)
-	case s.Hop < 0:
-		return LayersResult{}, bad("Hop", "must not be negative, got %v", s.Hop)
+		return fieldError("Layers.Gap", "must not be negative, got %v", s.Gap)
+	case s.Requests > 1 && s.Gap > MaxSpan/time.Duration(s.Requests-1):
+		return fieldError("Layers.Gap", "of %v spreads %d caller requests over more than a run spans (%v)", s.Gap, s.Requests, MaxSpan)
 	case !(s.FailRate >= 0 && s.FailRate <= 1):
-		return LayersResult{}, bad("FailRate", "must be in [0, 1], got %v", s.FailRate)
+		return fieldError("Layers.FailRate", "must be in [0, 1], got %v", s.FailRate)
 	case s.MaxEvents < 0:
-		return LayersResult{}, bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
+		return fieldError("Layers.MaxEvents", "must not be negative, got %d", s.MaxEvents)
 	}
-	if err := s.Trigger.check("Layers.Trigger"); err != nil {
+	if err := checkDuration("Layers.Hop", s.Hop); err != nil {
+		return err
+	}
+	return s.Trigger.check("Layers.Trigger")
+}
+
+// run is Run with a bound on the events held at once.
+func (s Layers) run(f Fleet, pending int) (LayersResult, error) {
+	if err := s.check(); err != nil {
 		return LayersResult{}, err
 	}
-	l := &layersRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6c61796572)), limit: cmpOr(s.MaxEvents, DefaultMaxEvents)}
+	l := &layersRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6c61796572))}
+	l.q.maxPending = pending
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
 	var err error
 	if l.layers, err = f.clients(s.Depth, l.r); err != nil {
 		return LayersResult{}, err
 	}
 	l.res.Attempts = make([]int64, s.Depth)
 	l.q.push(0, layArrive, -1, 0)
-	for l.q.len() > 0 {
-		if err := l.step(l.q.pop()); err != nil {
+	for l.q.len() > 0 && l.q.first().at < never {
+		if err := l.q.check(limit); err != nil {
 			return LayersResult{}, err
 		}
+		l.step(l.q.pop())
 	}
 	l.res.Amplification = float64(l.res.Attempts[s.Depth-1]) / float64(l.res.Requests)
 	return l.res, nil
 }
 
-func (l *layersRun) step(e event) error {
+func (l *layersRun) step(e event) {
 	now := e.at
 	switch e.kind {
 	case layArrive:
@@ -123,7 +136,7 @@ func (l *layersRun) step(e event) error {
 		}
 		l.q.push(now, layAttempt, l.newCall(0, -1), 0)
 	case layAttempt:
-		return l.attempt(e.ref, now)
+		l.attempt(e.ref, now)
 	case layReach:
 		c := &l.calls[e.ref]
 		if below := c.layer + 1; int(below) < len(l.layers) {
@@ -148,27 +161,22 @@ func (l *layersRun) step(e event) error {
 			break
 		}
 		c.pr = v.Next
-		l.q.push(now+int64(v.Wait), layAttempt, e.ref, 0)
+		l.q.push(later(now, v.Wait), layAttempt, e.ref, 0)
 	}
-	return nil
 }
 
 // attempt asks the call's layer to admit its next attempt at now and sends
 // it to the layer below.
-func (l *layersRun) attempt(ref int32, now int64) error {
+func (l *layersRun) attempt(ref int32, now int64) {
 	c := &l.calls[ref]
 	_, next, err := l.layers[c.layer].p.Begin(bg, c.pr, vt(now))
 	if err != nil {
 		l.end(ref, now, false)
-		return nil
-	}
-	if l.n++; l.n > l.limit {
-		return eventLimit(l.limit, now)
+		return
 	}
 	c.next = next
 	l.res.Attempts[c.layer]++
 	l.q.push(now+int64(l.s.Hop), layReach, ref, 0)
-	return nil
 }
 
 // newCall starts a call of the layer for parent and returns its slot.

@@ -1,38 +1,9 @@
 package sim
 
-import (
-	"fmt"
-	"math"
-	"time"
-
-	"github.com/retrykit/retry"
-)
+import "time"
 
 // herdBucket is the width of the herd-peak buckets.
 const herdBucket = int64(100 * time.Millisecond)
-
-// The latency histogram: 1 ms bins up to a minute, then 100 ms bins up to
-// an hour; longer latencies count in the last bin.
-const (
-	latencyFine = 60_000                          // ms covered by 1 ms bins
-	latencyBins = latencyFine + 3_540_000/100 + 1 // and by 100 ms bins, to an hour
-)
-
-// latencyBin returns the bin of a latency in ms.
-func latencyBin(ms int64) int {
-	if ms < latencyFine {
-		return int(ms)
-	}
-	return min(latencyFine+int((ms-latencyFine)/100), latencyBins-1)
-}
-
-// latencyEdge returns the upper edge of bin i, in ms.
-func latencyEdge(i int) float64 {
-	if i < latencyFine {
-		return float64(i + 1)
-	}
-	return float64(latencyFine + (i-latencyFine+1)*100)
-}
 
 // metrics accumulates a run's counts. Its memory is bounded by the length
 // of the run in buckets, never by the number of requests.
@@ -50,6 +21,7 @@ type metrics struct {
 	// (buckets aligned at the trigger's end), and of those, the ones that
 	// succeeded on their first attempt: the cohorts of the time to recover.
 	cohort, cohortOK []int64
+	arrivedAfter     int64 // caller requests arriving from the trigger's end on
 
 	trigLogical, trigAttempts int64
 	sum                       Summary
@@ -64,26 +36,6 @@ func (m *metrics) init(horizon, bucket, trigStart, trigEnd int64) {
 	m.latAll = make([]int64, latencyBins)
 	m.cohort = make([]int64, (horizon-trigEnd)/bucket)
 	m.cohortOK = make([]int64, len(m.cohort))
-}
-
-// cohortOf returns the recovery bucket of a request that arrived at t, or
-// -1 before the trigger's end or past the last whole bucket.
-func (m *metrics) cohortOf(t int64) int {
-	if t < m.trigEnd {
-		return -1
-	}
-	if i := (t - m.trigEnd) / m.bucket; i < int64(len(m.cohort)) {
-		return int(i)
-	}
-	return -1
-}
-
-// firstTryOK counts a caller request that arrived at start and succeeded
-// on its first attempt.
-func (m *metrics) firstTryOK(start int64) {
-	if i := m.cohortOf(start); i >= 0 {
-		m.cohortOK[i]++
-	}
 }
 
 // peak tracks the most events in any bucket of width, from events counted
@@ -101,35 +53,12 @@ func (p *peak) add(t int64) {
 	p.max = max(p.max, p.n)
 }
 
-// MaxBuckets is the most time buckets a run's series may hold: a finer
-// Bucket or a longer run is an error, not an exhausted memory.
-const MaxBuckets = 1_000_000
-
-// maxSpan bounds every duration that places events on a run's timeline
-// (trigger start and length, the time after it), so that their sum stays
-// far from overflowing.
-const maxSpan = 100_000 * time.Hour
-
-// checkSpan reports a run of horizon whose series of bucket would hold
-// more than MaxBuckets buckets. scenario names the struct; bucketSet says
-// whether the caller chose Bucket (the error names it) or took the default
-// (the error names After).
-func checkSpan(scenario string, horizon, bucket time.Duration, bucketSet bool) error {
-	n := int64(horizon / bucket)
-	if n <= MaxBuckets {
-		return nil
-	}
-	field := "After"
-	if bucketSet {
-		field = "Bucket"
-	}
-	return fmt.Errorf("%w: sim: %s.%s makes %d time buckets of %v over a run of %v, more than MaxBuckets (%d): raise Bucket or shorten After",
-		retry.ErrInvalidConfig, scenario, field, n, bucket, horizon, MaxBuckets)
-}
-
 func (m *metrics) inTrigger(t int64) bool { return t >= m.trigStart && t < m.trigEnd }
 
 func (m *metrics) logical(now int64) {
+	if now >= m.trigEnd {
+		m.arrivedAfter++
+	}
 	m.sum.Logical++
 	if i := m.cohortOf(now); i >= 0 {
 		m.cohort[i]++
@@ -183,6 +112,9 @@ func (m *metrics) finished(now, latency int64, ok bool) {
 	m.lat[latencyBin(latency/int64(time.Millisecond))]++
 }
 
+// current returns when the bucket being filled ends.
+func (m *metrics) current() int64 { return int64(len(m.series)+1) * m.bucket }
+
 // close ends the bucket that ends at now.
 func (m *metrics) close(now int64, queued int, tokens float64, open int) {
 	s := m.cur
@@ -203,6 +135,7 @@ func (m *metrics) close(now int64, queued int, tokens float64, open int) {
 func (m *metrics) summarise(rate float64) Summary {
 	s := m.sum
 	s.Horizon, s.TriggerEnd, s.TriggerLength = seconds(m.horizon), seconds(m.trigEnd), seconds(m.trigEnd-m.trigStart)
+	s.Bucket = seconds(m.bucket)
 	if s.FirstTry > 0 {
 		s.Amplification = float64(s.Attempts) / float64(s.FirstTry)
 	}
@@ -225,8 +158,10 @@ func (m *metrics) summarise(rate float64) Summary {
 	s.OutcomeP50, s.OutcomeP90, s.OutcomeP99 = percentile(m.latAll, ended, 0.5), percentile(m.latAll, ended, 0.9), percentile(m.latAll, ended, 0.99)
 	s.HerdPeak, s.HerdPeak10ms = m.herd.max, m.herd10.max
 	s.BaselineGoodput = m.baseline(rate)
+	// Recovery is measured on the requests arriving after the trigger.
+	s.NothingToRecover = m.arrivedAfter == 0
 	s.RecoverySeconds = -1
-	if k, ok := recovery(m.cohort, m.cohortOK, int(max(int64(recoveryWindow)/m.bucket, 1))); ok {
+	if k, ok := recovery(m.cohort, m.cohortOK, int(max(int64(recoveryWindow)/m.bucket, 1))); ok && !s.NothingToRecover {
 		s.Recovered, s.RecoverySeconds = true, roundMs(seconds(int64(k)*m.bucket))
 	}
 	return s
@@ -250,53 +185,3 @@ func (m *metrics) baseline(rate float64) float64 {
 	}
 	return sum / float64(n)
 }
-
-// recoveryWindow is how long every bucket of caller requests must succeed
-// on their first attempt before a run counts as recovered.
-const recoveryWindow = 5 * time.Second
-
-// recoveredShare is the share of a bucket's caller requests that must
-// succeed on their first attempt.
-const recoveredShare = 0.99
-
-// recovery returns the first bucket k such that, in each of buckets k to
-// k+w−1, at least 99% of the caller requests that arrived in it succeeded
-// on their first attempt (a bucket where none arrived passes); false if no
-// such window fits. This is the R of the simulation spec, at the
-// resolution of the buckets: every bucket must pass, so one bad bucket
-// cannot hide in an average.
-func recovery(n, ok []int64, w int) (int, bool) {
-	run := 0 // buckets passing in a row, ending at i
-	for i := range n {
-		if float64(ok[i]) >= recoveredShare*float64(n[i]) {
-			run++
-		} else {
-			run = 0
-		}
-		if run == w {
-			return i - w + 1, true
-		}
-	}
-	return 0, false
-}
-
-// percentile returns the p-quantile of the n latencies counted in h, in
-// ms (the upper edge of its bin: 1 ms wide below a minute, 100 ms to an
-// hour), or 0 when n is 0. Beyond an hour it returns the hour.
-func percentile(h []int64, n int64, p float64) float64 {
-	if n == 0 {
-		return 0
-	}
-	rank := int64(math.Ceil(p * float64(n)))
-	var acc int64
-	for i, c := range h {
-		acc += c
-		if acc >= rank {
-			return latencyEdge(i)
-		}
-	}
-	return latencyEdge(latencyBins - 1)
-}
-
-// roundMs rounds seconds to whole milliseconds.
-func roundMs(s float64) float64 { return math.Round(s*1000) / 1000 }

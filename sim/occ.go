@@ -2,7 +2,6 @@ package sim
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -23,7 +22,7 @@ import (
 // One random stream, PCG seeded with (Seed, 0x9e3779b97f4a7c15), serves the
 // network and the policy, consumed in event order as in Brooker's code.
 type OCC struct {
-	Clients   int    // contending clients, > 0
+	Clients   int    // contending clients, 1 to MaxClients
 	Trials    int    // runs averaged; 0 means 100, as Brooker's table
 	Seed      uint64 // seed of the random stream
 	MaxEvents int64  // stop with an error past this many events; 0 means DefaultMaxEvents
@@ -38,10 +37,6 @@ type OCCResult struct {
 	Peak    float64       `json:"peak"`    // most writes in one 10 ms bucket after 200 ms, per trial
 	GaveUp  float64       `json:"gave_up"` // clients per trial whose policy stopped before they wrote
 }
-
-// DefaultMaxEvents bounds a run when its MaxEvents is 0: about a minute of
-// simulation on a slow machine.
-const DefaultMaxEvents = 500_000_000
 
 // errConflict is the failed OCC write: someone else wrote first.
 var errConflict = errors.New("sim: write conflict (version changed)")
@@ -62,14 +57,13 @@ type occClient struct {
 
 // Run simulates the scenario with the fleet's policy.
 func (s OCC) Run(f Fleet) (OCCResult, error) {
-	if s.Clients <= 0 {
-		return OCCResult{}, fmt.Errorf("%w: sim: OCC.Clients must be > 0, got %d", retry.ErrInvalidConfig, s.Clients)
-	}
-	if s.Trials < 0 {
-		return OCCResult{}, fmt.Errorf("%w: sim: OCC.Trials must not be negative, got %d", retry.ErrInvalidConfig, s.Trials)
-	}
-	if s.MaxEvents < 0 {
-		return OCCResult{}, fmt.Errorf("%w: sim: OCC.MaxEvents must not be negative, got %d", retry.ErrInvalidConfig, s.MaxEvents)
+	switch {
+	case s.Clients < 1 || s.Clients > MaxClients:
+		return OCCResult{}, checkCount("OCC.Clients", s.Clients, 1, MaxClients)
+	case s.Trials < 0:
+		return OCCResult{}, fieldError("OCC.Trials", "must not be negative, got %d", s.Trials)
+	case s.MaxEvents < 0:
+		return OCCResult{}, fieldError("OCC.MaxEvents", "must not be negative, got %d", s.MaxEvents)
 	}
 	if s.Trials == 0 {
 		s.Trials = 100
@@ -91,6 +85,7 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 			cl[i] = occClient{c: cs[i]}
 		}
 		clear(buckets)
+		q = queue{done: q.done} // drop waits to the end of time left by the trial before
 		var version, last int64
 		hop := func() int64 { return int64(math.Abs(r.NormFloat64()*2+10) * float64(time.Millisecond)) }
 		for i := range cl {
@@ -102,9 +97,9 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 			cl[i].pr = pr
 			q.push(hop(), occRead, int32(i), 0)
 		}
-		for q.len() > 0 {
-			if q.done >= uint64(limit) {
-				return OCCResult{}, eventLimit(limit, q.first().at)
+		for q.len() > 0 && q.first().at < never {
+			if err := q.check(limit); err != nil {
+				return OCCResult{}, err
 			}
 			e := q.pop()
 			c := &cl[e.ref]
@@ -146,7 +141,7 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 					continue
 				}
 				c.pr = v.Next
-				q.push(now+h+int64(v.Wait), occRead, e.ref, 1)
+				q.push(later(now+h, v.Wait), occRead, e.ref, 1)
 			}
 		}
 		total += time.Duration(last)
@@ -162,18 +157,4 @@ func (s OCC) Run(f Fleet) (OCCResult, error) {
 	res.Peak = float64(peaks) / n
 	res.GaveUp = float64(gaveUp) / n
 	return res, nil
-}
-
-// eventLimit is the error of a run stopped by its event limit.
-func eventLimit(limit, at int64) error {
-	return fmt.Errorf("sim: stopped after %d events at virtual time %v: the run exceeds its event limit (MaxEvents, -max-events); shorten it or raise the limit",
-		limit, time.Duration(at).Round(time.Millisecond))
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

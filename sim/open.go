@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -32,74 +30,22 @@ import (
 // consumed in event order; so runs of one seed with different policies see
 // the same caller requests.
 type Open struct {
-	Clients int           // clients sharing the load, > 0; each has its own budget and breaker (Fleet)
-	Rate    float64       // caller requests per second over the whole fleet, > 0
-	Workers int           // server workers, > 0
-	Service time.Duration // work per request per worker, > 0
-	Queue   int           // server queue bound (requests waiting, beyond those in service), >= 0
-	Hop     time.Duration // one-way network time, >= 0
-	Timeout time.Duration // client attempt timeout; 0 means none
+	Clients int           // clients sharing the load, 1 to MaxClients; each has its own budget and breaker (Fleet)
+	Rate    float64       // caller requests per second over the whole fleet, > 0; at most the event limit over the run
+	Workers int           // server workers, 1 to MaxPending
+	Service time.Duration // work per request per worker, in (0, MaxSpan]
+	Queue   int           // server queue bound (requests waiting, beyond those in service), 0 to MaxQueue
+	Hop     time.Duration // one-way network time, in [0, MaxSpan]
+	Timeout time.Duration // client attempt timeout, at most MaxSpan; 0 means none
 	Trigger Trigger
-	// After is how long to simulate after the trigger ends; 0 means 120s.
+	// After is how long to simulate after the trigger ends, at most
+	// MaxSpan; 0 means 120s.
 	After time.Duration
-	// Bucket is the resolution of the time series; 0 means 1s.
+	// Bucket is the resolution of the time series, at most MaxSpan and
+	// making at most MaxBuckets buckets; 0 means 1s.
 	Bucket    time.Duration
 	Seed      uint64
 	MaxEvents int64 // stop with an error past this many events; 0 means DefaultMaxEvents
-}
-
-// Trigger is what goes wrong in a scenario, from Start for Length.
-type Trigger struct {
-	Mode   TriggerMode
-	Start  time.Duration // >= 0
-	Length time.Duration // >= 0; 0 means no trigger
-	// Magnitude is, for Slow, the fraction of the server's capacity lost,
-	// in (0, 1]: while the trigger lasts each worker works at 1−Magnitude
-	// of its speed, on the jobs it was serving when the trigger started as
-	// on those it starts, and at full speed again once it ends. Slow with
-	// Magnitude 1 is nearly a Stall: work freezes until the trigger ends,
-	// where a Stall lets the jobs in service finish and starts none. Other
-	// modes ignore Magnitude.
-	Magnitude float64
-	// RetryAfter makes the server's 503s carry a hint ([retry.After]):
-	// during a Reject trigger the time left until it ends, rounded up to
-	// whole seconds (every client is told the same instant), and 1s for a
-	// full queue.
-	RetryAfter bool
-}
-
-// TriggerMode is the kind of a [Trigger].
-type TriggerMode uint8
-
-const (
-	// Stall pauses the workers: requests keep arriving and queueing but
-	// none starts (a capacity decrease, OSDI'22's commonest trigger).
-	Stall TriggerMode = iota
-	// Reject answers every request with an instant 503 that costs the
-	// server nothing (a dependency that is down but answers).
-	Reject
-	// Slow takes Magnitude of the workers' speed away.
-	Slow
-)
-
-var triggerModes = [...]string{Stall: "stall", Reject: "reject", Slow: "slow"}
-
-// String returns "stall", "reject" or "slow".
-func (m TriggerMode) String() string {
-	if int(m) < len(triggerModes) {
-		return triggerModes[m]
-	}
-	return fmt.Sprintf("TriggerMode(%d)", uint8(m))
-}
-
-// ParseTriggerMode reads the String form of a mode.
-func ParseTriggerMode(s string) (TriggerMode, error) {
-	for i, n := range triggerModes {
-		if n == s {
-			return TriggerMode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: sim: unknown trigger mode %q (want stall, reject or slow)", retry.ErrInvalidConfig, s)
 }
 
 // Metastable returns the scenario of the metastability checks: 100
@@ -114,67 +60,52 @@ func Metastable() Open {
 	}
 }
 
-// Errors the simulated server and client see; every one is retryable.
-var (
-	// ErrUnavailable is the server's 503 during a Reject trigger.
-	ErrUnavailable = errors.New("sim: 503 service unavailable")
-	// ErrOverloaded is the server's 503 when its queue is full.
-	ErrOverloaded = errors.New("sim: 503 overloaded (queue full)")
-	// ErrTimeout is a client giving up on an attempt after its timeout.
-	// The policy is told through [retry.TimedOut], as a caller that
-	// enforces its own attempt timeout tells it: the attempt is retried
-	// whatever the classifiers say, and a budget charges it TimeoutCost.
-	ErrTimeout = errors.New("sim: attempt timed out")
-)
-
-// errTimedOut is ErrTimeout as reported to the policy, made once so that
-// a timeout costs no allocation.
-var errTimedOut = retry.TimedOut(ErrTimeout)
-
-func (s *Open) check() error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: Open.%s "+format, append([]any{retry.ErrInvalidConfig, field}, args...)...)
+// prepare checks the scenario's fields, fills in the defaults of After and
+// Bucket, and checks that the run fits its bounds: its time buckets, and
+// the caller requests its event limit can process.
+func (s *Open) prepare() error {
+	if err := s.check(); err != nil {
+		return err
 	}
-	switch {
-	case s.Clients <= 0:
-		return bad("Clients", "must be > 0, got %d", s.Clients)
-	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
-		return bad("Rate", "must be a positive number of requests per second, got %v", s.Rate)
-	case s.Workers <= 0:
-		return bad("Workers", "must be > 0 (the server needs capacity), got %d", s.Workers)
-	case s.Service <= 0:
-		return bad("Service", "must be > 0, got %v", s.Service)
-	case s.Queue < 0:
-		return bad("Queue", "must not be negative, got %d", s.Queue)
-	case s.Hop < 0:
-		return bad("Hop", "must not be negative, got %v", s.Hop)
-	case s.Timeout < 0:
-		return bad("Timeout", "must not be negative, got %v", s.Timeout)
-	case s.After < 0 || s.After > maxSpan:
-		return bad("After", "must be in [0, %v], got %v", maxSpan, s.After)
-	case s.Bucket < 0:
-		return bad("Bucket", "must not be negative, got %v", s.Bucket)
-	case s.MaxEvents < 0:
-		return bad("MaxEvents", "must not be negative, got %d", s.MaxEvents)
+	bucketSet := s.Bucket != 0
+	s.After = cmpOr(s.After, 120*time.Second)
+	s.Bucket = cmpOr(s.Bucket, time.Second)
+	horizon := s.Trigger.Start + s.Trigger.Length + s.After
+	if err := checkSpan("Open", horizon, s.Bucket, bucketSet); err != nil {
+		return err
 	}
-	return s.Trigger.check("Open.Trigger")
-}
-
-func (t *Trigger) check(name string) error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: sim: %s.%s "+format, append([]any{retry.ErrInvalidConfig, name, field}, args...)...)
-	}
-	switch {
-	case t.Mode > Slow:
-		return bad("Mode", "is unknown (%d)", t.Mode)
-	case t.Start < 0 || t.Start > maxSpan:
-		return bad("Start", "must be in [0, %v], got %v", maxSpan, t.Start)
-	case t.Length < 0 || t.Length > maxSpan:
-		return bad("Length", "must be in [0, %v], got %v", maxSpan, t.Length)
-	case t.Mode == Slow && !(t.Magnitude > 0 && t.Magnitude <= 1):
-		return bad("Magnitude", "must be in (0, 1] for a slow trigger, got %v", t.Magnitude)
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
+	if n := s.Rate * horizon.Seconds(); n > float64(limit) {
+		return fieldError("Open.Rate", "%g brings about %.3g caller requests over a run of %v, more than the event limit (%d) processes: lower the rate, shorten the run or raise the limit",
+			s.Rate, n, horizon, limit)
 	}
 	return nil
+}
+
+func (s *Open) check() error {
+	switch {
+	case s.Clients < 1 || s.Clients > MaxClients:
+		return checkCount("Open.Clients", s.Clients, 1, MaxClients)
+	case !(s.Rate > 0) || math.IsInf(s.Rate, 0):
+		return fieldError("Open.Rate", "must be a positive number of requests per second, got %v", s.Rate)
+	case s.Workers < 1 || s.Workers > MaxPending:
+		return checkCount("Open.Workers", s.Workers, 1, MaxPending)
+	case s.Service <= 0 || s.Service > MaxSpan:
+		return fieldError("Open.Service", "must be in (0, %v], got %v", MaxSpan, s.Service)
+	case s.Queue < 0 || s.Queue > MaxQueue:
+		return checkCount("Open.Queue", s.Queue, 0, MaxQueue)
+	case s.MaxEvents < 0:
+		return fieldError("Open.MaxEvents", "must not be negative, got %d", s.MaxEvents)
+	}
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"Open.Hop", s.Hop}, {"Open.Timeout", s.Timeout}, {"Open.After", s.After}, {"Open.Bucket", s.Bucket}} {
+		if err := checkDuration(d.field, d.d); err != nil {
+			return err
+		}
+	}
+	return s.Trigger.check("Open.Trigger")
 }
 
 // Event kinds of an Open run.
@@ -208,12 +139,6 @@ type call struct {
 	first  bool   // the running attempt is the first
 }
 
-// job is a request the server holds: which call and attempt it serves.
-type job struct {
-	ref int32
-	gen uint32
-}
-
 // openRun is the state of one run.
 type openRun struct {
 	s       *Open
@@ -222,24 +147,19 @@ type openRun struct {
 	clients []client
 	calls   []call
 	free    []int32
-	fifo    []job // ring buffer of the server queue
-	head    int
-	n       int
-	busy    int
+	queued  jobs // the server's queue
+	busy    int  // workers serving a job
 
 	trigStart, trigEnd, horizon, bucket int64
 	m                                   metrics
 }
 
 // Run simulates the scenario with the fleet.
-func (s Open) Run(f Fleet) (Result, error) {
-	if err := s.check(); err != nil {
-		return Result{}, err
-	}
-	bucketSet := s.Bucket != 0
-	s.After = cmpOr(s.After, 120*time.Second)
-	s.Bucket = cmpOr(s.Bucket, time.Second)
-	if err := checkSpan("Open", s.Trigger.Start+s.Trigger.Length+s.After, s.Bucket, bucketSet); err != nil {
+func (s Open) Run(f Fleet) (Result, error) { return s.run(f, MaxPending) }
+
+// run is Run with a bound on the events held at once.
+func (s Open) run(f Fleet, pending int) (Result, error) {
+	if err := s.prepare(); err != nil {
 		return Result{}, err
 	}
 	o := &openRun{s: &s, r: rand.New(rand.NewPCG(s.Seed, 0x6f70656e))}
@@ -251,9 +171,10 @@ func (s Open) Run(f Fleet) (Result, error) {
 	o.trigEnd = o.trigStart + int64(s.Trigger.Length)
 	o.horizon = o.trigEnd + int64(s.After)
 	o.bucket = int64(s.Bucket)
-	o.fifo = make([]job, s.Queue)
 	o.m.init(o.horizon, o.bucket, o.trigStart, o.trigEnd)
-	limit := uint64(cmpOr(s.MaxEvents, DefaultMaxEvents))
+	o.q.maxPending = pending
+	o.queued.bound = s.Queue
+	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
 
 	o.q.push(o.interarrival(0), openArrive, -1, 0)
 	o.q.push(o.bucket, openTick, -1, 0)
@@ -261,10 +182,13 @@ func (s Open) Run(f Fleet) (Result, error) {
 		o.q.push(o.trigEnd, openResume, -1, 0)
 	}
 	for o.q.len() > 0 && o.q.first().at < o.horizon {
-		if o.q.done >= limit {
-			return Result{}, eventLimit(int64(limit), o.q.first().at)
+		if err := o.q.check(limit); err != nil {
+			return Result{}, err
 		}
 		o.step(o.q.pop())
+	}
+	if end := o.m.current(); end <= o.horizon {
+		o.tick(end) // the last whole bucket, ending at the horizon
 	}
 	res := Result{Scenario: "open", Seed: s.Seed, Series: o.m.series}
 	o.m.sum.InFlight = int64(len(o.calls) - len(o.free))
@@ -275,8 +199,15 @@ func (s Open) Run(f Fleet) (Result, error) {
 	return res, nil
 }
 
+// interarrival returns when the caller request after one arriving at now
+// arrives: at the horizon (that is, never) when the draw lands beyond it,
+// so that a tiny rate cannot overflow virtual time.
 func (o *openRun) interarrival(now int64) int64 {
-	return now + int64(o.r.ExpFloat64()/o.s.Rate*float64(time.Second))
+	gap := o.r.ExpFloat64() / o.s.Rate * float64(time.Second)
+	if gap >= float64(o.horizon-now) {
+		return o.horizon
+	}
+	return now + int64(gap)
 }
 
 // inTrigger reports whether the trigger is on at t.
@@ -305,182 +236,13 @@ func (o *openRun) step(e event) {
 		o.tick(now)
 		o.q.push(now+o.bucket, openTick, -1, 0)
 	case openResume:
-		for o.busy < o.s.Workers && o.n > 0 {
+		for o.busy < o.s.Workers && o.queued.n > 0 {
 			o.serveNext(now)
 		}
 	}
 }
 
-// arrive starts a new caller request.
-func (o *openRun) arrive(now int64) {
-	o.m.logical(now)
-	var ref int32
-	if n := len(o.free); n > 0 {
-		ref = o.free[n-1]
-		o.free = o.free[:n-1]
-	} else {
-		o.calls = append(o.calls, call{})
-		ref = int32(len(o.calls) - 1)
-	}
-	c := &o.calls[ref]
-	*c = call{start: now, client: int32(o.r.IntN(len(o.clients))), gen: c.gen, first: true}
-	o.attempt(ref, now)
-}
-
-// attempt asks the client's policy to admit the call's next attempt at now
-// and sends it.
-func (o *openRun) attempt(ref int32, now int64) {
-	c := &o.calls[ref]
-	_, pr, err := o.clients[c.client].p.Begin(bg, c.pr, vt(now))
-	if err != nil {
-		o.end(ref, now, false)
-		return
-	}
-	c.pr = pr
-	c.gen++
-	c.live = true
-	o.m.sent(now, c.first)
-	o.q.pushLane(laneHop, now+int64(o.s.Hop), openAtServer, ref, c.gen)
-	if o.s.Timeout > 0 {
-		o.q.pushLane(laneTimeout, now+int64(o.s.Timeout), openTimeout, ref, c.gen)
-	}
-}
-
-func (o *openRun) atServer(j job, now int64) {
-	o.m.offered(now, o.calls[j.ref].first && o.calls[j.ref].gen == j.gen)
-	switch {
-	case o.s.Trigger.Mode == Reject && o.inTrigger(now):
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyDown, j.ref, j.gen)
-	case o.busy < o.s.Workers && o.n == 0 && !o.stalled(now):
-		o.start(j, now)
-	case o.n < len(o.fifo):
-		o.fifo[(o.head+o.n)%len(o.fifo)] = j
-		o.n++
-	default:
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyFull, j.ref, j.gen)
-	}
-}
-
-// stalled reports whether the workers are paused at t.
-func (o *openRun) stalled(t int64) bool {
-	return o.s.Trigger.Mode == Stall && o.inTrigger(t)
-}
-
-// start puts a worker on j.
-func (o *openRun) start(j job, now int64) {
-	o.busy++
-	at := now + int64(o.s.Service)
-	if o.s.Trigger.Mode == Slow {
-		at = o.finish(now, int64(o.s.Service))
-	}
-	o.q.pushLane(laneWork, at, openDone, j.ref, j.gen)
-}
-
-// finish returns when work ns of full-speed work started at now ends under
-// a Slow trigger: the worker runs at 1−Magnitude of its speed while the
-// trigger lasts, whenever the job started, and at full speed before and
-// after it (Magnitude 1 freezes the work until the trigger ends).
-func (o *openRun) finish(now, work int64) int64 {
-	t := now
-	if t < o.trigStart {
-		if t+work <= o.trigStart {
-			return t + work
-		}
-		work -= o.trigStart - t
-		t = o.trigStart
-	}
-	if t < o.trigEnd {
-		if speed := 1 - o.s.Trigger.Magnitude; speed > 0 {
-			if done := t + int64(math.Ceil(float64(work)/speed)); done <= o.trigEnd {
-				return done
-			}
-			work -= int64(float64(o.trigEnd-t) * speed)
-		}
-		t = o.trigEnd
-	}
-	return t + work
-}
-
-func (o *openRun) serveNext(now int64) {
-	j := o.fifo[o.head]
-	o.head = (o.head + 1) % len(o.fifo)
-	o.n--
-	o.start(j, now)
-}
-
-func (o *openRun) done(j job, now int64) {
-	o.busy--
-	c := &o.calls[j.ref]
-	useful := c.live && c.gen == j.gen
-	o.m.served(now, useful)
-	if useful {
-		o.q.pushLane(laneHop, now+int64(o.s.Hop), openReplyOK, j.ref, j.gen)
-	}
-	if o.n > 0 && !o.stalled(now) {
-		o.serveNext(now)
-	}
-}
-
-func (o *openRun) reply(e event, now int64) {
-	c := &o.calls[e.ref]
-	if !c.live || c.gen != e.gen {
-		return // the client gave up on this attempt already
-	}
-	switch e.kind {
-	case openReplyOK:
-		c.live = false
-		if c.first {
-			o.m.firstTryOK(c.start)
-		}
-		o.clients[c.client].p.Succeeded(bg, c.pr, vt(now))
-		o.end(e.ref, now, true)
-	case openReplyDown:
-		err := ErrUnavailable
-		if o.s.Trigger.RetryAfter {
-			left := o.trigEnd - (now - int64(o.s.Hop))
-			err = retry.After(time.Duration(ceilSeconds(left)), err)
-		}
-		o.failed(e.ref, err, now)
-	case openReplyFull:
-		err := ErrOverloaded
-		if o.s.Trigger.RetryAfter {
-			err = retry.After(time.Second, err)
-		}
-		o.failed(e.ref, err, now)
-	}
-}
-
-// ceilSeconds rounds ns up to whole seconds, as a Retry-After header does.
-func ceilSeconds(ns int64) int64 {
-	s := int64(time.Second)
-	return (max(ns, 0) + s - 1) / s * s
-}
-
-// failed reports the running attempt's failure to the policy and acts on
-// its verdict.
-func (o *openRun) failed(ref int32, err error, now int64) {
-	c := &o.calls[ref]
-	c.live = false
-	v := o.clients[c.client].p.Failed(bg, c.pr, err, vt(now))
-	if v.Err != nil {
-		o.end(ref, now, false)
-		return
-	}
-	c.pr = v.Next
-	c.first = false
-	o.q.push(now+int64(v.Wait), openRetry, ref, 0)
-}
-
-// end closes a caller request and frees its slot.
-func (o *openRun) end(ref int32, now int64, ok bool) {
-	c := &o.calls[ref]
-	c.live = false
-	c.pr = retry.Progress{}
-	o.m.finished(now, now-c.start, ok)
-	o.free = append(o.free, ref)
-}
-
 // tick closes the bucket that ends at now.
 func (o *openRun) tick(now int64) {
-	o.m.close(now, o.n, fleetTokens(o.clients, now), fleetNotClosed(o.clients, now))
+	o.m.close(now, o.queued.n, fleetTokens(o.clients, now), fleetNotClosed(o.clients, now))
 }

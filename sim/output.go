@@ -56,26 +56,46 @@ func WriteTable(w io.Writer, rs ...Result) error {
 	fmt.Fprintln(tw)
 	row("caller requests", func(s *Summary) string { return fmt.Sprint(s.Logical) })
 	row("attempts at the server", func(s *Summary) string { return fmt.Sprint(s.Attempts) })
-	row("amplification (mean)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.Amplification) })
-	row("amplification (peak bucket)", func(s *Summary) string { return fmt.Sprintf("%.2f", s.AmplificationPeak) })
-	row("amplification (trigger)", func(s *Summary) string { return fmt.Sprintf("%.3f", s.AmplificationTrigger) })
+	row("amplification (mean)", func(s *Summary) string { return orNA(s.FirstTry > 0, "%.3f", s.Amplification) })
+	row("amplification (peak bucket)", func(s *Summary) string { return orNA(s.FirstTry > 0, "%.2f", s.AmplificationPeak) })
+	row("amplification (trigger)", func(s *Summary) string {
+		return orNA(s.TriggerLength > 0 && s.FirstTry > 0, "%.3f", s.AmplificationTrigger)
+	})
 	row("served (wasted)", func(s *Summary) string { return fmt.Sprintf("%d (%d)", s.Served, s.Wasted) })
 	row("goodput /s (baseline)", func(s *Summary) string {
-		return fmt.Sprintf("%.1f (%.1f)", s.Goodput, s.BaselineGoodput)
+		// A herd has no time before its outage, hence no baseline.
+		return fmt.Sprintf("%.1f (%s)", s.Goodput, orNA(s.TriggerEnd > s.TriggerLength || s.BaselineGoodput > 0, "%.1f", s.BaselineGoodput))
 	})
-	row("client success rate", func(s *Summary) string { return fmt.Sprintf("%.2f%%", 100*s.SuccessRate) })
+	row("client success rate", func(s *Summary) string {
+		return orNA(s.Succeeded+s.Failed > 0, "%.2f%%", 100*s.SuccessRate)
+	})
 	row("latency of successes p50/p90/p99 ms", func(s *Summary) string {
-		return fmt.Sprintf("%g/%g/%g", s.LatencyP50, s.LatencyP90, s.LatencyP99)
+		return orNA(s.Succeeded > 0, "%g/%g/%g", s.LatencyP50, s.LatencyP90, s.LatencyP99)
 	})
 	row("time to outcome, all requests, p50/p90/p99 ms", func(s *Summary) string {
-		return fmt.Sprintf("%g/%g/%g", s.OutcomeP50, s.OutcomeP90, s.OutcomeP99)
+		return orNA(s.Succeeded+s.Failed > 0, "%g/%g/%g", s.OutcomeP50, s.OutcomeP90, s.OutcomeP99)
 	})
 	row("herd peak (per 100ms)", func(s *Summary) string { return fmt.Sprint(s.HerdPeak) })
-	row("time to recover", func(s *Summary) string {
-		if !s.Recovered {
-			return fmt.Sprintf("did not recover within %gs", s.Horizon-s.TriggerEnd)
-		}
-		return fmt.Sprintf("%gs", s.RecoverySeconds)
-	})
+	row("time to recover", func(s *Summary) string { return recoveryText(s) })
 	return tw.Flush()
+}
+
+// orNA formats args with format when defined, and is "n/a" otherwise: a
+// rate of nothing, or the latency of no success, has no value.
+func orNA(defined bool, format string, args ...any) string {
+	if !defined {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// recoveryText says whether and how fast the run recovered, for people.
+func recoveryText(s *Summary) string {
+	switch {
+	case s.NothingToRecover:
+		return "n/a: every request ended during the trigger"
+	case !s.Recovered:
+		return fmt.Sprintf("did not recover within %gs", s.Horizon-s.TriggerEnd)
+	}
+	return fmt.Sprintf("%gs", s.RecoverySeconds)
 }

@@ -25,6 +25,8 @@ type queue struct {
 	n     int // events held, heap and lanes
 	seq   uint64
 	done  uint64 // events popped so far
+	// maxPending bounds n (see check); 0 means MaxPending. Tests lower it.
+	maxPending int
 }
 
 // lanes is the number of FIFO lanes of a queue.

@@ -60,15 +60,24 @@ type Summary struct {
 	// the time from the trigger's end to the start of the first 5 s in
 	// which, bucket by bucket (buckets of Bucket aligned at the trigger's
 	// end), at least 99% of the requests arriving succeeded on their first
-	// attempt; -1 if it did not recover. (For Herd, the time until the last
-	// client's request succeeded.)
+	// attempt; -1 if it did not recover. (For Herd, the time until the
+	// last client still trying at the outage's end succeeded.)
 	Recovered       bool    `json:"recovered"`
 	RecoverySeconds float64 `json:"recovery_s"`
+	// NothingToRecover reports that the run had nothing to measure a
+	// recovery on: for Open, no caller request arrived after the trigger;
+	// for Herd, every client gave up during the outage (no attempt reached
+	// the server after it). Recovered is then false, RecoverySeconds -1,
+	// and the outputs say n/a rather than "did not recover".
+	NothingToRecover bool `json:"nothing_to_recover"`
 	// TriggerEnd is when the trigger ended and Horizon how long the run
 	// simulated, in seconds from its start.
 	TriggerEnd    float64 `json:"trigger_end_s"`
 	TriggerLength float64 `json:"trigger_length_s"`
 	Horizon       float64 `json:"horizon_s"`
+	// Bucket is the width of the series' buckets, in seconds: Sample.T is
+	// a bucket's start, and its rates are averages over it.
+	Bucket float64 `json:"bucket_s"`
 }
 
 // Sample is one bucket of a run's time series; the rates are per second.

@@ -3,14 +3,10 @@ package sim
 import (
 	"encoding/csv"
 	"fmt"
-	"html"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/retrykit/retry"
 )
 
 // Sweep maps where a policy recovers: it runs Base once per trigger
@@ -47,20 +43,42 @@ type SweepResult struct {
 	Cells      []SweepCell `json:"cells"`
 }
 
-// Run runs every cell with the fleet.
-func (s Sweep) Run(f Fleet) (SweepResult, error) {
+func (s *Sweep) check() error {
 	n := len(s.Magnitudes) * len(s.Lengths)
 	switch {
-	case n == 0:
-		return SweepResult{}, fmt.Errorf("%w: sim: Sweep needs at least one magnitude and one length", retry.ErrInvalidConfig)
+	case len(s.Magnitudes) == 0:
+		return fieldError("Sweep.Magnitudes", "is empty: a sweep needs at least one magnitude and one length")
+	case len(s.Lengths) == 0:
+		return fieldError("Sweep.Lengths", "is empty: a sweep needs at least one magnitude and one length")
 	case n > MaxSweepCells:
-		return SweepResult{}, fmt.Errorf("%w: sim: Sweep has %d cells, more than MaxSweepCells (%d)", retry.ErrInvalidConfig, n, MaxSweepCells)
+		return fieldError("Sweep.Lengths", "and magnitudes make %d cells (%d × %d), more than a sweep runs (%d)",
+			n, len(s.Lengths), len(s.Magnitudes), MaxSweepCells)
+	}
+	for _, m := range s.Magnitudes {
+		if !(m > 0 && m <= 1) {
+			return fieldError("Sweep.Magnitudes", "must each be in (0, 1], got %v", m)
+		}
+	}
+	longest := s.Lengths[0]
+	for _, l := range s.Lengths {
+		if l <= 0 || l > MaxSpan {
+			return fieldError("Sweep.Lengths", "must each be in (0, %v], got %v", MaxSpan, l)
+		}
+		longest = max(longest, l)
+	}
+	// The longest cell, checked before any runs, bounds them all.
+	o := s.Base
+	o.Trigger.Mode, o.Trigger.Magnitude, o.Trigger.Length = Slow, s.Magnitudes[0], longest
+	return o.prepare()
+}
+
+// Run runs every cell with the fleet.
+func (s Sweep) Run(f Fleet) (SweepResult, error) {
+	if err := s.check(); err != nil {
+		return SweepResult{}, err
 	}
 	res := SweepResult{Magnitudes: s.Magnitudes, After: seconds(int64(cmpOr(s.Base.After, 120*time.Second)))}
 	for _, l := range s.Lengths {
-		if l <= 0 {
-			return SweepResult{}, fmt.Errorf("%w: sim: Sweep.Lengths must be > 0, got %v", retry.ErrInvalidConfig, l)
-		}
 		res.Lengths = append(res.Lengths, l.Seconds())
 	}
 	for _, m := range s.Magnitudes {
@@ -112,70 +130,4 @@ func WriteSweepCSV(w io.Writer, rs ...SweepResult) error {
 
 func round3(f float64) float64 {
 	return float64(int64(f*1000+0.5)) / 1000
-}
-
-// WriteSweepSVG draws each sweep as a coloured map, side by side: trigger
-// length across, magnitude up; green to olive by time to recover, scaled
-// to the slowest recovery of the drawing, red where the run did not
-// recover.
-func WriteSweepSVG(w io.Writer, rs ...SweepResult) error {
-	const cell, left, top, gap = 44, 70, 40, 40
-	var b strings.Builder
-	pw := 0
-	if len(rs) > 0 {
-		pw = left + cell*len(rs[0].Lengths) + gap
-	}
-	rows := 0
-	if len(rs) > 0 {
-		rows = len(rs[0].Magnitudes)
-	}
-	width, height := max(pw*len(rs), 200), top+cell*rows+70
-	slowest := 0.0 // the colour scale ends at the slowest recovery drawn
-	for _, r := range rs {
-		for _, c := range r.Cells {
-			if c.Recovered {
-				slowest = max(slowest, c.RecoverySeconds)
-			}
-		}
-	}
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	for i, r := range rs {
-		x0 := i * pw
-		fmt.Fprintf(&b, `<text x="%d" y="16" font-size="13" font-weight="bold">%s</text>`+"\n", x0+left, html.EscapeString(r.Label))
-		nl := len(r.Lengths)
-		for k, c := range r.Cells {
-			mi, li := k/nl, k%nl
-			x, y := x0+left+li*cell, top+(len(r.Magnitudes)-1-mi)*cell
-			col, txt := "#d62728", "never"
-			if c.Recovered {
-				col, txt = recoveryColour(c.RecoverySeconds, slowest), fmt.Sprintf("%gs", c.RecoverySeconds)
-			}
-			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="white"/><text x="%d" y="%d" text-anchor="middle" fill="white">%s</text>`+"\n",
-				x, y, cell, cell, col, x+cell/2, y+cell/2+4, txt)
-		}
-		for mi, m := range r.Magnitudes {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%g%%</text>`+"\n", x0+left-4, top+(len(r.Magnitudes)-1-mi)*cell+cell/2+4, 100*m)
-		}
-		for li, l := range r.Lengths {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%gs</text>`+"\n", x0+left+li*cell+cell/2, top+len(r.Magnitudes)*cell+14, l)
-		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">trigger length</text>`+"\n", x0+left+nl*cell/2, top+len(r.Magnitudes)*cell+30)
-		fmt.Fprintf(&b, `<text transform="translate(%d %d) rotate(-90)" text-anchor="middle">capacity lost</text>`+"\n", x0+16, top+len(r.Magnitudes)*cell/2)
-	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d">cell: time from the trigger's end until 99%% of requests succeed first time for 5s; green: at once, olive: %gs (the slowest here), red: did not recover</text>`+"\n", left, height-10, slowest)
-	b.WriteString("</svg>\n")
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// recoveryColour shades from green (at once) to olive (slowest).
-func recoveryColour(sec, slowest float64) string {
-	f := 0.0
-	if slowest > 0 {
-		f = min(sec/slowest, 1)
-	}
-	r := int(44 + f*(188-44))
-	g := int(160 - f*(160-140))
-	return fmt.Sprintf("#%02x%02x%02x", r, g, 44)
 }

@@ -87,33 +87,48 @@ func TestSimBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"-rate", "-1"}, exitUsage, "-rate: "},
-		{[]string{"-workers", "0"}, exitUsage, "-workers: "},
-		{[]string{"-outage", "-1s"}, exitUsage, "-outage: "},
-		{[]string{"-scenario", "herd", "-burst", "0"}, exitUsage, "-burst: "},
-		{[]string{"-scenario", "nope"}, exitUsage, "-scenario"},
-		{[]string{"-budget", "lots"}, exitUsage, "-budget"},
-		{[]string{"-budget", "capacity=0"}, exitUsage, "Capacity must be > 0"},
-		{[]string{"-breaker", "failures=x"}, exitUsage, "-breaker"},
-		{[]string{"-scenario", "layers", "-layers", "9"}, exitUsage, "-layers: "},
-		{[]string{"-trigger", "slow"}, exitUsage, "-magnitude"},
-		{[]string{"-magnitude", "0.5"}, exitUsage, "-magnitude applies only"},
-		{[]string{"extra"}, exitUsage, "no arguments"},
-		{[]string{"-max-events", "1000"}, exitFailure, "event limit"},
-		{[]string{"-scenario", "herd", "-after", "-1s"}, exitUsage, "-after: "},
-		{[]string{"-scenario", "occ", "-max-events", "-5"}, exitUsage, "-max-events: "},
-		{[]string{"-budget", "foo"}, exitUsage, `unknown budget preset "foo"`},
-		{[]string{"-scenario", "layers", "-rate", "0"}, exitUsage, "-rate: "},
-		{[]string{"-scenario", "layers", "-requests", "0"}, exitUsage, "-requests: "},
+		{[]string{"-rate", "-1"}, exitUsage, "-rate must be a positive number of requests per second, got -1"},
+		{[]string{"-workers", "0"}, exitUsage, "-workers must be in [1, 1000000], got 0"},
+		{[]string{"-outage", "-1s"}, exitUsage, "-outage must be in [0, 100000h0m0s], got -1s"},
+		{[]string{"-scenario", "herd", "-burst", "0"}, exitUsage, "-burst must be >= 1, got 0"},
+		{[]string{"-scenario", "nope"}, exitUsage, `invalid value "nope" for flag -scenario: want one of open, herd, occ, layers, sweep`},
+		{[]string{"-budget", "lots"}, exitUsage, "-budget lots: unknown preset"},
+		{[]string{"-budget", "capacity=0"}, exitUsage, "-budget capacity=0: capacity must be > 0, got 0"},
+		{[]string{"-budget", "capacity=10+threshold=20"}, exitUsage, "-budget capacity=10+threshold=20: threshold (20) must be below capacity (10)"},
+		{[]string{"-budget", "capacity=10+cost=x"}, exitUsage, `-budget capacity=10+cost=x: cost="x" is not a finite number`},
+		{[]string{"-breaker", "failures=x"}, exitUsage, `-breaker failures=x: failures="x" is not a whole number`},
+		{[]string{"-breaker", "recovery=-1s"}, exitUsage, "-breaker recovery=-1s: recovery must not be negative, got -1s"},
+		{[]string{"-scenario", "layers", "-layers", "9"}, exitUsage, "-layers must be in [1, 8], got 9"},
+		{[]string{"-trigger", "slow"}, exitUsage, "-trigger slow needs -magnitude"},
+		{[]string{"-magnitude", "0.5"}, exitUsage, "-magnitude applies only to -trigger slow"},
+		{[]string{"extra"}, exitUsage, `arguments after the flags are not taken, got ["extra"]`},
+		{[]string{"-max-events", "1000"}, exitUsage, "-rate 700 brings about 9.45e+04 caller requests over a run of 2m15s, more than the event limit (1000) processes"},
+		{[]string{"-max-events", "200000"}, exitFailure, "stopped after 200000 events at virtual time 25.326s: raise -max-events or shorten the run"},
+		{[]string{"-scenario", "herd", "-after", "-1s"}, exitUsage, "-after must be in [0, 100000h0m0s], got -1s"},
+		{[]string{"-scenario", "occ", "-max-events", "-5"}, exitUsage, "-max-events must not be negative, got -5"},
+		{[]string{"-scenario", "layers", "-rate", "0"}, exitUsage, "-rate must be a positive number of requests per second, got 0"},
+		{[]string{"-scenario", "layers", "-requests", "0"}, exitUsage, "-requests must be in [1, 500000000]"},
 		{[]string{"-scenario", "occ", "-format", "csv"}, exitUsage, "-format csv does not apply"},
+		{[]string{"-format", "svg"}, exitUsage, `invalid value "svg" for flag -format: a chart is written to a file: use -svg FILE`},
+		{[]string{"-clients", "1.5"}, exitUsage, `invalid value "1.5" for flag -clients: want a whole number, such as 100 or 1e5; got "1.5"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, errOut := runSimArgs(t, tc.args...)
 			assert.Equal(t, tc.code, code, errOut)
-			assert.Contains(t, errOut, tc.want)
-			assert.True(t, strings.HasPrefix(errOut, "retry sim: "), errOut)
+			assert.Contains(t, errOut, "retry sim: "+tc.want)
+			requireFlagWords(t, errOut)
 		})
 	}
+}
+
+// requireFlagWords fails unless an error of retry sim has one prefix and
+// names flags, not the Go fields or types behind them.
+func requireFlagWords(t *testing.T, errOut string) {
+	t.Helper()
+	require.True(t, strings.HasPrefix(errOut, "retry sim: "), errOut)
+	assert.Equal(t, 1, strings.Count(errOut, "retry sim: "), errOut)
+	assert.NotContains(t, errOut, "invalid configuration")
+	assert.NotRegexp(t, `\b(Open|Herd|OCC|Layers|Sweep|BudgetConfig|BreakerConfig)\.|\b(Capacity|PerSuccess|PerSecond|RetryCost|TimeoutCost|Threshold|FailureThreshold|RecoveryTimeout|HalfOpenProbes|MaxEvents|MaxBuckets|MaxSpan|MaxPending)\b`, errOut)
 }
 
 func TestSimHelp(t *testing.T) {
@@ -163,16 +178,18 @@ func TestGRPCPresetIsA6(t *testing.T) {
 func TestSimRangeTooLarge(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		flag string
+		want string
 	}{
-		{[]string{"-bucket", "1ns"}, "-bucket: "},
-		{[]string{"-after", "2000000h"}, "-after: "},
-		{[]string{"-scenario", "herd", "-bucket", "1ns"}, "-bucket: "},
-		{[]string{"-scenario", "herd", "-after", "2000000h"}, "-after: "},
+		{[]string{"-bucket", "1ns"}, "-bucket makes 135000000000 time buckets of 1ns over a run of 2m15s, more than a run holds (1000000)"},
+		{[]string{"-after", "2000000h"}, "-after must be in [0, 100000h0m0s], got 2000000h0m0s"},
+		{[]string{"-after", "30000h", "-outage-start", "90000h"}, "-after makes 432000005 time buckets of 1s over a run of 120000h0m5s"},
+		{[]string{"-scenario", "herd", "-bucket", "1ns"}, "-bucket makes"},
+		{[]string{"-scenario", "herd", "-after", "2000000h"}, "-after must be in"},
 	} {
 		code, _, errOut := runSimArgs(t, tc.args...)
-		assert.Equal(t, 2, code, "%v", tc.args)
-		assert.Contains(t, errOut, tc.flag, "%v", tc.args)
+		assert.Equal(t, exitUsage, code, "%v", tc.args)
+		assert.Contains(t, errOut, "retry sim: "+tc.want, "%v", tc.args)
+		requireFlagWords(t, errOut)
 	}
 }
 

@@ -111,7 +111,7 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	viaDB := open(t, via)
 
 	proxy.arm("insert into orders", -1, cut)
-	_, err := mysqlx.Exec(t.Context(), viaDB, "INSERT INTO orders (item) VALUES ('book')", nil)
+	_, err := mysqlx.Exec(t.Context(), viaDB, "INSERT INTO orders (item) VALUES ('book')")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts, "one attempt of mysqlx's")

@@ -1,0 +1,134 @@
+package jetstreamx_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/jetstreamx"
+)
+
+// attempts counts the attempt numbers an observer saw start.
+type attempts struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+func (a *attempts) observer() *retry.Observer {
+	return &retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.n == nil {
+			a.n = map[int]int{}
+		}
+		a.n[e.Attempt]++
+		return ctx
+	}}
+}
+
+func (a *attempts) counts() map[int]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range a.n {
+		out[k] = v
+	}
+	return out
+}
+
+// An open breaker defers messages without running them and without
+// spending their attempts: they come back (the server counts a delivery)
+// and, once the breaker lets them through, each runs once, as its
+// attempt 1.
+func TestOpenBreakerDefers(t *testing.T) {
+	js := connect(t)
+	f := newFixture(t, js)
+	breaker, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+	require.NoError(t, err)
+	seen := &attempts{}
+	rep := &reports{}
+	r, err := jetstreamx.New(js, jetstreamx.Config{Progress: f.kv, Defer: 100 * time.Millisecond, OnError: rep.add},
+		retry.WithBreaker(breaker), retry.WithBackoff(retry.Constant(20*time.Millisecond)), retry.WithObserver(seen.observer()))
+	require.NoError(t, err)
+	rec := &recorder{}
+	cons := f.consumer(t, jetstream.ConsumerConfig{})
+	h, err := r.Handler(context.Background(), cons, flaky(rec))
+	require.NoError(t, err)
+	consumeAll(t, cons, h)
+
+	trip := f.publish(t, "1") // its failure opens the breaker
+	require.Eventually(t, func() bool { return breaker.State() == retry.BreakerOpen }, 10*time.Second, time.Millisecond)
+	var seqs []uint64
+	for range 5 {
+		seqs = append(seqs, f.publish(t, "0"))
+	}
+	waitRuns(t, rec, trip, 2)
+	for _, seq := range seqs {
+		waitRuns(t, rec, seq, 1)
+	}
+	waitSettled(t, cons)
+	assert.Len(t, rec.of(trip), 2)
+	deferred := 0
+	for _, seq := range seqs {
+		runs := rec.of(seq)
+		require.Len(t, runs, 1, "message %d ran once", seq)
+		if runs[0].Delivered > 1 {
+			deferred++
+		}
+	}
+	assert.Equal(t, 5, deferred, "every message was delivered while the breaker was open, and deferred")
+	assert.Equal(t, map[int]int{1: 6, 2: 1}, seen.counts(), "no attempt spent while the breaker was open")
+	assert.Positive(t, breaker.Stats().Rejected)
+	assert.Empty(t, rep.all())
+}
+
+// A retry the budget refuses is deferred: the failed attempt counts as the
+// attempt it was, and the retry asks the budget again before it runs;
+// while the budget refuses, the message comes back without running and
+// without spending an attempt. Every retry that runs was granted by the
+// budget: the retries run equal its grants.
+func TestBudgetRefusalDefers(t *testing.T) {
+	js := connect(t)
+	f := newFixture(t, js)
+	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 1, PerSecond: 1})
+	require.NoError(t, err)
+	seen := &attempts{}
+	rep := &reports{}
+	r, err := jetstreamx.New(js, jetstreamx.Config{Progress: f.kv, Defer: 100 * time.Millisecond, OnError: rep.add},
+		retry.WithBudget(budget), retry.WithBackoff(retry.Constant(20*time.Millisecond)), retry.WithObserver(seen.observer()))
+	require.NoError(t, err)
+	rec := &recorder{}
+	cons := f.consumer(t, jetstream.ConsumerConfig{})
+	h, err := r.Handler(context.Background(), cons, flaky(rec))
+	require.NoError(t, err)
+	consumeAll(t, cons, h)
+
+	var seqs []uint64
+	for range 4 {
+		seqs = append(seqs, f.publish(t, "1"))
+	}
+	for _, seq := range seqs {
+		waitRuns(t, rec, seq, 2)
+	}
+	waitSettled(t, cons)
+	waited := 0
+	for _, seq := range seqs {
+		runs := rec.of(seq)
+		assert.Len(t, runs, 2, "one failure, one retry")
+		if runs[1].Delivered > 2 {
+			waited++ // deferred at least once between its two runs
+		}
+	}
+	assert.Equal(t, 3, waited, "one token: the first failure is retried at once, the three others wait")
+	assert.Equal(t, map[int]int{1: 4, 2: 4}, seen.counts(), "the deferrals spent no attempt")
+	stats := budget.Stats()
+	assert.EqualValues(t, 4, stats.Allowed, "every retry that ran was granted, and only those")
+	assert.Positive(t, stats.Denied, "some retries waited for the budget")
+	assert.Empty(t, rep.all())
+}
