@@ -47,10 +47,13 @@ type BreakerConfig struct {
 	// Default 1m; only with FailureRate. The window moves in steps of
 	// Window/10 (rounded down to the nanosecond) counted from the first
 	// instant the breaker was given, and holds the current step and the
-	// nine before it: an outcome recorded at t counts until t+Window,
-	// excluded, when t starts a step, and otherwise until its step leaves
-	// the window, between Window − Window/10 and Window after t. An outcome
-	// exactly one Window old never counts.
+	// nine before it, ten steps in all: an outcome recorded at t counts
+	// until t + 10·(Window/10), excluded, when t starts a step, and
+	// otherwise until its step leaves the window, between
+	// 9·(Window/10) and 10·(Window/10) after t. For a Window that is a
+	// multiple of 10ns (any Window of a microsecond or more written in
+	// whole units), 10·(Window/10) is Window. An outcome exactly one
+	// Window old never counts.
 	Window time.Duration
 	// MinimumCalls is the number of attempts the window must hold before
 	// the failure-rate rule can open the circuit. Default 10; only with

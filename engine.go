@@ -166,10 +166,18 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 // zero Progress; see Failed) returns an error wrapping [ErrInvalidConfig]
 // and changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil
 // or zero policy return such an error and release the attempt's admission,
-// recording nothing.
+// recording nothing. A success is recorded only for an attempt Begin
+// admitted in this process: a Progress without an admission (decoded from
+// storage, or a copy made before Begin) is refused in the same way, since
+// a success that was lost needs no second deposit; unlike [Policy.Failed],
+// which decides again the retry of a stored Progress whose report was lost.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
+	admitted := pr.adm != nil
 	if e := p.claim(ctx, &pr, now); e != nil {
 		return e
+	}
+	if !admitted {
+		return pr.invalid("a success reported without an admission (a Progress decoded from storage carries none: call Begin, then report)")
 	}
 	clk := at(now)
 	p.cfg.succeeded(ctx, &pr, &clk)

@@ -345,3 +345,32 @@ func TestEngineRefusedBeginChangesNothing(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConfig, "a reported attempt's Progress is not begun again either")
 	assert.Equal(t, BreakerStats{}, br.Stats())
 }
+
+// TestEngineSucceededNeedsAnAdmission: a success reported on a copy of the
+// Progress that lost its admission (a JSON or binary round trip, after the
+// real report) is refused and deposits nothing (review of issue 20, item 5:
+// each decoded copy used to deposit again).
+func TestEngineSucceededNeedsAnAdmission(t *testing.T) {
+	bu, err := NewBudget(BudgetConfig{Capacity: 10, PerSuccess: 1, RetryCost: 5})
+	require.NoError(t, err)
+	clk := at(engineT0)
+	require.True(t, bu.withdraw(false, &clk), "5 tokens left, so a deposit shows")
+	p, err := NewPolicy(WithBudget(bu))
+	require.NoError(t, err)
+	ctx, pr, err := p.Begin(context.Background(), Progress{}, engineT0)
+	require.NoError(t, err)
+	js, err := json.Marshal(pr)
+	require.NoError(t, err)
+	bin, err := pr.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, p.Succeeded(ctx, pr, engineT0))
+	after := bu.TokensAt(engineT0)
+	var fromJSON, fromBin Progress
+	require.NoError(t, json.Unmarshal(js, &fromJSON))
+	require.NoError(t, fromBin.UnmarshalBinary(bin))
+	for name, copy := range map[string]Progress{"json": fromJSON, "binary": fromBin} {
+		err := p.Succeeded(ctx, copy, engineT0)
+		require.ErrorIs(t, err, ErrInvalidConfig, name)
+		assert.Equal(t, after, bu.TokensAt(engineT0), "%s: no second deposit", name)
+	}
+}
