@@ -156,8 +156,8 @@ func (b *Breaker) fail(t ticket, clk *clock, rnd *lockedRand) {
 		return // admitted in an earlier closed period
 	}
 	trip := b.width > 0 && b.recordWindow(true, clk)
-	if n := b.fails.Add(1); b.threshold > 0 && n >= b.threshold {
-		trip = true
+	if b.threshold > 0 && b.fails.Add(1) >= b.threshold {
+		trip = true // the consecutive rule; without it nothing counts failures in a row
 	}
 	if trip {
 		b.changeFrom(uint64(t), BreakerOpen, clk, rnd)

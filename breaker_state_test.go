@@ -2,15 +2,20 @@ package retry
 
 import (
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The breaker's state machine and window, and the budget's refill, driven
-// with explicit instants: no clock, no synctest, like rate.Limiter's tests.
+// The breaker's state machine and window driven with explicit instants (no
+// clock, no synctest, like rate.Limiter's tests), then under concurrent
+// probes and a state-change hook that panics.
 
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -22,6 +27,11 @@ type step struct {
 	wantAdmit bool
 	wantState BreakerState // StateAt(t0+at) after the step
 }
+
+// issue20Breaker is the configuration of the failure of issue 20: the
+// failure-rate rule alone, over a window of 1ms (steps of 100µs).
+var issue20Breaker = BreakerConfig{RecoveryTimeout: time.Millisecond, HalfOpenProbes: 1,
+	FailureRate: 0.25, Window: time.Millisecond, MinimumCalls: 1}
 
 func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 	tests := map[string]struct {
@@ -76,6 +86,41 @@ func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 				{14 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
+		// Issue 20: four successes, then a failure one Window less a
+		// nanosecond later. The successes still count: 1 failure of 5.
+		"an outcome counts until one Window after it": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, BreakerClosed}, // the breaker's first instant: its steps start here
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{time.Millisecond - 1, outcomeFailure, true, BreakerClosed},
+			},
+		},
+		"an outcome exactly one Window old no longer counts": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{0, outcomeSuccess, true, BreakerClosed},
+				{time.Millisecond, outcomeFailure, true, BreakerOpen}, // alone in the window: 1 of 1
+			},
+		},
+		"the window moves in steps of Window/10 from the breaker's first instant": {
+			cfg: issue20Breaker,
+			steps: []step{
+				{0, outcomeSuccess, true, BreakerClosed},
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed}, // still the first step
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed},
+				{99 * time.Microsecond, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed}, // the 11th step: the first left
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeSuccess, true, BreakerClosed},
+				{1099*time.Microsecond - 1, outcomeFailure, true, BreakerOpen}, // 1 of 4: the 99µs ones left 901µs after
+			},
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -123,20 +168,83 @@ func TestBreakerOpenTimeUsesThePolicysRand(t *testing.T) {
 	}
 }
 
-func TestBudgetRefillAtExplicitTimes(t *testing.T) {
-	b, err := NewBudget(BudgetConfig{Capacity: 3, PerSecond: 2})
-	require.NoError(t, err)
-	withdraw := func(d time.Duration) bool {
-		clk := at(t0.Add(d))
-		return b.withdraw(false, &clk)
-	}
-	for range 3 {
-		require.True(t, withdraw(0))
-	}
-	require.False(t, withdraw(0), "empty")
-	require.False(t, withdraw(499*time.Millisecond), "0.998 tokens")
-	require.True(t, withdraw(500*time.Millisecond), "one token after 500ms at 2/s")
-	assert.Equal(t, 2.0, b.TokensAt(t0.Add(1500*time.Millisecond)))
-	assert.Equal(t, 3.0, b.TokensAt(t0.Add(time.Hour)), "capped")
-	assert.Equal(t, 0.0, b.TokensAt(t0), "looking changes nothing: what was credited by the last withdrawal")
+// 64 goroutines hammer one breaker through open, half-open and closed
+// periods: in each half-open period, never more than HalfOpenProbes probes
+// are in flight at once.
+func TestBreakerConcurrentProbes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const probes = 3
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 4, RecoveryTimeout: 5 * time.Millisecond, HalfOpenProbes: probes})
+		var mu sync.Mutex
+		running := map[uint64]int{} // probes in flight per half-open generation
+		peak := 0
+		var admittedProbes atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 64 {
+			wg.Go(func() {
+				for i := range 300 {
+					tk, ok := b.allowNow()
+					if !ok {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					probe := kindOf(uint64(tk)) == BreakerHalfOpen
+					if probe {
+						admittedProbes.Add(1)
+						mu.Lock()
+						running[genOf(uint64(tk))]++
+						peak = max(peak, running[genOf(uint64(tk))])
+						mu.Unlock()
+					}
+					runtime.Gosched()
+					if probe {
+						mu.Lock()
+						running[genOf(uint64(tk))]--
+						mu.Unlock()
+					}
+					switch (g + i) % 5 {
+					case 0, 1:
+						b.failNow(tk)
+					case 2:
+						b.cancelNow(tk)
+					default:
+						b.succeedNow(tk)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, peak, probes)
+		assert.Positive(t, admittedProbes.Load(), "the breaker went through half-open periods")
+		assert.Positive(t, b.Stats().Opened)
+	})
+}
+
+// A state-change hook that panics must not leave the breaker's lock held:
+// the panic reaches the caller whose attempt caused the change, and the
+// breaker goes on working.
+func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second,
+			OnStateChange: func(from, to BreakerState) { panic(from.String() + "->" + to.String()) }})
+		unlocked := func() bool {
+			if !b.mu.TryLock() {
+				return false
+			}
+			b.mu.Unlock()
+			return true
+		}
+		assert.PanicsWithValue(t, "closed->open", func() { failN(t, b, 1) })
+		assert.True(t, unlocked(), "after closed->open")
+		assert.Equal(t, BreakerOpen, b.State())
+
+		time.Sleep(time.Second)
+		assert.PanicsWithValue(t, "open->half-open", func() { b.allowNow() })
+		assert.True(t, unlocked(), "after open->half-open")
+
+		tk := admit(t, b)
+		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeedNow(tk) })
+		assert.True(t, unlocked(), "after half-open->closed")
+		assert.Equal(t, BreakerClosed, b.State())
+	})
 }

@@ -5,170 +5,11 @@ import (
 	"time"
 )
 
-// An Observer receives the events of a call: each attempt's start and end,
-// each retry scheduled, the end of the call, a retry the budget refused and
-// a change of the breaker's state. It is a struct of optional hooks, in the
-// manner of net/http/httptrace.ClientTrace: set the fields you need and
-// attach it with [WithObserver]; a nil field costs nothing.
-//
-// The events of one call arrive in order on the goroutine that drives it
-// (the caller of [Do], or of the [Policy] methods that decide for a loop of
-// its own): BreakerChange if the attempt's admission changed the
-// breaker's state (BreakerOpen to BreakerHalfOpen), then AttemptStart, then AttemptEnd
-// for the same attempt, then BreakerChange and BudgetRefused if that
-// attempt's outcome caused them, then RetryScheduled or, when the call is
-// over, Done. A call that ends
-// without running an attempt (its context already done, the breaker
-// refused the first attempt) gets Done alone. Every call that starts gets
-// exactly one Done, unless a hook panics. When the operation (or a
-// classifier) panics in [Do], the attempt's AttemptEnd and the call's Done
-// are delivered while the panic unwinds, with an error whose [ReasonOf]
-// word is "panic"; the panic then goes on to the caller. A hook delays
-// the call by its own duration. The hooks that follow an attempt's end get
-// that attempt's context (the one AttemptStart returned); those of a call
-// that ends between attempts (its context ended during a wait, the
-// breaker refused the next attempt) get the call's context.
-//
-// The events are plain values: nothing is allocated to deliver them, so a
-// call that succeeds allocates nothing beyond what the hooks do. The
-// hooks run after the budget and the breaker have recorded what they
-// report: a hook that panics reaches the caller and leaves both
-// consistent. The same Observer may serve many calls at once: its hooks
-// must be safe for concurrent use. An Observer must not be modified once
-// it is in use.
-type Observer struct {
-	// AttemptStart is called before an attempt runs. The context it returns
-	// is the one the attempt receives (a tracer returns one that carries
-	// the attempt's span); returning ctx itself changes nothing. A nil
-	// context is treated as ctx.
-	AttemptStart func(ctx context.Context, e AttemptStartInfo) context.Context
-	// AttemptEnd is called when an attempt has returned, with the context
-	// AttemptStart returned for it, once the call has decided what comes
-	// next. It is called only for an attempt whose AttemptStart returned:
-	// an attempt reported to [Policy.Failed] without [Policy.Begin] has
-	// none (the call's other events still come).
-	AttemptEnd func(ctx context.Context, e AttemptEndInfo)
-	// RetryScheduled is called when another attempt is decided, before the
-	// wait starts; it is the event [WithNotify] reports.
-	RetryScheduled func(ctx context.Context, e RetryInfo)
-	// BudgetRefused is called when the retry budget refused a retry; the
-	// call then ends (Done follows).
-	BudgetRefused func(ctx context.Context, e BudgetRefusedInfo)
-	// BreakerChange is called when an attempt of this call changed the
-	// state of the call's breaker: the attempt that tripped it, the first
-	// admission after the recovery timeout (BreakerOpen to BreakerHalfOpen), the probe
-	// that closed or reopened it. Each change is reported once, to the call
-	// that caused it; [BreakerConfig].OnStateChange sees them all.
-	BreakerChange func(ctx context.Context, e BreakerChangeInfo)
-	// Done is called once when the call is over, successful or not.
-	Done func(ctx context.Context, e DoneInfo)
-
-	// Sharing is not an event of a call: it is called by a budget or
-	// breaker shared by several processes (such as package redisretry's)
-	// that was given this Observer, when it stops sharing its state and
-	// decides alone, and when it shares it again; see [SharingInfo].
-	Sharing func(ctx context.Context, e SharingInfo)
-}
-
-// AttemptStartInfo is the event of an attempt about to run.
-type AttemptStartInfo struct {
-	// Attempt is the attempt's number, from 1; an adapter's resend count
-	// is Attempt-1.
-	Attempt int
-	// MaxAttempts is the policy's attempt limit, 0 when it has none.
-	MaxAttempts int
-}
-
-// AttemptEndInfo is the event of an attempt that returned.
-type AttemptEndInfo struct {
-	// Attempt is the attempt's number, from 1.
-	Attempt int
-	// MaxAttempts is the policy's attempt limit, 0 when it has none.
-	MaxAttempts int
-	// Err is the error the attempt returned, without a Permanent or After
-	// wrapper; nil when it succeeded.
-	Err error
-	// Duration is the time the attempt ran, as measured by the clock
-	// readings the call was given.
-	Duration time.Duration
-	// Stop is the error that ends the call after this attempt (an
-	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried:
-	// a failed attempt (Err != nil) with a nil Stop is followed by another,
-	// after the wait of the RetryScheduled event that comes next.
-	Stop error
-}
-
-// RetryInfo is the event of a retry decided, before its wait: what
-// [WithNotify] and [Observer].RetryScheduled receive. It is passed by
-// value.
-type RetryInfo struct {
-	// Attempt is the number of the attempt that failed, from 1.
-	Attempt int
-	// MaxAttempts is the policy's attempt limit, 0 when it has none.
-	MaxAttempts int
-	// Err is its error, without a Permanent or After wrapper.
-	Err error
-	// Wait is the wait before the next attempt.
-	Wait time.Duration
-	// Hint is the wait the server asked for ([After], or Retry-After in
-	// httpx), 0 when it asked for none; Wait is then Hint plus the
-	// policy's spread (see After). A hint of zero (After(0, err),
-	// "Retry-After: 0") counts as none.
-	Hint time.Duration
-	// Elapsed is the time since the call's first attempt began.
-	Elapsed time.Duration
-}
-
-// retryInfo is the event of the retry decided after pr's attempt failed
-// with err at clk.
-func (c *config) retryInfo(pr *Progress, err error, wait, hint time.Duration, clk *clock) RetryInfo {
-	return RetryInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: strip(err), Wait: wait,
-		Hint: hint, Elapsed: clk.now().Sub(pr.Start)}
-}
-
-// BudgetRefusedInfo is the event of a retry the budget refused.
-type BudgetRefusedInfo struct {
-	// Attempt is the number of the attempt that failed, from 1.
-	Attempt int
-	// Err is its error, without a Permanent or After wrapper.
-	Err error
-}
-
-// BreakerChangeInfo is the event of a change of the breaker's state.
-type BreakerChangeInfo struct {
-	From, To BreakerState
-}
-
-// DoneInfo is the event of the end of a call.
-type DoneInfo struct {
-	// Attempts is the number of attempts that ran.
-	Attempts int
-	// MaxAttempts is the policy's attempt limit, 0 when it has none.
-	MaxAttempts int
-	// Err is nil when the call succeeded, or the [*Error] it ended with;
-	// [ReasonOf] turns it into a word for a log or a metric label.
-	Err error
-	// Waited is the sum of the waits between the attempts: those decided,
-	// except that of a wait in [Do] cut short by the end of the context
-	// only the part slept counts.
-	Waited time.Duration
-	// Elapsed is the time since the call's first attempt began, 0 when
-	// none ran.
-	Elapsed time.Duration
-}
-
-// WithObserver attaches o's hooks to the call; see [Observer]. A later
-// WithObserver replaces an earlier one; a nil o removes it. [WithNotify]
-// is kept beside it, so a policy can have both.
-func WithObserver(o *Observer) Option { return observerOption{o} }
-
-type observerOption struct{ o *Observer }
-
-func (observerOption) isOption() {}
-
-// The engine calls the functions below only when the call has an
-// observer. Each runs after the budget and the breaker have recorded what
-// it reports.
+// The delivery of the observer's events. The attempt step (step.go) says
+// when each fires, and calls these only when the call has an observer;
+// each runs after the budget and the breaker have recorded what it
+// reports, and guards what a panicking hook would otherwise leave behind
+// (a half-open probe slot, a retry the budget granted).
 
 // observeStart reports the start of the attempt pr has just counted, and
 // returns the context to give it. A change of the breaker's state at its
@@ -236,11 +77,7 @@ func (c *config) observeAdmitted(ctx context.Context, pr *Progress, clk *clock) 
 // observeSucceeded reports the end of a successful attempt and of the call.
 func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock) {
 	o := c.observer
-	started := pr.started
-	pr.started = false
-	if o.AttemptEnd != nil && started {
-		o.AttemptEnd(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Duration: clk.now().Sub(pr.Start) - pr.began})
-	}
+	c.observeEnd(ctx, pr, nil, nil, clk)
 	c.observeBreaker(ctx, clk)
 	if o.Done != nil {
 		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: clk.now().Sub(pr.Start)})
@@ -280,14 +117,10 @@ func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err er
 func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, clk *clock) {
 	o := c.observer
 	err = strip(err)
-	started := pr.started
-	pr.started = false
-	if o.AttemptEnd != nil && started {
-		e := AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Duration: clk.now().Sub(pr.Start) - pr.began}
-		if stop != nil {
-			e.Stop = stop
-		}
-		o.AttemptEnd(ctx, e)
+	if stop != nil {
+		c.observeEnd(ctx, pr, err, stop, clk)
+	} else {
+		c.observeEnd(ctx, pr, err, nil, clk)
 	}
 	c.observeBreaker(ctx, clk)
 	if stop != nil {
@@ -300,6 +133,25 @@ func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wa
 	if o.RetryScheduled != nil {
 		o.RetryScheduled(ctx, c.retryInfo(pr, err, wait, hint, clk))
 	}
+}
+
+// observeEnd reports the end of the attempt pr holds, if its start was
+// reported: it failed with err (nil when it succeeded), and stop is the
+// error that ends the call after it (nil when it succeeded or is retried).
+func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, clk *clock) {
+	started := pr.started
+	pr.started = false
+	if f := c.observer.AttemptEnd; f != nil && started {
+		f(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err,
+			Duration: clk.now().Sub(pr.Start) - pr.began, Stop: stop})
+	}
+}
+
+// retryInfo is the event of the retry decided after pr's attempt failed
+// with err at clk.
+func (c *config) retryInfo(pr *Progress, err error, wait, hint time.Duration, clk *clock) RetryInfo {
+	return RetryInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: strip(err), Wait: wait,
+		Hint: hint, Elapsed: clk.now().Sub(pr.Start)}
 }
 
 // observeBreaker reports the change of the breaker's state recorded in
@@ -323,14 +175,4 @@ func (c *config) observeDone(ctx context.Context, pr *Progress, e *Error, clk *c
 		}
 		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: elapsed})
 	}
-}
-
-// ended reports the end of a call that stops with e between attempts (the
-// context ended, the breaker refused the next attempt), and returns e.
-func (c *config) ended(ctx context.Context, pr *Progress, e *Error, clk *clock) *Error {
-	if c.observer != nil {
-		c.observeBreaker(ctx, clk)
-		c.observeDone(ctx, pr, e, clk)
-	}
-	return e
 }

@@ -14,10 +14,12 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// TestObserverNoEndWithoutStart: an attempt reported to Failed without
-// Begin, or a call of Failed or Succeeded with bad input, gets no
-// AttemptEnd (an observer would end a span it never started); the rest of
-// the call's events still come.
+// TestObserverNoEndWithoutStart: a report on the zero Progress, or a
+// second report of an attempt, is refused and no observer hears of it; a
+// stored Progress reported without Begin gets the call's events but no
+// AttemptEnd (an observer would end a span it never started); a report
+// with bad input ends the attempt (it counts as nothing) and gets no
+// AttemptEnd either (an observer would end it with a made-up outcome).
 func TestObserverNoEndWithoutStart(t *testing.T) {
 	errA := errors.New("a")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -26,24 +28,40 @@ func TestObserverNoEndWithoutStart(t *testing.T) {
 		retry.WithJitter(retry.NoJitter), retry.WithObserver(r.observer()))
 
 	v := p.Failed(context.Background(), retry.Progress{}, errA, now)
+	require.ErrorIs(t, v.Err, retry.ErrInvalidConfig)
+	assert.ErrorContains(t, v.Err, "not begun")
+	require.ErrorIs(t, p.Succeeded(context.Background(), retry.Progress{}, now), retry.ErrInvalidConfig)
+	assert.Empty(t, r.events)
+
+	v = p.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, errA, now)
 	require.NoError(t, v.Err)
 	assert.Equal(t, []string{"retry 1 wait=1s hint=false/0s"}, r.events)
 	r.events = nil
 	one, err := p.With(retry.WithMaxAttempts(1))
 	require.NoError(t, err)
-	v = one.Failed(context.Background(), retry.Progress{}, errA, now)
+	v = one.Failed(context.Background(), retry.Progress{Attempts: 1, Start: now}, errA, now)
 	require.ErrorIs(t, v.Err, retry.ErrExhausted)
 	assert.Equal(t, []string{"done 1 exhausted waited=0s elapsed=0s"}, r.events)
-
 	r.events = nil
+
 	ctx, pr, err := p.Begin(context.Background(), retry.Progress{}, now)
 	require.NoError(t, err)
 	v = p.Failed(ctx, pr, nil, now) // invalid: a nil error
 	require.ErrorIs(t, v.Err, retry.ErrInvalidConfig)
-	require.Error(t, p.Succeeded(ctx, pr, time.Time{})) // invalid: a zero time
 	assert.Equal(t, []string{"start 1/2"}, r.events)
+	err = p.Succeeded(ctx, pr, now)
+	require.ErrorIs(t, err, retry.ErrInvalidConfig, "the bad report ended the attempt")
+	assert.ErrorContains(t, err, "second report")
+	assert.Equal(t, []string{"start 1/2"}, r.events)
+
+	r.events = nil
+	ctx, pr, err = p.Begin(context.Background(), retry.Progress{}, now)
+	require.NoError(t, err)
 	require.NoError(t, p.Succeeded(ctx, pr, now))
-	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> stop=-", "done 1 success waited=0s elapsed=0s"}, r.events)
+	require.ErrorIs(t, p.Succeeded(ctx, pr, now), retry.ErrInvalidConfig)
+	require.ErrorIs(t, p.Failed(ctx, pr, errA, now).Err, retry.ErrInvalidConfig)
+	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> stop=-", "done 1 success waited=0s elapsed=0s"}, r.events,
+		"the second and third reports are not heard")
 }
 
 // TestObserverWaitedSurvivesStorage: a caller-driven call whose Progress

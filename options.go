@@ -45,6 +45,8 @@ type config struct {
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
 	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
 	instant        bool     // zeroWaits, and nothing else to decide before a retry; set by settle
+	timed          bool     // something measures from the call's start; set by settle
+	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
 }
@@ -60,6 +62,8 @@ func (c *config) settle() {
 	s, ok := c.strategy.(constant)
 	c.zeroWaits = ok && s.d == 0
 	c.instant = c.zeroWaits && c.maxElapsed == 0 && c.budget == nil && c.notify == nil
+	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil
+	c.bare = !c.timed && c.breaker == nil
 	c.isLean = c.lean()
 }
 

@@ -19,13 +19,67 @@ import (
 // says what would allow the retry. errors.Is(err, dbx.ErrCommitUnknown)
 // tells the caller to check (for example for a row with a unique id the
 // transaction wrote) before doing it again. A read-only transaction, or
-// one declared [Idempotent], is retried instead; when its attempts run
-// out on such COMMITs, the final error still holds ErrCommitUnknown.
+// one declared [Idempotent], is retried instead; if the call then fails
+// all the same, however its later attempts failed, the final error still
+// holds ErrCommitUnknown, after the last attempt's error.
 //
 // A COMMIT the server answered with a rollback (fn ignored a failed
 // statement) is not an unknown outcome: nothing was committed, and the
 // error has the SQLSTATE 25P02 instead (see the package documentation).
 var ErrCommitUnknown = errors.New("dbx: commit outcome unknown: the transaction may have been committed")
+
+// txRun is what the attempts of one transaction helper call share.
+type txRun struct {
+	readOnly bool           // the transaction writes nothing
+	unknown  *unknownCommit // the last COMMIT with an unknown outcome that was retried; nil if none
+}
+
+// commitFailed classifies an error of COMMIT, and remembers an unknown
+// outcome that is retried (see final).
+func (r *txRun) commitFailed(ctx context.Context, err error) error {
+	err = commitFailed(ctx, err, r.readOnly)
+	if v, ok := err.(*verdict); ok && v.retryable {
+		if u, ok := v.err.(*unknownCommit); ok {
+			r.unknown = u
+		}
+	}
+	return err
+}
+
+// final returns the error a helper call returns for err, the loop's: a
+// COMMIT with an unknown outcome may have committed, whatever a later
+// attempt did, so ErrCommitUnknown is joined into a final error whose last
+// attempt failed some other way (a unique violation that the earlier
+// commit may have caused, conflicts until the attempts ran out, the
+// caller's cancellation). The last error stays first in the chain, and
+// the reason is unchanged. A call that ended in success committed once.
+func (r *txRun) final(err error) error {
+	if err == nil || r.unknown == nil {
+		return err
+	}
+	re, ok := err.(*retry.Error)
+	if !ok || errors.Is(re.Last, ErrCommitUnknown) {
+		return err
+	}
+	e := *re
+	e.Last = &afterUnknownCommit{last: re.Last, commit: r.unknown}
+	return &e
+}
+
+// afterUnknownCommit is the last error of a call in which an earlier
+// attempt's COMMIT had an unknown outcome: its chain holds the last error
+// first, then that COMMIT's (ErrCommitUnknown and the driver's error).
+type afterUnknownCommit struct {
+	last   error
+	commit *unknownCommit
+}
+
+func (a *afterUnknownCommit) Error() string {
+	return a.last.Error() + " (and an earlier attempt's COMMIT had an unknown outcome: the transaction may have been committed: " +
+		a.commit.err.Error() + ")"
+}
+
+func (a *afterUnknownCommit) Unwrap() []error { return []error{a.last, a.commit} }
 
 // commitFailed classifies an error of COMMIT.
 func commitFailed(ctx context.Context, err error, readOnly bool) error {

@@ -58,8 +58,11 @@
 // committed: the call ends at once with an error for which errors.Is(err,
 // [ErrCommitUnknown]) holds, and nothing is retried, unless the
 // transaction is read-only (sql.TxOptions.ReadOnly) or the context is
-// marked [Idempotent]; if every attempt's COMMIT ends that way, the final
-// error still holds ErrCommitUnknown. Drivers' "safe to retry" signals are
+// marked [Idempotent]. Once a COMMIT's outcome was unknown, every final
+// error of the call holds ErrCommitUnknown, whatever the later attempts
+// met (another unknown COMMIT, a unique violation that the earlier commit
+// may have caused, conflicts until the attempts ran out); its chain holds
+// the last attempt's error first. Drivers' "safe to retry" signals are
 // not trusted at COMMIT: pgx reports a reply cut after the server
 // committed as safe to retry. fn must not call Commit or Rollback itself.
 //
@@ -102,7 +105,9 @@
 // jitter they meet again. Options put on the context with [WithOptions],
 // then those passed to a helper, apply after these; [Exec] and [Query]
 // take their arguments as the drivers do (Exec(ctx, db, query, 1, "x")),
-// so their options come from the context only. The caller's context
+// so their options come from the context only (a retry option among the
+// arguments fails the call with [retry.ErrInvalidConfig] before anything
+// is sent: see [CheckArgs]). The caller's context
 // bounds the whole call, and budgets and breakers of the core work as for
 // any operation. Failures are reported as [*retry.Error] with the core's
 // reasons.

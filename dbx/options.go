@@ -72,12 +72,19 @@ type contextOptions struct {
 // every helper call made with it in the same way.
 func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
 	if ctx == nil {
-		return context.WithValue(context.Background(), optionsKey{}, contextOptions{
-			err: fmt.Errorf("%w: dbx.WithOptions: nil context", retry.ErrInvalidConfig)})
+		return nilContext("dbx.WithOptions")
 	}
 	prev := fromContext(ctx)
 	prev.opts = append(slices.Clip(prev.opts), opts...)
 	return context.WithValue(ctx, optionsKey{}, prev)
+}
+
+// nilContext is what fn, given a nil context, returns instead: a child of
+// context.Background that fails every helper call made with it (see
+// options) with an error wrapping retry.ErrInvalidConfig that names fn.
+func nilContext(fn string) context.Context {
+	return context.WithValue(context.Background(), optionsKey{}, contextOptions{
+		err: fmt.Errorf("%w: %s: nil context", retry.ErrInvalidConfig, fn)})
 }
 
 func fromContext(ctx context.Context) contextOptions {

@@ -80,9 +80,12 @@ func TestWithOptionsSiblingsDoNotShare(t *testing.T) {
 func TestWithOptionsInvalid(t *testing.T) {
 	var nilCtx context.Context
 	for name, ctx := range map[string]context.Context{
-		"nil context":     WithOptions(nilCtx, retry.WithMaxAttempts(2)),
-		"nested nil":      WithOptions(WithOptions(nilCtx), retry.WithMaxAttempts(2)),
-		"invalid options": WithOptions(t.Context(), retry.WithMaxAttempts(-1)),
+		"nil context":           WithOptions(nilCtx, retry.WithMaxAttempts(2)),
+		"nested nil":            WithOptions(WithOptions(nilCtx), retry.WithMaxAttempts(2)),
+		"invalid options":       WithOptions(t.Context(), retry.WithMaxAttempts(-1)),
+		"Idempotent of nil":     Idempotent(nilCtx),
+		"WithOptions of that":   WithOptions(Idempotent(nilCtx), retry.WithMaxAttempts(2)),
+		"Idempotent of a nil's": Idempotent(WithOptions(nilCtx)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.NotNil(t, ctx)
@@ -107,6 +110,11 @@ func TestWithOptionsInvalid(t *testing.T) {
 		_, err := Statement(WithOptions(nilCtx), func(context.Context) (int, error) { return 0, nil })
 		return err.Error()
 	}(), "dbx.WithOptions: nil context")
+	assert.Contains(t, func() string {
+		_, err := Statement(Idempotent(nilCtx), func(context.Context) (int, error) { return 0, nil })
+		return err.Error()
+	}(), "dbx.Idempotent: nil context")
+	assert.False(t, IsIdempotent(nilCtx), "a nil context is not marked")
 }
 
 // A nil context given to a helper is the core loop's error, not a panic.

@@ -38,11 +38,15 @@ import (
 // among them) into a bare driver.ErrBadConn with no SQLSTATE.
 //
 // args are the statement's arguments, as for [sql.DB.ExecContext]; retry
-// options other than dbx's defaults come from ctx ([WithOptions]). The
-// returned error is that of [InTx]. Exec is safe for concurrent use.
+// options other than dbx's defaults come from ctx ([WithOptions]), and a
+// retry option among args fails the call (see [CheckArgs]). The returned
+// error is that of [InTx]. Exec is safe for concurrent use.
 func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: dbx.Exec: nil database", retry.ErrInvalidConfig)}
+	}
+	if err := CheckArgs("dbx.Exec", args); err != nil {
+		return nil, err
 	}
 	return Statement(ctx, func(ctx context.Context) (sql.Result, error) {
 		return db.ExecContext(ctx, query, args...)
@@ -58,13 +62,17 @@ func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Resul
 // so is a plain SELECT: mark it.
 //
 // args are the query's arguments, as for [sql.DB.QueryContext]; retry
-// options come from ctx ([WithOptions]). Errors of scan other than the
+// options come from ctx ([WithOptions]), never from args ([CheckArgs]). Errors of scan other than the
 // database's end the call; scan may return [retry.Permanent] or
 // [retry.After] as any operation may. Query is safe for concurrent use.
 func Query[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.Rows) (T, error), args ...any) (T, error) {
 	if db == nil || scan == nil {
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Query: nil database or nil scan", retry.ErrInvalidConfig)}
+	}
+	if err := CheckArgs("dbx.Query", args); err != nil {
+		var zero T
+		return zero, err
 	}
 	return Statement(ctx, func(ctx context.Context) (T, error) {
 		rows, err := db.QueryContext(ctx, query, args...)
@@ -82,6 +90,27 @@ func Query[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.
 		}
 		return v, err
 	})
+}
+
+// CheckArgs returns an error when args, the arguments of a statement that
+// helper (the name of the statement helper, such as "dbx.Exec") is to
+// send, hold a [retry.Option]: nil otherwise. Before the statement
+// helpers took their arguments variadically, their retry options followed
+// the arguments (dbx.Exec(ctx, db, q, []any{1}, retry.WithMaxAttempts(3))),
+// and that form still compiles: the options would reach the driver as
+// arguments, and its error would name nothing useful. The error is a
+// [*retry.Error] whose reason wraps [retry.ErrInvalidConfig] and says
+// that retry options go on the context ([WithOptions]). The statement
+// helpers of dbx, pgxx and mysqlx call it before anything is sent; call it
+// in a statement helper of your own built on [Statement].
+func CheckArgs(helper string, args []any) error {
+	for i, a := range args {
+		if _, ok := a.(retry.Option); ok {
+			return &retry.Error{Reason: fmt.Errorf("%w: %s: argument %d is a retry option (%T), not a statement argument: "+
+				"retry options go on the context: dbx.WithOptions(ctx, ...)", retry.ErrInvalidConfig, helper, i+1, a)}
+		}
+	}
+	return nil
 }
 
 // Statement runs op, one statement outside a transaction through any

@@ -2,6 +2,7 @@ package dbx
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"io"
 	"net"
@@ -128,4 +129,44 @@ func TestStatementRefusalSaysWhatWouldAllowTheRetry(t *testing.T) {
 			assert.Contains(t, err.Error(), hint)
 		}
 	})
+}
+
+// The old form of Exec, dbx.Exec(ctx, db, q, []any{1}, retry.WithMaxAttempts(3)),
+// still compiles now that the arguments are variadic: the option would
+// reach the driver as an argument. Any retry option among the arguments
+// fails the call with ErrInvalidConfig, saying where options go, before a
+// connection is even asked for; Query's arguments likewise.
+func TestStatementArgumentsHoldNoRetryOption(t *testing.T) {
+	policy, err := retry.NewPolicy()
+	require.NoError(t, err)
+	scan := func(*sql.Rows) (int, error) { return 0, nil }
+	for name, call := range map[string]func(ctx context.Context, db *sql.DB) error{
+		"Exec, the old form": func(ctx context.Context, db *sql.DB) error {
+			_, err := Exec(ctx, db, "UPDATE t SET n = $1", []any{1}, retry.WithMaxAttempts(3))
+			return err
+		},
+		"Exec, a policy": func(ctx context.Context, db *sql.DB) error {
+			_, err := Exec(ctx, db, "UPDATE t SET n = $1", 1, policy)
+			return err
+		},
+		"Query": func(ctx context.Context, db *sql.DB) error {
+			_, err := Query(ctx, db, "SELECT $1", scan, 1, retry.WithMaxAttempts(3))
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				db := sql.OpenDB(unreachable{})
+				defer db.Close()
+				err := call(t.Context(), db)
+				assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+				assert.NotErrorIs(t, err, errUnreachable, "no connection was tried")
+				assert.ErrorContains(t, err, "retry options go on the context: dbx.WithOptions(ctx, ...)")
+				var re *retry.Error
+				require.ErrorAs(t, err, &re)
+				assert.Zero(t, re.Attempts)
+			})
+		})
+	}
+	assert.Nil(t, CheckArgs("dbx.Exec", []any{1, "x", nil, []any{2}}), "ordinary arguments pass")
 }

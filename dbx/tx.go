@@ -68,20 +68,17 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		var zero T
 		return zero, err
 	}
-	r := sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
-	return retry.Do(ctx, r.attempt, all...)
+	r := sqlRun[T]{db: db, opts: opts, fn: fn}
+	run := txRun{readOnly: opts != nil && opts.ReadOnly}
+	v, err := retry.Do(ctx, func(ctx context.Context) (T, error) { return attempt[sqlTx, T](ctx, r, &run) }, all...)
+	return v, run.final(err)
 }
 
 // sqlRun is one call of InTx.
 type sqlRun[T any] struct {
-	db       *sql.DB
-	opts     *sql.TxOptions
-	fn       func(context.Context, *sql.Tx) (T, error)
-	readOnly bool
-}
-
-func (r sqlRun[T]) attempt(ctx context.Context) (T, error) {
-	return attempt[sqlTx, T](ctx, r, r.readOnly)
+	db   *sql.DB
+	opts *sql.TxOptions
+	fn   func(context.Context, *sql.Tx) (T, error)
 }
 
 func (r sqlRun[T]) begin(ctx context.Context) (sqlTx, error) {
@@ -123,8 +120,9 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //     [ErrCommitUnknown]) ends the call at once, as [retry.NotIdempotent],
 //     with an error whose chain holds ErrCommitUnknown and the driver's
 //     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
-//     it is retried (and the error of the last attempt still holds
-//     ErrCommitUnknown). A COMMIT the server turned into a rollback,
+//     it is retried, and if the call fails all the same, whatever the
+//     later attempts met, its error still holds ErrCommitUnknown (after
+//     the last attempt's error). A COMMIT the server turned into a rollback,
 //     because fn ignored a failed statement and returned nil, committed
 //     nothing and is not retried: the error has the SQLSTATE 25P02 and
 //     the driver's error (pgx.ErrTxCommitRollback,
@@ -162,19 +160,16 @@ func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, 
 		var zero T
 		return zero, err
 	}
-	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: access == ReadOnly}
-	return retry.Do(ctx, r.attempt, all...)
+	r := funcRun[X, T]{beginFn: begin, fn: fn}
+	run := txRun{readOnly: access == ReadOnly}
+	v, err := retry.Do(ctx, func(ctx context.Context) (T, error) { return attempt[X, T](ctx, r, &run) }, all...)
+	return v, run.final(err)
 }
 
 // funcRun is one call of Transact.
 type funcRun[X Tx, T any] struct {
-	beginFn  func(context.Context) (X, error)
-	fn       func(context.Context, X) (T, error)
-	readOnly bool
-}
-
-func (r funcRun[X, T]) attempt(ctx context.Context) (T, error) {
-	return attempt[X, T](ctx, r, r.readOnly)
+	beginFn func(context.Context) (X, error)
+	fn      func(context.Context, X) (T, error)
 }
 
 func (r funcRun[X, T]) begin(ctx context.Context) (X, error)      { return r.beginFn(ctx) }
@@ -189,8 +184,8 @@ type source[X Tx, T any] interface {
 }
 
 // attempt runs one whole transaction: begin, the function, commit. It is
-// the operation of the loop, for every helper.
-func attempt[X Tx, T any, S source[X, T]](ctx context.Context, s S, readOnly bool) (T, error) {
+// the operation of the loop, for every helper; run is the call's.
+func attempt[X Tx, T any, S source[X, T]](ctx context.Context, s S, run *txRun) (T, error) {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		var zero T
@@ -207,7 +202,7 @@ func attempt[X Tx, T any, S source[X, T]](ctx context.Context, s S, readOnly boo
 		return v, classified(&notCommitted{context.Cause(ctx)})
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return v, commitFailed(ctx, err, readOnly)
+		return v, run.commitFailed(ctx, err)
 	}
 	return v, nil
 }

@@ -20,7 +20,7 @@ type failure struct {
 	idempotent bool        // the call may be sent again
 	ownTimeout bool        // the policy's attempt timeout ended the attempt
 	unsent     bool        // the stream could not be created: nothing reached the server
-	answered   bool        // response headers arrived: the server handled the call, which is committed
+	answered   bool        // response headers arrived: the server handled the call
 	noReplay   string      // why a stream can no longer be sent again; "" if it can
 }
 
@@ -28,11 +28,12 @@ type failure struct {
 // sees: err itself to retry it (the policy's classifiers may still stop
 // it), retry.TimedOut for the policy's own attempt timeout, retry.After to
 // retry it after a server hint, retry.Permanent to stop because the
-// server answered (a final status, or response headers: see committed),
-// retry.NotIdempotent to stop a failure that would be retried but must not
-// be sent again. ctx is the caller's; pol the call's
-// classification policy, which decides whether a hinted error is retried
-// at all (After overrides the classifiers).
+// server answered with a final status, retry.NotIdempotent to stop a
+// failure that the policy would retry but that must not be sent again.
+// ctx is the caller's; pol the call's classification policy, which
+// decides whether a hinted error is retried at all (After overrides the
+// classifiers) and whether a refused one would have been (a refusal is
+// reported only for a failure the policy would retry).
 func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) error {
 	err := f.err
 	if ctx.Err() != nil {
@@ -53,13 +54,10 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 	if !hinted {
 		hint, hinted = retryInfo(err)
 	}
+	if refused := f.refusal(err, code, hasPushback, hinted); refused != nil && (f.ownTimeout || retriedBy(pol, err)) {
+		return retry.NotIdempotent(refused) // an own timeout is retried whatever the classifiers say
+	}
 	switch {
-	case f.answered:
-		return committed(err)
-	case f.noReplay != "":
-		return retry.NotIdempotent(unreplayable(f.noReplay, err))
-	case !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted):
-		return retry.NotIdempotent(notIdempotent(f.method, err))
 	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
 	case f.ownTimeout:
@@ -68,15 +66,30 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 	return err
 }
 
-// committed is the failure of a unary attempt whose response headers
-// arrived before it failed. gRFC A6 commits a call at its response
-// headers, idempotent or not, and grpc-go's own retries never retry one
-// (they retry trailers-only responses only); streams are committed in the
-// same way (see RecvMsg). The headers are the server's answer, so the
-// call stops as for a final status: a breaker counts it as a success, as
-// it does a stream that its headers committed.
-func committed(err error) error {
-	return retry.Permanent(fmt.Errorf("grpcx: not retried: the server sent response headers before it failed, which commits the call (gRFC A6): %w", err))
+// refusal returns, for a failure that may not be sent again, the error
+// saying why and what would allow it; nil if it may be. A call not
+// declared idempotent may be sent again only when the failure proves the
+// server did not process it. A unary call declared idempotent may be sent
+// again even after its response headers arrived, where gRFC A6 commits a
+// call: grpc-go's retries live inside the transport stream, whose
+// headers reach the application as they arrive, but a unary response
+// reaches the caller only when the call ends, so nothing of a failed
+// attempt has reached it (the interceptor keeps even its headers and
+// trailer from the caller's grpc.Header and grpc.Trailer), and the method
+// was declared safe to repeat. Streams are committed by their headers
+// before judge sees them (see RecvMsg).
+func (f *failure) refusal(err error, code codes.Code, pushback, hinted bool) error {
+	switch {
+	case f.noReplay != "":
+		return unreplayable(f.noReplay, err)
+	case f.unsent || f.idempotent:
+		return nil
+	case f.answered: // a hint after headers proves nothing: the handler ran
+		return notIdempotent(f.method, "the server answered with response headers, so it may have processed the call", err)
+	case !unprocessed(code, pushback, hinted):
+		return notIdempotent(f.method, "the server may have processed the call", err)
+	}
+	return nil
 }
 
 // unprocessed reports whether a failure of a non-idempotent method, in a

@@ -75,6 +75,19 @@ func TestRetriedBy(t *testing.T) {
 		})
 	}
 	assert.Equal(t, retry.BreakerClosed, br.State(), "the breaker heard of nothing")
+
+	heard := 0
+	obs := &retry.Observer{
+		AttemptStart:   func(ctx context.Context, _ retry.AttemptStartInfo) context.Context { heard++; return ctx },
+		RetryScheduled: func(context.Context, retry.RetryInfo) { heard++ },
+		Done:           func(context.Context, retry.DoneInfo) { heard++ },
+	}
+	p, err := retry.NewPolicy(retry.WithObserver(obs))
+	require.NoError(t, err)
+	c, err := newCalls(p, false)
+	require.NoError(t, err)
+	assert.True(t, retriedBy(c.judge, unavailable))
+	assert.Zero(t, heard, "the observer hears of calls, not of a classification")
 }
 
 // TestAttemptTimeoutOf: a stream reads the policy's attempt timeout,

@@ -13,8 +13,10 @@
 // is set) send such a call again; this package does not by default, because
 // UNAVAILABLE also reports a connection lost after the request reached the
 // server, and a call sent again after it was carried out is carried out
-// twice: two orders, two payments. Whatever the method, a call whose
-// response headers arrived is never sent again: A6 commits it.
+// twice: two orders, two payments. A stream whose response headers
+// arrived is never sent again (A6 commits it); a unary call that failed
+// after its headers is sent again only when declared idempotent (see
+// "Response headers").
 //
 // [UnaryClientInterceptor] and [StreamClientInterceptor] add retries to
 // any [grpc.ClientConn], built from the same [retry.Option]s and policies
@@ -72,14 +74,15 @@
 //     in a trailers-only response.
 //
 // A hint after response headers proves nothing: the handler ran, and may
-// have done its work before it failed (and the headers commit the call
-// anyway, below). ABORTED and an attempt timeout are never retried for
-// such a call. A failure it may not retry ends the call at once with
-// [retry.ErrNotIdempotent] through [retry.NotIdempotent], as httpx does
-// for a POST, with a message naming the method and what would allow the
-// retry. A circuit breaker counts it as a failure, since the server
-// failed, where a final status (NOT_FOUND, say) is an answer and counts
-// as a success.
+// have done its work before it failed. ABORTED and an attempt timeout are
+// never retried for such a call. A failure it may not retry ends the call
+// at once with [retry.ErrNotIdempotent] through [retry.NotIdempotent], as
+// httpx does for a POST, with a message naming the method and what would
+// allow the retry; only a failure the policy would otherwise retry is
+// refused so: one its classifiers stop ends with [retry.ErrPermanent], as
+// for an idempotent method. A circuit breaker counts a refusal as a
+// failure, since the server failed, where a final status (NOT_FOUND, say)
+// is an answer and counts as a success.
 //
 // To opt in, declare idempotent the methods whose every call is safe to
 // repeat (reads, writes that set a value, writes the server deduplicates
@@ -93,22 +96,34 @@
 // true }) retries every method as go-grpc-middleware does: only for a
 // service whose every method is idempotent.
 //
-// # Response headers commit a call
+// # Response headers
 //
-// As gRFC A6 specifies, and as grpc-go's own retries do, a call whose
-// response headers arrived is committed: it is never sent again, whether
-// its method is idempotent or not. A unary call that fails after its
-// headers (a handler that called grpc.SendHeader and then failed, a
-// connection cut between the headers and the response) stops with
-// [retry.ErrPermanent] and a message saying so; the headers are the
-// server's answer, so a breaker counts the call as a success, as it does
-// a stream its headers committed. A server that wants a failure retried
-// returns it before sending headers: grpc-go then sends a trailers-only
-// response. To tell, the unary interceptor asks grpc-go for each call's
-// response header, which costs grpc-go a copy of it. The policy's attempt
-// timeout bounds a whole unary attempt, headers or not (grpc-go gives an
-// interceptor no way to lift it at the headers); one that fires after
-// them ends the call with its DEADLINE_EXCEEDED. Streams: see below.
+// gRFC A6 commits a call when its response headers arrive: it is never
+// sent again, idempotent or not. Streams here follow A6 (see below). A
+// unary call does not, by design: one declared idempotent that fails
+// after its headers (a handler that called grpc.SendHeader and then
+// failed, a connection cut between the headers and the response, the
+// policy's attempt timeout firing after them) is retried as if it had
+// failed before them. grpc-go commits on headers because its retries live
+// inside the transport stream, whose headers reach the application as
+// they arrive; a unary response reaches the application only when the
+// call ends, so nothing of a failed attempt has reached it, and the
+// method was declared safe to repeat. The caller's [grpc.Header] and
+// [grpc.Trailer] call options get the header and trailer of the last
+// attempt only (when it reached the server; grpc-go leaves them as they
+// were otherwise), never those of an attempt that was retried.
+//
+// A unary call not declared idempotent that fails after its headers is
+// not retried, even with a hint (the handler ran): it ends with
+// [retry.ErrNotIdempotent], a failure for a breaker, and a message saying
+// the server answered with headers, so it may have processed the call,
+// and how to declare it idempotent. To tell, the interceptor asks grpc-go
+// for the response header of such a call (and of any call whose caller
+// asks for it), which costs grpc-go a copy of it. A final status after
+// headers (NOT_FOUND, say) stays final: [retry.ErrPermanent], an answer
+// for a breaker. The policy's attempt timeout bounds a whole unary
+// attempt, headers or not (grpc-go gives an interceptor no way to lift it
+// at the headers).
 //
 // # Server hints
 //

@@ -79,11 +79,11 @@ func (s *settings) isIdempotent(method string, callOpts []grpc.CallOption) bool 
 
 // notIdempotent is the failure of a call of method, not declared
 // idempotent, that is not retried because the server may have processed
-// it: its message says what would allow the retry.
-func notIdempotent(method string, err error) error {
-	return fmt.Errorf("grpcx: not retried: the server may have processed the call, and %s is not declared idempotent "+
+// it, as why says: its message says what would allow the retry.
+func notIdempotent(method, why string, err error) error {
+	return fmt.Errorf("grpcx: not retried: %s, and %s is not declared idempotent "+
 		"(to retry it, name it in grpcx.Config.Idempotent, as grpcx.Methods(%q) does, or pass grpcx.IdempotentCall() to this call): %w",
-		method, method, err)
+		why, method, method, err)
 }
 
 // unreplayable is the failure of a stream that is not retried because it

@@ -130,3 +130,49 @@ func TestRefusalSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalAsksThePolicy: a failure the policy's classifiers do not
+// retry is not reported as a refusal to resend: with a classifier that
+// makes UNAVAILABLE terminal, a method not declared idempotent ends with
+// ErrPermanent, as an idempotent one does, whether the failure came
+// before response headers or after them, unary or streaming.
+func TestRefusalAsksThePolicy(t *testing.T) {
+	terminal := retry.WithClassifier(func(err error) retry.Class {
+		if status.Code(err) == codes.Unavailable {
+			return retry.Terminal
+		}
+		return retry.Unclassified
+	})
+	for name, tc := range map[string]struct {
+		srv    *server
+		call   func(testgrpc.TestServiceClient) error
+		method string
+	}{
+		"unary, trailers-only": {&server{empty: failFirst(1, codes.Unavailable)}, func(c testgrpc.TestServiceClient) error {
+			_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
+			return err
+		}, emptyMethod},
+		"unary, after headers": {&server{empty: headersThenFail(codes.Unavailable, nil)}, func(c testgrpc.TestServiceClient) error {
+			_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
+			return err
+		}, emptyMethod},
+		"stream": {&server{output: failOutput(1, codes.Unavailable)}, func(c testgrpc.TestServiceClient) error {
+			s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
+			return err
+		}, outputMethod},
+	} {
+		t.Run(name, func(t *testing.T) {
+			noLeaks(t)
+			c := serve(t, tc.srv, grpcx.Config{}, append(fast, terminal)...)
+			err := tc.call(c)
+			assert.Equal(t, 1, tc.srv.count(tc.method))
+			assert.Equal(t, codes.Unavailable, status.Code(err))
+			assert.ErrorIs(t, err, retry.ErrPermanent)
+			assert.False(t, errors.Is(err, retry.ErrNotIdempotent), "the policy would not have retried it: %v", err)
+		})
+	}
+}

@@ -87,7 +87,7 @@ func newCalls(p *retry.Policy, stream bool) (calls, error) {
 	// budget, hook) and every limit but the classifiers removed, so that
 	// Failed of its first attempt says only whether the error is retried.
 	j, err := p.With(retry.WithMaxAttempts(2), retry.WithBreaker(nil), retry.WithBudget(nil),
-		retry.WithNotify(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0),
+		retry.WithNotify(nil), retry.WithObserver(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0),
 		retry.WithBackoff(retry.Constant(0)))
 	if err != nil {
 		return calls{}, err

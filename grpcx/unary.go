@@ -24,18 +24,76 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 	c.pol, c.idempotent = pol, in.set.isIdempotent(method, callOpts)
 	c.setCallOptions(callOpts)
 	err = retry.Run(ctx, c.op, pol.opts...)
+	c.deliver()
 	c.release()
 	return err
 }
 
 // setCallOptions sets the options each attempt passes to grpc-go: the
-// caller's, then those that collect the trailer (it carries the server's
-// pushback) and the header (whether the server answered before it failed,
-// which commits the call). They are built in buf while they fit, so that
-// a call with few options allocates nothing; the caller's slice is never
-// appended to in place.
+// caller's but its grpc.Header and grpc.Trailer, then those that collect
+// the trailer (it carries the server's pushback, and tells whether the
+// attempt reached a stream) and, when the method is not declared
+// idempotent or the caller asked for it, the header (whether the server
+// answered before it failed). The caller's header and trailer options get
+// only the last attempt's (see deliver). The options are built in buf
+// while they fit, so that a call with few options allocates nothing; the
+// caller's slice is never appended to in place.
 func (c *unaryCall) setCallOptions(callOpts []grpc.CallOption) {
-	c.callOpts = append(append(c.buf[:0], callOpts...), c.trailerOpt, c.headerOpt)
+	c.caller, c.callOpts = callOpts, c.buf[:0]
+	wantHeader := !c.idempotent
+	for _, o := range callOpts {
+		switch o.(type) {
+		case grpc.HeaderCallOption, *grpc.HeaderCallOption:
+			wantHeader = true
+		case grpc.TrailerCallOption, *grpc.TrailerCallOption:
+		default:
+			c.callOpts = append(c.callOpts, o)
+		}
+	}
+	c.callOpts = append(c.callOpts, c.trailerOpt)
+	if wantHeader {
+		c.callOpts = append(c.callOpts, c.headerOpt)
+	}
+}
+
+// deliver gives the caller's grpc.Header and grpc.Trailer options the
+// header and trailer of the call's last attempt, as grpc-go does for a
+// call without retries: only when that attempt reached a transport stream
+// (grpc-go leaves them as they were otherwise). The metadata of an
+// attempt that was retried never reaches them: the server may have sent
+// it before failing, and the caller must not take it for the answer's.
+func (c *unaryCall) deliver() {
+	if c.trailer == nil {
+		return // the last attempt had no stream, or none ran
+	}
+	for _, o := range c.caller {
+		var h, t *metadata.MD
+		switch o := o.(type) {
+		case grpc.HeaderCallOption:
+			h = o.HeaderAddr
+		case *grpc.HeaderCallOption:
+			h = o.HeaderAddr
+		case grpc.TrailerCallOption:
+			t = o.TrailerAddr
+		case *grpc.TrailerCallOption:
+			t = o.TrailerAddr
+		}
+		switch {
+		case h != nil:
+			*h = copyMD(c.header)
+		case t != nil:
+			*t = copyMD(c.trailer)
+		}
+	}
+}
+
+// copyMD returns a copy of md, which each of the caller's options gets
+// (as from grpc-go); nil for nil (a trailers-only response's header).
+func copyMD(md metadata.MD) metadata.MD {
+	if md == nil {
+		return nil
+	}
+	return md.Copy()
 }
 
 // unaryCalls recycles unaryCalls, so that a call that succeeds at once
@@ -59,10 +117,11 @@ type unaryCall struct {
 	req, reply any
 	cc         *grpc.ClientConn
 	invoker    grpc.UnaryInvoker
-	callOpts   []grpc.CallOption
-	trailer    metadata.MD // set by grpc-go after each attempt that reached a stream
-	header     metadata.MD // likewise; nil for a trailers-only response
-	n          int         // attempts so far
+	caller     []grpc.CallOption // the caller's call options
+	callOpts   []grpc.CallOption // those passed to each attempt (see setCallOptions)
+	trailer    metadata.MD       // set by grpc-go after each attempt that reached a stream
+	header     metadata.MD       // likewise, when asked for; nil for a trailers-only response
+	n          int               // attempts so far
 
 	// Built once per pooled value.
 	trailerOpt grpc.CallOption // grpc.Trailer(&trailer)
@@ -86,7 +145,7 @@ func (c *unaryCall) release() {
 func (c *unaryCall) reset() {
 	clear(c.buf[:])
 	c.ctx, c.set, c.pol, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil, nil
-	c.method, c.idempotent, c.callOpts, c.trailer, c.header, c.n = "", false, nil, nil, nil, 0
+	c.method, c.idempotent, c.caller, c.callOpts, c.trailer, c.header, c.n = "", false, nil, nil, nil, nil, 0
 }
 
 // attempt is the operation the core loop runs.

@@ -11,11 +11,47 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
+// TestUnaryCallOptions: the caller's grpc.Header and grpc.Trailer (as
+// values or pointers) never reach an attempt, which collects its own
+// header and trailer instead (see deliver); a header option makes an
+// idempotent call ask for the header too.
+func TestUnaryCallOptions(t *testing.T) {
+	var h, tr metadata.MD
+	wait := grpc.WaitForReady(true)
+	for name, tc := range map[string]struct {
+		idempotent bool
+		caller     []grpc.CallOption
+		header     bool // the call asks grpc-go for the header
+	}{
+		"idempotent, no options":           {true, nil, false},
+		"idempotent, Header":               {true, []grpc.CallOption{grpc.Header(&h), wait}, true},
+		"idempotent, *Header and *Trailer": {true, []grpc.CallOption{&grpc.HeaderCallOption{HeaderAddr: &h}, wait, &grpc.TrailerCallOption{TrailerAddr: &tr}}, true},
+		"idempotent, Trailer":              {true, []grpc.CallOption{wait, grpc.Trailer(&tr)}, false},
+		"not idempotent, no options":       {false, nil, true},
+		"not idempotent, Header":           {false, []grpc.CallOption{grpc.Header(&h), wait}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := unaryCalls.New().(*unaryCall)
+			c.idempotent = tc.idempotent
+			c.setCallOptions(tc.caller)
+			want := []grpc.CallOption{c.trailerOpt}
+			if len(tc.caller) > 0 {
+				want = []grpc.CallOption{wait, c.trailerOpt}
+			}
+			if tc.header {
+				want = append(want, c.headerOpt)
+			}
+			assert.Equal(t, want, c.callOpts)
+		})
+	}
+}
+
 // TestUnaryCallResetKeepsNothing: a unary call's state goes back to its
 // pool holding no reference to the call, whatever the number of the
 // caller's call options: neither in callOpts nor in the array it is
 // built in, which still holds the first options when they outgrew it
-// (with 5 and 6 options).
+// (with 5 and 6 options). Each attempt gets the caller's options, the
+// trailer's, and the header's for a method not declared idempotent.
 func TestUnaryCallResetKeepsNothing(t *testing.T) {
 	in := newInterceptor(Config{Idempotent: Methods("/s.S/Idempotent")}, nil)
 	require.NoError(t, in.err)
@@ -24,7 +60,7 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 			t.Run(fmt.Sprintf("%s with %d options", method, n), func(t *testing.T) {
 				opts := make([]grpc.CallOption, n)
 				for i := range opts {
-					opts[i] = grpc.Header(&metadata.MD{})
+					opts[i] = grpc.WaitForReady(true)
 				}
 				var got []grpc.CallOption
 				invoker := func(_ context.Context, _ string, _, _ any, _ *grpc.ClientConn, o ...grpc.CallOption) error {
@@ -36,7 +72,11 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 				c.idempotent = in.set.isIdempotent(method, opts)
 				c.setCallOptions(opts)
 				require.NoError(t, c.attempt(t.Context()))
-				require.Len(t, got, n+2, "the caller's options, the trailer's and the header's")
+				ours := 2
+				if c.idempotent {
+					ours = 1
+				}
+				require.Len(t, got, n+ours, "the caller's options, the trailer's and (not idempotent) the header's")
 				assert.Equal(t, opts, got[:n])
 
 				c.reset()

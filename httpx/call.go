@@ -52,8 +52,9 @@ func (c *call) attempt(actx context.Context) (*http.Response, error) {
 	c.sends.reset()
 	resp, err := c.send(actx)
 	if err != nil {
-		return nil, classifyErr(c.req, c.replayable, c.sends.wrap(err, false))
+		return nil, classifyErr(c.req, c.replayable, c.sends.wrap(err, false), actx.Err() != nil, c.retried)
 	}
+	c.sends.answers(resp)
 	if resp.StatusCode < 400 {
 		return resp, nil
 	}

@@ -131,7 +131,11 @@ func neverRetried(req *http.Request, err error) bool {
 // body cannot be sent again, or it is not idempotent and may have been
 // processed), which a breaker still counts as a failure; err itself
 // otherwise (the loop retries it, unless a classifier says otherwise).
-func classifyErr(req *http.Request, replayable bool, err error) error {
+// A refusal is reported only for what the loop would retry: an attempt
+// that hit the policy's own timeout (timedOut, which the loop retries
+// whatever the classifiers say), or an error the policy's classifiers
+// retry (retried); another is left to them.
+func classifyErr(req *http.Request, replayable bool, err error, timedOut bool, retried func(error) bool) error {
 	if req.Context().Err() != nil {
 		return err // the caller's own cancellation: the loop stops on it
 	}
@@ -142,7 +146,7 @@ func classifyErr(req *http.Request, replayable bool, err error) error {
 	// A request that may have been processed is not sent again: that could
 	// create a duplicate. Only a refused connection proves it was not.
 	noKey := !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED)
-	if noKey || !replayable {
+	if (noKey || !replayable) && (timedOut || retried(err)) {
 		return refused(req, noKey, !replayable, err)
 	}
 	return err
@@ -178,8 +182,10 @@ func refused(req *http.Request, noKey, noBody bool, err error) error {
 // Retry-After hint or a Permanent error, a guess from the default set of
 // statuses when the policy's classifiers decide. A Retry-After header
 // becomes an After hint when the policy retries the status; a
-// non-idempotent request is retried only on 429. retried reports whether
-// the call's policy retries an error.
+// non-idempotent request is retried only on 429, and is refused
+// (NotIdempotent) only on a status the policy would retry: another is
+// Permanent, as for any request. retried reports whether the call's
+// policy retries an error.
 // wrap, when not nil, wraps the *StatusError (see [ResentError]).
 func statusErr(req *http.Request, resp *http.Response, replayable bool, retried func(error) bool, wrap func(error) error) (again bool, err error) {
 	se := &StatusError{StatusCode: resp.StatusCode, Status: resp.Status}
@@ -189,7 +195,7 @@ func statusErr(req *http.Request, resp *http.Response, replayable bool, retried 
 	}
 	noKey := !idempotent(req) && resp.StatusCode != http.StatusTooManyRequests
 	if noKey || !replayable {
-		if se.Retryable() {
+		if retried(cause) {
 			return false, refused(req, noKey, !replayable, cause) // a failure, but unsafe to send again
 		}
 		return false, retry.Permanent(cause)

@@ -35,7 +35,11 @@
 //     anything was sent, or the server answered 429 Too Many Requests. Any
 //     other retryable failure ends the call at once, as a
 //     [retry.NotIdempotent] error: a circuit breaker still counts it as a
-//     failure of the server.
+//     failure of the server. Retryable means retried by the call's policy:
+//     a failure its classifiers stop (a 503 under
+//     retry.WithClassifier(RetryStatuses(429)), say) ends with
+//     [retry.ErrPermanent], as it would for a PUT, since a key would not
+//     get it retried either.
 //
 // Making a POST safe to retry:
 //

@@ -1,6 +1,7 @@
 package httpx_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -178,4 +179,69 @@ func assertRefused(t *testing.T, e *retry.Error, hints []string) {
 	for _, h := range hints {
 		assert.Contains(t, e.Error(), h)
 	}
+}
+
+// A refusal is reported only for a failure the policy would retry: with
+// WithClassifier(RetryStatuses(429)), a 503 is not retried for any
+// method, so a POST without a key that gets one ends as the PUT does,
+// with ErrPermanent, not with advice to add an Idempotency-Key that would
+// change nothing; a transport error its classifiers stop likewise. What
+// the policy does retry is still refused.
+func TestRefusalAsksThePolicy(t *testing.T) {
+	e := newEnv(t)
+	unavailable, _ := e.server(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	cut, _ := e.server(func(w http.ResponseWriter, _ *http.Request) { hijackAndClose(w, false) })
+	only429 := retry.WithClassifier(httpx.RetryStatuses(429))
+	stopAll := retry.WithClassifier(func(error) retry.Class { return retry.Terminal })
+	for name, tc := range map[string]struct {
+		method, url string
+		opt         retry.Option
+		reason      error
+	}{
+		"POST 503, only 429 retried":       {http.MethodPost, unavailable.URL, only429, retry.ErrPermanent},
+		"PUT 503, only 429 retried":        {http.MethodPut, unavailable.URL, only429, retry.ErrPermanent},
+		"POST 503, default statuses":       {http.MethodPost, unavailable.URL, retry.WithMaxAttempts(3), retry.ErrNotIdempotent},
+		"POST cut, a classifier stops all": {http.MethodPost, cut.URL, stopAll, retry.ErrPermanent},
+		"POST cut, default classification": {http.MethodPost, cut.URL, retry.WithMaxAttempts(3), retry.ErrNotIdempotent},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, tc.url, strings.NewReader("x"))
+			require.NoError(t, err)
+			resp, err := httpx.Do(e.client(), req, append(fast, tc.opt)...)
+			var o *retry.Error
+			if resp != nil {
+				require.NoError(t, err)
+				readClose(t, resp)
+				var ok bool
+				o, ok = httpx.Outcome(resp)
+				require.True(t, ok)
+			} else {
+				o = requireNoResponse(t, resp, err)
+			}
+			assert.Equal(t, 1, o.Attempts)
+			assert.ErrorIs(t, o, tc.reason)
+			if tc.reason == retry.ErrPermanent {
+				assert.NotErrorIs(t, o, retry.ErrNotIdempotent)
+				assert.NotContains(t, o.Error(), "Idempotency-Key", "no advice that would change nothing")
+			}
+		})
+	}
+}
+
+// The loop retries an attempt that hit the policy's own timeout whatever
+// the classifiers say, so a POST without a key whose attempt timed out is
+// still refused (not sent again) when a classifier would stop every error.
+func TestRefusalOfAnAttemptTimeoutStands(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := &fakeRT{answer: func(_ int, r *http.Request) (*http.Response, error) {
+			<-r.Context().Done()
+			return nil, context.Cause(r.Context())
+		}}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://api.test/orders", strings.NewReader("{}"))
+		require.NoError(t, err)
+		_, err = httpx.NewTransport(rt, retry.WithAttemptTimeout(time.Second),
+			retry.WithClassifier(func(error) retry.Class { return retry.Terminal })).RoundTrip(req)
+		assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+		assert.Equal(t, 1, rt.n, "not sent again")
+	})
 }

@@ -40,18 +40,22 @@ func CountResends(ctx context.Context) context.Context {
 // When counted, sends is 1, or 2 or more when net/http sent the request
 // again by itself within that attempt (see [ResentError]). resp is a
 // response from [Do], or from a client using the transport of
-// [NewTransport]; read it before that request is retried again. Even
-// under CountResends, nothing is counted (counted is false) for a request
-// net/http never sends twice (a POST without an Idempotency-Key, a body
-// GetBody cannot produce again), or one sent through a RoundTripper other
-// than an *http.Transport. Like a *ResentError, it is how a caller learns
-// about the final attempt, which no hook sees.
+// [NewTransport]. Even under CountResends, nothing is counted (counted is
+// false) for a request net/http never sends twice (a POST without an
+// Idempotency-Key, a body GetBody cannot produce again), or one sent
+// through a RoundTripper other than an *http.Transport. The count names
+// the response it belongs to: a later request built from resp's context
+// (with resp.Request.Context()) carries it too, but its response reads as
+// not counted unless it was counted itself, and so does the response of
+// an attempt that was retried. Like a *ResentError, it is how a caller
+// learns about the final attempt, which no hook sees. Sends is safe to
+// call once the response has been returned.
 func Sends(resp *http.Response) (sends int, counted bool) {
 	if resp == nil || resp.Request == nil {
 		return 0, false
 	}
 	s, _ := resp.Request.Context().Value(sendCountKey{}).(*sendCount)
-	if s == nil {
+	if s == nil || s.resp.Load() != resp {
 		return 0, false
 	}
 	return s.total(true), true
@@ -119,6 +123,9 @@ type sendCount struct {
 	earlier  atomic.Int32 // complete writes on connections given up without an answer
 	current  atomic.Bool  // a complete write on the latest connection
 	answered atomic.Bool  // the latest connection answered
+	// resp is the response the attempt returned, the one Sends counts for;
+	// nil until it returns one.
+	resp atomic.Pointer[http.Response]
 }
 
 func newSendCount() *sendCount {
@@ -146,6 +153,15 @@ func (s *sendCount) reset() {
 		s.earlier.Store(0)
 		s.current.Store(false)
 		s.answered.Store(false)
+		s.resp.Store(nil)
+	}
+}
+
+// answers records resp as the response of the attempt, the one [Sends]
+// gives the count of.
+func (s *sendCount) answers(resp *http.Response) {
+	if s != nil {
+		s.resp.Store(resp)
 	}
 }
 

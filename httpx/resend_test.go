@@ -3,7 +3,9 @@ package httpx_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,6 +228,37 @@ func TestSendsOfASuccess(t *testing.T) {
 	assert.Equal(t, notCounted, sends(&http.Response{Request: req}), "no count")
 	assert.Equal(t, notCounted, sends(&http.Response{}))
 	assert.Equal(t, notCounted, sends(nil))
+}
+
+// TestSendsOfAnotherRequest: the count belongs to the response it was
+// made for. A request built from that response's context (which carries
+// the count along with the caller's values) is not counted by the earlier
+// count: its response reads as not counted, whether httpx sent it without
+// counting (a POST net/http never sends twice) or a plain client did.
+func TestSendsOfAnotherRequest(t *testing.T) {
+	e := newEnv(t)
+	srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) })
+	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := httpx.Do(e.client(), req, fast...)
+	require.NoError(t, err)
+	readClose(t, resp)
+	require.Equal(t, counted(1), sends(resp))
+
+	post, err := http.NewRequestWithContext(resp.Request.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
+	require.NoError(t, err)
+	resp2, err := httpx.Do(e.client(), post, fast...)
+	require.NoError(t, err)
+	readClose(t, resp2)
+	assert.Equal(t, notCounted, sends(resp2), "httpx did not count the POST")
+
+	post, err = http.NewRequestWithContext(resp.Request.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
+	require.NoError(t, err)
+	resp3, err := e.client().Do(post)
+	require.NoError(t, err)
+	readClose(t, resp3)
+	assert.Equal(t, notCounted, sends(resp3), "a plain client counts nothing")
+	assert.Equal(t, counted(1), sends(resp), "the first response keeps its count")
 }
 
 // sendCount is what httpx.Sends returns, as one value for assertions.

@@ -2,6 +2,7 @@ package jetstreamx_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +131,53 @@ func TestBudgetRefusalDefers(t *testing.T) {
 	stats := budget.Stats()
 	assert.EqualValues(t, 4, stats.Allowed, "every retry that ran was granted, and only those")
 	assert.Positive(t, stats.Denied, "some retries waited for the budget")
+	assert.Empty(t, rep.all())
+}
+
+// A message the breaker keeps refusing is not deferred past the policy's
+// elapsed limit: once a deferral would end past it, the message ends with
+// reason max_elapsed (dead-letter copy, termination), as Do ends a call
+// whose next wait would; the limit counts from the first refusal of a
+// message that never ran. Before, it came back for as long as the
+// breaker stayed open, and ran after it, however late.
+func TestOpenBreakerEndsAtTheElapsedLimit(t *testing.T) {
+	js := connect(t)
+	f := newFixture(t, js)
+	breaker, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	rep := &reports{}
+	r, err := jetstreamx.New(js, jetstreamx.Config{Progress: f.kv, DeadLetter: f.dead, Defer: 200 * time.Millisecond, OnError: rep.add},
+		retry.WithBreaker(breaker), retry.WithMaxElapsed(time.Second), retry.WithBackoff(retry.Constant(20*time.Millisecond)))
+	require.NoError(t, err)
+	rec := &recorder{}
+	cons := f.consumer(t, jetstream.ConsumerConfig{})
+	adv := advisories(t, js, f.name, cons.CachedInfo().Name)
+	h, err := r.Handler(context.Background(), cons, flaky(rec))
+	require.NoError(t, err)
+	consumeAll(t, cons, h)
+
+	trip := f.publish(t, "1") // its failure opens the breaker for an hour
+	require.Eventually(t, func() bool { return breaker.State() == retry.BreakerOpen }, 10*time.Second, time.Millisecond)
+	never := f.publish(t, "0")
+	for range 2 {
+		select {
+		case <-adv:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("not terminated; runs %v %v", rec.of(trip), rec.of(never))
+		}
+	}
+	waitSettled(t, cons)
+	assert.Len(t, rec.of(trip), 1)
+	assert.Empty(t, rec.of(never))
+	want := map[string]string{
+		strconv.FormatUint(trip, 10):  "retry: maximum elapsed time reached after 1 attempt: retry: circuit breaker is open",
+		strconv.FormatUint(never, 10): "retry: maximum elapsed time reached: retry: circuit breaker is open",
+	}
+	dead := f.deadLetters(t)
+	require.Len(t, dead, 2)
+	for _, m := range dead {
+		assert.Equal(t, "max_elapsed", m.Header.Get(jetstreamx.HeaderReason))
+		assert.Equal(t, want[m.Header.Get(jetstreamx.HeaderSequence)], m.Header.Get(jetstreamx.HeaderError))
+	}
 	assert.Empty(t, rep.all())
 }

@@ -21,6 +21,23 @@ type delivery struct {
 	base context.Context // the handlers' parent
 	last bool            // the last delivery MaxDeliver allows: nothing can be deferred
 	now  time.Time       // the instant of the latest decision
+	// keeper stops the keep-alive that runs from the delivery's start until
+	// its acknowledgement; nil once stopped.
+	keeper func() error
+}
+
+// release stops the keep-alive, before the message is acknowledged, and
+// reports what marking it in progress failed with. It is safe to call
+// more than once.
+func (d *delivery) release() {
+	stop := d.keeper
+	if stop == nil {
+		return
+	}
+	d.keeper = nil
+	if err := stop(); err != nil {
+		d.r.report(d.msg, fmt.Errorf("jetstreamx: marking the message in progress: %w", err))
+	}
 }
 
 // key is the key of the message's State.
@@ -45,15 +62,24 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		return
 	}
 	d := &delivery{r: r, msg: msg, meta: meta, base: ctx, last: lim.maxDeliver > 0 && meta.NumDelivered >= uint64(lim.maxDeliver)}
+	// The message is kept alive from here until it is acknowledged: the
+	// handler, and the bucket's and the dead letter's requests (each may
+	// take JetStream's default timeout, 5s), may outlast AckWait.
+	d.keeper = keepAlive(msg, lim.keepAlive)
+	defer d.release()
 	st, err := r.load(d, meta)
-	r.report(msg, err)
 	now := r.now()
 	d.now = now
+	if u := (unreadable{}); errors.As(err, &u) {
+		d.unread(u)
+		return
+	}
+	r.report(msg, err)
 	if st.Stopped != "" {
 		d.end(stopped{msg: st.Stopped, reason: st.Reason}, st.Progress)
 		return
 	}
-	if early := st.Due.Sub(now); early > earliness && !d.last {
+	if early := st.Due.Sub(now); early > earliness(st.Wait) && !d.last {
 		d.deferTo(st, early, nil) // the server brought it back too soon
 		return
 	}
@@ -75,34 +101,57 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 	switch {
 	case errors.Is(err, retry.ErrInvalidConfig):
 		d.end(err, pr) // a progress the engine refuses (a count at its largest)
-	case err != nil: // the breaker refused, or the consumer is stopping
+	case errors.Is(err, retry.ErrCircuitOpen):
+		d.refused(pr, err)
+	case err != nil: // the consumer is stopping
 		d.deferTo(State{Progress: pr, Deferred: err.Error()}, max(r.scheduledWait(pr, now), r.minDefer), err)
 	default:
-		d.attempt(ctx, actx, lim.keepAlive, h, pr, apr)
+		d.attempt(ctx, actx, h, pr, apr)
 	}
 }
 
-// earliness is how much sooner than the policy's instant a delivery may
-// run: less than the server's own timer resolution.
-const earliness = time.Millisecond
+// earliness is how much sooner than the policy's instant a delivery after
+// wait may run: the clocks of the host that decided and of the host that
+// receives it may disagree (NTP keeps them within tens of milliseconds),
+// so a delivery sooner by less than minEarliness, or by less than 1% of
+// the wait, runs. A server that lost the delay (it restarted) delivers
+// after AckWait instead, seconds early, and is sent back.
+func earliness(wait time.Duration) time.Duration {
+	return max(minEarliness, wait/100)
+}
+
+// minEarliness is the least disagreement between the clocks of two
+// workers that earliness tolerates.
+const minEarliness = 50 * time.Millisecond
+
+// refused defers a message the breaker refused (why): it did not run,
+// and comes back after the wait the policy would choose, or at least
+// Config.Defer, to ask the breaker again. The elapsed limit counts from
+// the first refusal of a message that never ran (as Do's from its call's
+// start): a deferral that would end past it ends the message instead,
+// with [retry.ErrMaxElapsed] (see pastElapsed).
+func (d *delivery) refused(pr retry.Progress, why error) {
+	if pr.Start.IsZero() {
+		pr.Start = d.now // Begin starts the progress again at the first attempt
+	}
+	wait := max(d.r.scheduledWait(pr, d.now), d.r.minDefer)
+	if end := d.r.pastElapsed(pr, retry.ErrCircuitOpen, wait, d.now); end != nil {
+		d.end(end, pr)
+		return
+	}
+	d.deferTo(State{Progress: pr, Deferred: why.Error()}, wait, why)
+}
 
 // attempt runs h as the attempt admitted with apr (pr is the progress
-// before the admission), keeping the message alive while it runs, and
-// reports the outcome. A panic in h is decided as a failure, then goes on.
-func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Handler, pr, apr retry.Progress) {
-	stop := keepAlive(d.msg, every)
-	finish := func() {
-		if err := stop(); err != nil {
-			d.r.report(d.msg, fmt.Errorf("jetstreamx: marking the message in progress: %w", err))
-		}
-	}
+// before the admission) and reports the outcome. A panic in h is decided
+// as a failure, then goes on.
+func (d *delivery) attempt(ctx, actx context.Context, h Handler, pr, apr retry.Progress) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
 		v := recover() // nil after runtime.Goexit, which goes on by itself
-		finish()
 		d.failed(ctx, actx, pr, apr, fmt.Errorf("%w: %v", errPanicked, v))
 		if v != nil {
 			panic(v)
@@ -110,7 +159,6 @@ func (d *delivery) attempt(ctx, actx context.Context, every time.Duration, h Han
 	}()
 	err := h(actx, d.msg)
 	returned = true
-	finish()
 	if err == nil {
 		d.succeeded(actx, apr)
 		return
@@ -170,7 +218,12 @@ func (d *delivery) decideHeld(ctx context.Context, pr retry.Progress, why string
 	case ctx.Err() != nil:
 		d.deferTo(State{Progress: pr, Undecided: true, Deferred: why}, d.r.minDefer, v.Err)
 	case errors.Is(v.Err, retry.ErrBudgetExhausted):
-		d.deferTo(State{Progress: pr, Undecided: true, Deferred: v.Err.Error()}, max(d.r.scheduledWait(pr, now), d.r.minDefer), v.Err)
+		wait := max(d.r.scheduledWait(pr, now), d.r.minDefer)
+		if end := d.r.pastElapsed(pr, retry.ErrBudgetExhausted, wait, now); end != nil {
+			d.end(end, pr)
+			break
+		}
+		d.deferTo(State{Progress: pr, Undecided: true, Deferred: v.Err.Error()}, wait, v.Err)
 	default:
 		d.end(v.Err, pr)
 	}

@@ -71,10 +71,12 @@
 //     decides alone. A policy without an attempt limit (WithMaxAttempts(0))
 //     leaves MaxDeliver's.
 //   - AckWait is how long the server waits for an acknowledgement before
-//     it delivers the message again. A running handler marks its message
-//     in progress every Config.KeepAlive (a third of AckWait by default),
-//     so a long handler is not delivered twice; a KeepAlive not shorter
-//     than AckWait is refused. A handler that hangs keeps its message: bound
+//     it delivers the message again. From the start of a delivery until
+//     its acknowledgement, the message is marked in progress every
+//     Config.KeepAlive (a third of AckWait by default), so that neither a
+//     long handler nor the adapter's own requests (the bucket, the dead
+//     letter: each may take JetStream's default timeout, 5s) get it
+//     delivered twice; a KeepAlive not shorter than AckWait is refused. A handler that hangs keeps its message: bound
 //     it with a deadline of its own (an error wrapping
 //     context.DeadlineExceeded from the handler's own deadline is retried as
 //     [retry.TimedOut]). AckWait also bounds how long a message delivered
@@ -89,7 +91,12 @@
 //   - The elapsed limit ([retry.WithMaxElapsed]) is measured from the
 //     message's first attempt, kept in its state ([retry.Progress].Start);
 //     for a message whose earlier deliveries left no state, from when the
-//     stream stored it. [retry.WithAttemptTimeout] is Do's and is not
+//     stream stored it. A deferral (the breaker or the budget refused)
+//     that would end past it ends the message instead, with
+//     [retry.ErrMaxElapsed] and the refusal as its last error, as Do ends a
+//     call whose next wait would; for a message that never ran, the limit
+//     counts from the breaker's first refusal (Do's, from its call's
+//     start). [retry.WithAttemptTimeout] is Do's and is not
 //     applied here.
 //
 // A message waiting for its retry is still pending on the server: it
@@ -113,17 +120,32 @@
 // redelivery and a delete when it ends. Give the bucket a TTL longer than
 // a message's retries can last.
 //
-// A state that cannot be read (malformed, or the bucket does not answer)
-// is reset from the metadata: every earlier delivery counts as an attempt,
-// and the first began when the stream stored the message. The error goes
-// to Config.OnError; the message runs and is not lost.
+// A malformed state is reset from the metadata: every earlier delivery
+// counts as an attempt, and the first began when the stream stored the
+// message. The error goes to Config.OnError; the message runs and is not
+// lost. A state the bucket does not return (it does not answer, or fails;
+// not a missing key) may say the message ended, so the message does not
+// run: it comes back after Config.Defer, nothing stored, and that delivery
+// counts as an attempt whose outcome was never reported (limits come
+// sooner, never later). On the last delivery MaxDeliver allows it cannot
+// come back: it is ended without running (dead-letter copy with reason
+// [ReasonStateUnreadable], then Term), since running it could repeat an
+// effect the policy had refused to repeat; the copy keeps it for an
+// operator.
 //
 // # Termination and dead letters
 //
 // A message the policy ends is terminated: with TermWithReason (the
 // *retry.Error's text) on nats-server 2.10.4 and later, which puts the
 // reason in the server's MSG_TERMINATED advisory; with Term on older
-// servers, which ignore a termination that carries a reason. With
+// servers, which ignore a termination that carries a reason (there,
+// without a dead-letter copy, the reason would be nowhere: it goes to
+// Config.OnError). The version is that of the server the worker is
+// connected to; in a cluster the consumer's leader may be another server,
+// and during a rolling upgrade an older one, which ignores the
+// termination and delivers the message again, its state gone (it runs
+// again): upgrade every server of the cluster to 2.10.4 or later before
+// workers connect to an upgraded one. With
 // Config.DeadLetter set, a copy (the body and the headers, without those
 // that start with "Nats-") is first published to that subject, with the
 // reason in [HeaderReason] (as [retry.ReasonOf] names it), the error in
@@ -131,7 +153,11 @@
 // [HeaderDeliveries] and where it came from in [HeaderStream],
 // [HeaderConsumer], [HeaderSequence] and [HeaderSubject]. A copy that
 // cannot be published brings the message back after Config.Defer, to be
-// published again without running the handler.
+// published again without running the handler: the stop is stored in its
+// state for that. When the stop cannot be stored either, the next
+// delivery could not know the message ended, and would run it again: it
+// is terminated without its copy, and both failures go to
+// Config.OnError.
 //
 // # Timing
 //
@@ -139,9 +165,13 @@
 // of its negative acknowledgement ends, when the consumer's pull request
 // is waiting (Consume keeps one); the tests measure a few milliseconds
 // between the instant the policy chose and the handler's start. A delivery
-// that comes sooner than the policy's instant (by more than a millisecond)
-// is sent back for the rest of the wait: a nats-server restarted while a
-// message waits delivers it again after AckWait, not after the delay.
+// that comes sooner than the policy's instant is sent back for the rest of
+// the wait: a nats-server restarted while a message waits delivers it
+// again after AckWait, not after the delay. The instant was read on the
+// clock of the worker that decided, and is compared with the clock of the
+// one that receives the message: a delivery sooner by less than 50ms, or
+// 1% of the wait, runs, so that clocks that disagree by that much cost no
+// extra delivery. Keep the workers' clocks synchronised (NTP).
 // Messages that Consume has fetched but not yet handled wait in the
 // client; AckWait runs for them too.
 //
@@ -157,7 +187,7 @@
 //
 // A Retrier is safe for concurrent use by any number of consumers and
 // handlers. It starts no goroutine of its own: what runs is the
-// consumer's, stopped by its Stop or Drain. A handler whose message needs
+// consumer's, stopped by its Stop or Drain. A delivery whose message needs
 // keeping alive has a timer whose function marks it in progress; it is
-// stopped, and waited for, before the delivery is settled.
+// stopped, and waited for, before the message is acknowledged.
 package jetstreamx

@@ -2,6 +2,7 @@ package jetstreamx_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -79,8 +80,18 @@ func (m *fakeMsg) settled() (string, time.Duration) {
 // fakeKV is a bucket in memory.
 type fakeKV struct {
 	jetstream.KeyValue
-	mu sync.Mutex
-	m  map[string][]byte
+	mu     sync.Mutex
+	m      map[string][]byte
+	getErr error // what Get returns, when set
+}
+
+// errBucketDown is the error of a fake bucket that does not answer.
+var errBucketDown = errors.New("bucket down")
+
+func (kv *fakeKV) setGetErr(err error) {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	kv.getErr = err
 }
 
 type fakeEntry struct {
@@ -93,6 +104,9 @@ func (e fakeEntry) Value() []byte { return e.v }
 func (kv *fakeKV) Get(_ context.Context, key string) (jetstream.KeyValueEntry, error) {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
+	if kv.getErr != nil {
+		return nil, kv.getErr
+	}
 	v, ok := kv.m[key]
 	if !ok {
 		return nil, jetstream.ErrKeyNotFound

@@ -27,8 +27,9 @@ const defaultURL = "nats://127.0.0.1:4222"
 // redelivery starts in these tests. The server's redelivery timer fires
 // about 1 ms after a delayed negative acknowledgement is due and the
 // consumer's pull request is already waiting; the rest is slack for a
-// loaded machine.
-const lateness = 250 * time.Millisecond
+// loaded machine (250 ms was exceeded once in five runs under a load
+// average of 13 on two cores), the same second riverx allows.
+const lateness = time.Second
 
 // serverURL returns the URL of the test server, after checking that it
 // answers with JetStream: the test skips when it does not (fails under

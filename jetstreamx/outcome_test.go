@@ -177,3 +177,40 @@ func TestHintIsObeyed(t *testing.T) {
 	assert.LessOrEqual(t, runs[1].Started.Sub(chosen[0]), lateness)
 	assert.Len(t, rec.of(seq), 2)
 }
+
+// Without a dead-letter subject, on a server older than 2.10.4 (which
+// keeps no termination reason), the reason of a stop goes to
+// Config.OnError, the one place left for it. (Before, it vanished.) On a
+// newer server the advisory carries it, and nothing is reported.
+func TestReasonReportedWhenTheServerKeepsNone(t *testing.T) {
+	js := connect(t)
+	f := newFixture(t, js)
+	rep := &reports{}
+	r, err := jetstreamx.New(js, jetstreamx.Config{Progress: f.kv, OnError: rep.add})
+	require.NoError(t, err)
+	cons := f.consumer(t, jetstream.ConsumerConfig{})
+	adv := advisories(t, js, f.name, cons.CachedInfo().Name)
+	rec := &recorder{}
+	h, err := r.Handler(context.Background(), cons, flaky(rec))
+	require.NoError(t, err)
+	consumeAll(t, cons, h)
+
+	f.publish(t, "9 permanent")
+	var a terminated
+	select {
+	case a = <-adv:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no termination advisory")
+	}
+	waitSettled(t, cons)
+	version := js.Conn().ConnectedServerVersion()
+	if !before2104(version) {
+		assert.Contains(t, a.Reason, "retry: permanent error after 1 attempt: card declined")
+		assert.Empty(t, rep.all())
+		return
+	}
+	assert.Empty(t, a.Reason, "server %s", version)
+	require.Len(t, rep.all(), 1)
+	assert.Contains(t, rep.all()[0], "terminated (the server, older than 2.10.4, keeps no reason; no dead-letter copy)")
+	assert.Contains(t, rep.all()[0], "retry: permanent error after 1 attempt: card declined")
+}

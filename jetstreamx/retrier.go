@@ -70,6 +70,7 @@ type Config struct {
 type Retrier struct {
 	policy   *retry.Policy // the user's policy: Begin, Failed, Succeeded
 	redecide *retry.Policy // decides a retry held back, before the message runs again
+	elapsed  *retry.Policy // the policy's elapsed limit alone: ends a deferral past it
 	schedule *retry.Policy // the policy's waits alone: no budget, breaker, observer or limits
 	limit    int           // the policy's attempt limit, 0 for none
 
@@ -127,6 +128,9 @@ func New(js jetstream.JetStream, cfg Config, opts ...retry.Option) (*Retrier, er
 	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll))
 	r.schedule, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithMaxElapsed(0), retry.WithClassifier(retryAll))
+	r.elapsed, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
+		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithClassifier(retryAll),
+		retry.WithBackoff(retry.Constant(0)), retry.WithJitter(retry.NoJitter))
 	r.limit = attemptLimit(p)
 	return r, nil
 }
@@ -196,6 +200,30 @@ func (r *Retrier) scheduledWait(pr retry.Progress, now time.Time) time.Duration 
 	}
 	v := r.schedule.Failed(context.Background(), pr, errScheduled, now)
 	return v.Wait
+}
+
+// pastElapsed returns the error that ends a message deferred at now for
+// wait, after pr's attempts, because the policy refused it for reason
+// (the breaker's or the budget's sentinel), when the deferral would end
+// at or past the policy's elapsed limit ([retry.WithMaxElapsed],
+// measured from pr.Start): as Do ends a call whose next wait would, with
+// [retry.ErrMaxElapsed] as the reason and reason as its last error. It
+// returns nil when the deferral ends within the limit, or there is none.
+func (r *Retrier) pastElapsed(pr retry.Progress, reason error, wait time.Duration, now time.Time) error {
+	if pr.Start.IsZero() {
+		return nil
+	}
+	n := pr.Attempts
+	pr.Attempts = max(n, 1) // the engine starts a progress without attempts at now
+	v := r.elapsed.Failed(context.Background(), pr, reason, now.Add(wait))
+	if !errors.Is(v.Err, retry.ErrMaxElapsed) {
+		return nil
+	}
+	var e *retry.Error
+	if errors.As(v.Err, &e) {
+		e.Attempts = n
+	}
+	return v.Err
 }
 
 // errScheduled is the error scheduledWait reports; no one sees it.

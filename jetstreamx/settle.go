@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ func (d *delivery) succeeded(actx context.Context, apr retry.Progress) {
 	if err := d.r.policy.Succeeded(actx, apr, d.r.now()); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: the message succeeded, but its report to the retry policy failed: %w", err))
 	}
+	d.release()
 	if err := d.msg.Ack(); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: acknowledging the message: %w", err))
 		return
@@ -36,8 +38,14 @@ func (d *delivery) deferTo(st State, wait time.Duration, why error) {
 		d.end(why, st.Progress)
 		return
 	}
-	st.Next, st.Published, st.Due = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait)
+	st.Next, st.Published, st.Due, st.Wait = d.meta.NumDelivered+1, d.meta.Timestamp, d.now.Add(wait), wait
 	d.r.report(d.msg, d.r.save(d, st))
+	d.nak(wait)
+}
+
+// nak asks the server to deliver the message again after wait.
+func (d *delivery) nak(wait time.Duration) {
+	d.release()
 	if err := d.msg.NakWithDelay(wait); err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: negative acknowledgement (delay %v): %w; the server delivers the message again after AckWait", wait, err))
 	}
@@ -54,33 +62,80 @@ func (d *delivery) end(reason error, pr retry.Progress) {
 		attempts = e.Attempts
 	}
 	later := State{Progress: pr, Stopped: reason.Error(), Reason: reasonWord(reason)}
+	later.Next, later.Published = d.meta.NumDelivered+1, d.meta.Timestamp
+	copied := false
 	if d.r.deadLetter != "" {
-		if err := d.deadLetter(reason, attempts); err != nil {
+		err := d.deadLetter(reason, attempts)
+		copied = err == nil
+		if err != nil {
+			d.r.report(d.msg, d.publishLater(later, err))
 			if !d.last {
-				d.r.report(d.msg, fmt.Errorf("%w; the message comes back after %v to publish it", err, d.r.minDefer))
-				d.deferTo(later, d.r.minDefer, nil)
+				d.nak(d.r.minDefer)
 				return
 			}
-			d.r.report(d.msg, fmt.Errorf("%w; terminated without it (the last delivery MaxDeliver allows)", err))
 		}
 	}
-	if err := d.term(reason); err != nil {
+	d.release()
+	withReason, err := d.term(reason)
+	if err != nil {
 		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminating the message: %w; it is terminated when it comes back", err))
-		later.Next, later.Published = d.meta.NumDelivered+1, d.meta.Timestamp
 		d.r.report(d.msg, d.r.save(d, later))
 		return
+	}
+	if !withReason && !copied { // the reason would be nowhere else
+		d.r.report(d.msg, fmt.Errorf("jetstreamx: terminated (the server, older than 2.10.4, keeps no reason; no dead-letter copy): %w", reason))
 	}
 	d.r.report(d.msg, d.r.forget(d))
 }
 
+// publishLater answers a dead-letter copy that could not be published
+// (err): on a delivery that is not the last MaxDeliver allows, it stores
+// later, the stop, so that the next delivery publishes the copy and
+// terminates the message without running the handler, and d.last stays
+// false. When the stop cannot be stored, the next delivery could not know
+// the message ended and would run it again: the message is terminated
+// without its copy (d.last is set). It returns what to report.
+func (d *delivery) publishLater(later State, err error) error {
+	if d.last {
+		return fmt.Errorf("%w; terminated without it (the last delivery MaxDeliver allows)", err)
+	}
+	if serr := d.r.save(d, later); serr != nil {
+		d.last = true
+		return fmt.Errorf("%w; terminated without it, since the stop could not be stored for the next delivery to publish it: %w", err, serr)
+	}
+	return fmt.Errorf("%w; the message comes back after %v to publish it", err, d.r.minDefer)
+}
+
+// unread answers a delivery whose state the bucket did not return (u):
+// the state may say the message ended, so it must not run. It comes back
+// after Config.Defer, nothing stored (a write could overwrite the stop).
+// On the last delivery MaxDeliver allows it cannot come back: it is ended
+// without running, its dead-letter copy saying "state_unreadable".
+func (d *delivery) unread(u unreadable) {
+	if !d.last {
+		d.r.report(d.msg, fmt.Errorf("%w; the message is not run, and comes back after %v", u, d.r.minDefer))
+		d.nak(d.r.minDefer)
+		return
+	}
+	d.r.report(d.msg, fmt.Errorf("%w; terminated without running (the last delivery MaxDeliver allows), since the state may say it ended", u))
+	why := stopped{msg: "jetstreamx: not run: the retry state could not be read on the last delivery MaxDeliver allows: " + u.Error(), reason: ReasonStateUnreadable}
+	d.end(why, retry.Progress{Attempts: int(min(d.meta.NumDelivered-1, math.MaxInt32))})
+}
+
+// ReasonStateUnreadable is the [HeaderReason] of a message ended without
+// running because its state could not be read on the last delivery the
+// consumer's MaxDeliver allows.
+const ReasonStateUnreadable = "state_unreadable"
+
 // term terminates the message, with the reason where the server reads one
 // (TermWithReason, nats-server 2.10.4 and later; an older server ignores a
-// termination with a reason, and the message would come back).
-func (d *delivery) term(reason error) error {
+// termination with a reason, and the message would come back), and says
+// whether the reason went with it.
+func (d *delivery) term(reason error) (withReason bool, err error) {
 	if nc := d.r.conn(); nc != nil && atLeast(nc.ConnectedServerVersion(), 2, 10, 4) {
-		return d.msg.TermWithReason(clip(reason.Error()))
+		return true, d.msg.TermWithReason(clip(reason.Error()))
 	}
-	return d.msg.Term()
+	return false, d.msg.Term()
 }
 
 // The headers of a dead-letter copy, besides the original message's own
@@ -89,7 +144,8 @@ func (d *delivery) term(reason error) error {
 const (
 	// HeaderReason holds the reason the policy ended the message, as
 	// [retry.ReasonOf] names it: "permanent", "exhausted", "max_elapsed",
-	// "not_idempotent", "hint_too_long", "budget", "circuit_open"...
+	// "not_idempotent", "hint_too_long", "budget", "circuit_open"...,
+	// or [ReasonStateUnreadable].
 	HeaderReason = "Retrykit-Reason"
 	// HeaderError holds the error the message ended with, on one line:
 	// the *retry.Error's text, with the handler's last error.

@@ -174,3 +174,48 @@ func TestLostDeliveriesCount(t *testing.T) {
 	assert.Equal(t, "exhausted", dead[0].Header.Get(jetstreamx.HeaderReason))
 	assert.Equal(t, "3", dead[0].Header.Get(jetstreamx.HeaderAttempts))
 }
+
+// Clocks that disagree between the worker that decided a retry and the
+// one that receives it cost no extra delivery: with the deciding worker
+// 30ms ahead, each retry is delivered 30ms "early" on the receiving
+// worker's clock, and runs. With MaxDeliver equal to the policy's limit, a
+// message failing 3 times then succeeding still runs 4 times and is
+// acknowledged. (Before, each such delivery was sent back for 30ms,
+// spending a delivery: the message ended "exhausted" after 2 runs.) A
+// delivery seconds early (a restarted server) is still sent back.
+func TestClockSkewBetweenWorkers(t *testing.T) {
+	ran := 0
+	s := newSettle(t, context.Background(), 4, func(context.Context, jetstream.Msg) error {
+		ran++
+		if ran <= 3 {
+			return errFlaky
+		}
+		return nil
+	}, retry.WithMaxAttempts(4), retry.WithBackoff(retry.Constant(2*time.Second)), retry.WithJitter(retry.NoJitter))
+	const skew = 30 * time.Millisecond
+	for n := uint64(1); n <= 4; n++ {
+		m := newFakeMsg(1, n, published)
+		s.h(m)
+		kind, delay := m.settled()
+		if n == 4 {
+			assert.Equal(t, "ack", kind)
+			break
+		}
+		require.Equal(t, "nak", kind, "delivery %d", n)
+		require.Equal(t, 2*time.Second, delay, "delivery %d: a retry, not a deferral", n)
+		s.at = s.at.Add(delay - skew) // the receiving worker's clock is behind the deciding one's
+	}
+	assert.Equal(t, 4, ran)
+
+	// Seconds early: sent back for the rest of the wait, not run.
+	s = newSettle(t, context.Background(), 0, func(context.Context, jetstream.Msg) error { return errFlaky },
+		retry.WithBackoff(retry.Constant(10*time.Second)), retry.WithJitter(retry.NoJitter))
+	s.h(newFakeMsg(1, 1, published))
+	s.at = s.at.Add(time.Second)
+	m := newFakeMsg(1, 2, published)
+	s.h(m)
+	kind, delay := m.settled()
+	assert.Equal(t, "nak", kind)
+	assert.Equal(t, 9*time.Second, delay, "the rest of the wait")
+	assert.Equal(t, 1, s.state(t).Progress.Attempts, "not run")
+}

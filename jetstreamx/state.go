@@ -35,6 +35,10 @@ type State struct {
 	// acknowledgement: it restarted) is sent back for the rest of the
 	// wait, without running and without counting.
 	Due time.Time `json:"due,omitzero"`
+	// Wait is the wait that ends at Due, as the deciding worker chose it.
+	// A delivery sooner than Due by less than 1% of it (or 50ms) runs:
+	// the clocks of two workers may disagree by that much.
+	Wait time.Duration `json:"wait,omitempty"`
 	// Published is when the stream stored the message; a state whose
 	// instant differs belongs to another message that had the same stream
 	// sequence (a stream deleted and created again), and is ignored.
@@ -112,8 +116,10 @@ func derived(meta *jetstream.MsgMetadata) State {
 // load reads the state of the message delivered with meta. A first
 // delivery has none and reads nothing. A redelivery without one (its
 // earlier deliveries never reported), or with one that belongs to another
-// message, gets the derived state; a malformed or unreadable one gets the
-// derived state and an error saying why.
+// message, gets the derived state; a malformed one gets the derived state
+// and an error saying why. When the bucket does not answer, the error is
+// an [unreadable]: the state may say the message ended, and the message
+// must not run.
 func (r *Retrier) load(d *delivery, meta *jetstream.MsgMetadata) (State, error) {
 	if meta.NumDelivered <= 1 {
 		return derived(meta), nil
@@ -124,7 +130,7 @@ func (r *Retrier) load(d *delivery, meta *jetstream.MsgMetadata) (State, error) 
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		return derived(meta), nil
 	case err != nil:
-		return derived(meta), fmt.Errorf("jetstreamx: reading the retry state %q: %w; counting every earlier delivery as an attempt", key, err)
+		return derived(meta), unreadable{fmt.Errorf("jetstreamx: reading the retry state %q: %w", key, err)}
 	}
 	st, err := decodeState(e.Value())
 	switch {
@@ -135,6 +141,12 @@ func (r *Retrier) load(d *delivery, meta *jetstream.MsgMetadata) (State, error) 
 	}
 	return st, nil
 }
+
+// unreadable is the error of a state the bucket did not return (it did
+// not answer, or failed), as opposed to one it does not hold.
+type unreadable struct{ error }
+
+func (u unreadable) Unwrap() error { return u.error }
 
 // save stores st for the message of d.
 func (r *Retrier) save(d *delivery, st State) error {

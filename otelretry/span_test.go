@@ -17,9 +17,9 @@ import (
 )
 
 // TestCallerSpanIsNeverEnded: an AttemptEnd with a context this observer
-// did not start an attempt span in (a caller-driven attempt reported to
-// Failed without Begin, or a hook called with the caller's context) leaves
-// the caller's span running.
+// did not start an attempt span in (a hook called with the caller's
+// context) leaves the caller's span running, and a caller-driven attempt
+// reported to Failed without Begin is refused before any hook hears of it.
 func TestCallerSpanIsNeverEnded(t *testing.T) {
 	tel := newTelemetry(t)
 	obs := tel.observer(t)
@@ -29,7 +29,7 @@ func TestCallerSpanIsNeverEnded(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	v := p.Failed(ctx, retry.Progress{}, errors.New("a"), now)
-	require.NoError(t, v.Err)
+	require.ErrorIs(t, v.Err, retry.ErrInvalidConfig)
 	obs.AttemptEnd(ctx, retry.AttemptEndInfo{Attempt: 1, Err: errors.New("a")})
 	assert.True(t, caller.IsRecording(), "the caller's span is still running")
 	assert.Empty(t, tel.spans.GetSpans())

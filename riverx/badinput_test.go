@@ -88,7 +88,9 @@ func TestMalformedStoredProgress(t *testing.T) {
 		{`{"retrykit": {"progress": {"attempts": -3}}}`, "invalid Progress (attempts -3"},
 		{`{"retrykit": "garbage"}`, "malformed retry state"},
 		{`{"retrykit": {"progress": {"attempts": 1, "start": "yesterday"}}}`, "malformed retry state"},
-		{`{"retrykit": {"next_attempt": -1}}`, "next_attempt -1 is negative"},
+		{`{"retrykit": {"next_attempt": -1}}`, "next_attempt -1 is below 1"},
+		{`{"retrykit": {"next_attempt": 0}}`, "next_attempt 0 is below 1"},
+		{`{"retrykit": {"next_attempt": 1, "ended_at": -2}}`, "ended_at -2 is negative"},
 	} {
 		t.Run(tc.metadata, func(t *testing.T) {
 			res, err := client.Insert(context.Background(), flakyArgs{}, &river.InsertOpts{Metadata: []byte(tc.metadata)})
@@ -113,4 +115,43 @@ func TestStateJSON(t *testing.T) {
 	var back riverx.State
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, st, back)
+}
+
+// legacyMiddleware is a worker middleware of River's legacy field
+// (river.Config.WorkerMiddleware) that only passes the job on.
+type legacyMiddleware struct{ river.MiddlewareDefaults }
+
+func (*legacyMiddleware) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	return doInner(ctx)
+}
+
+// A configuration that uses River's legacy WorkerMiddleware field gets the
+// Retrier there, first: River refuses Middleware beside it, and the
+// client is made and decides by the policy. (Before, Install set
+// Middleware, and river.NewClient failed: "only one of the pair ...".)
+func TestInstallBesideLegacyWorkerMiddleware(t *testing.T) {
+	dsn := newDatabase(t)
+	pool := openPool(t, dsn)
+	r, err := riverx.New(riverx.Config{})
+	require.NoError(t, err)
+	rec := &recorder{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, flakyWorker(rec))
+	cfg := clientConfig(workers)
+	//lint:ignore SA1019 the legacy field is what this test is about
+	cfg.WorkerMiddleware = []rivertype.WorkerMiddleware{&legacyMiddleware{}}
+	require.NoError(t, r.Install(cfg))
+	require.NoError(t, r.Install(cfg), "twice changes nothing")
+	assert.Empty(t, cfg.Middleware)
+	//lint:ignore SA1019 the legacy field is what this test is about
+	legacy := cfg.WorkerMiddleware
+	require.Len(t, legacy, 2)
+	assert.Same(t, r, legacy[0])
+	client := startClient(t, pool, cfg)
+
+	res, err := client.Insert(context.Background(), flakyArgs{Fail: 9, Mark: "permanent"}, nil)
+	require.NoError(t, err)
+	job := waitFinal(t, client, res.Job.ID)
+	assert.Equal(t, rivertype.JobStateCancelled, job.State, "the policy decided: Permanent cancels")
+	assert.Len(t, rec.of(job.ID), 1)
 }

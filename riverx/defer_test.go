@@ -115,3 +115,47 @@ func TestBudgetRefusalDefers(t *testing.T) {
 	assert.EqualValues(t, 4, stats.Allowed, "every retry that ran was granted, and only those")
 	assert.Positive(t, stats.Denied, "some retries waited for the budget")
 }
+
+// A job the breaker keeps refusing is not deferred past the policy's
+// elapsed limit: once a deferral would end past it, the job is cancelled
+// with reason max_elapsed, as Do ends a call whose next wait would (the
+// limit counts from the first refusal of a job that never ran, as Do's
+// from its call's start). Before, it was snoozed for as long as the
+// breaker stayed open, and ran after it, however late.
+func TestOpenBreakerEndsAtTheElapsedLimit(t *testing.T) {
+	dsn := newDatabase(t)
+	pool := openPool(t, dsn)
+	breaker, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	require.NoError(t, err)
+	r, err := riverx.New(riverx.Config{Defer: 200 * time.Millisecond}, retry.WithBreaker(breaker),
+		retry.WithMaxElapsed(time.Second), retry.WithBackoff(retry.Constant(20*time.Millisecond)))
+	require.NoError(t, err)
+	rec := &recorder{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, flakyWorker(rec))
+	cfg := clientConfig(workers)
+	require.NoError(t, r.Install(cfg))
+	client := startClient(t, pool, cfg)
+	ctx := context.Background()
+
+	trip, err := client.Insert(ctx, flakyArgs{Fail: 1}, nil) // its failure opens the breaker for an hour
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return breaker.State() == retry.BreakerOpen }, 10*time.Second, time.Millisecond)
+	never, err := client.Insert(ctx, flakyArgs{}, nil)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		id   int64
+		runs int
+		want string
+	}{
+		{trip.Job.ID, 1, "retry: maximum elapsed time reached after 1 attempt: retry: circuit breaker is open"},
+		{never.Job.ID, 0, "retry: maximum elapsed time reached: retry: circuit breaker is open"},
+	} {
+		job := waitFinal(t, client, tc.id)
+		assert.Equal(t, rivertype.JobStateCancelled, job.State)
+		assert.Len(t, rec.of(tc.id), tc.runs)
+		require.NotEmpty(t, job.Errors)
+		assert.Contains(t, job.Errors[len(job.Errors)-1].Error, tc.want)
+	}
+}

@@ -67,7 +67,11 @@
 // every run that happened, a lost one too, and never one that did not.
 //
 // The elapsed limit ([retry.WithMaxElapsed]) is measured from the job's
-// first run, kept with the job. River's JobTimeout is the attempt timeout:
+// first run, kept with the job. A deferral (the breaker or the budget
+// refused) that would end past it cancels the job instead, with
+// [retry.ErrMaxElapsed] and the refusal as its last error, as Do ends a
+// call whose next wait would; for a job that never ran, the limit counts
+// from the breaker's first refusal (Do's, from its call's start). River's JobTimeout is the attempt timeout:
 // a run whose context deadline passed while the job's own context lives is
 // reported as [retry.TimedOut] (retried at the budget's TimeoutCost);
 // [retry.WithAttemptTimeout] is Do's and is not applied here.
@@ -82,6 +86,17 @@
 // fails that delivery with an error saying so (in the job's errors) and is
 // reset from River's attempt count; on the last run River allows, the job
 // is snoozed instead, the error kept in the state: the job is not lost.
+//
+// # An operator's retry
+//
+// A job the policy ended (cancelled, or completed after a failure) can be
+// run again by an operator: River's JobRetry, the UI's "Retry". River
+// keeps the job's attempt count; the state records the attempt the job
+// ended at (State.Ended), and a run past it is a new call of the policy,
+// with a fresh progress: its attempt and elapsed limits count from it, a
+// job that ended after a panic runs again, and the observer sees a new
+// call. A job that completed on its first run has no state; retried, its
+// earlier run counts as one whose outcome was never reported.
 //
 // # Timing
 //

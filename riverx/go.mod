@@ -6,7 +6,7 @@ replace github.com/retrykit/retry => ../
 
 require (
 	github.com/jackc/pgx/v5 v5.11.0
-	github.com/retrykit/retry v0.0.0
+	github.com/retrykit/retry v0.0.0-00010101000000-000000000000
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/rivertype v0.51.2

@@ -48,6 +48,7 @@ type Retrier struct {
 
 	policy   *retry.Policy // the user's policy: Begin, Failed, Succeeded
 	redecide *retry.Policy // decides a retry held back, before the job runs again
+	elapsed  *retry.Policy // the policy's elapsed limit alone: ends a deferral past it
 	schedule *retry.Policy // the policy's waits alone: no budget, breaker, observer or limits
 	minDefer time.Duration
 	clock    func() time.Time
@@ -56,7 +57,7 @@ type Retrier struct {
 	store   func(context.Context, State) // setState; a test's simulated River replaces it
 
 	mu   sync.Mutex
-	last map[int]*retry.Policy // the policy with River's max_attempts as its limit
+	last map[int]*retry.Policy // the policy with the attempts made as its limit, by count
 }
 
 var (
@@ -93,6 +94,9 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll))
 	r.schedule, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithMaxElapsed(0), retry.WithClassifier(retryAll))
+	r.elapsed, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
+		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithClassifier(retryAll),
+		retry.WithBackoff(retry.Constant(0)), retry.WithJitter(retry.NoJitter))
 	return r, nil
 }
 
@@ -101,7 +105,10 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 func retryAll(error) retry.Class { return retry.Retryable }
 
 // Install puts r into cfg as its retry policy and its first middleware,
-// which is what a client-wide Retrier needs. It returns an error, leaving
+// which is what a client-wide Retrier needs: the first of cfg.Middleware,
+// or of the legacy cfg.WorkerMiddleware when cfg uses the legacy fields
+// (WorkerMiddleware or JobInsertMiddleware) and not Middleware, since
+// River refuses both kinds at once. It returns an error, leaving
 // cfg unchanged, when r is nil or cfg already has another retry policy:
 // two policies would contradict each other about when a failed job runs.
 // Installing r twice changes nothing.
@@ -116,6 +123,9 @@ func (r *Retrier) Install(cfg *river.Config) error {
 			"a Retrier decides when a failed job runs again, and two policies would contradict each other", cfg.RetryPolicy)
 	}
 	cfg.RetryPolicy = r
+	if len(cfg.Middleware) == 0 && r.installLegacy(cfg) {
+		return nil
+	}
 	for _, m := range cfg.Middleware {
 		if m == rivertype.Middleware(r) {
 			return nil
@@ -125,6 +135,26 @@ func (r *Retrier) Install(cfg *river.Config) error {
 	return nil
 }
 
+// installLegacy puts r first in cfg.WorkerMiddleware, unless it is there
+// already, when cfg uses River's legacy middleware fields, which River
+// refuses beside Middleware; it reports whether cfg does.
+func (r *Retrier) installLegacy(cfg *river.Config) bool {
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	legacy := cfg.WorkerMiddleware
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	if len(legacy) == 0 && len(cfg.JobInsertMiddleware) == 0 {
+		return false
+	}
+	for _, m := range legacy {
+		if m == rivertype.WorkerMiddleware(r) {
+			return true
+		}
+	}
+	//lint:ignore SA1019 a configuration that uses the legacy fields must keep them
+	cfg.WorkerMiddleware = append([]rivertype.WorkerMiddleware{r}, legacy...)
+	return true
+}
+
 // valid reports whether r was made by New.
 func (r *Retrier) valid() bool { return r != nil && r.policy != nil }
 
@@ -132,19 +162,21 @@ func (r *Retrier) valid() bool { return r != nil && r.policy != nil }
 func (r *Retrier) now() time.Time { return r.clock() }
 
 // limited returns the policy to decide the job's last run River allows
-// (its attempt has reached max_attempts): r's policy with River's limit,
-// so that the run ends the job with the policy's reason and the observer
-// sees the end. Policies are built once per distinct max_attempts.
-func (r *Retrier) limited(job *rivertype.JobRow) *retry.Policy {
-	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts {
+// (its attempt has reached max_attempts), made after attempts attempts of
+// the policy (fewer than River's count after an operator's retry): r's
+// policy with those attempts as its limit, so that the run ends the job
+// with the policy's reason and the observer sees the end. Policies are
+// built once per distinct count.
+func (r *Retrier) limited(job *rivertype.JobRow, attempts int) *retry.Policy {
+	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts || attempts <= 0 {
 		return r.policy
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, ok := r.last[job.MaxAttempts]
+	p, ok := r.last[attempts]
 	if !ok {
-		p, _ = r.policy.With(retry.WithMaxAttempts(job.MaxAttempts)) // a positive limit is valid
-		r.last[job.MaxAttempts] = p
+		p, _ = r.policy.With(retry.WithMaxAttempts(attempts)) // a positive limit is valid
+		r.last[attempts] = p
 	}
 	return p
 }
@@ -159,6 +191,30 @@ func (r *Retrier) scheduledWait(pr retry.Progress, now time.Time) time.Duration 
 	}
 	v := r.schedule.Failed(context.Background(), pr, errScheduled, now)
 	return v.Wait
+}
+
+// pastElapsed returns the error that ends a job deferred at now for
+// wait, after pr's attempts, because the policy refused it for reason
+// (the breaker's or the budget's sentinel), when the deferral would end
+// at or past the policy's elapsed limit ([retry.WithMaxElapsed],
+// measured from pr.Start): as Do ends a call whose next wait would, with
+// [retry.ErrMaxElapsed] as the reason and reason as its last error. It
+// returns nil when the deferral ends within the limit, or there is none.
+func (r *Retrier) pastElapsed(pr retry.Progress, reason error, wait time.Duration, now time.Time) error {
+	if pr.Start.IsZero() {
+		return nil
+	}
+	n := pr.Attempts
+	pr.Attempts = max(n, 1) // the engine starts a progress without attempts at now
+	v := r.elapsed.Failed(context.Background(), pr, reason, now.Add(wait))
+	if !errors.Is(v.Err, retry.ErrMaxElapsed) {
+		return nil
+	}
+	var e *retry.Error
+	if errors.As(v.Err, &e) {
+		e.Attempts = n
+	}
+	return v.Err
 }
 
 // errScheduled is the error scheduledWait reports; no one sees it.

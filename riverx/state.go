@@ -38,6 +38,12 @@ type State struct {
 	// (a panic cannot be turned into a cancellation): the job is cancelled
 	// with it when it is next delivered, without running.
 	Stopped string `json:"stopped,omitempty"`
+	// Ended is River's attempt number at which the job ended (cancelled by
+	// the policy, or completed after a failure), 0 while it has not. A run
+	// with a larger attempt number follows an operator's retry (River's
+	// JobRetry, the UI's "Retry", which keeps the attempt count): it
+	// starts a new call of the policy, with a fresh Progress.
+	Ended int `json:"ended_at,omitempty"`
 }
 
 // keyBytes is what a job's metadata contains when it holds a State.
@@ -64,8 +70,11 @@ func loadState(job *rivertype.JobRow) (State, error) {
 	if err := json.Unmarshal(*m.State, &st); err != nil {
 		return State{Next: 1}, fmt.Errorf("riverx: job %d: malformed retry state in metadata %q: %w", job.ID, MetadataKey, err)
 	}
-	if st.Next < 0 {
-		return State{Next: 1}, fmt.Errorf("riverx: job %d: malformed retry state in metadata %q: next_attempt %d is negative", job.ID, MetadataKey, st.Next)
+	switch {
+	case st.Next < 1:
+		return State{Next: 1}, fmt.Errorf("riverx: job %d: malformed retry state in metadata %q: next_attempt %d is below 1", job.ID, MetadataKey, st.Next)
+	case st.Ended < 0:
+		return State{Next: 1}, fmt.Errorf("riverx: job %d: malformed retry state in metadata %q: ended_at %d is negative", job.ID, MetadataKey, st.Ended)
 	}
 	return st, nil
 }

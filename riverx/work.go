@@ -1,6 +1,7 @@
 package riverx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,10 @@ func (r *Retrier) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 		return r.repair(ctx, job, err, now)
 	}
 	if st.Stopped != "" {
-		return river.JobCancel(fmt.Errorf("riverx: ended by the retry policy after a run that panicked: %s", st.Stopped))
+		return r.end(ctx, job, st.Progress, fmt.Errorf("riverx: ended by the retry policy after a run that panicked: %s", st.Stopped))
+	}
+	if st.Ended > 0 && job.Attempt > st.Ended {
+		st = retried(st, job.Attempt, now)
 	}
 	pr := st.Progress
 	if lost := job.Attempt - st.Next; lost > 0 {
@@ -72,12 +76,13 @@ func (r *Retrier) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 		}
 		return err // the context is done (River is stopping), or the progress is invalid
 	}
-	return r.attempt(ctx, actx, job, pr, apr, doInner)
+	return r.attempt(ctx, actx, job, st.Deferred, pr, apr, doInner)
 }
 
 // attempt runs the job admitted with apr (pr is its progress before the
-// admission) and reports its outcome to the policy.
-func (r *Retrier) attempt(ctx, actx context.Context, job *rivertype.JobRow, pr, apr retry.Progress, doInner func(context.Context) error) (err error) {
+// admission; deferred, why it was last deferred) and reports its outcome
+// to the policy.
+func (r *Retrier) attempt(ctx, actx context.Context, job *rivertype.JobRow, deferred string, pr, apr retry.Progress, doInner func(context.Context) error) (err error) {
 	returned := false
 	defer func() {
 		if !returned { // doInner panicked (or called runtime.Goexit): River reports it
@@ -87,6 +92,9 @@ func (r *Retrier) attempt(ctx, actx context.Context, job *rivertype.JobRow, pr, 
 	err = doInner(actx)
 	returned = true
 	if err == nil {
+		if bytes.Contains(job.Metadata, keyBytes) { // a later operator's retry starts afresh
+			r.store(ctx, State{Progress: apr, Next: job.Attempt + 1, Deferred: deferred, Ended: job.Attempt})
+		}
 		if e := r.policy.Succeeded(actx, apr, r.now()); e != nil {
 			return fmt.Errorf("riverx: the job succeeded, but its report to the retry policy failed: %w", e)
 		}
@@ -122,7 +130,7 @@ var (
 // be recorded in the state for the next delivery.
 func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr retry.Progress, err error, returned bool) error {
 	now := r.now()
-	v := r.limited(job).Failed(actx, apr, judged(actx, err), now)
+	v := r.limited(job, apr.Attempts).Failed(actx, apr, judged(actx, err), now)
 	switch {
 	case v.Err == nil:
 		r.handoff.put(job.ID, now.Add(v.Wait), now)
@@ -146,9 +154,30 @@ func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr r
 	}
 	var cancel *rivertype.JobCancelError
 	if errors.As(err, &cancel) {
+		r.store(ctx, State{Progress: v.Next, Next: job.Attempt + 1, Ended: job.Attempt})
 		return err // the worker's own cancellation, already a stop
 	}
-	return river.JobCancel(v.Err)
+	return r.end(ctx, job, v.Next, v.Err)
+}
+
+// end cancels the job for why after pr's attempts, recording the attempt
+// it ended at: a later run (an operator's retry, which keeps River's
+// attempt count) is a new call of the policy.
+func (r *Retrier) end(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, why error) error {
+	r.store(ctx, State{Progress: pr, Next: job.Attempt + 1, Ended: job.Attempt})
+	return river.JobCancel(why)
+}
+
+// retried is the state of a job run again after it ended at st.Ended (an
+// operator's retry, River's JobRetry, which keeps the attempt count): a
+// fresh progress, as for a job never run. Runs between the retry and
+// this one whose outcome was never reported count as lost, from now.
+func retried(st State, attempt int, now time.Time) State {
+	fresh := State{Next: st.Ended + 1}
+	if attempt > fresh.Next {
+		fresh.Progress.Start = now
+	}
+	return fresh
 }
 
 // judged is err as the policy should judge it: the worker's own
@@ -180,7 +209,7 @@ func (r *Retrier) decideHeld(ctx context.Context, job *rivertype.JobRow, pr retr
 	case errors.Is(v.Err, retry.ErrBudgetExhausted):
 		return pr, r.deferHeld(ctx, job, pr, r.scheduledWait(pr, now), v.Err, now)
 	}
-	return pr, river.JobCancel(v.Err)
+	return pr, r.end(ctx, job, pr, v.Err)
 }
 
 // heldError is the error of the runs whose retry decideHeld decides.
@@ -191,18 +220,33 @@ func (e heldError) Error() string { return "riverx: retry held back: " + string(
 // deferHeld snoozes a job whose retry the budget refused (pr holds the
 // failed attempts), after wait or at least the Retrier's Defer, to be
 // decided again when it comes back. Snoozing does not spend one of River's
-// attempts.
+// attempts. A snooze that would end past the elapsed limit cancels the job
+// instead (see pastElapsed).
 func (r *Retrier) deferHeld(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, wait time.Duration, why error, now time.Time) error {
+	wait = max(wait, r.minDefer)
+	if end := r.pastElapsed(pr, retry.ErrBudgetExhausted, wait, now); end != nil {
+		return r.end(ctx, job, pr, end)
+	}
 	r.store(ctx, State{Progress: pr, Next: job.Attempt, Undecided: true, Deferred: why.Error()})
-	return river.JobSnooze(max(wait, r.minDefer))
+	return river.JobSnooze(wait)
 }
 
 // deferJob snoozes a job the breaker refused: it did not run, and comes
 // back after the wait the policy would choose, or at least the Retrier's
-// Defer, to ask the breaker again.
+// Defer, to ask the breaker again. The elapsed limit counts from the
+// first refusal of a job that never ran (as Do's from its call's start):
+// a snooze that would end past it cancels the job instead, with
+// [retry.ErrMaxElapsed] (see pastElapsed).
 func (r *Retrier) deferJob(ctx context.Context, job *rivertype.JobRow, pr retry.Progress, why error, now time.Time) error {
+	if pr.Start.IsZero() {
+		pr.Start = now // Begin starts the progress again at the first run
+	}
+	wait := max(r.scheduledWait(pr, now), r.minDefer)
+	if end := r.pastElapsed(pr, retry.ErrCircuitOpen, wait, now); end != nil {
+		return r.end(ctx, job, pr, end)
+	}
 	r.store(ctx, State{Progress: pr, Next: job.Attempt, Deferred: why.Error()})
-	return river.JobSnooze(max(r.scheduledWait(pr, now), r.minDefer))
+	return river.JobSnooze(wait)
 }
 
 // repair answers a job whose stored state is malformed: the run fails

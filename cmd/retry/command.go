@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
-	"syscall"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -16,9 +14,9 @@ import (
 
 // runCommand runs c.command under policy p and returns retry's exit status.
 func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader, stdout, stderr io.Writer) int {
-	in := newInput(stdin, c.stdin, stdinMemoryLimit, c.stdinLimit)
+	in := newInput(stdin, c.stdinMode(), stdinMemoryLimit, c.stdinLimit)
 	defer in.Close()
-	ctx, rl, stop := listenSignals(ctx)
+	ctx, rl, stop := listenSignals(ctx, c.foreground)
 	defer stop()
 
 	r := &runner{ctx: ctx, argv: c.command, stdin: in, stdout: stdout, stderr: stderr, relay: rl,
@@ -26,8 +24,8 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 	opts := []retry.Option{p, retry.WithClassifier(exitClassifiers(c)...)}
 	var log *logger
 	if c.verbose {
-		log = newLogger(stderr, c.attempts, terminalReason(c))
-		opts = append(opts, retry.WithNotify(log.retrying))
+		log = newLogger(stderr, c.attempts)
+		opts = append(opts, retry.WithNotify(log.retryScheduled))
 	}
 	began := time.Now()
 	err := retry.Run(ctx, r.attempt, opts...)
@@ -35,12 +33,18 @@ func runCommand(ctx context.Context, c *config, p *retry.Policy, stdin io.Reader
 		fmt.Fprintf(stderr, "retry: cannot run %q: %v\n", c.command[0], startReason(r.startErr.err))
 		return r.startErr.status
 	}
-	if r.inputErr != nil {
-		fmt.Fprintf(stderr, "retry: cannot replay standard input to attempt %d: %v\n", r.attempts+1, inputReason(r.inputErr, c.stdinLimit))
+	if r.inputErr != nil && r.attempts == 0 {
+		fmt.Fprintf(stderr, "retry: cannot give standard input to the command: %v\n", r.inputErr)
 		return exitFailure
 	}
-	log.outcome(err, r.attempts, time.Since(began))
-	return r.exitStatus(err)
+	o := r.outcome(c, err)
+	switch {
+	case log != nil:
+		log.outcome(o, time.Since(began))
+	case err != nil && !c.quiet:
+		fmt.Fprintln(stderr, o.line())
+	}
+	return o.status
 }
 
 // runner runs one attempt of the command at a time.
@@ -53,24 +57,110 @@ type runner struct {
 	killAfter      time.Duration
 	attemptTimeout time.Duration
 
-	attempts   int         // attempts started
-	lastStatus int         // the last attempt's exit status
-	startErr   *startError // set when the command could not be started
-	inputErr   error       // set when standard input could not be given to an attempt
+	attempts int         // attempts started
+	last     *exitError  // how the last attempt failed, or nil
+	startErr *startError // set when the command could not be started
+	inputErr error       // set when standard input could not be given to an attempt
 }
 
-// exitError is a failed attempt: the command ran and exited non-zero.
-type exitError struct {
-	status   int    // the exit status, 128+signal for a signal
-	state    string // "exit status 1", "signal: killed"
-	timedOut time.Duration
-}
-
-func (e *exitError) Error() string {
-	if e.timedOut > 0 {
-		return fmt.Sprintf("attempt timed out after %v, ended with %s", e.timedOut, e.state)
+// attempt runs the command once and waits for it. When it runs past the
+// attempt's timeout (or the caller of run cancels), it gets SIGTERM and
+// SIGKILL after killAfter; when a signal stopped the retrying, the relay
+// already passed it on, and the attempt gets killAfter to end before
+// SIGKILL. Either way the signals go to the attempt's process group, and
+// attempt returns once the group is gone (see process.settle).
+func (r *runner) attempt(ctx context.Context) error {
+	stdin, err := r.stdin.next(r.ctx)
+	if err != nil {
+		if r.ctx.Err() == nil { // else a signal stopped the retrying, which the outcome reports
+			r.inputErr = err
+		}
+		return retry.Permanent(err)
 	}
-	return e.state
+	defer r.stdin.done()
+	reapOrphans() // as PID 1: what earlier attempts left behind and has ended since
+	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, r.stdout, r.stderr
+	p, err := r.relay.start(cmd)
+	if err != nil {
+		if errors.Is(err, errInterrupted) {
+			return retry.Permanent(err)
+		}
+		r.startErr = &startError{status: startStatus(err), err: err}
+		return retry.Permanent(r.startErr)
+	}
+	r.attempts++
+	e := &exitError{}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+	if sig, _ := r.relay.signalled(); sig != nil {
+		// The relay passed the signal on; the attempt ends on its own
+		// terms, within killAfter.
+		e.killedAfter = r.killed(p.settle(r.killAfter))
+	} else if ctx.Err() != nil && !p.exited() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			e.timedOut = r.attemptTimeout // else the caller of run cancelled
+		}
+		e.killedAfter = r.killed(p.terminate(r.killAfter))
+	}
+	r.relay.ended()
+	state := cmd.ProcessState
+	e.status, e.signal = statusOf(state)
+	r.last = e
+	if state.Success() {
+		return nil
+	}
+	return e
+}
+
+// killed returns killAfter when SIGKILL had to end the attempt, else 0.
+func (r *runner) killed(sigkill bool) time.Duration {
+	if sigkill {
+		return r.killAfter
+	}
+	return 0
+}
+
+// outcome sums up the run once the loop ended with err: retry's exit
+// status and, on failure, what the give-up line and -v say.
+func (r *runner) outcome(c *config, err error) *outcome {
+	o := &outcome{failed: err != nil, attempts: r.attempts}
+	if r.last != nil {
+		o.last, o.status = r.last.Error(), r.last.status
+	}
+	if err == nil {
+		o.status = 0
+		return o
+	}
+	sig, during := r.relay.signalled()
+	var e *retry.Error
+	switch {
+	case sig != nil:
+		o.signal, o.during = sig, during
+		if !during {
+			o.status = signalStatus(sig)
+		}
+	case r.inputErr != nil:
+		o.reason = "standard input cannot be replayed: " + inputReason(r.inputErr, c.stdinLimit)
+	case errors.As(err, &e) && r.last != nil:
+		o.reason = c.stopReason(e, c.exitTerminalReason(r.last.status))
+	case errors.As(err, &e):
+		o.reason = c.stopReason(e, "")
+	default:
+		o.reason = err.Error()
+	}
+	return o
+}
+
+// inputReason explains why standard input could not be replayed, with what
+// to do about it.
+func inputReason(err error, limit int64) string {
+	if errors.Is(err, errStdinLimit) {
+		return fmt.Sprintf("it is longer than -stdin-limit %s; raise it, or use -stdin first or -stdin none", formatSize(limit))
+	}
+	return err.Error()
 }
 
 // startError is a command that could not be started. It is not retried:
@@ -81,93 +171,6 @@ type startError struct {
 }
 
 func (e *startError) Error() string { return e.err.Error() }
-
-// attempt runs the command once and waits for it. When ctx ends before the
-// command does, a signal already went to the command (see relay) and it is
-// left to exit on its own terms; otherwise (the attempt timed out) it gets
-// SIGTERM, then SIGKILL after killAfter.
-func (r *runner) attempt(ctx context.Context) error {
-	stdin, err := r.stdin.next(r.ctx)
-	if err != nil {
-		if r.ctx.Err() == nil { // else a signal stopped the retrying, which exitStatus reports
-			r.inputErr = err
-		}
-		return retry.Permanent(err)
-	}
-	defer r.stdin.done()
-	cmd := exec.Command(r.argv[0], r.argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, r.stdout, r.stderr
-	if err := r.relay.start(cmd); err != nil {
-		if errors.Is(err, errInterrupted) {
-			return retry.Permanent(err)
-		}
-		r.startErr = &startError{status: startStatus(err), err: err}
-		return retry.Permanent(r.startErr)
-	}
-	r.attempts++
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var timedOut time.Duration
-	select {
-	case <-done:
-	case <-ctx.Done():
-		if sig, _ := r.relay.signalled(); sig == nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				timedOut = r.attemptTimeout // else the caller of run cancelled
-			}
-			r.terminate(cmd.Process, done)
-		} else {
-			<-done
-		}
-	}
-	r.relay.exited()
-	state := cmd.ProcessState
-	r.lastStatus = statusOf(state)
-	if state.Success() {
-		return nil
-	}
-	return &exitError{status: r.lastStatus, state: state.String(), timedOut: timedOut}
-}
-
-// terminate asks the child to stop with SIGTERM, and kills it if it is
-// still running after killAfter. done receives when it has exited.
-func (r *runner) terminate(p *os.Process, done <-chan error) {
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		_ = p.Kill() // SIGTERM unsupported (Windows) or the child is gone
-	}
-	t := time.NewTimer(r.killAfter)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		_ = p.Kill()
-		<-done
-	}
-}
-
-// exitStatus is retry's exit status once the loop ended with err.
-func (r *runner) exitStatus(err error) int {
-	if err == nil {
-		return 0
-	}
-	sig, hitChild := r.relay.signalled()
-	switch {
-	case sig != nil && !hitChild:
-		return signalStatus(sig) // interrupted between attempts
-	case r.attempts > 0:
-		return r.lastStatus
-	}
-	return exitFailure
-}
-
-// statusOf returns a finished process's exit status the way shells report
-// it: 128+N for a process killed by signal N.
-func statusOf(ps *os.ProcessState) int {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
-}
 
 // startStatus maps an error from starting a command to the shells'
 // statuses: 127 when it does not exist, 126 when it cannot be executed.
@@ -190,51 +193,4 @@ func startReason(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// inputReason explains why standard input could not be replayed, with what
-// to do about it.
-func inputReason(err error, limit int64) string {
-	if errors.Is(err, errStdinLimit) {
-		return fmt.Sprintf("it is longer than -stdin-limit %s; raise the limit, or use -stdin first (only the first attempt reads it) or -stdin none", formatSize(limit))
-	}
-	return err.Error() + " (-stdin every)"
-}
-
-// exitClassifiers turns -retry-on and -stop-on into classifiers. A timed-out
-// attempt is retried before any classifier is asked.
-func exitClassifiers(c *config) []retry.Classifier {
-	switch {
-	case len(c.retryOn) > 0:
-		return []retry.Classifier{func(err error) retry.Class {
-			if hasStatus(err, c.retryOn) {
-				return retry.Retryable
-			}
-			return retry.Terminal
-		}}
-	case len(c.stopOn) > 0:
-		return []retry.Classifier{func(err error) retry.Class {
-			if hasStatus(err, c.stopOn) {
-				return retry.Terminal
-			}
-			return retry.Unclassified
-		}}
-	}
-	return nil
-}
-
-// terminalReason says why a failed attempt was not retried.
-func terminalReason(c *config) string {
-	switch {
-	case len(c.retryOn) > 0:
-		return "-retry-on does not list this exit status"
-	case len(c.stopOn) > 0:
-		return "-stop-on lists this exit status"
-	}
-	return "not retryable"
-}
-
-func hasStatus(err error, statuses []int) bool {
-	var e *exitError
-	return errors.As(err, &e) && slices.Contains(statuses, e.status)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,7 +31,7 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 		fmt.Fprintf(stderr, "retry: -d: %v\n", err)
 		return exitUsage
 	}
-	ctx, rl, stop := listenSignals(ctx)
+	ctx, rl, stop := listenSignals(ctx, false)
 	defer stop()
 
 	rctx := ctx
@@ -48,32 +47,28 @@ func runHTTP(ctx context.Context, c *config, p *retry.Policy, stdout, stderr io.
 	if c.statuses != nil {
 		opts = append(opts, retry.WithClassifier(httpx.RetryStatuses(c.statuses...)))
 	}
-	hl := &httpLog{maxDelay: c.maxDelay}
-	if c.verbose {
-		hl.logger = newLogger(stderr, c.attempts, "not retryable (-status, or the request is not idempotent)")
-	}
-	opts = append(opts, retry.WithObserver(&retry.Observer{RetryScheduled: hl.retrying}))
+	hl := newHTTPLog(c, stderr)
+	opts = append(opts, retry.WithObserver(hl.observer()))
 
 	began := time.Now()
 	resp, err := httpx.Do(&http.Client{}, req, opts...)
 	if err != nil {
-		hl.outcome(err, time.Since(began))
-		if sig, _ := rl.signalled(); sig != nil {
-			return signalStatus(sig)
-		}
-		fmt.Fprintf(stderr, "retry: %s %s: %s\n", req.Method, req.URL.Redacted(), failure(err))
-		return exitNoResponse
+		o := hl.failure(req, err, rl)
+		hl.report(o, time.Since(began))
+		return o.status
 	}
 	defer resp.Body.Close()
-	hl.response(resp, time.Since(began))
-	if _, err := io.Copy(stdout, resp.Body); err != nil {
+	o := hl.response(req, resp)
+	_, err = io.Copy(stdout, resp.Body)
+	hl.report(o, time.Since(began))
+	if err != nil {
 		fmt.Fprintf(stderr, "retry: reading the response body: %v\n", err)
 		if sig, _ := rl.signalled(); sig != nil {
 			return signalStatus(sig)
 		}
 		return exitNoResponse
 	}
-	return statusExit(resp.StatusCode)
+	return o.status
 }
 
 // failure is err's message for the line that already starts with the
@@ -138,62 +133,4 @@ func statusExit(code int) int {
 		return exitHTTP4xx
 	}
 	return 0
-}
-
-// httpLog counts attempts through the observer and, with -v, logs them.
-type httpLog struct {
-	logger   *logger       // nil without -v
-	attempts int           // attempts that failed and were retried
-	maxDelay time.Duration // -max-delay, to explain a refused Retry-After
-}
-
-func (h *httpLog) retrying(ctx context.Context, e retry.RetryInfo) {
-	h.attempts = e.Attempt
-	if h.logger != nil {
-		h.logger.retryScheduled(ctx, e)
-	}
-}
-
-// outcome logs a loop that ended without a response.
-func (h *httpLog) outcome(err error, elapsed time.Duration) {
-	if h.logger != nil {
-		h.logger.outcome(err, h.attempts+1, elapsed)
-	}
-}
-
-// response logs the final response: a success, or the status retries
-// ended on and why they ended there (httpx.Outcome); with the number of
-// times net/http sent the final attempt's request, which no retry line
-// shows, when it was counted.
-func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
-	if h.logger == nil {
-		return
-	}
-	var sends []slog.Attr
-	if n, counted := httpx.Sends(resp); counted {
-		sends = []slog.Attr{slog.Int("sends", n)}
-	}
-	if resp.StatusCode < 400 {
-		h.logger.succeeded(h.attempts+1, elapsed, sends...)
-		return
-	}
-	attrs := []slog.Attr{
-		slog.Int("attempt", h.attempts+1), slog.Int("max_attempts", h.logger.maxAttempts),
-		slog.String("status", resp.Status),
-	}
-	if e, ok := httpx.Outcome(resp); ok {
-		attrs[0] = slog.Int("attempt", e.Attempts)
-		attrs = append(attrs, slog.String("reason", h.why(e)))
-	}
-	attrs = append(attrs, sends...)
-	attrs = append(attrs, slog.Duration("elapsed", roundDuration(elapsed)))
-	h.logger.log.LogAttrs(context.Background(), slog.LevelInfo, "giving up", attrs...)
-}
-
-// why says in the flags' terms why the retries ended on a status.
-func (h *httpLog) why(e *retry.Error) string {
-	if errors.Is(e.Reason, retry.ErrHintTooLong) {
-		return fmt.Sprintf("Retry-After %v exceeds -max-delay %v", e.RetryAfter, h.maxDelay)
-	}
-	return h.logger.reason(e.Reason)
 }

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,28 +72,39 @@ func TestHTTPStatuses(t *testing.T) {
 		status   int
 		requests int
 		stdout   string
+		line     string // the give-up line, without -q
 	}{
-		{"503 twice then 200 prints the body", []int{503, 503, 200}, nil, 0, 3, "OK GET\n"},
-		{"404 is not retried", []int{404, 200}, nil, exitHTTP4xx, 1, "Not Found GET\n"},
-		{"422 is not retried", []int{422, 200}, nil, exitHTTP4xx, 1, "Unprocessable Entity GET\n"},
-		{"501 is not retried", []int{501, 200}, nil, exitHTTP5xx, 1, "Not Implemented GET\n"},
-		{"always 503 gives up after the attempts, last body printed", []int{503}, nil, exitHTTP5xx, 4, "Service Unavailable GET\n"},
-		{"-attempts bounds the requests", []int{503}, []string{"-attempts", "2"}, exitHTTP5xx, 2, "Service Unavailable GET\n"},
-		{"429 is retried", []int{429, 200}, nil, 0, 2, "OK GET\n"},
-		{"-status replaces the set: 503 no longer retried", []int{503, 200}, []string{"-status", "502"}, exitHTTP5xx, 1, "Service Unavailable GET\n"},
-		{"-status adds 404", []int{404, 404, 200}, []string{"-status", "404"}, 0, 3, "OK GET\n"},
-		{"a 3xx without Location is a success", []int{304}, nil, 0, 1, ""},
-		{"HEAD has no body", []int{503, 200}, []string{"-X", "HEAD"}, 0, 2, ""},
+		{"503 twice then 200 prints the body", []int{503, 503, 200}, nil, 0, 3, "OK GET\n", ""},
+		{"404 is not retried", []int{404, 200}, nil, exitHTTP4xx, 1, "Not Found GET\n", "retry: giving up after 1 attempt (404 is not retried without -status): 404 Not Found\n"},
+		{"422 is not retried", []int{422, 200}, nil, exitHTTP4xx, 1, "Unprocessable Entity GET\n", "retry: giving up after 1 attempt (422 is not retried without -status): 422 Unprocessable Entity\n"},
+		{"501 is not retried", []int{501, 200}, nil, exitHTTP5xx, 1, "Not Implemented GET\n", "retry: giving up after 1 attempt (501 is not retried without -status): 501 Not Implemented\n"},
+		{"always 503 gives up after the attempts, last body printed", []int{503}, nil, exitHTTP5xx, 4, "Service Unavailable GET\n", "retry: giving up after 4 attempts (-attempts 4 reached): 503 Service Unavailable\n"},
+		{"-attempts bounds the requests", []int{503}, []string{"-attempts", "2"}, exitHTTP5xx, 2, "Service Unavailable GET\n", "retry: giving up after 2 attempts (-attempts 2 reached): 503 Service Unavailable\n"},
+		{"429 is retried", []int{429, 200}, nil, 0, 2, "OK GET\n", ""},
+		{"-status replaces the set: 503 no longer retried", []int{503, 200}, []string{"-status", "502"}, exitHTTP5xx, 1, "Service Unavailable GET\n", "retry: giving up after 1 attempt (-status does not list 503): 503 Service Unavailable\n"},
+		{"-status adds 404", []int{404, 404, 200}, []string{"-status", "404"}, 0, 3, "OK GET\n", ""},
+		{"a 3xx without Location is a success", []int{304}, nil, 0, 1, "", ""},
+		{"HEAD has no body", []int{503, 200}, []string{"-X", "HEAD"}, 0, 2, "", ""},
+		{"POST without a key is not retried", []int{503, 200}, []string{"-X", "POST"}, exitHTTP5xx, 1, "Service Unavailable POST\n", "retry: giving up after 1 attempt (a POST is retried only with an Idempotency-Key header or -idempotent): 503 Service Unavailable\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, url := newScripted(t, tt.statuses...)
-			args := httpArgs(append(tt.flags, url)...)
-			status, stdout, stderr := runInProcess(t, args...)
-			assert.Equal(t, tt.status, status, "stderr: %s", stderr)
-			assert.Len(t, srv.got(), tt.requests)
-			assert.Equal(t, tt.stdout, stdout)
-			assert.Empty(t, stderr, "quiet without -v")
+			for _, quiet := range []bool{false, true} {
+				srv, url := newScripted(t, tt.statuses...)
+				flags := tt.flags
+				if quiet {
+					flags = append([]string{"-q"}, flags...)
+				}
+				status, stdout, stderr := runInProcess(t, httpArgs(append(flags, url)...)...)
+				assert.Equal(t, tt.status, status, "stderr: %s", stderr)
+				assert.Len(t, srv.got(), tt.requests)
+				assert.Equal(t, tt.stdout, stdout)
+				if quiet {
+					assert.Empty(t, stderr, "-q")
+				} else {
+					assert.Equal(t, tt.line, stderr, "one line when it gives up, none on success")
+				}
+			}
 		})
 	}
 }
@@ -153,16 +163,21 @@ func TestHTTPNoResponse(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/"
 	require.NoError(t, ln.Close()) // nothing listens there now: connections are refused
 
-	status, stdout, stderr := runInProcess(t, httpArgs("-v", url)...)
+	status, stdout, stderr := runInProcess(t, httpArgs(url)...)
 	assert.Equal(t, exitNoResponse, status)
 	assert.Empty(t, stdout)
-	assert.Contains(t, stderr, "retry: GET "+url+": attempts exhausted after 4 attempts: ", "one program name, then the reason")
-	assert.Contains(t, stderr, "connection refused")
+	assert.Regexp(t, `^retry: giving up after 4 attempts \(-attempts 4 reached\): GET `+regexp.QuoteMeta(url)+`: dial tcp \S+: connect: connection refused\n$`, stderr, "one line, the URL once")
+
+	status, stdout, stderr = runInProcess(t, httpArgs("-v", url)...)
+	assert.Equal(t, exitNoResponse, status)
+	assert.Empty(t, stdout)
 	assert.Equal(t, 3, strings.Count(stderr, "msg=retrying"), "refused connections are retried: %s", stderr)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	last := lines[len(lines)-1]
-	assert.Regexp(t, `^retry: GET `+regexp.QuoteMeta(url)+`: attempts exhausted after 4 attempts: dial tcp \S+: connect: connection refused$`, last, "the URL once")
-	assert.Contains(t, stderr, "giving up")
+	assert.Regexp(t, `^msg="giving up" attempt=4 max_attempts=4 reason="-attempts 4 reached" error="GET `+regexp.QuoteMeta(url)+`: dial tcp \S+: connect: connection refused" sends=0 elapsed=\S+$`, lines[len(lines)-1], "the server got nothing")
+
+	status, _, stderr = runInProcess(t, httpArgs("-q", url)...)
+	assert.Equal(t, exitNoResponse, status)
+	assert.Empty(t, stderr)
 
 	// A password in the URL is not printed.
 	secret := strings.Replace(url, "http://", "http://user:secret@", 1)
@@ -170,119 +185,6 @@ func TestHTTPNoResponse(t *testing.T) {
 	assert.Equal(t, exitNoResponse, status)
 	assert.NotContains(t, stderr, "secret")
 	assert.Equal(t, 1, strings.Count(stderr, "user:xxxxx@"), "the URL once: %s", stderr)
-}
-
-func TestHTTPVerbose(t *testing.T) {
-	_, url := newScripted(t, 503, 502, 200)
-	status, stdout, stderr := runInProcess(t, httpArgs("-v", url)...)
-	require.Equal(t, 0, status)
-	assert.Equal(t, "OK GET\n", stdout, "logs never go to stdout")
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	require.Len(t, lines, 3, stderr)
-	assert.Contains(t, lines[0], "msg=retrying attempt=1 max_attempts=4")
-	assert.Contains(t, lines[0], "503")
-	assert.Contains(t, lines[1], "msg=retrying attempt=2 max_attempts=4")
-	assert.Contains(t, lines[1], "502")
-	assert.Contains(t, lines[2], "msg=succeeded attempt=3 max_attempts=4 sends=1 elapsed=")
-
-	_, url = newScripted(t, 404)
-	status, _, stderr = runInProcess(t, httpArgs("-v", url)...)
-	assert.Equal(t, exitHTTP4xx, status)
-	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="404 Not Found" reason="not retryable (-status, or the request is not idempotent)" sends=1 elapsed=`)
-}
-
-// TestHTTPVerboseWhyTheStatus: -v says why the retries ended on a status,
-// in the flags' terms: a Retry-After beyond -max-delay, the attempts used
-// up.
-func TestHTTPVerboseWhyTheStatus(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "120")
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	status, _, stderr := runInProcess(t, httpArgs("-v", "-max-delay", "30s", srv.URL)...)
-	assert.Equal(t, exitHTTP5xx, status)
-	assert.Contains(t, stderr, `msg="giving up" attempt=1 max_attempts=4 status="503 Service Unavailable" reason="Retry-After 2m0s exceeds -max-delay 30s"`)
-
-	_, url := newScripted(t, 503)
-	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "2", url)...)
-	assert.Equal(t, exitHTTP5xx, status)
-	assert.Contains(t, stderr, `msg="giving up" attempt=2 max_attempts=2 status="503 Service Unavailable" reason="all attempts failed (-attempts)"`)
-}
-
-// TestHTTPFlagsBeforeSubcommand: retry -v http URL is retry http -v URL,
-// not a run of a program named http.
-func TestHTTPFlagsBeforeSubcommand(t *testing.T) {
-	s, url := newScripted(t, 503, 200)
-	status, stdout, stderr := runInProcess(t, "-v", "-backoff", "constant", "-delay", "0", "http", "-X", "PUT", url)
-	require.Equal(t, 0, status, stderr)
-	assert.Equal(t, "OK PUT\n", stdout)
-	assert.Contains(t, stderr, "msg=succeeded attempt=2 max_attempts=4")
-	assert.Len(t, s.got(), 2)
-
-	status, stdout, stderr = runInProcess(t, "-v", "http", "-h")
-	assert.Equal(t, 0, status)
-	assert.Empty(t, stderr)
-	assert.Contains(t, stdout, "usage: retry http [flags] URL")
-
-	status, _, stderr = runInProcess(t, "-stop-on", "2", "http", url)
-	assert.Equal(t, exitUsage, status)
-	assert.Equal(t, "retry: -stop-on applies only to command mode, not to retry http\nTo run a program named http: retry [flags] -- http ...\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
-
-	status, _, stderr = runInProcess(t, "http", "-stdin", "none", url)
-	assert.Equal(t, exitUsage, status)
-	assert.Equal(t, "retry: -stdin applies only to command mode, not to retry http\nusage: retry http [flags] URL\nRun 'retry http -h' for the flags and their defaults.\n", stderr)
-}
-
-// TestHTTPVerboseResends: -v says when net/http sent one attempt twice (a
-// reused connection died and it re-sent the GET on a new one): on a retry
-// line, and on the last line for the final attempt, a failure or a
-// success.
-func TestHTTPVerboseResends(t *testing.T) {
-	// dropReused answers the first request of a connection with the status
-	// first gives (from the number of requests so far), and drops the
-	// connection on a later one.
-	dropReused := func(first func(n int32) int) (string, *atomic.Int32) {
-		var requests atomic.Int32
-		var perConn sync.Map
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			total := requests.Add(1)
-			n, _ := perConn.LoadOrStore(r.RemoteAddr, new(atomic.Int32))
-			if n.(*atomic.Int32).Add(1) == 1 {
-				w.WriteHeader(first(total))
-				return
-			}
-			conn, _, err := http.NewResponseController(w).Hijack() // drop a reused connection
-			if err != nil {
-				panic(err)
-			}
-			conn.Close()
-		}))
-		t.Cleanup(srv.Close)
-		return srv.URL, &requests
-	}
-	url, requests := dropReused(func(int32) int { return http.StatusServiceUnavailable })
-	status, _, stderr := runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
-	assert.Equal(t, exitHTTP5xx, status)
-	assert.EqualValues(t, 5, requests.Load(), "3 attempts, 2 of them sent twice")
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	require.Len(t, lines, 3, stderr)
-	assert.NotContains(t, lines[0], "sent 2 times")
-	assert.Contains(t, lines[1], `error="httpx: server answered 503 Service Unavailable (sent 2 times in this attempt: net/http sent it again after a reused connection failed)"`)
-	assert.Regexp(t, `^msg="giving up" attempt=3 max_attempts=3 status="503 Service Unavailable" reason="all attempts failed \(-attempts\)" sends=2 elapsed=\S+$`, lines[2])
-
-	url, requests = dropReused(func(n int32) int {
-		if n == 1 {
-			return http.StatusServiceUnavailable
-		}
-		return http.StatusOK
-	})
-	status, _, stderr = runInProcess(t, httpArgs("-v", "-attempts", "3", url)...)
-	assert.Equal(t, 0, status)
-	assert.EqualValues(t, 3, requests.Load(), "attempt 2 sent twice")
-	lines = strings.Split(strings.TrimSpace(stderr), "\n")
-	require.Len(t, lines, 2, stderr)
-	assert.Regexp(t, `^msg=succeeded attempt=2 max_attempts=3 sends=2 elapsed=\S+$`, lines[1])
 }
 
 func TestHTTPBadInput(t *testing.T) {

@@ -21,12 +21,15 @@ func main() {
 }
 
 // run is the whole program: it parses args, runs the command or the HTTP
-// request under the policy, and returns the exit status. SIGINT and SIGTERM
-// are handled while it runs; ctx bounds the whole run.
+// request under the policy, and returns the exit status. SIGHUP, SIGINT,
+// SIGQUIT and SIGTERM are handled while it runs; ctx bounds the whole run.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	first, _ := subcommandFirst(args)
 	if len(first) > 0 && first[0] == "sim" {
 		return runSim(first[1:], stdout, stderr)
+	}
+	if len(first) > 0 && first[0] == "help" {
+		return runHelp(first[1:], stdout, stderr)
 	}
 	c, err := parseArgs(args)
 	isHTTP := isHTTPArgs(first)
@@ -38,6 +41,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &ue) {
 		printUsageError(stderr, ue, isHTTP)
 		return exitUsage
+	}
+	if c.version {
+		printVersion(stdout)
+		return 0
 	}
 	p, err := c.policy()
 	if err != nil {

@@ -33,7 +33,9 @@ func TestMain(m *testing.M) {
 // tests have it) and runs the tests.
 func buildAndRun(m *testing.M, dir string) int {
 	binary = filepath.Join(dir, "retry")
-	args := []string{"build", "-o", binary}
+	// -buildvcs=auto: stamped with the VCS revision in a clone, as a user's
+	// build is, whatever GOFLAGS says (TestVersion reads it).
+	args := []string{"build", "-buildvcs=auto", "-o", binary}
 	if raceEnabled {
 		args = append(args, "-race")
 	}

@@ -7,39 +7,70 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 )
 
-// relay passes SIGINT and SIGTERM on to the running child and stops the
-// retrying: it cancels the context given to retry.Do, which cuts a wait
-// short. It never kills the child itself: the child decides how to end,
-// and retry exits with its status.
+// stopSignals are the signals that stop the retrying: each is passed on to
+// the running attempt, as GNU timeout passes them on.
+func stopSignals() []os.Signal {
+	return []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM}
+}
+
+// relay passes the stop signals on to the running attempt (its process
+// group) and stops the retrying: it cancels the context given to
+// retry.Run, which cuts a wait short. The attempt then ends on its own
+// terms, within -kill-after (see runner.attempt).
 //
 // Its methods are safe for concurrent use: the signal goroutine and the
 // retry loop share it.
 type relay struct {
-	cancel context.CancelCauseFunc
+	cancel     context.CancelCauseFunc
+	foreground bool // -foreground: the command shares retry's process group
 
 	mu       sync.Mutex
-	child    *os.Process // the running attempt, or nil
-	sig      os.Signal   // the first signal received, or nil
-	hitChild bool        // a signal arrived while a child was running
+	child    *process  // the running attempt, or nil
+	sig      os.Signal // the first signal received, or nil
+	hitChild bool      // a signal arrived while an attempt was running
 }
 
 // signalError is the cancellation cause when a signal stopped the retrying.
 type signalError struct{ sig os.Signal }
 
-func (e *signalError) Error() string { return fmt.Sprintf("interrupted by signal %v", e.sig) }
+func (e *signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+// signalName is sig's name as kill -l and shells write it: SIGTERM. A
+// signal without a name here is "signal N (description)".
+func signalName(sig os.Signal) string {
+	names := []struct {
+		sig  syscall.Signal
+		name string
+	}{
+		{syscall.SIGHUP, "SIGHUP"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGQUIT, "SIGQUIT"},
+		{syscall.SIGILL, "SIGILL"}, {syscall.SIGABRT, "SIGABRT"}, {syscall.SIGBUS, "SIGBUS"},
+		{syscall.SIGFPE, "SIGFPE"}, {syscall.SIGKILL, "SIGKILL"}, {syscall.SIGSEGV, "SIGSEGV"},
+		{syscall.SIGPIPE, "SIGPIPE"}, {syscall.SIGALRM, "SIGALRM"}, {syscall.SIGTERM, "SIGTERM"},
+	}
+	for _, n := range names {
+		if sig == n.sig {
+			return n.name
+		}
+	}
+	if s, ok := sig.(syscall.Signal); ok {
+		return fmt.Sprintf("signal %d (%v)", int(s), s)
+	}
+	return sig.String()
+}
 
 // errInterrupted is returned by start when a signal came before the attempt.
 var errInterrupted = errors.New("interrupted before the attempt started")
 
-// listenSignals returns a context that SIGINT and SIGTERM cancel, and the
-// relay that forwards them to the running child, until stop is called.
-func listenSignals(ctx context.Context) (context.Context, *relay, func()) {
+// listenSignals returns a context that the stop signals cancel, and the
+// relay that forwards them to the running attempt, until stop is called.
+func listenSignals(ctx context.Context, foreground bool) (context.Context, *relay, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	rl := &relay{cancel: cancel}
+	rl := &relay{cancel: cancel, foreground: foreground}
 	stopListening := rl.listen()
 	return ctx, rl, func() {
 		stopListening()
@@ -50,7 +81,20 @@ func listenSignals(ctx context.Context) (context.Context, *relay, func()) {
 // listen installs the signal handlers until stop is called.
 func (r *relay) listen() (stop func()) {
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	sigs := stopSignals()
+	if !r.foreground { // else the terminal's Ctrl-Z reaches the command itself
+		sigs = append(sigs, jobControlSignals()...)
+	}
+	for _, s := range sigs {
+		// A SIGHUP or SIGINT ignored when retry started (nohup's SIGHUP;
+		// SIGINT for a background job of a shell without job control)
+		// stays ignored, and the command inherits that. Go's runtime
+		// keeps no other inherited ignore: SIGTERM and SIGQUIT report
+		// false here and are caught.
+		if !signal.Ignored(s) {
+			signal.Notify(ch, s)
+		}
+	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -58,7 +102,11 @@ func (r *relay) listen() (stop func()) {
 		for {
 			select {
 			case s := <-ch:
-				r.receive(s)
+				if slices.Contains(jobControlSignals(), s) {
+					r.jobControl(s)
+				} else {
+					r.receive(s)
+				}
 			case <-done:
 				return
 			}
@@ -71,8 +119,12 @@ func (r *relay) listen() (stop func()) {
 	}
 }
 
-// receive handles one signal: it is forwarded to the running child, and the
-// retrying stops.
+// receive handles one signal: it is forwarded to the running attempt, and
+// the retrying stops. Every signal is forwarded, the second Ctrl-C as the
+// first. With -foreground, a Ctrl-C or Ctrl-\ typed at the terminal
+// already reached the command, which shares retry's process group, and is
+// not sent a second time (many programs take a second SIGINT as "stop
+// cleaning up and die now").
 func (r *relay) receive(s os.Signal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,38 +133,40 @@ func (r *relay) receive(s os.Signal) {
 	}
 	if r.child != nil {
 		r.hitChild = true
-		if !(s == os.Interrupt && terminalSignalsChild()) {
-			_ = r.child.Signal(s) // it may have exited just now
+		fromTerminal := s == syscall.SIGINT || s == syscall.SIGQUIT
+		if !(r.foreground && fromTerminal && terminalSignalsChild()) {
+			r.child.signal(s)
 		}
 	}
 	r.cancel(&signalError{s})
 }
 
 // start starts cmd unless a signal already stopped the retrying, and makes
-// it the child that signals go to. Holding the lock across Start means a
-// signal is either seen here or forwarded to the started child.
-func (r *relay) start(cmd *exec.Cmd) error {
+// it the attempt that signals go to. Holding the lock across the start
+// means a signal is either seen here or forwarded to the started attempt.
+func (r *relay) start(cmd *exec.Cmd) (*process, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sig != nil {
-		return errInterrupted
+		return nil, errInterrupted
 	}
-	if err := cmd.Start(); err != nil {
-		return err
+	p, err := startProcess(cmd, r.foreground)
+	if err != nil {
+		return nil, err
 	}
-	r.child = cmd.Process
-	return nil
+	r.child = p
+	return p, nil
 }
 
-// exited records that the child is gone.
-func (r *relay) exited() {
+// ended records that the attempt is over: nothing more is forwarded to it.
+func (r *relay) ended() {
 	r.mu.Lock()
 	r.child = nil
 	r.mu.Unlock()
 }
 
 // signalled returns the first signal received, and whether it arrived
-// while a child was running.
+// while an attempt was running.
 func (r *relay) signalled() (sig os.Signal, hitChild bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

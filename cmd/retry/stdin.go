@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 )
 
 // What -stdin accepts: which attempts get retry's standard input.
@@ -25,8 +23,11 @@ var stdinModes = []string{stdinEvery, stdinFirst, stdinNone}
 const stdinMemoryLimit = 1 << 20 // 1 MiB
 
 // defaultStdinLimit is the default of -stdin-limit: the most of a piped
-// standard input -stdin every keeps to replay it.
-const defaultStdinLimit = 1 << 30 // 1 GiB
+// standard input -stdin every keeps to replay it. An input that never ends
+// (yes, tail -f) is read up to it before a retry gives up: small enough to
+// take a moment and no room on a /tmp held in memory, large enough for the
+// inputs a retried command is usually given.
+const defaultStdinLimit = 64 << 20 // 64 MiB
 
 // errStdinLimit is the failure of a retry whose piped input was longer than
 // -stdin-limit: it cannot be replayed.
@@ -82,6 +83,15 @@ func newInput(stdin io.Reader, mode string, memLimit, limit int64) *input {
 		in.cp = &stdinCopy{memLimit: memLimit, limit: limit}
 	}
 	return in
+}
+
+// stdinMode is the -stdin mode in effect: with -attempts 1 nothing is ever
+// replayed, so every is first and no copy is kept.
+func (c *config) stdinMode() string {
+	if c.attempts == 1 && c.stdin == stdinEvery {
+		return stdinFirst
+	}
+	return c.stdin
 }
 
 // isTerminal reports whether r is a character device: a terminal, or
@@ -187,193 +197,4 @@ func (in *input) Close() error {
 		return nil
 	}
 	return in.cp.Close()
-}
-
-// feed writes a reader into a pipe whose read end an attempt gets as its
-// standard input: a file, which the command inherits, so that exec.Cmd
-// copies nothing and its Wait never waits on standard input.
-type feed struct {
-	r, w *os.File
-	done chan struct{} // closed when the goroutine has returned
-	// Set by the goroutine before done is closed:
-	srcErr error // the reader failed
-}
-
-// startFeed starts copying src into a new pipe, and each piece read into
-// rec too, if it is not nil, before it is written to the pipe. Writing to
-// the pipe ends at the end of src, or when stop closes the pipe or the
-// command closed its end; the rest of src then still goes to rec, up to its
-// end or rec's first error.
-func startFeed(src io.Reader, rec io.Writer) (*feed, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("creating a pipe for the command's standard input: %w", err)
-	}
-	f := &feed{r: r, w: w, done: make(chan struct{})}
-	go f.copy(src, rec)
-	return f, nil
-}
-
-func (f *feed) copy(src io.Reader, rec io.Writer) {
-	defer close(f.done)
-	defer f.w.Close()
-	buf := make([]byte, 32<<10)
-	writing := true
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			var cerr error
-			if rec != nil {
-				_, cerr = rec.Write(buf[:n]) // a failed copy fails the next attempt, not this one
-			}
-			if writing {
-				_, werr := f.w.Write(buf[:n])
-				writing = werr == nil // else the attempt has ended, or the command closed its input
-			}
-			if !writing && (rec == nil || cerr != nil) {
-				return // nothing more to do with the input
-			}
-		}
-		switch {
-		case err == io.EOF:
-			return
-		case err != nil:
-			f.srcErr = err
-			return
-		}
-	}
-}
-
-// stop closes both ends of the pipe, which ends a write in progress.
-func (f *feed) stop() {
-	_ = f.w.Close()
-	_ = f.r.Close()
-}
-
-// stdinCopy is the copy of a piped input that -stdin every replays:
-// in memory up to memLimit bytes, then all of it in a temporary file, up to
-// limit bytes (0: no limit). Its methods are safe for concurrent use: the
-// tee's goroutine writes while the retry loop may close it.
-type stdinCopy struct {
-	memLimit, limit int64
-
-	mu     sync.Mutex
-	mem    []byte
-	spool  *os.File // written
-	reread *os.File // the same file opened for reading, given to the attempts
-	path   string   // the spool's name, while it still has one
-	size   int64
-	err    error // the copy failed, or went past limit
-	closed bool
-}
-
-// Write adds p to the copy. Past the limit, or once the copy failed, it
-// drops the copy and returns the error.
-func (c *stdinCopy) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.closed:
-		return 0, os.ErrClosed
-	case c.err != nil:
-		return 0, c.err
-	case c.limit > 0 && c.size+int64(len(p)) > c.limit:
-		c.fail(errStdinLimit)
-		return 0, c.err
-	}
-	if c.spool == nil && c.size+int64(len(p)) <= c.memLimit {
-		c.mem = append(c.mem, p...)
-		c.size += int64(len(p))
-		return len(p), nil
-	}
-	if c.spool == nil {
-		if err := c.createSpool(); err != nil {
-			c.fail(err)
-			return 0, err
-		}
-	}
-	if _, err := c.spool.Write(p); err != nil {
-		c.fail(err)
-		return 0, err
-	}
-	c.size += int64(len(p))
-	return len(p), nil
-}
-
-// createSpool moves the copy from memory to a temporary file.
-func (c *stdinCopy) createSpool() error {
-	f, err := os.CreateTemp("", "retry-stdin-*")
-	if err != nil {
-		return err
-	}
-	c.spool, c.path = f, f.Name()
-	if c.reread, err = os.Open(c.path); err != nil {
-		return err
-	}
-	if os.Remove(c.path) == nil {
-		c.path = "" // unlinked: the open files live on until Close
-	}
-	if _, err := f.Write(c.mem); err != nil {
-		return err
-	}
-	c.mem = nil
-	return nil
-}
-
-// fail records err and releases what the copy held: it will not be
-// replayed.
-func (c *stdinCopy) fail(err error) {
-	c.err = err
-	c.mem = nil
-	_ = c.release()
-}
-
-// finish records how reading the input ended: srcErr is nil at its end.
-func (c *stdinCopy) finish(srcErr error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err == nil && srcErr != nil {
-		c.fail(fmt.Errorf("reading standard input: %w", srcErr))
-	}
-}
-
-// reader returns the whole copy: the temporary file, seeked to its start,
-// or a reader of the memory.
-func (c *stdinCopy) reader() (io.Reader, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case c.err != nil:
-		return nil, c.err
-	case c.reread != nil:
-		if _, err := c.reread.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		return c.reread, nil
-	}
-	return bytes.NewReader(c.mem), nil
-}
-
-// Close releases the temporary file, if there is one; later writes fail.
-func (c *stdinCopy) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	return c.release()
-}
-
-// release closes and removes the temporary file, if there is one.
-func (c *stdinCopy) release() error {
-	var err error
-	for _, f := range []*os.File{c.spool, c.reread} {
-		if f != nil {
-			err = errors.Join(err, f.Close())
-		}
-	}
-	c.spool, c.reread = nil, nil
-	if c.path != "" {
-		err = errors.Join(err, os.Remove(c.path))
-		c.path = ""
-	}
-	return err
 }

@@ -121,3 +121,28 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	assert.GreaterOrEqual(t, sends, 1)
 	assert.LessOrEqual(t, sends, 3, "at most database/sql's own sends")
 }
+
+// A transaction declared idempotent because it writes a fixed key: its
+// first COMMIT is cut after the server committed, the second run meets
+// the committed row (1062, duplicate key), and the final error still
+// holds ErrCommitUnknown: one row was committed.
+func TestInTxEarlierCommitUnknownThenDuplicateKey(t *testing.T) {
+	db, cfg := newDatabase(t)
+	count := orders(t, db)
+	proxy, via := newProxy(t, cfg)
+	viaDB := open(t, via)
+
+	proxy.arm("commit", 1, cut)
+	calls := 0
+	_, err := mysqlx.InTx(dbx.Idempotent(t.Context()), viaDB, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (id, item) VALUES (100, 'pen')")
+		return 0, err
+	})
+	idle(t, viaDB)
+	assert.Equal(t, 2, calls, "run again after the cut COMMIT")
+	assert.Equal(t, "23000", dbx.SQLState(err), "the last error, the duplicate key: %v", err)
+	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.Equal(t, 1, count(), "the first run committed")
+}

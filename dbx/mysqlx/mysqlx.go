@@ -48,10 +48,15 @@ func (t tx) Rollback(context.Context) error { return t.Tx.Rollback() }
 // Exec runs one statement outside a transaction with the retry rules of
 // [dbx.Exec], MySQL's errors given their SQLSTATE. args are the
 // statement's arguments, as for [sql.DB.ExecContext]; retry options come
-// from ctx ([dbx.WithOptions]). Exec is safe for concurrent use.
+// from ctx ([dbx.WithOptions]), and a retry option among args fails the
+// call before anything is sent ([dbx.CheckArgs]). Exec is safe for
+// concurrent use.
 func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: mysqlx.Exec: nil database", retry.ErrInvalidConfig)}
+	}
+	if err := dbx.CheckArgs("mysqlx.Exec", args); err != nil {
+		return nil, err
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (sql.Result, error) {
 		res, err := db.ExecContext(ctx, query, args...)

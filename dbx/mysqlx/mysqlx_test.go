@@ -215,3 +215,19 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	assert.Equal(t, 1, got)
 	assert.Equal(t, 2, calls, "a read-only transaction is retried")
 }
+
+// The form of mysqlx.Exec before its arguments were variadic still
+// compiles: a retry option among the arguments fails the call with
+// ErrInvalidConfig, saying where options go, before the pool even opens a
+// connection.
+func TestExecArgumentsHoldNoRetryOption(t *testing.T) {
+	db, cfg := newDatabase(t)
+	count := orders(t, db)
+	fresh := open(t, cfg)
+	_, err := mysqlx.Exec(t.Context(), fresh, "INSERT INTO orders (item) VALUES (?)", []any{"book"}, retry.WithMaxAttempts(3))
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "mysqlx.Exec: argument 2 is a retry option")
+	assert.ErrorContains(t, err, "retry options go on the context: dbx.WithOptions(ctx, ...)")
+	assert.Zero(t, fresh.Stats().OpenConnections, "nothing sent")
+	assert.Zero(t, count())
+}

@@ -88,10 +88,15 @@ type Execer interface {
 //
 // args are the statement's arguments, as for pgx's Exec (a
 // pgx.QueryExecMode among them works as there); retry options come from
-// ctx ([dbx.WithOptions]). Exec is safe for concurrent use.
+// ctx ([dbx.WithOptions]), and a retry option among args fails the call
+// before anything is sent ([dbx.CheckArgs]). Exec is safe for concurrent
+// use.
 func Exec(ctx context.Context, db Execer, sql string, args ...any) (pgconn.CommandTag, error) {
 	if isNil(db) {
 		return pgconn.CommandTag{}, &retry.Error{Reason: fmt.Errorf("%w: pgxx.Exec: nil Execer", retry.ErrInvalidConfig)}
+	}
+	if err := dbx.CheckArgs("pgxx.Exec", args); err != nil {
+		return pgconn.CommandTag{}, err
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (pgconn.CommandTag, error) {
 		tag, err := db.Exec(ctx, sql, args...)

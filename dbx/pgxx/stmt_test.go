@@ -231,3 +231,34 @@ func TestPgxExecAfterIdleConnectionKilled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []int64{101}, balances(t, other), "applied once")
 }
+
+// countingExecer counts the statements handed to an Execer.
+type countingExecer struct {
+	pgxx.Execer
+	calls int
+}
+
+func (c *countingExecer) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	c.calls++
+	return c.Execer.Exec(ctx, sql, args...)
+}
+
+// The form of pgxx.Exec before its arguments were variadic,
+// pgxx.Exec(ctx, db, sql, []any{...}, retry.WithMaxAttempts(3)), still
+// compiles: a retry option among the arguments fails the call with
+// ErrInvalidConfig, saying where options go, and nothing reaches pgx.
+func TestExecArgumentsHoldNoRetryOption(t *testing.T) {
+	cfg := newDatabase(t)
+	count := orders(t, connect(t, cfg))
+	db := &countingExecer{Execer: newPool(t, cfg)}
+	_, err := pgxx.Exec(t.Context(), db, "INSERT INTO orders (item) VALUES ($1)", []any{"book"}, retry.WithMaxAttempts(3))
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "pgxx.Exec: argument 2 is a retry option")
+	assert.ErrorContains(t, err, "retry options go on the context: dbx.WithOptions(ctx, ...)")
+	assert.Zero(t, db.calls, "nothing sent")
+
+	_, err = pgxx.Exec(dbx.WithOptions(t.Context(), retry.WithMaxAttempts(3)), db, "INSERT INTO orders (item) VALUES ($1)", "book")
+	require.NoError(t, err)
+	assert.Equal(t, 1, db.calls)
+	assert.Equal(t, 1, count())
+}

@@ -1,0 +1,3 @@
+package nested
+
+func Nested(a, b int) int { return a + b }
