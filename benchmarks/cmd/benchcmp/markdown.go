@@ -206,7 +206,8 @@ func verdictCell(r Ratio) string {
 	}
 }
 
-// targets writes whether each target is met by the quoted (worse) run.
+// targets writes whether each target is met by every run: the largest
+// median ratio of the runs must be at most the target.
 func (rep Report) targets(b *strings.Builder) {
 	var rows []string
 	for _, g := range rep.Groups {
@@ -215,9 +216,9 @@ func (rep Report) targets(b *strings.Builder) {
 		}
 		for _, v := range g.Views {
 			for _, t := range v.Targets {
-				q := rep.quoted(g, v.Subject, t.Ref)
+				worst := rep.worstMedian(g, v.Subject, t.Ref)
 				rows = append(rows, fmt.Sprintf("| %s: %s ≤ %s× %s | %s× | %s |",
-					g.Name, v.Subject, ratio(t.MaxRatio), t.Ref, ratio(q.Median), yesNo(q.Median <= t.MaxRatio)))
+					g.Name, v.Subject, ratio(t.MaxRatio), t.Ref, ratio(worst), yesNo(worst <= t.MaxRatio)))
 			}
 			if v.ZeroAllocs {
 				worst := math.Inf(-1)
@@ -232,9 +233,21 @@ func (rep Report) targets(b *strings.Builder) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("#### Targets\n\nMet when the quoted run's median ratio is at most the target.\n\n")
-	b.WriteString("| target | quoted | met |\n|---|---:|---|\n")
+	b.WriteString("#### Targets\n\nMet when the largest median ratio of the runs is at most the target.\n\n")
+	b.WriteString("| target | largest median | met |\n|---|---:|---|\n")
 	b.WriteString(strings.Join(rows, "\n") + "\n\n")
+}
+
+// worstMedian returns the largest median ratio subject ÷ ref of the runs
+// (the worst for the subject), NaN when no run measured both.
+func (rep Report) worstMedian(g Group, subject, ref string) float64 {
+	worst := math.NaN()
+	for _, r := range rep.Runs {
+		if s := rep.ratio(r, g, subject, ref); s.N > 0 && !(s.Median <= worst) {
+			worst = s.Median
+		}
+	}
+	return worst
 }
 
 // quoted returns the worse of the runs' summaries of subject ÷ ref, among

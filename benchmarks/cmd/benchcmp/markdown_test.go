@@ -156,3 +156,25 @@ func TestParseFlags(t *testing.T) {
 		require.ErrorContains(t, err, tc.want, "%q", tc.args)
 	}
 }
+
+// TestTargetTakesTheWorstMedian: a target is judged on the largest median
+// of the runs, not on the run whose verdict is quoted. Here the idle run
+// says "no difference" at 0.5× (one round across 1) and the busy run says
+// "faster" at 0.9×: the verdict quotes idle, the target 0.8× is not met.
+func TestTargetTakesTheWorstMedian(t *testing.T) {
+	mk := func(name string, subject []float64, ref float64) *Run {
+		r := &Run{Name: name, Meta: map[string]string{}, Samples: map[string]map[string]map[int]Sample{}}
+		for i, s := range subject {
+			require.NoError(t, r.add("G", "a", i+1, Sample{NsPerOp: s}))
+			require.NoError(t, r.add("G", "b", i+1, Sample{NsPerOp: ref}))
+		}
+		return r
+	}
+	idle := mk("idle", []float64{50, 50, 50, 50, 50, 50, 50, 50, 50, 120}, 100)
+	busy := mk("busy", []float64{90, 90, 90, 90, 90, 90, 90, 90, 90, 90}, 100)
+	g := Group{Name: "G", Members: libs("W", "a", "b"),
+		Views: []View{{Title: "t", Subject: "a", Refs: []string{"b"}, Targets: []Target{{Ref: "b", MaxRatio: 0.8}}}}}
+	md := Report{Groups: []Group{g}, Runs: []*Run{idle, busy}}.Markdown()
+	assert.Contains(t, md, "| no difference, 0.50× (faster in 9 of 10 rounds) |")
+	assert.Contains(t, md, "| G: a ≤ 0.80× b | 0.90× | **no** |")
+}
