@@ -97,10 +97,9 @@ func Order(rng *rand.Rand, groups []Group) []Group {
 }
 
 // RunRounds measures every member of groups once per round, in a random
-// order per round drawn from rng, and writes each result to w under the
-// run's name.
+// order per round drawn from rng, and writes each result to w, after the
+// run's "run:" line. run names the run in the progress lines.
 func (r *Runner) RunRounds(ctx context.Context, run string, rounds int, groups []Group, rng *rand.Rand, w *rawWriter) error {
-	w.Config("run", run)
 	for round := 1; round <= rounds; round++ {
 		for _, g := range Order(rng, groups) {
 			for _, m := range g.Members {
