@@ -5,6 +5,7 @@ const (
 	modRoot  = "."
 	modBench = "benchmarks"
 	modGRPC  = "benchmarks/grpc"
+	modOTel  = "otelretry"
 )
 
 // retryLibs are the comparison module's retry adapters (benchmarks/libs_test.go).
@@ -124,7 +125,6 @@ var Comparisons = []Group{
 			{Label: "Do, policy", Bench: "Success/policy"},
 			{Label: "direct call", Bench: "Direct"},
 			{Label: "Do, inline options", Bench: "InlineOptions"},
-			{Label: "Do, no-op observer", Bench: "ObserverSuccess"},
 		},
 		Views: []View{
 			{Title: "a prebuilt policy", Subject: "Do, policy", Refs: []string{"direct call"}},
@@ -132,12 +132,39 @@ var Comparisons = []Group{
 				Title:   "Exponential and StopOn written in the call",
 				Subject: "Do, inline options", Refs: []string{"Do, policy"}, ZeroAllocs: true,
 			},
-			{
-				Title:   "an observer whose hooks do nothing",
-				Subject: "Do, no-op observer", Refs: []string{"Do, policy"},
-				Targets: []Target{{Ref: "Do, policy", MaxRatio: 10}},
-			},
 		},
+	},
+	{
+		Name: "CoreObserver", Module: modRoot, Title: "the root module: what an observer costs",
+		Note: "An observed call reads the clock where an unobserved one need not. The logger's level " +
+			"(Error) drops every record LogTo would write.",
+		Members: []Member{
+			{Label: "no observer", Bench: "Success/policy"},
+			{Label: "no-op observer", Bench: "ObserverSuccess"},
+			{Label: "LogTo, level off", Bench: "LogToDisabled/success"},
+			{Label: "no observer, 3 failures", Bench: "LogToDisabled/3_failures,_no_observer"},
+			{Label: "LogTo, level off, 3 failures", Bench: "LogToDisabled/3_failures"},
+		},
+		Views: []View{
+			{
+				Title:   "hooks that do nothing, on a success",
+				Subject: "no-op observer", Refs: []string{"no observer"},
+				Targets: []Target{{Ref: "no observer", MaxRatio: 10}},
+			},
+			{Title: "slog, on a success", Subject: "LogTo, level off", Refs: []string{"no observer"}},
+			{Title: "slog, 3 zero-wait retries", Subject: "LogTo, level off, 3 failures", Refs: []string{"no observer, 3 failures"}},
+		},
+	},
+	{
+		Name: "OTel", Module: modOTel, Title: "otelretry: one call that succeeds, traced and measured",
+		Note: "A recording tracer provider with a synchronous exporter that drops the spans, and a metric " +
+			"reader. The hand-made span is the reference: one span around the call and its duration recorded; " +
+			"otelretry's span also carries the attempt's attributes and status.",
+		Members: []Member{
+			{Label: "otelretry observer", Bench: "Observer/1_attempt"},
+			{Label: "hand-made span", Bench: "PlainOTel"},
+		},
+		Views: []View{{Title: "retry.Do", Subject: "otelretry observer", Refs: []string{"hand-made span"}}},
 	},
 	{
 		Name: "CoreRetry3", Module: modRoot, Title: "the root module: 3 failures, then success, zero waits",

@@ -17,7 +17,7 @@ func TestComparisonsAreValid(t *testing.T) {
 		require.NoError(t, g.Validate())
 		require.False(t, names[g.Name], "two groups named %s", g.Name)
 		names[g.Name] = true
-		require.Contains(t, []string{modRoot, modBench, modGRPC}, g.Module, g.Name)
+		require.Contains(t, []string{modRoot, modBench, modGRPC, modOTel}, g.Module, g.Name)
 		require.NotEmpty(t, g.Views, g.Name)
 	}
 }
