@@ -58,7 +58,7 @@ func BenchmarkBreaker(b *testing.B) {
 				_ = br.Run(ctx, op)
 			}
 		})
-		if br.State() != Closed {
+		if br.State() != BreakerClosed {
 			b.Fatal("the circuit opened")
 		}
 	})
@@ -66,7 +66,7 @@ func BenchmarkBreaker(b *testing.B) {
 		br := mustBreaker(b, BreakerConfig{FailureThreshold: 1})
 		t, _ := br.allowNow()
 		br.failNow(t)
-		if br.State() != Open {
+		if br.State() != BreakerOpen {
 			b.Fatal("the circuit did not open")
 		}
 		b.ReportAllocs()

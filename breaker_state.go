@@ -18,7 +18,7 @@ func (b *Breaker) valid() bool { return b.probes > 0 }
 type ticket uint64
 
 // probe reports whether the attempt holds a half-open probe slot.
-func (t ticket) probe() bool { return kindOf(uint64(t)) == HalfOpen }
+func (t ticket) probe() bool { return kindOf(uint64(t)) == BreakerHalfOpen }
 
 // The state word packs the kind (2 bits), the probes in flight (16 bits),
 // the probe successes of this half-open period (16 bits), and a generation
@@ -33,8 +33,8 @@ const (
 	oneSuccess    = 1 << succShift
 )
 
-func kindOf(s uint64) State      { return State(s & 3) }
-func inflightOf(s uint64) uint64 { return s >> inflightShift & countMask }
+func kindOf(s uint64) BreakerState { return BreakerState(s & 3) }
+func inflightOf(s uint64) uint64   { return s >> inflightShift & countMask }
 func successesOf(s uint64) uint64 {
 	return s >> succShift & countMask
 }
@@ -42,7 +42,7 @@ func genOf(s uint64) uint64 { return s >> genShift }
 
 // nextState returns the word of the next generation in kind k, with no
 // probes in flight and no successes.
-func nextState(s uint64, k State) uint64 { return (genOf(s)+1)<<genShift | uint64(k) }
+func nextState(s uint64, k BreakerState) uint64 { return (genOf(s)+1)<<genShift | uint64(k) }
 
 // outcome is what an attempt tells the breaker about the dependency.
 type outcome uint8
@@ -76,7 +76,7 @@ func (b *Breaker) report(pr *Progress, o outcome, clk *clock, rnd *lockedRand) {
 
 // allow asks at clk for admission of one attempt.
 func (b *Breaker) allow(clk *clock) (ticket, bool) {
-	if s := b.st.Load(); kindOf(s) == Closed {
+	if s := b.st.Load(); kindOf(s) == BreakerClosed {
 		return ticket(s), true
 	}
 	return b.allowSlow(clk)
@@ -86,15 +86,15 @@ func (b *Breaker) allowSlow(clk *clock) (ticket, bool) {
 	s := b.st.Load()
 	for {
 		switch kindOf(s) {
-		case Closed:
+		case BreakerClosed:
 			return ticket(s), true
-		case Open:
+		case BreakerOpen:
 			if b.tl.since(clk.now()) < b.openUntil.Load() {
 				b.rejected.Add(1)
 				return 0, false
 			}
-			b.changeFrom(s, HalfOpen, clk, nil) // this attempt ends the open period
-		case HalfOpen:
+			b.changeFrom(s, BreakerHalfOpen, clk, nil) // this attempt ends the open period
+		case BreakerHalfOpen:
 			if inflightOf(s) >= b.probes {
 				b.rejected.Add(1)
 				return 0, false
@@ -126,14 +126,14 @@ func (b *Breaker) done(t ticket, o outcome, clk *clock, rnd *lockedRand) {
 // succeed records a successful attempt. In a closed period with the
 // consecutive rule alone and no failure pending, it only reads.
 func (b *Breaker) succeed(t ticket, clk *clock) {
-	if kindOf(uint64(t)) == Closed && b.width == 0 && b.fails.Load() == 0 {
+	if kindOf(uint64(t)) == BreakerClosed && b.width == 0 && b.fails.Load() == 0 {
 		return
 	}
 	b.succeedSlow(t, clk)
 }
 
 func (b *Breaker) succeedSlow(t ticket, clk *clock) {
-	if kindOf(uint64(t)) != Closed {
+	if kindOf(uint64(t)) != BreakerClosed {
 		b.probeDone(t, outcomeSuccess, clk, nil)
 		return
 	}
@@ -148,7 +148,7 @@ func (b *Breaker) succeedSlow(t ticket, clk *clock) {
 // fail records a failed attempt, and opens the circuit if a rule says so.
 func (b *Breaker) fail(t ticket, clk *clock, rnd *lockedRand) {
 	b.failures.Add(1)
-	if kindOf(uint64(t)) != Closed {
+	if kindOf(uint64(t)) != BreakerClosed {
 		b.probeDone(t, outcomeFailure, clk, rnd)
 		return
 	}
@@ -160,20 +160,20 @@ func (b *Breaker) fail(t ticket, clk *clock, rnd *lockedRand) {
 		trip = true
 	}
 	if trip {
-		b.changeFrom(uint64(t), Open, clk, rnd)
+		b.changeFrom(uint64(t), BreakerOpen, clk, rnd)
 	}
 }
 
 // changeFrom moves the circuit from state word s to kind k, unless someone
 // moved it on first. The deferred unlock keeps the breaker usable when the
 // state-change hook panics.
-func (b *Breaker) changeFrom(s uint64, k State, clk *clock, rnd *lockedRand) {
+func (b *Breaker) changeFrom(s uint64, k BreakerState, clk *clock, rnd *lockedRand) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.st.Load() != s {
 		return
 	}
-	if k == Open {
+	if k == BreakerOpen {
 		b.open(s, clk, rnd)
 	} else {
 		b.change(s, nextState(s, k), clk)
@@ -215,7 +215,7 @@ func (b *Breaker) open(s uint64, clk *clock, rnd *lockedRand) {
 	b.trips++
 	b.openUntil.Store(satAdd(b.tl.since(clk.now()), b.openFor(b.trips, rnd)))
 	b.opened.Add(1)
-	b.change(s, nextState(s, Open), clk)
+	b.change(s, nextState(s, BreakerOpen), clk)
 }
 
 // closeCircuit closes the circuit from state word s, forgetting the
@@ -226,7 +226,7 @@ func (b *Breaker) closeCircuit(s uint64, clk *clock) {
 	for i := range b.buckets {
 		b.buckets[i].Store(0)
 	}
-	b.change(s, nextState(s, Closed), clk)
+	b.change(s, nextState(s, BreakerClosed), clk)
 }
 
 // change moves the state word from s to next, which is of a new generation,

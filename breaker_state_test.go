@@ -20,7 +20,7 @@ type step struct {
 	at        time.Duration // since t0
 	outcome   outcome
 	wantAdmit bool
-	wantState State // StateAt(t0+at) after the step
+	wantState BreakerState // StateAt(t0+at) after the step
 }
 
 func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
@@ -31,49 +31,49 @@ func TestBreakerStateMachineAtExplicitTimes(t *testing.T) {
 		"consecutive failures open; recovery half-opens; a probe success closes": {
 			cfg: BreakerConfig{FailureThreshold: 2, RecoveryTimeout: 10 * time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeSuccess, true, Closed}, // resets the run
-				{2 * time.Second, outcomeFailure, true, Closed},
-				{3 * time.Second, outcomeFailure, true, Open},
-				{12 * time.Second, outcomeNone, false, Open}, // 9s after the trip
-				{13 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeSuccess, true, BreakerClosed}, // resets the run
+				{2 * time.Second, outcomeFailure, true, BreakerClosed},
+				{3 * time.Second, outcomeFailure, true, BreakerOpen},
+				{12 * time.Second, outcomeNone, false, BreakerOpen}, // 9s after the trip
+				{13 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"a probe failure reopens for the recovery timeout again": {
 			cfg: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 5 * time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Open},
-				{5 * time.Second, outcomeFailure, true, Open},
-				{9 * time.Second, outcomeNone, false, Open},
-				{10 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerOpen},
+				{5 * time.Second, outcomeFailure, true, BreakerOpen},
+				{9 * time.Second, outcomeNone, false, BreakerOpen},
+				{10 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"a probe that learned nothing frees its slot": {
 			cfg: BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second},
 			steps: []step{
-				{0, outcomeFailure, true, Open},
-				{time.Second, outcomeNone, true, HalfOpen},
-				{time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerOpen},
+				{time.Second, outcomeNone, true, BreakerHalfOpen},
+				{time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 		"failure rate over the window, once it holds MinimumCalls": {
 			cfg: BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Minute},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeFailure, true, Closed},
-				{2 * time.Second, outcomeSuccess, true, Closed},
-				{3 * time.Second, outcomeFailure, true, Open}, // 3 of 4
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeFailure, true, BreakerClosed},
+				{2 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{3 * time.Second, outcomeFailure, true, BreakerOpen}, // 3 of 4
 			},
 		},
 		"failures that left the window no longer count": {
 			cfg: BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4, RecoveryTimeout: time.Minute},
 			steps: []step{
-				{0, outcomeFailure, true, Closed},
-				{time.Second, outcomeFailure, true, Closed},
-				{11 * time.Second, outcomeSuccess, true, Closed},
-				{12 * time.Second, outcomeSuccess, true, Closed},
-				{13 * time.Second, outcomeFailure, true, Closed}, // the first two failures left the window: 1 of 3
-				{14 * time.Second, outcomeSuccess, true, Closed},
+				{0, outcomeFailure, true, BreakerClosed},
+				{time.Second, outcomeFailure, true, BreakerClosed},
+				{11 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{12 * time.Second, outcomeSuccess, true, BreakerClosed},
+				{13 * time.Second, outcomeFailure, true, BreakerClosed}, // the first two failures left the window: 1 of 3
+				{14 * time.Second, outcomeSuccess, true, BreakerClosed},
 			},
 		},
 	}

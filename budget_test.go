@@ -301,7 +301,7 @@ func TestDoBudgetRefusedBeforeWaitAndNotify(t *testing.T) {
 		start := time.Now()
 		_, err := Do(context.Background(), func(context.Context) (int, error) { return 0, errBudgetOp },
 			WithBudget(b), WithBackoff(Constant(time.Second)), WithJitter(NoJitter),
-			WithNotify(func(_ context.Context, a Attempt) { notified = append(notified, a.Number) }))
+			WithNotify(func(_ context.Context, a RetryInfo) { notified = append(notified, a.Attempt) }))
 		require.ErrorIs(t, err, ErrBudgetExhausted)
 		assert.Equal(t, []int{1}, notified, "the granted retry is notified, the refused one is not")
 		assert.Equal(t, time.Second, time.Since(start), "one wait, for the granted retry")

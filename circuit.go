@@ -10,35 +10,35 @@ import (
 	"time"
 )
 
-// State is the state of a [Breaker].
-type State uint8
+// BreakerState is the state of a [Breaker].
+type BreakerState uint8
 
 const (
-	// Closed: attempts run, and the breaker counts their failures.
-	Closed State = iota
-	// Open: attempts fail fast with ErrCircuitOpen, without running.
-	Open
-	// HalfOpen: the recovery timeout has passed; a few probe attempts run
+	// BreakerClosed: attempts run, and the breaker counts their failures.
+	BreakerClosed BreakerState = iota
+	// BreakerOpen: attempts fail fast with ErrCircuitOpen, without running.
+	BreakerOpen
+	// BreakerHalfOpen: the recovery timeout has passed; a few probe attempts run
 	// to find out whether the dependency is back.
-	HalfOpen
+	BreakerHalfOpen
 )
 
 // String returns "closed", "open" or "half-open".
-func (s State) String() string {
+func (s BreakerState) String() string {
 	switch s {
-	case Closed:
+	case BreakerClosed:
 		return "closed"
-	case Open:
+	case BreakerOpen:
 		return "open"
-	case HalfOpen:
+	case BreakerHalfOpen:
 		return "half-open"
 	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
+	return "BreakerState(" + strconv.Itoa(int(s)) + ")"
 }
 
 // MarshalText returns the word String returns, so that a State reads as
 // "open" rather than 1 in JSON and in log/slog's JSON handler.
-func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+func (s BreakerState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Default values of a [BreakerConfig]: the consecutive rule opens after
 // DefaultFailureThreshold failures in a row; an open circuit turns
@@ -101,10 +101,10 @@ type BreakerConfig struct {
 	// arrive in order; it must be quick and must not run an attempt through
 	// the same breaker (State and Stats are fine). If it panics, the panic
 	// reaches the caller whose attempt caused the change, which has
-	// happened; the breaker stays usable. The change from Open to
-	// HalfOpen is recorded by the first attempt that asks for admission
+	// happened; the breaker stays usable. The change from BreakerOpen to
+	// BreakerHalfOpen is recorded by the first attempt that asks for admission
 	// after the recovery timeout, not at the instant the timeout passes.
-	OnStateChange func(from, to State)
+	OnStateChange func(from, to BreakerState)
 }
 
 // A Breaker is a circuit breaker: it stops calling a dependency that keeps
@@ -112,11 +112,11 @@ type BreakerConfig struct {
 // [Do] with [WithBreaker], or guard a single call with [Breaker.Run].
 //
 // It counts attempts, not calls of Do: every attempt asks the breaker for
-// admission, and reports its outcome. While Closed, every attempt runs; a
+// admission, and reports its outcome. While [BreakerClosed], every attempt runs; a
 // failure counts toward the rules of [BreakerConfig], a success resets the
-// count of failures in a row. Once a rule trips, the circuit is Open: every
+// count of failures in a row. Once a rule trips, the circuit is [BreakerOpen]: every
 // attempt fails fast with [ErrCircuitOpen] without running. Once the
-// recovery timeout has passed, the circuit is HalfOpen (State reports it
+// recovery timeout has passed, the circuit is [BreakerHalfOpen] (State reports it
 // at once, before any attempt): at most HalfOpenProbes attempts run at a
 // time as probes and the others fail fast; HalfOpenProbes successes in a
 // row close the circuit, and any probe failure opens it again.
@@ -124,7 +124,7 @@ type BreakerConfig struct {
 // Only a failure that the call's policy would retry counts as a failure: a
 // [Permanent] error, an error its classifiers call terminal, or a success
 // all mean the dependency answered, and count as successes. An
-// [Unretryable] error, which stops the retries only because retrying is
+// [NotIdempotent] error, which stops the retries only because retrying is
 // unsafe, counts as a failure. An attempt
 // ended by the caller's own context counts as nothing (it frees its probe
 // slot, if it was a probe).
@@ -165,7 +165,7 @@ type Breaker struct {
 	rate        float64
 	width       int64 // nanoseconds per bucket; 0: failure-rate rule off
 	minCalls    uint64
-	hook        func(from, to State)
+	hook        func(from, to BreakerState)
 	tl          timeline // instants in nanoseconds since the first the breaker was given
 }
 
@@ -175,7 +175,7 @@ type Breaker struct {
 type BreakerStats struct {
 	Failures uint64 // attempts whose outcome was recorded as a failure
 	Rejected uint64 // attempts refused with ErrCircuitOpen
-	Opened   uint64 // times the circuit opened (from Closed or HalfOpen)
+	Opened   uint64 // times the circuit opened (from BreakerClosed or BreakerHalfOpen)
 }
 
 // NewBreaker returns a closed breaker configured by c, or an error wrapping
@@ -248,15 +248,15 @@ func breakerError(format string, args ...any) error {
 }
 
 // State returns the state of the circuit now. An open circuit whose
-// recovery timeout has passed is reported HalfOpen, even before the next
+// recovery timeout has passed is reported BreakerHalfOpen, even before the next
 // attempt records the change. It is safe to call from any goroutine, and
 // from OnStateChange; it reads the clock only while the circuit is open.
-// A nil Breaker, which [WithBreaker] takes as no breaker, is Closed.
-func (b *Breaker) State() State {
+// A nil Breaker, which [WithBreaker] takes as no breaker, is BreakerClosed.
+func (b *Breaker) State() BreakerState {
 	if b == nil {
-		return Closed
+		return BreakerClosed
 	}
-	if kindOf(b.st.Load()) != Open {
+	if kindOf(b.st.Load()) != BreakerOpen {
 		return kindOf(b.st.Load())
 	}
 	return b.StateAt(time.Now())
@@ -265,14 +265,14 @@ func (b *Breaker) State() State {
 // StateAt is [Breaker.State] at instant t, for callers that drive the
 // breaker on their own clock (see [Policy.Begin]); time is measured from
 // the first instant the breaker was given, and an earlier t counts as that
-// one. It changes nothing. A nil Breaker is Closed.
-func (b *Breaker) StateAt(t time.Time) State {
+// one. It changes nothing. A nil Breaker is BreakerClosed.
+func (b *Breaker) StateAt(t time.Time) BreakerState {
 	if b == nil {
-		return Closed
+		return BreakerClosed
 	}
 	k := kindOf(b.st.Load())
-	if k == Open && b.tl.since(t) >= b.openUntil.Load() {
-		return HalfOpen
+	if k == BreakerOpen && b.tl.since(t) >= b.openUntil.Load() {
+		return BreakerHalfOpen
 	}
 	return k
 }
@@ -309,7 +309,7 @@ func (b *Breaker) Run(ctx context.Context, op func(context.Context) error) error
 		return invalidRun(b, op)
 	}
 	s := b.st.Load()
-	if kindOf(s) != Closed {
+	if kindOf(s) != BreakerClosed {
 		return b.runSlow(ctx, op)
 	}
 	// The closed path of the breaker's contract, by hand: admission is this

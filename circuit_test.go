@@ -32,7 +32,7 @@ type transitions struct {
 	got []string
 }
 
-func (tr *transitions) hook(from, to State) {
+func (tr *transitions) hook(from, to BreakerState) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.got = append(tr.got, from.String()+"->"+to.String())
@@ -60,10 +60,10 @@ func failN(t *testing.T, b *Breaker, n int) {
 }
 
 func TestStateString(t *testing.T) {
-	assert.Equal(t, "closed", Closed.String())
-	assert.Equal(t, "open", Open.String())
-	assert.Equal(t, "half-open", HalfOpen.String())
-	assert.Equal(t, "State(7)", State(7).String())
+	assert.Equal(t, "closed", BreakerClosed.String())
+	assert.Equal(t, "open", BreakerOpen.String())
+	assert.Equal(t, "half-open", BreakerHalfOpen.String())
+	assert.Equal(t, "BreakerState(7)", BreakerState(7).String())
 }
 
 func TestNewBreakerInvalid(t *testing.T) {
@@ -104,7 +104,7 @@ func TestNewBreakerDefaults(t *testing.T) {
 	assert.Equal(t, int64(30*time.Second), b.recovery)
 	assert.Equal(t, uint64(1), b.probes)
 	assert.Zero(t, b.width, "failure-rate rule off")
-	assert.Equal(t, Closed, b.State())
+	assert.Equal(t, BreakerClosed, b.State())
 
 	r := mustBreaker(t, BreakerConfig{FailureRate: 0.5})
 	assert.Zero(t, r.threshold, "the consecutive rule is off when only FailureRate is set")
@@ -124,11 +124,11 @@ func TestBreakerConsecutiveFailuresOpen(t *testing.T) {
 		failN(t, b, 4)
 		b.succeedNow(admit(t, b)) // a success resets the run of failures
 		failN(t, b, 4)
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 		assert.Empty(t, tr.list())
 
 		failN(t, b, 1)
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 		assert.Equal(t, []string{"closed->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 9, Opened: 1}, b.Stats())
 
@@ -145,22 +145,22 @@ func TestBreakerHalfOpenAfterRecoveryTimeout(t *testing.T) {
 		failN(t, b, 1)
 
 		time.Sleep(10*time.Second - time.Nanosecond)
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 		_, ok := b.allowNow()
 		assert.False(t, ok)
 
 		time.Sleep(time.Nanosecond)
-		assert.Equal(t, HalfOpen, b.State(), "reported before any attempt")
+		assert.Equal(t, BreakerHalfOpen, b.State(), "reported before any attempt")
 		assert.Equal(t, []string{"closed->open"}, tr.list(), "the change is recorded by the next attempt")
 
 		probe := admit(t, b)
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open"}, tr.list())
 		_, ok = b.allowNow()
 		assert.False(t, ok, "one probe at a time")
 
 		b.succeedNow(probe)
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->closed"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 1, Rejected: 2, Opened: 1}, b.Stats())
 	})
@@ -173,14 +173,14 @@ func TestBreakerProbeFailureReopens(t *testing.T) {
 		failN(t, b, 2)
 		time.Sleep(time.Second)
 		b.failNow(admit(t, b))
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 		assert.Equal(t, []string{"closed->open", "open->half-open", "half-open->open"}, tr.list())
 		assert.Equal(t, BreakerStats{Failures: 3, Opened: 2}, b.Stats())
 
 		time.Sleep(time.Second - time.Nanosecond)
-		assert.Equal(t, Open, b.State(), "reopened for RecoveryTimeout from the probe's failure")
+		assert.Equal(t, BreakerOpen, b.State(), "reopened for RecoveryTimeout from the probe's failure")
 		time.Sleep(time.Nanosecond)
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 	})
 }
 
@@ -198,13 +198,13 @@ func TestBreakerSeveralProbes(t *testing.T) {
 		p4 := admit(t, b)
 		b.succeedNow(p2)
 		b.succeedNow(p3)
-		assert.Equal(t, HalfOpen, b.State(), "two successes of three")
+		assert.Equal(t, BreakerHalfOpen, b.State(), "two successes of three")
 		p5 := admit(t, b)
 		b.succeedNow(p4)
-		assert.Equal(t, Closed, b.State(), "three successes in a row close it")
+		assert.Equal(t, BreakerClosed, b.State(), "three successes in a row close it")
 
 		b.failNow(p5) // a probe of a half-open period that is over
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 		assert.Zero(t, b.fails.Load(), "a stale outcome is not counted")
 	})
 }
@@ -215,14 +215,14 @@ func TestBreakerStaleClosedOutcomes(t *testing.T) {
 		early := admit(t, b)
 		early2 := admit(t, b)
 		failN(t, b, 2)
-		require.Equal(t, Open, b.State())
+		require.Equal(t, BreakerOpen, b.State())
 		time.Sleep(time.Second)
 		b.succeedNow(admit(t, b))
-		require.Equal(t, Closed, b.State())
+		require.Equal(t, BreakerClosed, b.State())
 
 		b.failNow(early) // admitted before the circuit opened
 		b.failNow(early2)
-		assert.Equal(t, Closed, b.State(), "failures from an earlier closed period do not count")
+		assert.Equal(t, BreakerClosed, b.State(), "failures from an earlier closed period do not count")
 		assert.Zero(t, b.fails.Load())
 		failN(t, b, 1)
 		b.succeedNow(early)
@@ -249,7 +249,7 @@ func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
 		const capped = 35 * time.Second // 4r and 8r capped
 		for _, bounds := range [][2]time.Duration{{r, 2 * r}, {capped / 2, capped}, {capped / 2, capped}} {
 			time.Sleep(openTime())
-			require.Equal(t, HalfOpen, b.State())
+			require.Equal(t, BreakerHalfOpen, b.State())
 			b.failNow(admit(t, b))
 			d := openTime()
 			assert.GreaterOrEqual(t, d, bounds[0])
@@ -257,7 +257,7 @@ func TestBreakerLongerOpenOnRepeatedTrips(t *testing.T) {
 		}
 		time.Sleep(openTime())
 		b.succeedNow(admit(t, b))
-		require.Equal(t, Closed, b.State())
+		require.Equal(t, BreakerClosed, b.State())
 		failN(t, b, 1)
 		assert.Equal(t, r, openTime(), "closing resets the lengthening")
 	})
@@ -285,11 +285,11 @@ func TestBreakerFailureRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, Window: 10 * time.Second, MinimumCalls: 4})
 		failN(t, b, 3)
-		assert.Equal(t, Closed, b.State(), "3 calls are below the minimum")
+		assert.Equal(t, BreakerClosed, b.State(), "3 calls are below the minimum")
 		b.succeedNow(admit(t, b))
-		assert.Equal(t, Closed, b.State(), "the rule is checked on failures")
+		assert.Equal(t, BreakerClosed, b.State(), "the rule is checked on failures")
 		failN(t, b, 1)
-		assert.Equal(t, Open, b.State(), "4 failures of 5 calls")
+		assert.Equal(t, BreakerOpen, b.State(), "4 failures of 5 calls")
 	})
 }
 
@@ -300,13 +300,13 @@ func TestBreakerFailureRateWindowExpires(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		b.succeedNow(admit(t, b))
 		failN(t, b, 1)
-		assert.Equal(t, Closed, b.State(), "the first three failures left the window")
+		assert.Equal(t, BreakerClosed, b.State(), "the first three failures left the window")
 
 		time.Sleep(9*time.Second + 999*time.Millisecond) // still within the last 10 buckets
 		failN(t, b, 1)
-		assert.Equal(t, Closed, b.State(), "2 failures of 3 calls: below the minimum")
+		assert.Equal(t, BreakerClosed, b.State(), "2 failures of 3 calls: below the minimum")
 		failN(t, b, 1)
-		assert.Equal(t, Open, b.State(), "3 failures of 4 calls")
+		assert.Equal(t, BreakerOpen, b.State(), "3 failures of 4 calls")
 	})
 }
 
@@ -314,21 +314,21 @@ func TestBreakerFailureRateClosingForgetsWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureRate: 0.5, MinimumCalls: 2, RecoveryTimeout: time.Second})
 		failN(t, b, 2)
-		require.Equal(t, Open, b.State())
+		require.Equal(t, BreakerOpen, b.State())
 		time.Sleep(time.Second)
 		b.succeedNow(admit(t, b))
-		require.Equal(t, Closed, b.State())
+		require.Equal(t, BreakerClosed, b.State())
 		failN(t, b, 1)
-		assert.Equal(t, Closed, b.State(), "one failure in a fresh window is below the minimum")
+		assert.Equal(t, BreakerClosed, b.State(), "one failure in a fresh window is below the minimum")
 		failN(t, b, 1)
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 	})
 }
 
 func TestBreakerBothRules(t *testing.T) {
 	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, FailureRate: 0.9, MinimumCalls: 100})
 	failN(t, b, 2)
-	assert.Equal(t, Open, b.State(), "the consecutive rule applies beside the rate rule")
+	assert.Equal(t, BreakerOpen, b.State(), "the consecutive rule applies beside the rate rule")
 }
 
 func TestBreakerRun(t *testing.T) {
@@ -341,7 +341,7 @@ func TestBreakerRun(t *testing.T) {
 	assert.Same(t, errBreakerOp, b.Run(ctx, fail), "op's error comes back unchanged")
 	perm := Permanent(errBreakerOp)
 	assert.Same(t, perm, b.Run(ctx, func(context.Context) error { return perm }))
-	assert.Equal(t, Closed, b.State(), "a Permanent error counts as a success")
+	assert.Equal(t, BreakerClosed, b.State(), "a Permanent error counts as a success")
 	assert.Zero(t, b.fails.Load())
 
 	notRetryable := selfRetryable(false)
@@ -350,7 +350,7 @@ func TestBreakerRun(t *testing.T) {
 
 	_ = b.Run(ctx, func(context.Context) error { return After(time.Second, errBreakerOp) })
 	_ = b.Run(ctx, fail)
-	assert.Equal(t, Open, b.State(), "After and plain errors are failures")
+	assert.Equal(t, BreakerOpen, b.State(), "After and plain errors are failures")
 
 	err := b.Run(ctx, fail)
 	var re *Error
@@ -392,15 +392,15 @@ func TestBreakerRunCancellationAndPanicFreeTheProbe(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		err := b.Run(ctx, func(context.Context) error { cancel(); return errBreakerOp })
 		assert.Same(t, errBreakerOp, err)
-		assert.Equal(t, HalfOpen, b.State(), "cancellation is no outcome")
+		assert.Equal(t, BreakerHalfOpen, b.State(), "cancellation is no outcome")
 
 		assert.Panics(t, func() {
 			_ = b.Run(context.Background(), func(context.Context) error { panic("boom") })
 		})
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 		assert.NoError(t, b.Run(context.Background(), func(context.Context) error { return nil }),
 			"the slot was freed")
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 	})
 }
 
@@ -417,7 +417,7 @@ func TestWithBreakerValidation(t *testing.T) {
 	assert.Nil(t, p.cfg.breaker, "a nil breaker removes an earlier one")
 
 	var none *Breaker
-	assert.Equal(t, Closed, none.State(), "a nil breaker is no breaker: closed")
+	assert.Equal(t, BreakerClosed, none.State(), "a nil breaker is no breaker: closed")
 	assert.Zero(t, none.Stats())
 }
 
@@ -488,7 +488,7 @@ func TestDoBreakerAttemptTimeoutIsFailure(t *testing.T) {
 			return 0, ctx.Err()
 		}, WithBreaker(b), WithAttemptTimeout(time.Second), WithBackoff(Constant(0)))
 		require.ErrorIs(t, err, ErrCircuitOpen)
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 		assert.Equal(t, BreakerStats{Failures: 2, Rejected: 1, Opened: 1}, b.Stats())
 	})
 }
@@ -502,7 +502,7 @@ func TestDoBreakerCallerCancellationFreesProbe(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		_, err := Do(ctx, func(context.Context) (int, error) { cancel(); return 0, errBreakerOp }, WithBreaker(b))
 		require.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 		assert.Zero(t, inflightOf(b.st.Load()), "the probe slot was freed")
 		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats())
 	})
@@ -525,7 +525,7 @@ func TestDoBreakerHalfOpenThroughDo(t *testing.T) {
 		v, err := Do(context.Background(), func(context.Context) (int, error) { return 7, nil }, WithBreaker(b))
 		require.NoError(t, err)
 		assert.Equal(t, 7, v)
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 	})
 }
 
@@ -544,7 +544,7 @@ func TestDoBreakerAdmissionAfterWait(t *testing.T) {
 			calls++
 			return 0, errBreakerOp
 		}, WithBreaker(b), WithBackoff(Constant(time.Second)), WithJitter(NoJitter),
-			WithNotify(func(context.Context, Attempt) { close(started); synctest.Wait() }))
+			WithNotify(func(context.Context, RetryInfo) { close(started); synctest.Wait() }))
 		require.ErrorIs(t, err, ErrCircuitOpen)
 		assert.Equal(t, 1, calls)
 	})
@@ -570,7 +570,7 @@ func TestBreakerConcurrentProbes(t *testing.T) {
 						time.Sleep(time.Millisecond)
 						continue
 					}
-					probe := kindOf(uint64(tk)) == HalfOpen
+					probe := kindOf(uint64(tk)) == BreakerHalfOpen
 					if probe {
 						admittedProbes.Add(1)
 						mu.Lock()
@@ -640,7 +640,7 @@ func TestBreakerConcurrentRunInHalfOpen(t *testing.T) {
 				assert.Equal(t, int64(64-probes), rejected.Load())
 				close(release)
 				wg.Wait()
-				assert.Equal(t, Closed, b.State())
+				assert.Equal(t, BreakerClosed, b.State())
 				assert.Equal(t, uint64(64-probes), b.Stats().Rejected)
 			})
 		})
@@ -655,12 +655,12 @@ func TestDoBreakerPanicFreesTheProbe(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		failN(t, b, 1)
 		time.Sleep(time.Second)
-		require.Equal(t, HalfOpen, b.State())
+		require.Equal(t, BreakerHalfOpen, b.State())
 
 		assert.PanicsWithValue(t, "boom", func() {
 			_, _ = Do(context.Background(), func(context.Context) (int, error) { panic("boom") }, WithBreaker(b))
 		})
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 		assert.Zero(t, inflightOf(b.st.Load()), "the probe slot was freed")
 
 		// A panic in a retry's probe, after a closed-period failure.
@@ -675,13 +675,13 @@ func TestDoBreakerPanicFreesTheProbe(t *testing.T) {
 			}, WithBreaker(b2), WithBackoff(Constant(2*time.Second)), WithJitter(NoJitter))
 		})
 		assert.Equal(t, 2, calls, "the retry ran as a half-open probe")
-		assert.Equal(t, HalfOpen, b2.State())
+		assert.Equal(t, BreakerHalfOpen, b2.State())
 		assert.Zero(t, inflightOf(b2.st.Load()), "the retry's probe slot was freed")
 
 		v, err := Do(context.Background(), func(context.Context) (int, error) { return 7, nil }, WithBreaker(b))
 		require.NoError(t, err)
 		assert.Equal(t, 7, v)
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 		assert.Equal(t, BreakerStats{Failures: 1, Opened: 1}, b.Stats(), "the panics were counted as nothing")
 	})
 }
@@ -703,9 +703,9 @@ func TestBreakerFailureRateStaleRecordKeepsNewerBucket(t *testing.T) {
 
 		b.recordAt(14, true) // a late attempt still in the window counts
 		assert.Equal(t, uint64(14), b.buckets[4].Load()>>tagShift)
-		require.Equal(t, Closed, b.State())
+		require.Equal(t, BreakerClosed, b.State())
 		failN(t, b, 1)
-		assert.Equal(t, Open, b.State(), "5 failures of 5 attempts, none lost")
+		assert.Equal(t, BreakerOpen, b.State(), "5 failures of 5 attempts, none lost")
 	})
 }
 
@@ -722,7 +722,7 @@ func TestDoBreakerPermanentNeverOpens(t *testing.T) {
 		_, _ = Do(context.Background(), func(context.Context) (int, error) { return 0, err },
 			WithBreaker(b), WithClassifier(StopOn(errBreakerOp)))
 	}
-	assert.Equal(t, Closed, b.State())
+	assert.Equal(t, BreakerClosed, b.State())
 	assert.Equal(t, BreakerStats{}, b.Stats())
 }
 
@@ -749,7 +749,7 @@ func TestBreakerSharedAcrossPolicies(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, Open, b.State())
+	assert.Equal(t, BreakerOpen, b.State())
 	st := b.Stats()
 	assert.Equal(t, uint64(1), st.Opened)
 	assert.Equal(t, uint64(calls.Load()), st.Failures)
@@ -767,7 +767,7 @@ func TestBreakerSharedAcrossPolicies(t *testing.T) {
 func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second,
-			OnStateChange: func(from, to State) { panic(from.String() + "->" + to.String()) }})
+			OnStateChange: func(from, to BreakerState) { panic(from.String() + "->" + to.String()) }})
 		unlocked := func() bool {
 			if !b.mu.TryLock() {
 				return false
@@ -777,7 +777,7 @@ func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
 		}
 		assert.PanicsWithValue(t, "closed->open", func() { failN(t, b, 1) })
 		assert.True(t, unlocked(), "after closed->open")
-		assert.Equal(t, Open, b.State())
+		assert.Equal(t, BreakerOpen, b.State())
 
 		time.Sleep(time.Second)
 		assert.PanicsWithValue(t, "open->half-open", func() { b.allowNow() })
@@ -786,6 +786,6 @@ func TestBreakerHookPanicKeepsBreakerUsable(t *testing.T) {
 		tk := admit(t, b)
 		assert.PanicsWithValue(t, "half-open->closed", func() { b.succeedNow(tk) })
 		assert.True(t, unlocked(), "after half-open->closed")
-		assert.Equal(t, Closed, b.State())
+		assert.Equal(t, BreakerClosed, b.State())
 	})
 }

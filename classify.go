@@ -6,48 +6,48 @@ import (
 	"time"
 )
 
-// Decision is a classifier's verdict on an error.
-type Decision int
+// Class is a classifier's verdict on an error.
+type Class int
 
 const (
-	// Undecided passes the error to the next classifier in the chain.
-	Undecided Decision = iota
+	// Unclassified passes the error to the next classifier in the chain.
+	Unclassified Class = iota
 	// Retryable retries the operation (if the policy's limits allow).
 	Retryable
 	// Terminal stops the loop with reason ErrPermanent.
 	Terminal
 )
 
-// String returns "undecided", "retryable" or "terminal".
-func (d Decision) String() string {
-	switch d {
-	case Undecided:
-		return "undecided"
+// String returns "unclassified", "retryable" or "terminal".
+func (c Class) String() string {
+	switch c {
+	case Unclassified:
+		return "unclassified"
 	case Retryable:
 		return "retryable"
 	case Terminal:
 		return "terminal"
 	}
-	return "Decision(" + strconv.Itoa(int(d)) + ")"
+	return "Class(" + strconv.Itoa(int(c)) + ")"
 }
 
-// MarshalText returns the word String returns, so that a Decision reads as
+// MarshalText returns the word String returns, so that a Class reads as
 // "retryable" rather than 1 in JSON and in log/slog's JSON handler.
-func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (c Class) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // A Classifier decides whether an error returned by the operation is worth
 // another attempt. Classifiers are set with [WithClassifier] as a chain: the
-// first that is not Undecided wins.
+// first that is not Unclassified wins.
 //
 // Before any classifier runs, the loop honours the operation's own signals:
 // the caller's context ending always stops, [Permanent] always stops,
 // [After] always retries, and an attempt that hit its own
-// [WithAttemptTimeout] is retried. When every classifier is Undecided (or
+// [WithAttemptTimeout] is retried. When every classifier says Unclassified (or
 // there are none), an error that has a method Retryable() bool, anywhere in
 // its chain, decides for itself; any other error is retried.
 //
 // A Classifier must be safe for concurrent use: one policy serves many calls.
-type Classifier func(error) Decision
+type Classifier func(error) Class
 
 // RetryOn returns a Classifier that retries only the listed errors (matched
 // with [errors.Is]) and stops on every other error: "retry only these".
@@ -55,7 +55,7 @@ type Classifier func(error) Decision
 func RetryOn(errs ...error) Classifier {
 	if len(errs) == 1 {
 		target := errs[0]
-		return func(err error) Decision {
+		return func(err error) Class {
 			if errors.Is(err, target) {
 				return Retryable
 			}
@@ -63,7 +63,7 @@ func RetryOn(errs ...error) Classifier {
 		}
 	}
 	list := append([]error(nil), errs...)
-	return func(err error) Decision {
+	return func(err error) Class {
 		if matchAny(err, list) {
 			return Retryable
 		}
@@ -76,19 +76,19 @@ func RetryOn(errs ...error) Classifier {
 func StopOn(errs ...error) Classifier {
 	if len(errs) == 1 {
 		target := errs[0]
-		return func(err error) Decision {
+		return func(err error) Class {
 			if errors.Is(err, target) {
 				return Terminal
 			}
-			return Undecided
+			return Unclassified
 		}
 	}
 	list := append([]error(nil), errs...)
-	return func(err error) Decision {
+	return func(err error) Class {
 		if matchAny(err, list) {
 			return Terminal
 		}
-		return Undecided
+		return Unclassified
 	}
 }
 
@@ -98,7 +98,7 @@ func RetryIf(pred func(error) bool) Classifier {
 	if pred == nil {
 		return nil // rejected by the policy as a nil classifier
 	}
-	return func(err error) Decision {
+	return func(err error) Class {
 		if pred(err) {
 			return Retryable
 		}
@@ -125,21 +125,28 @@ func Permanent(err error) error {
 	return &signal{err: err, permanent: true}
 }
 
-// Unretryable wraps err so that the loop stops at once with reason
-// ErrPermanent, whatever the classifiers say, as [Permanent] does; but where
-// Permanent means the dependency answered (a 404: a breaker counts it as a
-// success), Unretryable means the attempt failed in a way that would be
-// retried, and must not be because its effect is unknown: a POST without an
-// idempotency key that got a 503, a non-idempotent RPC that got
-// UNAVAILABLE. A [Breaker] counts it as a failure. The returned error's
-// message is err's, and errors.Is and errors.As see through it.
-// Unretryable(nil) is nil.
-func Unretryable(err error) error {
+// NotIdempotent wraps err so that the loop stops at once with reason
+// [ErrNotIdempotent], whatever the classifiers say: the attempt failed in a
+// way that would be retried, but resending is unsafe because its effect is
+// unknown (a POST without an idempotency key that got a 503, a
+// non-idempotent RPC that got UNAVAILABLE, a COMMIT whose outcome is
+// unknown). Where [Permanent] means the dependency answered (a 404, which
+// a [Breaker] counts as a success), NotIdempotent is a failure, and a
+// Breaker counts it as one. Wrap err with a message that names what would
+// allow the retry (an idempotency key, a method declared idempotent). The
+// returned error's message is err's, and errors.Is and errors.As see
+// through it. NotIdempotent(nil) is nil.
+func NotIdempotent(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &signal{err: err, permanent: true, failed: true}
+	return &signal{err: err, permanent: true, notIdempotent: true}
 }
+
+// Unretryable is the former name of [NotIdempotent].
+//
+// Deprecated: use NotIdempotent, whose stop reason is [ErrNotIdempotent].
+func Unretryable(err error) error { return NotIdempotent(err) }
 
 // After wraps err with a server hint: the loop retries after at least d
 // (for example an HTTP Retry-After), whatever the classifiers say. Unless the
@@ -171,18 +178,18 @@ func TimedOut(err error) error {
 }
 
 // signal carries the operation's own verdict on an error: Permanent,
-// After (hinted) or TimedOut.
+// NotIdempotent, After (hinted) or TimedOut.
 type signal struct {
-	err       error
-	hint      time.Duration
-	permanent bool // stop
-	failed    bool // with permanent: a failure for the breaker (Unretryable)
-	hinted    bool
-	timedOut  bool
+	err           error
+	hint          time.Duration
+	permanent     bool // stop
+	notIdempotent bool // with permanent: a failure, unsafe to resend (NotIdempotent)
+	hinted        bool
+	timedOut      bool
 }
 
-// rank orders the verdicts when a chain holds several: Permanent decides
-// over After, After over TimedOut.
+// rank orders the verdicts when a chain holds several: Permanent and
+// NotIdempotent decide over After, After over TimedOut.
 func (s *signal) rank() int {
 	switch {
 	case s.permanent:
@@ -199,10 +206,10 @@ func (s *signal) Unwrap() error { return s.err }
 // inspect walks err's chain once, depth first like errors.As, without
 // allocating. It returns the first Permanent wrapper, or failing that the
 // first After wrapper (Permanent anywhere in the chain stops), and the
-// verdict of the first error with a method Retryable() bool (Undecided if
+// verdict of the first error with a method Retryable() bool (Unclassified if
 // there is none). One type switch per link keeps it to a single cached
 // type lookup for the common error that wraps nothing.
-func inspect(err error) (sig *signal, self Decision) {
+func inspect(err error) (sig *signal, self Class) {
 	for err != nil {
 		var next error
 		var many []error
@@ -232,7 +239,7 @@ func inspect(err error) (sig *signal, self Decision) {
 		for _, inner := range many {
 			s, d := inspect(inner)
 			sig = stronger(sig, s)
-			if self == Undecided {
+			if self == Unclassified {
 				self = d
 			}
 		}
@@ -251,9 +258,9 @@ func stronger(earlier, later *signal) *signal {
 }
 
 // decide keeps an earlier verdict, or turns retryable into one.
-func decide(earlier Decision, retryable bool) Decision {
+func decide(earlier Class, retryable bool) Class {
 	switch {
-	case earlier != Undecided:
+	case earlier != Unclassified:
 		return earlier
 	case retryable:
 		return Retryable
@@ -273,18 +280,18 @@ func (ch chain) empty() bool { return ch.one == nil && len(ch.list) == 0 }
 
 // classify applies the chain, then the error's own verdict (self, from
 // inspect), then the default: retry.
-func classify(ch chain, err error, self Decision) Decision {
+func classify(ch chain, err error, self Class) Class {
 	if ch.one != nil {
-		if d := ch.one(err); d != Undecided {
+		if d := ch.one(err); d != Unclassified {
 			return d
 		}
 	}
 	for _, c := range ch.list {
-		if d := c(err); d != Undecided {
+		if d := c(err); d != Unclassified {
 			return d
 		}
 	}
-	if self != Undecided {
+	if self != Unclassified {
 		return self
 	}
 	return Retryable

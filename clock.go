@@ -16,7 +16,7 @@ type clock struct {
 	// A change of the breaker's state that the decision caused, for the
 	// call's observer (see Observer.BreakerChange).
 	changed  bool
-	from, to State
+	from, to BreakerState
 }
 
 // at returns a clock set to t.

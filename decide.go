@@ -234,7 +234,7 @@ func (c *config) succeeded(pr *Progress, clk *clock) {
 // the classifier chain, the error's Retryable() method, and the default:
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success, unless the signal is
-// [Unretryable].
+// [NotIdempotent].
 func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
@@ -250,9 +250,9 @@ func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 
 // breakerOutcome is what a judged error tells the breaker: a stop means
 // the dependency answered, unless the operation said the failure is only
-// unsafe to retry ([Unretryable]).
+// unsafe to retry ([NotIdempotent]).
 func breakerOutcome(sig *signal, terminal bool) outcome {
-	if terminal && (sig == nil || !sig.failed) {
+	if terminal && (sig == nil || !sig.notIdempotent) {
 		return outcomeSuccess
 	}
 	return outcomeFailure
@@ -282,6 +282,8 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	}
 	timedOut = timedOut || sig != nil && sig.timedOut
 	switch {
+	case terminal && sig != nil && sig.notIdempotent:
+		return 0, 0, pr.stop(err, ErrNotIdempotent, 0)
 	case terminal:
 		return 0, 0, pr.stop(err, ErrPermanent, 0)
 	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
@@ -298,7 +300,7 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 		return 0, hint, pr.stop(err, ErrBudgetExhausted, hint)
 	}
 	if c.notify != nil {
-		c.notifyRetry(ctx, Attempt{Number: pr.Attempts, Err: strip(err), Delay: wait, Elapsed: clk.now().Sub(pr.Start)}, timedOut)
+		c.notifyRetry(ctx, c.retryInfo(pr, err, wait, hint, clk), timedOut)
 	}
 	return wait, hint, nil
 }
@@ -327,7 +329,7 @@ func (c *config) judgeProbe(pr *Progress, err error, timedOut bool, clk *clock) 
 
 // notifyRetry calls the notify hook; if it panics, the budget gets back the
 // retry it granted, since that retry will not happen.
-func (c *config) notifyRetry(ctx context.Context, a Attempt, timedOut bool) {
+func (c *config) notifyRetry(ctx context.Context, a RetryInfo, timedOut bool) {
 	if c.budget == nil {
 		c.notify(ctx, a)
 		return

@@ -27,7 +27,7 @@ func (selfTerminal) Retryable() bool { return false }
 // scenario is one drawn call: a policy recipe (built twice, so that each
 // run has a fresh budget and breaker) and the outcomes of its attempts.
 type scenario struct {
-	opts     func(notify func(context.Context, Attempt)) []Option
+	opts     func(notify func(context.Context, RetryInfo)) []Option
 	outcomes []error       // nil: success; past the end every attempt succeeds
 	work     time.Duration // how long each attempt runs
 	deadline time.Duration
@@ -95,7 +95,7 @@ func scenarioGen(rt *rapid.T) scenario {
 	if rapid.IntRange(0, 3).Draw(rt, "hasDeadline") == 0 {
 		sc.deadline = ms("deadline", 1, 3000) + 777
 	}
-	sc.opts = func(notify func(context.Context, Attempt)) []Option {
+	sc.opts = func(notify func(context.Context, RetryInfo)) []Option {
 		opts := []Option{
 			WithMaxAttempts(attempts), WithBackoff(strategy), WithJitter(jitter), WithMaxDelay(maxDelay),
 			WithMaxElapsed(maxElapsed), WithRand(rand.New(rand.NewPCG(seed, 1))), WithNotify(notify),
@@ -129,7 +129,7 @@ func scenarioGen(rt *rapid.T) scenario {
 // what the notify hook saw, and how it ended.
 type run struct {
 	starts  []time.Duration
-	notes   []Attempt
+	notes   []RetryInfo
 	err     *Error
 	budget  BudgetStats
 	breaker BreakerStats
@@ -149,7 +149,7 @@ func statsOf(p *Policy) (BudgetStats, BreakerStats) {
 // viaDo runs the scenario through Do, in the caller's synctest bubble.
 func (sc scenario) viaDo(t *rapid.T) run {
 	var r run
-	p, err := NewPolicy(sc.opts(func(_ context.Context, a Attempt) { r.notes = append(r.notes, a) })...)
+	p, err := NewPolicy(sc.opts(func(_ context.Context, a RetryInfo) { r.notes = append(r.notes, a) })...)
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
@@ -176,7 +176,7 @@ func (sc scenario) viaDo(t *rapid.T) run {
 // time passed in and never slept.
 func (sc scenario) viaEngine(t *rapid.T) run {
 	var r run
-	p, err := NewPolicy(sc.opts(func(_ context.Context, a Attempt) { r.notes = append(r.notes, a) })...)
+	p, err := NewPolicy(sc.opts(func(_ context.Context, a RetryInfo) { r.notes = append(r.notes, a) })...)
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
@@ -578,12 +578,12 @@ func TestObservingOnVirtualTime(t *testing.T) {
 	assert.Equal(t, 1.0, bu.TokensAt(t0))
 	assert.Equal(t, 1.5, bu.TokensAt(t0.Add(time.Second)))
 	assert.Equal(t, 2.0, bu.TokensAt(t0.Add(time.Hour)), "never above capacity")
-	assert.Equal(t, Open, br.StateAt(t0.Add(9*time.Second)))
-	assert.Equal(t, HalfOpen, br.StateAt(t0.Add(10*time.Second)))
+	assert.Equal(t, BreakerOpen, br.StateAt(t0.Add(9*time.Second)))
+	assert.Equal(t, BreakerHalfOpen, br.StateAt(t0.Add(10*time.Second)))
 	var nilBudget *Budget
 	var nilBreaker *Breaker
 	assert.Zero(t, nilBudget.TokensAt(t0))
-	assert.Equal(t, Closed, nilBreaker.StateAt(t0))
+	assert.Equal(t, BreakerClosed, nilBreaker.StateAt(t0))
 }
 
 // A caller's own attempt timeout, marked with TimedOut, is retried whatever
@@ -680,7 +680,7 @@ func TestEngineRejectsMisuse(t *testing.T) {
 		done, cancel := context.WithCancel(ctx)
 		cancel()
 		assert.ErrorIs(t, p.Failed(done, pr, errProp, t0.Add(time.Second)).Err, context.Canceled)
-		assert.Equal(t, HalfOpen, br.StateAt(t0.Add(time.Second)), "counted as nothing")
+		assert.Equal(t, BreakerHalfOpen, br.StateAt(t0.Add(time.Second)), "counted as nothing")
 		probeFree(t, p)
 	})
 }

@@ -32,7 +32,7 @@
 // After a failed attempt the loop decides, in this order:
 //
 //  1. The caller's context has ended: stop with its [context.Cause].
-//  2. The operation's own signals: [Permanent] and [Unretryable] stop; [After]
+//  2. The operation's own signals: [Permanent] and [NotIdempotent] stop; [After]
 //     retries after the hint; [TimedOut], like an attempt that hit its own
 //     [WithAttemptTimeout], is retried.
 //  3. The classifier chain ([WithClassifier]), then the error's own

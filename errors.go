@@ -20,6 +20,10 @@ var (
 	// ErrPermanent: the operation returned Permanent(err), or a classifier
 	// decided the error is terminal.
 	ErrPermanent = errors.New("retry: permanent error")
+	// ErrNotIdempotent: the operation returned NotIdempotent(err): the
+	// attempt failed in a way that would be retried, but sending it again
+	// is unsafe because its effect is unknown.
+	ErrNotIdempotent = errors.New("retry: not idempotent, not resent")
 	// ErrBudgetExhausted: the shared retry budget refused the retry. This is a
 	// decision taken by this client to protect the dependency, not an answer
 	// from the server; the message says "client-side" so that a log line
@@ -140,6 +144,7 @@ func (e *Error) Unwrap() []error {
 //	exhausted      ErrExhausted
 //	max_elapsed    ErrMaxElapsed
 //	permanent      ErrPermanent
+//	not_idempotent ErrNotIdempotent
 //	budget         ErrBudgetExhausted
 //	circuit_open   ErrCircuitOpen
 //	hint_too_long  ErrHintTooLong
@@ -172,6 +177,8 @@ func ReasonOf(err error) string {
 		return "max_elapsed"
 	case errors.Is(reason, ErrPermanent):
 		return "permanent"
+	case errors.Is(reason, ErrNotIdempotent):
+		return "not_idempotent"
 	case errors.Is(reason, ErrBudgetExhausted):
 		return "budget"
 	case errors.Is(reason, ErrCircuitOpen):

@@ -61,7 +61,7 @@ func ExampleBreaker_Run() {
 	breaker, err := retry.NewBreaker(retry.BreakerConfig{
 		FailureThreshold: 2,
 		RecoveryTimeout:  time.Minute,
-		OnStateChange:    func(from, to retry.State) { changes = append(changes, from.String()+" -> "+to.String()) },
+		OnStateChange:    func(from, to retry.BreakerState) { changes = append(changes, from.String()+" -> "+to.String()) },
 	})
 	if err != nil {
 		panic(err)

@@ -150,12 +150,12 @@ func ExampleWithNotify() {
 			return a
 		},
 	}))
-	notify := func(ctx context.Context, a retry.Attempt) {
+	notify := func(ctx context.Context, r retry.RetryInfo) {
 		logger.LogAttrs(ctx, slog.LevelWarn, "retrying",
-			slog.Int("attempt", a.Number),
-			slog.String("err", a.Err.Error()),
-			slog.Duration("wait", a.Delay),
-			slog.Duration("elapsed", a.Elapsed))
+			slog.Int("attempt", r.Attempt),
+			slog.String("err", r.Err.Error()),
+			slog.Duration("wait", r.Wait),
+			slog.Duration("elapsed", r.Elapsed))
 	}
 	_, err := retry.Do(context.Background(), flaky(2, io.ErrUnexpectedEOF, "ok"),
 		retry.WithBackoff(retry.Linear(time.Millisecond, time.Millisecond)),

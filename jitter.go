@@ -10,32 +10,47 @@ import (
 )
 
 // Jitter says how the loop randomises each wait so that clients that failed
-// together do not retry together. The zero value is NoJitter; the default
-// policy uses FullJitter.
+// together do not retry together: one of [NoJitter], [FullJitter],
+// [EqualJitter], [DecorrelatedJitter], or a value of [ProportionalJitter].
+// The zero value is NoJitter; the default policy uses FullJitter.
 //
 // Jitter turns the base delay of retry n (the strategy's delay, already
 // capped at the maximum delay) into the wait; the wait is then capped at
-// the maximum delay again. Jitter values are comparable and safe to copy.
-type Jitter uint64
+// the maximum delay again. Jitter values are comparable and safe to copy
+// and to share.
+type Jitter struct {
+	// mode is one of the jitter… constants below, or proportionalTag
+	// with the IEEE-754 bits of the fraction (whose sign bit is always
+	// zero) in the low 63 bits. One word, so that WithJitter boxes it
+	// into an Option without allocating.
+	mode uint64
+}
 
 const (
+	jitterNone uint64 = iota
+	jitterFull
+	jitterEqual
+	jitterDecorrelated
+	jitterInvalid // a ProportionalJitter argument outside [0, 1]
+
+	proportionalTag uint64 = 1 << 63
+)
+
+// The jitter modes. They are values, not constants, because Jitter is a
+// struct; do not assign to them.
+var (
 	// NoJitter waits exactly the base delay.
-	NoJitter Jitter = iota
+	NoJitter = Jitter{}
 	// FullJitter waits a uniform random duration in [0, base].
-	FullJitter
+	FullJitter = Jitter{jitterFull}
 	// EqualJitter waits base/2 plus a uniform random duration in [0, base/2].
-	EqualJitter
+	EqualJitter = Jitter{jitterEqual}
 	// DecorrelatedJitter waits a uniform random duration in
 	// [first, 3 × previous wait], capped at the maximum delay, where first is
 	// the capped delay of retry 1 and the previous wait before retry 1 is
-	// first. Its state lives in each call of Do, never in the policy.
-	DecorrelatedJitter
-
-	// jitterInvalid records a ProportionalJitter argument outside [0, 1].
-	jitterInvalid
-	// proportionalTag marks a ProportionalJitter value; the low 63 bits hold
-	// the IEEE-754 bits of the fraction, whose sign bit is always zero.
-	proportionalTag Jitter = 1 << 63
+	// first. Its state lives in each call of Do (or in the engine's
+	// [Progress]), never in the policy.
+	DecorrelatedJitter = Jitter{jitterDecorrelated}
 )
 
 // ProportionalJitter returns a Jitter that multiplies the base delay by a
@@ -44,46 +59,39 @@ const (
 // policy invalid.
 func ProportionalJitter(f float64) Jitter {
 	if !(f >= 0 && f <= 1) {
-		return jitterInvalid
+		return Jitter{jitterInvalid}
 	}
-	return proportionalTag | Jitter(math.Float64bits(f+0)) // +0 turns -0 into 0
+	return Jitter{proportionalTag | math.Float64bits(f+0)} // +0 turns -0 into 0
 }
 
 // String returns "none", "full", "equal", "decorrelated", or
 // "proportional:F" (the syntax the retry command accepts).
 func (j Jitter) String() string {
-	switch {
-	case j == NoJitter:
+	switch j.mode {
+	case jitterNone:
 		return "none"
-	case j == FullJitter:
+	case jitterFull:
 		return "full"
-	case j == EqualJitter:
+	case jitterEqual:
 		return "equal"
-	case j == DecorrelatedJitter:
+	case jitterDecorrelated:
 		return "decorrelated"
-	case j&proportionalTag != 0:
+	}
+	if j.proportional() {
 		return "proportional:" + strconv.FormatFloat(j.fraction(), 'g', -1, 64)
 	}
-	return "invalid(" + strconv.FormatUint(uint64(j), 10) + ")"
+	return "invalid"
 }
 
-func (j Jitter) fraction() float64 { return math.Float64frombits(uint64(j &^ proportionalTag)) }
+func (j Jitter) proportional() bool { return j.mode&proportionalTag != 0 }
+
+func (j Jitter) fraction() float64 { return math.Float64frombits(j.mode &^ proportionalTag) }
 
 func (j Jitter) validate() error {
-	if j <= DecorrelatedJitter {
-		return nil
-	}
-	if j&proportionalTag != 0 {
-		// Jitter is an integer, so a caller can build a proportional value
-		// by hand; only the fractions ProportionalJitter accepts are valid.
-		if f := j.fraction(); f >= 0 && f <= 1 {
-			return nil
-		}
-	}
-	if j == jitterInvalid || j&proportionalTag != 0 {
+	if j.mode == jitterInvalid {
 		return fmt.Errorf("%w: ProportionalJitter fraction must be in [0, 1]", ErrInvalidConfig)
 	}
-	return fmt.Errorf("%w: unknown jitter mode %d", ErrInvalidConfig, uint64(j))
+	return nil
 }
 
 // apply turns the capped base delay into the wait. prev is the previous wait
@@ -99,7 +107,7 @@ func (j Jitter) apply(r *lockedRand, base, prev, first, limit time.Duration) tim
 		d = half + r.between(0, base-half)
 	case j == DecorrelatedJitter:
 		d = r.between(first, max(first, satMul3(prev)))
-	case j&proportionalTag != 0:
+	case j.proportional():
 		d = scale(base, r.float64Between(1-j.fraction(), 1+j.fraction()))
 	default:
 		d = base

@@ -54,7 +54,7 @@ func (lg logTo) retry(ctx context.Context, e RetryInfo) {
 		slog.Duration("wait", e.Wait),
 	}
 	n := 3
-	if e.FromHint {
+	if e.Hint > 0 {
 		attrs[n] = slog.Duration("retry_after", e.Hint)
 		n++
 	}

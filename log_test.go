@@ -41,6 +41,7 @@ func TestReasonOf(t *testing.T) {
 		{&retry.Error{Attempts: 4, Last: errA, Reason: retry.ErrExhausted}, "exhausted"},
 		{&retry.Error{Attempts: 2, Last: errA, Reason: retry.ErrMaxElapsed}, "max_elapsed"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrPermanent}, "permanent"},
+		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrNotIdempotent}, "not_idempotent"},
 		{&retry.Error{Attempts: 2, Last: errA, Reason: retry.ErrBudgetExhausted}, "budget"},
 		{&retry.Error{Reason: retry.ErrCircuitOpen}, "circuit_open"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrHintTooLong, RetryAfter: time.Minute}, "hint_too_long"},
@@ -67,12 +68,12 @@ func TestReasonOf(t *testing.T) {
 // TestStateJSON: a State, and a Decision, is a word in JSON and in slog's
 // JSON handler.
 func TestStateJSON(t *testing.T) {
-	b, err := json.Marshal(map[string]retry.State{"a": retry.Closed, "b": retry.Open, "c": retry.HalfOpen})
+	b, err := json.Marshal(map[string]retry.BreakerState{"a": retry.BreakerClosed, "b": retry.BreakerOpen, "c": retry.BreakerHalfOpen})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"a":"closed","b":"open","c":"half-open"}`, string(b))
 
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "state", retry.HalfOpen, "decision", retry.Retryable)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "state", retry.BreakerHalfOpen, "decision", retry.Retryable)
 	assert.Contains(t, buf.String(), `"state":"half-open","decision":"retryable"`)
 }
 
@@ -110,12 +111,12 @@ func TestLogToRecords(t *testing.T) {
 	ctx := context.Background()
 	errA := errors.New("connection reset")
 	o.RetryScheduled(ctx, retry.RetryInfo{Attempt: 1, MaxAttempts: 4, Err: errA, Wait: 150 * time.Millisecond})
-	o.RetryScheduled(ctx, retry.RetryInfo{Attempt: 2, MaxAttempts: 4, Err: errA, Wait: 2 * time.Second, FromHint: true, Hint: time.Second})
+	o.RetryScheduled(ctx, retry.RetryInfo{Attempt: 2, MaxAttempts: 4, Err: errA, Wait: 2 * time.Second, Hint: time.Second})
 	o.Done(ctx, retry.DoneInfo{Attempts: 1})
 	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 4})
 	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 4, Err: &retry.Error{Attempts: 3, Last: errA, Reason: retry.ErrHintTooLong, RetryAfter: 2 * time.Minute}})
 	o.Done(ctx, retry.DoneInfo{Err: &retry.Error{Reason: retry.ErrCircuitOpen}})
-	o.BreakerChange(ctx, retry.BreakerChangeInfo{From: retry.Closed, To: retry.Open})
+	o.BreakerChange(ctx, retry.BreakerChangeInfo{From: retry.BreakerClosed, To: retry.BreakerOpen})
 
 	got := records(t, buf)
 	want := []map[string]any{
@@ -152,7 +153,7 @@ func TestLogToDisabledAllocations(t *testing.T) {
 		o.RetryScheduled(ctx, retry.RetryInfo{Attempt: 1, MaxAttempts: 4, Err: errA, Wait: time.Second})
 		o.Done(ctx, retry.DoneInfo{Attempts: 4, MaxAttempts: 4, Err: fail})
 		o.Done(ctx, retry.DoneInfo{Attempts: 2, MaxAttempts: 4})
-		o.BreakerChange(ctx, retry.BreakerChangeInfo{From: retry.Closed, To: retry.Open})
+		o.BreakerChange(ctx, retry.BreakerChangeInfo{From: retry.BreakerClosed, To: retry.BreakerOpen})
 	}))
 	assert.Zero(t, buf.Len())
 }

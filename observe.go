@@ -14,7 +14,7 @@ import (
 // The events of one call arrive in order on the goroutine that drives it
 // (the caller of [Do], or of the [Policy] methods that decide for a loop of
 // its own): BreakerChange if the attempt's admission changed the
-// breaker's state (Open to HalfOpen), then AttemptStart, then AttemptEnd
+// breaker's state (BreakerOpen to BreakerHalfOpen), then AttemptStart, then AttemptEnd
 // for the same attempt, then BreakerChange and BudgetRefused if that
 // attempt's outcome caused them, then RetryScheduled or, when the call is
 // over, Done. A call that ends
@@ -56,7 +56,7 @@ type Observer struct {
 	BudgetRefused func(ctx context.Context, e BudgetRefusedInfo)
 	// BreakerChange is called when an attempt of this call changed the
 	// state of the call's breaker: the attempt that tripped it, the first
-	// admission after the recovery timeout (Open to HalfOpen), the probe
+	// admission after the recovery timeout (BreakerOpen to BreakerHalfOpen), the probe
 	// that closed or reopened it. Each change is reported once, to the call
 	// that caused it; [BreakerConfig].OnStateChange sees them all.
 	BreakerChange func(ctx context.Context, e BreakerChangeInfo)
@@ -92,7 +92,9 @@ type AttemptEndInfo struct {
 	Stop error
 }
 
-// RetryInfo is the event of a retry decided, before its wait.
+// RetryInfo is the event of a retry decided, before its wait: what
+// [WithNotify] and [Observer].RetryScheduled receive. It is passed by
+// value.
 type RetryInfo struct {
 	// Attempt is the number of the attempt that failed, from 1.
 	Attempt int
@@ -102,12 +104,20 @@ type RetryInfo struct {
 	Err error
 	// Wait is the wait before the next attempt.
 	Wait time.Duration
-	// FromHint reports whether the wait came from a server hint ([After],
-	// or Retry-After in httpx), which was Hint; a hint of zero (After(0,
-	// err), "Retry-After: 0") counts as none.
-	FromHint bool
-	// Hint is the wait the server asked for, 0 when there was no hint.
+	// Hint is the wait the server asked for ([After], or Retry-After in
+	// httpx), 0 when it asked for none; Wait is then Hint plus the
+	// policy's spread (see After). A hint of zero (After(0, err),
+	// "Retry-After: 0") counts as none.
 	Hint time.Duration
+	// Elapsed is the time since the call's first attempt began.
+	Elapsed time.Duration
+}
+
+// retryInfo is the event of the retry decided after pr's attempt failed
+// with err at clk.
+func (c *config) retryInfo(pr *Progress, err error, wait, hint time.Duration, clk *clock) RetryInfo {
+	return RetryInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: strip(err), Wait: wait,
+		Hint: hint, Elapsed: clk.now().Sub(pr.Start)}
 }
 
 // BudgetRefusedInfo is the event of a retry the budget refused.
@@ -120,7 +130,7 @@ type BudgetRefusedInfo struct {
 
 // BreakerChangeInfo is the event of a change of the breaker's state.
 type BreakerChangeInfo struct {
-	From, To State
+	From, To BreakerState
 }
 
 // DoneInfo is the event of the end of a call.
@@ -282,10 +292,7 @@ func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wa
 		return
 	}
 	if o.RetryScheduled != nil {
-		o.RetryScheduled(ctx, RetryInfo{
-			Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err, Wait: wait,
-			FromHint: hint > 0, Hint: hint,
-		})
+		o.RetryScheduled(ctx, c.retryInfo(pr, err, wait, hint, clk))
 	}
 }
 

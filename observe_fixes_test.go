@@ -98,11 +98,11 @@ func TestObserverSeesAPanickingAttemptEnd(t *testing.T) {
 			}
 			return errA
 		}},
-		{name: "classifier", opts: []retry.Option{retry.WithClassifier(func(err error) retry.Decision {
+		{name: "classifier", opts: []retry.Option{retry.WithClassifier(func(err error) retry.Class {
 			if errors.Is(err, errB) {
 				panic("op")
 			}
-			return retry.Undecided
+			return retry.Unclassified
 		})}, op: func(n int) error {
 			if n == 2 {
 				return errB
@@ -194,7 +194,7 @@ func TestPanickingAdmissionHooksRefundTheRetry(t *testing.T) {
 			return ctx
 		}}},
 		{name: "breaker change at admission", err: errA, o: &retry.Observer{BreakerChange: func(_ context.Context, e retry.BreakerChangeInfo) {
-			if e.To == retry.HalfOpen {
+			if e.To == retry.BreakerHalfOpen {
 				panic("observer")
 			}
 		}}},
@@ -262,8 +262,8 @@ func TestObserverBreakerChangeOfARefusedAdmission(t *testing.T) {
 		var other *retry.Policy
 		var held retry.Progress
 		b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Minute,
-			OnStateChange: func(_, to retry.State) {
-				if to == retry.HalfOpen && other != nil {
+			OnStateChange: func(_, to retry.BreakerState) {
+				if to == retry.BreakerHalfOpen && other != nil {
 					// Another caller is admitted as the probe meanwhile.
 					var err error
 					_, held, err = other.Begin(context.Background(), retry.Progress{}, time.Now())

@@ -35,7 +35,7 @@ func (r *recorder) observer() *retry.Observer {
 			r.events = append(r.events, fmt.Sprintf("end %d ctx=%v err=%v stop=%s", e.Attempt, ctx.Value(obsKey{}), e.Err, stopWord(e.Stop)))
 		},
 		RetryScheduled: func(_ context.Context, e retry.RetryInfo) {
-			r.events = append(r.events, fmt.Sprintf("retry %d wait=%v hint=%v/%v", e.Attempt, e.Wait, e.FromHint, e.Hint))
+			r.events = append(r.events, fmt.Sprintf("retry %d wait=%v hint=%v/%v", e.Attempt, e.Wait, e.Hint > 0, e.Hint))
 		},
 		BudgetRefused: func(_ context.Context, e retry.BudgetRefusedInfo) {
 			r.events = append(r.events, fmt.Sprintf("budget refused %d err=%v", e.Attempt, e.Err))
@@ -235,7 +235,7 @@ func TestObserverBreakerTransitions(t *testing.T) {
 			"breaker open->half-open", "start 1/4", "end 1 ctx=1 err=<nil> stop=-", "breaker half-open->closed",
 			"done 1 success waited=0s elapsed=0s",
 		}, r.events)
-		assert.Equal(t, retry.Closed, b.State())
+		assert.Equal(t, retry.BreakerClosed, b.State())
 	})
 }
 
@@ -289,14 +289,14 @@ func TestPanickingObserver(t *testing.T) {
 				b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Minute})
 				require.NoError(t, err)
 				require.ErrorIs(t, b.Run(context.Background(), func(context.Context) error { return errA }), errA)
-				require.Equal(t, retry.Open, b.State())
+				require.Equal(t, retry.BreakerOpen, b.State())
 				time.Sleep(time.Minute)
 				assert.PanicsWithValue(t, "observer", func() {
 					_, _ = retry.Do(context.Background(), always, retry.WithBreaker(b), retry.WithObserver(o))
 				})
 				// The probe slot is free: the next attempt is admitted as a probe.
 				require.NoError(t, b.Run(context.Background(), func(context.Context) error { return nil }))
-				assert.Equal(t, retry.Closed, b.State())
+				assert.Equal(t, retry.BreakerClosed, b.State())
 			})
 		})
 	}
@@ -328,7 +328,7 @@ func TestPanickingObserver(t *testing.T) {
 func TestObserverAndNotify(t *testing.T) {
 	var log []string
 	p := newPolicy(t, retry.WithBackoff(retry.Constant(0)), retry.WithMaxAttempts(2),
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) { log = append(log, fmt.Sprint("notify ", a.Number)) }),
+		retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { log = append(log, fmt.Sprint("notify ", a.Attempt)) }),
 		retry.WithObserver(&retry.Observer{RetryScheduled: func(_ context.Context, e retry.RetryInfo) { log = append(log, fmt.Sprint("observer ", e.Attempt)) }}))
 	_, _ = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errors.New("a") }, p)
 	assert.Equal(t, []string{"notify 1", "observer 1"}, log)

@@ -24,7 +24,6 @@ const (
 	DefaultInitial     = 100 * time.Millisecond
 	DefaultMultiplier  = 2.0
 	DefaultMaxDelay    = 30 * time.Second
-	DefaultJitter      = FullJitter
 )
 
 // config is the complete configuration of a call. Its zero value is not
@@ -39,7 +38,7 @@ type config struct {
 	rand           *lockedRand // nil means math/rand/v2's global source
 	exactHints     bool
 	classifiers    chain
-	notify         func(context.Context, Attempt)
+	notify         func(context.Context, RetryInfo)
 	observer       *Observer
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
@@ -51,7 +50,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: DefaultJitter}
+	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: FullJitter}
 }
 
 // settle derives what the loop can know in advance once every option is
@@ -78,12 +77,12 @@ type (
 	attemptTimeoutOption time.Duration
 	maxDelayOption       time.Duration
 	backoffOption        struct{ s Strategy }
-	jitterOption         Jitter
+	jitterOption         struct{ j Jitter }
 	randOption           struct{ r *lockedRand }
 	exactHintsOption     struct{}
 	classifierOption     []Classifier
 	soleClassifier       Classifier
-	notifyOption         func(context.Context, Attempt)
+	notifyOption         func(context.Context, RetryInfo)
 )
 
 func (maxAttemptsOption) isOption()    {}
@@ -138,7 +137,7 @@ type ownStrategy interface {
 func WithMaxDelay(d time.Duration) Option { return maxDelayOption(d) }
 
 // WithJitter sets how waits are randomised. Default FullJitter.
-func WithJitter(j Jitter) Option { return jitterOption(j) }
+func WithJitter(j Jitter) Option { return jitterOption{j} }
 
 // WithRand draws jitter from r instead of math/rand/v2's global source, for
 // reproducible waits. The library serialises access to r, so one policy
@@ -156,7 +155,7 @@ func WithRand(r *rand.Rand) Option {
 func WithExactHints() Option { return exactHintsOption{} }
 
 // WithClassifier sets the classifier chain, replacing any earlier one: the
-// first classifier that is not Undecided decides. With no classifiers,
+// first classifier that is not Unclassified decides. With no classifiers,
 // every error is retryable except those the operation marks otherwise
 // (see [Classifier]). A nil classifier is invalid.
 func WithClassifier(cs ...Classifier) Option {
@@ -170,10 +169,10 @@ func WithClassifier(cs ...Classifier) Option {
 // wait starts; never when the loop stops. f runs on the caller's goroutine
 // and delays the retry by its own duration. A nil f removes the hook.
 //
-// It is shorthand for the RetryScheduled hook of an [Observer], delivered
-// as an [Attempt], and kept apart from [WithObserver]: a call can have
-// both, and f runs before the observer hears of that attempt's end.
-func WithNotify(f func(ctx context.Context, a Attempt)) Option { return notifyOption(f) }
+// It receives the event the RetryScheduled hook of an [Observer] receives,
+// and is kept apart from [WithObserver]: a call can have both, and f runs
+// before the observer hears of that attempt's end.
+func WithNotify(f func(ctx context.Context, r RetryInfo)) Option { return notifyOption(f) }
 
 // apply sets the option o in c, recording the first invalid option in c.err.
 func (c *config) apply(o Option) {
@@ -207,8 +206,8 @@ func (c *config) apply(o Option) {
 		c.strategy = o.s
 		c.checkStrategy(o.s)
 	case jitterOption:
-		c.jitter = Jitter(o)
-		c.checkErr(Jitter(o).validate())
+		c.jitter = o.j
+		c.checkErr(o.j.validate())
 	case randOption:
 		c.rand = o.r
 		if o.r == nil {

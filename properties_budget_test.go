@@ -126,7 +126,7 @@ type breakerModel struct {
 	recovery, width             time.Duration
 	rate                        float64
 
-	state               State
+	state               BreakerState
 	period              int // bumped at every change of state
 	fails               int
 	openUntil           time.Duration
@@ -142,18 +142,18 @@ type modelEvent struct {
 
 type modelTicket struct {
 	period int
-	kind   State
+	kind   BreakerState
 }
 
 func (m *breakerModel) admit(now time.Duration) (modelTicket, bool) {
-	if m.state == Open {
+	if m.state == BreakerOpen {
 		if now < m.openUntil {
 			m.stats.Rejected++
 			return modelTicket{}, false
 		}
-		m.change(HalfOpen)
+		m.change(BreakerHalfOpen)
 	}
-	if m.state == HalfOpen {
+	if m.state == BreakerHalfOpen {
 		if m.inflight >= m.probes {
 			m.stats.Rejected++
 			return modelTicket{}, false
@@ -163,7 +163,7 @@ func (m *breakerModel) admit(now time.Duration) (modelTicket, bool) {
 	return modelTicket{m.period, m.state}, true
 }
 
-func (m *breakerModel) change(to State) {
+func (m *breakerModel) change(to BreakerState) {
 	m.state, m.inflight, m.successes = to, 0, 0
 	m.period++
 }
@@ -173,10 +173,10 @@ func (m *breakerModel) current(t modelTicket) bool { return t.period == m.period
 func (m *breakerModel) succeed(now time.Duration, t modelTicket) {
 	switch {
 	case !m.current(t):
-	case t.kind == HalfOpen:
+	case t.kind == BreakerHalfOpen:
 		m.inflight--
 		if m.successes++; m.successes >= m.probes {
-			m.change(Closed)
+			m.change(BreakerClosed)
 			m.fails, m.events = 0, nil
 		}
 	default:
@@ -189,7 +189,7 @@ func (m *breakerModel) fail(now time.Duration, t modelTicket) {
 	m.stats.Failures++
 	switch {
 	case !m.current(t):
-	case t.kind == HalfOpen:
+	case t.kind == BreakerHalfOpen:
 		m.open(now)
 	default:
 		trip := m.record(now, true)
@@ -203,13 +203,13 @@ func (m *breakerModel) fail(now time.Duration, t modelTicket) {
 }
 
 func (m *breakerModel) cancel(t modelTicket) {
-	if m.current(t) && t.kind == HalfOpen {
+	if m.current(t) && t.kind == BreakerHalfOpen {
 		m.inflight--
 	}
 }
 
 func (m *breakerModel) open(now time.Duration) {
-	m.change(Open)
+	m.change(BreakerOpen)
 	m.openUntil = now + m.recovery
 	m.stats.Opened++
 }
@@ -237,9 +237,9 @@ func (m *breakerModel) record(now time.Duration, failed bool) bool {
 	return n >= m.minCalls && float64(f) >= m.rate*float64(n)
 }
 
-func (m *breakerModel) observed(now time.Duration) State {
-	if m.state == Open && now >= m.openUntil {
-		return HalfOpen
+func (m *breakerModel) observed(now time.Duration) BreakerState {
+	if m.state == BreakerOpen && now >= m.openUntil {
+		return BreakerHalfOpen
 	}
 	return m.state
 }
@@ -314,7 +314,7 @@ func TestBreakerMatchesModel(t *testing.T) {
 					if got := b.Stats(); got != m.stats {
 						rt.Fatalf("stats %+v, model %+v", got, m.stats)
 					}
-					if s := b.st.Load(); kindOf(s) == HalfOpen && int(inflightOf(s)) != m.inflight {
+					if s := b.st.Load(); kindOf(s) == BreakerHalfOpen && int(inflightOf(s)) != m.inflight {
 						rt.Fatalf("probes in flight %d, model %d", inflightOf(s), m.inflight)
 					}
 				},

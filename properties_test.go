@@ -51,19 +51,18 @@ func strategyGen() *rapid.Generator[Strategy] {
 	})
 }
 
-// jitterGen draws a jitter mode: the constants, a valid proportional one,
-// or any integer at all (which the policy must reject or handle).
+// jitterGen draws a jitter mode: the named ones, a valid proportional one,
+// or a proportional one of any fraction at all (which the policy must
+// reject or handle).
 func jitterGen() *rapid.Generator[Jitter] {
 	return rapid.Custom(func(t *rapid.T) Jitter {
-		switch rapid.IntRange(0, 3).Draw(t, "jitterKind") {
+		switch rapid.IntRange(0, 2).Draw(t, "jitterKind") {
 		case 0:
 			return rapid.SampledFrom([]Jitter{NoJitter, FullJitter, EqualJitter, DecorrelatedJitter}).Draw(t, "mode")
 		case 1:
 			return ProportionalJitter(rapid.Float64Range(0, 1).Draw(t, "fraction"))
-		case 2:
-			return proportionalTag | Jitter(math.Float64bits(rapid.Float64().Draw(t, "anyFraction")))
 		default:
-			return Jitter(rapid.Uint64().Draw(t, "anyJitter"))
+			return ProportionalJitter(rapid.Float64().Draw(t, "anyFraction"))
 		}
 	})
 }
@@ -254,7 +253,7 @@ func TestPropCallsNeverExceedTheLimit(t *testing.T) {
 					return calls, errProp
 				}
 			}, WithMaxAttempts(limit), WithBackoff(Linear(0, time.Millisecond)), WithJitter(jitterGen().Draw(rt, "jitter")),
-				WithNotify(func(_ context.Context, a Attempt) { waits = append(waits, a.Delay) }))
+				WithNotify(func(_ context.Context, a RetryInfo) { waits = append(waits, a.Wait) }))
 			if errors.Is(err, ErrInvalidConfig) {
 				if calls != 0 {
 					rt.Fatalf("invalid configuration, yet %d calls", calls)

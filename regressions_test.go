@@ -25,9 +25,9 @@ func (panicky) Retryable() bool { panic("Retryable panicked") }
 func openThenWait(t *testing.T, b *Breaker, recovery time.Duration) {
 	t.Helper()
 	require.Error(t, Run(context.Background(), func(context.Context) error { return errProp }, WithBreaker(b), WithMaxAttempts(1)))
-	require.Equal(t, Open, b.State())
+	require.Equal(t, BreakerOpen, b.State())
 	time.Sleep(recovery)
-	require.Equal(t, HalfOpen, b.State())
+	require.Equal(t, BreakerHalfOpen, b.State())
 }
 
 // A classifier or a Retryable method that panics while judging a half-open
@@ -37,7 +37,7 @@ func TestProbeSlotFreedWhenJudgingPanics(t *testing.T) {
 	cases := map[string]func(b *Breaker){
 		"classifier through Do": func(b *Breaker) {
 			_ = Run(context.Background(), func(context.Context) error { return errProp }, WithBreaker(b),
-				WithClassifier(func(error) Decision { panic("classifier panicked") }))
+				WithClassifier(func(error) Class { panic("classifier panicked") }))
 		},
 		"Retryable through Do": func(b *Breaker) {
 			_ = Run(context.Background(), func(context.Context) error { return panicky{} }, WithBreaker(b))
@@ -52,10 +52,10 @@ func TestProbeSlotFreedWhenJudgingPanics(t *testing.T) {
 				b := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 				openThenWait(t, b, time.Second)
 				assert.Panics(t, func() { call(b) })
-				assert.Equal(t, HalfOpen, b.State(), "the panic counted as nothing")
+				assert.Equal(t, BreakerHalfOpen, b.State(), "the panic counted as nothing")
 				require.NoError(t, b.Run(context.Background(), func(context.Context) error { return nil }),
 					"the probe slot is free again")
-				assert.Equal(t, Closed, b.State())
+				assert.Equal(t, BreakerClosed, b.State())
 			})
 		})
 	}
@@ -93,9 +93,9 @@ func TestBreakerRunSlowProbeReopensFromItsEnd(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		_ = b.Run(ctx, func(context.Context) error { time.Sleep(8 * time.Second); return errProp })
 		time.Sleep(3 * time.Second)
-		assert.Equal(t, Open, b.State(), "3s after the probe failed")
+		assert.Equal(t, BreakerOpen, b.State(), "3s after the probe failed")
 		time.Sleep(7 * time.Second)
-		assert.Equal(t, HalfOpen, b.State())
+		assert.Equal(t, BreakerHalfOpen, b.State())
 	})
 }
 
@@ -111,7 +111,7 @@ func TestBreakerOpenTimeFollowsWithRand(t *testing.T) {
 			for range 6 {
 				_ = Run(context.Background(), func(context.Context) error { return errProp }, p)
 				opened := time.Now()
-				for b.State() == Open {
+				for b.State() == BreakerOpen {
 					time.Sleep(time.Millisecond)
 				}
 				got = append(got, time.Since(opened))
@@ -151,7 +151,7 @@ func TestPanickingNotifyRefundsTheBudget(t *testing.T) {
 	b := mustBudget(t, BudgetConfig{Capacity: 2})
 	assert.PanicsWithValue(t, "notify panicked", func() {
 		_ = Run(context.Background(), func(context.Context) error { return errProp }, WithBudget(b),
-			WithBackoff(Constant(0)), WithNotify(func(context.Context, Attempt) { panic("notify panicked") }))
+			WithBackoff(Constant(0)), WithNotify(func(context.Context, RetryInfo) { panic("notify panicked") }))
 	})
 	assert.Equal(t, 2.0, b.Tokens(), "the token of the retry that did not happen came back")
 }
@@ -170,27 +170,34 @@ func TestPanickingOpReleasesItsAttemptContext(t *testing.T) {
 	assert.True(t, errors.Is(actx.Err(), context.Canceled), "attempt context released: %v", actx.Err())
 }
 
-// Unretryable stops like Permanent but counts as a failure for the breaker:
-// the dependency failed, the request was only unsafe to send again.
-func TestUnretryableIsABreakerFailure(t *testing.T) {
+// NotIdempotent stops like Permanent, with its own reason, but counts as a
+// failure for the breaker: the dependency failed, the request was only
+// unsafe to send again. Unretryable, its former name, is the same mark.
+func TestNotIdempotentIsABreakerFailure(t *testing.T) {
 	ctx := context.Background()
-	b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})
-	calls := 0
-	op := func(context.Context) error { calls++; return Unretryable(errProp) }
-	err := Run(ctx, op, WithBreaker(b))
-	require.ErrorIs(t, err, ErrPermanent)
-	assert.ErrorIs(t, err, errProp)
-	assert.Equal(t, 1, calls, "not retried")
-	assert.Equal(t, errProp, asErr(t, err).Last, "the wrapper is stripped")
-	require.ErrorIs(t, b.Run(ctx, op), errProp)
-	assert.Equal(t, Open, b.State(), "two failures: one through Do, one through Breaker.Run")
-
+	for name, mark := range map[string]func(error) error{"NotIdempotent": NotIdempotent, "Unretryable": Unretryable} {
+		t.Run(name, func(t *testing.T) {
+			b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})
+			calls := 0
+			op := func(context.Context) error { calls++; return mark(errProp) }
+			err := Run(ctx, op, WithBreaker(b))
+			require.ErrorIs(t, err, ErrNotIdempotent)
+			assert.NotErrorIs(t, err, ErrPermanent)
+			assert.Equal(t, "not_idempotent", ReasonOf(err))
+			assert.ErrorIs(t, err, errProp)
+			assert.Equal(t, "retry: not idempotent, not resent after 1 attempt: "+errProp.Error(), err.Error())
+			assert.Equal(t, 1, calls, "not retried")
+			assert.Equal(t, errProp, asErr(t, err).Last, "the wrapper is stripped")
+			require.ErrorIs(t, b.Run(ctx, op), errProp)
+			assert.Equal(t, BreakerOpen, b.State(), "two failures: one through Do, one through Breaker.Run")
+			assert.Nil(t, mark(nil))
+			assert.ErrorIs(t, Run(ctx, func(context.Context) error { return After(time.Second, mark(errProp)) }), ErrNotIdempotent,
+				"a stop anywhere in the chain decides")
+		})
+	}
 	p := mustBreaker(t, BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
 	require.ErrorIs(t, Run(ctx, func(context.Context) error { return Permanent(errProp) }, WithBreaker(p)), ErrPermanent)
-	assert.Equal(t, Closed, p.State(), "Permanent: the dependency answered")
-	assert.Nil(t, Unretryable(nil))
-	assert.ErrorIs(t, Run(ctx, func(context.Context) error { return After(time.Second, Unretryable(errProp)) }), ErrPermanent,
-		"a stop anywhere in the chain decides")
+	assert.Equal(t, BreakerClosed, p.State(), "Permanent: the dependency answered")
 }
 
 func asErr(t *testing.T, err error) *Error {

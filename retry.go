@@ -6,19 +6,6 @@ import (
 	"time"
 )
 
-// Attempt describes a failed attempt that is about to be retried; see
-// [WithNotify]. It is passed by value.
-type Attempt struct {
-	// Number is the attempt that just failed, counting from 1.
-	Number int
-	// Err is the error it returned, without a Permanent or After wrapper.
-	Err error
-	// Delay is the wait about to start before the next attempt.
-	Delay time.Duration
-	// Elapsed is the time since Do was called.
-	Elapsed time.Duration
-}
-
 // Policy is a complete, validated retry configuration: limits, backoff
 // strategy, jitter, classifiers and hooks, with the defaults for whatever
 // its options left unset. Build one with [NewPolicy] and pass it to [Do] as

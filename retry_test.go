@@ -104,7 +104,7 @@ func TestNestedWrappersAreStripped(t *testing.T) {
 			var got []error
 			_, err := retry.Do(context.Background(), func(context.Context) (int, error) { return 0, tt.err },
 				retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)),
-				retry.WithNotify(func(_ context.Context, a retry.Attempt) { got = append(got, a.Err) }))
+				retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { got = append(got, a.Err) }))
 			var re *retry.Error
 			require.ErrorAs(t, err, &re)
 			assert.Equal(t, tt.reason, re.Reason)
@@ -116,33 +116,22 @@ func TestNestedWrappersAreStripped(t *testing.T) {
 	}
 }
 
-// TestJitterValuesOutsideTheConstructors: Jitter is a plain integer, so a
-// caller can write any value; the policy rejects those the constructors
-// never return instead of producing negative or meaningless waits.
-func TestJitterValuesOutsideTheConstructors(t *testing.T) {
-	const tag = retry.Jitter(1) << 63 // the bit ProportionalJitter sets
-	tests := []struct {
-		name string
-		j    retry.Jitter
-	}{
-		{"the next mode", retry.DecorrelatedJitter + 1},
-		{"an unknown mode", 99},
-		{"proportional 5", tag | retry.Jitter(math.Float64bits(5))},
-		{"proportional +Inf", tag | retry.Jitter(math.Float64bits(math.Inf(1)))},
-		{"proportional NaN", tag | retry.Jitter(math.Float64bits(math.NaN()))},
-		{"all bits", retry.Jitter(math.MaxUint64)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := retry.NewPolicy(retry.WithJitter(tt.j))
-			require.ErrorIs(t, err, retry.ErrInvalidConfig)
-			assert.Nil(t, p)
-		})
+// TestJitterOutsideItsRange: a Jitter is made only by its named values
+// and ProportionalJitter (WithJitter(7) does not compile); a fraction
+// outside [0, 1] makes the policy invalid instead of producing negative or
+// meaningless waits, and the zero Jitter is NoJitter.
+func TestJitterOutsideItsRange(t *testing.T) {
+	for _, f := range []float64{-0.1, 1.01, 5, math.Inf(1), math.Inf(-1), math.NaN()} {
+		p, err := retry.NewPolicy(retry.WithJitter(retry.ProportionalJitter(f)))
+		require.ErrorIs(t, err, retry.ErrInvalidConfig, "fraction %v", f)
+		assert.ErrorContains(t, err, "ProportionalJitter")
+		assert.Nil(t, p)
 	}
 	for _, f := range []float64{0, 0.25, 1} {
-		_, err := retry.NewPolicy(retry.WithJitter(tag | retry.Jitter(math.Float64bits(f))))
+		_, err := retry.NewPolicy(retry.WithJitter(retry.ProportionalJitter(f)))
 		assert.NoError(t, err, "fraction %v", f)
 	}
+	assert.Equal(t, retry.NoJitter, retry.Jitter{})
 }
 
 var (
@@ -178,14 +167,14 @@ func asError(t testing.TB, err error) *retry.Error {
 }
 
 // notes records the attempts reported through WithNotify.
-type notes struct{ list []retry.Attempt }
+type notes struct{ list []retry.RetryInfo }
 
-func (n *notes) hook(_ context.Context, a retry.Attempt) { n.list = append(n.list, a) }
+func (n *notes) hook(_ context.Context, a retry.RetryInfo) { n.list = append(n.list, a) }
 
 func (n *notes) delays() []time.Duration {
 	ds := make([]time.Duration, len(n.list))
 	for i, a := range n.list {
-		ds[i] = a.Delay
+		ds[i] = a.Wait
 	}
 	return ds
 }
@@ -210,7 +199,6 @@ func TestDefaultConstants(t *testing.T) {
 	assert.Equal(t, 100*time.Millisecond, retry.DefaultInitial)
 	assert.Equal(t, 2.0, retry.DefaultMultiplier)
 	assert.Equal(t, 30*time.Second, retry.DefaultMaxDelay)
-	assert.Equal(t, retry.FullJitter, retry.DefaultJitter)
 }
 
 // TestDefaultsWithoutJitter: 4 attempts, waits of 100ms, 200ms and 400ms,
@@ -255,7 +243,7 @@ func TestDefaultFullJitter(t *testing.T) {
 			assert.Equal(t, 4, *calls)
 			require.Len(t, n.list, 3)
 			for i, base := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
-				d := n.list[i].Delay
+				d := n.list[i].Wait
 				assert.True(t, d >= 0 && d <= base, "seed %d retry %d: %v outside [0, %v]", seed, i+1, d, base)
 				assert.NotEqual(t, base, d, "seed %d retry %d: jitter was not applied", seed, i+1)
 			}
@@ -496,7 +484,7 @@ func TestHints(t *testing.T) {
 					assert.Equal(t, "ok", v)
 					require.Len(t, n.list, 2)
 					for _, a := range n.list {
-						assert.True(t, a.Delay >= tt.lo && a.Delay <= tt.hi, "%v outside [%v, %v]", a.Delay, tt.lo, tt.hi)
+						assert.True(t, a.Wait >= tt.lo && a.Wait <= tt.hi, "%v outside [%v, %v]", a.Wait, tt.lo, tt.hi)
 						assert.Equal(t, errA, a.Err, "the After wrapper is stripped")
 					}
 					assert.Equal(t, sum(n.delays()), time.Since(start))
@@ -519,8 +507,8 @@ func TestHintSpreadIsJittered(t *testing.T) {
 				retry.WithBackoff(retry.Constant(time.Millisecond)))
 			require.ErrorIs(t, err, retry.ErrExhausted)
 			require.Len(t, n.list, 1)
-			assert.Equal(t, n.list[0].Delay, time.Since(start))
-			seen[n.list[0].Delay] = true
+			assert.Equal(t, n.list[0].Wait, time.Since(start))
+			seen[n.list[0].Wait] = true
 		})
 	}
 	assert.Greater(t, len(seen), 1)
@@ -691,7 +679,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"proportional above 1", []retry.Option{retry.WithJitter(retry.ProportionalJitter(1.01))}, "ProportionalJitter"},
 		{"proportional NaN", []retry.Option{retry.WithJitter(retry.ProportionalJitter(nan))}, "ProportionalJitter"},
 		{"proportional +Inf", []retry.Option{retry.WithJitter(retry.ProportionalJitter(inf))}, "ProportionalJitter"},
-		{"unknown jitter", []retry.Option{retry.WithJitter(42)}, "jitter"},
+		{"proportional NaN", []retry.Option{retry.WithJitter(retry.ProportionalJitter(math.NaN()))}, "ProportionalJitter"},
 		{"nil rand", []retry.Option{retry.WithRand(nil)}, "WithRand"},
 		{"nil classifier", []retry.Option{retry.WithClassifier(nil)}, "classifier 0 is nil"},
 		{"nil classifier in a chain", []retry.Option{retry.WithClassifier(retry.StopOn(errA), nil)}, "classifier 1 is nil"},
@@ -750,7 +738,7 @@ func TestInvalidArguments(t *testing.T) {
 	calls := 0
 	op := func(context.Context) (int, error) { calls++; return 1, nil }
 	p := newPolicy(t)
-	for _, opts := range [][]retry.Option{nil, {p}, {retry.WithNotify(func(context.Context, retry.Attempt) {})}} {
+	for _, opts := range [][]retry.Option{nil, {p}, {retry.WithNotify(func(context.Context, retry.RetryInfo) {})}} {
 		_, err := retry.Do[int](context.Background(), nil, opts...)
 		require.ErrorIs(t, err, retry.ErrInvalidConfig)
 		assert.Contains(t, err.Error(), "nil operation")
@@ -789,7 +777,7 @@ func TestZeroLimitsMeanNone(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 10, v)
 		assert.Equal(t, 511*time.Hour, time.Since(start)) // 1+2+…+256 hours, no 30s cap
-		assert.Equal(t, 256*time.Hour, n.list[8].Delay)
+		assert.Equal(t, 256*time.Hour, n.list[8].Wait)
 	})
 }
 
@@ -945,7 +933,7 @@ func TestContextAlreadyDone(t *testing.T) {
 		{"past its deadline", expired, context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
-		for _, opts := range [][]retry.Option{nil, {newPolicy(t)}, {newPolicy(t, retry.WithNotify(func(context.Context, retry.Attempt) {}))}} {
+		for _, opts := range [][]retry.Option{nil, {newPolicy(t)}, {newPolicy(t, retry.WithNotify(func(context.Context, retry.RetryInfo) {}))}} {
 			calls := 0
 			_, err := retry.Do(tt.ctx, func(context.Context) (int, error) { calls++; return 1, nil }, opts...)
 			re := asError(t, err)
@@ -971,24 +959,24 @@ func TestNotify(t *testing.T) {
 		name    string
 		last    error // what the fourth attempt returns
 		elapsed time.Duration
-		want    []retry.Attempt
+		want    []retry.RetryInfo
 	}{
 		{"exhausted", errA, 400 * time.Millisecond, nil},
 		{"success", nil, 400 * time.Millisecond, nil},
 		{"permanent", retry.Permanent(errA), 400 * time.Millisecond, nil},
 	}
 	ms := time.Millisecond
-	want := []retry.Attempt{
-		{Number: 1, Err: errA, Delay: 100 * ms, Elapsed: 10 * ms},
-		{Number: 2, Err: errB, Delay: 50 * ms, Elapsed: 120 * ms},
-		{Number: 3, Err: errC, Delay: 300 * ms, Elapsed: 180 * ms},
+	want := []retry.RetryInfo{
+		{Attempt: 1, MaxAttempts: 4, Err: errA, Wait: 100 * ms, Elapsed: 10 * ms},
+		{Attempt: 2, MaxAttempts: 4, Err: errB, Wait: 50 * ms, Hint: 50 * ms, Elapsed: 120 * ms},
+		{Attempt: 3, MaxAttempts: 4, Err: errC, Wait: 300 * ms, Elapsed: 180 * ms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx := context.WithValue(context.Background(), ctxKey{}, tt.name)
-				var got []retry.Attempt
-				notify := func(nctx context.Context, a retry.Attempt) {
+				var got []retry.RetryInfo
+				notify := func(nctx context.Context, a retry.RetryInfo) {
 					assert.Equal(t, tt.name, nctx.Value(ctxKey{}), "the caller's context")
 					got = append(got, a)
 				}
@@ -1158,7 +1146,7 @@ func (e joinedSelf) Unwrap() []error { return e.errs }
 // then the error's own Retryable method, then retry; the operation's own
 // signals come first.
 func TestClassification(t *testing.T) {
-	undecided := retry.Classifier(func(error) retry.Decision { return retry.Undecided })
+	undecided := retry.Classifier(func(error) retry.Class { return retry.Unclassified })
 	isA := func(err error) bool { return errors.Is(err, errA) }
 	tests := []struct {
 		name  string
@@ -1211,7 +1199,7 @@ func TestClassification(t *testing.T) {
 // TestClassifierSeesTheError: classifiers receive the operation's error.
 func TestClassifierSeesTheError(t *testing.T) {
 	var seen []error
-	record := func(err error) retry.Decision { seen = append(seen, err); return retry.Undecided }
+	record := func(err error) retry.Class { seen = append(seen, err); return retry.Unclassified }
 	e := fmt.Errorf("x: %w", errA)
 	op, _ := failing(e)
 	_, _ = retry.Do(context.Background(), op, retry.WithMaxAttempts(2), retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(record))
@@ -1257,11 +1245,11 @@ func TestWithClassifierCopiesItsArguments(t *testing.T) {
 	assert.Equal(t, retry.Terminal, c(errA))
 }
 
-func TestDecisionString(t *testing.T) {
-	assert.Equal(t, "undecided", retry.Undecided.String())
+func TestClassString(t *testing.T) {
+	assert.Equal(t, "unclassified", retry.Unclassified.String())
 	assert.Equal(t, "retryable", retry.Retryable.String())
 	assert.Equal(t, "terminal", retry.Terminal.String())
-	assert.Equal(t, "Decision(7)", retry.Decision(7).String())
+	assert.Equal(t, "Class(7)", retry.Class(7).String())
 }
 
 func TestJitterString(t *testing.T) {
@@ -1272,7 +1260,6 @@ func TestJitterString(t *testing.T) {
 	assert.Equal(t, "proportional:0.25", retry.ProportionalJitter(0.25).String())
 	assert.Equal(t, "proportional:0", retry.ProportionalJitter(math.Copysign(0, -1)).String())
 	assert.Equal(t, "proportional:1", retry.ProportionalJitter(1).String())
-	assert.Contains(t, retry.Jitter(99).String(), "invalid")
 	assert.Contains(t, retry.ProportionalJitter(2).String(), "invalid")
 }
 
@@ -1347,10 +1334,10 @@ func TestPolicyIsSharedSafely(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var waited time.Duration
-		notify := func(_ context.Context, a retry.Attempt) {
-			assert.True(t, a.Delay >= 0 && a.Delay <= time.Millisecond, "%v", a.Delay)
+		notify := func(_ context.Context, a retry.RetryInfo) {
+			assert.True(t, a.Wait >= 0 && a.Wait <= time.Millisecond, "%v", a.Wait)
 			mu.Lock()
-			waited += a.Delay
+			waited += a.Wait
 			mu.Unlock()
 		}
 		// One seeded source, drawn from by every goroutine.

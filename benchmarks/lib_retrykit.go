@@ -62,7 +62,7 @@ func NewRetrykitBreaker(threshold int) (Breaker, error) {
 			})
 			return v, err
 		},
-		Closed: func() bool { return b.State() == retry.Closed },
+		Closed: func() bool { return b.State() == retry.BreakerClosed },
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"slices"
 	"strings"
@@ -25,7 +26,7 @@ func SQLState(err error) string {
 
 // RetryCodes returns a classifier that retries the errors whose SQLSTATE is
 // one of codes and leaves every other error to the rest of the chain and
-// then to dbx's own table (it is Undecided for them). A code of two characters names a whole class:
+// then to dbx's own table (it is Unclassified for them). A code of two characters names a whole class:
 // "23" matches every integrity constraint violation. Use it to widen the
 // default table, for example to retry a unique violation (23505) whose
 // cause is a concurrent insert:
@@ -48,19 +49,19 @@ func StopCodes(codes ...string) retry.Classifier {
 	return codeClassifier(codes, retry.Terminal)
 }
 
-func codeClassifier(codes []string, d retry.Decision) retry.Classifier {
+func codeClassifier(codes []string, d retry.Class) retry.Classifier {
 	codes = slices.Clone(codes)
-	return func(err error) retry.Decision {
+	return func(err error) retry.Class {
 		state := SQLState(err)
 		if state == "" {
-			return retry.Undecided
+			return retry.Unclassified
 		}
 		for _, c := range codes {
 			if state == c || len(c) == 2 && strings.HasPrefix(state, c) {
 				return d
 			}
 		}
-		return retry.Undecided
+		return retry.Unclassified
 	}
 }
 
@@ -136,8 +137,57 @@ func isConnError(err error) bool {
 		errors.Is(err, net.ErrClosed), errors.As(err, &ne):
 		return true
 	}
+	// pgconn marks its connection-level errors, those raised before
+	// anything was sent, with SafeToRetry() true; false says nothing about
+	// the connection.
 	var s interface{ SafeToRetry() bool }
-	return errors.As(err, &s) // pgconn marks its connection-level errors with it
+	return errors.As(err, &s) && s.SafeToRetry()
+}
+
+// rolledBackAtCommit reports whether err, returned by COMMIT, is a
+// driver's report that the server answered COMMIT with ROLLBACK because
+// the transaction had failed: pgx's pgx.ErrTxCommitRollback (also through
+// its stdlib driver) and lib/pq's pq.ErrInFailedTransaction. dbx imports
+// no driver and these errors carry no code, so they are recognised by
+// their fixed text, compared whole (case aside: lib/pq capitalised it
+// before v1.11) on every error of the chain; the nested module pgxx checks
+// the texts against both drivers. A driver wrapper can say the same with
+// the SQLSTATE 25P02.
+func rolledBackAtCommit(err error) bool {
+	for e := range chain(err) {
+		msg := e.Error()
+		if strings.EqualFold(msg, "commit unexpectedly resulted in rollback") ||
+			strings.EqualFold(msg, "pq: could not complete operation in a failed transaction") {
+			return true
+		}
+	}
+	return false
+}
+
+// chain yields err and every error it wraps, depth first, as errors.Is
+// walks them.
+func chain(err error) iter.Seq[error] {
+	return func(yield func(error) bool) { walk(err, yield) }
+}
+
+func walk(err error, yield func(error) bool) bool {
+	if err == nil {
+		return true
+	}
+	if !yield(err) {
+		return false
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return walk(u.Unwrap(), yield)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if !walk(e, yield) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // verdict carries dbx's classification of an attempt's error to the core

@@ -60,7 +60,7 @@ func TestClassificationTable(t *testing.T) {
 		{"unexpected EOF", io.ErrUnexpectedEOF, true, false, true, true},
 		{"connection reset", opErr, true, false, true, true},
 		{"pgx SafeToRetry", pgxConnErr{safe: true}, true, false, true, true},
-		{"pgx connection error sent", pgxConnErr{safe: false}, true, false, true, true},
+		{"SafeToRetry() false says nothing", pgxConnErr{safe: false}, false, false, false, true},
 		{"own error", errOwn, false, false, false, true},
 	}
 	for _, tt := range tests {
@@ -78,13 +78,13 @@ func TestRetryCodesAndStopCodes(t *testing.T) {
 	widen := RetryCodes("23505", "08")
 	assert.Equal(t, retry.Retryable, widen(codeErr("23505")))
 	assert.Equal(t, retry.Retryable, widen(fmt.Errorf("w: %w", codeErr("08006"))), "a class of two characters")
-	assert.Equal(t, retry.Undecided, widen(codeErr("23503")))
-	assert.Equal(t, retry.Undecided, widen(errOwn))
-	assert.Equal(t, retry.Undecided, RetryCodes("2")(codeErr("23505")), "one character is not a class")
+	assert.Equal(t, retry.Unclassified, widen(codeErr("23503")))
+	assert.Equal(t, retry.Unclassified, widen(errOwn))
+	assert.Equal(t, retry.Unclassified, RetryCodes("2")(codeErr("23505")), "one character is not a class")
 
 	narrow := StopCodes("55P03")
 	assert.Equal(t, retry.Terminal, narrow(codeErr("55P03")))
-	assert.Equal(t, retry.Undecided, narrow(codeErr("40001")))
+	assert.Equal(t, retry.Unclassified, narrow(codeErr("40001")))
 }
 
 func TestRetryCodesKeepsItsOwnCopy(t *testing.T) {

@@ -1,12 +1,21 @@
 // Package dbx retries database work with the loop of package
-// [github.com/retrykit/retry]: [InTx] runs a whole database/sql
-// transaction again after a serialization failure or a deadlock,
-// [Transact] does the same for any driver's transactions, and [Exec],
-// [Query] and [Statement] (any driver) retry single statements outside a
-// transaction where that cannot apply them twice. It imports no driver: SQLSTATE codes are read through
-// the method SQLState() string that the errors of pgx and lib/pq have.
-// The nested modules pgxx (pgx v5 native) and mysqlx (MySQL and MariaDB)
-// build on it.
+// [github.com/retrykit/retry], and refuses to run again work that may
+// already have taken effect. [InTx] runs a whole database/sql transaction
+// again after a serialization failure, a deadlock or a connection lost
+// before COMMIT; but a COMMIT whose outcome is unknown (the connection
+// broke, or the context ended, after COMMIT was sent) ends the call after
+// that attempt with an error holding [ErrCommitUnknown] and
+// [retry.ErrNotIdempotent] (ReasonOf "not_idempotent"), because running
+// the transaction again could apply it twice: two transfers, two orders.
+// A read-only transaction, or a context marked [Idempotent], allows the
+// retry, and the message says so. [Exec], [Query] and [Statement] retry a
+// statement outside a transaction only where that cannot apply it twice,
+// and refuse one that may have taken effect in the same way.
+//
+// [Transact] is InTx for any driver's transactions. dbx imports no driver:
+// SQLSTATE codes are read through the method SQLState() string that the
+// errors of pgx and lib/pq have. The nested modules pgxx (pgx v5 native)
+// and mysqlx (MySQL and MariaDB) build on it.
 //
 // # Whole transactions, never a replay
 //
@@ -49,9 +58,26 @@
 // committed: the call ends at once with an error for which errors.Is(err,
 // [ErrCommitUnknown]) holds, and nothing is retried, unless the
 // transaction is read-only (sql.TxOptions.ReadOnly) or the context is
-// marked [Idempotent]. Drivers' "safe to retry" signals are not trusted at
-// COMMIT: pgx reports a reply cut after the server committed as safe to
-// retry. fn must not call Commit or Rollback itself.
+// marked [Idempotent]; if every attempt's COMMIT ends that way, the final
+// error still holds ErrCommitUnknown. Drivers' "safe to retry" signals are
+// not trusted at COMMIT: pgx reports a reply cut after the server
+// committed as safe to retry. fn must not call Commit or Rollback itself.
+//
+// When fn ignores a failed statement and returns nil, PostgreSQL has
+// already aborted the transaction and answers COMMIT with a rollback (pgx
+// reports pgx.ErrTxCommitRollback, through its stdlib driver too; lib/pq
+// pq.ErrInFailedTransaction). That outcome is known, nothing was
+// committed: the error has the SQLSTATE 25P02 (in_failed_sql_transaction)
+// and the driver's error in its chain, and it is not retried, whatever the
+// access mode, because fn hid an error that a new attempt would most
+// likely meet and hide again (pgx's BeginFunc and cockroach-go's ExecuteTx
+// do not retry it either). Return the statement's error from fn to have
+// it classified, a conflict retried; [RetryCodes]("25P02") retries the
+// rolled-back COMMIT too.
+//
+// So an error from a transaction helper means that nothing was committed
+// unless errors.Is(err, ErrCommitUnknown) holds, or fn ended the
+// transaction itself ([retry.ErrInvalidConfig]).
 //
 // # Statements outside a transaction
 //
@@ -73,8 +99,11 @@
 //
 // 10 attempts, Exponential(2ms, 2) capped at 500ms, full jitter: conflicts
 // clear in milliseconds, and both parties to a conflict retry, so without
-// jitter they meet again. Options passed to a helper apply after these;
-// the caller's context bounds the whole call, and budgets and breakers of
-// the core work as for any operation. Failures are reported as
-// [*retry.Error] with the core's reasons.
+// jitter they meet again. Options put on the context with [WithOptions],
+// then those passed to a helper, apply after these; [Exec] and [Query]
+// take their arguments as the drivers do (Exec(ctx, db, query, 1, "x")),
+// so their options come from the context only. The caller's context
+// bounds the whole call, and budgets and breakers of the core work as for
+// any operation. Failures are reported as [*retry.Error] with the core's
+// reasons.
 package dbx

@@ -50,19 +50,20 @@ func ExampleInTx() {
 	}
 }
 
-// A statement outside a transaction. An upsert to a fixed value is
-// idempotent, so it is declared so: it is then sent again even when the
-// connection broke while it ran.
+// A statement outside a transaction, its arguments passed as to
+// ExecContext. An upsert to a fixed value is idempotent, so it is
+// declared so: it is then sent again even when the connection broke while
+// it ran. Retry options ride on the context.
 func ExampleExec() {
 	db, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/test")
 	if err != nil {
 		return
 	}
 	defer db.Close()
-	ctx := dbx.Idempotent(context.Background())
+	ctx := dbx.WithOptions(dbx.Idempotent(context.Background()), retry.WithMaxAttempts(3))
 	_, err = dbx.Exec(ctx, db,
 		`INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2`,
-		[]any{"mode", "fast"}, retry.WithMaxAttempts(3))
+		"mode", "fast")
 	if err != nil {
 		fmt.Println(err)
 	}
@@ -77,7 +78,7 @@ func ExampleQuery() {
 	}
 	defer db.Close()
 	names, err := dbx.Query(dbx.Idempotent(context.Background()), db,
-		`SELECT name FROM accounts ORDER BY id`, nil,
+		`SELECT name FROM accounts WHERE balance >= $1 ORDER BY id`,
 		func(rows *sql.Rows) ([]string, error) {
 			var names []string
 			for rows.Next() {
@@ -88,7 +89,7 @@ func ExampleQuery() {
 				names = append(names, n)
 			}
 			return names, rows.Err()
-		})
+		}, 100)
 	fmt.Println(names, err)
 }
 
@@ -139,7 +140,7 @@ func ExampleRetryCodes() {
 	fmt.Println(widen(uniqueViolation{}), widen(serializationFailure{}))
 	// the option to pass to a helper:
 	_ = retry.WithClassifier(widen)
-	// Output: retryable undecided
+	// Output: retryable unclassified
 }
 
 type uniqueViolation struct{}

@@ -1,6 +1,10 @@
 package dbx
 
 import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -51,8 +55,53 @@ func TestTableProperties(t *testing.T) {
 			t.Fatalf("StopCodes(%s) = %v on its own code", code, got)
 		}
 		other := sqlstate().Draw(t, "other")
-		if other != code && other[:2] != code[:2] && RetryCodes(other)(err) != retry.Undecided {
+		if other != code && other[:2] != code[:2] && RetryCodes(other)(err) != retry.Unclassified {
 			t.Fatalf("RetryCodes(%s) decided on %s", other, code)
+		}
+	})
+}
+
+// What a failed COMMIT becomes, for every code, driver error and access
+// mode: an unknown outcome always carries ErrCommitUnknown (retried only
+// when read-only or idempotent), a rollback the server reported never
+// does and is never retried by the table, and every other error is the
+// table's.
+func TestCommitFailedProperties(t *testing.T) {
+	others := []error{io.ErrUnexpectedEOF, driver.ErrBadConn, pgxConnErr{safe: true}, pgxConnErr{safe: false},
+		errOwn, errPgxCommitRollback, errPqInFailedTx, context.DeadlineExceeded}
+	rapid.Check(t, func(t *rapid.T) {
+		var err error = codeErr(sqlstate().Draw(t, "code"))
+		if rapid.Bool().Draw(t, "no code") {
+			err = rapid.SampledFrom(others).Draw(t, "error")
+		}
+		readOnly, idem := rapid.Bool().Draw(t, "read-only"), rapid.Bool().Draw(t, "idempotent")
+		ctx := context.Background()
+		if idem {
+			ctx = Idempotent(ctx)
+		}
+		got := commitFailed(ctx, err, readOnly)
+		state := SQLState(err)
+		var v interface{ Retryable() bool }
+		retried := errors.As(got, &v) && v.Retryable() && !errors.Is(got, retry.ErrPermanent)
+		switch {
+		case state == "25P02" || rolledBackAtCommit(err):
+			if errors.Is(got, ErrCommitUnknown) || retried || SQLState(got) != "25P02" {
+				t.Fatalf("%v: a rolled-back COMMIT is known, 25P02 and not retried: %v (retried %v)", err, got, retried)
+			}
+		case commitUnknown(state):
+			if !errors.Is(got, ErrCommitUnknown) {
+				t.Fatalf("%v: an unknown outcome must carry ErrCommitUnknown: %v", err, got)
+			}
+			if retried != (readOnly || idem) {
+				t.Fatalf("%v: retried %v, read-only %v, idempotent %v", err, retried, readOnly, idem)
+			}
+		default:
+			if errors.Is(got, ErrCommitUnknown) || retried != inTxRetryable(state, err) {
+				t.Fatalf("%v: the table's verdict: %v (retried %v)", err, got, retried)
+			}
+		}
+		if !errors.Is(got, err) {
+			t.Fatalf("%v: the driver's error is lost: %v", err, got)
 		}
 	})
 }

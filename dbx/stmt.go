@@ -21,7 +21,7 @@ import (
 //
 // Every other error ends the call: constraint, syntax and data errors, and
 // a lost connection of a statement not marked idempotent. A statement that
-// may have taken effect ends the call as [retry.Unretryable], so that neither
+// may have taken effect ends the call as [retry.NotIdempotent], so that neither
 // a classifier nor an attempt timeout ([retry.WithAttemptTimeout], which
 // the loop otherwise retries) sends it again.
 //
@@ -37,15 +37,16 @@ import (
 // add attempts of its own on top. lib/pq turns every FATAL error (57P01
 // among them) into a bare driver.ErrBadConn with no SQLSTATE.
 //
-// The options and the returned error are those of [InTx]. Exec is safe for
-// concurrent use.
-func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...retry.Option) (sql.Result, error) {
+// args are the statement's arguments, as for [sql.DB.ExecContext]; retry
+// options other than dbx's defaults come from ctx ([WithOptions]). The
+// returned error is that of [InTx]. Exec is safe for concurrent use.
+func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: dbx.Exec: nil database", retry.ErrInvalidConfig)}
 	}
 	return Statement(ctx, func(ctx context.Context) (sql.Result, error) {
 		return db.ExecContext(ctx, query, args...)
-	}, ropts...)
+	})
 }
 
 // Query runs one query outside a transaction ([sql.DB.QueryContext]) and
@@ -56,10 +57,11 @@ func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...re
 // again after a lost connection only when ctx is marked [Idempotent], and
 // so is a plain SELECT: mark it.
 //
-// Errors of scan other than the database's end the call; scan may return
-// [retry.Permanent] or [retry.After] as any operation may. Query is safe
-// for concurrent use.
-func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, scan func(*sql.Rows) (T, error), ropts ...retry.Option) (T, error) {
+// args are the query's arguments, as for [sql.DB.QueryContext]; retry
+// options come from ctx ([WithOptions]). Errors of scan other than the
+// database's end the call; scan may return [retry.Permanent] or
+// [retry.After] as any operation may. Query is safe for concurrent use.
+func Query[T any](ctx context.Context, db *sql.DB, query string, scan func(*sql.Rows) (T, error), args ...any) (T, error) {
 	if db == nil || scan == nil {
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Query: nil database or nil scan", retry.ErrInvalidConfig)}
@@ -79,7 +81,7 @@ func Query[T any](ctx context.Context, db *sql.DB, query string, args []any, sca
 			err = cerr
 		}
 		return v, err
-	}, ropts...)
+	})
 }
 
 // Statement runs op, one statement outside a transaction through any
@@ -94,6 +96,11 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Statement: nil operation", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	return retry.Do(ctx, func(ctx context.Context) (T, error) {
 		if err := ctx.Err(); err != nil {
 			// Nothing is handed to the driver: the outcome is known.
@@ -105,12 +112,12 @@ func Statement[T any](ctx context.Context, op func(ctx context.Context) (T, erro
 			return v, statementError(ctx, err)
 		}
 		return v, nil
-	}, options(ropts)...)
+	}, all...)
 }
 
 // statementError wraps err, returned by a statement outside a transaction,
 // with its verdict. A statement that may have taken effect is marked
-// Unretryable unless ctx is Idempotent, so that no classifier and no attempt
+// NotIdempotent unless ctx is Idempotent, so that no classifier and no attempt
 // timeout (which the loop retries on its own) can send it again.
 func statementError(ctx context.Context, err error) error {
 	state := SQLState(err)
@@ -120,7 +127,19 @@ func statementError(ctx context.Context, err error) error {
 	case IsIdempotent(ctx) && stmtAmbiguous(state, err):
 		return &verdict{err: err, retryable: true}
 	case stmtAmbiguous(state, err):
-		return retry.Unretryable(&verdict{err: err})
+		return retry.NotIdempotent(&verdict{err: &mayHaveRun{err}})
 	}
 	return &verdict{err: err}
 }
+
+// mayHaveRun is the error of a statement outside a transaction that may
+// have taken effect and is not sent again; its message says what would
+// allow the retry, its chain holds the driver's error.
+type mayHaveRun struct{ err error }
+
+func (m *mayHaveRun) Error() string {
+	return "dbx: not sent again: the statement may have taken effect (to retry it, make running it twice " +
+		"harmless and mark the context with dbx.Idempotent): " + m.err.Error()
+}
+
+func (m *mayHaveRun) Unwrap() error { return m.err }

@@ -3,24 +3,10 @@ package dbx
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/retrykit/retry"
 )
-
-// ErrCommitUnknown is in the chain of the error a transaction helper
-// returns when COMMIT failed in a way that does not say whether the
-// transaction was committed: the connection broke after COMMIT was sent,
-// the context ended while COMMIT was under way (the driver stopped waiting
-// for the reply), or the server answered 08xxx, 57P01, 57P02, 57P05 or
-// 40003. The
-// transaction is not retried, since redoing it could apply it twice;
-// errors.Is(err, dbx.ErrCommitUnknown) tells the caller to check (for
-// example for a row with a unique id the transaction wrote) before doing it
-// again. A read-only transaction, or one declared [Idempotent], is retried
-// instead.
-var ErrCommitUnknown = errors.New("dbx: commit outcome unknown: the transaction may have been committed")
 
 // Access says whether a transaction of [Transact] may write; the zero
 // value is ReadWrite. It is a bool underneath (true: read-only), so that a
@@ -63,9 +49,9 @@ type Tx interface {
 // wrap them with %w, so that their SQLSTATE can be read.
 //
 // The retry options follow those of the core loop and apply after dbx's
-// defaults: 10 attempts, Exponential(2ms, 2) capped at 500ms with full
-// jitter (both sides of a conflict retry; without jitter they collide
-// again). A *retry.Policy among ropts replaces those defaults. Whatever the
+// defaults and after those of [WithOptions] on ctx. The defaults: 10
+// attempts, Exponential(2ms, 2) capped at 500ms with full jitter (both
+// sides of a conflict retry; without jitter they collide again). A *retry.Policy among ropts replaces those defaults. Whatever the
 // policy, errors are classified by dbx's table (see the package
 // documentation) unless a classifier of the policy decides first: use
 // [RetryCodes] and [StopCodes] to widen or narrow the table.
@@ -77,8 +63,13 @@ func InTx[T any](ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(c
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.InTx: nil database or nil function", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	r := sqlRun[T]{db: db, opts: opts, fn: fn, readOnly: opts != nil && opts.ReadOnly}
-	return retry.Do(ctx, r.attempt, options(ropts)...)
+	return retry.Do(ctx, r.attempt, all...)
 }
 
 // sqlRun is one call of InTx.
@@ -129,13 +120,18 @@ func (t sqlTx) Rollback(context.Context) error { return t.Tx.Rollback() }
 //   - commits. A COMMIT that fails with a serialization failure or a
 //     deadlock (SERIALIZABLE write skew is detected there) did not commit
 //     and is retried. A COMMIT whose outcome is unknown (see
-//     [ErrCommitUnknown]) ends the call at once, as [retry.Unretryable],
+//     [ErrCommitUnknown]) ends the call at once, as [retry.NotIdempotent],
 //     with an error whose chain holds ErrCommitUnknown and the driver's
 //     error, unless access is ReadOnly or ctx is marked [Idempotent]; then
-//     it is retried. Once COMMIT was called, a context error is an unknown
-//     outcome too: the driver may have sent COMMIT before it gave up
-//     waiting for the reply (pgx does, and through database/sql its stdlib
-//     driver commits with the context of BeginTx).
+//     it is retried (and the error of the last attempt still holds
+//     ErrCommitUnknown). A COMMIT the server turned into a rollback,
+//     because fn ignored a failed statement and returned nil, committed
+//     nothing and is not retried: the error has the SQLSTATE 25P02 and
+//     the driver's error (pgx.ErrTxCommitRollback,
+//     pq.ErrInFailedTransaction). Once COMMIT was called, a context error
+//     is an unknown outcome too: the driver may have sent COMMIT before it
+//     gave up waiting for the reply (pgx does, and through database/sql
+//     its stdlib driver commits with the context of BeginTx).
 //
 // fn must not call Commit or Rollback itself: the helper ends the
 // transaction. A COMMIT that finds the transaction already ended
@@ -161,8 +157,13 @@ func Transact[X Tx, T any](ctx context.Context, begin func(context.Context) (X, 
 		var zero T
 		return zero, &retry.Error{Reason: fmt.Errorf("%w: dbx.Transact: nil begin or nil function", retry.ErrInvalidConfig)}
 	}
+	all, err := options(ctx, ropts)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
 	r := funcRun[X, T]{beginFn: begin, fn: fn, readOnly: access == ReadOnly}
-	return retry.Do(ctx, r.attempt, options(ropts)...)
+	return retry.Do(ctx, r.attempt, all...)
 }
 
 // funcRun is one call of Transact.
@@ -232,41 +233,7 @@ func rollback[X Tx](ctx context.Context, tx X) {
 	_ = tx.Rollback(ctx)
 }
 
-// commitFailed classifies an error of COMMIT.
-func commitFailed(ctx context.Context, err error, readOnly bool) error {
-	if errors.Is(err, sql.ErrTxDone) {
-		if ctx.Err() != nil {
-			// database/sql rolled the transaction back when the context
-			// ended, before COMMIT: nothing committed.
-			return classified(err)
-		}
-		return retry.Permanent(fmt.Errorf("%w: dbx: the transaction had already ended when the helper committed it (fn must not call Commit or Rollback): %w", retry.ErrInvalidConfig, err))
-	}
-	state := SQLState(err)
-	if !commitUnknown(state) {
-		return classified(err)
-	}
-	if readOnly || IsIdempotent(ctx) {
-		return &verdict{err: err, retryable: true}
-	}
-	return retry.Unretryable(&unknownCommit{err: err})
-}
-
 // classified wraps err, returned before COMMIT, with its verdict.
 func classified(err error) error {
 	return &verdict{err: err, retryable: inTxRetryable(SQLState(err), err)}
 }
-
-// notCommitted is the error of an attempt whose context ended before
-// COMMIT was sent: the transaction was rolled back.
-type notCommitted struct{ err error }
-
-func (n *notCommitted) Error() string { return "dbx: not committed: " + n.err.Error() }
-func (n *notCommitted) Unwrap() error { return n.err }
-
-// unknownCommit is the error of a COMMIT with an unknown outcome: its chain
-// holds ErrCommitUnknown and the driver's error.
-type unknownCommit struct{ err error }
-
-func (u *unknownCommit) Error() string   { return ErrCommitUnknown.Error() + ": " + u.err.Error() }
-func (u *unknownCommit) Unwrap() []error { return []error{ErrCommitUnknown, u.err} }

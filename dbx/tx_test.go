@@ -2,13 +2,8 @@ package dbx
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -106,38 +101,6 @@ func TestTransactExhausts(t *testing.T) {
 	assert.Equal(t, "40001", SQLState(err))
 }
 
-func TestTransactCommitOutcomeUnknown(t *testing.T) {
-	for _, commitErr := range []error{io.ErrUnexpectedEOF, pgxConnErr{safe: true}, codeErr("08006"), codeErr("57P01"), codeErr("40003"), codeErr("08007")} {
-		t.Run(commitErr.Error(), func(t *testing.T) {
-			b := &beginner{commitErr: []error{commitErr}}
-			calls, _, err := transact(t, false, b, ReadWrite, nil)
-			assert.Equal(t, 1, calls, "never retried")
-			assert.ErrorIs(t, err, ErrCommitUnknown)
-			assert.ErrorIs(t, err, retry.ErrPermanent)
-			assert.ErrorIs(t, err, commitErr)
-			assert.Contains(t, err.Error(), "commit outcome unknown")
-
-			b = &beginner{commitErr: []error{commitErr}}
-			calls, _, err = transact(t, false, b, ReadOnly, nil)
-			require.NoError(t, err, "a read-only transaction is retried")
-			assert.Equal(t, 2, calls)
-
-			b = &beginner{commitErr: []error{commitErr}}
-			calls, _, err = transact(t, true, b, ReadWrite, nil)
-			require.NoError(t, err, "an idempotent transaction is retried")
-			assert.Equal(t, 2, calls)
-		})
-	}
-}
-
-func TestTransactCommitUnknownIsNotWidenedByClassifiers(t *testing.T) {
-	b := &beginner{commitErr: []error{codeErr("08006")}}
-	calls, _, err := transact(t, false, b, ReadWrite, nil,
-		retry.WithClassifier(RetryCodes("08"), func(error) retry.Decision { return retry.Retryable }))
-	assert.Equal(t, 1, calls)
-	assert.ErrorIs(t, err, ErrCommitUnknown)
-}
-
 func TestTransactTableCanBeWidenedAndNarrowed(t *testing.T) {
 	calls, _, err := transact(t, false, &beginner{}, ReadWrite, []error{codeErr("23505")},
 		retry.WithClassifier(RetryCodes("23505")))
@@ -212,9 +175,9 @@ func TestNilArgumentsAreInvalid(t *testing.T) {
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	_, err = InTx[int](t.Context(), nil, nil, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = Exec(t.Context(), nil, "SELECT 1", nil)
+	_, err = Exec(t.Context(), nil, "SELECT 1")
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = Query[int](t.Context(), nil, "SELECT 1", nil, nil)
+	_, err = Query[int](t.Context(), nil, "SELECT 1", nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	_, err = Statement[int](t.Context(), nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
@@ -229,175 +192,6 @@ func TestInvalidOptionsCallNothing(t *testing.T) {
 		retry.WithMaxAttempts(-1))
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.Empty(t, b.txs)
-}
-
-func TestStatementError(t *testing.T) {
-	ctx := t.Context()
-	retryable := func(ctx context.Context, err error) bool {
-		var v *verdict
-		wrapped := statementError(ctx, err)
-		require.ErrorAs(t, wrapped, &v)
-		if !v.Retryable() && stmtAmbiguous(SQLState(err), err) {
-			assert.NotEqual(t, wrapped, v, "an unknown outcome is Permanent")
-		}
-		return v.Retryable()
-	}
-	assert.True(t, retryable(ctx, codeErr("40001")))
-	assert.True(t, retryable(ctx, codeErr("53300")))
-	assert.False(t, retryable(ctx, codeErr("57P01")), "the session died while the statement ran")
-	assert.True(t, retryable(Idempotent(ctx), codeErr("57P01")))
-	assert.False(t, retryable(ctx, io.ErrUnexpectedEOF))
-	assert.True(t, retryable(Idempotent(ctx), io.ErrUnexpectedEOF))
-	assert.False(t, retryable(Idempotent(ctx), codeErr("23505")), "idempotent does not retry a constraint violation")
-	assert.False(t, retryable(Idempotent(ctx), errOwn))
-}
-
-func TestIdempotent(t *testing.T) {
-	assert.False(t, IsIdempotent(t.Context()))
-	assert.True(t, IsIdempotent(Idempotent(t.Context())))
-	child, cancel := context.WithCancel(Idempotent(t.Context()))
-	defer cancel()
-	assert.True(t, IsIdempotent(child))
-}
-
-func TestStatementRetriesOnlyWhatDidNotTakeEffect(t *testing.T) {
-	run := func(idem bool, errs ...error) (calls int, err error) {
-		synctest.Test(t, func(t *testing.T) {
-			ctx := t.Context()
-			if idem {
-				ctx = Idempotent(ctx)
-			}
-			_, err = Statement(ctx, func(context.Context) (int, error) {
-				calls++
-				if calls <= len(errs) {
-					return 0, errs[calls-1]
-				}
-				return calls, nil
-			})
-		})
-		return calls, err
-	}
-	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
-	calls, err := run(false, codeErr("40P01"), refused)
-	require.NoError(t, err)
-	assert.Equal(t, 3, calls)
-
-	// pgx says SafeToRetry, and database/sql says driver.ErrBadConn, for a
-	// reply cut after the statement ran: neither proves it did not.
-	for _, cut := range []error{pgxConnErr{safe: true}, driver.ErrBadConn} {
-		calls, err = run(false, cut)
-		assert.ErrorIs(t, err, retry.ErrPermanent, "%v", cut)
-		assert.Equal(t, 1, calls, "%v", cut)
-		calls, err = run(true, cut)
-		require.NoError(t, err, "idempotent: %v", cut)
-		assert.Equal(t, 2, calls)
-	}
-
-	calls, err = run(false, io.ErrUnexpectedEOF)
-	assert.ErrorIs(t, err, retry.ErrPermanent, "a lost reply may have been applied")
-	assert.Equal(t, 1, calls)
-
-	calls, err = run(true, io.ErrUnexpectedEOF)
-	require.NoError(t, err)
-	assert.Equal(t, 2, calls)
-}
-
-// An attempt timeout is retried by the loop whatever the classifiers say;
-// a statement that timed out while it ran may have taken effect, so it is
-// not sent again unless declared idempotent.
-func TestStatementAttemptTimeoutIsNotRetriedUnlessIdempotent(t *testing.T) {
-	for _, idem := range []bool{false, true} {
-		synctest.Test(t, func(t *testing.T) {
-			ctx := t.Context()
-			if idem {
-				ctx = Idempotent(ctx)
-			}
-			calls := 0
-			_, err := Statement(ctx, func(ctx context.Context) (int, error) {
-				calls++
-				<-ctx.Done() // the server is slow; the attempt times out
-				return 0, ctx.Err()
-			}, retry.WithAttemptTimeout(time.Second), retry.WithMaxAttempts(3))
-			if idem {
-				assert.Equal(t, 3, calls)
-				assert.ErrorIs(t, err, retry.ErrExhausted)
-			} else {
-				assert.Equal(t, 1, calls)
-				assert.ErrorIs(t, err, retry.ErrPermanent)
-			}
-			assert.ErrorIs(t, err, context.DeadlineExceeded)
-		})
-	}
-}
-
-// The attempt's context ends while fn runs and fn does not notice: COMMIT
-// is not sent, the transaction is rolled back, and the outcome is known,
-// so the attempt timeout is retried.
-func TestTransactContextEndedBeforeCommitSendsNothing(t *testing.T) {
-	b := &beginner{}
-	calls := 0
-	synctest.Test(t, func(t *testing.T) {
-		_, err := Transact(t.Context(), b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
-			calls++
-			if calls == 1 {
-				<-ctx.Done() // slow work that swallows the cancellation
-			}
-			return calls, nil
-		}, retry.WithAttemptTimeout(time.Second))
-		require.NoError(t, err)
-	})
-	assert.Equal(t, 2, calls)
-	require.Len(t, b.txs, 2)
-	assert.False(t, b.txs[0].commitCalled, "COMMIT is not sent after the context ended")
-	assert.True(t, b.txs[0].rolledBack)
-	assert.True(t, b.txs[1].committed)
-
-	// The caller's own deadline: the call ends with it, not with
-	// ErrCommitUnknown.
-	b = &beginner{}
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		_, err := Transact(ctx, b.begin, ReadWrite, func(ctx context.Context, tx *fakeTx) (int, error) {
-			<-ctx.Done()
-			return 0, nil
-		})
-		assert.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.NotErrorIs(t, err, ErrCommitUnknown)
-	})
-	require.Len(t, b.txs, 1)
-	assert.False(t, b.txs[0].commitCalled)
-	assert.True(t, b.txs[0].rolledBack)
-}
-
-// Once COMMIT was called, a context error does not prove it was not sent:
-// pgx gives up waiting for the reply of a COMMIT the server may have run.
-func TestTransactContextErrorFromCommitIsUnknown(t *testing.T) {
-	for _, commitErr := range []error{
-		context.DeadlineExceeded,
-		fmt.Errorf("timeout: %w", context.DeadlineExceeded),
-		context.Canceled,
-	} {
-		b := &beginner{commitErr: []error{commitErr}}
-		calls, _, err := transact(t, false, b, ReadWrite, nil, retry.WithAttemptTimeout(time.Second))
-		assert.Equal(t, 1, calls, "%v", commitErr)
-		assert.ErrorIs(t, err, ErrCommitUnknown)
-		assert.ErrorIs(t, err, retry.ErrPermanent)
-		assert.ErrorIs(t, err, commitErr)
-	}
-}
-
-// fn committed or rolled back the transaction itself: the helper's COMMIT
-// finds it ended, which is a misuse, not a conflict or an unknown outcome.
-func TestTransactTxDoneAtCommitIsAMisuse(t *testing.T) {
-	b := &beginner{commitErr: []error{fmt.Errorf("commit: %w", sql.ErrTxDone)}}
-	calls, _, err := transact(t, false, b, ReadWrite, nil)
-	assert.Equal(t, 1, calls)
-	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.ErrorIs(t, err, sql.ErrTxDone)
-	assert.NotErrorIs(t, err, ErrCommitUnknown)
-	assert.Contains(t, err.Error(), "fn must not call Commit or Rollback")
 }
 
 // Every rollback has a time limit of its own, free of the caller's
@@ -450,7 +244,7 @@ func TestTransactDefaultWaitsAreFullyJittered(t *testing.T) {
 				return 0, errs[calls-1]
 			}
 			return 0, nil
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) { delays = append(delays, a.Delay) }))
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { delays = append(delays, a.Wait) }))
 		require.NoError(t, err)
 	})
 	require.Len(t, delays, failures)

@@ -16,19 +16,21 @@ import (
 type failure struct {
 	err        error       // as grpc-go returned it
 	trailer    metadata.MD // the attempt's trailer, if any
-	idempotent bool        // the method may be sent again
+	method     string      // the call's full method name
+	idempotent bool        // the call may be sent again
 	ownTimeout bool        // the policy's attempt timeout ended the attempt
 	unsent     bool        // the stream could not be created: nothing reached the server
-	answered   bool        // response headers arrived: the server handled the call
-	noReplay   bool        // a stream that can no longer be sent again
+	answered   bool        // response headers arrived: the server handled the call, which is committed
+	noReplay   string      // why a stream can no longer be sent again; "" if it can
 }
 
 // judge turns the failure of an attempt into the error the core loop
 // sees: err itself to retry it (the policy's classifiers may still stop
 // it), retry.TimedOut for the policy's own attempt timeout, retry.After to
 // retry it after a server hint, retry.Permanent to stop because the
-// server answered, retry.Unretryable to stop a failure that would be
-// retried but must not be sent again. ctx is the caller's; pol the call's
+// server answered (a final status, or response headers: see committed),
+// retry.NotIdempotent to stop a failure that would be retried but must not
+// be sent again. ctx is the caller's; pol the call's
 // classification policy, which decides whether a hinted error is retried
 // at all (After overrides the classifiers).
 func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) error {
@@ -52,16 +54,29 @@ func (s *settings) judge(ctx context.Context, f failure, pol *retry.Policy) erro
 		hint, hinted = retryInfo(err)
 	}
 	switch {
-	case f.noReplay:
-		return retry.Unretryable(err)
-	case !f.unsent && !f.idempotent && (f.answered || !unprocessed(code, hasPushback, hinted)):
-		return retry.Unretryable(err)
+	case f.answered:
+		return committed(err)
+	case f.noReplay != "":
+		return retry.NotIdempotent(unreplayable(f.noReplay, err))
+	case !f.unsent && !f.idempotent && !unprocessed(code, hasPushback, hinted):
+		return retry.NotIdempotent(notIdempotent(f.method, err))
 	case hinted && retriedBy(pol, err):
 		return retry.After(hint, err)
 	case f.ownTimeout:
 		return retry.TimedOut(err)
 	}
 	return err
+}
+
+// committed is the failure of a unary attempt whose response headers
+// arrived before it failed. gRFC A6 commits a call at its response
+// headers, idempotent or not, and grpc-go's own retries never retry one
+// (they retry trailers-only responses only); streams are committed in the
+// same way (see RecvMsg). The headers are the server's answer, so the
+// call stops as for a final status: a breaker counts it as a success, as
+// it does a stream that its headers committed.
+func committed(err error) error {
+	return retry.Permanent(fmt.Errorf("grpcx: not retried: the server sent response headers before it failed, which commits the call (gRFC A6): %w", err))
 }
 
 // unprocessed reports whether a failure of a non-idempotent method, in a

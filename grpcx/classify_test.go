@@ -74,7 +74,7 @@ func TestRetriedBy(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, retry.Closed, br.State(), "the breaker heard of nothing")
+	assert.Equal(t, retry.BreakerClosed, br.State(), "the breaker heard of nothing")
 }
 
 // TestAttemptTimeoutOf: a stream reads the policy's attempt timeout,

@@ -2,7 +2,6 @@ package grpcx
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc/codes"
@@ -35,7 +34,8 @@ type Config struct {
 	// be sent again after the server may have processed it. nil means no
 	// method is idempotent: every call is then retried only when the
 	// request provably was not processed (see the package documentation).
-	// [Methods] builds one from a list. It must be safe for concurrent use.
+	// [Methods] builds one from a list; [IdempotentCall] declares one call
+	// idempotent whatever this says. It must be safe for concurrent use.
 	// An interceptor also calls it twice when it is built, with names of a
 	// service that does not exist, to find a Methods list that holds a
 	// malformed name.
@@ -56,45 +56,6 @@ type Config struct {
 	// caller's. 0 means [DefaultReplayLimit]; negative is invalid.
 	ReplayLimit int
 }
-
-// Methods returns an Idempotent predicate that is true for exactly the
-// listed full method names, for example
-// "/grpc.testing.TestService/UnaryCall". It is safe for concurrent use.
-//
-// A name that is not a full method name ("/" + service + "/" + method,
-// neither part empty nor containing "/"), such as "UnaryCall" or
-// "grpc.testing.TestService/UnaryCall", would never match a call: an
-// interceptor whose Config holds such a list is invalid, and fails every
-// call with an error wrapping [retry.ErrInvalidConfig].
-func Methods(fullMethods ...string) func(fullMethod string) bool {
-	set := make(map[string]struct{}, len(fullMethods))
-	for _, m := range fullMethods {
-		if !fullMethodName(m) {
-			// Known to the interceptors by its answers to the probes.
-			return func(m string) bool { return m == probeInvalid }
-		}
-		set[m] = struct{}{}
-	}
-	return func(m string) bool {
-		_, ok := set[m]
-		return ok
-	}
-}
-
-// fullMethodName reports whether m has the form "/service/method".
-func fullMethodName(m string) bool {
-	service, method, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
-	return strings.HasPrefix(m, "/") && ok && service != "" && method != "" && !strings.Contains(method, "/")
-}
-
-// Two full names of a service no one defines. A predicate made by Methods
-// from a list with a malformed name is true for the first and false for
-// the second; no predicate that tests names (or answers the same for
-// every name) is.
-const (
-	probeInvalid = "/grpcx.internal.Methods/Invalid"
-	probeValid   = "/grpcx.internal.Methods/Valid"
-)
 
 // settings is a validated Config.
 type settings struct {
@@ -128,7 +89,3 @@ func (c Config) settle() (settings, error) {
 }
 
 func (s *settings) retries(c codes.Code) bool { return c < 32 && s.codes&(1<<c) != 0 }
-
-func (s *settings) isIdempotent(method string) bool {
-	return s.idempotent != nil && s.idempotent(method)
-}

@@ -1,9 +1,25 @@
 // Package grpcx retries gRPC client calls with the retry loop of package
 // [github.com/retrykit/retry], with the semantics of gRFC A6 (gRPC client
-// retries): [UnaryClientInterceptor] and [StreamClientInterceptor] add
-// retries to any [grpc.ClientConn], built from the same [retry.Option]s
-// and policies as every other call; [WithOptions] (on the context) and
-// [CallOptions] (a [grpc.CallOption]) override them for one call.
+// retries), and refuses to send again a call the server may already have
+// carried out. A call whose method is not declared idempotent is retried
+// only when the failure proves the server did not process it; any other
+// retryable failure of it (a plain UNAVAILABLE, say) ends the call after
+// one attempt with [retry.ErrNotIdempotent] (ReasonOf "not_idempotent"),
+// whose message names the method and what would allow the retry: list the
+// method in [Config].Idempotent (with [Methods]), or pass [IdempotentCall]
+// to the one call. grpc-go's own retries (for any method a service
+// config's retryPolicy names, on the codes it lists) and
+// go-grpc-middleware's retry interceptor (for every method, once WithMax
+// is set) send such a call again; this package does not by default, because
+// UNAVAILABLE also reports a connection lost after the request reached the
+// server, and a call sent again after it was carried out is carried out
+// twice: two orders, two payments. Whatever the method, a call whose
+// response headers arrived is never sent again: A6 commits it.
+//
+// [UnaryClientInterceptor] and [StreamClientInterceptor] add retries to
+// any [grpc.ClientConn], built from the same [retry.Option]s and policies
+// as every other call; [WithOptions] (on the context) and [CallOptions] (a
+// [grpc.CallOption]) override them for one call.
 //
 //	cfg := grpcx.Config{Idempotent: grpcx.Methods("/shop.Catalog/GetItem")}
 //	cc, err := grpc.NewClient(target,
@@ -41,10 +57,11 @@
 // # Idempotency
 //
 // Retrying a call the server may already have processed can do it twice.
-// As httpx does for POST, a method is retried on every retried status only
-// when [Config].Idempotent says it is idempotent (by its full name;
-// [Methods] lists them). Any other method is sent again only when the
-// failure proves the server did not process it:
+// As httpx does for POST, a call is retried on every retried status only
+// when it is declared idempotent: its method by its full name in
+// [Config].Idempotent ([Methods] lists them), or the one call with
+// [IdempotentCall]. Any other call is sent again only when the failure
+// proves the server did not process it:
 //
 //   - the call never had a transport stream, or the stream could not be
 //     created: nothing left the client;
@@ -55,14 +72,43 @@
 //     in a trailers-only response.
 //
 // A hint after response headers proves nothing: the handler ran, and may
-// have done its work before it failed. (To tell, the unary interceptor
-// asks grpc-go for the response header of such a method, which costs
-// grpc-go a copy of it; a stream is committed by its headers anyway.)
-// ABORTED and an attempt timeout are never retried for such a method. A
-// failure it may not retry ends the call at once with [retry.ErrPermanent]
-// through [retry.Unretryable], as httpx does for a POST: a circuit breaker
-// counts it as a failure, since the server failed, where a final status
-// (NOT_FOUND, say) is an answer and counts as a success.
+// have done its work before it failed (and the headers commit the call
+// anyway, below). ABORTED and an attempt timeout are never retried for
+// such a call. A failure it may not retry ends the call at once with
+// [retry.ErrNotIdempotent] through [retry.NotIdempotent], as httpx does
+// for a POST, with a message naming the method and what would allow the
+// retry. A circuit breaker counts it as a failure, since the server
+// failed, where a final status (NOT_FOUND, say) is an answer and counts
+// as a success.
+//
+// To opt in, declare idempotent the methods whose every call is safe to
+// repeat (reads, writes that set a value, writes the server deduplicates
+// by a request id), or pass [IdempotentCall] to one call made safe by its
+// request:
+//
+//	cfg := grpcx.Config{Idempotent: grpcx.Methods("/shop.Catalog/GetItem", "/shop.Orders/Get")}
+//	order, err := orders.Create(ctx, req, grpcx.IdempotentCall()) // the server deduplicates req.RequestId
+//
+// A predicate that is true for every name (func(string) bool { return
+// true }) retries every method as go-grpc-middleware does: only for a
+// service whose every method is idempotent.
+//
+// # Response headers commit a call
+//
+// As gRFC A6 specifies, and as grpc-go's own retries do, a call whose
+// response headers arrived is committed: it is never sent again, whether
+// its method is idempotent or not. A unary call that fails after its
+// headers (a handler that called grpc.SendHeader and then failed, a
+// connection cut between the headers and the response) stops with
+// [retry.ErrPermanent] and a message saying so; the headers are the
+// server's answer, so a breaker counts the call as a success, as it does
+// a stream its headers committed. A server that wants a failure retried
+// returns it before sending headers: grpc-go then sends a trailers-only
+// response. To tell, the unary interceptor asks grpc-go for each call's
+// response header, which costs grpc-go a copy of it. The policy's attempt
+// timeout bounds a whole unary attempt, headers or not (grpc-go gives an
+// interceptor no way to lift it at the headers); one that fires after
+// them ends the call with its DEADLINE_EXCEEDED. Streams: see below.
 //
 // # Server hints
 //
@@ -88,11 +134,11 @@
 // retried and while their encoded size stays within [Config].ReplayLimit.
 // A stream that outgrows the limit, or sends a message that is not a
 // protobuf message, keeps working but is no longer retried: a failure
-// before its first response then ends it with [retry.ErrPermanent] (a
-// failure for a breaker), even when the stream had become final while a
-// retry was waiting. A send that fails on a stream that can still be
-// retried returns nil; the failure is found, and the stream retried, by
-// RecvMsg.
+// before its first response then ends it with [retry.ErrNotIdempotent]
+// (a failure for a breaker), with a message saying why it cannot be sent
+// again, even when the stream had become final while a retry was
+// waiting. A send that fails on a stream that can still be retried
+// returns nil; the failure is found, and the stream retried, by RecvMsg.
 //
 // Header waits for the current attempt's headers. When that attempt ended
 // without headers (it failed before its first response), Header returns
@@ -126,6 +172,19 @@
 // the caller last sent is. The core keeps the timeout to itself, so a
 // stream reads it from the deadline of an attempt the policy starts; it
 // can come out shorter by the time that takes (microseconds).
+//
+// The timeout and the first response can arrive at the same instant; the
+// stream decides which came first once, under one lock, and both Header
+// and RecvMsg abide by it. gRFC A6 commits a call when the client
+// receives response headers, and forbids any retry after that; an attempt
+// the client has already abandoned receives nothing, so it cannot commit
+// (A6's hedging cancels the losing attempts the same way). Hence: when
+// the timeout comes first, the attempt is cancelled, whatever then
+// arrives on it (headers, a message, its end) is dropped unseen, and the
+// attempt counts as timed out (retried, or not, as for any attempt
+// timeout); when the response comes first, the stream is committed and
+// the timeout no longer applies: the stream continues under the caller's
+// context alone.
 //
 // # Attempts and budgets
 //

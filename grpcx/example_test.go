@@ -19,10 +19,11 @@ import (
 )
 
 // flaky is a TestService whose UnaryCall fails its first calls with
-// UNAVAILABLE, asking for a 10ms pushback on the first.
+// UNAVAILABLE, asking for a 10ms pushback on the first unless plain.
 type flaky struct {
 	testgrpc.UnimplementedTestServiceServer
 	calls, failures atomic.Int32
+	plain           atomic.Bool
 }
 
 func (f *flaky) UnaryCall(ctx context.Context, _ *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
@@ -30,7 +31,7 @@ func (f *flaky) UnaryCall(ctx context.Context, _ *testgrpc.SimpleRequest) (*test
 	if n > f.failures.Load() {
 		return &testgrpc.SimpleResponse{}, nil
 	}
-	if n == 1 {
+	if n == 1 && !f.plain.Load() {
 		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", "10"))
 	}
 	return nil, status.Error(codes.Unavailable, "warming up")
@@ -132,4 +133,37 @@ func ExampleThrottlingBudget() {
 	// Output:
 	// 5 attempts; true 6
 	// 1 attempts; true 6
+}
+
+// A method not declared idempotent is not sent again after a failure that
+// may have come after the server carried it out: the call ends after one
+// attempt with ErrNotIdempotent, and its message says how to allow the
+// retry. IdempotentCall allows it for one call (one whose request the
+// server deduplicates, say).
+func ExampleIdempotentCall() {
+	srv := &flaky{}
+	srv.plain.Store(true) // UNAVAILABLE without pushback: it proves nothing
+	srv.failures.Store(1)
+	addr, stop := startFlaky(srv)
+	defer stop()
+
+	cc, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDisableRetry(),
+		grpc.WithChainUnaryInterceptor(grpcx.UnaryClientInterceptor(grpcx.Config{}, retry.WithBackoff(retry.Constant(0)))))
+	if err != nil {
+		panic(err)
+	}
+	defer cc.Close()
+	client := testgrpc.NewTestServiceClient(cc)
+
+	_, err = client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{})
+	fmt.Println(retry.ReasonOf(err), errors.Is(err, retry.ErrNotIdempotent), "server calls:", srv.calls.Load())
+
+	srv.calls.Store(0)
+	_, err = client.UnaryCall(context.Background(), &testgrpc.SimpleRequest{}, grpcx.IdempotentCall())
+	fmt.Println(err, "server calls:", srv.calls.Load())
+	// Output:
+	// not_idempotent true server calls: 1
+	// <nil> server calls: 2
 }

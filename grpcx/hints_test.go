@@ -90,7 +90,7 @@ func TestRetryInfoOnUnavailableNonIdempotent(t *testing.T) {
 	srv := &server{empty: retryInfo(codes.Unavailable, 0), unary: retryInfo(codes.Unavailable, 0)}
 	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, retry.WithExactHints())
 	_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, 1, srv.count(emptyMethod))
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.NoError(t, err)
@@ -217,34 +217,6 @@ func TestAttemptTimeout(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, 1, srv2.count(unaryMethod), "the caller's deadline is not retried")
 	})
-}
-
-// TestHintAfterHeadersNotProof: a hint proves that a non-idempotent call
-// was refused unprocessed only in a trailers-only response; after
-// response headers the handler ran, and the call is not sent again. An
-// idempotent one is.
-func TestHintAfterHeadersNotProof(t *testing.T) {
-	noLeaks(t)
-	afterHeaders := func(ctx context.Context, n int) error {
-		if n > 1 {
-			return nil
-		}
-		_ = grpc.SendHeader(ctx, metadata.Pairs("processed", "yes"))
-		_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", "0"))
-		return status.Error(codes.Unavailable, "did the work, then failed")
-	}
-	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Hour})
-	require.NoError(t, err)
-	srv := &server{empty: afterHeaders, unary: afterHeaders}
-	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
-	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{}, grpcx.CallOptions(retry.WithBreaker(br)))
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, codes.Unavailable, status.Code(err))
-	assert.Equal(t, 1, srv.count(emptyMethod))
-	assert.Equal(t, retry.Open, br.State(), "a refused retry is a failure for the breaker")
-	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
-	assert.NoError(t, err)
-	assert.Equal(t, 2, srv.count(unaryMethod))
 }
 
 // TestOwnTimeoutIsTimedOut: an attempt ended by the policy's attempt

@@ -63,7 +63,7 @@ func TestPortedMiddlewareScenarios(t *testing.T) {
 			noLeaks(t)
 			srv := &server{unary: failFirst(tc.fail, tc.code), output: failOutput(tc.fail, tc.code)}
 			retries := 0
-			notify := retry.WithNotify(func(context.Context, retry.Attempt) { retries++ })
+			notify := retry.WithNotify(func(context.Context, retry.RetryInfo) { retries++ })
 			c := serve(t, srv, cfg, append(fast, notify)...)
 			var err error
 			if tc.stream {

@@ -40,7 +40,7 @@ func TestStreamBreakerCountsFailedStreams(t *testing.T) {
 		}
 		errs = append(errs, err)
 	}
-	assert.Equal(t, retry.Open, br.State())
+	assert.Equal(t, retry.BreakerOpen, br.State())
 	assert.Equal(t, 3, srv.count(outputMethod))
 	assert.ErrorIs(t, errs[0], retry.ErrExhausted)
 	assert.ErrorIs(t, errs[1], retry.ErrCircuitOpen)
@@ -73,19 +73,19 @@ func TestStreamHalfOpenProbe(t *testing.T) {
 		}
 		_, err = open().Recv()
 		require.Error(t, err)
-		require.Equal(t, retry.Open, br.State())
+		require.Equal(t, retry.BreakerOpen, br.State())
 		time.Sleep(time.Second)
 		probe := open()
 		_, err = c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
 		assert.ErrorIs(t, err, retry.ErrCircuitOpen, "the probe is in flight")
 		_, err = probe.Recv()
 		assert.ErrorIs(t, err, retry.ErrExhausted)
-		assert.Equal(t, retry.Open, br.State(), "a failed probe reopens the breaker")
+		assert.Equal(t, retry.BreakerOpen, br.State(), "a failed probe reopens the breaker")
 		time.Sleep(time.Second)
 		up.Store(true)
 		_, err = open().Recv()
 		assert.NoError(t, err)
-		assert.Equal(t, retry.Closed, br.State())
+		assert.Equal(t, retry.BreakerClosed, br.State())
 		assert.Equal(t, 3, srv.count(outputMethod))
 	})
 }
@@ -143,7 +143,7 @@ func TestStreamBreakerOpenedByAnotherCall(t *testing.T) {
 	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
 	require.NoError(t, err)
 	_, _ = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
-	require.Equal(t, retry.Open, br.State())
+	require.Equal(t, retry.BreakerOpen, br.State())
 	close(release)
 	_, err = s.Recv()
 	var re *retry.Error
@@ -167,7 +167,7 @@ func TestStreamMaxAttemptsCountsCreation(t *testing.T) {
 	}
 	srv := &server{output: failOutput(1<<30, codes.Unavailable)}
 	var notes []int
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { notes = append(notes, a.Number) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { notes = append(notes, a.Attempt) })
 	cc := dial(t, listen(t, srv), grpc.WithChainStreamInterceptor(
 		grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithMaxAttempts(2), notify)...),
 		failFirstOpen))

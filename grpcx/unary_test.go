@@ -3,7 +3,6 @@ package grpcx_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +39,7 @@ func TestUnavailableTwiceThenOK(t *testing.T) {
 	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
 	assert.Equal(t, 1, srv.count(emptyMethod), "a non-idempotent method is not retried without proof")
 	assert.Equal(t, codes.Unavailable, status.Code(err))
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -176,57 +175,14 @@ func TestBreaker(t *testing.T) {
 		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
 		assert.Equal(t, codes.NotFound, status.Code(err))
 	}
-	assert.Equal(t, retry.Closed, br.State(), "NOT_FOUND is an answer")
+	assert.Equal(t, retry.BreakerClosed, br.State(), "NOT_FOUND is an answer")
 
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.ErrorIs(t, err, retry.ErrExhausted)
-	assert.Equal(t, retry.Open, br.State())
+	assert.Equal(t, retry.BreakerOpen, br.State())
 	_, err = c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
 	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
 	assert.Equal(t, 2, srv.count(unaryMethod), "an open breaker keeps calls from the server")
-}
-
-// TestBreakerOpensForNonIdempotent: a server that is down opens a breaker
-// whether or not the method is idempotent: a retryable failure that is
-// not retried only because the call may have been processed is a failure.
-func TestBreakerOpensForNonIdempotent(t *testing.T) {
-	noLeaks(t)
-	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 3, RecoveryTimeout: time.Hour})
-	require.NoError(t, err)
-	srv := &server{empty: failFirst(1<<30, codes.Unavailable), output: failOutput(1<<30, codes.Unavailable)}
-	c := serve(t, srv, grpcx.Config{}, append(fast, retry.WithBreaker(br))...)
-	for range 2 {
-		_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
-		assert.ErrorIs(t, err, retry.ErrPermanent)
-	}
-	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
-	require.NoError(t, err)
-	_, err = s.Recv()
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, retry.Open, br.State())
-	_, err = c.EmptyCall(t.Context(), &testgrpc.Empty{})
-	assert.ErrorIs(t, err, retry.ErrCircuitOpen)
-	assert.Equal(t, 2, srv.count(emptyMethod))
-	assert.Equal(t, 1, srv.count(outputMethod))
-}
-
-// TestIdempotentPredicates: a valid Methods list, and predicates of the
-// caller's own (one that is true for every name included), are valid.
-func TestIdempotentPredicates(t *testing.T) {
-	noLeaks(t)
-	for name, pred := range map[string]func(string) bool{
-		"Methods":     grpcx.Methods(emptyMethod),
-		"every name":  func(string) bool { return true },
-		"by a prefix": func(m string) bool { return strings.HasPrefix(m, "/grpc.testing.TestService/") },
-	} {
-		t.Run(name, func(t *testing.T) {
-			srv := &server{empty: failFirst(1, codes.Unavailable)}
-			c := serve(t, srv, grpcx.Config{Idempotent: pred}, fast...)
-			_, err := c.EmptyCall(t.Context(), &testgrpc.Empty{})
-			require.NoError(t, err)
-			assert.Equal(t, 2, srv.count(emptyMethod), "idempotent: retried")
-		})
-	}
 }
 
 // TestWithOptionsNilContext: WithOptions with a nil context does not

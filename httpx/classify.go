@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -75,10 +76,10 @@ func retryableStatus(code int) bool {
 // The classifier is safe for concurrent use.
 func RetryStatuses(codes ...int) retry.Classifier {
 	codes = slices.Clone(codes)
-	return func(err error) retry.Decision {
+	return func(err error) retry.Class {
 		var se *StatusError
 		if !errors.As(err, &se) {
-			return retry.Undecided
+			return retry.Unclassified
 		}
 		if slices.Contains(codes, se.StatusCode) {
 			return retry.Retryable
@@ -125,9 +126,9 @@ func neverRetried(req *http.Request, err error) bool {
 }
 
 // classifyErr turns the transport error of an attempt into what the loop
-// should see: Permanent for a failure that would only repeat;
-// Unretryable for one that a request must not risk repeating (its body
-// cannot be sent again, or it is not idempotent and may have been
+// should see: Permanent for a failure that would only repeat; refused
+// (NotIdempotent) for one that a request must not risk repeating (its
+// body cannot be sent again, or it is not idempotent and may have been
 // processed), which a breaker still counts as a failure; err itself
 // otherwise (the loop retries it, unless a classifier says otherwise).
 func classifyErr(req *http.Request, replayable bool, err error) error {
@@ -137,14 +138,39 @@ func classifyErr(req *http.Request, replayable bool, err error) error {
 	switch {
 	case neverRetried(req, err):
 		return retry.Permanent(err)
-	case !replayable:
-		return retry.Unretryable(err)
-	case !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED):
-		// The request may have been processed: sending it again could
-		// create a duplicate. Only a refused connection proves it was not.
-		return retry.Unretryable(err)
+	}
+	// A request that may have been processed is not sent again: that could
+	// create a duplicate. Only a refused connection proves it was not.
+	noKey := !idempotent(req) && !errors.Is(err, syscall.ECONNREFUSED)
+	if noKey || !replayable {
+		return refused(req, noKey, !replayable, err)
 	}
 	return err
+}
+
+// refused marks err, the failure of an attempt that the loop would retry,
+// as one httpx does not send again ([retry.NotIdempotent]: a breaker
+// counts it as a failure), with a message that says why and what would
+// allow the retry: noKey, the server may have processed a request that
+// carries no idempotency key; noBody, its body cannot be produced again.
+func refused(req *http.Request, noKey, noBody bool, err error) error {
+	var b strings.Builder
+	b.WriteString("httpx: not sent again: ")
+	if noKey {
+		b.WriteString("the server may have processed the ")
+		b.WriteString(req.Method)
+		b.WriteString(", which has no idempotency key (to retry it, set an Idempotency-Key or X-Idempotency-Key " +
+			"header the server deduplicates on, use an idempotent method such as PUT, or opt in without " +
+			`sending a key with req.Header["Idempotency-Key"] = nil)`)
+	}
+	if noKey && noBody {
+		b.WriteString("; and ")
+	}
+	if noBody {
+		b.WriteString("the request body cannot be sent again (set Request.GetBody, which http.NewRequest sets " +
+			"for a *bytes.Buffer, *bytes.Reader or *strings.Reader body)")
+	}
+	return retry.NotIdempotent(fmt.Errorf("%s: %w", b.String(), err))
 }
 
 // statusErr returns the error for a response with a status of 400 or
@@ -161,9 +187,10 @@ func statusErr(req *http.Request, resp *http.Response, replayable bool, retried 
 	if wrap != nil {
 		cause = wrap(se)
 	}
-	if !replayable || (!idempotent(req) && resp.StatusCode != http.StatusTooManyRequests) {
+	noKey := !idempotent(req) && resp.StatusCode != http.StatusTooManyRequests
+	if noKey || !replayable {
 		if se.Retryable() {
-			return false, retry.Unretryable(cause) // a failure, but unsafe to send again
+			return false, refused(req, noKey, !replayable, cause) // a failure, but unsafe to send again
 		}
 		return false, retry.Permanent(cause)
 	}

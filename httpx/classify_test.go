@@ -39,10 +39,10 @@ func TestRetryStatusesClassifier(t *testing.T) {
 	assert.Equal(t, retry.Retryable, c(&httpx.StatusError{StatusCode: 503}))
 	assert.Equal(t, retry.Terminal, c(wrapped(500)))
 	assert.Equal(t, retry.Terminal, c(wrapped(429)))
-	assert.Equal(t, retry.Undecided, c(errors.New("connection reset")))
+	assert.Equal(t, retry.Unclassified, c(errors.New("connection reset")))
 	off := httpx.RetryStatuses()
 	assert.Equal(t, retry.Terminal, off(wrapped(503)))
-	assert.Equal(t, retry.Undecided, off(errors.New("connection reset")))
+	assert.Equal(t, retry.Unclassified, off(errors.New("connection reset")))
 }
 
 func TestMethodsAndIdempotencyKeys(t *testing.T) {
@@ -101,13 +101,13 @@ func TestRetryAfterRespectsClassifiers(t *testing.T) {
 	rt = &fakeRT{answer: func(int, *http.Request) (*http.Response, error) { return status(503, "0"), nil }}
 	var noted []error
 	resp, err = httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), retry.WithBreaker(b),
-		retry.WithClassifier(httpx.RetryStatuses(502)), retry.WithNotify(func(_ context.Context, a retry.Attempt) { noted = append(noted, a.Err) }))
+		retry.WithClassifier(httpx.RetryStatuses(502)), retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { noted = append(noted, a.Err) }))
 	require.NoError(t, err)
 	assert.Equal(t, 503, resp.StatusCode)
 	readClose(t, resp)
 	assert.Equal(t, 1, rt.calls())
 	assert.Empty(t, noted)
-	assert.Equal(t, retry.Closed, b.State(), "a status the policy does not retry is not a failure")
+	assert.Equal(t, retry.BreakerClosed, b.State(), "a status the policy does not retry is not a failure")
 }
 
 type nilRT struct{}
@@ -181,7 +181,7 @@ func TestRoundTripperNilBody(t *testing.T) {
 // only unsafe); a 404 is the dependency answering.
 func TestUnsafeRetryIsABreakerFailure(t *testing.T) {
 	e := newEnv(t)
-	codes := map[int]retry.State{http.StatusServiceUnavailable: retry.Open, http.StatusNotFound: retry.Closed}
+	codes := map[int]retry.BreakerState{http.StatusServiceUnavailable: retry.BreakerOpen, http.StatusNotFound: retry.BreakerClosed}
 	for code, want := range codes {
 		srv, _ := e.server(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) })
 		b, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 2, RecoveryTimeout: time.Hour})

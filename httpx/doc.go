@@ -1,13 +1,27 @@
 // Package httpx retries HTTP requests with the retry loop of package
-// [github.com/retrykit/retry]: [Do] for a single call, [NewTransport] for an
-// [http.RoundTripper] that gives any [http.Client] retries, and
-// [WithOptions] to override the client's policy for one request.
+// [github.com/retrykit/retry], and refuses to send again a request the
+// server may already have processed. A POST or PATCH (any method but GET,
+// HEAD, OPTIONS, TRACE, PUT and DELETE) without an Idempotency-Key header
+// is retried only when the failure proves it was not processed (a refused
+// connection, a 429); after any other retryable failure (a 503, a
+// connection cut) the call ends after one attempt with
+// [retry.ErrNotIdempotent] (ReasonOf "not_idempotent"; for a 503 the
+// response comes back and [Outcome] says so), whose message names what
+// would allow the retry: an Idempotency-Key or X-Idempotency-Key header
+// the server deduplicates on, an idempotent method, or the explicit opt-in
+// req.Header["Idempotency-Key"] = nil. A request whose body cannot be
+// produced again is refused in the same way, naming Request.GetBody.
+// Resending such a request after the server processed it would do it
+// twice: two orders, two payments; a plain retry loop, or a client that
+// retries every 5xx, does exactly that.
+//
+// [Do] sends a single call, [NewTransport] makes an [http.RoundTripper]
+// that gives any [http.Client] retries, and [WithOptions] overrides the
+// client's policy for one request.
 //
 // # Which requests are sent again: the idempotency rule
 //
-// Retrying a request that the server may already have processed can do it
-// twice: two orders, two payments. So httpx sends a request more than once
-// only when that is safe:
+// httpx sends a request more than once only when that is safe:
 //
 //   - GET, HEAD, OPTIONS, TRACE, PUT and DELETE are idempotent and are
 //     retried on every retryable failure.
@@ -20,7 +34,7 @@
 //     provably was not processed: the connection was refused before
 //     anything was sent, or the server answered 429 Too Many Requests. Any
 //     other retryable failure ends the call at once, as a
-//     [retry.Unretryable] error: a circuit breaker still counts it as a
+//     [retry.NotIdempotent] error: a circuit breaker still counts it as a
 //     failure of the server.
 //
 // Making a POST safe to retry:
@@ -56,7 +70,8 @@
 // an attempt that was sent more than once then fails with a [*ResentError]
 // that says how many times, which the policy's hooks and the returned
 // [*retry.Error] show, and [Sends] says how many times the attempt that
-// returned a response was sent. httpx cannot prevent those re-sends: the
+// returned a response was sent (without CountResends it reports the sends
+// as not counted). httpx cannot prevent those re-sends: the
 // Transport makes them inside one RoundTrip call.
 //
 // # Bodies

@@ -151,3 +151,34 @@ func ExampleOutcome() {
 	// reason: hint_too_long
 	// hint refused: 2m0s true
 }
+
+// A POST without an Idempotency-Key that gets a 503 is not sent again: the
+// server may have processed it. The response comes back, and Outcome says
+// the retries were refused, not that the failure is permanent; the
+// message says what would allow the retry.
+func ExampleOutcome_notIdempotent() {
+	var orders atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		orders.Add(1) // processed, then the proxy in front answers 503
+		http.Error(w, "upstream timeout", http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+
+	req, err := http.NewRequest(http.MethodPost, api.URL+"/orders", bytes.NewReader([]byte(`{"item":1}`)))
+	if err != nil {
+		panic(err)
+	}
+	resp, err := httpx.Do(nil, req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	e, _ := httpx.Outcome(resp)
+	fmt.Println(resp.Status, "after", e.Attempts, "attempt; orders placed:", orders.Load())
+	fmt.Println("reason:", retry.ReasonOf(e), errors.Is(e, retry.ErrNotIdempotent), errors.Is(e, retry.ErrPermanent))
+	fmt.Println(e)
+	// Output:
+	// 503 Service Unavailable after 1 attempt; orders placed: 1
+	// reason: not_idempotent true false
+	// retry: not idempotent, not resent after 1 attempt: httpx: not sent again: the server may have processed the POST, which has no idempotency key (to retry it, set an Idempotency-Key or X-Idempotency-Key header the server deduplicates on, use an idempotent method such as PUT, or opt in without sending a key with req.Header["Idempotency-Key"] = nil): httpx: server answered 503 Service Unavailable
+}

@@ -115,3 +115,8 @@ func requireNoResponse(t *testing.T, resp *http.Response, err error) *retry.Erro
 	require.ErrorAs(t, err, &re)
 	return re
 }
+
+// rtFunc is a RoundTripper made of a function.
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -24,16 +24,18 @@ type outcome struct {
 // error because its status was not followed by another attempt: the
 // [*retry.Error] the loop ended with (its Attempts, its Reason sentinel,
 // which [retry.ReasonOf] names, and in RetryAfter the server's hint, the
-// refused one with reason [retry.ErrHintTooLong]), and true. Its Last is
-// the response's [*StatusError].
+// refused one with reason [retry.ErrHintTooLong]), and true. errors.As
+// finds the response's [*StatusError] in its Last.
 //
 // The ways the retries end on a status are told apart by the Reason:
 // [retry.ErrExhausted] (the attempts ran out), [retry.ErrPermanent] (a
-// status that is not retried, or a request that cannot be sent again),
-// [retry.ErrHintTooLong], [retry.ErrBudgetExhausted],
-// [retry.ErrCircuitOpen] (the breaker refused the next attempt),
-// [retry.ErrMaxElapsed] and [context.DeadlineExceeded] (no room for the
-// next wait).
+// status that is not retried), [retry.ErrNotIdempotent] (a request that
+// failed with a retryable status and is not sent again: a POST without an
+// Idempotency-Key, or a body that cannot be produced again; the message
+// says what would allow the retry), [retry.ErrHintTooLong],
+// [retry.ErrBudgetExhausted], [retry.ErrCircuitOpen] (the breaker refused
+// the next attempt), [retry.ErrMaxElapsed] and [context.DeadlineExceeded]
+// (no room for the next wait).
 //
 // For a response that succeeded (a status below 400), one from another
 // source, or nil, Outcome returns nil and false. It reads the value from

@@ -16,31 +16,45 @@ type resendKey struct{}
 // "Attempts and sends" in the package documentation). An attempt that
 // wrote it more than once fails with a [*ResentError] around its usual
 // error, and [Sends] gives the count of the attempt that returned a
-// response. Counting uses an [httptrace.ClientTrace] (any trace already on
-// ctx still runs) and costs about seven allocations per attempt, which is
-// why it is not on by default. Only requests sent through an
-// *http.Transport (including [http.DefaultTransport]) can be counted.
+// response (and says when there was none). Counting uses an
+// [httptrace.ClientTrace] (any trace already on ctx still runs) and costs
+// about seven allocations per attempt, which is why it is not on by
+// default. Only requests sent through an *http.Transport (including
+// [http.DefaultTransport]) can be counted. A nil ctx does not panic: the
+// returned context (a child of [context.Background]) fails every request
+// made with it with an error wrapping [retry.ErrInvalidConfig], before
+// anything is sent.
 func CountResends(ctx context.Context) context.Context {
+	if ctx == nil {
+		ctx = nilContext("httpx.CountResends")
+	}
 	return context.WithValue(ctx, resendKey{}, true)
 }
 
-// Sends returns how many times net/http's [http.Transport] wrote, in full,
-// the request of the attempt that resp answers: 1, or 2 or more when it
-// sent the request again by itself within that attempt (see
-// [ResentError]). resp is a response from [Do], or from a client using the
-// transport of [NewTransport], for a request made with a context from
-// [CountResends]; read it before that request is retried again. Sends
-// returns 0 when the sends were not counted: without CountResends, for a
-// request net/http never sends twice (a POST without an Idempotency-Key,
-// a body GetBody cannot produce again), or with a RoundTripper other than
-// an *http.Transport. Like a *ResentError, it is how a caller learns about
-// the final attempt, which no hook sees.
-func Sends(resp *http.Response) int {
+// Sends reports whether the sends of resp's request were counted at all,
+// and if so how many times net/http's [http.Transport] wrote that request
+// in full during the attempt resp answers. Only requests made with a
+// context from [CountResends] are counted: for any other, counted is
+// false and sends 0, which says nothing about how often it was sent.
+//
+// When counted, sends is 1, or 2 or more when net/http sent the request
+// again by itself within that attempt (see [ResentError]). resp is a
+// response from [Do], or from a client using the transport of
+// [NewTransport]; read it before that request is retried again. Even
+// under CountResends, nothing is counted (counted is false) for a request
+// net/http never sends twice (a POST without an Idempotency-Key, a body
+// GetBody cannot produce again), or one sent through a RoundTripper other
+// than an *http.Transport. Like a *ResentError, it is how a caller learns
+// about the final attempt, which no hook sees.
+func Sends(resp *http.Response) (sends int, counted bool) {
 	if resp == nil || resp.Request == nil {
-		return 0
+		return 0, false
 	}
 	s, _ := resp.Request.Context().Value(sendCountKey{}).(*sendCount)
-	return s.total(true)
+	if s == nil {
+		return 0, false
+	}
+	return s.total(true), true
 }
 
 type sendCountKey struct{}

@@ -59,13 +59,13 @@ func TestNetHTTPResendsOnReusedConnections(t *testing.T) {
 	e := newEnv(t)
 	url, requests := dropReused(e, http.StatusServiceUnavailable)
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, url, nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(4), notify)...)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	assert.Equal(t, 2, httpx.Sends(resp), "the final attempt, which no hook sees, was sent twice too")
+	assert.Equal(t, counted(2), sends(resp), "the final attempt, which no hook sees, was sent twice too")
 	readClose(t, resp)
 	assert.EqualValues(t, 7, requests.Load(), "attempts 2 to 4 each reached the server twice")
 	require.Len(t, errs, 3)
@@ -88,7 +88,7 @@ func TestNetHTTPResendsOnReusedConnections(t *testing.T) {
 		require.NoError(t, err)
 		resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(4))...)
 		require.NoError(t, err)
-		assert.Equal(t, 1, httpx.Sends(resp))
+		assert.Equal(t, counted(1), sends(resp))
 		readClose(t, resp)
 		assert.EqualValues(t, 4, requests.Load())
 	})
@@ -111,7 +111,7 @@ func TestResentErrorWithoutResponse(t *testing.T) {
 	readClose(t, warm)
 
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, url, nil)
 	require.NoError(t, err)
 	tr := httpx.NewTransport(e.tr, append(fast, retry.WithMaxAttempts(2), notify)...)
@@ -133,12 +133,12 @@ func TestResendsNotCountedByDefault(t *testing.T) {
 	e := newEnv(t)
 	url, requests := dropReused(e, http.StatusServiceUnavailable)
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(3), notify)...)
 	require.NoError(t, err)
-	assert.Zero(t, httpx.Sends(resp), "not counted")
+	assert.Equal(t, notCounted, sends(resp), "not counted")
 	readClose(t, resp)
 	assert.EqualValues(t, 5, requests.Load())
 	require.Len(t, errs, 2)
@@ -158,12 +158,12 @@ func TestCountResendsCustomTransport(t *testing.T) {
 		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Body: http.NoBody}, nil
 	})
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, "http://api.test/", nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(&http.Client{Transport: rt}, req, append(fast, retry.WithMaxAttempts(2), notify)...)
 	require.NoError(t, err)
-	assert.Zero(t, httpx.Sends(resp))
+	assert.Equal(t, notCounted, sends(resp))
 	readClose(t, resp)
 	require.Len(t, errs, 1)
 	assert.Equal(t, "httpx: server answered 503 Service Unavailable", errs[0].Error())
@@ -184,12 +184,12 @@ func TestResendNotCountedForRedirects(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	var errs []error
-	notify := retry.WithNotify(func(_ context.Context, a retry.Attempt) { errs = append(errs, a.Err) })
+	notify := retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { errs = append(errs, a.Err) })
 	req, err := http.NewRequestWithContext(httpx.CountResends(context.Background()), http.MethodGet, srv.URL+"/old", nil)
 	require.NoError(t, err)
 	resp, err := httpx.Do(e.client(), req, append(fast, retry.WithMaxAttempts(2), notify)...)
 	require.NoError(t, err)
-	assert.Equal(t, 1, httpx.Sends(resp))
+	assert.Equal(t, counted(1), sends(resp))
 	readClose(t, resp)
 	require.Len(t, errs, 1)
 	var re *httpx.ResentError
@@ -210,20 +210,35 @@ func TestSendsOfASuccess(t *testing.T) {
 		resp, err := httpx.Do(e.client(), req, fast...)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.Equal(t, want, httpx.Sends(resp), "request %d", i+1)
+		assert.Equal(t, counted(want), sends(resp), "request %d", i+1)
 		readClose(t, resp)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	require.NoError(t, err)
 	resp, err := (&http.Client{Transport: httpx.NewTransport(e.tr, fast...)}).Do(req)
 	require.NoError(t, err)
-	assert.Equal(t, 2, httpx.Sends(resp), "through NewTransport")
+	assert.Equal(t, counted(2), sends(resp), "through NewTransport")
 	readClose(t, resp)
 	assert.EqualValues(t, 5, requests.Load())
 
 	req, err = http.NewRequest(http.MethodPost, url, nil)
 	require.NoError(t, err)
-	assert.Zero(t, httpx.Sends(&http.Response{Request: req}), "no count")
-	assert.Zero(t, httpx.Sends(&http.Response{}))
-	assert.Zero(t, httpx.Sends(nil))
+	assert.Equal(t, notCounted, sends(&http.Response{Request: req}), "no count")
+	assert.Equal(t, notCounted, sends(&http.Response{}))
+	assert.Equal(t, notCounted, sends(nil))
+}
+
+// sendCount is what httpx.Sends returns, as one value for assertions.
+type sendCount struct {
+	n       int
+	counted bool
+}
+
+var notCounted = sendCount{}
+
+func counted(n int) sendCount { return sendCount{n, true} }
+
+func sends(resp *http.Response) sendCount {
+	n, ok := httpx.Sends(resp)
+	return sendCount{n, ok}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -150,7 +149,7 @@ func TestVirtualTimeRetryAfter(t *testing.T) {
 				var notified []time.Duration
 				start := time.Now()
 				resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), retry.WithExactHints(),
-					retry.WithNotify(func(_ context.Context, a retry.Attempt) { notified = append(notified, a.Delay) }))
+					retry.WithNotify(func(_ context.Context, a retry.RetryInfo) { notified = append(notified, a.Wait) }))
 				require.NoError(t, err, tc.name)
 				assert.Equal(t, 200, resp.StatusCode, tc.name)
 				readClose(t, resp)
@@ -249,109 +248,6 @@ func TestVirtualTimeHintTooLongOrPastDeadline(t *testing.T) {
 	})
 }
 
-func TestVirtualTimeAttemptTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		rt := &fakeRT{answer: func(n int, r *http.Request) (*http.Response, error) {
-			if n < 3 {
-				<-r.Context().Done() // slower than the attempt timeout
-				return nil, r.Context().Err()
-			}
-			return status(200), nil
-		}}
-		start := time.Now()
-		resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), noJitter,
-			retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithAttemptTimeout(time.Second))
-		require.NoError(t, err)
-		assert.Equal(t, 2200*time.Millisecond, time.Since(start))
-		assert.Equal(t, "OK", readClose(t, resp), "readable after the attempt ended")
-		assert.Equal(t, 3, rt.calls())
-	})
-}
-
-// stallingRT answers 503 with a body that sends a few bytes and then
-// stalls until the request's context ends, then 200.
-type stallingRT struct{ n atomic.Int32 }
-
-type stallingBody struct {
-	ctx  context.Context
-	sent bool
-}
-
-func (b *stallingBody) Read(p []byte) (int, error) {
-	if !b.sent {
-		b.sent = true
-		return copy(p, "Service"), nil
-	}
-	<-b.ctx.Done()
-	return 0, context.Cause(b.ctx)
-}
-
-func (b *stallingBody) Close() error { return nil }
-
-func (s *stallingRT) RoundTrip(r *http.Request) (*http.Response, error) {
-	if s.n.Add(1) > 1 {
-		resp := status(200)
-		resp.Body = io.NopCloser(strings.NewReader("OK"))
-		return resp, nil
-	}
-	resp := status(503)
-	resp.Body = &stallingBody{ctx: r.Context()}
-	return resp, nil
-}
-
-// TestVirtualTimeStalledBodyTimesTheAttemptOut: a response to be retried
-// is read ahead under the attempt's deadline, so a body that stalls ends
-// the attempt at its timeout (and the loop retries) instead of holding the
-// whole call.
-func TestVirtualTimeStalledBodyTimesTheAttemptOut(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		rt := &stallingRT{}
-		start := time.Now()
-		resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, t.Context()), noJitter,
-			retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithAttemptTimeout(time.Second))
-		require.NoError(t, err)
-		assert.Equal(t, 1100*time.Millisecond, time.Since(start), "the attempt timeout, then the backoff")
-		assert.Equal(t, "OK", readClose(t, resp))
-		assert.EqualValues(t, 2, rt.n.Load())
-	})
-}
-
-func TestVirtualTimeCancelledWhileWaiting(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		time.AfterFunc(500*time.Millisecond, cancel)
-		rt := &fakeRT{answer: statuses(503)}
-		start := time.Now()
-		resp, err := httpx.Do(&http.Client{Transport: rt}, get(t, ctx), noJitter,
-			retry.WithBackoff(retry.Constant(time.Second)))
-		assert.Nil(t, resp)
-		require.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, 500*time.Millisecond, time.Since(start))
-		require.Len(t, rt.bodies, 1)
-		assert.True(t, rt.bodies[0].closed, "the response the caller will never see is closed")
-	})
-}
-
-func TestVirtualTimePOST429(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		rt := &fakeRT{answer: func(n int, r *http.Request) (*http.Response, error) {
-			if n == 1 {
-				return status(429, "3"), nil
-			}
-			return status(201), nil
-		}}
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://api.test/orders", strings.NewReader("{}"))
-		require.NoError(t, err)
-		start := time.Now()
-		resp, err := httpx.NewTransport(rt, retry.WithExactHints()).RoundTrip(req)
-		require.NoError(t, err)
-		assert.Equal(t, 201, resp.StatusCode)
-		assert.Equal(t, 3*time.Second, time.Since(start), "429 means unprocessed: a POST waits and retries")
-		readClose(t, resp)
-	})
-}
-
 func TestVirtualTimeBudgetAndBreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 1})
@@ -374,7 +270,7 @@ func TestVirtualTimeBudgetAndBreaker(t *testing.T) {
 		assert.Equal(t, 503, resp.StatusCode)
 		readClose(t, resp)
 		assert.Equal(t, 2, rt.calls(), "two failures open the breaker")
-		assert.Equal(t, retry.Open, br.State())
+		assert.Equal(t, retry.BreakerOpen, br.State())
 		// The next request is rejected before anything is sent.
 		resp, err = tr.RoundTrip(get(t, ctx))
 		assert.Nil(t, resp)

@@ -73,7 +73,7 @@ type instruments struct {
 	base     []metric.AddOption               // the WithAttributes set, for the budget counter
 	outcome  map[string][]metric.RecordOption // by retry.ReasonOf word
 	decision map[string][]metric.RecordOption // by decision word
-	states   [3][]metric.RecordOption         // by retry.State
+	states   [3][]metric.RecordOption         // by retry.BreakerState
 }
 
 // words are every word of retry.ReasonOf.
@@ -151,7 +151,7 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		ins.outcome[w] = []metric.RecordOption{metric.WithAttributeSet(with(OutcomeKey.String(w)))}
 		ins.decision[w] = []metric.RecordOption{metric.WithAttributeSet(with(DecisionKey.String(w)))}
 	}
-	for _, s := range []retry.State{retry.Closed, retry.Open, retry.HalfOpen} {
+	for _, s := range []retry.BreakerState{retry.BreakerClosed, retry.BreakerOpen, retry.BreakerHalfOpen} {
 		ins.states[s] = []metric.RecordOption{metric.WithAttributeSet(with(BreakerKey.String(s.String())))}
 	}
 	return &ins, nil

@@ -121,7 +121,7 @@ func fleetTokens(cs []client, now int64) float64 {
 func fleetNotClosed(cs []client, now int64) int {
 	n := 0
 	for i := range cs {
-		if cs[i].breaker != nil && cs[i].breaker.StateAt(vt(now)) != retry.Closed {
+		if cs[i].breaker != nil && cs[i].breaker.StateAt(vt(now)) != retry.BreakerClosed {
 			n++
 		}
 	}

@@ -206,18 +206,18 @@ func inputReason(err error, limit int64) string {
 func exitClassifiers(c *config) []retry.Classifier {
 	switch {
 	case len(c.retryOn) > 0:
-		return []retry.Classifier{func(err error) retry.Decision {
+		return []retry.Classifier{func(err error) retry.Class {
 			if hasStatus(err, c.retryOn) {
 				return retry.Retryable
 			}
 			return retry.Terminal
 		}}
 	case len(c.stopOn) > 0:
-		return []retry.Classifier{func(err error) retry.Decision {
+		return []retry.Classifier{func(err error) retry.Class {
 			if hasStatus(err, c.stopOn) {
 				return retry.Terminal
 			}
-			return retry.Undecided
+			return retry.Unclassified
 		}}
 	}
 	return nil

@@ -172,7 +172,7 @@ func defaultConfig(isHTTP bool) *config {
 		delay:      retry.DefaultInitial,
 		multiplier: retry.DefaultMultiplier,
 		maxDelay:   retry.DefaultMaxDelay,
-		jitter:     retry.DefaultJitter,
+		jitter:     retry.FullJitter,
 		killAfter:  defaultKillAfter,
 		stdin:      stdinEvery,
 		stdinLimit: defaultStdinLimit,
@@ -488,11 +488,11 @@ func parseJitter(s string) (retry.Jitter, error) {
 	if f, ok := strings.CutPrefix(s, "proportional:"); ok {
 		x, err := strconv.ParseFloat(f, 64)
 		if err != nil || !(x >= 0 && x <= 1) {
-			return 0, fmt.Errorf("proportional:F needs a fraction F from 0 to 1, such as proportional:0.2, got %q", f)
+			return retry.Jitter{}, fmt.Errorf("proportional:F needs a fraction F from 0 to 1, such as proportional:0.2, got %q", f)
 		}
 		return retry.ProportionalJitter(x), nil
 	}
-	return 0, errors.New("want none, full, equal, decorrelated, or proportional:F with F from 0 to 1")
+	return retry.Jitter{}, errors.New("want none, full, equal, decorrelated, or proportional:F with F from 0 to 1")
 }
 
 // exitListValue is a flag.Value for comma-separated exit statuses 1 to 255;

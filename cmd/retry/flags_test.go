@@ -26,7 +26,7 @@ func TestParseArgsDefaults(t *testing.T) {
 	assert.Equal(t, retry.DefaultInitial, c.delay)
 	assert.Equal(t, retry.DefaultMultiplier, c.multiplier)
 	assert.Equal(t, retry.DefaultMaxDelay, c.maxDelay)
-	assert.Equal(t, retry.DefaultJitter, c.jitter)
+	assert.Equal(t, retry.FullJitter, c.jitter)
 	assert.Equal(t, defaultKillAfter, c.killAfter)
 	assert.Zero(t, c.maxElapsed)
 	assert.Zero(t, c.attemptTimeout)

@@ -170,7 +170,7 @@ func (h *httpLog) response(resp *http.Response, elapsed time.Duration) {
 		return
 	}
 	var sends []slog.Attr
-	if n := httpx.Sends(resp); n > 0 {
+	if n, counted := httpx.Sends(resp); counted {
 		sends = []slog.Attr{slog.Int("sends", n)}
 	}
 	if resp.StatusCode < 400 {

@@ -42,8 +42,8 @@ func newLogger(w io.Writer, maxAttempts int, terminal string) *logger {
 
 // retrying is the retry.WithNotify hook: the attempt that failed, why, and
 // the wait before the next one.
-func (l *logger) retrying(ctx context.Context, a retry.Attempt) {
-	l.retryScheduled(ctx, retry.RetryInfo{Attempt: a.Number, MaxAttempts: l.maxAttempts, Err: a.Err, Wait: a.Delay})
+func (l *logger) retrying(ctx context.Context, a retry.RetryInfo) {
+	l.retryScheduled(ctx, retry.RetryInfo{Attempt: a.Attempt, MaxAttempts: l.maxAttempts, Err: a.Err, Wait: a.Wait})
 }
 
 // retryScheduled is retrying for an observer's event, which also says

@@ -17,7 +17,7 @@ import (
 // back after the server committed. The MySQL driver's COMMIT takes no
 // context, so its read timeout is what ends the wait; the context ends
 // meanwhile, by the policy's attempt timeout (the loop then stops because
-// the error is Unretryable) or by the caller's deadline.
+// the error is NotIdempotent) or by the caller's deadline.
 var giveUps = []struct {
 	name   string
 	ctx    func(t *testing.T) context.Context
@@ -25,7 +25,7 @@ var giveUps = []struct {
 	reason error
 }{
 	{"attempt timeout", func(t *testing.T) context.Context { return t.Context() },
-		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrPermanent},
+		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrNotIdempotent},
 	{"caller's deadline", func(t *testing.T) context.Context {
 		ctx, cancel := context.WithTimeout(t.Context(), patience)
 		t.Cleanup(cancel)
@@ -111,11 +111,11 @@ func TestExecReplyCutIsNotSentAgain(t *testing.T) {
 	viaDB := open(t, via)
 
 	proxy.arm("insert into orders", -1, cut)
-	_, err := mysqlx.Exec(t.Context(), viaDB, "INSERT INTO orders (item) VALUES ('book')", nil)
+	_, err := mysqlx.Exec(t.Context(), viaDB, "INSERT INTO orders (item) VALUES ('book')")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts, "one attempt of mysqlx's")
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	sends := int(proxy.acted.Load())
 	assert.Equal(t, sends, count(), "every send ran")
 	assert.GreaterOrEqual(t, sends, 1)

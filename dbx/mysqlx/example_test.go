@@ -35,7 +35,7 @@ func transfer(ctx context.Context, db *sql.DB) error {
 // where it provably did not take effect (a deadlock, a lock wait timeout,
 // a refused connection): an increment is not idempotent.
 func visit(ctx context.Context, db *sql.DB) error {
-	_, err := mysqlx.Exec(ctx, db, "UPDATE counters SET n = n + 1 WHERE name = ?", []any{"visits"})
+	_, err := mysqlx.Exec(ctx, db, "UPDATE counters SET n = n + 1 WHERE name = ?", "visits")
 	return err
 }
 

@@ -46,16 +46,17 @@ func (t tx) Commit(context.Context) error   { return coded(t.Tx.Commit()) }
 func (t tx) Rollback(context.Context) error { return t.Tx.Rollback() }
 
 // Exec runs one statement outside a transaction with the retry rules of
-// [dbx.Exec], MySQL's errors given their SQLSTATE. Exec is safe for
-// concurrent use.
-func Exec(ctx context.Context, db *sql.DB, query string, args []any, ropts ...retry.Option) (sql.Result, error) {
+// [dbx.Exec], MySQL's errors given their SQLSTATE. args are the
+// statement's arguments, as for [sql.DB.ExecContext]; retry options come
+// from ctx ([dbx.WithOptions]). Exec is safe for concurrent use.
+func Exec(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	if db == nil {
 		return nil, &retry.Error{Reason: fmt.Errorf("%w: mysqlx.Exec: nil database", retry.ErrInvalidConfig)}
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (sql.Result, error) {
 		res, err := db.ExecContext(ctx, query, args...)
 		return res, coded(err)
-	}, ropts...)
+	})
 }
 
 // coded gives a MySQL error a SQLState method; other errors, and nil, are

@@ -50,7 +50,7 @@ func TestInTxDeadlock(t *testing.T) {
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 10 WHERE id = ?", to)
 			return struct{}{}, err
-		}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+		}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 			var me *mysql.MySQLError
 			if assert.ErrorAs(t, a.Err, &me) {
 				assert.Equal(t, uint16(1213), me.Number)
@@ -97,7 +97,7 @@ func TestInTxLockWaitTimeout(t *testing.T) {
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE accounts SET balance = balance + 1 WHERE id = 2")
 		return 0, err
-	}, retry.WithNotify(func(_ context.Context, a retry.Attempt) {
+	}, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
 		var me *mysql.MySQLError
 		require.ErrorAs(t, a.Err, &me)
 		numbers = append(numbers, me.Number)
@@ -120,7 +120,7 @@ func TestExec(t *testing.T) {
 	accounts(t, db, 1)
 	ctx := t.Context()
 
-	_, err := mysqlx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)", nil)
+	_, err := mysqlx.Exec(ctx, db, "INSERT INTO accounts VALUES (1, 0)")
 	var re *retry.Error
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, 1, re.Attempts)
@@ -137,13 +137,13 @@ func TestExec(t *testing.T) {
 	require.NoError(t, err)
 	mustExec(t, holder, "UPDATE accounts SET balance = balance WHERE id = 1")
 	var codes []string
-	_, err = mysqlx.Exec(ctx, waiter, "UPDATE accounts SET balance = balance + ? WHERE id = 1", []any{7},
-		retry.WithNotify(func(_ context.Context, a retry.Attempt) {
-			codes = append(codes, dbx.SQLState(a.Err))
-			if len(codes) == 1 {
-				require.NoError(t, holder.Rollback())
-			}
-		}))
+	retryOpts := dbx.WithOptions(ctx, retry.WithNotify(func(_ context.Context, a retry.RetryInfo) {
+		codes = append(codes, dbx.SQLState(a.Err))
+		if len(codes) == 1 {
+			require.NoError(t, holder.Rollback())
+		}
+	}))
+	_, err = mysqlx.Exec(retryOpts, waiter, "UPDATE accounts SET balance = balance + ? WHERE id = ?", 7, 1)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"55P03"}, codes)
 	assert.Equal(t, []int64{107}, balances(t, db))
@@ -173,7 +173,7 @@ func TestInTxOwnErrorIsNotRetried(t *testing.T) {
 func TestNilArguments(t *testing.T) {
 	_, err := mysqlx.InTx[int](t.Context(), nil, nil, nil)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	_, err = mysqlx.Exec(t.Context(), nil, "SELECT 1", nil)
+	_, err = mysqlx.Exec(t.Context(), nil, "SELECT 1")
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
 
@@ -195,7 +195,7 @@ func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	})
 	idle(t, viaDB)
 	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
 	assert.Equal(t, int32(1), proxy.acted.Load())
 	assert.Equal(t, 1, calls, "not retried")
 	var n int

@@ -3,11 +3,9 @@ package pgxx_test
 import (
 	"context"
 	"database/sql"
-	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,8 +18,8 @@ import (
 // back after the server committed: the policy's attempt timeout, or the
 // caller's deadline.
 // Under the attempt timeout the loop stops because the error is
-// Unretryable (reason ErrPermanent); under the caller's deadline, because
-// the context ended.
+// NotIdempotent (reason ErrNotIdempotent); under the caller's deadline,
+// because the context ended.
 var giveUps = []struct {
 	name   string
 	ctx    func(t *testing.T) context.Context
@@ -29,7 +27,7 @@ var giveUps = []struct {
 	reason error
 }{
 	{"attempt timeout", func(t *testing.T) context.Context { return t.Context() },
-		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrPermanent},
+		[]retry.Option{retry.WithAttemptTimeout(patience)}, retry.ErrNotIdempotent},
 	{"caller's deadline", func(t *testing.T) context.Context {
 		ctx, cancel := context.WithTimeout(t.Context(), patience)
 		t.Cleanup(cancel)
@@ -48,6 +46,8 @@ func TestInTxCommitReplyHeldPastTheContext(t *testing.T) {
 			count := orders(t, connect(t, cfg))
 			proxy, via := newProxy(t, cfg)
 			db := openDB(t, via)
+			// Connected before the clock starts: patience is for COMMIT.
+			require.NoError(t, db.PingContext(t.Context()))
 
 			proxy.arm("commit", 1, hold)
 			calls := 0
@@ -74,6 +74,7 @@ func TestPgxInTxCommitReplyHeldPastTheContext(t *testing.T) {
 			count := orders(t, connect(t, cfg))
 			proxy, via := newProxy(t, cfg)
 			pool := newPool(t, via)
+			require.NoError(t, pool.Ping(t.Context())) // connected before the clock starts
 
 			proxy.arm("commit", 1, hold)
 			calls := 0
@@ -99,6 +100,7 @@ func TestPgxInTxContextEndedBeforeCommit(t *testing.T) {
 	cfg := newDatabase(t)
 	count := orders(t, connect(t, cfg))
 	pool := newPool(t, cfg)
+	require.NoError(t, pool.Ping(t.Context())) // connected before the clock starts
 	insert := func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, "INSERT INTO orders (item) VALUES ('book')")
 		return err
@@ -133,108 +135,152 @@ func TestPgxInTxContextEndedBeforeCommit(t *testing.T) {
 	assert.Equal(t, 1, count())
 }
 
-// The proxy cuts the reply to every INSERT after the server ran it. pgx
-// reports "conn closed", SafeToRetry; database/sql turns that into
-// driver.ErrBadConn and runs the statement again by itself (up to 3 times
-// in all), which dbx cannot prevent; dbx adds no attempt of its own.
-func TestExecReplyCutIsNotSentAgain(t *testing.T) {
+// An idempotent transaction whose COMMIT reply is cut on every attempt:
+// each attempt is retried (the upsert makes a second run harmless), and
+// when the attempts run out the error still says that the last COMMIT's
+// outcome is unknown (here the server did commit).
+func TestInTxIdempotentCommitCutOnEveryAttempt(t *testing.T) {
 	cfg := newDatabase(t)
 	count := orders(t, connect(t, cfg))
 	proxy, via := newProxy(t, cfg)
 	db := openDB(t, via)
-
-	proxy.arm("insert into orders", -1, cut)
-	_, err := dbx.Exec(t.Context(), db, "INSERT INTO orders (item) VALUES ('book')", nil)
-	idle(t, db)
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 1, re.Attempts, "one attempt of dbx's")
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	sends := int(proxy.acted.Load())
-	assert.Equal(t, sends, count(), "every send ran")
-	assert.GreaterOrEqual(t, sends, 1)
-	assert.LessOrEqual(t, sends, 3, "at most database/sql's own sends")
-
-	// Declared idempotent, it is sent again.
-	proxy.arm("insert into orders", 1, cut)
-	_, err = dbx.Exec(dbx.Idempotent(t.Context()), db, "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING", nil)
-	require.NoError(t, err)
-}
-
-// The same through pgx natively: one send, one row, no retry.
-func TestPgxExecReplyCutIsNotSentAgain(t *testing.T) {
-	cfg := newDatabase(t)
-	count := orders(t, connect(t, cfg))
-	proxy, via := newProxy(t, cfg)
+	pqdb := openPQ(t, via)
 	pool := newPool(t, via)
-
-	proxy.arm("insert into orders", -1, cut)
-	_, err := pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')", nil)
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 1, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.Equal(t, int32(1), proxy.acted.Load())
-	assert.Equal(t, 1, count(), "run once")
+	const upsert = "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING"
+	runs := []struct {
+		name string
+		run  func(ctx context.Context, calls *int) error
+	}{
+		{"pgx stdlib", func(ctx context.Context, calls *int) error {
+			_, err := dbx.InTx(ctx, db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+				*calls++
+				_, err := tx.ExecContext(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+		{"lib/pq", func(ctx context.Context, calls *int) error {
+			_, err := dbx.InTx(ctx, pqdb, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+				*calls++
+				_, err := tx.ExecContext(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+		{"pgx", func(ctx context.Context, calls *int) error {
+			_, err := pgxx.InTx(ctx, pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+				*calls++
+				_, err := tx.Exec(ctx, upsert)
+				return 0, err
+			}, retry.WithMaxAttempts(3))
+			return err
+		}},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			proxy.acted.Store(0)
+			proxy.arm("commit", -1, cut)
+			defer proxy.arm("", 0, 0)
+			calls := 0
+			err := r.run(dbx.Idempotent(t.Context()), &calls)
+			assert.Equal(t, 3, calls)
+			assert.Equal(t, int32(3), proxy.acted.Load(), "every COMMIT was cut")
+			assert.ErrorIs(t, err, retry.ErrExhausted)
+			assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+			assert.Equal(t, 1, count(), "committed once, whatever the client heard")
+		})
+	}
+	idle(t, db)
+	idle(t, pqdb)
 }
 
-// A server that refuses the connection: nothing was sent, so pgxx.Exec
-// tries again, as many times as the policy allows.
-func TestPgxExecConnectionRefusedIsRetried(t *testing.T) {
-	cfg := serverConfig(t).Copy()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg.Host, cfg.Port, cfg.Fallbacks = "127.0.0.1", uint16(ln.Addr().(*net.TCPAddr).Port), nil
-	require.NoError(t, ln.Close()) // nobody listens there now
-	pool := newPool(t, cfg)
-
-	_, err = pgxx.Exec(t.Context(), pool, "INSERT INTO orders (item) VALUES ('book')", nil, retry.WithMaxAttempts(3))
-	var re *retry.Error
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, 3, re.Attempts)
-	assert.ErrorIs(t, err, retry.ErrExhausted)
-	assert.Equal(t, "08001", dbx.SQLState(err))
-	var ce *pgconn.ConnectError
-	assert.ErrorAs(t, err, &ce)
-}
-
-// fn commits the transaction itself: the helper's COMMIT finds it ended,
-// which is reported as a misuse (retry.ErrInvalidConfig), not retried and
-// not an unknown outcome.
-func TestInTxFnMustNotCommit(t *testing.T) {
+// The connection is cut after the server committed and before the client
+// heard so: the outcome is unknown to the client, the helper does not
+// retry, and exactly one row was committed. A read-only transaction is
+// retried.
+func TestInTxCommitOutcomeUnknown(t *testing.T) {
 	cfg := newDatabase(t)
-	count := orders(t, connect(t, cfg))
-	db := openDB(t, cfg)
-	pool := newPool(t, cfg)
-	const insert = "INSERT INTO orders (item) VALUES ('book')"
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	proxy, via := newProxy(t, cfg)
+	db := openDB(t, via)
 
+	proxy.arm("commit", 1, cut)
 	calls := 0
 	_, err := dbx.InTx(t.Context(), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
-		if _, err := tx.ExecContext(ctx, insert); err != nil {
-			return 0, err
-		}
-		return 0, tx.Commit()
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		return 0, err
 	})
 	idle(t, db)
-	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	assert.ErrorIs(t, err, retry.ErrPermanent)
-	assert.ErrorIs(t, err, sql.ErrTxDone)
-	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
-	assert.Equal(t, 1, calls)
-	assert.Equal(t, 1, count())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
+	assert.ErrorIs(t, err, retry.ErrNotIdempotent)
+	assert.Equal(t, int32(1), proxy.acted.Load())
+	assert.Equal(t, 1, calls, "not retried")
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 1, n, "the server did commit")
 
+	// Read-only: the same cut is retried.
+	proxy.arm("commit", 1, cut)
 	calls = 0
-	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+	got, err := dbx.InTx(t.Context(), db, &sql.TxOptions{ReadOnly: true}, func(ctx context.Context, tx *sql.Tx) (int, error) {
 		calls++
-		if _, err := tx.Exec(ctx, insert); err != nil {
-			return 0, err
-		}
-		return 0, tx.Commit(ctx)
+		var n int
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM orders").Scan(&n)
+		return n, err
 	})
-	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	assert.ErrorIs(t, err, pgx.ErrTxClosed)
-	assert.NotErrorIs(t, err, dbx.ErrCommitUnknown)
+	idle(t, db)
+	require.NoError(t, err)
+	assert.Equal(t, 1, got)
+	assert.Equal(t, 2, calls)
+	assert.Equal(t, int32(2), proxy.acted.Load())
+
+	// Declared idempotent: retried too (the upsert makes a second run harmless).
+	proxy.arm("commit", 1, cut)
+	calls = 0
+	_, err = dbx.InTx(dbx.Idempotent(t.Context()), db, nil, func(ctx context.Context, tx *sql.Tx) (int, error) {
+		calls++
+		_, err := tx.ExecContext(ctx, "INSERT INTO orders (id, item) VALUES (100, 'pen') ON CONFLICT (id) DO NOTHING")
+		return 0, err
+	})
+	idle(t, db)
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 2, n)
+}
+
+// pgx reports a COMMIT cut after the server committed as safe to retry;
+// pgxx does not believe it.
+func TestPgxInTxCommitOutcomeUnknown(t *testing.T) {
+	cfg := newDatabase(t)
+	other := connect(t, cfg)
+	exec(t, other, "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)")
+	proxy, via := newProxy(t, cfg)
+	pool := newPool(t, via)
+
+	proxy.arm("commit", 1, cut)
+	calls := 0
+	_, err := pgxx.InTx(t.Context(), pool, pgx.TxOptions{}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+		calls++
+		_, err := tx.Exec(ctx, "INSERT INTO orders (item) VALUES ('book')")
+		return 0, err
+	})
+	assert.ErrorIs(t, err, dbx.ErrCommitUnknown)
 	assert.Equal(t, 1, calls)
-	assert.Equal(t, 2, count())
+	var n int
+	require.NoError(t, other.QueryRow(t.Context(), "SELECT count(*) FROM orders").Scan(&n))
+	assert.Equal(t, 1, n, "the server did commit")
+
+	proxy.arm("commit", 1, cut)
+	calls = 0
+	_, err = pgxx.InTx(t.Context(), pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(ctx context.Context, tx pgx.Tx) (int, error) {
+		calls++
+		var n int
+		return n, tx.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls, "a read-only transaction is retried")
 }

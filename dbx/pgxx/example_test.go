@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -42,7 +43,7 @@ func transfer(ctx context.Context, pool *pgxpool.Pool) error {
 // deleting by a condition is idempotent, so it is declared so and sent
 // again even when the connection broke while it ran.
 func expire(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	tag, err := pgxx.Exec(dbx.Idempotent(ctx), pool, `DELETE FROM sessions WHERE expires < now()`, nil)
+	tag, err := pgxx.Exec(dbx.Idempotent(ctx), pool, `DELETE FROM sessions WHERE expires < $1`, time.Now())
 	return tag.RowsAffected(), err
 }
 

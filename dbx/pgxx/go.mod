@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/lib/pq v1.12.3
 	github.com/retrykit/retry v0.0.0
 	github.com/stretchr/testify v1.12.1
 )

@@ -144,4 +144,24 @@ func orders(t testing.TB, conn *pgx.Conn) func() int {
 
 // patience is how long a client waits for a reply the proxy holds back
 // before it gives up; the server has committed long before.
-const patience = 300 * time.Millisecond
+//
+// It bounds the work before COMMIT too (BEGIN and a statement on a
+// connection made beforehand), so it is generous: on a loaded machine a
+// few hundred milliseconds did not always cover it.
+const patience = time.Second
+
+// terminate ends the backend pid and waits (by asking the server) until it
+// is gone.
+func terminate(t testing.TB, conn *pgx.Conn, pid int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+	require.NoError(t, err)
+	for {
+		var alive bool
+		require.NoError(t, conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&alive))
+		if !alive {
+			return
+		}
+	}
+}

@@ -29,8 +29,10 @@ type Beginner interface {
 //
 // A COMMIT of a transaction in which a statement failed (and fn went on,
 // ignoring the error) is rolled back by the server; pgx reports it as
-// pgx.ErrTxCommitRollback, which ends the call without a retry and is not
-// an unknown outcome.
+// pgx.ErrTxCommitRollback. As for [dbx.InTx], that outcome is known,
+// nothing was committed: the call ends without a retry, whatever the
+// access mode, with an error that holds pgx.ErrTxCommitRollback and has
+// the SQLSTATE 25P02, never [dbx.ErrCommitUnknown].
 //
 // InTx is safe for concurrent use.
 func InTx[T any](ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) (T, error), ropts ...retry.Option) (T, error) {
@@ -46,10 +48,11 @@ func InTx[T any](ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(c
 	return dbx.Transact(ctx, begin, dbx.Access(opts.AccessMode == pgx.ReadOnly), call, ropts...)
 }
 
-// tx reports a COMMIT that the server turned into a rollback with its
-// SQLSTATE (25P02, in_failed_sql_transaction), so that dbx knows the
-// outcome: nothing was committed; and a COMMIT of a transaction fn already
-// ended as sql.ErrTxDone, the misuse dbx reports.
+// tx reports a COMMIT that the server turned into a rollback with the
+// SQLSTATE dbx reads for it (25P02, in_failed_sql_transaction), so that
+// the outcome is known by type rather than by pgx's message: nothing was
+// committed; and a COMMIT of a transaction fn already ended as
+// sql.ErrTxDone, the misuse dbx reports.
 type tx struct{ pgx.Tx }
 
 func (t tx) Commit(ctx context.Context) error {
@@ -83,15 +86,17 @@ type Execer interface {
 // "conn closed", safe to retry. Unlike database/sql, pgx does not retry by
 // itself, so each attempt sends the statement at most once.
 //
-// Exec is safe for concurrent use.
-func Exec(ctx context.Context, db Execer, sql string, args []any, ropts ...retry.Option) (pgconn.CommandTag, error) {
+// args are the statement's arguments, as for pgx's Exec (a
+// pgx.QueryExecMode among them works as there); retry options come from
+// ctx ([dbx.WithOptions]). Exec is safe for concurrent use.
+func Exec(ctx context.Context, db Execer, sql string, args ...any) (pgconn.CommandTag, error) {
 	if isNil(db) {
 		return pgconn.CommandTag{}, &retry.Error{Reason: fmt.Errorf("%w: pgxx.Exec: nil Execer", retry.ErrInvalidConfig)}
 	}
 	return dbx.Statement(ctx, func(ctx context.Context) (pgconn.CommandTag, error) {
 		tag, err := db.Exec(ctx, sql, args...)
 		return tag, notConnected(err)
-	}, ropts...)
+	})
 }
 
 // notConnected gives an error of a connection that could not be
