@@ -52,13 +52,13 @@ var Comparisons = []Group{
 		Views:   []View{{Title: "a policy built once", Subject: "retrykit", Refs: retryRefs}},
 	},
 	{
-		Name: "BreakerClosed", Module: modBench, Title: "a closed breaker, every call succeeding, both CPUs (b.RunParallel)",
+		Name: "BreakerClosed", Module: modBench, Parallel: true, Title: "a closed breaker, every call succeeding, both CPUs (b.RunParallel)",
 		Note:    "gobreaker takes a mutex and reads the clock on every call; retrykit and go-resiliency take no lock.",
 		Members: libs("BreakerClosed", breakerLibs...),
 		Views:   []View{{Title: "Breaker.Run", Subject: "retrykit", Refs: breakerLibs[1:]}},
 	},
 	{
-		Name: "Breaker10pct", Module: modBench, Title: "a closed breaker, every tenth call failing, both CPUs (b.RunParallel)",
+		Name: "Breaker10pct", Module: modBench, Parallel: true, Title: "a closed breaker, every tenth call failing, both CPUs (b.RunParallel)",
 		Note: "go-resiliency counts errors, not consecutive failures: its threshold is set out of reach here, " +
 			"the others open after 5 consecutive failures (benchmarks/README.md).",
 		Members: libs("Breaker10pct", breakerLibs...),
@@ -68,7 +68,7 @@ var Comparisons = []Group{
 		}},
 	},
 	{
-		Name: "Budget", Module: modBench, Title: "one shared retry budget, fail once then succeed, both CPUs (b.RunParallel)",
+		Name: "Budget", Module: modBench, Parallel: true, Title: "one shared retry budget, fail once then succeed, both CPUs (b.RunParallel)",
 		Note:    "x/time/rate is a rate limiter, not a budget: it refills with time, never with successes.",
 		Members: libs("Budget", "retrykit", "direct", "retry-go", "x-time-rate", "failsafe-go"),
 		Views: []View{{

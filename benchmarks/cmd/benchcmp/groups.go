@@ -44,14 +44,16 @@ type View struct {
 // Group is a set of benchmarks measured together in each round (in a
 // random order within the round) and the views that compare them. Module is
 // the directory of the Go module holding the benchmarks, relative to the
-// repository's root.
+// repository's root. Parallel marks benchmarks that run on every CPU at
+// once (b.RunParallel): they measure contention only on a quiet machine.
 type Group struct {
-	Name    string
-	Module  string
-	Title   string
-	Note    string
-	Members []Member
-	Views   []View
+	Name     string
+	Module   string
+	Title    string
+	Note     string
+	Parallel bool
+	Members  []Member
+	Views    []View
 }
 
 // Member returns the member labelled label.

@@ -36,6 +36,11 @@ func (rep Report) Markdown() string {
 		if g.Note != "" {
 			b.WriteString(g.Note + "\n\n")
 		}
+		if !rep.claimable(g) {
+			b.WriteString("**No quiet run**: these benchmarks run on every CPU at once and measure the contention " +
+				"between them only when the machine gives them every CPU. On a loaded machine their goroutines take " +
+				"turns, which favours the designs that contend worst: the ratios below are not claims.\n\n")
+		}
 		for _, v := range g.Views {
 			rep.view(&b, g, v)
 		}
@@ -97,6 +102,12 @@ func (rep Report) header(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s; %s | %s |\n", name, orQ(r.Meta["date"]), orQ(r.Meta["others-cpu"]),
 			orQ(r.Meta["steal-cpu"]), orQ(r.Meta["load-start"]), orQ(r.Meta["load-end"]), orQ(r.Meta["duration"]))
 	}
+	for _, r := range rep.Runs {
+		if (r.Meta["burners"] == "" || r.Meta["burners"] == "0") && !r.Quiet() {
+			fmt.Fprintf(b, "\nThe %s run was not quiet: other processes used %s CPUs on average (a quiet run allows %s).\n",
+				r.Name, orQ(r.Meta["others-cpu"]), ratio(QuietCPU))
+		}
+	}
 	b.WriteString(`
 Each library runs in a process of its own, in a new random order in every
 round. *ratio* is the subject's time ÷ the library's time within one round:
@@ -147,19 +158,27 @@ func (rep Report) view(b *strings.Builder, g Group, v View) {
 		for _, r := range rep.Runs {
 			b.WriteString(" " + ratioCell(rep.ratio(r, g, v.Subject, label)) + " |")
 		}
-		b.WriteString(" " + verdictCell(rep.quoted(g, v.Subject, label)) + " |\n")
+		if rep.claimable(g) {
+			b.WriteString(" " + verdictCell(rep.quoted(g, v.Subject, label)) + " |\n")
+		} else {
+			b.WriteString(" " + noQuietRun + " |\n")
+		}
 	}
 	b.WriteString("\n")
 }
 
 // allocs returns member's median allocs per call, one figure per run when
-// the runs disagree.
+// the runs that measured it disagree.
 func (rep Report) allocs(g Group, member string) string {
 	var seen []string
 	for _, r := range rep.Runs {
-		if a := count(r.Allocs(g.Name, member)); !slices.Contains(seen, a) {
-			seen = append(seen, a)
+		a := r.Allocs(g.Name, member)
+		if !math.IsNaN(a) && !slices.Contains(seen, count(a)) {
+			seen = append(seen, count(a))
 		}
+	}
+	if len(seen) == 0 {
+		return "—"
 	}
 	return strings.Join(seen, ", ")
 }
@@ -217,8 +236,12 @@ func (rep Report) targets(b *strings.Builder) {
 		for _, v := range g.Views {
 			for _, t := range v.Targets {
 				worst := rep.worstMedian(g, v.Subject, t.Ref)
+				met := yesNo(worst <= t.MaxRatio)
+				if !rep.claimable(g) {
+					met = noQuietRun
+				}
 				rows = append(rows, fmt.Sprintf("| %s: %s ≤ %s× %s | %s× | %s |",
-					g.Name, v.Subject, ratio(t.MaxRatio), t.Ref, ratio(worst), yesNo(worst <= t.MaxRatio)))
+					g.Name, v.Subject, ratio(t.MaxRatio), t.Ref, ratio(worst), met))
 			}
 			if v.ZeroAllocs {
 				worst := math.Inf(-1)
