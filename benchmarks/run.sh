@@ -1,52 +1,45 @@
 #!/usr/bin/env bash
-# Runs the side-by-side benchmarks and prints a benchstat table with one
-# column per library. Works from any directory.
+# Measures retrykit against the libraries it is compared with and prints
+# the Markdown of README.md's measured section. Works from any directory.
 #
-#   COUNT      runs of each benchmark (default 10, what benchstat needs for
-#              confidence intervals)
-#   BENCHTIME  go test -benchtime (default 1s)
-#   BENCH      go test -bench regexp (default: every benchmark)
+# It runs the contract tests of benchmarks/ and benchmarks/grpc (every
+# adapter must do the same work), then cmd/benchcmp: each module's test
+# binary built once; every library of every comparison in a process of its
+# own, in a new random order in each round; medians, ratios paired within
+# each round with their spread, benchstat's p-value, "no difference" unless
+# every round agrees; an idle run and a run with one CPU kept busy, the
+# worse of the two quoted. The CPU's model name, the date and the machine's
+# load head the output.
 #
-# Raw results are kept in benchmarks/results/bench.txt (ignored by git).
-# After the benchstat table it prints a Markdown table of medians
-# (cmd/mdtable), the one in README.md.
+#   ROUNDS     rounds of each run (default 10)
+#   BENCHTIME  go test -benchtime of each process (default 1s)
+#   FILTER     regexp of the comparisons to measure (default: all of them)
+#   SEED       seed of the random order (default: a random one, printed)
+#   LOAD       the runs, in order (default idle,busy; busy spins a process
+#              on one CPU for the run's duration)
+#   README     a Markdown file whose generated section is replaced by the
+#              output (README=README.md from the repository's root)
+#
+# Raw results go to benchmarks/results/ (ignored by git); `go run
+# ./cmd/benchcmp -report results/FILE.txt` prints their Markdown again.
+# More options: go run ./cmd/benchcmp -h.
 set -euo pipefail
 
+readme=""
+if [[ -n "${README:-}" ]]; then
+	readme="$(realpath "$README")"
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-count="${COUNT:-10}"
-benchtime="${BENCHTIME:-1s}"
-bench="${BENCH:-.}"
-
-benchstat="$(go env GOPATH)/bin/benchstat"
-if [[ ! -x "$benchstat" ]]; then
-	echo "installing benchstat..." >&2
-	go install golang.org/x/perf/cmd/benchstat@latest
-fi
-
 echo "contract tests first: every adapter must do the same work" >&2
-go test -count=1 ./...
+go test -count=1 ./... >&2
+(cd grpc && go test -count=1 ./...) >&2
 
-mkdir -p results
-out="results/bench.txt"
-echo "go test -run '^\$' -bench '$bench' -benchmem -count $count -benchtime $benchtime" >&2
-# failsafehttp never closes the responses it retries, so each retried
-# request leaks a connection (two file descriptors on loopback); at the
-# default benchtime HTTP503x2 exhausts the process's descriptors and stalls.
-# It runs apart: COUNT separate processes of 1000 iterations each.
-leaky='HTTP503x2/lib=failsafe-go'
-go test -run '^$' -bench "$bench" -skip "$leaky" -benchmem -count "$count" -benchtime "$benchtime" . | tee "$out" >&2
-if go test -list "$bench" . | grep -q '^BenchmarkHTTP503x2$'; then
-	go test -c -o results/benchmarks.test .
-	for _ in $(seq "$count"); do
-		results/benchmarks.test -test.run '^$' -test.bench "$leaky" -test.benchmem -test.benchtime 1000x |
-			grep '^Benchmark' | tee -a "$out" >&2
-	done
-	rm -f results/benchmarks.test
+args=(-repo .. -rounds "${ROUNDS:-10}" -benchtime "${BENCHTIME:-1s}" -filter "${FILTER:-.}" -load "${LOAD:-idle,busy}")
+if [[ -n "${SEED:-}" ]]; then
+	args+=(-seed "$SEED")
 fi
-
-"$benchstat" -col /lib "$out"
-
-echo
-echo "Medians (ns/op, allocs/op), for README.md:"
-go run ./cmd/mdtable "$out"
+if [[ -n "$readme" ]]; then
+	args+=(-readme "$readme")
+fi
+exec go run ./cmd/benchcmp "${args[@]}" "$@"

@@ -6,6 +6,7 @@
 // google.golang.org/grpc v1.85 needs a go 1.26 line and the benchmarks
 // module keeps the project's Go 1.25 floor.
 //
-// Run: go test -run '^$' -bench . -benchmem -count 10 | tee bench.txt;
-// benchstat -col /lib bench.txt.
+// The figures quoted in the README come from benchmarks/run.sh
+// (FILTER='^GRPC' for these alone): one process per client and round, in a
+// random order, with paired ratios. go test ./... runs the contract test.
 package grpcbench
