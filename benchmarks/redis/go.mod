@@ -2,10 +2,9 @@ module github.com/retrykit/retry/benchmarks/redis
 
 go 1.26.0
 
-replace (
-	github.com/retrykit/retry => ../../
-	github.com/retrykit/retry/redisretry => ../../redisretry
-)
+replace github.com/retrykit/retry => ../../
+
+replace github.com/retrykit/retry/redisretry => ../../redisretry
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
