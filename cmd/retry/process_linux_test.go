@@ -112,7 +112,7 @@ func TestAttemptTimeoutEndsTheGroup(t *testing.T) {
 	assert.Equal(t, 128+int(syscall.SIGTERM), r.status, r.stderr)
 	assert.Equal(t, "started\nstarted\n", readFile(t, dir, "log"), "both attempts started their children")
 	assert.Empty(t, survivors(t, marker), "no process of an attempt outlives it")
-	assert.Equal(t, "retry: giving up after 2 attempts (-attempts 2 reached): timed out after 500ms (-attempt-timeout), then killed by SIGTERM, status 143\n", r.stderr)
+	assert.Equal(t, "retry: giving up after 2 attempts (-attempts 2 reached): timed out after 2s (-attempt-timeout), then killed by SIGTERM, status 143\n", r.stderr)
 }
 
 // TestAttemptTimeoutKillsWhatIgnoresTERM: children that ignore SIGTERM get
@@ -125,7 +125,7 @@ func TestAttemptTimeoutKillsWhatIgnoresTERM(t *testing.T) {
 	assert.Equal(t, 128+int(syscall.SIGKILL), r.status, r.stderr)
 	assert.Equal(t, "started\nstarted\n", readFile(t, dir, "log"))
 	assert.Empty(t, survivors(t, marker))
-	assert.Equal(t, "retry: giving up after 2 attempts (-attempts 2 reached): timed out after 500ms (-attempt-timeout), then killed by SIGKILL after -kill-after 100ms, status 137\n", r.stderr)
+	assert.Equal(t, "retry: giving up after 2 attempts (-attempts 2 reached): timed out after 2s (-attempt-timeout), then killed by SIGKILL after -kill-after 100ms, status 137\n", r.stderr)
 }
 
 // TestCommandSubstitution: out=$(retry -attempt-timeout ... -- sh -c

@@ -16,7 +16,7 @@ import (
 )
 
 // before they counted themselves).
-const startTimeout = "500ms"
+const startTimeout = "2s"
 
 func TestAttemptTimeout(t *testing.T) {
 	t.Run("SIGTERM ends the attempt, which is retried", func(t *testing.T) {
