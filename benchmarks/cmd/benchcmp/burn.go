@@ -33,6 +33,11 @@ func spin(stdin io.Reader, stdout io.Writer) {
 	done.Store(true)
 }
 
+// stopGrace is how long Stop waits for a burner to end by itself. A burner
+// built with -race sleeps a second on exit (the race detector's
+// atexit_sleep_ms), and a loaded machine adds its own delay.
+const stopGrace = 10 * time.Second
+
 // Burner is a process that keeps one CPU busy, so that a run measures what
 // a machine whose other core is taken gives. Start it with startBurner,
 // stop it with Stop.
@@ -69,7 +74,7 @@ func startBurner(exe string) (*Burner, error) {
 }
 
 // Stop ends the burner and waits for it: it closes its standard input and
-// kills it if it has not ended within a second.
+// kills it if it has not ended within stopGrace.
 func (b *Burner) Stop() error {
 	_ = b.stdin.Close()
 	done := make(chan error, 1)
@@ -77,7 +82,7 @@ func (b *Burner) Stop() error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(time.Second):
+	case <-time.After(stopGrace):
 		_ = b.cmd.Process.Kill()
 		return errors.Join(errors.New("the CPU burner did not stop: killed"), <-done)
 	}
