@@ -18,7 +18,8 @@ type codeError struct{ code int }
 func (e *codeError) Error() string { return fmt.Sprintf("code %d", e.code) }
 
 // TestErrorShape: *Error carries the attempt count, the last error without
-// its Permanent or After wrapper, the reason, and RetryAfter; errors.Is
+// its Permanent or After wrapper, the reason, and Hint (and the deprecated
+// RetryAfter, which holds the same); errors.Is
 // and errors.As reach both the last error and the reason; Do returns the
 // last value op returned.
 func TestErrorShape(t *testing.T) {
@@ -55,7 +56,7 @@ func TestErrorShape(t *testing.T) {
 			}, append([]retry.Option{retry.WithBackoff(retry.Constant(0))}, tt.opts...)...)
 			assert.Equal(t, fmt.Sprint("value ", tt.attempts), v, "the last value comes back")
 			re := asError(t, err)
-			assert.Equal(t, &retry.Error{Attempts: tt.attempts, Last: tt.last, Reason: tt.reason, RetryAfter: tt.after}, re)
+			assert.Equal(t, &retry.Error{Attempts: tt.attempts, Last: tt.last, Reason: tt.reason, Hint: tt.after, RetryAfter: tt.after}, re)
 			assert.Equal(t, []error{tt.last, tt.reason}, re.Unwrap())
 			assert.ErrorIs(t, err, tt.last)
 			assert.ErrorIs(t, err, tt.reason)

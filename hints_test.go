@@ -89,7 +89,7 @@ func TestHintEdgeCases(t *testing.T) {
 		attempts int
 		elapsed  time.Duration
 		reason   error
-		after    time.Duration // Error.RetryAfter
+		after    time.Duration // Error.Hint
 	}{
 		{"too long: stops at once", retry.After(5*time.Second, errA), []retry.Option{retry.WithMaxDelay(2 * time.Second)},
 			1, 0, retry.ErrHintTooLong, 5 * time.Second},
@@ -116,7 +116,7 @@ func TestHintEdgeCases(t *testing.T) {
 				assert.Equal(t, tt.attempts, v, "the last value comes back")
 				re := asError(t, err)
 				assert.Equal(t, tt.reason, re.Reason)
-				assert.Equal(t, tt.after, re.RetryAfter)
+				assert.Equal(t, tt.after, re.Hint)
 				assert.Equal(t, tt.attempts, re.Attempts)
 				assert.ErrorIs(t, err, errA)
 			})
@@ -137,6 +137,6 @@ func TestHintPastTheDeadline(t *testing.T) {
 		assert.Equal(t, 1, *calls)
 		re := asError(t, err)
 		assert.Equal(t, context.DeadlineExceeded, re.Reason)
-		assert.Equal(t, 10*time.Second, re.RetryAfter)
+		assert.Equal(t, 10*time.Second, re.Hint)
 	})
 }
