@@ -76,7 +76,10 @@ func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
 // Succeeded, with the Progress Begin returned or any copy of it: a second
 // report of the same attempt (a message delivered twice to the code that
 // reports it) is refused with an error and changes nothing, and a
-// breaker's half-open probe holds its slot until the first report. An
+// breaker's half-open probe holds its slot until the first report, or at
+// most its lease ([BreakerConfig].ProbeLease): a probe dropped without a
+// report is forfeited then, and its late report changes nothing in the
+// breaker. An
 // attempt whose outcome you will never know (your handler panicked, the
 // process is stopping) is reported by Failed with a context that is done,
 // which counts it as nothing. Begin takes a Progress without a running
