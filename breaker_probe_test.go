@@ -2,6 +2,8 @@ package retry
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -178,5 +180,71 @@ func TestDoProbeOutlivesItsLease(t *testing.T) {
 		assert.Equal(t, BreakerClosed, br.State())
 		require.ErrorIs(t, <-slow, errProp)
 		assert.Equal(t, BreakerClosed, br.State(), "the forfeited probe's failure came from an earlier period")
+	})
+}
+
+// 32 goroutines hammer one breaker whose probes are often dropped without
+// a report, while others fail, succeed or cancel: in each half-open period
+// no more than HalfOpenProbes probes run at once, and once the hammering
+// stops, the breaker admits a probe within one lease and closes on its
+// success, whatever the dropped probes left behind.
+func TestBreakerConcurrentDroppedProbes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const probes = 2
+		lease := 3 * time.Millisecond
+		b := mustBreaker(t, BreakerConfig{FailureThreshold: 2, RecoveryTimeout: 2 * time.Millisecond, HalfOpenProbes: probes, ProbeLease: lease})
+		var mu sync.Mutex
+		running := map[uint64]int{} // probes in flight per half-open generation
+		peak, dropped := 0, 0
+		var wg sync.WaitGroup
+		for g := range 32 {
+			wg.Go(func() {
+				for i := range 200 {
+					tk, ok := b.allowNow()
+					if !ok {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					probe, gen := tk.probe(), genOf(uint64(tk))
+					if probe {
+						mu.Lock()
+						running[gen]++
+						peak = max(peak, running[gen])
+						mu.Unlock()
+					}
+					runtime.Gosched()
+					if (g+i)%7 == 0 && probe {
+						mu.Lock()
+						dropped++ // never reported: its slot stays held until the lease ends
+						mu.Unlock()
+						continue
+					}
+					if probe {
+						mu.Lock()
+						running[gen]--
+						mu.Unlock()
+					}
+					switch (g + i) % 4 {
+					case 0, 1:
+						b.failNow(tk)
+					case 2:
+						b.cancelNow(tk)
+					default:
+						b.succeedNow(tk)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, peak, probes)
+		assert.Positive(t, dropped, "probes were dropped")
+
+		time.Sleep(2*time.Millisecond + lease) // past any open period and any lease
+		for range probes {
+			tk, ok := b.allowNow()
+			require.True(t, ok, "state %v, word %x", b.State(), b.st.Load())
+			b.succeedNow(tk)
+		}
+		assert.Equal(t, BreakerClosed, b.State())
 	})
 }
