@@ -40,6 +40,7 @@ type config struct {
 	classifiers    chain
 	notify         func(context.Context, RetryInfo)
 	observer       *Observer
+	logs           *logTo   // the observer is LogTo's (see levelled); set by settle
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
@@ -62,7 +63,8 @@ func (c *config) settle() {
 	s, ok := c.strategy.(constant)
 	c.zeroWaits = ok && s.d == 0
 	c.instant = c.zeroWaits && c.maxElapsed == 0 && c.budget == nil && c.notify == nil
-	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil
+	c.logs = c.observer.levelled()
+	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil && c.logs == nil
 	c.bare = !c.timed && c.breaker == nil
 	c.isLean = c.lean()
 }
