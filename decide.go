@@ -44,7 +44,9 @@ func breakerOutcome(sig *signal, terminal bool) outcome {
 
 // decide is the decision after an attempt failed with err at clk: it
 // returns the wait before the next attempt and the attempt's hint, or the
-// *Error that ends the call. timedOut says the attempt hit the policy's own
+// *Error that ends the call. A retry that the breaker would refuse (its
+// circuit is open until after clk + wait) ends the call with
+// ErrCircuitOpen here, with nothing withdrawn from the budget. timedOut says the attempt hit the policy's own
 // attempt timeout. It updates pr (the previous wait, the breaker
 // admission), records the outcome in the breaker, withdraws from the budget
 // and calls the notify hook.
@@ -73,12 +75,21 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
 		return 0, hint, pr.stop(err, ErrExhausted, hint)
 	case c.instant && !hinted:
+		if c.breaker != nil && c.breaker.refusesAt(clk, 0) {
+			return 0, 0, pr.stop(err, ErrCircuitOpen, 0)
+		}
 		pr.Prev = 0 // a zero wait, no limit on time, no budget, no hook
 		return 0, 0, nil
 	}
 	wait, stop = c.nextWait(ctx, pr, err, hinted, hint, clk)
 	if stop != nil {
 		return 0, hint, stop
+	}
+	if c.breaker != nil && c.breaker.refusesAt(clk, wait) {
+		// The circuit is open (this attempt may have tripped it) and stays
+		// open past the wait: the next attempt would be refused, so the
+		// call stops here, before the budget pays and the driver waits.
+		return 0, hint, pr.stop(err, ErrCircuitOpen, hint)
 	}
 	if c.budget != nil && !c.budget.withdraw(timedOut, clk) {
 		return 0, hint, pr.stop(err, ErrBudgetExhausted, hint)
