@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -66,5 +67,51 @@ func TestRetryAfterTripStopsAtDecision(t *testing.T) {
 		v := p.Failed(ctx, pr, errReview, now)
 		require.NoError(t, v.Err, "the circuit is half-open by the next attempt")
 		assert.Equal(t, 5*time.Second, v.Wait)
+	})
+}
+
+// A TimedOut mark anywhere in the chain charges TimeoutCost, and a hint
+// under it is still honoured (review a, F).
+func TestTimedOutMarkChargesTimeoutCost(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		hint time.Duration
+	}{
+		{"bare", TimedOut(errReview), 0},
+		{"over a hint", TimedOut(After(time.Millisecond, errReview)), time.Millisecond},
+		{"under a hint", After(time.Millisecond, TimedOut(errReview)), time.Millisecond},
+		{"wrapped", fmt.Errorf("op: %w", TimedOut(errReview)), 0},
+		{"joined", errors.Join(errReview, TimedOut(errReview)), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := NewBudget(BudgetConfig{Capacity: 10, TimeoutCost: 5})
+			require.NoError(t, err)
+			p, err := NewPolicy(WithBudget(b), WithJitter(NoJitter))
+			require.NoError(t, err)
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			ctx, pr, err := p.Begin(context.Background(), Progress{}, now)
+			require.NoError(t, err)
+			v := p.Failed(ctx, pr, tt.err, now)
+			require.NoError(t, v.Err)
+			assert.Equal(t, 5.0, b.TokensAt(now), "TimeoutCost")
+			assert.Equal(t, tt.hint, v.Hint)
+			if tt.hint > 0 {
+				assert.Equal(t, tt.hint, v.Wait, "the hint decides the wait")
+			}
+		})
+	}
+	t.Run("Do refunds the timeout cost when a hook panics", func(t *testing.T) {
+		b, err := NewBudget(BudgetConfig{Capacity: 10, TimeoutCost: 5})
+		require.NoError(t, err)
+		obs := &Observer{RetryScheduled: func(context.Context, RetryInfo) { panic("hook") }}
+		p, err := NewPolicy(WithBudget(b), WithObserver(obs), WithBackoff(Constant(0)))
+		require.NoError(t, err)
+		assert.Panics(t, func() {
+			_, _ = Do(context.Background(), func(context.Context) (int, error) {
+				return 0, TimedOut(After(0, errReview))
+			}, p)
+		})
+		assert.Equal(t, 10.0, b.Tokens(), "the whole TimeoutCost is refunded")
 	})
 }
