@@ -154,7 +154,7 @@ func (f *Fleet) Close() error {
 		for _, m := range members {
 			h := m.health()
 			if !h.local() {
-				if _, e := f.syncOne(m); e != nil && err == nil {
+				if _, e := f.syncOne(m, []member{m}); e != nil && err == nil {
 					err = fmt.Errorf("redisretry: Close: %s %q: %w", h.kind, h.name, e)
 				}
 			}

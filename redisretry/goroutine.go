@@ -46,7 +46,7 @@ func (f *Fleet) syncAll() error {
 	f.mu.Unlock()
 	var first error
 	for _, m := range members {
-		if _, err := f.syncOne(m); err != nil && first == nil {
+		if _, err := f.syncOne(m, members); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -55,9 +55,12 @@ func (f *Fleet) syncAll() error {
 
 // syncOne syncs m within Timeout. A failure, or an answer later than
 // Timeout, makes m decide alone; a timely answer makes it share again.
-func (f *Fleet) syncOne(m member) (bool, error) {
+// Once Timeout has passed, while the exchange still runs, the limits of
+// waiting decide alone (see watch).
+func (f *Fleet) syncOne(m member, waiting []member) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
+	defer f.watch(waiting)()
 	start := time.Now()
 	asked, err := m.sync(ctx)
 	if err == nil && asked && time.Since(start) > f.timeout {
@@ -111,11 +114,39 @@ func (f *Fleet) ask(j *job) bool {
 	}
 }
 
-// serve runs j within Timeout, and hands its result over.
+// watch makes every limit in waiting decide alone, with a Sharing event,
+// once the exchange the fleet's goroutine is about to make has run for
+// Timeout: a client that does not let contexts bound its reads (go-redis's
+// default) holds the goroutine in a stalled exchange for its ReadTimeout,
+// or for good, and none of those limits can exchange meanwhile. It
+// returns the function that ends the watch, which waits for the reports of
+// a watch that fired: none outlives the exchange.
+func (f *Fleet) watch(waiting []member) (stop func()) {
+	fired := make(chan struct{})
+	t := time.AfterFunc(f.timeout, func() {
+		defer close(fired)
+		for _, m := range waiting {
+			m.health().down(errLate(f.timeout))
+		}
+	})
+	return func() {
+		if !t.Stop() {
+			<-fired
+		}
+	}
+}
+
+// serve runs j within Timeout, and hands its result over; the limits
+// decide alone once it has run for Timeout, as for a periodic exchange.
 func (f *Fleet) serve(j *job) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
+	f.mu.Lock()
+	members := f.members
+	f.mu.Unlock()
+	stop := f.watch(members)
 	j.do(ctx)
+	stop()
 	if j.state.deliver() {
 		close(j.done)
 	} else if j.late != nil {
