@@ -1,0 +1,145 @@
+package redisretry_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/redisretry"
+)
+
+// twoBreakers returns the breaker of one name in two fleets (two
+// processes, as the script sees them), exchanging only when the test says
+// so, and the key of their shared state.
+func twoBreakers(t *testing.T, cfg retry.BreakerConfig) (f [2]*redisretry.Fleet, b [2]*retry.Breaker, st func() string) {
+	addr := redisAddr(t)
+	c := newClient(t, addr)
+	prefix := newPrefix(t, c)
+	o := redisretry.Options{Prefix: prefix, SyncInterval: time.Hour, Expire: 24 * time.Hour}
+	for i := range f {
+		f[i] = newFleet(t, newClient(t, addr), o)
+		var err error
+		b[i], err = f[i].Breaker("dep", cfg)
+		require.NoError(t, err)
+	}
+	return f, b, func() string {
+		v, err := c.HGet(context.Background(), prefix+":{dep}:breaker", "st").Result()
+		require.NoError(t, err)
+		return v
+	}
+}
+
+func succeed(t testing.TB, br *retry.Breaker) {
+	t.Helper()
+	require.NoError(t, br.Run(context.Background(), func(context.Context) error { return nil }))
+}
+
+// The consecutive-failure rule of a shared breaker adds up each process's
+// own run of failures (its failures since its own last success), as the
+// package documentation says: a success resets the run of the process
+// that made it, never another's. So the fleet opens when any
+// FailureThreshold failures in a row reach it, as one breaker seeing every
+// attempt would, and also when runs of processes add up although another
+// process succeeded in between, where that one breaker would not.
+func TestBreakerConsecutiveRuleAddsProcessRuns(t *testing.T) {
+	f, b, st := twoBreakers(t, retry.BreakerConfig{FailureThreshold: 4, RecoveryTimeout: time.Hour})
+	ctx := context.Background()
+
+	fail(t, b[0], 2)
+	require.NoError(t, f[0].Sync(ctx)) // A's run: 2
+	fail(t, b[1], 1)
+	succeed(t, b[1]) // resets B's run, not A's
+	fail(t, b[1], 1)
+	require.NoError(t, f[1].Sync(ctx)) // B's run: 1
+	assert.Equal(t, "closed", st(), "2 + 1 < 4: B's failure before its own success no longer counts")
+
+	succeed(t, b[1]) // in the fleet's order, after A's failures
+	fail(t, b[1], 2)
+	require.NoError(t, f[1].Sync(ctx)) // B's run: 2
+	assert.Equal(t, "open", st(), "2 + 2 = 4: B's success did not reset A's run")
+	require.NoError(t, f[0].Sync(ctx))
+	assert.Equal(t, retry.BreakerOpen, b[0].State())
+}
+
+// A property on the real Redis: whatever the interleaving of failures,
+// successes and exchanges of up to four processes, the fleet's breaker is
+// open exactly when, at some exchange, the runs the processes last
+// reported added up to FailureThreshold, or a process's own run reached it
+// (its own trip, sent to the fleet).
+func TestBreakerConsecutiveRuleProperty(t *testing.T) {
+	addr := redisAddr(t)
+	admin := newClient(t, addr)
+	prefix := newPrefix(t, admin)
+	var n int
+	rapid.Check(t, func(rt *rapid.T) {
+		procs := rapid.IntRange(1, 4).Draw(rt, "processes")
+		threshold := rapid.IntRange(1, 6).Draw(rt, "threshold")
+		type step struct {
+			p    int
+			what string
+		}
+		steps := rapid.SliceOfN(rapid.Custom(func(rt *rapid.T) step {
+			return step{rapid.IntRange(0, procs-1).Draw(rt, "p"), rapid.SampledFrom([]string{"fail", "succeed", "sync"}).Draw(rt, "what")}
+		}), 0, 30).Draw(rt, "steps")
+
+		n++
+		name := fmt.Sprintf("p%d", n)
+		cfg := retry.BreakerConfig{FailureThreshold: threshold, RecoveryTimeout: time.Hour}
+		// Timeout as newFleet's: a loaded machine must not make an exchange late.
+		o := redisretry.Options{Prefix: prefix, Timeout: 2 * time.Second, SyncInterval: time.Hour, Expire: 24 * time.Hour}
+		fleets := make([]*redisretry.Fleet, procs)
+		brs := make([]*retry.Breaker, procs)
+		for i := range procs {
+			f, err := redisretry.New(admin, o)
+			require.NoError(rt, err)
+			defer f.Close()
+			fleets[i] = f
+			brs[i], err = f.Breaker(name, cfg)
+			require.NoError(rt, err)
+		}
+		ctx := context.Background()
+		run, reported := make([]int, procs), make([]int, procs)
+		open := false
+		for p := range procs {
+			steps = append(steps, step{p, "sync"}) // sends what is left, a trip of its own included
+		}
+		for _, s := range steps {
+			if open {
+				require.NoError(rt, fleets[s.p].Sync(ctx))
+				continue // every attempt would be refused: nothing counts any more
+			}
+			switch s.what {
+			case "fail":
+				_ = brs[s.p].Run(ctx, func(context.Context) error { return errDown })
+				run[s.p]++
+				open = run[s.p] >= threshold
+			case "succeed":
+				require.NoError(rt, brs[s.p].Run(ctx, func(context.Context) error { return nil }))
+				run[s.p] = 0
+			case "sync":
+				require.NoError(rt, fleets[s.p].Sync(ctx))
+				reported[s.p] = run[s.p]
+				sum := 0
+				for _, r := range reported {
+					sum += r
+				}
+				open = sum >= threshold
+			}
+		}
+		st, err := admin.HGet(ctx, prefix+":{"+name+"}:breaker", "st").Result()
+		if err == redis.Nil {
+			st = "closed"
+		} else {
+			require.NoError(rt, err)
+		}
+		want := map[bool]string{false: "closed", true: "open"}[open]
+		require.Equal(rt, want, st, "runs %v, reported %v", run, reported)
+	})
+}
