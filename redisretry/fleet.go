@@ -45,9 +45,12 @@ type Options struct {
 	// Observer, when not nil, receives [retry.Observer].Sharing events:
 	// a limit that stops sharing (Redis failed, or did not answer within
 	// Timeout) and decides alone, and one that shares again. They are
-	// called from the fleet's goroutine or from the call that noticed the
-	// failure, one limit's in order; a hook that panics panics that
-	// goroutine.
+	// called from the fleet's goroutine, from the call that noticed the
+	// failure, or from a timer's goroutine when an exchange has run for
+	// Timeout, one limit's in order; the fleet's goroutine waits for a hook
+	// called from a timer's before it goes on. A hook that panics panics
+	// that goroutine: outside a call, the process crashes. The same holds
+	// for a breaker's OnStateChange when the fleet changes its state.
 	Observer *retry.Observer
 }
 
