@@ -36,7 +36,10 @@ type Options struct {
 	// (deposits, failure counts) and reads the shared state (whether the
 	// shared budget has tokens, the shared breaker's state). It bounds how
 	// stale a process's view of the others is. Default 100ms; at least
-	// 1ms.
+	// 1ms. The processes that share a breaker must give the same
+	// SyncInterval and Timeout: the one that exchanges drops the counts of
+	// another it has not heard from within 3 × (SyncInterval + Timeout) of
+	// its own, and names the next process to probe after that long.
 	SyncInterval time.Duration
 	// Expire is how long Redis keeps the state of a limit that no process
 	// exchanges with: every exchange renews it. Default 10m; at least
