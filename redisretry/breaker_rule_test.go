@@ -143,3 +143,55 @@ func TestBreakerConsecutiveRuleProperty(t *testing.T) {
 		require.Equal(rt, want, st, "runs %v, reported %v", run, reported)
 	})
 }
+
+// The failure-rate rule of a shared breaker divides the fleet's failures
+// by the fleet's attempts, once they reach MinimumCalls: two processes,
+// neither of which has MinimumCalls attempts alone, open it together at
+// the rate, and stay closed below it.
+func TestBreakerFailureRateShared(t *testing.T) {
+	cfg := retry.BreakerConfig{FailureRate: 0.5, MinimumCalls: 10, Window: time.Hour, RecoveryTimeout: time.Hour}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		failA, failB int // of 5 attempts each
+		want         string
+	}{
+		{"6 of 10", 4, 2, "open"},
+		{"5 of 10: the rate reached", 4, 1, "open"},
+		{"4 of 10", 4, 0, "closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, b, st := twoBreakers(t, cfg)
+			for i, n := range []int{tc.failA, tc.failB} {
+				fail(t, b[i], n)
+				for range 5 - n {
+					succeed(t, b[i])
+				}
+				require.Equal(t, retry.BreakerClosed, b[i].State(), "5 attempts alone are below MinimumCalls")
+				require.NoError(t, f[i].Sync(ctx))
+			}
+			assert.Equal(t, tc.want, st())
+			require.NoError(t, f[0].Sync(ctx))
+			assert.Equal(t, map[string]retry.BreakerState{"open": retry.BreakerOpen, "closed": retry.BreakerClosed}[tc.want], b[0].State())
+		})
+	}
+}
+
+// As the package documentation says, a process whose own window reaches
+// MinimumCalls at the failure rate trips its own breaker, and that opens
+// the fleet's, although the fleet's rate is below it.
+func TestBreakerFailureRateOwnTripOpensFleet(t *testing.T) {
+	cfg := retry.BreakerConfig{FailureRate: 0.5, MinimumCalls: 10, Window: time.Hour, RecoveryTimeout: time.Hour}
+	f, b, st := twoBreakers(t, cfg)
+	ctx := context.Background()
+	for range 30 {
+		succeed(t, b[1])
+	}
+	require.NoError(t, f[1].Sync(ctx))
+	fail(t, b[0], 10) // 10 of the fleet's 40 attempts: 25%
+	require.Equal(t, retry.BreakerOpen, b[0].State(), "its own rule")
+	require.NoError(t, f[0].Sync(ctx)) // the trip, if the kick has not sent it yet
+	assert.Equal(t, "open", st())
+	require.NoError(t, f[1].Sync(ctx))
+	assert.Equal(t, retry.BreakerOpen, b[1].State())
+}
