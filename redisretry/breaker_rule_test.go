@@ -195,3 +195,44 @@ func TestBreakerFailureRateOwnTripOpensFleet(t *testing.T) {
 	require.NoError(t, f[1].Sync(ctx))
 	assert.Equal(t, retry.BreakerOpen, b[1].State())
 }
+
+// Each failed probe lengthens the fleet's open time as a retry.Breaker's:
+// doubled from RecoveryTimeout up to MaxRecoveryTimeout, then jittered
+// into [d/2, d], never below RecoveryTimeout (the script's instants are
+// the server's, read before and after each exchange).
+func TestBreakerOpenTimeLengthened(t *testing.T) {
+	addr := redisAddr(t)
+	c := newClient(t, addr)
+	prefix := newPrefix(t, c)
+	f := newFleet(t, c, redisretry.Options{Prefix: prefix, SyncInterval: time.Hour, Expire: 24 * time.Hour})
+	const recovery, maxRecovery = 40, 320 // ms
+	br, err := f.Breaker("dep", retry.BreakerConfig{FailureThreshold: 1,
+		RecoveryTimeout: recovery * time.Millisecond, MaxRecoveryTimeout: maxRecovery * time.Millisecond})
+	require.NoError(t, err)
+	ctx := context.Background()
+	ms := func() int64 { tm, err := c.Time(ctx).Result(); require.NoError(t, err); return tm.UnixMilli() }
+	key := prefix + ":{dep}:breaker"
+	d := int64(recovery)
+	for trip := 1; trip <= 5; trip++ {
+		if trip > 1 {
+			waitFor(t, func() bool { require.NoError(t, f.Sync(ctx)); return br.State() == retry.BreakerHalfOpen }, "the fleet names this process to probe")
+			d = min(2*d, maxRecovery)
+		}
+		fail(t, br, 1) // a trip, or a failed probe
+		before := ms()
+		require.NoError(t, f.Sync(ctx))
+		after := ms()
+		v, err := c.HMGet(ctx, key, "trips", "until").Result()
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(trip), v[0])
+		var until int64
+		_, err = fmt.Sscan(v[1].(string), &until)
+		require.NoError(t, err)
+		lo, hi := max(d/2, recovery), d
+		if trip == 1 {
+			lo = recovery
+		}
+		assert.GreaterOrEqual(t, until-before, lo, "trip %d", trip)
+		assert.LessOrEqual(t, until-after, hi, "trip %d", trip)
+	}
+}
