@@ -144,5 +144,8 @@
 //
 // A Fleet owns one goroutine, for all its limits: it makes the periodic
 // exchanges and the draws retries ask for (a call never starts a
-// goroutine). [Fleet.Close] stops it after a last exchange.
+// goroutine). An exchange that runs past Timeout has its limits' Sharing
+// events sent from a timer's goroutine, which ends before the exchange
+// returns. [Fleet.Close] stops the fleet's goroutine after a last
+// exchange; nothing the fleet started outlives it.
 package redisretry
