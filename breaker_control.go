@@ -61,3 +61,12 @@ func (c BreakerControl) Counts(now time.Time) (consecutive, failures, attempts u
 	}
 	return consecutive, failures, attempts
 }
+
+// Probing reports whether the circuit is half-open with probes in flight:
+// a recovery's probing is under way, and ends when they return. Code that
+// shares the breaker uses it to keep one process probing until its probes
+// end, rather than letting another start probes of its own meanwhile.
+func (c BreakerControl) Probing() bool {
+	s := c.b.st.Load()
+	return kindOf(s) == BreakerHalfOpen && inflightOf(s) > 0
+}

@@ -236,3 +236,56 @@ func TestBreakerOpenTimeLengthened(t *testing.T) {
 		assert.LessOrEqual(t, until-after, hi, "trip %d", trip)
 	}
 }
+
+// A probe slower than the leader's lease, 3 × (SyncInterval + Timeout):
+// the process probing keeps the role while its probe is in flight (its
+// exchanges renew the lease), so no other process starts probes of its
+// own meanwhile; the slow probe's success closes the breaker for both.
+func TestBreakerSlowProbeKeepsLeader(t *testing.T) {
+	addr := redisAddr(t)
+	admin := newClient(t, addr)
+	prefix := newPrefix(t, admin)
+	// Exchanges every 10ms, and a Timeout a loaded machine keeps: the
+	// lease is 3 × (10ms + 200ms).
+	o := redisretry.Options{Prefix: prefix, SyncInterval: 10 * time.Millisecond, Timeout: 200 * time.Millisecond}
+	var f [2]*redisretry.Fleet
+	var b [2]*retry.Breaker
+	for i := range f {
+		f[i] = newFleet(t, newClient(t, addr), o)
+		var err error
+		b[i], err = f[i].Breaker("dep", retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: 50 * time.Millisecond})
+		require.NoError(t, err)
+	}
+	ctx := context.Background()
+	key := prefix + ":{dep}:breaker"
+	fail(t, b[0], 1)
+	waitFor(t, func() bool { return b[0].State() == retry.BreakerHalfOpen || b[1].State() == retry.BreakerHalfOpen }, "a process named to probe")
+	p := 0
+	if b[1].State() == retry.BreakerHalfOpen {
+		p = 1
+	}
+	leader, err := admin.HGet(ctx, key, "leader").Result()
+	require.NoError(t, err)
+
+	release, started := make(chan struct{}), make(chan struct{})
+	probe := make(chan error, 1)
+	go func() {
+		probe <- b[p].Run(ctx, func(context.Context) error { close(started); <-release; return nil })
+	}()
+	<-started
+	// Past two leases of the server's time, with exchanges all along.
+	lu, err := admin.HGet(ctx, key, "lu").Int64()
+	require.NoError(t, err)
+	lease := 3 * (o.SyncInterval + o.Timeout).Milliseconds()
+	waitFor(t, func() bool { tm, err := admin.Time(ctx).Result(); return err == nil && tm.UnixMilli() > lu+lease }, "two leases")
+	require.NoError(t, f[0].Sync(ctx))
+	require.NoError(t, f[1].Sync(ctx))
+	now, err := admin.HGet(ctx, key, "leader").Result()
+	require.NoError(t, err)
+	assert.Equal(t, leader, now, "the process probing still leads")
+	assert.Equal(t, retry.BreakerOpen, b[1-p].State(), "the other process does not probe")
+
+	close(release)
+	require.NoError(t, <-probe)
+	waitFor(t, func() bool { return b[0].State() == retry.BreakerClosed && b[1].State() == retry.BreakerClosed }, "closed for both")
+}

@@ -92,11 +92,12 @@
 // the script), the fleet names one process to probe: its breaker turns
 // half-open and runs HalfOpenProbes probes, the other processes' stay open.
 // Its probes' successes close the breaker for the fleet, a failure opens
-// it again; a process named whose probes have not closed or reopened the
-// breaker within its lease, 3 × (SyncInterval + Timeout) (it has no
-// traffic, died, or its probes are slow), is replaced by the next, whose
-// breaker starts probes of its own: probes that take longer than that
-// lease can overlap, more than HalfOpenProbes at once for the fleet. A
+// it again. The process named keeps the role for a lease of
+// 3 × (SyncInterval + Timeout), renewed by each of its exchanges while it
+// has probes in flight, however slow they are; a process named that
+// starts no probe within its lease (it has no traffic, or died), or whose
+// probes ended without closing or reopening the breaker (HalfOpenProbes
+// above 1, and not enough traffic), is replaced by the next. A
 // breaker exchanges every SyncInterval, whatever its traffic: that is how
 // it learns the fleet opened (a process that makes few calls may want a
 // longer SyncInterval). OnStateChange sees every change, the fleet's
