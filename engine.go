@@ -40,26 +40,54 @@ type Verdict struct {
 // for a later admission (records are pooled per policy, so that Begin
 // allocates nothing): a copy that reports late holds a generation that is
 // no longer the record's.
-type admission struct{ gen atomic.Uint64 }
+//
+// The other fields are written by Begin before it hands out the Progress,
+// and read only by the report that wins the generation, before the record
+// goes back to the pool.
+type admission struct {
+	gen     atomic.Uint64
+	ctx     context.Context // the caller's, given to Begin: the report decides on it
+	octx    context.Context // the one Begin returned (the observer's): the hooks get it
+	breaker *Breaker        // the policy's, which admitted the attempt
+	budget  *Budget         // the policy's, which a success pays
+}
 
-// newAdmission returns a record of a new admission and its generation.
-func (p *Policy) newAdmission() (*admission, uint64) {
+// newAdmission records a new admission, of an attempt begun with the
+// caller's ctx, that runs with octx, and returns the record and its
+// generation.
+func (p *Policy) newAdmission(ctx, octx context.Context) (*admission, uint64) {
 	a, _ := p.admissions.Get().(*admission)
 	if a == nil {
 		a = new(admission)
 	}
+	a.ctx, a.octx, a.breaker, a.budget = ctx, octx, p.cfg.breaker, p.cfg.budget
 	return a, a.gen.Add(1)
 }
 
-// claimAdmission marks the admission of generation gen reported, and reports
-// whether it was not yet; the record then goes back to the pool.
-func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
+// claimAdmission marks the admission of generation gen reported, and
+// returns the contexts it was begun with; the record then goes back to the
+// pool of the policy that made it. It returns ErrDuplicateReport when the
+// admission was reported already, and an error wrapping ErrInvalidConfig,
+// leaving the admission unreported, when p has another breaker or budget
+// than the policy that admitted the attempt (one made from it by With
+// with the same breaker and budget is the same policy here).
+func (p *Policy) claimAdmission(a *admission, gen uint64) (ctx, octx context.Context, e error) {
 	if !a.gen.CompareAndSwap(gen, gen+1) {
-		return false
+		return nil, nil, ErrDuplicateReport
 	}
+	if a.breaker != p.cfg.breaker || a.budget != p.cfg.budget {
+		a.gen.Store(gen) // not reported: the right policy may still report it
+		return nil, nil, errOtherPolicy
+	}
+	ctx, octx = a.ctx, a.octx
+	a.ctx, a.octx = nil, nil // the pool keeps no context alive
 	p.admissions.Put(a)
-	return true
+	return ctx, octx, nil
 }
+
+// errOtherPolicy is the reason of a report to a policy with another
+// breaker or budget than the one that admitted the attempt.
+var errOtherPolicy = fmt.Errorf("%w: a report to another policy than the one whose Begin admitted the attempt (another breaker or budget)", ErrInvalidConfig)
 
 // Begin asks for admission of the next attempt of a call at now, and
 // returns the context to give the attempt and the progress to hand to
@@ -72,16 +100,31 @@ func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
 // engine applies no attempt timeout: the context is ctx, or the one an
 // observer's AttemptStart returned.
 //
+// A Progress whose call is already over by the policy's limits is refused
+// as [Do] would have stopped it, with an *Error and no observer event (the
+// call's Done was reported when the limit was reached): [ErrExhausted]
+// once it holds [WithMaxAttempts] attempts, [ErrMaxElapsed] once now is
+// [WithMaxElapsed] or more after its Start.
+//
 // Every attempt Begin admits is reported exactly once, by Failed or
 // Succeeded, with the Progress Begin returned or any copy of it: a second
 // report of the same attempt (a message delivered twice to the code that
-// reports it) is refused with an error and changes nothing, and a
-// breaker's half-open probe holds its slot until the first report. An
-// attempt whose outcome you will never know (your handler panicked, the
-// process is stopping) is reported by Failed with a context that is done,
-// which counts it as nothing. Begin takes a Progress without a running
-// attempt: the zero Progress, a [Verdict]'s Next, or a decoded one; the
-// Progress of an attempt already begun is refused.
+// reports it) is refused with [ErrDuplicateReport] and changes nothing,
+// and a breaker's half-open probe holds its slot until the first report.
+// The report goes to this policy, or to one made from it by
+// [Policy.With] that keeps its breaker and budget; a report to a policy
+// with another breaker or budget is refused (an error wrapping
+// [ErrInvalidConfig]) and changes nothing. An attempt whose outcome you
+// will never know (your handler panicked, the process is stopping) is
+// reported by Failed with a context that is done, which counts it as
+// nothing. Begin takes a Progress without a running attempt: the zero
+// Progress, a [Verdict]'s Next, or a decoded one; the Progress of an
+// attempt already begun is refused.
+//
+// Begin remembers ctx and the context it returns with the admission: the
+// report decides on ctx, the caller's context, as Do decides on its
+// caller's context and not on the one an observer's AttemptStart returned;
+// the observer's hooks get the context Begin returned (see Failed).
 //
 // A context that is already done returns an *Error whose reason is
 // [context.Cause] of ctx. A nil ctx, a zero now, an invalid Progress
@@ -102,12 +145,32 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
 	clk := at(now)
+	if e := p.cfg.over(&pr, &clk); e != nil {
+		return ctx, pr, e
+	}
 	actx, e := p.cfg.begin(ctx, &pr, nil, 0, &clk)
 	if e != nil {
 		return ctx, pr, e
 	}
-	pr.adm, pr.gen = p.newAdmission()
+	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
+}
+
+// over returns the *Error of a call that the attempt or elapsed limit has
+// already ended by clk, if it has, as Do would have stopped it.
+func (c *config) over(pr *Progress, clk *clock) *Error {
+	switch {
+	case pr.Attempts == 0:
+		return nil
+	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
+		return pr.stop(nil, ErrExhausted, 0)
+	case c.maxElapsed > 0 && !pr.Start.IsZero():
+		pr.rebase(clk)
+		if clk.now().Sub(pr.Start) >= c.maxElapsed {
+			return pr.stop(nil, ErrMaxElapsed, 0)
+		}
+	}
+	return nil
 }
 
 // Failed reports that the attempt admitted by [Policy.Begin] failed with err
@@ -115,12 +178,22 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // operation's own signals ([Permanent], [NotIdempotent], [After],
 // [TimedOut]) and the classifiers, the attempt limit, a hint against the
 // maximum delay, the wait (strategy, cap, jitter, decorrelated from
-// pr.Prev), the deadline of ctx and the elapsed limit measured from
-// pr.Start, the budget; it records the outcome in the breaker, and calls
-// the [WithNotify] hook before a retry. ctx is the one Begin returned (an
+// pr.Prev), the deadline of the caller's context and the elapsed limit
+// measured from pr.Start, the budget, and a breaker open past the wait; it
+// records the outcome in the breaker, and calls the [WithNotify] hook
+// before a retry.
+//
+// The contexts are Do's: the decision and the WithNotify hook use the
+// caller's context, the one given to Begin (remembered with the
+// admission), and the observer's hooks get the one Begin returned (an
 // observer's AttemptStart may have given it values of its own, such as a
-// span that AttemptEnd ends): once it is done, the call is over with
-// reason [context.Cause] of ctx, and the attempt counts as nothing.
+// span that AttemptEnd ends, or ended it). Pass ctx, your context now:
+// the one Begin returned, or yours. Once the caller's context is done, the
+// call is over with reason [context.Cause] of it, and the attempt counts
+// as nothing; so it is when ctx is done while the context Begin returned
+// is not (your own signal that the outcome is unknown), with the cause of
+// ctx. For a Progress without an admission (see below) ctx is the
+// caller's context and the hooks get it too.
 //
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
@@ -128,29 +201,35 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // timeout, at the budget's TimeoutCost.
 //
 // A report the engine refuses changes nothing (no budget, breaker, hook or
-// observer hears of it) and returns a Verdict whose Err wraps
-// [ErrInvalidConfig]: a second report of an attempt Begin admitted, by
-// this Progress or any copy (a consumer that may see an outcome twice
-// drops the second report on this error), and a report on the zero
-// Progress, whose attempt never began. A Progress without an admission
+// observer hears of it) and returns a Verdict whose Err says why: a second
+// report of an attempt Begin admitted, by this Progress or any copy, is
+// [ErrDuplicateReport] (a consumer that may see an outcome twice drops the
+// second report on it); a report on the zero Progress, whose attempt
+// never began, and a report to a policy with another breaker or budget
+// (see Begin) wrap [ErrInvalidConfig]. A Progress without an admission
 // that has attempts (a Verdict's Next, a decoded one) reports its latest
 // attempt again: the call's limits, wait and budget decide its retry, but
 // no breaker or AttemptEnd hears of it, and the engine cannot tell such a
 // report from a repeat; it is meant for deciding again after the first
-// report was lost (a worker that died). A nil err, a nil ctx, a zero now,
-// an invalid Progress, or a nil or zero policy end the call with an error
-// wrapping ErrInvalidConfig, and the attempt's admission is released,
-// counting as nothing.
+// report was lost (a worker that died). A zero Start in it (a store that
+// did not keep it) is taken as now, as Begin takes it.
+//
+// A nil err, a nil ctx, a zero now, an invalid Progress, or a nil or zero
+// policy end the call with an error wrapping ErrInvalidConfig. For an
+// admitted attempt the admission is released (the attempt counts as
+// nothing), and the observer hears of the end of the attempt and of the
+// call (AttemptEnd and Done, with that error as Err and Stop, and no
+// duration when now is zero), as every started call ends with one Done.
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
-	e := p.claim(ctx, &pr, now)
+	r, e := p.claim(ctx, &pr, now)
 	if e == nil && err == nil {
-		e = p.release(&pr, "Failed with a nil error (a success is reported with Succeeded)")
+		e = p.release(&pr, r, now, "Failed with a nil error (a success is reported with Succeeded)")
 	}
 	if e != nil {
 		return Verdict{Next: pr, Err: e}
 	}
 	clk := at(now)
-	wait, hint, stop := p.cfg.failed(ctx, ctx, &pr, err, false, &clk)
+	wait, hint, stop := p.cfg.failed(r.ctx, r.octx, &pr, err, false, &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if stop != nil {
 		v.Err = stop
@@ -160,69 +239,110 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 
 // Succeeded reports that the attempt admitted by [Policy.Begin] succeeded at
 // now: the budget receives its deposit and the breaker records a success.
-// ctx is the one Begin returned, which an observer's AttemptStart may have
-// given values of its own (a span), as for [Policy.Failed]. A report the
-// engine refuses (a second report of an admitted attempt, a report on the
-// zero Progress; see Failed) returns an error wrapping [ErrInvalidConfig]
-// and changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil
-// or zero policy return such an error and release the attempt's admission,
-// recording nothing. A success is recorded only for an attempt Begin
-// admitted in this process: a Progress without an admission (decoded from
-// storage, or a copy made before Begin) is refused in the same way, since
-// a success that was lost needs no second deposit; unlike [Policy.Failed],
-// which decides again the retry of a stored Progress whose report was lost.
+// The observer's hooks get the context Begin returned, as for
+// [Policy.Failed]; ctx is yours. A report the engine refuses (a second
+// report of an admitted attempt, [ErrDuplicateReport]; a report on the
+// zero Progress or to another policy; see Failed) returns its error and
+// changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil or
+// zero policy return an error wrapping [ErrInvalidConfig], release the
+// attempt's admission, recording nothing, and report the end of the
+// attempt and of the call to the observer, as Failed does. A success is
+// recorded only for an attempt Begin admitted in this process: a Progress
+// without an admission (decoded from storage, or a copy made before
+// Begin) is refused in the same way, since a success that was lost needs
+// no second deposit; unlike [Policy.Failed], which decides again the
+// retry of a stored Progress whose report was lost.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	admitted := pr.adm != nil
-	if e := p.claim(ctx, &pr, now); e != nil {
+	r, e := p.claim(ctx, &pr, now)
+	if e != nil {
 		return e
 	}
 	if !admitted {
 		return pr.invalid("a success reported without an admission (a Progress decoded from storage carries none: call Begin, then report)")
 	}
 	clk := at(now)
-	p.cfg.succeeded(ctx, &pr, &clk)
+	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
 }
 
+// report is what a report decides on: the caller's context (for the
+// decision and the WithNotify hook) and the attempt's (for the observer).
+type report struct{ ctx, octx context.Context }
+
 // claim checks a report of the attempt pr holds, at now, and takes its
-// admission, if it has one: the returned *Error is nil when the report is
-// to be recorded. A second report of an admission, or a report on the zero
-// Progress, changes nothing; any other bad input releases the admission.
-// pr is left without it.
-func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) *Error {
+// admission, if it has one: the returned error is nil when the report is
+// to be recorded, with the contexts to record it with. A second report of
+// an admission, a report on the zero Progress or to another policy
+// changes nothing; any other bad input releases the admission and reports
+// the end of the attempt and of the call to the observer. pr is left
+// without the admission.
+func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) (report, error) {
 	e := p.check(ctx, pr, now)
 	adm, gen := pr.adm, pr.gen
 	pr.adm, pr.gen = nil, 0
 	switch {
 	case e != nil && (p == nil || !p.cfg.built):
-		return e // no policy, no breaker to release
+		return report{}, e // no policy, no breaker to release
 	case adm == nil && e != nil:
 		pr.held = false
-		return e
+		return report{}, e
 	case adm == nil && pr.Attempts == 0:
-		return pr.invalid("a report of an attempt that was not begun (call Begin first)")
+		return report{}, pr.invalid("a report of an attempt that was not begun (call Begin first)")
 	case adm == nil:
 		pr.held = false // a stored Progress: its latest attempt, without an admission
-		return nil
-	case !p.claimAdmission(adm, gen):
-		pr.held = false
-		return pr.invalid("a second report of the same attempt (Failed or Succeeded is called once per Begin)")
-	case e != nil:
-		var clk clock // a release reads no time; a bad now is never used
-		p.cfg.report(pr, outcomeNone, &clk)
-		return e
+		if pr.Start.IsZero() {
+			pr.Start = now // as Begin takes it: the call is measured from here
+		}
+		return report{ctx, ctx}, nil
 	}
-	return nil
+	cctx, octx, why := p.claimAdmission(adm, gen)
+	switch {
+	case why == ErrDuplicateReport:
+		pr.held = false
+		return report{}, &Error{Attempts: max(pr.Attempts, 0), Reason: fmt.Errorf("%w (Failed or Succeeded is called once per Begin)", ErrDuplicateReport)}
+	case why != nil:
+		pr.held = false
+		return report{}, &Error{Attempts: max(pr.Attempts, 0), Reason: why}
+	case e != nil:
+		return report{}, p.ended(pr, report{cctx, octx}, now, e)
+	}
+	if ctx.Err() != nil && cctx.Err() == nil && octx.Err() == nil {
+		cctx = ctx // the caller's own signal: the outcome is unknown
+	}
+	return report{cctx, octx}, nil
 }
 
 // release frees the admission of the attempt pr holds, which counts as
-// nothing, and returns the error of the bad report that ends the call.
-func (p *Policy) release(pr *Progress, what string) *Error {
-	var clk clock
-	p.cfg.report(pr, outcomeNone, &clk)
-	return pr.invalid(what)
+// nothing, reports the end of the attempt and of the call, and returns
+// the error of the bad report that ends the call.
+func (p *Policy) release(pr *Progress, r report, now time.Time, what string) *Error {
+	return p.ended(pr, r, now, pr.invalid(what))
 }
 
+// ended ends the call of the admitted attempt pr holds with e, the error
+// of a bad report: the admission is released (the attempt counts as
+// nothing) and the observer hears of the end of the attempt and of the
+// call, with r's attempt context. A zero now is replaced by the attempt's
+// start, so that nothing is measured from a made-up instant.
+func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
+	c := &p.cfg
+	var rel clock // a release reads no time; a bad now is never used
+	c.report(pr, outcomeNone, &rel)
+	clk := at(now)
+	if now.IsZero() {
+		clk = at(pr.Start.Add(pr.began))
+	}
+	if c.observer == nil {
+		return e
+	}
+	octx := r.octx
+	if octx == nil {
+		octx = context.Background()
+	}
+	c.observeEnd(octx, pr, e, e, &clk)
+	return c.ended(octx, pr, e, &clk)
+}
 // check reports why p cannot decide for a call with ctx and pr at now, if
 // it cannot.
 func (p *Policy) check(ctx context.Context, pr *Progress, now time.Time) *Error {

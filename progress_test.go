@@ -162,6 +162,10 @@ func engineTakes(t *testing.T, pr Progress) {
 		require.ErrorIs(t, err, ErrInvalidConfig)
 		return
 	}
+	if pr.Attempts > 0 && !pr.Start.IsZero() && now.Sub(pr.Start) >= limit {
+		require.ErrorIs(t, err, ErrMaxElapsed, "a call already past its elapsed limit")
+		return
+	}
 	require.NoError(t, err)
 	require.Equal(t, pr.Attempts+1, next.Attempts)
 	require.False(t, next.Start.After(now), "start %v after now %v", next.Start, now)
@@ -169,7 +173,7 @@ func engineTakes(t *testing.T, pr Progress) {
 	if v.Err == nil {
 		require.Less(t, now.Add(v.Wait).Sub(v.Next.Start), limit, "a retry whose wait ends past the elapsed limit")
 	}
-	require.ErrorIs(t, p.Failed(ctx, next, errProp, now).Err, ErrInvalidConfig, "a second report")
+	require.ErrorIs(t, p.Failed(ctx, next, errProp, now).Err, ErrDuplicateReport, "a second report")
 	require.Equal(t, BreakerStats{Failures: 1, Opened: 1}, br.Stats(), "one failure recorded")
 }
 
