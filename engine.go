@@ -343,6 +343,7 @@ func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 	c.observeEnd(octx, pr, e, e, &clk)
 	return c.ended(octx, pr, e, &clk)
 }
+
 // check reports why p cannot decide for a call with ctx and pr at now, if
 // it cannot.
 func (p *Policy) check(ctx context.Context, pr *Progress, now time.Time) *Error {
