@@ -144,4 +144,3 @@ func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 	c.observeEnd(octx, pr, e, e, &clk)
 	return c.ended(octx, pr, e, &clk)
 }
-
