@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -335,4 +337,24 @@ func TestFailedTakesAZeroStartAsNow(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, q.Failed(context.Background(), pr, errReview, now).Err)
 	assert.Zero(t, got.Elapsed)
+}
+
+// Assigning to an exported jitter variable changes no policy (review c, J).
+func TestJitterVariablesDoNotDecide(t *testing.T) {
+	p, err := NewPolicy(WithBackoff(Constant(time.Second)), WithRand(rand.New(rand.NewPCG(1, 2))))
+	require.NoError(t, err)
+	d, err := NewPolicy(WithBackoff(Constant(time.Second)), WithJitter(DecorrelatedJitter), WithMaxDelay(time.Hour))
+	require.NoError(t, err)
+	oldFull, oldDec := FullJitter, DecorrelatedJitter
+	FullJitter, DecorrelatedJitter = Jitter{}, Jitter{} //nolint:reassign // the misuse under test
+	defer func() { FullJitter, DecorrelatedJitter = oldFull, oldDec }()
+	full, err := NewPolicy(WithBackoff(Constant(time.Second)))
+	require.NoError(t, err)
+	for _, q := range []*Policy{p, full} {
+		assert.Equal(t, "full", q.cfg.jitter.String())
+		waits := q.Schedule(50)
+		assert.NotEqual(t, slices.Repeat([]time.Duration{time.Second}, 50), waits, "still jittered")
+	}
+	assert.Equal(t, "decorrelated", d.cfg.jitter.String())
+	assert.Greater(t, slices.Max(d.Schedule(50)), time.Second, "decorrelated waits grow past the base")
 }
