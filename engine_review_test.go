@@ -358,3 +358,15 @@ func TestJitterVariablesDoNotDecide(t *testing.T) {
 	assert.Equal(t, "decorrelated", d.cfg.jitter.String())
 	assert.Greater(t, slices.Max(d.Schedule(50)), time.Second, "decorrelated waits grow past the base")
 }
+
+// The zero BreakerControl is a no-op, never a panic (review c, K).
+func TestZeroBreakerControlIsANoOp(t *testing.T) {
+	var c BreakerControl
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.NotPanics(t, func() {
+		c.Open(now, now.Add(time.Minute))
+		c.Close(now)
+		consecutive, failures, attempts := c.Counts(now)
+		assert.Zero(t, consecutive+failures+attempts)
+	})
+}
