@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -369,4 +370,54 @@ func TestZeroBreakerControlIsANoOp(t *testing.T) {
 		consecutive, failures, attempts := c.Counts(now)
 		assert.Zero(t, consecutive+failures+attempts)
 	})
+}
+
+// AttemptEndInfo.Duration is never negative when the engine's instants
+// step back (review a, Q).
+func TestAttemptDurationNeverNegative(t *testing.T) {
+	var d []time.Duration
+	obs := &Observer{AttemptEnd: func(_ context.Context, e AttemptEndInfo) { d = append(d, e.Duration) }}
+	p, err := NewPolicy(WithObserver(obs), WithJitter(NoJitter))
+	require.NoError(t, err)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ctx, pr, err := p.Begin(context.Background(), Progress{}, t0)
+	require.NoError(t, err)
+	v := p.Failed(ctx, pr, errReview, t0.Add(time.Second))
+	require.NoError(t, v.Err)
+	ctx, pr, err = p.Begin(context.Background(), v.Next, t0.Add(10*time.Second))
+	require.NoError(t, err)
+	p.Failed(ctx, pr, errReview, t0.Add(5*time.Second))
+	assert.Equal(t, []time.Duration{time.Second, 0}, d)
+}
+
+// The sum of the waits saturates instead of wrapping, and the Progress
+// still round-trips through JSON and binary (review f, W).
+func TestWaitedSaturates(t *testing.T) {
+	var waited time.Duration
+	obs := &Observer{Done: func(_ context.Context, e DoneInfo) { waited = e.Waited }}
+	p, err := NewPolicy(WithObserver(obs), WithMaxDelay(0), WithJitter(NoJitter), WithMaxAttempts(3),
+		WithBackoff(Constant(time.Duration(math.MaxInt64/2+1))))
+	require.NoError(t, err)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var pr Progress
+	for range 2 {
+		ctx, cur, err := p.Begin(context.Background(), pr, now)
+		require.NoError(t, err)
+		v := p.Failed(ctx, cur, errReview, now)
+		require.NoError(t, v.Err)
+		pr = v.Next
+	}
+	b, err := json.Marshal(pr)
+	require.NoError(t, err)
+	var back Progress
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, time.Duration(math.MaxInt64), back.waited)
+	bb, err := pr.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, back.UnmarshalBinary(bb))
+	assert.Equal(t, time.Duration(math.MaxInt64), back.waited)
+	ctx, cur, err := p.Begin(context.Background(), back, now)
+	require.NoError(t, err)
+	require.ErrorIs(t, p.Failed(ctx, cur, errReview, now).Err, ErrExhausted)
+	assert.Equal(t, time.Duration(math.MaxInt64), waited)
 }
