@@ -43,11 +43,13 @@ type Verdict struct {
 // engine applies no attempt timeout: the context is ctx, or the one an
 // observer's AttemptStart returned.
 //
-// A Progress whose call is already over by the policy's limits is refused
-// as [Do] would have stopped it, with an *Error and no observer event (the
-// call's Done was reported when the limit was reached): [ErrExhausted]
-// once it holds [WithMaxAttempts] attempts, [ErrMaxElapsed] once now is
-// [WithMaxElapsed] or more after its Start.
+// A Progress that holds [WithMaxAttempts] attempts already is refused as
+// [Do] would have stopped its call, with an *Error of reason [ErrExhausted]
+// and no observer event (the call's Done was reported when the limit was
+// reached). The elapsed limit ([WithMaxElapsed]) is not checked here but
+// at the decision, by Failed, as Do checks it: a retry decided within the
+// limit begins even when it begins late (a queue that delivers it late, a
+// timer late on a loaded machine), and the next decision stops it.
 //
 // Every attempt Begin admits is reported exactly once, by Failed or
 // Succeeded, with the Progress Begin returned or any copy of it: a second
@@ -87,33 +89,16 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	case pr.Attempts == math.MaxInt-1:
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
-	clk := at(now)
-	if e := p.cfg.over(&pr, &clk); e != nil {
-		return ctx, pr, e
+	if c := &p.cfg; c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts {
+		return ctx, pr, pr.stop(nil, ErrExhausted, 0)
 	}
+	clk := at(now)
 	actx, e := p.cfg.begin(ctx, &pr, nil, 0, &clk)
 	if e != nil {
 		return ctx, pr, e
 	}
 	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
-}
-
-// over returns the *Error of a call that the attempt or elapsed limit has
-// already ended by clk, if it has, as Do would have stopped it.
-func (c *config) over(pr *Progress, clk *clock) *Error {
-	switch {
-	case pr.Attempts == 0:
-		return nil
-	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
-		return pr.stop(nil, ErrExhausted, 0)
-	case c.maxElapsed > 0 && !pr.Start.IsZero():
-		pr.rebase(clk)
-		if clk.now().Sub(pr.Start) >= c.maxElapsed {
-			return pr.stop(nil, ErrMaxElapsed, 0)
-		}
-	}
-	return nil
 }
 
 // Failed reports that the attempt admitted by [Policy.Begin] failed with err

@@ -211,8 +211,9 @@ func TestObserverContextDoesNotDecide(t *testing.T) {
 	})
 }
 
-// Begin refuses a Progress past the attempt limit or the elapsed limit
-// with the error Do gives (review c, E).
+// Begin refuses a Progress past the attempt limit with the error Do gives
+// (review c, E); the elapsed limit is checked at the decision, so a retry
+// decided within it begins even when it begins late.
 func TestBeginRefusesPastTheLimits(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p, err := NewPolicy(WithMaxAttempts(2), WithJitter(NoJitter))
@@ -234,13 +235,16 @@ func TestBeginRefusesPastTheLimits(t *testing.T) {
 	obs := &Observer{Done: func(context.Context, DoneInfo) { done++ }}
 	q, err := NewPolicy(WithMaxElapsed(10*time.Second), WithMaxAttempts(0), WithObserver(obs))
 	require.NoError(t, err)
-	_, _, err = q.Begin(context.Background(), Progress{Attempts: 1, Start: now}, now.Add(10*time.Second))
-	assert.ErrorIs(t, err, ErrMaxElapsed)
-	assert.Zero(t, done, "the call's Done was reported when it stopped")
-	_, _, err = q.Begin(context.Background(), Progress{Attempts: 1, Start: now}, now.Add(9*time.Second))
-	assert.NoError(t, err)
-	_, _, err = q.Begin(context.Background(), Progress{Attempts: 1, Start: now.Add(time.Hour)}, now)
-	assert.NoError(t, err, "a Start in the future counts from now")
+	late := now.Add(11 * time.Second)
+	ctx, cur, err := q.Begin(context.Background(), Progress{Attempts: 1, Start: now}, late)
+	require.NoError(t, err, "a retry decided within the limit, delivered late, begins")
+	assert.ErrorIs(t, q.Failed(ctx, cur, errReview, late).Err, ErrMaxElapsed, "and the decision stops it")
+	assert.Equal(t, 1, done)
+	r, err := NewPolicy(WithMaxAttempts(1), WithObserver(obs))
+	require.NoError(t, err)
+	_, _, err = r.Begin(context.Background(), Progress{Attempts: 1, Start: now}, now)
+	assert.ErrorIs(t, err, ErrExhausted)
+	assert.Equal(t, 1, done, "no event: the call's Done was reported when it stopped")
 }
 
 // A report with bad input after Begin ends the attempt and the call for
