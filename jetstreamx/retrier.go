@@ -131,7 +131,7 @@ func New(js jetstream.JetStream, cfg Config, opts ...retry.Option) (*Retrier, er
 	r.elapsed, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithClassifier(retryAll),
 		retry.WithBackoff(retry.Constant(0)), retry.WithJitter(retry.NoJitter))
-	r.limit = attemptLimit(p)
+	r.limit = p.MaxAttempts()
 	return r, nil
 }
 

@@ -165,10 +165,14 @@ func (r *Retrier) now() time.Time { return r.clock() }
 // (its attempt has reached max_attempts), made after attempts attempts of
 // the policy (fewer than River's count after an operator's retry): r's
 // policy with those attempts as its limit, so that the run ends the job
-// with the policy's reason and the observer sees the end. Policies are
-// built once per distinct count.
+// with the policy's reason and the observer sees the end. A policy whose
+// own limit those attempts reach ends the job by itself and is returned
+// as it is; the others are built once per distinct count.
 func (r *Retrier) limited(job *rivertype.JobRow, attempts int) *retry.Policy {
 	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts || attempts <= 0 {
+		return r.policy
+	}
+	if limit := r.policy.MaxAttempts(); limit > 0 && limit <= attempts {
 		return r.policy
 	}
 	r.mu.Lock()
