@@ -2,8 +2,11 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -105,4 +108,59 @@ func TestObserverEventsDoMatchEngine(t *testing.T) {
 			assert.Equal(t, doEvents, engineEvents)
 		})
 	}
+}
+
+// Two reports of each admitted attempt, racing (Succeeded against
+// Failed): exactly one is taken, the other is ErrDuplicateReport, and the
+// budget, the breaker and the observer count the taken ones (review d).
+func TestConcurrentDuplicateReports(t *testing.T) {
+	bu, err := NewBudget(BudgetConfig{Capacity: 1e9})
+	require.NoError(t, err)
+	br, err := NewBreaker(BreakerConfig{FailureThreshold: 1 << 30})
+	require.NoError(t, err)
+	var ends, dones atomic.Int64
+	obs := &Observer{AttemptEnd: func(context.Context, AttemptEndInfo) { ends.Add(1) }, Done: func(context.Context, DoneInfo) { dones.Add(1) }}
+	p, err := NewPolicy(WithBudget(bu), WithBreaker(br), WithObserver(obs), WithMaxAttempts(0), WithBackoff(Constant(time.Millisecond)))
+	require.NoError(t, err)
+	var okS, okF, dup atomic.Int64
+	const G, N = 4, 300
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for range G {
+		wg.Go(func() {
+			for range N {
+				ctx, pr, err := p.Begin(context.Background(), Progress{}, now)
+				if !assert.NoError(t, err) {
+					return
+				}
+				var both sync.WaitGroup
+				both.Go(func() {
+					switch err := p.Succeeded(ctx, pr, now); {
+					case err == nil:
+						okS.Add(1)
+					case errors.Is(err, ErrDuplicateReport):
+						dup.Add(1)
+					}
+				})
+				both.Go(func() {
+					switch v := p.Failed(ctx, pr, errReview, now); {
+					case v.Err == nil:
+						okF.Add(1)
+					case errors.Is(v.Err, ErrDuplicateReport):
+						dup.Add(1)
+					}
+				})
+				both.Wait()
+			}
+		})
+	}
+	wg.Wait()
+	const total = G * N
+	assert.Equal(t, int64(total), okS.Load()+okF.Load())
+	assert.Equal(t, int64(total), dup.Load())
+	assert.Equal(t, uint64(okF.Load()), bu.Stats().Allowed)
+	assert.Equal(t, 1e9-float64(okF.Load()), bu.TokensAt(now), "a duplicate Failed withdraws nothing (deposits stop at capacity)")
+	assert.Equal(t, uint64(okF.Load()), br.Stats().Failures)
+	assert.Equal(t, int64(total), ends.Load())
+	assert.Equal(t, okS.Load(), dones.Load())
 }
