@@ -149,9 +149,15 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // call (AttemptEnd and Done, with that error as Err and Stop, and no
 // duration when now is zero), as every started call ends with one Done.
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
+	admitted := pr.adm != nil
 	r, e := p.claim(ctx, &pr, now)
 	if e == nil && err == nil {
-		e = p.release(&pr, r, now, "Failed with a nil error (a success is reported with Succeeded)")
+		const what = "Failed with a nil error (a success is reported with Succeeded)"
+		if admitted {
+			e = p.release(&pr, r, now, what)
+		} else {
+			e = pr.invalid(what) // a stored Progress: nothing was running
+		}
 	}
 	if e != nil {
 		return Verdict{Next: pr, Err: e}

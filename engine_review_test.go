@@ -425,3 +425,17 @@ func TestWaitedSaturates(t *testing.T) {
 	require.ErrorIs(t, p.Failed(ctx, cur, errReview, now).Err, ErrExhausted)
 	assert.Equal(t, time.Duration(math.MaxInt64), waited)
 }
+
+// A nil error reported on a stored Progress (no admission) is refused with
+// no observer event: nothing was running (the counterpart of
+// TestBadReportEndsTheObservedCall).
+func TestNilErrorOnAStoredProgressIsSilent(t *testing.T) {
+	var ev int
+	obs := &Observer{AttemptEnd: func(context.Context, AttemptEndInfo) { ev++ }, Done: func(context.Context, DoneInfo) { ev++ }}
+	p, err := NewPolicy(WithObserver(obs))
+	require.NoError(t, err)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := p.Failed(context.Background(), Progress{Attempts: 1, Start: now}, nil, now)
+	assert.ErrorIs(t, v.Err, ErrInvalidConfig)
+	assert.Zero(t, ev)
+}
