@@ -28,7 +28,7 @@ type Verdict struct {
 	// Err is nil when the call should be retried; otherwise the call is
 	// over and Err is the [*Error] that [Do] would return (Attempts, Last,
 	// Reason, Hint), or the error of a report the engine refused
-	// (wrapping [ErrInvalidConfig]; see Failed).
+	// ([ErrDuplicateReport], or wrapping [ErrInvalidConfig]; see Failed).
 	Err error
 }
 
