@@ -260,7 +260,8 @@ func TestBadReportEndsTheObservedCall(t *testing.T) {
 			return p.Failed(ctx, pr, errReview, time.Time{}).Err
 		}},
 		{"nil ctx", func(p *Policy, _ context.Context, pr Progress) error {
-			return p.Failed(nil, pr, errReview, now).Err //nolint:staticcheck // the bad input under test
+			//lint:ignore SA1012 a nil context is the bad input under test
+			return p.Failed(nil, pr, errReview, now).Err
 		}},
 		{"Succeeded at zero now", func(p *Policy, ctx context.Context, pr Progress) error { return p.Succeeded(ctx, pr, time.Time{}) }},
 	} {
