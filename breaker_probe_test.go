@@ -142,7 +142,8 @@ func TestEngineDroppedProbe(t *testing.T) {
 	p, err := NewPolicy(WithBreaker(br), WithBackoff(Constant(0)))
 	require.NoError(t, err)
 	ctx, pr := begin(t, p, Progress{}, engineT0)
-	require.NoError(t, p.Failed(ctx, pr, errProp, engineT0).Err) // trips it
+	p.Failed(ctx, pr, errProp, engineT0) // trips it (and stops: the retry would be refused)
+	require.Equal(t, BreakerOpen, br.StateAt(engineT0))
 	half := engineT0.Add(time.Second)
 	dctx, dropped := begin(t, p, Progress{}, half)
 
