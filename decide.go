@@ -19,7 +19,7 @@ import (
 // retry. terminal reports a stop; it also means that the dependency
 // answered, which the breaker counts as a success, unless the signal is
 // [NotIdempotent].
-func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
+func judge(ch *chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	sig, self := inspect(err)
 	switch {
 	case sig != nil:
@@ -29,7 +29,7 @@ func judge(ch chain, err error, timedOut bool) (sig *signal, terminal bool) {
 	case ch.empty():
 		return nil, self == Terminal
 	}
-	return nil, classify(ch, err, self) != Retryable
+	return nil, classify(*ch, err, self) != Retryable
 }
 
 // breakerOutcome is what a judged error tells the breaker: a stop means
@@ -58,8 +58,19 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	if pr.held {
 		sig, terminal = c.judgeAttempt(pr, err, timedOut, clk)
 	} else {
-		sig, terminal = judge(c.classifiers, err, timedOut)
+		sig, terminal = judge(&c.classifiers, err, timedOut)
 	}
+	if sig == nil && !terminal && c.instant && (c.maxAttempts == 0 || pr.Attempts < c.maxAttempts) {
+		pr.Prev = 0 // a zero wait, no limit on time, no budget, no hook
+		return 0, 0, nil
+	}
+	return c.decideJudged(ctx, pr, err, sig, terminal, timedOut, clk)
+}
+
+// decideJudged is decide once err is judged (sig, terminal), past the
+// common case of an instant retry, which decide takes itself so that a
+// retry with nothing to decide pays for a small function.
+func (c *config) decideJudged(ctx context.Context, pr *Progress, err error, sig *signal, terminal, timedOut bool, clk *clock) (wait, hint time.Duration, stop *Error) {
 	hinted := sig != nil && sig.hinted
 	if hinted {
 		hint = sig.hint
@@ -95,7 +106,7 @@ func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock
 	if pr.ticket.probe() {
 		return c.judgeProbe(pr, err, timedOut, clk)
 	}
-	sig, terminal = judge(c.classifiers, err, timedOut)
+	sig, terminal = judge(&c.classifiers, err, timedOut)
 	c.report(pr, breakerOutcome(sig, terminal), clk)
 	return sig, terminal
 }
@@ -106,7 +117,7 @@ func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock
 func (c *config) judgeProbe(pr *Progress, err error, timedOut bool, clk *clock) (sig *signal, terminal bool) {
 	o := outcomeNone
 	defer func() { c.report(pr, o, clk) }()
-	sig, terminal = judge(c.classifiers, err, timedOut)
+	sig, terminal = judge(&c.classifiers, err, timedOut)
 	o = breakerOutcome(sig, terminal)
 	return sig, terminal
 }

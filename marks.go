@@ -102,39 +102,44 @@ func (s *signal) Unwrap() error { return s.err }
 // type lookup for the common error that wraps nothing.
 func inspect(err error) (sig *signal, self Class) {
 	for err != nil {
-		var next error
-		var many []error
 		switch e := err.(type) {
 		case *signal:
 			sig = stronger(sig, e)
-			next = e.err
+			err = e.err
 		case interface {
 			Retryable() bool
 			Unwrap() error
 		}:
 			self = decide(self, e.Retryable())
-			next = e.Unwrap()
+			err = e.Unwrap()
 		case interface {
 			Retryable() bool
 			Unwrap() []error
 		}:
 			self = decide(self, e.Retryable())
-			many = e.Unwrap()
+			return inspectAll(e.Unwrap(), sig, self)
 		case interface{ Retryable() bool }:
-			self = decide(self, e.Retryable())
+			return sig, decide(self, e.Retryable())
 		case interface{ Unwrap() error }:
-			next = e.Unwrap()
+			err = e.Unwrap()
 		case interface{ Unwrap() []error }:
-			many = e.Unwrap()
+			return inspectAll(e.Unwrap(), sig, self)
+		default:
+			return sig, self // the common error, which wraps nothing
 		}
-		for _, inner := range many {
-			s, d := inspect(inner)
-			sig = stronger(sig, s)
-			if self == Unclassified {
-				self = d
-			}
+	}
+	return sig, self
+}
+
+// inspectAll is inspect of the errors a link wraps, after what the chain
+// above them gave (sig, self): each is inspected in order.
+func inspectAll(errs []error, sig *signal, self Class) (*signal, Class) {
+	for _, inner := range errs {
+		s, d := inspect(inner)
+		sig = stronger(sig, s)
+		if self == Unclassified {
+			self = d
 		}
-		err = next
 	}
 	return sig, self
 }
