@@ -122,8 +122,8 @@ func (lg *logTo) done(ctx context.Context, e DoneInfo) {
 	last := e.Err
 	if re, ok := e.Err.(*Error); ok {
 		last = re.Last
-		if re.RetryAfter > 0 {
-			attrs[n] = slog.Duration("retry_after", re.RetryAfter)
+		if re.Hint > 0 {
+			attrs[n] = slog.Duration("retry_after", re.Hint)
 			n++
 		}
 	}

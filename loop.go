@@ -150,7 +150,7 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 	}
 	if c.observer != nil && c.budget != nil {
 		l.granted = 1
-		if sig, _ := inspect(err); timedOut || sig != nil && sig.timedOut {
+		if _, _, marked := inspect(err); timedOut || marked {
 			l.granted = 2
 		}
 	}

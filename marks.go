@@ -96,15 +96,17 @@ func (s *signal) Unwrap() error { return s.err }
 
 // inspect walks err's chain once, depth first like errors.As, without
 // allocating. It returns the first Permanent wrapper, or failing that the
-// first After wrapper (Permanent anywhere in the chain stops), and the
+// first After wrapper (Permanent anywhere in the chain stops), the
 // verdict of the first error with a method Retryable() bool (Unclassified if
-// there is none). One type switch per link keeps it to a single cached
+// there is none), and whether a TimedOut mark is anywhere in the chain
+// (the budget charges TimeoutCost for it, whichever signal decides). One type switch per link keeps it to a single cached
 // type lookup for the common error that wraps nothing.
-func inspect(err error) (sig *signal, self Class) {
+func inspect(err error) (sig *signal, self Class, timedOut bool) {
 	for err != nil {
 		switch e := err.(type) {
 		case *signal:
 			sig = stronger(sig, e)
+			timedOut = timedOut || e.timedOut
 			err = e.err
 		case interface {
 			Retryable() bool
@@ -117,31 +119,32 @@ func inspect(err error) (sig *signal, self Class) {
 			Unwrap() []error
 		}:
 			self = decide(self, e.Retryable())
-			return inspectAll(e.Unwrap(), sig, self)
+			return inspectAll(e.Unwrap(), sig, self, timedOut)
 		case interface{ Retryable() bool }:
-			return sig, decide(self, e.Retryable())
+			return sig, decide(self, e.Retryable()), timedOut
 		case interface{ Unwrap() error }:
 			err = e.Unwrap()
 		case interface{ Unwrap() []error }:
-			return inspectAll(e.Unwrap(), sig, self)
+			return inspectAll(e.Unwrap(), sig, self, timedOut)
 		default:
-			return sig, self // the common error, which wraps nothing
+			return sig, self, timedOut // the common error, which wraps nothing
 		}
 	}
-	return sig, self
+	return sig, self, timedOut
 }
 
 // inspectAll is inspect of the errors a link wraps, after what the chain
-// above them gave (sig, self): each is inspected in order.
-func inspectAll(errs []error, sig *signal, self Class) (*signal, Class) {
+// above them gave (sig, self, timedOut): each is inspected in order.
+func inspectAll(errs []error, sig *signal, self Class, timedOut bool) (*signal, Class, bool) {
 	for _, inner := range errs {
-		s, d := inspect(inner)
+		s, d, to := inspect(inner)
 		sig = stronger(sig, s)
+		timedOut = timedOut || to
 		if self == Unclassified {
 			self = d
 		}
 	}
-	return sig, self
+	return sig, self, timedOut
 }
 
 // stronger returns the signal that decides between an earlier one and a

@@ -102,7 +102,7 @@ func (c *config) observeFailed(ctx context.Context, pr *Progress, err error, wai
 
 // observeRetryRefunding is observeDecided for a retry granted by a budget.
 func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, timedOut bool, clk *clock) {
-	if sig, _ := inspect(err); sig != nil && sig.timedOut {
+	if _, _, marked := inspect(err); marked {
 		timedOut = true // TimedOut(err): the cost decide withdrew
 	}
 	returned := false
