@@ -26,7 +26,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 		pr.started = true
 		return ctx
 	}
-	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts}
+	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Hedge: pr.hedge}
 	var actx context.Context
 	if pr.held && pr.ticket.probe() {
 		actx = c.startProbe(ctx, pr, e, clk)
@@ -80,7 +80,7 @@ func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock)
 	c.observeEnd(ctx, pr, nil, nil, clk)
 	c.observeBreaker(ctx, clk)
 	if o.Done != nil {
-		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: clk.now().Sub(pr.Start)})
+		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: clk.now().Sub(pr.Start), Hedges: int(pr.hedges)})
 	}
 }
 
@@ -143,7 +143,7 @@ func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, 
 	pr.started = false
 	if f := c.observer.AttemptEnd; f != nil && started {
 		f(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err,
-			Duration: clk.now().Sub(pr.Start) - pr.began, Stop: stop})
+			Duration: clk.now().Sub(pr.Start) - pr.began, Stop: stop, Hedge: pr.hedge, Lost: pr.lost})
 	}
 }
 
@@ -173,6 +173,6 @@ func (c *config) observeDone(ctx context.Context, pr *Progress, e *Error, clk *c
 		if !pr.Start.IsZero() {
 			elapsed = clk.now().Sub(pr.Start)
 		}
-		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: elapsed})
+		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: elapsed, Hedges: int(pr.hedges)})
 	}
 }

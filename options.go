@@ -49,6 +49,8 @@ type config struct {
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
+
+	hedge hedgeConfig // WithHedge, WithAdaptiveHedge, WithHedgeDiscard (hedge.go)
 }
 
 func defaultConfig() config {
@@ -72,7 +74,7 @@ func (c *config) settle() {
 // take its fast path. Every feature that acts on the first attempt or on a
 // success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.budget == nil && c.breaker == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.budget == nil && c.breaker == nil && !c.hedge.on()
 }
 
 type (
@@ -236,6 +238,10 @@ func (c *config) apply(o Option) {
 		c.setBudget(o.b)
 	case breakerOption:
 		c.setBreaker(o.b)
+	case hedgeOption:
+		c.setHedge(o)
+	case hedgeDiscardOption:
+		c.hedge.discard = o.f
 	default:
 		c.fail("nil Option")
 	}

@@ -34,6 +34,9 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
 		return retryAfter(&l, cfg, op, v, err)
 	}
+	if cfg.hedge.on() {
+		return doHedged(ctx, op, cfg)
+	}
 	return do(ctx, op, cfg)
 }
 
@@ -57,6 +60,9 @@ func doOptions[T any](ctx context.Context, op func(context.Context) (T, error), 
 		buf.apply(o)
 	}
 	buf.settle()
+	if buf.hedge.on() {
+		return doHedged(ctx, op, &buf)
+	}
 	return do(ctx, op, &buf)
 }
 
