@@ -37,11 +37,13 @@ type hedgeCall[T any] struct {
 	cfg     config
 	op      func(context.Context) (T, error)
 	discard func(T)
-	wake    chan struct{} // a token when the call may need the caller: no copy runs, or the wait ended
+	first   hedgeCopy // the caller's copy, reused for each retry
 
-	mu       sync.Mutex // guards everything below, and serialises the hooks
-	pr       Progress   // the call: attempts begun, start, previous wait, sum of waits, hedges
-	running  []*hedgeCopy
+	mu       sync.Mutex    // guards everything below, and serialises the hooks
+	wake     chan struct{} // made by the first hedge or wait: a token when no copy runs, or the wait ended
+	pr       Progress      // the call: attempts begun, start, previous wait, sum of waits, hedges
+	running  []*hedgeCopy  // in runBuf while it fits
+	runBuf   [4]*hedgeCopy
 	timer    *time.Timer // starts the next hedge (fire), or ends a wait
 	sleeping bool        // the timer ends a wait, not a hedge delay
 	noHedge  bool        // a hedge was refused, or a copy pushed back: no more this call
@@ -87,20 +89,22 @@ func doHedged[T any](ctx context.Context, op func(context.Context) (T, error), c
 	if cfg.hedge.max < 2 {
 		return do(ctx, op, cfg)
 	}
-	h := &hedgeCall[T]{ctx: ctx, cfg: *cfg, op: op, discard: discard, wake: make(chan struct{}, 1)}
+	h := &hedgeCall[T]{ctx: ctx, cfg: *cfg, op: op, discard: discard}
+	h.running = h.runBuf[:0]
 	return h.run()
 }
 
 // run drives the call from the caller's goroutine.
 func (h *hedgeCall[T]) run() (T, error) {
 	returned := false
-	cp := new(hedgeCopy)
+	cp := &h.first
 	defer func() {
 		if !returned {
 			h.unwind(cp)
 		}
 	}()
 	for {
+		*cp = hedgeCopy{}
 		if e := h.beginRetry(cp); e != nil {
 			returned = true
 			return h.last, e
@@ -113,7 +117,6 @@ func (h *hedgeCall[T]) run() (T, error) {
 				returned = true
 				return h.last, e
 			}
-			cp = new(hedgeCopy)
 			continue
 		}
 		returned = true
@@ -198,6 +201,9 @@ func (h *hedgeCall[T]) startHedge(cp *hedgeCopy) bool {
 		}
 	}()
 	octx := h.ctx
+	if h.wake == nil {
+		h.wake = make(chan struct{}, 1)
+	}
 	h.running = append(h.running, cp) // before the hooks: a panic there settles it
 	if c.observer != nil {
 		octx = c.observeStart(h.ctx, &cp.pr, &clk)
@@ -254,8 +260,12 @@ func (h *hedgeCall[T]) stopTimer() {
 	h.sleeping = false
 }
 
-// signal leaves a token for the caller, if none is waiting.
+// signal leaves a token for the caller, if none is waiting. Before the
+// first hedge or wait there is no channel, and nobody to wake.
 func (h *hedgeCall[T]) signal() {
+	if h.wake == nil {
+		return
+	}
 	select {
 	case h.wake <- struct{}{}:
 	default:
@@ -266,12 +276,12 @@ func (h *hedgeCall[T]) signal() {
 func (h *hedgeCall[T]) await(cond func() bool) {
 	for {
 		h.mu.Lock()
-		ok := cond()
+		ok, wake := cond(), h.wake
 		h.mu.Unlock()
 		if ok {
 			return
 		}
-		<-h.wake
+		<-wake // some copy still runs, so a hedge made the channel
 	}
 }
 
@@ -288,11 +298,14 @@ func (h *hedgeCall[T]) sleep() *Error {
 		from = time.Now()
 	}
 	h.sleeping = true
+	if h.wake == nil {
+		h.wake = make(chan struct{}, 1)
+	}
 	h.armTimer(h.wait)
 	h.mu.Unlock()
 	for {
 		select {
-		case <-h.wake:
+		case <-h.wake: // made above, under the lock
 			h.mu.Lock()
 			done := !h.sleeping
 			h.mu.Unlock()

@@ -466,3 +466,13 @@ func fmtEvent(kind string, n int, hedge, lost bool, err error) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestHedgeRunDoesNotAllocateWithoutHedging(t *testing.T) {
+	p, err := retry.NewPolicy()
+	require.NoError(t, err)
+	ctx := context.Background()
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = retry.Run(ctx, runNil, p) }),
+		"Run hands a hedged call op itself: its adapter stays on the stack")
+}
+
+func runNil(context.Context) error { return nil }

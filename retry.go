@@ -41,14 +41,56 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 }
 
 // Run is [Do] for an operation without a result.
+//
+// It dispatches as Do does, but hands a hedged call op itself, not the
+// adapter that gives op a result: the adapter never leaves Run's frame,
+// so Run with a prebuilt policy that does not hedge allocates nothing.
 func Run(ctx context.Context, op func(context.Context) error, opts ...Option) error {
 	if op == nil {
 		_, err := Do[struct{}](ctx, nil, opts...)
 		return err
 	}
-	_, err := Do(ctx, func(ctx context.Context) (struct{}, error) {
+	unit := func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, op(ctx)
-	}, opts...)
+	}
+	cfg := policyConfig(opts)
+	switch {
+	case cfg == nil:
+		return runOptions(ctx, op, unit, opts)
+	case cfg.isLean && ctx != nil && ctx.Err() == nil:
+		err := op(ctx)
+		if err == nil {
+			return nil
+		}
+		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
+		_, err = retryAfter(&l, cfg, unit, struct{}{}, err)
+		return err
+	case cfg.hedge.on():
+		return runHedged(ctx, op, cfg)
+	}
+	_, err := do(ctx, unit, cfg)
+	return err
+}
+
+// runOptions is doOptions for Run.
+func runOptions(ctx context.Context, op func(context.Context) error, unit func(context.Context) (struct{}, error), opts []Option) error {
+	buf := defaultConfig()
+	for _, o := range opts {
+		buf.apply(o)
+	}
+	buf.settle()
+	if buf.hedge.on() {
+		return runHedged(ctx, op, &buf)
+	}
+	_, err := do(ctx, unit, &buf)
+	return err
+}
+
+// runHedged is a hedged call of Run: its copies need op on the heap.
+func runHedged(ctx context.Context, op func(context.Context) error, cfg *config) error {
+	_, err := doHedged(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, op(ctx)
+	}, cfg)
 	return err
 }
 
