@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
-	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,18 +86,17 @@ func TestHedgeFirstWinsBeforeDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 5 * time.Millisecond, Value: 1})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
-		before := runtime.NumGoroutine()
-		var inside int
+		var inside string
 		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
-			inside = runtime.NumGoroutine()
+			inside = hedgeGoroutines()
 			return c.op(ctx)
 		}, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "one copy")
-		assert.Equal(t, before, inside, "the first copy runs on the caller's goroutine, and no other starts")
+		assert.Equal(t, 1, strings.Count("\n"+inside, "\ngoroutine "), "the first copy runs on the caller's goroutine, and no other starts:\n%s", inside)
 		synctest.Wait()
-		assert.Equal(t, before, runtime.NumGoroutine(), "nothing outlives the call")
+		assert.Empty(t, hedgeGoroutines(), "nothing outlives the call")
 	})
 }
 
@@ -116,6 +115,8 @@ func TestHedgeSlowFirstHedgesAtTheDelay(t *testing.T) {
 		require.Error(t, c.causes[1])
 		assert.Contains(t, c.causes[1].Error(), "another copy won")
 		assert.Empty(t, discarded, "the loser failed: nothing to discard")
+		synctest.Wait()
+		assert.Empty(t, hedgeGoroutines(), "nothing outlives the call")
 	})
 }
 
