@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -477,3 +478,15 @@ func TestHedgeRunDoesNotAllocateWithoutHedging(t *testing.T) {
 }
 
 func runNil(context.Context) error { return nil }
+
+func TestHedgeLogTo(t *testing.T) {
+	l, buf := jsonLogger(slog.LevelDebug)
+	o := retry.LogTo(l)
+	ctx := context.Background()
+	o.Done(ctx, retry.DoneInfo{Attempts: 2, MaxAttempts: 4, Hedges: 1})
+	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 3, Hedges: 2, Err: &retry.Error{Attempts: 3, Last: errHedgeOp, Reason: retry.ErrExhausted}})
+	assert.Equal(t, []map[string]any{
+		{"level": "DEBUG", "msg": "succeeded", "attempt": 2.0, "max_attempts": 4.0, "hedges": 1.0},
+		{"level": "WARN", "msg": "giving up", "attempt": 3.0, "max_attempts": 3.0, "reason": "exhausted", "hedges": 2.0, "error": errHedgeOp.Error()},
+	}, records(t, buf))
+}
