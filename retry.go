@@ -34,6 +34,15 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
 		return retryAfter(&l, cfg, op, v, err)
 	}
+	return doPolicy(ctx, op, cfg)
+}
+
+// doPolicy runs a call of a prebuilt policy off the hot path: hedged, or
+// by Do's loop. It is kept out of line so that the choice costs Do's hot
+// path nothing (inlined, it changed Do's register allocation).
+//
+//go:noinline
+func doPolicy[T any](ctx context.Context, op func(context.Context) (T, error), cfg *config) (T, error) {
 	if cfg.hedge.on() {
 		return doHedged(ctx, op, cfg)
 	}
