@@ -490,3 +490,72 @@ func TestHedgeLogTo(t *testing.T) {
 		{"level": "WARN", "msg": "giving up", "attempt": 3.0, "max_attempts": 3.0, "reason": "exhausted", "hedges": 2.0, "error": errHedgeOp.Error()},
 	}, records(t, buf))
 }
+
+func TestHedgeDelayZeroStartsAllAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := script(step{Latency: 30 * time.Millisecond, Value: 1}, step{Latency: 20 * time.Millisecond, Value: 2}, step{Latency: 10 * time.Millisecond, Value: 3})
+		p := hedgePolicy(t, retry.WithHedge(0, 3))
+		v, err := retry.Do(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v, "the fastest copy wins")
+		assert.Equal(t, []time.Duration{0, 0, 0}, c.starts)
+		assert.Equal(t, int32(3), c.peak.Load())
+	})
+}
+
+func TestHedgeAdaptiveDelayInDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, err := retry.NewHedgeDelay(0.9, 50*time.Millisecond)
+		require.NoError(t, err)
+		p := hedgePolicy(t, retry.WithAdaptiveHedge(d, 2))
+		fast := script(step{Latency: 2 * time.Millisecond, Value: 1})
+		for range 100 {
+			_, err := retry.Do(context.Background(), fast.op, p)
+			require.NoError(t, err)
+		}
+		assert.InEpsilon(t, float64(2*time.Millisecond), float64(d.Delay()), 1.0/64, "Do fed the latencies: %v", d.Delay())
+		slow := script(step{Latency: time.Second, Value: 1}, step{Latency: 2 * time.Millisecond, Value: 2})
+		v, err := retry.Do(context.Background(), slow.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, d.Delay(), slow.starts[1], "the hedge started at the learned delay")
+	})
+}
+
+func TestHedgeAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 hits its attempt timeout at 30ms while 2 (a hedge at 10ms) runs:
+		// a retryable failure, so 3 starts at once and wins.
+		c := script(step{Latency: time.Hour}, step{Latency: time.Hour}, step{Latency: time.Millisecond, Value: 3})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithAttemptTimeout(30*time.Millisecond), retry.WithMaxAttempts(0))
+		start := time.Now()
+		v, err := retry.Do(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond}, c.starts)
+		assert.Equal(t, 31*time.Millisecond, time.Since(start))
+		assert.ErrorIs(t, c.causes[1], context.DeadlineExceeded)
+	})
+}
+
+func TestHedgeStartHookPanicRefundsTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10})
+		require.NoError(t, err)
+		o := &retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+			if e.Hedge {
+				panic("hedge test: hook")
+			}
+			return ctx
+		}}
+		c := script(step{Latency: time.Hour})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithBudget(b), retry.WithObserver(o))
+		func() {
+			defer func() { assert.Equal(t, "hedge test: hook", recover()) }()
+			_, _ = retry.Do(context.Background(), c.op, p)
+		}()
+		assert.Equal(t, int32(0), c.running.Load(), "the first copy was cancelled and waited for")
+		assert.Equal(t, int32(1), c.started.Load(), "the hedge never ran")
+		assert.InDelta(t, 10, b.Tokens(), 1e-9, "the hedge that was not sent is refunded")
+	})
+}
