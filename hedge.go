@@ -43,6 +43,8 @@ func (h *hedgeConfig) next() time.Duration {
 // either refuses is not sent, and the call sends no further hedges; the
 // copies in flight continue. So when every request is slow (a brownout),
 // the budget runs dry and the load stays near one copy per call.
+// A hedge is not a scheduled retry: [WithNotify] and the observer's
+// RetryScheduled do not hear of it; AttemptStart does, with Hedge set.
 //
 // The operation runs concurrently with itself: it must be safe for that,
 // and safe to send twice (an idempotent request). The first copy runs on

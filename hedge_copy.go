@@ -112,7 +112,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 	if stop != nil {
 		h.halt(cp, stop, errHedgeEnded)
 	} else {
-		h.retry, h.wait = true, wait
+		h.wait = wait
 		if c.observer != nil && c.budget != nil {
 			h.granted = 1
 			if sig, _ := inspect(derr); timedOut || sig != nil && sig.timedOut {

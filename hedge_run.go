@@ -54,7 +54,6 @@ type hedgeCall[T any] struct {
 	octx     context.Context // the context of the call's last events
 	pushback error           // a hinted error, the next decision's
 	pbTimed  bool            // pushback's copy hit its attempt timeout
-	retry    bool            // a retry is decided: after wait
 	wait     time.Duration
 	hint     time.Duration
 	lastErr  error // the error the retry was decided on
@@ -133,7 +132,6 @@ func (h *hedgeCall[T]) beginRetry(cp *hedgeCopy) *Error {
 	defer h.mu.Unlock()
 	c := &h.cfg
 	var clk clock
-	h.retry = false
 	octx, e := c.begin(h.ctx, &h.pr, h.lastErr, h.hint, &clk)
 	h.granted = 0
 	if e != nil {
