@@ -1,6 +1,9 @@
 package retry
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // The end of a copy of a hedged call (hedge_run.go), under the call's
 // lock: it wins, loses, or fails; the failure of the last copy running is
@@ -72,7 +75,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		h.observeCopyEnd(cp, err, h.stop, clk)
 		return
 	}
-	sig, terminal := c.judgeAttempt(&cp.pr, err, timedOut, clk)
+	sig, terminal, marked := c.judgeAttempt(&cp.pr, err, timedOut, clk)
 	switch {
 	case terminal:
 		reason := ErrPermanent
@@ -86,7 +89,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		// The server asked to wait: no more hedges; the copies running are
 		// cancelled, and the retry waits for the hint.
 		if h.pushback == nil {
-			h.pushback, h.pbTimed = err, timedOut || sig.timedOut
+			h.pushback, h.pbTimed = err, timedOut || marked
 		}
 		h.noHedge = true
 		h.stopTimer()
@@ -115,7 +118,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 		h.wait = wait
 		if c.observer != nil && c.budget != nil {
 			h.granted = 1
-			if sig, _ := inspect(derr); timedOut || sig != nil && sig.timedOut {
+			if _, _, marked := inspect(derr); timedOut || marked {
 				h.granted = 2
 			}
 		}
@@ -133,7 +136,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 	switch {
 	case stop != nil && stop.Reason == ErrBudgetExhausted && o.BudgetRefused != nil:
 		o.BudgetRefused(cp.octx, BudgetRefusedInfo{Attempt: cp.pr.Attempts, Err: strip(derr)})
-	case stop == nil && o.RetryScheduled != nil:
+	case stop == nil && o.RetryScheduled != nil && c.logs.on(cp.octx, slog.LevelDebug):
 		o.RetryScheduled(cp.octx, c.retryInfo(&h.pr, derr, wait, hint, clk))
 	}
 }

@@ -559,3 +559,17 @@ func TestHedgeStartHookPanicRefundsTheBudget(t *testing.T) {
 		assert.InDelta(t, 10, b.Tokens(), 1e-9, "the hedge that was not sent is refunded")
 	})
 }
+
+func TestHedgeLogToEndToEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, buf := jsonLogger(slog.LevelDebug)
+		c := script(step{Latency: time.Second, Value: 1}, step{Latency: 5 * time.Millisecond, Value: 2})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(retry.LogTo(l)))
+		v, err := retry.Do(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, []map[string]any{
+			{"level": "DEBUG", "msg": "succeeded", "attempt": 2.0, "max_attempts": 4.0, "hedges": 1.0},
+		}, records(t, buf))
+	})
+}
