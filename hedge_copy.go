@@ -72,7 +72,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		h.observeCopyEnd(cp, err, h.stop, clk)
 		return
 	}
-	sig, terminal := c.judgeAttempt(&cp.pr, err, timedOut, clk)
+	sig, terminal, marked := c.judgeAttempt(&cp.pr, err, timedOut, clk)
 	switch {
 	case terminal:
 		reason := ErrPermanent
@@ -86,7 +86,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		// The server asked to wait: no more hedges; the copies running are
 		// cancelled, and the retry waits for the hint.
 		if h.pushback == nil {
-			h.pushback, h.pbTimed = err, timedOut || sig.timedOut
+			h.pushback, h.pbTimed = err, timedOut || marked
 		}
 		h.noHedge = true
 		h.stopTimer()
@@ -115,7 +115,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 		h.retry, h.wait = true, wait
 		if c.observer != nil && c.budget != nil {
 			h.granted = 1
-			if sig, _ := inspect(derr); timedOut || sig != nil && sig.timedOut {
+			if _, _, marked := inspect(derr); timedOut || marked {
 				h.granted = 2
 			}
 		}
