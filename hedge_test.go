@@ -190,6 +190,23 @@ func TestHedgePushbackStopsHedging(t *testing.T) {
 	})
 }
 
+// A hint beyond the maximum delay, from a hedge while the first copy
+// runs, ends the call with the hinted copy's value, not the cancelled
+// copy's (httpx hands that response back with its Retry-After).
+func TestHedgePushbackTooLongKeepsItsValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := script(
+			step{Latency: time.Second, Value: 1},
+			step{Latency: time.Millisecond, Value: 2, Err: retry.After(time.Hour, errHedgeOp)},
+		)
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxDelay(time.Minute))
+		v, err := retry.Do(context.Background(), c.op, p)
+		require.ErrorIs(t, err, retry.ErrHintTooLong)
+		assert.Equal(t, 2, v, "the hinted copy's value")
+		assert.Equal(t, int32(2), c.started.Load())
+	})
+}
+
 func TestHedgeMaxAttemptsShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 25 * time.Millisecond, Err: errHedgeOp})

@@ -62,7 +62,7 @@ func (c *call) netHTTPTransport() bool {
 // attempt is the operation the core loop runs. The attempts of a hedged
 // call run at once.
 func (c *call) attempt(actx context.Context) (*http.Response, error) {
-	n := c.begin(actx)
+	n := c.begin()
 	s := c.sends
 	if n > 1 && c.counting {
 		s = newSendCount() // an attempt of its own, which may run beside another

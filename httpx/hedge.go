@@ -32,18 +32,21 @@ type kept struct {
 }
 
 // begin counts a new attempt and returns its number. It first discards
-// the responses of attempts the loop has settled: those whose context has
-// ended (the loop cancels a hedged copy's context as it settles it, and an
-// attempt timeout's as the attempt ends) or is the caller's (an unhedged
-// attempt without a timeout, which has ended since the loop began
-// another). The response of a copy that returned but that the loop has
-// not settled yet may still be the one the call ends with: it stays.
-func (c *call) begin(actx context.Context) int {
+// the responses of earlier attempts that ran under the caller's own
+// context: only an unhedged loop without an attempt timeout runs them so,
+// one at a time, so they ended before this one began, and the loop
+// decided to retry them. Any other response is kept until the call ends
+// (see discardKept): in a hedged call, an attempt can begin after another
+// copy has ended the call (the loop started it just before), and the
+// ended copy's response is then the one the call returns. What is kept
+// is small: a response to be retried is read ahead (up to 64 KiB) and its
+// connection released as it arrives (see release).
+func (c *call) begin() int {
 	done := c.req.Context().Done()
 	c.mu.Lock()
 	for i := 0; i < len(c.kept); {
 		k := c.kept[i]
-		if k.ctx.Done() != done && k.ctx.Err() == nil {
+		if k.ctx.Done() != done {
 			i++
 			continue
 		}
