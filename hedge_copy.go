@@ -72,6 +72,21 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		h.observeCopyEnd(cp, err, h.stop, clk)
 		return
 	}
+	if h.pushback != nil && context.Cause(cp.cctx) == errHedgePushback {
+		// Cancelled by the call for another copy's hint: its failure is the
+		// cancellation's (a gRPC CANCELLED, which a policy may stop on), so
+		// it is not judged; it counts as nothing, like a copy beaten by a
+		// winner, and the decision is the hint's.
+		cp.pr.lost = true
+		c.report(&cp.pr, outcomeNone, clk)
+		if len(h.running) > 0 {
+			h.observeCopyEnd(cp, err, nil, clk)
+			return
+		}
+		h.last = h.pbLast
+		h.decide(cp, h.pushback, err, h.pbTimed, clk)
+		return
+	}
 	sig, terminal, marked := c.judgeAttempt(&cp.pr, err, timedOut, clk)
 	switch {
 	case terminal:

@@ -125,7 +125,7 @@ func attemptTimeout(p *retry.Policy) time.Duration {
 			}
 			return nil
 		}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0),
-			retry.WithHedge(0, 1))
+			retry.WithObserver(nil), retry.WithHedge(0, 1))
 		if d == 0 {
 			return 0
 		}
