@@ -1,6 +1,9 @@
 package retry
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // The end of a copy of a hedged call (hedge_run.go), under the call's
 // lock: it wins, loses, or fails; the failure of the last copy running is
@@ -132,7 +135,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 	if stop != nil {
 		h.halt(cp, stop, errHedgeEnded)
 	} else {
-		h.retry, h.wait = true, wait
+		h.wait = wait
 		if c.observer != nil && c.budget != nil {
 			h.granted = 1
 			if _, _, marked := inspect(derr); timedOut || marked {
@@ -153,7 +156,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 	switch {
 	case stop != nil && stop.Reason == ErrBudgetExhausted && o.BudgetRefused != nil:
 		o.BudgetRefused(cp.octx, BudgetRefusedInfo{Attempt: cp.pr.Attempts, Err: strip(derr)})
-	case stop == nil && o.RetryScheduled != nil:
+	case stop == nil && o.RetryScheduled != nil && c.logs.on(cp.octx, slog.LevelDebug):
 		o.RetryScheduled(cp.octx, c.retryInfo(&h.pr, derr, wait, hint, clk))
 	}
 }

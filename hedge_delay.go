@@ -66,7 +66,7 @@ func NewHedgeDelay(q float64, initial time.Duration) (*HedgeDelay, error) {
 	case initial <= 0:
 		return nil, fmt.Errorf("%w: NewHedgeDelay: the initial delay must be positive, got %v", ErrInvalidConfig, initial)
 	}
-	tail := math.Ceil(10 / (1 - q))
+	tail := math.Ceil(10/(1-q) - 1e-9) // 10/(1-0.9) is 100.00000000000001
 	if tail > 1<<30 {
 		return nil, fmt.Errorf("%w: NewHedgeDelay: the quantile %v is too close to 1 (at most 1 - 1e-8)", ErrInvalidConfig, q)
 	}

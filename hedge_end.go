@@ -1,6 +1,9 @@
 package retry
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // The end of a hedged call (hedge_run.go), once no copy runs: its result
 // and the observer's Done; and the panics of its copies, which cancel the
@@ -24,9 +27,10 @@ func (h *hedgeCall[T]) end() (T, error) {
 		panic(h.panicVal)
 	}
 	if h.state == hedgeWon {
-		if c.observer != nil && c.observer.Done != nil {
-			c.observer.Done(ctx, DoneInfo{Attempts: h.pr.Attempts, MaxAttempts: c.maxAttempts, Waited: h.pr.waited,
-				Elapsed: clk.now().Sub(h.pr.Start), Hedges: int(h.pr.hedges)})
+		o := c.observer
+		if o != nil && o.Done != nil && (c.logs == nil || h.pr.Attempts > 1 && c.logs.on(ctx, slog.LevelDebug)) {
+			o.Done(ctx, DoneInfo{Attempts: h.pr.Attempts, MaxAttempts: c.maxAttempts, Waited: h.pr.waited,
+				Elapsed: c.elapsed(&h.pr, &clk), Hedges: int(h.pr.hedges)})
 		}
 		return h.v, nil
 	}

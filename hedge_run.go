@@ -44,9 +44,10 @@ type hedgeCall[T any] struct {
 	pr       Progress      // the call: attempts begun, start, previous wait, sum of waits, hedges
 	running  []*hedgeCopy  // in runBuf while it fits
 	runBuf   [4]*hedgeCopy
-	timer    *time.Timer // starts the next hedge (fire), or ends a wait
-	sleeping bool        // the timer ends a wait, not a hedge delay
-	noHedge  bool        // a hedge was refused, or a copy pushed back: no more this call
+	timer    *time.Timer    // starts the next hedge (fire), or ends a wait
+	fires    sync.WaitGroup // the timer's runs scheduled and not yet returned
+	sleeping bool           // the timer ends a wait, not a hedge delay
+	noHedge  bool           // a hedge was refused, or a copy pushed back: no more this call
 	state    hedgeState
 	v, last  T               // the winner's value; the last value a failed copy returned
 	stop     *Error          // why the call stopped
@@ -54,7 +55,6 @@ type hedgeCall[T any] struct {
 	pushback error           // a hinted error, the next decision's
 	pbTimed  bool            // pushback's copy hit its attempt timeout
 	pbLast   T               // the value pushback's copy returned
-	retry    bool            // a retry is decided: after wait
 	wait     time.Duration
 	hint     time.Duration
 	lastErr  error // the error the retry was decided on
@@ -75,8 +75,8 @@ type hedgeCopy struct {
 	settled bool
 }
 
-// doHedged runs a call of Do whose policy hedges (or names a discard
-// function, whose type it checks).
+// doHedged runs a call of DoHedged: it checks the type of the discard
+// function, and hedges when the policy does (otherwise it is Do's loop).
 func doHedged[T any](ctx context.Context, op func(context.Context) (T, error), cfg *config) (T, error) {
 	var zero T
 	l := loop{ctx: ctx}
@@ -97,6 +97,7 @@ func doHedged[T any](ctx context.Context, op func(context.Context) (T, error), c
 
 // run drives the call from the caller's goroutine.
 func (h *hedgeCall[T]) run() (T, error) {
+	defer h.fires.Wait() // a run of the timer that lost the race with its Stop
 	returned := false
 	cp := &h.first
 	defer func() {
@@ -132,7 +133,6 @@ func (h *hedgeCall[T]) beginRetry(cp *hedgeCopy) *Error {
 	defer h.mu.Unlock()
 	c := &h.cfg
 	var clk clock
-	h.retry = false
 	octx, e := c.begin(h.ctx, &h.pr, h.lastErr, h.hint, &clk)
 	h.granted = 0
 	if e != nil {
@@ -150,6 +150,7 @@ func (h *hedgeCall[T]) beginRetry(cp *hedgeCopy) *Error {
 
 // fire is the timer's: it ends a wait, or starts a hedge and runs it.
 func (h *hedgeCall[T]) fire() {
+	defer h.fires.Done()
 	cp := new(hedgeCopy)
 	defer func() {
 		if r := recover(); r != nil {
@@ -245,18 +246,25 @@ func (h *hedgeCall[T]) attemptsLeft() bool {
 	return h.cfg.maxAttempts == 0 || h.pr.Attempts < h.cfg.maxAttempts
 }
 
-// armTimer sets the call's one timer to fire after d.
+// armTimer sets the call's one timer to fire after d. Every run it
+// schedules is counted in fires, so that the call waits for a run that
+// its Stop came too late for: a Reset of a pending timer moves the run
+// already counted.
 func (h *hedgeCall[T]) armTimer(d time.Duration) {
 	if h.timer == nil {
+		h.fires.Add(1)
 		h.timer = time.AfterFunc(d, h.fire)
 		return
 	}
-	h.timer.Reset(d)
+	if !h.timer.Reset(d) {
+		h.fires.Add(1)
+	}
 }
 
+// stopTimer cancels the timer's pending run, if any.
 func (h *hedgeCall[T]) stopTimer() {
-	if h.timer != nil {
-		h.timer.Stop()
+	if h.timer != nil && h.timer.Stop() {
+		h.fires.Done()
 	}
 	h.sleeping = false
 }

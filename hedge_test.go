@@ -3,9 +3,10 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
-	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,18 +87,17 @@ func TestHedgeFirstWinsBeforeDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 5 * time.Millisecond, Value: 1})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
-		before := runtime.NumGoroutine()
-		var inside int
-		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
-			inside = runtime.NumGoroutine()
+		var inside string
+		v, err := retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
+			inside = hedgeGoroutines()
 			return c.op(ctx)
 		}, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "one copy")
-		assert.Equal(t, before, inside, "the first copy runs on the caller's goroutine, and no other starts")
+		assert.Equal(t, 1, strings.Count("\n"+inside, "\ngoroutine "), "the first copy runs on the caller's goroutine, and no other starts:\n%s", inside)
 		synctest.Wait()
-		assert.Equal(t, before, runtime.NumGoroutine(), "nothing outlives the call")
+		assert.Empty(t, hedgeGoroutines(), "nothing outlives the call")
 	})
 }
 
@@ -107,7 +107,7 @@ func TestHedgeSlowFirstHedgesAtTheDelay(t *testing.T) {
 		var discarded []int
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithHedgeDiscard(func(v int) { discarded = append(discarded, v) }))
 		start := time.Now()
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v, "the hedge won")
 		assert.Equal(t, 15*time.Millisecond, time.Since(start), "the hedge's answer, at once")
@@ -116,6 +116,8 @@ func TestHedgeSlowFirstHedgesAtTheDelay(t *testing.T) {
 		require.Error(t, c.causes[1])
 		assert.Contains(t, c.causes[1].Error(), "another copy won")
 		assert.Empty(t, discarded, "the loser failed: nothing to discard")
+		synctest.Wait()
+		assert.Empty(t, hedgeGoroutines(), "nothing outlives the call")
 	})
 }
 
@@ -124,7 +126,7 @@ func TestHedgeLoserSucceedingIsDiscarded(t *testing.T) {
 		var discarded []int
 		p := hedgePolicy(t, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(v int) { discarded = append(discarded, v) }))
 		n := atomic.Int32{}
-		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+		v, err := retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
 			i := n.Add(1)
 			time.Sleep(time.Duration(i) * time.Millisecond) // ignores its context
 			return int(i), nil
@@ -146,7 +148,7 @@ func TestHedgeRetryableFailureLetsOthersRun(t *testing.T) {
 			step{Latency: time.Second, Value: 4},
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(0))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 12 * time.Millisecond, 14 * time.Millisecond}, c.starts)
@@ -160,7 +162,7 @@ func TestHedgeTerminalFailureCancelsOthers(t *testing.T) {
 		c := script(step{Latency: time.Second, Value: 1}, step{Latency: time.Millisecond, Err: retry.Permanent(bad)})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		start := time.Now()
-		_, err := retry.Do(context.Background(), c.op, p)
+		_, err := retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrPermanent)
 		require.ErrorIs(t, err, bad)
 		var re *retry.Error
@@ -181,7 +183,7 @@ func TestHedgePushbackStopsHedging(t *testing.T) {
 			step{Latency: 50 * time.Millisecond, Value: 3},
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 111 * time.Millisecond}, c.starts)
@@ -200,7 +202,7 @@ func TestHedgePushbackTooLongKeepsItsValue(t *testing.T) {
 			step{Latency: time.Millisecond, Value: 2, Err: retry.After(time.Hour, errHedgeOp)},
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxDelay(time.Minute))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrHintTooLong)
 		assert.Equal(t, 2, v, "the hinted copy's value")
 		assert.Equal(t, int32(2), c.started.Load())
@@ -228,7 +230,7 @@ func TestHedgePushbackCancelledCopyIsNotJudged(t *testing.T) {
 		var lost []bool
 		obs := &retry.Observer{AttemptEnd: func(_ context.Context, a retry.AttemptEndInfo) { lost = append(lost, a.Lost) }}
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(obs))
-		v, err := retry.Do(context.Background(), op, p)
+		v, err := retry.DoHedged(context.Background(), op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, int32(3), c.started.Load())
@@ -240,7 +242,7 @@ func TestHedgeMaxAttemptsShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 25 * time.Millisecond, Err: errHedgeOp})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 5), retry.WithMaxAttempts(3))
-		_, err := retry.Do(context.Background(), c.op, p)
+		_, err := retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrExhausted)
 		var re *retry.Error
 		require.ErrorAs(t, err, &re)
@@ -261,7 +263,7 @@ func TestHedgeRetriesAfterAllCopiesFail(t *testing.T) {
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(0))
 		start := time.Now()
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, []time.Duration{0, 5*time.Millisecond + time.Second, 15*time.Millisecond + time.Second}, c.starts)
@@ -275,7 +277,7 @@ func TestHedgeCallerCancelEndsAllCopies(t *testing.T) {
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
 		defer cancel()
-		_, err := retry.Do(ctx, c.op, p)
+		_, err := retry.DoHedged(ctx, c.op, p)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, int32(3), c.started.Load())
 		assert.Equal(t, int32(0), c.running.Load(), "every copy returned before Do did")
@@ -297,15 +299,31 @@ func TestHedgeBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := retry.NewPolicy(opt)
 			require.ErrorIs(t, err, retry.ErrInvalidConfig)
-			_, err = retry.Do(ctx, op, opt)
+			_, err = retry.DoHedged(ctx, op, opt)
 			require.ErrorIs(t, err, retry.ErrInvalidConfig)
 		})
 	}
-	_, err = retry.Do(ctx, op, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(string) {}))
+	_, err = retry.DoHedged(ctx, op, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(string) {}))
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "func(int)")
-	err = retry.Run(ctx, func(context.Context) error { return nil }, retry.WithHedgeDiscard(func(struct{}) {}))
-	require.NoError(t, err, "Run's result is struct{}")
+	err = retry.RunHedged(ctx, func(context.Context) error { return nil }, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(struct{}) {}))
+	require.NoError(t, err, "RunHedged's result is struct{}")
+
+	// Do and Run refuse a policy that hedges: their op stays on the
+	// caller's goroutine.
+	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	require.NoError(t, err)
+	calls := 0
+	_, err = retry.Do(ctx, func(context.Context) (int, error) { calls++; return 1, nil }, p)
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "DoHedged")
+	err = retry.Run(ctx, func(context.Context) error { calls++; return nil }, retry.WithHedge(0, 2))
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Zero(t, calls)
+	off, err := p.With(retry.WithHedge(0, 1))
+	require.NoError(t, err)
+	_, err = retry.Do(ctx, op, off)
+	require.NoError(t, err, "a policy whose hedging is turned off is Do's")
 
 	for _, q := range []float64{0, 1, -0.5, 2} {
 		_, err := retry.NewHedgeDelay(q, time.Millisecond)
@@ -323,7 +341,7 @@ func TestHedgeOneCopyIsOff(t *testing.T) {
 		base := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		p, err := base.With(retry.WithHedge(0, 1))
 		require.NoError(t, err)
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "WithHedge(0, 1) turns hedging off")
@@ -335,6 +353,12 @@ func TestHedgeNoHedgeSuccessStillAllocatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Do(ctx, succeedOp, p) }))
+	x := 0
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		y := x
+		_, _ = retry.Do(ctx, func(context.Context) (int, error) { y++; return y, nil }, p)
+		x = y
+	}), "Do's op never leaves the caller's goroutine: a func literal stays on the stack")
 }
 
 func succeedOp(context.Context) (int, error) { return 1, nil }
@@ -348,7 +372,7 @@ func TestHedgeBudgetStopsHedgesInABrownout(t *testing.T) {
 			c := script(step{Latency: 50 * time.Millisecond, Value: 1})
 			p := hedgePolicy(t, append([]retry.Option{retry.WithHedge(10*time.Millisecond, 2)}, opts...)...)
 			for range 200 {
-				_, err := retry.Do(context.Background(), c.op, p)
+				_, err := retry.DoHedged(context.Background(), c.op, p)
 				require.NoError(t, err)
 			}
 			return 200, int(c.started.Load())
@@ -367,25 +391,25 @@ func TestHedgeBreakerAdmitsEachCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		require.NoError(t, err)
-		_, err = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
+		_, err = retry.DoHedged(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
 		require.Error(t, err)
 		require.Equal(t, retry.BreakerOpen, br.State())
 
 		c := script(step{Latency: 50 * time.Millisecond, Value: 1})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3), retry.WithBreaker(br))
-		_, err = retry.Do(context.Background(), c.op, p)
+		_, err = retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrCircuitOpen, "open: nothing is sent")
 		assert.Zero(t, c.started.Load())
 
 		time.Sleep(time.Second)
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "half-open with one probe: the hedge is refused, the probe runs on")
 		assert.Equal(t, retry.BreakerClosed, br.State())
 
 		c2 := script(step{Latency: 50 * time.Millisecond, Value: 1})
-		_, err = retry.Do(context.Background(), c2.op, p)
+		_, err = retry.DoHedged(context.Background(), c2.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, int32(3), c2.started.Load(), "closed: every hedge is admitted")
 	})
@@ -415,13 +439,13 @@ func TestHedgePanicInAHedge(t *testing.T) {
 				assert.Equal(t, "hedge test: boom", recover(), "the hedge's panic reaches the caller")
 				assert.Zero(t, running.Load(), "the other copy was cancelled and waited for")
 			}()
-			_, _ = retry.Do(context.Background(), op, p)
+			_, _ = retry.DoHedged(context.Background(), op, p)
 			t.Error("Do returned")
 		}()
 		assert.InDelta(t, 9, b.Tokens(), 1e-9, "the hedge that ran was charged, nothing else")
 		assert.Equal(t, retry.BreakerClosed, br.State())
 		assert.Zero(t, br.Stats().Failures, "a panic and a cancelled copy count as nothing")
-		v, err := retry.Do(context.Background(), succeedOp, p)
+		v, err := retry.DoHedged(context.Background(), succeedOp, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 	})
@@ -432,7 +456,7 @@ func TestHedgePanicInTheCallersCopy(t *testing.T) {
 		// The breaker is half-open: the first copy is its only probe.
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		require.NoError(t, err)
-		_, _ = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
+		_, _ = retry.DoHedged(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
 		time.Sleep(time.Second)
 		var running, started atomic.Int32
 		op := func(ctx context.Context) (int, error) {
@@ -452,10 +476,10 @@ func TestHedgePanicInTheCallersCopy(t *testing.T) {
 				assert.Equal(t, "hedge test: first", recover())
 				assert.Zero(t, running.Load())
 			}()
-			_, _ = retry.Do(context.Background(), op, p)
+			_, _ = retry.DoHedged(context.Background(), op, p)
 		}()
 		assert.Equal(t, int32(1), started.Load(), "the probe held the only slot: no hedge")
-		v, err := retry.Do(context.Background(), succeedOp, p)
+		v, err := retry.DoHedged(context.Background(), succeedOp, p)
 		require.NoError(t, err, "the probe slot was freed")
 		assert.Equal(t, 1, v)
 		assert.Equal(t, retry.BreakerClosed, br.State())
@@ -481,7 +505,7 @@ func TestHedgeObserverEvents(t *testing.T) {
 		}
 		c := script(step{Latency: time.Second, Value: 1}, step{Latency: 5 * time.Millisecond, Value: 2})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(o))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 		assert.Equal(t, []string{
@@ -522,3 +546,98 @@ func TestHedgeRunDoesNotAllocateWithoutHedging(t *testing.T) {
 }
 
 func runNil(context.Context) error { return nil }
+
+func TestHedgeLogTo(t *testing.T) {
+	l, buf := jsonLogger(slog.LevelDebug)
+	o := retry.LogTo(l)
+	ctx := context.Background()
+	o.Done(ctx, retry.DoneInfo{Attempts: 2, MaxAttempts: 4, Hedges: 1})
+	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 3, Hedges: 2, Err: &retry.Error{Attempts: 3, Last: errHedgeOp, Reason: retry.ErrExhausted}})
+	assert.Equal(t, []map[string]any{
+		{"level": "DEBUG", "msg": "succeeded", "attempt": 2.0, "max_attempts": 4.0, "hedges": 1.0},
+		{"level": "WARN", "msg": "giving up", "attempt": 3.0, "max_attempts": 3.0, "reason": "exhausted", "hedges": 2.0, "error": errHedgeOp.Error()},
+	}, records(t, buf))
+}
+
+func TestHedgeDelayZeroStartsAllAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := script(step{Latency: 30 * time.Millisecond, Value: 1}, step{Latency: 20 * time.Millisecond, Value: 2}, step{Latency: 10 * time.Millisecond, Value: 3})
+		p := hedgePolicy(t, retry.WithHedge(0, 3))
+		v, err := retry.DoHedged(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v, "the fastest copy wins")
+		assert.Equal(t, []time.Duration{0, 0, 0}, c.starts)
+		assert.Equal(t, int32(3), c.peak.Load())
+	})
+}
+
+func TestHedgeAdaptiveDelayInDo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, err := retry.NewHedgeDelay(0.9, 50*time.Millisecond)
+		require.NoError(t, err)
+		p := hedgePolicy(t, retry.WithAdaptiveHedge(d, 2))
+		fast := script(step{Latency: 2 * time.Millisecond, Value: 1})
+		for range 100 {
+			_, err := retry.DoHedged(context.Background(), fast.op, p)
+			require.NoError(t, err)
+		}
+		assert.InEpsilon(t, float64(2*time.Millisecond), float64(d.Delay()), 1.0/64, "Do fed the latencies: %v", d.Delay())
+		slow := script(step{Latency: time.Second, Value: 1}, step{Latency: 2 * time.Millisecond, Value: 2})
+		v, err := retry.DoHedged(context.Background(), slow.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, d.Delay(), slow.starts[1], "the hedge started at the learned delay")
+	})
+}
+
+func TestHedgeAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 hits its attempt timeout at 30ms while 2 (a hedge at 10ms) runs:
+		// a retryable failure, so 3 starts at once and wins.
+		c := script(step{Latency: time.Hour}, step{Latency: time.Hour}, step{Latency: time.Millisecond, Value: 3})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithAttemptTimeout(30*time.Millisecond), retry.WithMaxAttempts(0))
+		start := time.Now()
+		v, err := retry.DoHedged(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond}, c.starts)
+		assert.Equal(t, 31*time.Millisecond, time.Since(start))
+		assert.ErrorIs(t, c.causes[1], context.DeadlineExceeded)
+	})
+}
+
+func TestHedgeStartHookPanicRefundsTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10})
+		require.NoError(t, err)
+		o := &retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+			if e.Hedge {
+				panic("hedge test: hook")
+			}
+			return ctx
+		}}
+		c := script(step{Latency: time.Hour})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithBudget(b), retry.WithObserver(o))
+		func() {
+			defer func() { assert.Equal(t, "hedge test: hook", recover()) }()
+			_, _ = retry.DoHedged(context.Background(), c.op, p)
+		}()
+		assert.Equal(t, int32(0), c.running.Load(), "the first copy was cancelled and waited for")
+		assert.Equal(t, int32(1), c.started.Load(), "the hedge never ran")
+		assert.InDelta(t, 10, b.Tokens(), 1e-9, "the hedge that was not sent is refunded")
+	})
+}
+
+func TestHedgeLogToEndToEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, buf := jsonLogger(slog.LevelDebug)
+		c := script(step{Latency: time.Second, Value: 1}, step{Latency: 5 * time.Millisecond, Value: 2})
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(retry.LogTo(l)))
+		v, err := retry.DoHedged(context.Background(), c.op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		assert.Equal(t, []map[string]any{
+			{"level": "DEBUG", "msg": "succeeded", "attempt": 2.0, "max_attempts": 4.0, "hedges": 1.0},
+		}, records(t, buf))
+	})
+}

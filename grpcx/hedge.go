@@ -33,7 +33,7 @@ func (c *unaryCall) runHedged() error {
 		_, err := retry.Do(c.ctx, c.op, c.pol.single...)
 		return err
 	}
-	cp, err := retry.Do(c.ctx, c.hop, c.pol.opts...)
+	cp, err := retry.DoHedged(c.ctx, c.hop, c.pol.opts...)
 	if cp != nil {
 		// Every copy has returned: grpc-go wrote what it writes.
 		c.trailer, c.header = cp.trailer, cp.header

@@ -42,8 +42,7 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 		return nil, &retry.Error{Reason: ro.err}
 	}
 	cl := newCall(req, c, nil)
-	opts = cl.options(opts, ro.opts)
-	resp, err := retry.Do(req.Context(), cl.op, opts...)
+	resp, err := cl.run(cl.options(opts, ro.opts))
 	resp, err = cl.finish(resp, err)
 	cl.release()
 	return resp, err
@@ -107,8 +106,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &retry.Error{Reason: ro.err}
 	}
 	cl := newCall(req, nil, t.base)
-	opts := cl.options(t.opts, ro.opts)
-	resp, err := retry.Do(req.Context(), cl.op, opts...)
+	resp, err := cl.run(cl.options(t.opts, ro.opts))
 	resp, err = cl.finish(resp, err)
 	cl.release()
 	return resp, err

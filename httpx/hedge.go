@@ -25,6 +25,23 @@ var noHedge = retry.WithHedge(0, 1)
 // it proves the POST was not processed; a copy in flight proves nothing.
 func (c *call) hedgeable() bool { return c.replayable && idempotent(c.req) }
 
+// run runs the call's attempts with opts: through retry.DoHedged when the
+// request may be hedged and opts may hedge (a lone policy says whether it
+// does; other options are looked at by DoHedged itself, which is Do for
+// options that do not hedge), through retry.Do otherwise, whose fast path
+// a lone policy that does not hedge keeps. The options of a request that
+// may not be hedged end with noHedge, which Do accepts.
+func (c *call) run(opts []retry.Option) (*http.Response, error) {
+	ctx := c.req.Context()
+	if !c.hedgeable() || len(opts) == 0 {
+		return retry.Do(ctx, c.op, opts...)
+	}
+	if p, ok := opts[0].(*retry.Policy); ok && len(opts) == 1 && p.MaxInFlight() <= 1 {
+		return retry.Do(ctx, c.op, opts...)
+	}
+	return retry.DoHedged(ctx, c.op, opts...)
+}
+
 // kept is a response an attempt returned, with the attempt's context.
 type kept struct {
 	resp *http.Response
