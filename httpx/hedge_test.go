@@ -368,3 +368,27 @@ func TestHedgeHintTooLongReturnsResponse(t *testing.T) {
 		assert.EqualValues(t, 2, n.Load())
 	})
 }
+
+// TestHedgeResponseOfCancelledCopyClosed: the first copy's response
+// arrives only as the copy is cancelled (the hedge won meanwhile): that
+// response is closed, and the hedge's comes back.
+func TestHedgeResponseOfCancelledCopyClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		late := &keptBody{ReadCloser: io.NopCloser(strings.NewReader("late"))}
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			if n.Add(1) == 1 {
+				<-r.Context().Done()
+				return &http.Response{StatusCode: http.StatusOK, Body: late, Request: r}, nil // ignores the cancellation
+			}
+			return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("hedge")), Request: r}, nil
+		})
+		req, err := http.NewRequest(http.MethodGet, "http://api.test/", nil)
+		require.NoError(t, err)
+		resp, err := httpx.Do(&http.Client{Transport: rt}, req, retry.WithHedge(10*time.Millisecond, 2))
+		require.NoError(t, err)
+		assert.Equal(t, "hedge", readClose(t, resp))
+		assert.True(t, late.closed.Load(), "the cancelled copy's response is closed")
+		assert.EqualValues(t, 2, n.Load())
+	})
+}
