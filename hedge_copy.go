@@ -75,6 +75,21 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		h.observeCopyEnd(cp, err, h.stop, clk)
 		return
 	}
+	if h.pushback != nil && context.Cause(cp.cctx) == errHedgePushback {
+		// Cancelled by the call for another copy's hint: its failure is the
+		// cancellation's (a gRPC CANCELLED, which a policy may stop on), so
+		// it is not judged; it counts as nothing, like a copy beaten by a
+		// winner, and the decision is the hint's.
+		cp.pr.lost = true
+		c.report(&cp.pr, outcomeNone, clk)
+		if len(h.running) > 0 {
+			h.observeCopyEnd(cp, err, nil, clk)
+			return
+		}
+		h.last = h.pbLast
+		h.decide(cp, h.pushback, err, h.pbTimed, clk)
+		return
+	}
 	sig, terminal, marked := c.judgeAttempt(&cp.pr, err, timedOut, clk)
 	switch {
 	case terminal:
@@ -89,7 +104,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		// The server asked to wait: no more hedges; the copies running are
 		// cancelled, and the retry waits for the hint.
 		if h.pushback == nil {
-			h.pushback, h.pbTimed = err, timedOut || marked
+			h.pushback, h.pbTimed, h.pbLast = err, timedOut || marked, h.last
 		}
 		h.noHedge = true
 		h.stopTimer()
@@ -102,6 +117,10 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 		}
 		return
 	}
+	// The decision is the hinted copy's, and so is the call's value if it
+	// stops there (a hint beyond the maximum delay, say): an HTTP response
+	// with its Retry-After, not the nothing a cancelled copy returned.
+	h.last = h.pbLast
 	h.decide(cp, h.pushback, err, h.pbTimed, clk)
 }
 
@@ -109,7 +128,8 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 // copy's error, or a copy's hinted error), after cp failed with err.
 func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk *clock) {
 	c := &h.cfg
-	h.pushback = nil
+	var zero T
+	h.pushback, h.pbLast = nil, zero
 	wait, hint, stop := c.decide(h.ctx, &h.pr, derr, timedOut, clk)
 	h.lastErr, h.hint = derr, hint
 	if stop != nil {

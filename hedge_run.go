@@ -54,6 +54,7 @@ type hedgeCall[T any] struct {
 	octx     context.Context // the context of the call's last events
 	pushback error           // a hinted error, the next decision's
 	pbTimed  bool            // pushback's copy hit its attempt timeout
+	pbLast   T               // the value pushback's copy returned
 	wait     time.Duration
 	hint     time.Duration
 	lastErr  error // the error the retry was decided on

@@ -192,6 +192,52 @@ func TestHedgePushbackStopsHedging(t *testing.T) {
 	})
 }
 
+// A hint beyond the maximum delay, from a hedge while the first copy
+// runs, ends the call with the hinted copy's value, not the cancelled
+// copy's (httpx hands that response back with its Retry-After).
+func TestHedgePushbackTooLongKeepsItsValue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := script(
+			step{Latency: time.Second, Value: 1},
+			step{Latency: time.Millisecond, Value: 2, Err: retry.After(time.Hour, errHedgeOp)},
+		)
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxDelay(time.Minute))
+		v, err := retry.DoHedged(context.Background(), c.op, p)
+		require.ErrorIs(t, err, retry.ErrHintTooLong)
+		assert.Equal(t, 2, v, "the hinted copy's value")
+		assert.Equal(t, int32(2), c.started.Load())
+	})
+}
+
+// A copy cancelled because another was told to wait fails with its
+// cancellation, which the operation may well mark Permanent (gRPC's
+// CANCELLED is not retried): that failure is the call's own doing, so it
+// neither ends the call nor counts; the retry after the hint runs.
+func TestHedgePushbackCancelledCopyIsNotJudged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := script(
+			step{Latency: time.Second, Value: 1},
+			step{Latency: time.Millisecond, Err: retry.After(100*time.Millisecond, errHedgeOp)},
+			step{Latency: 50 * time.Millisecond, Value: 3},
+		)
+		op := func(ctx context.Context) (int, error) {
+			v, err := c.op(ctx)
+			if err != nil && ctx.Err() != nil {
+				return v, retry.Permanent(err)
+			}
+			return v, err
+		}
+		var lost []bool
+		obs := &retry.Observer{AttemptEnd: func(_ context.Context, a retry.AttemptEndInfo) { lost = append(lost, a.Lost) }}
+		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(obs))
+		v, err := retry.DoHedged(context.Background(), op, p)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		assert.Equal(t, int32(3), c.started.Load())
+		assert.Equal(t, []bool{false, true, false}, lost, "the cancelled copy lost")
+	})
+}
+
 func TestHedgeMaxAttemptsShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 25 * time.Millisecond, Err: errHedgeOp})
