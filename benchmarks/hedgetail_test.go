@@ -8,7 +8,7 @@ package benchmarks
 // hit of bhope/hedge's test server does. Here the copies sleep their
 // latency in virtual time (testing/synctest), so a run takes no real time
 // and two libraries see exactly the same draws: copy k of request i draws
-// from a generator seeded with (tailSeed, i, k).
+// from a generator seeded with (seed, i, k), seed being -hedgetail.seed.
 //
 //	cd benchmarks && go test -run TestHedgeTail -v .
 //
@@ -16,6 +16,7 @@ package benchmarks
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -43,8 +44,11 @@ const (
 	tailStddev      = 2 * time.Millisecond
 	tailStragglerP  = 0.05
 	tailStragglerX  = 10
-	tailSeed        = 2013 // The Tail at Scale
 )
+
+// tailSeed seeds the latencies; another seed shows the spread of the
+// table's figures (go test -run TestHedgeTail -v . -hedgetail.seed=7).
+var tailSeed = flag.Uint64("hedgetail.seed", 2013, "seed of TestHedgeTail's latencies")
 
 // tailRPS is bhope/hedge's estimate of the workload's rate, which sizes its
 // budget: 20 workers, each taking the mean latency with stragglers (7.25 ms).
@@ -57,7 +61,7 @@ func tailLatency(i, k int) time.Duration {
 	cv := tailStddev.Seconds() / tailMean.Seconds()
 	sigma := math.Sqrt(math.Log(1 + cv*cv))
 	mu := math.Log(float64(tailMean)) - sigma*sigma/2
-	r := rand.New(rand.NewPCG(tailSeed, uint64(i)<<8|uint64(k)))
+	r := rand.New(rand.NewPCG(*tailSeed, uint64(i)<<8|uint64(k)))
 	d := math.Exp(mu + sigma*r.NormFloat64())
 	if r.Float64() < tailStragglerP {
 		d *= tailStragglerX
@@ -229,8 +233,8 @@ func TestHedgeTail(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	t.Logf("%d requests, %d workers, lognormal mean %v sd %v, %.0f%% stragglers ×%d; virtual time\n%s",
-		n, tailConcurrency, tailMean, tailStddev, 100*tailStragglerP, tailStragglerX, tailTable(results))
+	t.Logf("%d requests, %d workers, lognormal mean %v sd %v, %.0f%% stragglers ×%d, seed %d; virtual time\n%s",
+		n, tailConcurrency, tailMean, tailStddev, 100*tailStragglerP, tailStragglerX, *tailSeed, tailTable(results))
 }
 
 // tailTable is the Markdown table of results.
