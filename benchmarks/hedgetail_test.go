@@ -12,7 +12,7 @@ package benchmarks
 //
 //	cd benchmarks && go test -run TestHedgeTail -v .
 //
-// prints the table the README quotes; -short runs 5,000 requests.
+// prints the table the README quotes; -short and -race run 5,000 requests.
 
 import (
 	"context"
@@ -208,7 +208,7 @@ var tailConfigs = []tailConfig{
 
 func TestHedgeTail(t *testing.T) {
 	n := tailRequests
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = tailRequests / 10
 	}
 	results := make([]tailResult, len(tailConfigs))
