@@ -27,7 +27,7 @@ func BenchmarkHedgeFirstWins(b *testing.B) {
 	p := mustPolicy(b, retry.WithHedge(time.Hour, 2))
 	b.ReportAllocs()
 	for b.Loop() {
-		sinkInt, sinkErr = retry.Do(ctx, opSucceed, p)
+		sinkInt, sinkErr = retry.DoHedged(ctx, opSucceed, p)
 	}
 }
 
@@ -46,7 +46,7 @@ func BenchmarkHedgeOnce(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		sinkInt, sinkErr = retry.Do(ctx, op, p)
+		sinkInt, sinkErr = retry.DoHedged(ctx, op, p)
 	}
 }
 

@@ -127,10 +127,13 @@
 //
 // # Hedging
 //
-// Most of what users feel is slowness, not failure. [WithHedge](delay, n)
-// sends another copy of a slow attempt every delay, up to n running at
-// once, and takes the first success: the op must be safe to run
-// concurrently with itself and to send twice. The first copy runs on the
+// Most of what users feel is slowness, not failure. [DoHedged] and
+// [RunHedged] with [WithHedge](delay, n) send another copy of a slow
+// attempt every delay, up to n running at once, and take the first
+// success: the op must be safe to run concurrently with itself and to
+// send twice. ([Do] and [Run] refuse a policy that hedges: their op never
+// leaves the caller's goroutine, so a func literal given to them is not
+// allocated.) The first copy runs on the
 // caller's goroutine, so a call that answers before the delay starts no
 // goroutine; the copies that lose are cancelled through their context
 // (whose [context.Cause] says another copy won) and waited for, and a
@@ -172,8 +175,9 @@
 // [Policy.Begin] admits an attempt at an instant, [Policy.Failed] decides
 // after a failure (a [Verdict]: retry after a wait, or stop with the
 // [*Error] Do would return), [Policy.Succeeded] reports a success. Each
-// attempt Begin admits is reported once: a second report, or a report on
-// the zero Progress, is refused and changes nothing. Between
+// attempt Begin admits is reported once: a second report
+// ([ErrDuplicateReport]), or a report on the zero Progress, is refused and
+// changes nothing. Between
 // attempts the call's state is a small [Progress] value that round-trips
 // through JSON or MarshalBinary, to be stored with the work. Nothing there
 // sleeps, starts a goroutine or reads the clock; the budget and the

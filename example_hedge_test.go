@@ -26,7 +26,7 @@ func ExampleWithHedge() {
 		}
 		return "answer from copy 2", nil
 	}
-	v, err := retry.Do(context.Background(), read, p)
+	v, err := retry.DoHedged(context.Background(), read, p)
 	fmt.Println(v, err)
 	// Output:
 	// copy 1: retry: hedged call: another copy won

@@ -16,9 +16,11 @@ type hedgeConfig struct {
 	discard  any           // a func(T) from WithHedgeDiscard; nil: none
 }
 
-// on reports whether a call takes the hedged loop: hedging is on, or a
-// discard function needs its type checked against the call's result.
-func (h *hedgeConfig) on() bool { return h.max > 1 || h.discard != nil }
+// on reports whether calls hedge.
+func (h *hedgeConfig) on() bool { return h.max > 1 }
+
+// errNeedsDoHedged is the reason Do and Run give for a policy that hedges.
+var errNeedsDoHedged = fmt.Errorf("%w: the policy hedges (WithHedge): call DoHedged or RunHedged, whose op may run on several goroutines at once", ErrInvalidConfig)
 
 // next returns the delay before the next copy.
 func (h *hedgeConfig) next() time.Duration {
@@ -31,7 +33,9 @@ func (h *hedgeConfig) next() time.Duration {
 // WithHedge turns on hedged requests: while an attempt runs, another copy
 // of it starts every delay, up to maxInFlight copies running at once; the
 // first copy that succeeds wins, and the others are cancelled through
-// their context and waited for before [Do] returns. A delay of 0 starts
+// their context and waited for before the call returns. Hedged calls are
+// made with [DoHedged] and [RunHedged]; [Do] and [Run] refuse a policy
+// that hedges. A delay of 0 starts
 // every copy at once (as gRPC's hedging policy allows). maxInFlight must
 // be at least 2; WithHedge(0, 1) turns hedging off (in a policy derived
 // with [Policy.With], for a request that must not be sent twice). A
@@ -69,8 +73,9 @@ func WithAdaptiveHedge(d *HedgeDelay, maxInFlight int) Option {
 // WithHedgeDiscard makes a hedged call give f every value a copy returned
 // with a nil error that is not the call's result (a copy that succeeded
 // after another had won): an adapter closes a losing *http.Response there.
-// f runs on the goroutine of the copy that returned the value, before Do
-// returns. T must be the result type of [Do] (for [Run], struct{}): a
+// f runs on the goroutine of the copy that returned the value, before the
+// call returns. T must be the result type of [DoHedged] (for [RunHedged],
+// struct{}): a
 // mismatch is an error wrapping [ErrInvalidConfig], reported by the call.
 // A nil f removes the function.
 func WithHedgeDiscard[T any](f func(T)) Option {

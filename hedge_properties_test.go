@@ -73,7 +73,7 @@ func TestHedgeProperties(t *testing.T) {
 				}
 				return 0, retry.Permanent(errors.New("hedge property: permanent"))
 			}
-			v, err := retry.Do(context.Background(), op, p)
+			v, err := retry.DoHedged(context.Background(), op, p)
 			mu.Lock()
 			defer mu.Unlock()
 			if running != 0 {

@@ -74,8 +74,8 @@ type hedgeCopy struct {
 	settled bool
 }
 
-// doHedged runs a call of Do whose policy hedges (or names a discard
-// function, whose type it checks).
+// doHedged runs a call of DoHedged: it checks the type of the discard
+// function, and hedges when the policy does (otherwise it is Do's loop).
 func doHedged[T any](ctx context.Context, op func(context.Context) (T, error), cfg *config) (T, error) {
 	var zero T
 	l := loop{ctx: ctx}

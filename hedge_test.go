@@ -88,7 +88,7 @@ func TestHedgeFirstWinsBeforeDelay(t *testing.T) {
 		c := script(step{Latency: 5 * time.Millisecond, Value: 1})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		var inside string
-		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+		v, err := retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
 			inside = hedgeGoroutines()
 			return c.op(ctx)
 		}, p)
@@ -107,7 +107,7 @@ func TestHedgeSlowFirstHedgesAtTheDelay(t *testing.T) {
 		var discarded []int
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithHedgeDiscard(func(v int) { discarded = append(discarded, v) }))
 		start := time.Now()
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v, "the hedge won")
 		assert.Equal(t, 15*time.Millisecond, time.Since(start), "the hedge's answer, at once")
@@ -126,7 +126,7 @@ func TestHedgeLoserSucceedingIsDiscarded(t *testing.T) {
 		var discarded []int
 		p := hedgePolicy(t, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(v int) { discarded = append(discarded, v) }))
 		n := atomic.Int32{}
-		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+		v, err := retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
 			i := n.Add(1)
 			time.Sleep(time.Duration(i) * time.Millisecond) // ignores its context
 			return int(i), nil
@@ -148,7 +148,7 @@ func TestHedgeRetryableFailureLetsOthersRun(t *testing.T) {
 			step{Latency: time.Second, Value: 4},
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(0))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 12 * time.Millisecond, 14 * time.Millisecond}, c.starts)
@@ -162,7 +162,7 @@ func TestHedgeTerminalFailureCancelsOthers(t *testing.T) {
 		c := script(step{Latency: time.Second, Value: 1}, step{Latency: time.Millisecond, Err: retry.Permanent(bad)})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		start := time.Now()
-		_, err := retry.Do(context.Background(), c.op, p)
+		_, err := retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrPermanent)
 		require.ErrorIs(t, err, bad)
 		var re *retry.Error
@@ -183,7 +183,7 @@ func TestHedgePushbackStopsHedging(t *testing.T) {
 			step{Latency: 50 * time.Millisecond, Value: 3},
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 111 * time.Millisecond}, c.starts)
@@ -196,7 +196,7 @@ func TestHedgeMaxAttemptsShared(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 25 * time.Millisecond, Err: errHedgeOp})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 5), retry.WithMaxAttempts(3))
-		_, err := retry.Do(context.Background(), c.op, p)
+		_, err := retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrExhausted)
 		var re *retry.Error
 		require.ErrorAs(t, err, &re)
@@ -217,7 +217,7 @@ func TestHedgeRetriesAfterAllCopiesFail(t *testing.T) {
 		)
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(0))
 		start := time.Now()
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, []time.Duration{0, 5*time.Millisecond + time.Second, 15*time.Millisecond + time.Second}, c.starts)
@@ -231,7 +231,7 @@ func TestHedgeCallerCancelEndsAllCopies(t *testing.T) {
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
 		defer cancel()
-		_, err := retry.Do(ctx, c.op, p)
+		_, err := retry.DoHedged(ctx, c.op, p)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, int32(3), c.started.Load())
 		assert.Equal(t, int32(0), c.running.Load(), "every copy returned before Do did")
@@ -253,15 +253,31 @@ func TestHedgeBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := retry.NewPolicy(opt)
 			require.ErrorIs(t, err, retry.ErrInvalidConfig)
-			_, err = retry.Do(ctx, op, opt)
+			_, err = retry.DoHedged(ctx, op, opt)
 			require.ErrorIs(t, err, retry.ErrInvalidConfig)
 		})
 	}
-	_, err = retry.Do(ctx, op, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(string) {}))
+	_, err = retry.DoHedged(ctx, op, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(string) {}))
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "func(int)")
-	err = retry.Run(ctx, func(context.Context) error { return nil }, retry.WithHedgeDiscard(func(struct{}) {}))
-	require.NoError(t, err, "Run's result is struct{}")
+	err = retry.RunHedged(ctx, func(context.Context) error { return nil }, retry.WithHedge(0, 2), retry.WithHedgeDiscard(func(struct{}) {}))
+	require.NoError(t, err, "RunHedged's result is struct{}")
+
+	// Do and Run refuse a policy that hedges: their op stays on the
+	// caller's goroutine.
+	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	require.NoError(t, err)
+	calls := 0
+	_, err = retry.Do(ctx, func(context.Context) (int, error) { calls++; return 1, nil }, p)
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "DoHedged")
+	err = retry.Run(ctx, func(context.Context) error { calls++; return nil }, retry.WithHedge(0, 2))
+	require.ErrorIs(t, err, retry.ErrInvalidConfig)
+	assert.Zero(t, calls)
+	off, err := p.With(retry.WithHedge(0, 1))
+	require.NoError(t, err)
+	_, err = retry.Do(ctx, op, off)
+	require.NoError(t, err, "a policy whose hedging is turned off is Do's")
 
 	for _, q := range []float64{0, 1, -0.5, 2} {
 		_, err := retry.NewHedgeDelay(q, time.Millisecond)
@@ -279,7 +295,7 @@ func TestHedgeOneCopyIsOff(t *testing.T) {
 		base := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3))
 		p, err := base.With(retry.WithHedge(0, 1))
 		require.NoError(t, err)
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "WithHedge(0, 1) turns hedging off")
@@ -291,6 +307,12 @@ func TestHedgeNoHedgeSuccessStillAllocatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Do(ctx, succeedOp, p) }))
+	x := 0
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		y := x
+		_, _ = retry.Do(ctx, func(context.Context) (int, error) { y++; return y, nil }, p)
+		x = y
+	}), "Do's op never leaves the caller's goroutine: a func literal stays on the stack")
 }
 
 func succeedOp(context.Context) (int, error) { return 1, nil }
@@ -304,7 +326,7 @@ func TestHedgeBudgetStopsHedgesInABrownout(t *testing.T) {
 			c := script(step{Latency: 50 * time.Millisecond, Value: 1})
 			p := hedgePolicy(t, append([]retry.Option{retry.WithHedge(10*time.Millisecond, 2)}, opts...)...)
 			for range 200 {
-				_, err := retry.Do(context.Background(), c.op, p)
+				_, err := retry.DoHedged(context.Background(), c.op, p)
 				require.NoError(t, err)
 			}
 			return 200, int(c.started.Load())
@@ -323,25 +345,25 @@ func TestHedgeBreakerAdmitsEachCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		require.NoError(t, err)
-		_, err = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
+		_, err = retry.DoHedged(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
 		require.Error(t, err)
 		require.Equal(t, retry.BreakerOpen, br.State())
 
 		c := script(step{Latency: 50 * time.Millisecond, Value: 1})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 3), retry.WithBreaker(br))
-		_, err = retry.Do(context.Background(), c.op, p)
+		_, err = retry.DoHedged(context.Background(), c.op, p)
 		require.ErrorIs(t, err, retry.ErrCircuitOpen, "open: nothing is sent")
 		assert.Zero(t, c.started.Load())
 
 		time.Sleep(time.Second)
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 		assert.Equal(t, int32(1), c.started.Load(), "half-open with one probe: the hedge is refused, the probe runs on")
 		assert.Equal(t, retry.BreakerClosed, br.State())
 
 		c2 := script(step{Latency: 50 * time.Millisecond, Value: 1})
-		_, err = retry.Do(context.Background(), c2.op, p)
+		_, err = retry.DoHedged(context.Background(), c2.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, int32(3), c2.started.Load(), "closed: every hedge is admitted")
 	})
@@ -371,13 +393,13 @@ func TestHedgePanicInAHedge(t *testing.T) {
 				assert.Equal(t, "hedge test: boom", recover(), "the hedge's panic reaches the caller")
 				assert.Zero(t, running.Load(), "the other copy was cancelled and waited for")
 			}()
-			_, _ = retry.Do(context.Background(), op, p)
+			_, _ = retry.DoHedged(context.Background(), op, p)
 			t.Error("Do returned")
 		}()
 		assert.InDelta(t, 9, b.Tokens(), 1e-9, "the hedge that ran was charged, nothing else")
 		assert.Equal(t, retry.BreakerClosed, br.State())
 		assert.Zero(t, br.Stats().Failures, "a panic and a cancelled copy count as nothing")
-		v, err := retry.Do(context.Background(), succeedOp, p)
+		v, err := retry.DoHedged(context.Background(), succeedOp, p)
 		require.NoError(t, err)
 		assert.Equal(t, 1, v)
 	})
@@ -388,7 +410,7 @@ func TestHedgePanicInTheCallersCopy(t *testing.T) {
 		// The breaker is half-open: the first copy is its only probe.
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
 		require.NoError(t, err)
-		_, _ = retry.Do(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
+		_, _ = retry.DoHedged(context.Background(), func(context.Context) (int, error) { return 0, errHedgeOp }, retry.WithMaxAttempts(1), retry.WithBreaker(br))
 		time.Sleep(time.Second)
 		var running, started atomic.Int32
 		op := func(ctx context.Context) (int, error) {
@@ -408,10 +430,10 @@ func TestHedgePanicInTheCallersCopy(t *testing.T) {
 				assert.Equal(t, "hedge test: first", recover())
 				assert.Zero(t, running.Load())
 			}()
-			_, _ = retry.Do(context.Background(), op, p)
+			_, _ = retry.DoHedged(context.Background(), op, p)
 		}()
 		assert.Equal(t, int32(1), started.Load(), "the probe held the only slot: no hedge")
-		v, err := retry.Do(context.Background(), succeedOp, p)
+		v, err := retry.DoHedged(context.Background(), succeedOp, p)
 		require.NoError(t, err, "the probe slot was freed")
 		assert.Equal(t, 1, v)
 		assert.Equal(t, retry.BreakerClosed, br.State())
@@ -437,7 +459,7 @@ func TestHedgeObserverEvents(t *testing.T) {
 		}
 		c := script(step{Latency: time.Second, Value: 1}, step{Latency: 5 * time.Millisecond, Value: 2})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(o))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 		assert.Equal(t, []string{
@@ -495,7 +517,7 @@ func TestHedgeDelayZeroStartsAllAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := script(step{Latency: 30 * time.Millisecond, Value: 1}, step{Latency: 20 * time.Millisecond, Value: 2}, step{Latency: 10 * time.Millisecond, Value: 3})
 		p := hedgePolicy(t, retry.WithHedge(0, 3))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v, "the fastest copy wins")
 		assert.Equal(t, []time.Duration{0, 0, 0}, c.starts)
@@ -510,12 +532,12 @@ func TestHedgeAdaptiveDelayInDo(t *testing.T) {
 		p := hedgePolicy(t, retry.WithAdaptiveHedge(d, 2))
 		fast := script(step{Latency: 2 * time.Millisecond, Value: 1})
 		for range 100 {
-			_, err := retry.Do(context.Background(), fast.op, p)
+			_, err := retry.DoHedged(context.Background(), fast.op, p)
 			require.NoError(t, err)
 		}
 		assert.InEpsilon(t, float64(2*time.Millisecond), float64(d.Delay()), 1.0/64, "Do fed the latencies: %v", d.Delay())
 		slow := script(step{Latency: time.Second, Value: 1}, step{Latency: 2 * time.Millisecond, Value: 2})
-		v, err := retry.Do(context.Background(), slow.op, p)
+		v, err := retry.DoHedged(context.Background(), slow.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 		assert.Equal(t, d.Delay(), slow.starts[1], "the hedge started at the learned delay")
@@ -529,7 +551,7 @@ func TestHedgeAttemptTimeout(t *testing.T) {
 		c := script(step{Latency: time.Hour}, step{Latency: time.Hour}, step{Latency: time.Millisecond, Value: 3})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithAttemptTimeout(30*time.Millisecond), retry.WithMaxAttempts(0))
 		start := time.Now()
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 		assert.Equal(t, []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond}, c.starts)
@@ -552,7 +574,7 @@ func TestHedgeStartHookPanicRefundsTheBudget(t *testing.T) {
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithBudget(b), retry.WithObserver(o))
 		func() {
 			defer func() { assert.Equal(t, "hedge test: hook", recover()) }()
-			_, _ = retry.Do(context.Background(), c.op, p)
+			_, _ = retry.DoHedged(context.Background(), c.op, p)
 		}()
 		assert.Equal(t, int32(0), c.running.Load(), "the first copy was cancelled and waited for")
 		assert.Equal(t, int32(1), c.started.Load(), "the hedge never ran")
@@ -565,7 +587,7 @@ func TestHedgeLogToEndToEnd(t *testing.T) {
 		l, buf := jsonLogger(slog.LevelDebug)
 		c := script(step{Latency: time.Second, Value: 1}, step{Latency: 5 * time.Millisecond, Value: 2})
 		p := hedgePolicy(t, retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(retry.LogTo(l)))
-		v, err := retry.Do(context.Background(), c.op, p)
+		v, err := retry.DoHedged(context.Background(), c.op, p)
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 		assert.Equal(t, []map[string]any{

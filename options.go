@@ -55,7 +55,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: FullJitter}
+	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: Jitter{jitterFull}}
 }
 
 // settle derives what the loop can know in advance once every option is

@@ -34,72 +34,18 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
 		return retryAfter(&l, cfg, op, v, err)
 	}
-	return doPolicy(ctx, op, cfg)
-}
-
-// doPolicy runs a call of a prebuilt policy off the hot path: hedged, or
-// by Do's loop. It is kept out of line so that the choice costs Do's hot
-// path nothing (inlined, it changed Do's register allocation).
-//
-//go:noinline
-func doPolicy[T any](ctx context.Context, op func(context.Context) (T, error), cfg *config) (T, error) {
-	if cfg.hedge.on() {
-		return doHedged(ctx, op, cfg)
-	}
 	return do(ctx, op, cfg)
 }
 
 // Run is [Do] for an operation without a result.
-//
-// It dispatches as Do does, but hands a hedged call op itself, not the
-// adapter that gives op a result: the adapter never leaves Run's frame,
-// so Run with a prebuilt policy that does not hedge allocates nothing.
 func Run(ctx context.Context, op func(context.Context) error, opts ...Option) error {
 	if op == nil {
 		_, err := Do[struct{}](ctx, nil, opts...)
 		return err
 	}
-	unit := func(ctx context.Context) (struct{}, error) {
+	_, err := Do(ctx, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, op(ctx)
-	}
-	cfg := policyConfig(opts)
-	switch {
-	case cfg == nil:
-		return runOptions(ctx, op, unit, opts)
-	case cfg.isLean && ctx != nil && ctx.Err() == nil:
-		err := op(ctx)
-		if err == nil {
-			return nil
-		}
-		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
-		_, err = retryAfter(&l, cfg, unit, struct{}{}, err)
-		return err
-	case cfg.hedge.on():
-		return runHedged(ctx, op, cfg)
-	}
-	_, err := do(ctx, unit, cfg)
-	return err
-}
-
-// runOptions is doOptions for Run.
-func runOptions(ctx context.Context, op func(context.Context) error, unit func(context.Context) (struct{}, error), opts []Option) error {
-	buf := defaultConfig()
-	for _, o := range opts {
-		buf.apply(o)
-	}
-	buf.settle()
-	if buf.hedge.on() {
-		return runHedged(ctx, op, &buf)
-	}
-	_, err := do(ctx, unit, &buf)
-	return err
-}
-
-// runHedged is a hedged call of Run: its copies need op on the heap.
-func runHedged(ctx context.Context, op func(context.Context) error, cfg *config) error {
-	_, err := doHedged(ctx, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, op(ctx)
-	}, cfg)
+	}, opts...)
 	return err
 }
 
@@ -111,9 +57,6 @@ func doOptions[T any](ctx context.Context, op func(context.Context) (T, error), 
 		buf.apply(o)
 	}
 	buf.settle()
-	if buf.hedge.on() {
-		return doHedged(ctx, op, &buf)
-	}
 	return do(ctx, op, &buf)
 }
 
@@ -126,4 +69,39 @@ func policyConfig(opts []Option) *config {
 		}
 	}
 	return nil
+}
+
+// DoHedged is [Do] for a policy that hedges ([WithHedge],
+// [WithAdaptiveHedge]): op may run on several goroutines at once, each
+// copy with a context of its own; see the "Hedging" section of the
+// package documentation. With a policy that does not hedge it is Do.
+//
+// [Do] and [Run] refuse a policy that hedges, with an error wrapping
+// [ErrInvalidConfig]: their op never leaves the caller's goroutine, so
+// that a func literal passed to them is not allocated. DoHedged's op may
+// run on other goroutines, so a func literal that captures variables is
+// allocated by its caller (one or two allocations); a func declared at
+// package level, or a func value made once, costs nothing.
+func DoHedged[T any](ctx context.Context, op func(context.Context) (T, error), opts ...Option) (T, error) {
+	if cfg := policyConfig(opts); cfg != nil {
+		return doHedged(ctx, op, cfg)
+	}
+	buf := defaultConfig()
+	for _, o := range opts {
+		buf.apply(o)
+	}
+	buf.settle()
+	return doHedged(ctx, op, &buf)
+}
+
+// RunHedged is [DoHedged] for an operation without a result.
+func RunHedged(ctx context.Context, op func(context.Context) error, opts ...Option) error {
+	if op == nil {
+		_, err := DoHedged[struct{}](ctx, nil, opts...)
+		return err
+	}
+	_, err := DoHedged(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, op(ctx)
+	}, opts...)
+	return err
 }

@@ -25,7 +25,7 @@ func TestHedgedCall(t *testing.T) {
 		p, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 2), retry.WithObserver(tel.observer(t)))
 		require.NoError(t, err)
 		var n atomic.Int32
-		v, err := retry.Do(context.Background(), func(ctx context.Context) (int, error) {
+		v, err := retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
 			if n.Add(1) == 1 {
 				<-ctx.Done()
 				return 0, ctx.Err()
