@@ -135,7 +135,7 @@ func retrykitTail(opts ...retry.Option) func(t *testing.T) Runner {
 	return func(t *testing.T) Runner {
 		p, err := retry.NewPolicy(opts...)
 		require.NoError(t, err)
-		return func(ctx context.Context, op Op) (int, error) { return retry.Do(ctx, op, p) }
+		return func(ctx context.Context, op Op) (int, error) { return retry.DoHedged(ctx, op, p) }
 	}
 }
 

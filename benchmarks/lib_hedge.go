@@ -16,9 +16,10 @@ const HedgeCopies = 2
 
 // NewRetrykitHedge returns a Runner for a retrykit policy that hedges: a
 // Policy built once with WithHedge(delay, HedgeCopies) and passed to
-// retry.Do, which runs the first copy on the caller's goroutine and starts
-// the hedge after delay if the first has not answered. The losing copy is
-// cancelled through its context and waited for before Do returns. A
+// retry.DoHedged (retry.Do refuses a policy that hedges), which runs the
+// first copy on the caller's goroutine and starts the hedge after delay if
+// the first has not answered. The losing copy is
+// cancelled through its context and waited for before DoHedged returns. A
 // negative delay returns an error wrapping retry.ErrInvalidConfig.
 func NewRetrykitHedge(delay time.Duration) (Runner, error) {
 	p, err := retry.NewPolicy(retry.WithHedge(delay, HedgeCopies))
@@ -26,7 +27,7 @@ func NewRetrykitHedge(delay time.Duration) (Runner, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, op Op) (int, error) {
-		return retry.Do(ctx, op, p)
+		return retry.DoHedged(ctx, op, p)
 	}, nil
 }
 

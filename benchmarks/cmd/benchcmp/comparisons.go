@@ -78,7 +78,7 @@ var Comparisons = []Group{
 	},
 	{
 		Name: "HedgeFirstWins", Module: modBench, Title: "a hedged call (one hedge after an hour) whose first copy answers at once",
-		Note: "retrykit: WithHedge(time.Hour, 2) in a policy built once, the first copy on the caller's goroutine, " +
+		Note: "retrykit: WithHedge(time.Hour, 2) in a policy built once, passed to DoHedged, the first copy on the caller's goroutine, " +
 			"one timer. failsafe-go: hedgepolicy.NewWithDelay, every copy on a goroutine of its own. direct calls " +
 			"the operation.",
 		Members: libs("HedgeFirstWins", "retrykit", "direct", "failsafe-go"),
@@ -87,7 +87,7 @@ var Comparisons = []Group{
 	{
 		Name: "HedgeOnce", Module: modBench, Title: "a hedged call whose first copy blocks until the hedge (delay 0) wins and it is cancelled",
 		Note: "The first copy waits on its context (a channel), not a sleep. retrykit waits for the cancelled copy " +
-			"before Do returns; failsafe-go returns without waiting for it.",
+			"before DoHedged returns; failsafe-go returns without waiting for it.",
 		Members: libs("HedgeOnce", "retrykit", "failsafe-go"),
 		Views:   []View{{Title: "WithHedge", Subject: "retrykit", Refs: []string{"failsafe-go"}}},
 	},
