@@ -75,6 +75,16 @@ func policyConfig(opts []Option) *config {
 	return nil
 }
 
+// leanSucceeded takes the attempt step's succeeded for the first attempt
+// of a lean call (see config.lean), which succeeded: with nothing but a
+// budget, the budget's deposit. It is kept out of Do so that Do stays
+// small.
+func leanSucceeded(ctx context.Context, cfg *config) {
+	pr := Progress{Attempts: 1}
+	var clk clock
+	cfg.succeeded(ctx, &pr, &clk)
+}
+
 // DoHedged is [Do] for a policy that hedges ([WithHedge],
 // [WithAdaptiveHedge]): op may run on several goroutines at once, each
 // copy with a context of its own; see the "Hedging" section of the
@@ -108,14 +118,4 @@ func RunHedged(ctx context.Context, op func(context.Context) error, opts ...Opti
 		return struct{}{}, op(ctx)
 	}, opts...)
 	return err
-}
-
-// leanSucceeded takes the attempt step's succeeded for the first attempt
-// of a lean call (see config.lean), which succeeded: with nothing but a
-// budget, the budget's deposit. It is kept out of Do so that Do stays
-// small.
-func leanSucceeded(ctx context.Context, cfg *config) {
-	pr := Progress{Attempts: 1}
-	var clk clock
-	cfg.succeeded(ctx, &pr, &clk)
 }
