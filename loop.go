@@ -71,8 +71,27 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 // retryAfter continues a call whose latest attempt returned (last, err),
 // err != nil: it decides, waits and tries again until the loop ends.
 func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error), last T, err error) (T, error) {
+	var clk clock // a quick policy's, unread between its retries
 	for {
-		actx, e := l.failed(cfg, err)
+		var actx context.Context
+		var e *Error
+		if cfg.quick {
+			// A quick policy (see config.quick): the attempt step's failed
+			// is the decision alone (nothing to report, no clock read), and
+			// a retry without a wait begins by counting, on the context
+			// the decision just found alive.
+			wait, hint, stop := cfg.decide(l.ctx, &l.pr, err, false, &clk)
+			if stop == nil && wait == 0 && !clk.read {
+				l.hint = hint
+				l.pr.Attempts++
+				actx = l.ctx
+			} else {
+				actx, e = l.next(cfg, err, false, wait, hint, stop, &clk)
+				clk = clock{}
+			}
+		} else {
+			actx, e = l.failed(cfg, err)
+		}
 		if e != nil {
 			return last, e
 		}
@@ -147,6 +166,14 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 	timedOut := l.cancel != nil && l.endAttempt()
 	var clk clock
 	wait, hint, e := c.failed(l.ctx, l.octx, &l.pr, err, timedOut, &clk)
+	return l.next(c, err, timedOut, wait, hint, e, &clk)
+}
+
+// next goes on after the attempt step's failed for the attempt that failed
+// with err (timedOut: on its own timeout) decided wait and hint, or the
+// *Error e that ends the call: it waits as decided and begins the next
+// attempt.
+func (l *loop) next(c *config, err error, timedOut bool, wait, hint time.Duration, e *Error, clk *clock) (context.Context, *Error) {
 	if e != nil {
 		l.release()
 		return nil, e
@@ -159,15 +186,15 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 	}
 	l.hint = hint
 	if wait > 0 {
-		if e := l.wait(c, err, wait, &clk); e != nil {
+		if e := l.wait(c, err, wait, clk); e != nil {
 			return nil, e
 		}
-		clk = clock{} // time has moved on
+		*clk = clock{} // time has moved on
 	}
-	if c.count(l.ctx, &l.pr, &clk) {
+	if c.count(l.ctx, &l.pr, clk) {
 		return l.timeout(c, l.ctx)
 	}
-	return l.begin(c, err, &clk)
+	return l.begin(c, err, clk)
 }
 
 // wait waits d before the attempt that follows the one that failed with

@@ -48,6 +48,7 @@ type config struct {
 	instant        bool     // zeroWaits, and nothing else to decide before a retry; set by settle
 	timed          bool     // something measures from the call's start; set by settle
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
+	quick          bool     // bare and instant, no observer, no attempt timeout: a failure needs only decide and count; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
 
@@ -69,6 +70,7 @@ func (c *config) settle() {
 	c.logs = c.observer.levelled()
 	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil && c.logs == nil
 	c.bare = !c.timed && c.breaker == nil
+	c.quick = c.bare && c.instant && c.observer == nil && c.attemptTimeout == 0
 	c.isLean = c.lean()
 }
 
