@@ -103,7 +103,13 @@ func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error)
 			v, opErr = op(actx)
 		}
 		if opErr == nil {
-			l.succeeded(cfg)
+			if cfg.quick {
+				// The attempt step's succeeded has nothing to record (no
+				// breaker, budget or observer), as on Do's lean path.
+				l.release()
+			} else {
+				l.succeeded(cfg)
+			}
 			return v, nil
 		}
 		last, err = v, opErr

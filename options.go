@@ -48,7 +48,7 @@ type config struct {
 	instant        bool     // zeroWaits, and nothing else to decide before a retry; set by settle
 	timed          bool     // something measures from the call's start; set by settle
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
-	quick          bool     // bare and instant, no observer, no attempt timeout: a failure needs only decide and count; set by settle
+	quick          bool     // bare and instant, no observer, no attempt timeout: a failure needs only decide and count, a success nothing; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
 
