@@ -102,6 +102,15 @@ func (s *signal) Unwrap() error { return s.err }
 // (the budget charges TimeoutCost for it, whichever signal decides). One type switch per link keeps it to a single cached
 // type lookup for the common error that wraps nothing.
 func inspect(err error) (sig *signal, self Class, timedOut bool) {
+	switch err.(type) {
+	case interface{ Retryable() bool }, interface{ Unwrap() error }, interface{ Unwrap() []error }: // a signal too
+		return walk(err)
+	}
+	return // the common error, which wraps nothing and decides nothing
+}
+
+// walk is inspect of an error that wraps or decides something.
+func walk(err error) (sig *signal, self Class, timedOut bool) {
 	for err != nil {
 		switch e := err.(type) {
 		case *signal:
