@@ -64,7 +64,7 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	} else {
 		sig, terminal, marked = judge(&c.classifiers, err, timedOut)
 	}
-	if sig == nil && !terminal && c.instant && c.breaker == nil && (c.maxAttempts == 0 || pr.Attempts < c.maxAttempts) {
+	if sig == nil && !terminal && pr.Attempts < c.instantUpTo {
 		pr.Prev = 0 // a zero wait, no limit on time, no budget, no hook, no breaker
 		return 0, 0, nil
 	}

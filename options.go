@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -49,6 +50,7 @@ type config struct {
 	timed          bool     // something measures from the call's start; set by settle
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	quick          bool     // bare and instant, no observer, no attempt timeout: a failure needs only decide and count, a success nothing; set by settle
+	instantUpTo    int      // instant without a breaker: a retryable failure of an attempt below it retries at once (maxAttempts, or no limit); 0 otherwise; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
 
@@ -71,6 +73,13 @@ func (c *config) settle() {
 	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil && c.logs == nil
 	c.bare = !c.timed && c.breaker == nil
 	c.quick = c.bare && c.instant && c.observer == nil && c.attemptTimeout == 0
+	c.instantUpTo = 0
+	if c.instant && c.breaker == nil {
+		c.instantUpTo = c.maxAttempts
+		if c.maxAttempts == 0 {
+			c.instantUpTo = math.MaxInt
+		}
+	}
 	c.isLean = c.lean()
 }
 
