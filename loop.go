@@ -71,27 +71,11 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 // retryAfter continues a call whose latest attempt returned (last, err),
 // err != nil: it decides, waits and tries again until the loop ends.
 func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error), last T, err error) (T, error) {
-	var clk clock // a quick policy's, unread between its retries
+	if cfg.quick {
+		return retryQuick(l, cfg, op, last, err)
+	}
 	for {
-		var actx context.Context
-		var e *Error
-		if cfg.quick {
-			// A quick policy (see config.quick): the attempt step's failed
-			// is the decision alone (nothing to report, no clock read), and
-			// a retry without a wait begins by counting, on the context
-			// the decision just found alive.
-			wait, hint, stop := cfg.decide(l.ctx, &l.pr, err, false, &clk)
-			if stop == nil && wait == 0 && !clk.read {
-				l.hint = hint
-				l.pr.Attempts++
-				actx = l.ctx
-			} else {
-				actx, e = l.next(cfg, err, false, wait, hint, stop, &clk)
-				clk = clock{}
-			}
-		} else {
-			actx, e = l.failed(cfg, err)
-		}
+		actx, e := l.failed(cfg, err)
 		if e != nil {
 			return last, e
 		}
@@ -103,13 +87,38 @@ func retryAfter[T any](l *loop, cfg *config, op func(context.Context) (T, error)
 			v, opErr = op(actx)
 		}
 		if opErr == nil {
-			if cfg.quick {
-				// The attempt step's succeeded has nothing to record (no
-				// breaker, budget or observer), as on Do's lean path.
-				l.release()
-			} else {
-				l.succeeded(cfg)
+			l.succeeded(cfg)
+			return v, nil
+		}
+		last, err = v, opErr
+	}
+}
+
+// retryQuick is retryAfter for a quick policy (see config.quick). The
+// attempt step's failed is the decision alone: there is nothing to report
+// and no clock to read. A retry without a wait begins by counting, on the
+// context the decision has just found alive, and a success has nothing to
+// record (no breaker, budget or observer), as on Do's lean path. A retry
+// after a wait (a server's hint) or the end of the call goes the general
+// way (next).
+func retryQuick[T any](l *loop, cfg *config, op func(context.Context) (T, error), last T, err error) (T, error) {
+	var clk clock // unread between the retries that take the quick way
+	for {
+		wait, hint, stop := cfg.decide(l.ctx, &l.pr, err, false, &clk)
+		actx := l.ctx
+		if stop != nil || wait != 0 || clk.read {
+			var e *Error
+			if actx, e = l.next(cfg, err, false, wait, hint, stop, &clk); e != nil {
+				return last, e
 			}
+			clk = clock{}
+		} else {
+			l.hint = hint
+			l.pr.Attempts++
+		}
+		v, opErr := op(actx)
+		if opErr == nil {
+			l.release()
 			return v, nil
 		}
 		last, err = v, opErr

@@ -36,6 +36,9 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 			return v, nil
 		}
 		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
+		if cfg.quick {
+			return retryQuick(&l, cfg, op, v, err)
+		}
 		return retryAfter(&l, cfg, op, v, err)
 	}
 	return do(ctx, op, cfg)
