@@ -123,7 +123,7 @@ func (s *Tail) check() error {
 	case !(s.SlowMin >= 1 && s.SlowMin <= 1e6):
 		return fieldError("Tail.SlowMin", "must be in [1, 1e6], got %v", s.SlowMin)
 	case !(s.SlowMax >= s.SlowMin && s.SlowMax <= 1e6):
-		return fieldError("Tail.SlowMax", "must be in [SlowMin, 1e6], got %v", s.SlowMax)
+		return fieldError("Tail.SlowMax", "must be in [%v, 1e6] (from the least factor up), got %v", s.SlowMin, s.SlowMax)
 	case s.Slowdown != 0 && !(s.Slowdown >= 1 && s.Slowdown <= 1e6):
 		return fieldError("Tail.Slowdown", "must be in [1, 1e6], or 0 for 1, got %v", s.Slowdown)
 	case s.MaxEvents < 0:

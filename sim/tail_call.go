@@ -181,6 +181,7 @@ func (t *tailRun) end(ref int32, now int64) {
 	if r.left--; r.left > 0 {
 		return
 	}
+	t.ended++
 	lat := now - r.start
 	t.reqHist.add(lat)
 	if r.brown {

@@ -71,6 +71,7 @@ type tailRun struct {
 	queued  jobs
 	busy    int
 	arrived int
+	ended   int64 // user requests ended
 
 	brownStart, brownEnd, bucket int64
 	busyNs, wastedNs             float64
@@ -116,7 +117,9 @@ func (s Tail) run(f Fleet, h Hedge, pending int) (TailResult, error) {
 	limit := cmpOr(s.MaxEvents, DefaultMaxEvents)
 	t.q.push(0, tailArrive, -1, 0)
 	t.q.push(t.bucket, tailTick, -1, 0)
-	for t.q.len() > 0 {
+	// The run ends when every user request has ended and the workers are
+	// idle: hedge delays still pending then belong to calls that ended.
+	for t.q.len() > 0 && (t.ended < int64(s.Requests) || t.busy > 0 || t.queued.n > 0) {
 		if err := t.q.check(limit); err != nil {
 			return TailResult{}, err
 		}
@@ -162,7 +165,7 @@ func (t *tailRun) step(e event) {
 		}
 	case tailTick:
 		t.tick(now)
-		if t.q.len() > 0 {
+		if t.ended < int64(t.s.Requests) || t.busy > 0 || t.queued.n > 0 {
 			t.q.push(now+t.bucket, tailTick, -1, 0)
 		}
 	}
