@@ -9,13 +9,13 @@ import (
 )
 
 // TestDelayEstimateTracksAShift: the adaptive delay holds its initial
-// value until WarmUp calls, then follows the quantile of what it is fed,
+// value until HedgeWarmUp calls, then follows the quantile of what it is fed,
 // within the bins' 1% and the sampling error, and moves to a new
 // distribution within two windows.
 func TestDelayEstimateTracksAShift(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	d := newDelayEstimate(Hedge{Quantile: 0.95, Delay: 7 * time.Millisecond})
-	for range WarmUp - 1 {
+	for range HedgeWarmUp - 1 {
 		d.add(int64(r.Float64() * 10e6))
 	}
 	assert.EqualValues(t, 7*time.Millisecond, d.delay, "before the warm-up")

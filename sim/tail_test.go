@@ -175,3 +175,39 @@ func TestTailRejectsBadInput(t *testing.T) {
 	_, err := shortTail(1).Run(Fleet{}, Hedge{})
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
 }
+
+// TestTailSVG: the chart is well-formed, draws three bars per run, and
+// the load panel only when a run had a brownout.
+func TestTailSVG(t *testing.T) {
+	s := shortBrownout(1)
+	s.Requests = 300
+	var rs []TailResult
+	for _, h := range []Hedge{{}, {Quantile: 0.95}} {
+		r := runTail(t, s, tailFleet(t, 4, nil), h)
+		r.Label = h.String() + " <&>"
+		rs = append(rs, r)
+	}
+	var b bytes.Buffer
+	require.NoError(t, WriteTailSVG(&b, rs...))
+	els := parseSVG(t, b.String())
+	bars, lines := 0, 0
+	for _, e := range els {
+		switch {
+		case e.name == "rect" && e.attr["fill-opacity"] != "":
+			bars++
+		case e.name == "polyline":
+			lines++
+		}
+	}
+	assert.Equal(t, 6, bars)
+	assert.Equal(t, 2, lines)
+	assert.Contains(t, b.String(), "no hedge &lt;&amp;&gt;")
+
+	rs[0].BrownoutLoad, rs[1].BrownoutLoad = 0, 0
+	b.Reset()
+	require.NoError(t, WriteTailSVG(&b, rs...))
+	assert.NotContains(t, b.String(), "polyline", "no brownout, no load panel")
+	b.Reset()
+	require.NoError(t, WriteTailSVG(&b))
+	parseSVG(t, b.String())
+}

@@ -110,7 +110,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Uint64Var(&o.Seed, "seed", 1, "random `seed`: the same seed gives the same output, byte for byte")
 	fs.Var(wholeValue[int64]{&o.MaxEvents}, "max-events", fmt.Sprintf("stop a run after this many events (`n`; default %d)", sim.DefaultMaxEvents))
 	fs.Var(simFormatValue{choiceValue{&c.format, simFormats}}, "format", "standard output `format`: table, csv or json (occ and layers: table or json); for a chart, -svg")
-	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd and sweep)")
+	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd, sweep and tail)")
 	return fs
 }
 
