@@ -75,7 +75,7 @@ func TestTailHedgingNeverWorsensAHeavyTail(t *testing.T) {
 		stragglers, slowMin, slowMax float64
 	}{{0.001, 10, 100}, {0.01, 10, 100}, {0.005, 5, 20}, {0.0001, 100, 1000}} {
 		s := shortTail(7)
-		s.Requests = 800
+		s.Requests = 500
 		s.Stragglers, s.SlowMin, s.SlowMax = tc.stragglers, tc.slowMin, tc.slowMax
 		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
 		for _, h := range []Hedge{{Delay: 5 * time.Millisecond}, {Quantile: 0.95}, {Quantile: 0.9, MaxInFlight: 3}} {
