@@ -74,6 +74,18 @@ func (b *Breaker) report(pr *Progress, o outcome, clk *clock, rnd *lockedRand) {
 	}
 }
 
+// refusesAt reports whether an attempt at clk + wait would be refused
+// because the circuit is open until after then. It changes nothing (no
+// attempt was asked for, so Stats().Rejected does not count it), and reads
+// the clock only while the circuit is open. A circuit closed earlier
+// through a BreakerControl is not foreseen.
+func (b *Breaker) refusesAt(clk *clock, wait time.Duration) bool {
+	if kindOf(b.st.Load()) != BreakerOpen {
+		return false
+	}
+	return b.tl.since(clk.now().Add(wait)) < b.openUntil.Load()
+}
+
 // allow asks at clk for admission of one attempt.
 func (b *Breaker) allow(clk *clock) (ticket, bool) {
 	if s := b.st.Load(); kindOf(s) == BreakerClosed {

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 )
 
@@ -50,16 +51,15 @@ type Classifier func(error) Class
 
 // RetryOn returns a Classifier that retries only the listed errors (matched
 // with [errors.Is]) and stops on every other error: "retry only these".
-// With no arguments it stops on every error.
+// With no arguments it stops on every error. With one error, the
+// Classifier is made once per error and shared (see intern.go), so that
+// RetryOn(err) written in the call of Do allocates nothing.
 func RetryOn(errs ...error) Classifier {
 	if len(errs) == 1 {
-		target := errs[0]
-		return func(err error) Class {
-			if errors.Is(err, target) {
-				return Retryable
-			}
-			return Terminal
+		if internable(errs[0]) {
+			return retryOns.get(errs[0], retryOn)
 		}
+		return retryOn(errs[0])
 	}
 	list := append([]error(nil), errs...)
 	return func(err error) Class {
@@ -72,15 +72,15 @@ func RetryOn(errs ...error) Classifier {
 
 // StopOn returns a Classifier that stops on the listed errors (matched with
 // [errors.Is]) and leaves every other error to the rest of the chain.
+// With one error, the Classifier is made once per error and shared (see
+// intern.go), so that StopOn(err) written in the call of Do allocates
+// nothing.
 func StopOn(errs ...error) Classifier {
 	if len(errs) == 1 {
-		target := errs[0]
-		return func(err error) Class {
-			if errors.Is(err, target) {
-				return Terminal
-			}
-			return Unclassified
+		if internable(errs[0]) {
+			return stopOns.get(errs[0], stopOn)
 		}
+		return stopOn(errs[0])
 	}
 	list := append([]error(nil), errs...)
 	return func(err error) Class {
@@ -103,6 +103,46 @@ func RetryIf(pred func(error) bool) Classifier {
 		}
 		return Terminal
 	}
+}
+
+var retryOns, stopOns internTable[error, Classifier]
+
+// retryOn is RetryOn(target).
+func retryOn(target error) Classifier {
+	return func(err error) Class {
+		if errors.Is(err, target) {
+			return Retryable
+		}
+		return Terminal
+	}
+}
+
+// stopOn is StopOn(target).
+func stopOn(target error) Classifier {
+	return func(err error) Class {
+		if errors.Is(err, target) {
+			return Terminal
+		}
+		return Unclassified
+	}
+}
+
+// internable reports whether the classifier of target can be kept in a
+// table: target's type compares with == without a possible panic (a
+// pointer, a number, a string: the sentinel errors), which a struct or an
+// array holding an interface would not guarantee.
+func internable(target error) bool {
+	if target == nil {
+		return false
+	}
+	switch reflect.TypeOf(target).Kind() {
+	case reflect.Pointer, reflect.String, reflect.Bool, reflect.Chan, reflect.UnsafePointer,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	}
+	return false
 }
 
 func matchAny(err error, targets []error) bool {

@@ -66,7 +66,7 @@
 // loop then waits d plus a full-jitter spread of this retry's base delay
 // (exactly d under NoJitter or [WithExactHints]). A hint longer than the
 // maximum delay is not obeyed by sleeping: the loop stops with
-// [ErrHintTooLong], and [Error].RetryAfter carries the requested delay.
+// [ErrHintTooLong], and [Error].Hint carries the requested delay.
 //
 // # The loop
 //

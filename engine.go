@@ -28,7 +28,7 @@ type Verdict struct {
 	Hint time.Duration
 	// Err is nil when the call should be retried; otherwise the call is
 	// over and Err is the [*Error] that [Do] would return (Attempts, Last,
-	// Reason, RetryAfter), or the error of a report the engine refused
+	// Reason, Hint), or the error of a report the engine refused
 	// (wrapping [ErrInvalidConfig]; see Failed).
 	Err error
 }

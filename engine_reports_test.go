@@ -37,7 +37,7 @@ func TestEngineSecondReportOfAProbe(t *testing.T) {
 	p, err := NewPolicy(WithBreaker(br), WithBackoff(Constant(0)))
 	require.NoError(t, err)
 	ctx, pr := begin(t, p, Progress{}, engineT0)
-	require.NoError(t, p.Failed(ctx, pr, errProp, engineT0).Err) // trips it
+	require.ErrorIs(t, p.Failed(ctx, pr, errProp, engineT0).Err, ErrCircuitOpen) // trips it
 	half := engineT0.Add(time.Second)
 	actx, a := begin(t, p, Progress{}, half)
 	bctx, b := begin(t, p, Progress{}, half)

@@ -57,20 +57,29 @@ func TestEngineRunsOnVirtualTime(t *testing.T) {
 	_, pr, err := p.Begin(ctx, Progress{}, t0)
 	require.NoError(t, err)
 	v := p.Failed(ctx, pr, errProp, t0)
-	require.NoError(t, v.Err, "the budget's one token pays for this retry")
+	require.ErrorIs(t, v.Err, ErrCircuitOpen, "tripped, and open past the wait: no retry")
+	assert.Equal(t, 1.0, bu.TokensAt(t0), "a retry refused at the decision costs nothing")
 	_, _, err = p.Begin(ctx, v.Next, t0.Add(59*time.Second))
 	require.ErrorIs(t, err, ErrCircuitOpen, "open for a minute of virtual time")
-
 	_, pr, err = p.Begin(ctx, v.Next, t0.Add(time.Minute))
 	require.NoError(t, err, "half-open after a minute")
-	v = p.Failed(ctx, pr, errProp, t0.Add(time.Minute))
-	require.NoError(t, v.Err, "60s of refill bought a token")
+	require.NoError(t, p.Succeeded(ctx, pr, t0.Add(time.Minute)))
+	assert.Equal(t, BreakerClosed, br.StateAt(t0.Add(time.Minute)))
+
 	p2, err := NewPolicy(WithBudget(bu), WithBackoff(Constant(0)), WithMaxAttempts(0))
 	require.NoError(t, err)
-	_, pr, err = p2.Begin(ctx, v.Next, t0.Add(time.Minute))
+	at := t0.Add(time.Minute)
+	_, pr, err = p2.Begin(ctx, Progress{}, at)
 	require.NoError(t, err)
-	v = p2.Failed(ctx, pr, errProp, t0.Add(time.Minute))
+	v = p2.Failed(ctx, pr, errProp, at)
+	require.NoError(t, v.Err, "the budget's one token pays for this retry")
+	_, pr, err = p2.Begin(ctx, v.Next, at)
+	require.NoError(t, err)
+	v = p2.Failed(ctx, pr, errProp, at)
 	require.ErrorIs(t, v.Err, ErrBudgetExhausted, "no refill within one instant")
+	_, pr, err = p2.Begin(ctx, v.Next, at.Add(time.Second))
+	require.NoError(t, err)
+	require.NoError(t, p2.Failed(ctx, pr, errProp, at.Add(time.Second)).Err, "a second of refill bought a token")
 }
 
 // A decision with a prebuilt policy and no budget or breaker allocates
@@ -129,7 +138,12 @@ func TestObservingOnVirtualTime(t *testing.T) {
 	ctx, t0 := context.Background(), time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
 	_, pr, err := p.Begin(ctx, Progress{}, t0)
 	require.NoError(t, err)
-	require.NoError(t, p.Failed(ctx, pr, errProp, t0).Err)
+	require.ErrorIs(t, p.Failed(ctx, pr, errProp, t0).Err, ErrCircuitOpen)
+	p2, err := NewPolicy(WithBudget(bu), WithBackoff(Constant(0)))
+	require.NoError(t, err)
+	_, pr, err = p2.Begin(ctx, Progress{}, t0)
+	require.NoError(t, err)
+	require.NoError(t, p2.Failed(ctx, pr, errProp, t0).Err)
 
 	assert.Equal(t, 1.0, bu.TokensAt(t0))
 	assert.Equal(t, 1.5, bu.TokensAt(t0.Add(time.Second)))
@@ -192,7 +206,7 @@ func TestEngineRejectsMisuse(t *testing.T) {
 		_, pr, err = p.Begin(ctx, Progress{}, t0)
 		require.NoError(t, err)
 		v := p.Failed(ctx, pr, errProp, t0) // trips it
-		require.NoError(t, v.Err)
+		require.ErrorIs(t, v.Err, ErrCircuitOpen)
 		_, pr, err = p.Begin(ctx, v.Next, t0.Add(time.Second)) // the one probe
 		require.NoError(t, err)
 		return p, br, pr

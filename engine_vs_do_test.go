@@ -252,7 +252,7 @@ func engineMatchesDo(rt *rapid.T) {
 	if errors.Is(want.err, ErrCircuitOpen) {
 		return // Begin keeps no last error
 	}
-	if got.err.Last != want.err.Last || got.err.RetryAfter != want.err.RetryAfter {
+	if got.err.Last != want.err.Last || got.err.Hint != want.err.Hint {
 		rt.Fatalf("error %#v, Do's %#v", got.err, want.err)
 	}
 }

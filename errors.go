@@ -33,7 +33,7 @@ var (
 	// the operation.
 	ErrCircuitOpen = errors.New("retry: circuit breaker is open")
 	// ErrHintTooLong: the operation asked (through After or Retry-After) for a
-	// wait longer than the policy's maximum delay; Error.RetryAfter holds it.
+	// wait longer than the policy's maximum delay; Error.Hint holds it.
 	ErrHintTooLong = errors.New("retry: server hint exceeds the maximum delay")
 	// ErrInvalidConfig: an option, a strategy, a budget or breaker
 	// configuration, or an argument of Do was invalid; the operation was not
@@ -86,9 +86,16 @@ type Error struct {
 	// Reason reads as that cause and matches both it and
 	// context.DeadlineExceeded with errors.Is.
 	Reason error
-	// RetryAfter is the wait the last attempt asked for through After (or a
-	// Retry-After header in httpx), or 0 when it asked for none. With reason
-	// ErrHintTooLong it is the delay that was refused.
+	// Hint is the wait the last attempt asked for through After (a
+	// Retry-After header in httpx, a pushback in grpcx), or 0 when it asked
+	// for none. With reason ErrHintTooLong it is the delay that was refused.
+	// It is the value RetryInfo.Hint and Verdict.Hint name the same way.
+	Hint time.Duration
+	// RetryAfter holds the same value as Hint in every *Error this module
+	// returns; [Error.Error] and the package read Hint only.
+	//
+	// Deprecated: use Hint, the name RetryInfo and Verdict give the same
+	// value. RetryAfter will be removed before v1.0.0.
 	RetryAfter time.Duration
 }
 
@@ -111,8 +118,8 @@ func (e *Error) Error() string {
 			b.WriteByte('s')
 		}
 	}
-	if e.RetryAfter > 0 {
-		fmt.Fprintf(&b, " (server asked to wait %v)", e.RetryAfter)
+	if e.Hint > 0 {
+		fmt.Fprintf(&b, " (server asked to wait %v)", e.Hint)
 	}
 	if e.Last != nil {
 		b.WriteString(": ")

@@ -136,7 +136,7 @@ func ExampleAfter() {
 
 	var re *retry.Error
 	errors.As(err, &re)
-	fmt.Println(calls, errors.Is(err, retry.ErrHintTooLong), re.RetryAfter)
+	fmt.Println(calls, errors.Is(err, retry.ErrHintTooLong), re.Hint)
 	// Output: 1 true 1m0s
 }
 

@@ -44,7 +44,7 @@ func TestReasonOf(t *testing.T) {
 		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrNotIdempotent}, "not_idempotent"},
 		{&retry.Error{Attempts: 2, Last: errA, Reason: retry.ErrBudgetExhausted}, "budget"},
 		{&retry.Error{Reason: retry.ErrCircuitOpen}, "circuit_open"},
-		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrHintTooLong, RetryAfter: time.Minute}, "hint_too_long"},
+		{&retry.Error{Attempts: 1, Last: errA, Reason: retry.ErrHintTooLong, Hint: time.Minute}, "hint_too_long"},
 		{&retry.Error{Reason: fmt.Errorf("%w: nil operation", retry.ErrInvalidConfig)}, "invalid"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: context.DeadlineExceeded}, "deadline"},
 		{&retry.Error{Attempts: 1, Last: errA, Reason: context.Canceled}, "canceled"},
@@ -114,7 +114,7 @@ func TestLogToRecords(t *testing.T) {
 	o.RetryScheduled(ctx, retry.RetryInfo{Attempt: 2, MaxAttempts: 4, Err: errA, Wait: 2 * time.Second, Hint: time.Second})
 	o.Done(ctx, retry.DoneInfo{Attempts: 1})
 	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 4})
-	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 4, Err: &retry.Error{Attempts: 3, Last: errA, Reason: retry.ErrHintTooLong, RetryAfter: 2 * time.Minute}})
+	o.Done(ctx, retry.DoneInfo{Attempts: 3, MaxAttempts: 4, Err: &retry.Error{Attempts: 3, Last: errA, Reason: retry.ErrHintTooLong, Hint: 2 * time.Minute}})
 	o.Done(ctx, retry.DoneInfo{Err: &retry.Error{Reason: retry.ErrCircuitOpen}})
 	o.BreakerChange(ctx, retry.BreakerChangeInfo{From: retry.BreakerClosed, To: retry.BreakerOpen})
 

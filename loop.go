@@ -150,7 +150,7 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 	}
 	if c.observer != nil && c.budget != nil {
 		l.granted = 1
-		if sig, _ := inspect(err); timedOut || sig != nil && sig.timedOut {
+		if _, _, marked := inspect(err); timedOut || marked {
 			l.granted = 2
 		}
 	}
@@ -171,9 +171,12 @@ func (l *loop) failed(c *config, err error) (context.Context, *Error) {
 // err. When the caller's context ends first, it reports the end of the
 // call and returns its *Error.
 func (l *loop) wait(c *config, err error, d time.Duration, clk *clock) *Error {
-	var from time.Time // with an observer: when the wait began
-	if c.observer != nil {
-		from = clk.now()
+	// With an observer that measures time: when the wait began, since the
+	// start.
+	measure := c.observer != nil && !l.pr.Start.IsZero()
+	var from time.Duration
+	if measure {
+		from = clk.since(l.pr.Start)
 	}
 	if l.sleep(d) {
 		return nil
@@ -181,9 +184,9 @@ func (l *loop) wait(c *config, err error, d time.Duration, clk *clock) *Error {
 	l.release()
 	l.granted = 0 // a retry cut short is not refunded
 	var end clock
-	if c.observer != nil {
+	if measure {
 		// Done reports the part of the wait that was slept.
-		slept := end.now().Sub(from)
+		slept := end.since(l.pr.Start) - from
 		l.pr.waited -= max(d-max(slept, 0), 0)
 	}
 	return c.ended(l.ctx, &l.pr, l.pr.stop(err, causeOf(l.ctx), l.hint), &end)

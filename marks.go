@@ -96,17 +96,19 @@ func (s *signal) Unwrap() error { return s.err }
 
 // inspect walks err's chain once, depth first like errors.As, without
 // allocating. It returns the first Permanent wrapper, or failing that the
-// first After wrapper (Permanent anywhere in the chain stops), and the
+// first After wrapper (Permanent anywhere in the chain stops), the
 // verdict of the first error with a method Retryable() bool (Unclassified if
-// there is none). One type switch per link keeps it to a single cached
+// there is none), and whether a TimedOut mark is anywhere in the chain
+// (the budget charges TimeoutCost for it, whichever signal decides). One type switch per link keeps it to a single cached
 // type lookup for the common error that wraps nothing.
-func inspect(err error) (sig *signal, self Class) {
+func inspect(err error) (sig *signal, self Class, timedOut bool) {
 	for err != nil {
 		var next error
 		var many []error
 		switch e := err.(type) {
 		case *signal:
 			sig = stronger(sig, e)
+			timedOut = timedOut || e.timedOut
 			next = e.err
 		case interface {
 			Retryable() bool
@@ -128,15 +130,16 @@ func inspect(err error) (sig *signal, self Class) {
 			many = e.Unwrap()
 		}
 		for _, inner := range many {
-			s, d := inspect(inner)
+			s, d, to := inspect(inner)
 			sig = stronger(sig, s)
+			timedOut = timedOut || to
 			if self == Unclassified {
 				self = d
 			}
 		}
 		err = next
 	}
-	return sig, self
+	return sig, self, timedOut
 }
 
 // stronger returns the signal that decides between an earlier one and a

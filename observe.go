@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -18,7 +19,7 @@ import (
 // nothing), or the breaker would refuse every later attempt for good.
 func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) context.Context {
 	if c.observer.AttemptEnd != nil {
-		pr.began = clk.now().Sub(pr.Start) // a clock reading only for a hook that uses it
+		pr.began = clk.since(pr.Start) // a clock reading only for a hook that uses it
 	}
 	c.observeAdmitted(ctx, pr, clk)
 	f := c.observer.AttemptStart
@@ -79,8 +80,8 @@ func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock)
 	o := c.observer
 	c.observeEnd(ctx, pr, nil, nil, clk)
 	c.observeBreaker(ctx, clk)
-	if o.Done != nil {
-		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: clk.now().Sub(pr.Start)})
+	if o.Done != nil && (c.logs == nil || pr.Attempts > 1 && c.logs.on(ctx, slog.LevelDebug)) {
+		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: c.elapsed(pr, clk)})
 	}
 }
 
@@ -101,7 +102,7 @@ func (c *config) observeFailed(ctx context.Context, pr *Progress, err error, wai
 
 // observeRetryRefunding is observeDecided for a retry granted by a budget.
 func (c *config) observeRetryRefunding(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, timedOut bool, clk *clock) {
-	if sig, _ := inspect(err); sig != nil && sig.timedOut {
+	if _, _, marked := inspect(err); marked {
 		timedOut = true // TimedOut(err): the cost decide withdrew
 	}
 	returned := false
@@ -130,7 +131,7 @@ func (c *config) observeDecided(ctx context.Context, pr *Progress, err error, wa
 		c.observeDone(ctx, pr, stop, clk)
 		return
 	}
-	if o.RetryScheduled != nil {
+	if o.RetryScheduled != nil && c.logs.on(ctx, slog.LevelDebug) {
 		o.RetryScheduled(ctx, c.retryInfo(pr, err, wait, hint, clk))
 	}
 }
@@ -143,7 +144,7 @@ func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, 
 	pr.started = false
 	if f := c.observer.AttemptEnd; f != nil && started {
 		f(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err,
-			Duration: clk.now().Sub(pr.Start) - pr.began, Stop: stop})
+			Duration: clk.since(pr.Start) - pr.began, Stop: stop})
 	}
 }
 
@@ -151,7 +152,17 @@ func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, 
 // with err at clk.
 func (c *config) retryInfo(pr *Progress, err error, wait, hint time.Duration, clk *clock) RetryInfo {
 	return RetryInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: strip(err), Wait: wait,
-		Hint: hint, Elapsed: clk.now().Sub(pr.Start)}
+		Hint: hint, Elapsed: c.elapsed(pr, clk)}
+}
+
+// elapsed is the time since the call's start at clk, 0 when the start was
+// not recorded (a call with an observer of LogTo's alone, which needs no
+// clock).
+func (c *config) elapsed(pr *Progress, clk *clock) time.Duration {
+	if pr.Start.IsZero() {
+		return 0
+	}
+	return clk.since(pr.Start)
 }
 
 // observeBreaker reports the change of the breaker's state recorded in
@@ -161,18 +172,14 @@ func (c *config) observeBreaker(ctx context.Context, clk *clock) {
 		return
 	}
 	clk.changed = false
-	if f := c.observer.BreakerChange; f != nil {
+	if f := c.observer.BreakerChange; f != nil && c.logs.on(ctx, slog.LevelInfo) {
 		f(ctx, BreakerChangeInfo{From: clk.from, To: clk.to})
 	}
 }
 
 // observeDone reports the end of a call that failed with e.
 func (c *config) observeDone(ctx context.Context, pr *Progress, e *Error, clk *clock) {
-	if f := c.observer.Done; f != nil {
-		var elapsed time.Duration
-		if !pr.Start.IsZero() {
-			elapsed = clk.now().Sub(pr.Start)
-		}
-		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: elapsed})
+	if f := c.observer.Done; f != nil && c.logs.on(ctx, slog.LevelWarn) {
+		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: c.elapsed(pr, clk)})
 	}
 }

@@ -24,7 +24,7 @@ type SharingInfo struct {
 }
 
 // sharing logs a Sharing event for LogTo.
-func (lg logTo) sharing(ctx context.Context, e SharingInfo) {
+func (lg *logTo) sharing(ctx context.Context, e SharingInfo) {
 	l := lg.logger()
 	if e.Shared {
 		l.LogAttrs(ctx, slog.LevelInfo, "sharing again", slog.String("kind", e.Kind), slog.String("name", e.Name))

@@ -223,7 +223,7 @@ func TestObserverBreakerTransitions(t *testing.T) {
 		require.ErrorIs(t, err, retry.ErrCircuitOpen)
 		assert.Equal(t, []string{
 			"start 1/4", "end 1 ctx=1 err=a stop=-", "retry 1 wait=0s hint=false/0s",
-			"start 2/4", "end 2 ctx=2 err=a stop=-", "breaker closed->open", "retry 2 wait=0s hint=false/0s",
+			"start 2/4", "end 2 ctx=2 err=a stop=circuit_open", "breaker closed->open",
 			"done 2 circuit_open waited=0s elapsed=0s",
 		}, r.events)
 
@@ -315,7 +315,7 @@ func TestPanickingObserver(t *testing.T) {
 		ctx, pr, err := p.Begin(context.Background(), retry.Progress{}, now)
 		require.NoError(t, err)
 		v := p.Failed(ctx, pr, errA, now)
-		require.NoError(t, v.Err)
+		require.ErrorIs(t, v.Err, retry.ErrCircuitOpen) // tripped, open past the wait
 		now = now.Add(time.Minute)
 		assert.PanicsWithValue(t, "observer", func() { _, _, _ = p.Begin(context.Background(), v.Next, now) })
 		_, pr, err = p.Begin(context.Background(), retry.Progress{}, now)

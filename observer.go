@@ -68,6 +68,9 @@ type Observer struct {
 	// that was given this Observer, when it stops sharing its state and
 	// decides alone, and when it shares it again; see [SharingInfo].
 	Sharing func(ctx context.Context, e SharingInfo)
+
+	// log is the logger of an Observer LogTo made; see levelled.
+	log *logTo
 }
 
 // AttemptStartInfo is the event of an attempt about to run.

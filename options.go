@@ -40,10 +40,11 @@ type config struct {
 	classifiers    chain
 	notify         func(context.Context, RetryInfo)
 	observer       *Observer
+	logs           *logTo   // the observer is LogTo's (see levelled); set by settle
 	budget         *Budget  // nil: no budget
 	breaker        *Breaker // nil: no breaker
 	err            error    // the first invalid option, wrapping ErrInvalidConfig
-	zeroWaits      bool     // every computed wait is 0 (Constant(0)); set by settle
+	zeroWaits      bool     // every computed wait is 0 (see zeroDelays); set by settle
 	instant        bool     // zeroWaits, and nothing else to decide before a retry; set by settle
 	timed          bool     // something measures from the call's start; set by settle
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
@@ -56,15 +57,33 @@ func defaultConfig() config {
 }
 
 // settle derives what the loop can know in advance once every option is
-// applied: a Constant(0) strategy makes every computed wait zero, whatever
-// the jitter, so the loop skips the wait computation entirely.
+// applied: a strategy of this package whose every delay is 0 (Constant(0),
+// Exponential(0, m), Linear(0, 0), Fibonacci(0)) makes every computed wait
+// zero, whatever the jitter, so the loop skips the wait computation
+// entirely.
 func (c *config) settle() {
-	s, ok := c.strategy.(constant)
-	c.zeroWaits = ok && s.d == 0
+	c.zeroWaits = zeroDelays(c.strategy)
 	c.instant = c.zeroWaits && c.maxElapsed == 0 && c.budget == nil && c.notify == nil
-	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil
+	c.logs = c.observer.levelled()
+	c.timed = c.maxElapsed > 0 || c.notify != nil || c.observer != nil && c.logs == nil
 	c.bare = !c.timed && c.breaker == nil
 	c.isLean = c.lean()
+}
+
+// zeroDelays reports whether s is a strategy of this package whose every
+// delay is 0.
+func zeroDelays(s Strategy) bool {
+	switch s := s.(type) {
+	case *constant:
+		return s.d == 0
+	case *linear:
+		return s.initial == 0 && s.step == 0
+	case *exponential:
+		return s.initial == 0
+	case *fibonacci:
+		return s.unit == 0
+	}
+	return false
 }
 
 // lean reports whether a call needs nothing before its first attempt (no

@@ -45,6 +45,22 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 	return NewPolicy(append([]Option{p}, opts...)...)
 }
 
+// MaxAttempts returns the most times p calls an operation in one call of
+// [Do] (or the engine admits attempts for one [Progress]): the limit set by
+// [WithMaxAttempts], [DefaultMaxAttempts] when no option set it, and 0
+// when p has no attempt limit (WithMaxAttempts(0)). An adapter reads it to
+// check a queue's own delivery limit against the policy's.
+//
+// It is safe for concurrent use, as p is immutable. A nil or zero Policy,
+// which Do rejects, has no limits: MaxAttempts returns 0 for it, so a
+// caller that must tell "unlimited" from "no policy" checks p itself.
+func (p *Policy) MaxAttempts() int {
+	if p == nil || !p.cfg.built {
+		return 0
+	}
+	return p.cfg.maxAttempts
+}
+
 // maxSchedule is the most waits [Policy.Schedule] returns.
 const maxSchedule = 10_000
 

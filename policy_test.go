@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,4 +29,37 @@ func TestZeroPolicyIsInvalid(t *testing.T) {
 	_, err := new(retry.Policy).With()
 	require.ErrorIs(t, err, retry.ErrInvalidConfig)
 	require.Zero(t, calls)
+}
+
+// TestMaxAttempts: MaxAttempts reports the limit the options left, the
+// default without one, 0 for no limit and for a nil or zero Policy; Do
+// makes exactly that many calls of an operation that always fails.
+func TestMaxAttempts(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []retry.Option
+		want int
+	}{
+		{"default", nil, retry.DefaultMaxAttempts},
+		{"set", []retry.Option{retry.WithMaxAttempts(7)}, 7},
+		{"last option wins", []retry.Option{retry.WithMaxAttempts(7), retry.WithMaxAttempts(2)}, 2},
+		{"unlimited", []retry.Option{retry.WithMaxAttempts(0)}, 0},
+		{"derived", []retry.Option{newPolicy(t, retry.WithMaxAttempts(9)), retry.WithMaxElapsed(time.Second)}, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPolicy(t, append(tt.opts, retry.WithBackoff(retry.Constant(0)))...)
+			require.Equal(t, tt.want, p.MaxAttempts())
+			if tt.want == 0 {
+				return
+			}
+			op, calls := failing(errA)
+			_, err := retry.Do(context.Background(), op, p)
+			require.ErrorIs(t, err, retry.ErrExhausted)
+			require.Equal(t, tt.want, *calls)
+		})
+	}
+	var nilPolicy *retry.Policy
+	require.Zero(t, nilPolicy.MaxAttempts())
+	require.Zero(t, new(retry.Policy).MaxAttempts())
 }

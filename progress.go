@@ -55,7 +55,7 @@ type Progress struct {
 //
 //go:noinline
 func (pr *Progress) stop(last, reason error, hint time.Duration) *Error {
-	return &Error{Attempts: pr.Attempts, Last: strip(last), Reason: reason, RetryAfter: hint}
+	return &Error{Attempts: pr.Attempts, Last: strip(last), Reason: reason, Hint: hint, RetryAfter: hint}
 }
 
 // progressVersion leads the binary form of a Progress: version 2 adds the

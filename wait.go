@@ -34,7 +34,7 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 			return 0, pr.stop(err, context.DeadlineExceeded, hint)
 		}
 	}
-	if c.maxElapsed > 0 && satAdd(int64(clk.now().Sub(pr.Start)), int64(wait)) >= int64(c.maxElapsed) {
+	if c.maxElapsed > 0 && satAdd(int64(clk.since(pr.Start)), int64(wait)) >= int64(c.maxElapsed) {
 		return 0, pr.stop(err, ErrMaxElapsed, hint)
 	}
 	return wait, nil
@@ -43,7 +43,7 @@ func (c *config) nextWait(ctx context.Context, pr *Progress, err error, hinted b
 // checkElapsed is nextWait for a zero wait without a hint: only the elapsed
 // limit can stop the call.
 func (c *config) checkElapsed(pr *Progress, err error, clk *clock) *Error {
-	if clk.now().Sub(pr.Start) >= c.maxElapsed {
+	if clk.since(pr.Start) >= c.maxElapsed {
 		return pr.stop(err, ErrMaxElapsed, 0)
 	}
 	return nil

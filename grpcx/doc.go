@@ -134,7 +134,7 @@
 // pushback wins when both are present. A negative, unreadable or repeated
 // pushback means "do not retry": the call stops with [retry.ErrPermanent].
 // A hint longer than the policy's maximum delay stops the call with
-// [retry.ErrHintTooLong], and the [*retry.Error]'s RetryAfter holds it.
+// [retry.ErrHintTooLong], and the [*retry.Error]'s Hint holds it.
 // An invalid or negative RetryInfo is ignored (the computed backoff
 // applies).
 //

@@ -137,7 +137,7 @@ func TestHintTooLong(t *testing.T) {
 			require.ErrorIs(t, err, retry.ErrHintTooLong)
 			var re *retry.Error
 			require.ErrorAs(t, err, &re)
-			assert.Equal(t, tc.want, re.RetryAfter)
+			assert.Equal(t, tc.want, re.Hint)
 			assert.Equal(t, 1, srv.count(unaryMethod))
 		})
 	}

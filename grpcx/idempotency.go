@@ -14,7 +14,8 @@ import (
 
 // Methods returns an Idempotent predicate that is true for exactly the
 // listed full method names, for example
-// "/grpc.testing.TestService/UnaryCall". It is safe for concurrent use.
+// "/grpc.testing.TestService/UnaryCall". It is safe for concurrent use,
+// and allocates nothing.
 //
 // A name that is not a full method name ("/" + service + "/" + method,
 // neither part empty nor containing "/"), such as "UnaryCall" or
@@ -22,18 +23,13 @@ import (
 // interceptor whose Config holds such a list is invalid, and fails every
 // call with an error wrapping [retry.ErrInvalidConfig].
 func Methods(fullMethods ...string) func(fullMethod string) bool {
-	set := make(map[string]struct{}, len(fullMethods))
 	for _, m := range fullMethods {
 		if !fullMethodName(m) {
 			// Known to the interceptors by its answers to the probes.
 			return func(m string) bool { return m == probeInvalid }
 		}
-		set[m] = struct{}{}
 	}
-	return func(m string) bool {
-		_, ok := set[m]
-		return ok
-	}
+	return newMethodSet(fullMethods).has
 }
 
 // fullMethodName reports whether m has the form "/service/method".

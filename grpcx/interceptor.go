@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -143,6 +144,9 @@ type contextOptions struct {
 // ctx does not panic: the context returned (a child of
 // [context.Background]) fails every call made with it in the same way.
 func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
+	if !optionsUsed.Load() {
+		optionsUsed.Store(true)
+	}
 	if ctx == nil {
 		return context.WithValue(context.Background(), optionsKey{}, contextOptions{
 			err: fmt.Errorf("%w: grpcx.WithOptions: nil context", retry.ErrInvalidConfig)})
@@ -151,6 +155,14 @@ func WithOptions(ctx context.Context, opts ...retry.Option) context.Context {
 	prev.opts = append(slices.Clip(prev.opts), opts...)
 	return context.WithValue(ctx, optionsKey{}, prev)
 }
+
+// optionsUsed is set by the first WithOptions, for good. Until then no
+// context carries options, and a call need not look for them (a
+// ctx.Value walk up the whole chain of contexts). A context made by
+// WithOptions reaches a call only after WithOptions returned (in the same
+// goroutine, or through whatever handed the context over), so the call
+// sees the flag set.
+var optionsUsed atomic.Bool
 
 func fromContext(ctx context.Context) contextOptions {
 	o, _ := ctx.Value(optionsKey{}).(contextOptions)
@@ -183,9 +195,12 @@ func (in *interceptor) policy(ctx context.Context, callOpts []grpc.CallOption, s
 	if in.err != nil {
 		return nil, in.err
 	}
-	extra := fromContext(ctx)
-	if extra.err != nil {
-		return nil, extra.err
+	var extra contextOptions
+	if optionsUsed.Load() {
+		extra = fromContext(ctx)
+		if extra.err != nil {
+			return nil, extra.err
+		}
 	}
 	var perCall []retry.Option
 	for _, o := range callOpts {
@@ -205,10 +220,18 @@ func (in *interceptor) policy(ctx context.Context, callOpts []grpc.CallOption, s
 }
 
 // attemptContext returns ctx with the metadata of attempt n (from 1):
-// grpc-previous-rpc-attempts from the second attempt on.
+// grpc-previous-rpc-attempts from the second attempt on. A ctx without
+// outgoing metadata gets one of previousAttemptsMD as its metadata
+// (metadata.NewOutgoingContext: a context, and the value boxed in it);
+// any other gets the pair appended to its own (AppendToOutgoingContext:
+// two slices more, and grpc-go lowercases the appended key twice and
+// checks it, on each retry).
 func attemptContext(ctx context.Context, n int) context.Context {
 	if n < 2 {
 		return ctx
+	}
+	if n-2 < len(previousAttemptsMD) && !hasOutgoingMetadata(ctx) {
+		return metadata.NewOutgoingContext(ctx, previousAttemptsMD[n-2])
 	}
 	return metadata.AppendToOutgoingContext(ctx, previousAttemptsKey, strconv.Itoa(n-1))
 }

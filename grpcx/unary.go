@@ -23,7 +23,7 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 	c.ctx, c.set, c.method, c.req, c.reply, c.cc, c.invoker = ctx, &in.set, method, req, reply, cc, invoker
 	c.pol, c.idempotent = pol, in.set.isIdempotent(method, callOpts)
 	c.setCallOptions(callOpts)
-	err = retry.Run(ctx, c.op, pol.opts...)
+	_, err = retry.Do(ctx, c.op, pol.opts...)
 	c.deliver()
 	c.release()
 	return err
@@ -37,10 +37,22 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 // answered before it failed). The caller's header and trailer options get
 // only the last attempt's (see deliver). The options are built in buf
 // while they fit, so that a call with few options allocates nothing; the
-// caller's slice is never appended to in place.
+// caller's slice is never appended to in place, and the slice the
+// attempts get has no room to append to in place either (an interceptor
+// after this one that appends gets a copy, and leaves buf alone).
 func (c *unaryCall) setCallOptions(callOpts []grpc.CallOption) {
-	c.caller, c.callOpts = callOpts, c.buf[:0]
+	c.caller = callOpts
 	wantHeader := !c.idempotent
+	if len(callOpts) == 0 { // the most common call, spelled out
+		c.buf[0] = c.trailerOpt
+		n := 1
+		if wantHeader {
+			c.buf[1], n = c.headerOpt, 2
+		}
+		c.callOpts = c.buf[:n:n]
+		return
+	}
+	c.callOpts = c.buf[:0]
 	for _, o := range callOpts {
 		switch o.(type) {
 		case grpc.HeaderCallOption, *grpc.HeaderCallOption:
@@ -54,6 +66,7 @@ func (c *unaryCall) setCallOptions(callOpts []grpc.CallOption) {
 	if wantHeader {
 		c.callOpts = append(c.callOpts, c.headerOpt)
 	}
+	c.callOpts = c.callOpts[:len(c.callOpts):len(c.callOpts)]
 }
 
 // deliver gives the caller's grpc.Header and grpc.Trailer options the
@@ -124,9 +137,9 @@ type unaryCall struct {
 	n          int               // attempts so far
 
 	// Built once per pooled value.
-	trailerOpt grpc.CallOption // grpc.Trailer(&trailer)
-	headerOpt  grpc.CallOption // grpc.Header(&header)
-	op         func(context.Context) error
+	trailerOpt grpc.CallOption                         // grpc.Trailer(&trailer)
+	headerOpt  grpc.CallOption                         // grpc.Header(&header)
+	op         func(context.Context) (struct{}, error) // attempt
 	buf        [6]grpc.CallOption
 }
 
@@ -139,25 +152,29 @@ func (c *unaryCall) release() {
 }
 
 // reset clears every reference to the call, so that a pooled unaryCall
-// keeps none of the caller's values alive. buf is cleared whole: when the
-// options outgrew it, callOpts is another array, but buf still holds the
-// first of them.
+// keeps none of the caller's values alive. Of buf it clears what
+// setCallOptions wrote: the options the attempts got, or, when they
+// outgrew buf (callOpts is then another array), all of buf, which still
+// holds the first of them. Nothing is written past them (see
+// setCallOptions), and a call that succeeds at once clears one or two.
 func (c *unaryCall) reset() {
-	clear(c.buf[:])
+	for i := range min(len(c.callOpts), len(c.buf)) {
+		c.buf[i] = nil // for one or two, cheaper than clear's memclrHasPointers
+	}
 	c.ctx, c.set, c.pol, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil, nil
 	c.method, c.idempotent, c.caller, c.callOpts, c.trailer, c.header, c.n = "", false, nil, nil, nil, nil, 0
 }
 
 // attempt is the operation the core loop runs.
-func (c *unaryCall) attempt(actx context.Context) error {
+func (c *unaryCall) attempt(actx context.Context) (struct{}, error) {
 	c.n++
 	c.trailer, c.header = nil, nil
 	err := c.invoker(attemptContext(actx, c.n), c.method, c.req, c.reply, c.cc, c.callOpts...)
 	if err == nil {
-		return nil
+		return struct{}{}, nil
 	}
 	code := status.Code(err)
-	return c.set.judge(c.ctx, failure{
+	return struct{}{}, c.set.judge(c.ctx, failure{
 		err:        err,
 		trailer:    c.trailer,
 		method:     c.method,

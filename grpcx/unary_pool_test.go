@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/retrykit/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -71,7 +72,8 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 				c.ctx, c.set, c.method, c.invoker, c.pol = t.Context(), &in.set, method, invoker, &in.base
 				c.idempotent = in.set.isIdempotent(method, opts)
 				c.setCallOptions(opts)
-				require.NoError(t, c.attempt(t.Context()))
+				_, err := c.attempt(t.Context())
+				require.NoError(t, err)
 				ours := 2
 				if c.idempotent {
 					ours = 1
@@ -89,4 +91,28 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestOptionsUsedFlag: until the first WithOptions no call looks for
+// options on its context; the first WithOptions sets the flag before its
+// context can reach a call, which then finds its options.
+func TestOptionsUsedFlag(t *testing.T) {
+	optionsUsed.Store(false)
+	t.Cleanup(func() { optionsUsed.Store(true) }) // true is always correct: calls look
+	in := newInterceptor(Config{}, nil)
+	require.NoError(t, in.err)
+	pol, err := in.policy(t.Context(), nil, false)
+	require.NoError(t, err)
+	assert.Same(t, &in.base, pol)
+
+	ctx := WithOptions(t.Context(), retry.WithMaxAttempts(1))
+	assert.True(t, optionsUsed.Load())
+	pol, err = in.policy(ctx, nil, false)
+	require.NoError(t, err)
+	assert.NotSame(t, &in.base, pol, "the context's options apply")
+
+	optionsUsed.Store(false)
+	var nilCtx context.Context
+	_, err = in.policy(WithOptions(nilCtx, retry.WithMaxAttempts(1)), nil, false)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig, "a nil context's WithOptions sets the flag too")
 }

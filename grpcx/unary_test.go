@@ -3,6 +3,8 @@ package grpcx_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -202,4 +205,40 @@ func TestWithOptionsNilContext(t *testing.T) {
 	_, err = c.EmptyCall(grpcx.WithOptions(ctx, retry.WithMaxAttempts(3)), &testgrpc.Empty{})
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig, "nested: still invalid")
 	assert.Zero(t, srv.count(emptyMethod))
+}
+
+// TestRetriedCallKeepsMetadata: every attempt of a retried call carries
+// the caller's outgoing metadata, set in either of grpc-go's ways, and
+// grpc-previous-rpc-attempts after the first; a call without metadata of
+// its own gets the attempt count alone.
+func TestRetriedCallKeepsMetadata(t *testing.T) {
+	noLeaks(t)
+	for name, tc := range map[string]struct {
+		ctx  func(context.Context) context.Context
+		want []string // the "auth" values every attempt must carry
+	}{
+		"none": {func(ctx context.Context) context.Context { return ctx }, nil},
+		"NewOutgoingContext": {func(ctx context.Context) context.Context {
+			return metadata.NewOutgoingContext(ctx, metadata.Pairs("auth", "a"))
+		}, []string{"a"}},
+		"appended": {func(ctx context.Context) context.Context { return metadata.AppendToOutgoingContext(ctx, "auth", "b") }, []string{"b"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got [][]string // auth, then grpc-previous-rpc-attempts, of each attempt
+			fail := failFirst(2, codes.Unavailable)
+			srv := &server{unary: func(ctx context.Context, n int) error {
+				md, _ := metadata.FromIncomingContext(ctx)
+				mu.Lock()
+				got = append(got, []string{strings.Join(md.Get("auth"), ","), strings.Join(md.Get("grpc-previous-rpc-attempts"), ",")})
+				mu.Unlock()
+				return fail(ctx, n)
+			}}
+			c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+			_, err := c.UnaryCall(tc.ctx(t.Context()), &testgrpc.SimpleRequest{})
+			require.NoError(t, err)
+			auth := strings.Join(tc.want, ",")
+			assert.Equal(t, [][]string{{auth, ""}, {auth, "1"}, {auth, "2"}}, got)
+		})
+	}
 }

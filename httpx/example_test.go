@@ -143,7 +143,7 @@ func ExampleOutcome() {
 	if e, ok := httpx.Outcome(resp); ok {
 		fmt.Println("attempts:", e.Attempts)
 		fmt.Println("reason:", retry.ReasonOf(e))
-		fmt.Println("hint refused:", e.RetryAfter, errors.Is(e, retry.ErrHintTooLong))
+		fmt.Println("hint refused:", e.Hint, errors.Is(e, retry.ErrHintTooLong))
 	}
 	// Output:
 	// 503 Service Unavailable

@@ -23,7 +23,7 @@ type outcome struct {
 // that [Do] or the transport of [NewTransport] handed back with a nil
 // error because its status was not followed by another attempt: the
 // [*retry.Error] the loop ended with (its Attempts, its Reason sentinel,
-// which [retry.ReasonOf] names, and in RetryAfter the server's hint, the
+// which [retry.ReasonOf] names, and in Hint the server's hint, the
 // refused one with reason [retry.ErrHintTooLong]), and true. errors.As
 // finds the response's [*StatusError] in its Last.
 //

@@ -99,7 +99,7 @@ func TestOutcomeTellsEndingsApart(t *testing.T) {
 				assert.ErrorIs(t, got.Reason, tt.reason)
 				assert.Equal(t, tt.word, retry.ReasonOf(got))
 				assert.Equal(t, tt.attempts, got.Attempts)
-				assert.Equal(t, tt.retryAfter, got.RetryAfter)
+				assert.Equal(t, tt.retryAfter, got.Hint)
 				var se *httpx.StatusError
 				require.ErrorAs(t, got.Last, &se)
 				assert.Equal(t, resp.StatusCode, se.StatusCode)

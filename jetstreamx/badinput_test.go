@@ -2,6 +2,7 @@ package jetstreamx_test
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -49,6 +50,8 @@ func TestBadConfiguration(t *testing.T) {
 func TestContradictoryConsumer(t *testing.T) {
 	js := connect(t)
 	f := newFixture(t, js)
+	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 1})
+	require.NoError(t, err)
 	for _, tc := range []struct {
 		name string
 		cfg  jetstreamx.Config
@@ -63,6 +66,10 @@ func TestContradictoryConsumer(t *testing.T) {
 		{"max deliver", jetstreamx.Config{}, nil, jetstream.ConsumerConfig{MaxDeliver: 3}, "allows 3 deliveries, fewer than the policy's 4 attempts"},
 		{"max deliver, policy's limit", jetstreamx.Config{}, []retry.Option{retry.WithMaxAttempts(10)}, jetstream.ConsumerConfig{MaxDeliver: 9},
 			"allows 9 deliveries, fewer than the policy's 10 attempts"},
+		{"max deliver, limit beside a budget, classifier and elapsed limit", jetstreamx.Config{},
+			[]retry.Option{retry.WithMaxAttempts(6), retry.WithBudget(budget), retry.WithClassifier(retry.StopOn(io.EOF)),
+				retry.WithMaxElapsed(time.Nanosecond)},
+			jetstream.ConsumerConfig{MaxDeliver: 5}, "allows 5 deliveries, fewer than the policy's 6 attempts"},
 		{"keep-alive", jetstreamx.Config{KeepAlive: 2 * time.Second}, nil, jetstream.ConsumerConfig{AckWait: 2 * time.Second},
 			"Config.KeepAlive 2s is not shorter than the AckWait 2s"},
 		{"dead letter read back", jetstreamx.Config{DeadLetter: f.name + ".dead"}, nil, jetstream.ConsumerConfig{},

@@ -183,9 +183,11 @@ func (d *delivery) failed(ctx, actx context.Context, pr, apr retry.Progress, err
 		d.deferTo(State{Progress: v.Next}, v.Wait, nil)
 	case ctx.Err() != nil: // the consumer is stopping: the attempt counts as nothing
 		d.deferTo(State{Progress: pr, Deferred: v.Err.Error()}, d.r.minDefer, v.Err)
-	case errors.Is(v.Err, retry.ErrBudgetExhausted):
+	case errors.Is(v.Err, retry.ErrBudgetExhausted), errors.Is(v.Err, retry.ErrCircuitOpen):
 		// The attempt ran and failed. The retry waits, and asks the budget
-		// again, from the same previous wait, before it runs.
+		// again, from the same previous wait, before it runs (a breaker
+		// open past the wait refused it before the budget was asked; it
+		// admits the attempt or defers the message again then).
 		next := v.Next
 		next.Prev = apr.Prev
 		d.deferTo(State{Progress: next, Undecided: true, Deferred: v.Err.Error()}, max(v.Next.Prev, d.r.minDefer), v.Err)

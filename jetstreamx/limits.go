@@ -2,16 +2,11 @@ package jetstreamx
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/retrykit/retry"
 )
 
 // consumerLimits is what a handler needs of its consumer's configuration,
@@ -111,37 +106,4 @@ func matches(filter, subj string) bool {
 		}
 	}
 	return len(ft) == len(st)
-}
-
-// attemptLimit returns p's attempt limit (0 for none), which a Policy does
-// not expose: the engine, asked about a failure after n attempts with a
-// plain error, stops with ErrExhausted exactly when n reaches the limit.
-// Budget, breaker, observer, elapsed limit and classifiers are set aside,
-// so nothing is recorded; the limit is found by bisection.
-func attemptLimit(p *retry.Policy) int {
-	q, err := p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil), retry.WithNotify(nil),
-		retry.WithMaxElapsed(0), retry.WithClassifier(retryAll), retry.WithBackoff(retry.Constant(0)),
-		retry.WithRand(rand.New(rand.NewPCG(0, 0)))) // p's own source is not drawn from
-
-	if err != nil {
-		return 0
-	}
-	at := time.Unix(0, 0)
-	exhausted := func(n int) bool {
-		v := q.Failed(context.Background(), retry.Progress{Attempts: n, Start: at}, errScheduled, at)
-		return errors.Is(v.Err, retry.ErrExhausted)
-	}
-	lo, hi := 1, math.MaxInt-1 // the limit is in [lo, hi] when there is one
-	if !exhausted(hi) {
-		return 0
-	}
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if exhausted(mid) {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
 }

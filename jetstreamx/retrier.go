@@ -125,13 +125,13 @@ func New(js jetstream.JetStream, cfg Config, opts ...retry.Option) (*Retrier, er
 		r.onError = logError
 	}
 	// Neither derivation can fail: p is valid and the options are.
-	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll))
+	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll), retry.WithBreaker(nil))
 	r.schedule, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithMaxElapsed(0), retry.WithClassifier(retryAll))
 	r.elapsed, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithClassifier(retryAll),
 		retry.WithBackoff(retry.Constant(0)), retry.WithJitter(retry.NoJitter))
-	r.limit = attemptLimit(p)
+	r.limit = p.MaxAttempts()
 	return r, nil
 }
 

@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
-
-	"github.com/retrykit/retry"
 )
 
 // FuzzDecodeState: whatever the bucket holds, decoding it never panics;
@@ -83,33 +81,4 @@ func TestStateKeyProperty(t *testing.T) {
 	})
 	assert.Equal(t, "ORDERS.charge.42", StateKey("ORDERS", "charge", 42))
 	assert.Equal(t, "A=3DB.c=40d.7", StateKey("A=B", "c@d", 7))
-}
-
-// attemptLimit finds a policy's attempt limit, whatever the rest of the
-// policy (jitter, a budget, classifiers) is.
-func TestAttemptLimitProperty(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(0, 1_000_000).Draw(t, "attempts")
-		budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := retry.NewPolicy(retry.WithMaxAttempts(n), retry.WithBudget(budget),
-			retry.WithClassifier(retry.StopOn(errScheduled)), retry.WithMaxElapsed(time.Nanosecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := attemptLimit(p); got != n {
-			t.Fatalf("attemptLimit = %d, want %d", got, n)
-		}
-		if budget.Tokens() != 1 {
-			t.Fatalf("the probe spent the budget: %v", budget.Tokens())
-		}
-	})
-	p, err := retry.NewPolicy()
-	require.NoError(t, err)
-	assert.Equal(t, 4, attemptLimit(p), "the default")
-	p, err = retry.NewPolicy(retry.WithMaxAttempts(math.MaxInt))
-	require.NoError(t, err)
-	assert.Equal(t, 0, attemptLimit(p), "MaxInt attempts cannot be reached: as good as no limit")
 }

@@ -1,6 +1,7 @@
 // Package otelretry reports the retries of package
 // [github.com/retrykit/retry] to OpenTelemetry: a span for each attempt and
-// metrics for attempts, waits, budget refusals and breaker states.
+// metrics for attempts, waits, budget refusals, breaker states and the
+// sharing of fleet-wide limits.
 //
 // [New] returns a [retry.Observer]; attach it to a policy with
 // [retry.WithObserver], for plain calls of [retry.Do], for httpx (with
@@ -39,6 +40,8 @@
 //	retry.attempt.duration    histogram s          time each attempt ran
 //	retry.budget.denied       counter   {retry}    retries the budget refused
 //	retry.breaker.state       gauge     {state}    1 for the state the breaker entered, 0 for the one it left
+//	retry.limit.shared        gauge     1          1 while a fleet-wide limit shares its state, 0 while it decides alone
+//	retry.limit.fallbacks     counter   {fallback} times a fleet-wide limit stopped sharing
 //
 // The histograms in seconds have boundaries of their own (the SDK's
 // default ones suit milliseconds): retry.attempt.duration from 5ms to 10s
@@ -52,7 +55,24 @@
 // retry.decision (success, retry, or the word that ended the call), the
 // breaker gauge carries retry.breaker.state (closed, open, half-open). They
 // follow gRPC's A96 retry metrics (attempts and retry_delay per call) and
-// resilience4j's breaker state gauge. Attributes given with
+// resilience4j's breaker state gauge.
+//
+// # Fleet-wide limits
+//
+// A budget or breaker shared by a fleet (package redisretry) reports
+// through [retry.Observer].Sharing when its shared store fails and it
+// decides alone, and when it shares again. The observer records
+// retry.limit.shared (0, then 1 again) and counts each fallback in
+// retry.limit.fallbacks, both with retry.limit.kind ("budget" or
+// "breaker") and retry.limit.name (the name it is shared under): alert on
+// a gauge at 0, or on any increase of the counter, which also catches a
+// fallback shorter than the interval between two collections. When the
+// event's context carries a recording span, the span gets an event,
+// retry.limit.fallback (with retry.limit.error, the store's error) or
+// retry.limit.rejoined; redisretry reports from its own goroutine, with no
+// span.
+//
+// Attributes given with
 // [WithAttributes] are added to every span and measurement, to tell
 // dependencies apart.
 //

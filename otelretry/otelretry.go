@@ -23,6 +23,14 @@ const (
 	OutcomeKey     = attribute.Key("retry.outcome")
 	BreakerKey     = attribute.Key("retry.breaker.state")
 	ResendCountKey = attribute.Key("http.request.resend_count")
+	// LimitKindKey and LimitNameKey name a budget or breaker shared by a
+	// fleet ("budget" or "breaker", and the name it is shared under), on
+	// the measurements and span events of [retry.Observer].Sharing.
+	LimitKindKey = attribute.Key("retry.limit.kind")
+	LimitNameKey = attribute.Key("retry.limit.name")
+	// LimitErrorKey is why a limit stopped sharing, on the span event
+	// retry.limit.fallback.
+	LimitErrorKey = attribute.Key("retry.limit.error")
 )
 
 // An Option configures [New].
@@ -69,11 +77,14 @@ type instruments struct {
 	duration metric.Float64Histogram
 	denied   metric.Int64Counter
 	state    metric.Int64Gauge
+	shared   metric.Int64Gauge
+	fellBack metric.Int64Counter
 
 	base     []metric.AddOption               // the WithAttributes set, for the budget counter
 	outcome  map[string][]metric.RecordOption // by retry.ReasonOf word
 	decision map[string][]metric.RecordOption // by decision word
 	states   [3][]metric.RecordOption         // by retry.BreakerState
+	attrs    []attribute.KeyValue             // the WithAttributes set, for the sharing events' sets
 }
 
 // words are every word of retry.ReasonOf.
@@ -106,6 +117,7 @@ func New(opts ...Option) (*retry.Observer, error) {
 		BudgetRefused: o.budget,
 		BreakerChange: o.breaker,
 		Done:          o.done,
+		Sharing:       o.sharing,
 	}, nil
 }
 
@@ -122,7 +134,7 @@ var (
 
 func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, error) {
 	var ins instruments
-	var errs [5]error
+	var errs [7]error
 	ins.attempts, errs[0] = m.Int64Histogram("retry.call.attempts", metric.WithUnit("{attempt}"),
 		metric.WithDescription("Attempts made by each call, recorded when it ends."),
 		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5, 10))
@@ -136,6 +148,10 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		metric.WithDescription("Retries the retry budget refused."))
 	ins.state, errs[4] = m.Int64Gauge("retry.breaker.state", metric.WithUnit("{state}"),
 		metric.WithDescription("1 for the state a circuit breaker entered, 0 for the one it left."))
+	ins.shared, errs[5] = m.Int64Gauge("retry.limit.shared", metric.WithUnit("1"),
+		metric.WithDescription("1 while a budget or breaker shared by a fleet shares its state, 0 while it decides alone."))
+	ins.fellBack, errs[6] = m.Int64Counter("retry.limit.fallbacks", metric.WithUnit("{fallback}"),
+		metric.WithDescription("Times a budget or breaker shared by a fleet stopped sharing and decided alone."))
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("otelretry: %w", err)
@@ -145,6 +161,7 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		return attribute.NewSet(append(append([]attribute.KeyValue(nil), attrs...), kv...)...)
 	}
 	ins.base = []metric.AddOption{metric.WithAttributeSet(with())}
+	ins.attrs = attrs
 	ins.outcome = make(map[string][]metric.RecordOption, len(words))
 	ins.decision = make(map[string][]metric.RecordOption, len(words)+1)
 	for _, w := range append([]string{"retry"}, words...) {
@@ -220,5 +237,31 @@ func (o *observer) breaker(ctx context.Context, e retry.BreakerChangeInfo) {
 	}
 	if int(e.To) < len(o.ins.states) {
 		o.ins.state.Record(ctx, 1, o.ins.states[e.To]...)
+	}
+}
+
+// sharing records a Sharing event: the limit's gauge, a fallback counted
+// when it stopped sharing, and a span event on the span in ctx, if one is
+// recording. The events are rare (a shared store failing or coming back):
+// the attributes are built for each.
+func (o *observer) sharing(ctx context.Context, e retry.SharingInfo) {
+	ev := []attribute.KeyValue{LimitKindKey.String(e.Kind), LimitNameKey.String(e.Name)}
+	set := metric.WithAttributeSet(attribute.NewSet(append(append([]attribute.KeyValue(nil), o.ins.attrs...), ev...)...))
+	if e.Shared {
+		o.ins.shared.Record(ctx, 1, set)
+	} else {
+		o.ins.fellBack.Add(ctx, 1, set)
+		o.ins.shared.Record(ctx, 0, set)
+	}
+	span := trace.SpanFromContext(ctx)
+	switch {
+	case !span.IsRecording():
+	case e.Shared:
+		span.AddEvent("retry.limit.rejoined", trace.WithAttributes(ev...))
+	default:
+		if e.Err != nil {
+			ev = append(ev, LimitErrorKey.String(e.Err.Error()))
+		}
+		span.AddEvent("retry.limit.fallback", trace.WithAttributes(ev...))
 	}
 }

@@ -91,7 +91,7 @@ func TestBudgetForeignKey(t *testing.T) {
 	require.NoError(t, c.Set(ctx, k("string"), "hello", 0).Err())
 	require.NoError(t, c.RPush(ctx, k("list"), "a", "b").Err())
 	require.NoError(t, c.HSet(ctx, k("hash"), "user", "ada").Err())
-	require.NoError(t, c.HSet(ctx, k("garbage"), "cfg", "v1 capacity=10 per-success=0 per-second=0 retry-cost=0 timeout-cost=0 threshold=0", "tok", "lots", "at", "now").Err())
+	require.NoError(t, c.HSet(ctx, k("garbage"), "cfg", "v1 capacity=10 per-success=0 per-second=0 retry-cost=1 timeout-cost=1 threshold=0", "tok", "lots", "at", "now").Err())
 	for name, want := range map[string]string{
 		"string": "is not a hash", "list": "is not a hash", "hash": "did not make", "garbage": "not a budget",
 	} {
@@ -137,4 +137,37 @@ func TestBudgetGarbageAtRuntime(t *testing.T) {
 	e = ev.next(t, 5*time.Second)
 	assert.False(t, e.Shared)
 	assert.ErrorContains(t, e.Err, "is not a hash")
+}
+
+// Processes that give the same configuration, one with a default left at
+// zero and another with the default written out, share the limit: the
+// key records the configuration with its defaults filled in.
+func TestSameConfigurationWrittenOtherwise(t *testing.T) {
+	addr := redisAddr(t)
+	c := newClient(t, addr)
+	prefix := newPrefix(t, c)
+	f1, f2 := newFleet(t, c, redisretry.Options{Prefix: prefix}), newFleet(t, c, redisretry.Options{Prefix: prefix})
+	for name, tc := range map[string]struct{ a, b retry.BudgetConfig }{
+		"retry-cost":   {retry.BudgetConfig{Capacity: 10}, retry.BudgetConfig{Capacity: 10, RetryCost: 1}},
+		"timeout-cost": {retry.BudgetConfig{Capacity: 10, RetryCost: 2}, retry.BudgetConfig{Capacity: 10, RetryCost: 2, TimeoutCost: 2}},
+	} {
+		_, err := f1.Budget(name, tc.a)
+		require.NoError(t, err, name)
+		_, err = f2.Budget(name, tc.b)
+		assert.NoError(t, err, name)
+	}
+	for name, tc := range map[string]struct{ a, b retry.BreakerConfig }{
+		"probes":  {retry.BreakerConfig{}, retry.BreakerConfig{HalfOpenProbes: retry.DefaultHalfOpenProbes}},
+		"window":  {retry.BreakerConfig{FailureRate: 0.5}, retry.BreakerConfig{FailureRate: 0.5, Window: retry.DefaultWindow}},
+		"minimum": {retry.BreakerConfig{FailureRate: 0.5}, retry.BreakerConfig{FailureRate: 0.5, MinimumCalls: retry.DefaultMinimumCalls}},
+	} {
+		_, err := f1.Breaker(name, tc.a)
+		require.NoError(t, err, name)
+		_, err = f2.Breaker(name, tc.b)
+		assert.NoError(t, err, name)
+	}
+	_, err := f1.Budget("other", retry.BudgetConfig{Capacity: 10})
+	require.NoError(t, err)
+	_, err = f2.Budget("other", retry.BudgetConfig{Capacity: 10, RetryCost: 2})
+	assert.ErrorContains(t, err, "configured otherwise", "a configuration that differs is still refused")
 }

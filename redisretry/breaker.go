@@ -80,8 +80,7 @@ func (f *Fleet) Breaker(name string, c retry.BreakerConfig) (*retry.Breaker, err
 	if err != nil {
 		return nil, fmt.Errorf("redisretry: Breaker %q: %w", name, err)
 	}
-	b.cfg = fmt.Sprintf("v1 failure-threshold=%d recovery=%v probes=%d failure-rate=%v window=%v minimum-calls=%d max-recovery=%v",
-		b.rules.threshold, b.rules.recovery, c.HalfOpenProbes, c.FailureRate, c.Window, b.rules.minCalls, c.MaxRecoveryTimeout)
+	b.cfg = breakerFingerprint(b.rules, c)
 	if err := f.add("breaker", name, b); err != nil {
 		return nil, err
 	}
@@ -89,6 +88,22 @@ func (f *Fleet) Breaker(name string, c retry.BreakerConfig) (*retry.Breaker, err
 		return nil, fmt.Errorf("redisretry: Breaker %q: %w", name, err)
 	}
 	return br, nil
+}
+
+// breakerFingerprint is the configuration as the breaker's key records
+// it, with the defaults filled in (r holds those of the rules): processes
+// that leave a default at zero and processes that write it out share the
+// breaker.
+func breakerFingerprint(r breakerRules, c retry.BreakerConfig) string {
+	probes, window := c.HalfOpenProbes, c.Window
+	if probes == 0 {
+		probes = retry.DefaultHalfOpenProbes
+	}
+	if c.FailureRate > 0 {
+		window = orDefault(window, retry.DefaultWindow)
+	}
+	return fmt.Sprintf("v1 failure-threshold=%d recovery=%v probes=%d failure-rate=%v window=%v minimum-calls=%d max-recovery=%v",
+		r.threshold, r.recovery, probes, c.FailureRate, window, r.minCalls, r.maxRecovery)
 }
 
 func (b *breaker) health() *health { return &b.h }

@@ -113,10 +113,10 @@ func TestBreakerInvalid(t *testing.T) {
 	require.NoError(t, c.Set(ctx, prefix+":{str}:breaker", "x", 0).Err())
 	_, err = f.Breaker("str", retry.BreakerConfig{})
 	assert.ErrorContains(t, err, "is not a hash")
-	require.NoError(t, c.HSet(ctx, prefix+":{junk}:breaker", "cfg", "v1 failure-threshold=5 recovery=30s probes=0 failure-rate=0 window=0s minimum-calls=0 max-recovery=0s", "st", "sideways").Err())
+	require.NoError(t, c.HSet(ctx, prefix+":{junk}:breaker", "cfg", "v1 failure-threshold=5 recovery=30s probes=1 failure-rate=0 window=0s minimum-calls=0 max-recovery=0s", "st", "sideways").Err())
 	_, err = f.Breaker("junk", retry.BreakerConfig{})
 	assert.ErrorContains(t, err, "not a breaker")
-	require.NoError(t, c.HSet(ctx, prefix+":{junk2}:breaker", "cfg", "v1 failure-threshold=5 recovery=30s probes=0 failure-rate=0 window=0s minimum-calls=0 max-recovery=0s", "p:zz", "lots").Err())
+	require.NoError(t, c.HSet(ctx, prefix+":{junk2}:breaker", "cfg", "v1 failure-threshold=5 recovery=30s probes=1 failure-rate=0 window=0s minimum-calls=0 max-recovery=0s", "p:zz", "lots").Err())
 	_, err = f.Breaker("junk2", retry.BreakerConfig{})
 	assert.ErrorContains(t, err, "not a breaker")
 }

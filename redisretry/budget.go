@@ -117,7 +117,7 @@ func (f *Fleet) newBudget(name string, c retry.BudgetConfig, opts []BudgetOption
 	b := &budget{
 		f:     f,
 		key:   key(f.prefix, name, "budget"),
-		cfg:   fingerprint(c),
+		cfg:   fingerprint(c, retryCost, timeoutCost),
 		rules: rules{capacity: toMicros(c.Capacity), threshold: toMicros(c.Threshold), rate: toMicros(c.PerSecond)},
 		cheap: int64(toMicros(math.Min(retryCost, timeoutCost))),
 		local: newBucket(rules{capacity: toMicros(fb.Capacity), threshold: toMicros(fb.Threshold), rate: toMicros(fb.PerSecond)}),
@@ -155,10 +155,13 @@ func sourceSet(c retry.BudgetConfig) error {
 // negative) to micro-tokens.
 func toMicros(v float64) float64 { return math.Round(v * 1e6) }
 
-// fingerprint is the configuration as the budget's key records it.
-func fingerprint(c retry.BudgetConfig) string {
+// fingerprint is the configuration as the budget's key records it, with
+// the costs' defaults filled in (retryCost and timeoutCost): processes
+// that leave a default at zero and processes that write it out share the
+// budget.
+func fingerprint(c retry.BudgetConfig, retryCost, timeoutCost float64) string {
 	return fmt.Sprintf("v1 capacity=%v per-success=%v per-second=%v retry-cost=%v timeout-cost=%v threshold=%v",
-		c.Capacity, c.PerSuccess, c.PerSecond, c.RetryCost, c.TimeoutCost, c.Threshold)
+		c.Capacity, c.PerSuccess, c.PerSecond, retryCost, timeoutCost, c.Threshold)
 }
 
 func (b *budget) health() *health { return &b.h }

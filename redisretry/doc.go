@@ -10,7 +10,7 @@
 // Begin, Failed, Succeeded) and every adapter (httpx, dbx, grpcx) use it
 // unchanged.
 //
-//	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
+//	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}, ContextTimeoutEnabled: true})
 //	fleet, err := redisretry.New(client, redisretry.Options{Prefix: "checkout"})
 //	...
 //	defer fleet.Close()
@@ -86,8 +86,12 @@
 // # When Redis fails
 //
 // Every exchange has a deadline, Options.Timeout (default 50ms), kept by
-// the fleet's goroutine whether or not the client lets contexts bound its
-// reads. When Redis does not answer in time, is unreachable, or answers
+// the fleet whether or not the client lets contexts bound its reads: once
+// an exchange has run for Timeout, every limit of the fleet decides alone,
+// even while the client goes on waiting for the reply (a client without
+// ContextTimeoutEnabled waits for its ReadTimeout, 3s by default, and
+// holds the fleet's goroutine meanwhile: set ContextTimeoutEnabled so that
+// Timeout frees it too). When Redis does not answer in time, is unreachable, or answers
 // with an error (including a key that holds something else), the limit
 // decides alone: a process's retries draw on a budget of its own
 // ([Fallback], by default the shared configuration), as if it had no

@@ -154,7 +154,7 @@ func (f *Fleet) Close() error {
 		for _, m := range members {
 			h := m.health()
 			if !h.local() {
-				if _, e := f.syncOne(m); e != nil && err == nil {
+				if _, e := f.syncOne(m, []member{m}); e != nil && err == nil {
 					err = fmt.Errorf("redisretry: Close: %s %q: %w", h.kind, h.name, e)
 				}
 			}
@@ -247,119 +247,5 @@ func (f *Fleet) isClosed() bool {
 func (f *Fleet) report(e retry.SharingInfo) {
 	if f.observer != nil && f.observer.Sharing != nil {
 		f.observer.Sharing(context.Background(), e)
-	}
-}
-
-// run is the fleet's goroutine: it serves the jobs calls ask for and syncs
-// every limit every interval, until Close.
-func (f *Fleet) run() {
-	defer close(f.done)
-	t := time.NewTicker(f.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-f.closing:
-			return
-		case j := <-f.jobs:
-			f.serve(j)
-		case <-t.C:
-			_ = f.syncAll()
-		case <-f.kick:
-			_ = f.syncAll()
-		}
-	}
-}
-
-// kickSync asks the fleet's goroutine for an exchange now, without
-// waiting.
-func (f *Fleet) kickSync() {
-	select {
-	case f.kick <- struct{}{}:
-	default:
-	}
-}
-
-// syncAll syncs every limit, each within Timeout, and returns the first
-// error.
-func (f *Fleet) syncAll() error {
-	f.mu.Lock()
-	members := f.members
-	f.mu.Unlock()
-	var first error
-	for _, m := range members {
-		if _, err := f.syncOne(m); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-// syncOne syncs m within Timeout. A failure, or an answer later than
-// Timeout, makes m decide alone; a timely answer makes it share again.
-func (f *Fleet) syncOne(m member) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	start := time.Now()
-	asked, err := m.sync(ctx)
-	if err == nil && asked && time.Since(start) > f.timeout {
-		err = errLate(f.timeout)
-	}
-	switch {
-	case err != nil:
-		m.health().down(err)
-	case asked:
-		m.health().up()
-	}
-	return asked, err
-}
-
-// errLate is the error of an exchange that took longer than d.
-func errLate(d time.Duration) error {
-	return fmt.Errorf("redisretry: Redis did not answer within %v: %w", d, context.DeadlineExceeded)
-}
-
-// A job is an exchange a call asks the fleet's goroutine for, and waits
-// for at most Timeout.
-type job struct {
-	do    func(ctx context.Context) // on the fleet's goroutine
-	late  func()                    // on the fleet's goroutine, when the asker gave up before do ended
-	state handover
-	done  chan struct{}
-}
-
-// ask runs j on the fleet's goroutine and reports whether it ended within
-// Timeout; when it did not, j.late runs once it ends.
-func (f *Fleet) ask(j *job) bool {
-	j.done = make(chan struct{})
-	t := time.NewTimer(f.timeout)
-	defer t.Stop()
-	select {
-	case f.jobs <- j:
-	case <-t.C:
-		return false // the goroutine is busy with an exchange that is late
-	case <-f.closing:
-		return false
-	}
-	select {
-	case <-j.done:
-		return true
-	case <-t.C:
-		if j.state.abandon() {
-			return false
-		}
-		<-j.done // delivered as the timer fired
-		return true
-	}
-}
-
-// serve runs j within Timeout, and hands its result over.
-func (f *Fleet) serve(j *job) {
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	j.do(ctx)
-	if j.state.deliver() {
-		close(j.done)
-	} else if j.late != nil {
-		j.late()
 	}
 }

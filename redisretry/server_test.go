@@ -73,13 +73,15 @@ func (s *redisServer) kill() {
 }
 
 // proxy is a loopback TCP proxy to a Redis server that can stall (hold
-// every byte until released) or add latency to every read.
+// every byte until released), add latency to every read, or cut (close
+// every connection, and each new one at once, until restored).
 type proxy struct {
 	l      net.Listener
 	target string
 	mu     sync.Mutex
 	stall  chan struct{} // closed: flowing; open: stalled
 	delay  time.Duration
+	cut    bool
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 }
@@ -123,6 +125,19 @@ func (p *proxy) setDelay(d time.Duration) {
 	p.delay = d
 }
 
+// setCut cuts every connection and refuses new ones (closing each once
+// accepted), or restores the traffic.
+func (p *proxy) setCut(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = on
+	if on {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+	}
+}
+
 func (p *proxy) gate() (chan struct{}, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -135,6 +150,13 @@ func (p *proxy) accept() {
 		c, err := p.l.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			_ = c.Close()
+			continue
 		}
 		u, err := net.Dial("tcp", p.target)
 		if err != nil {

@@ -91,7 +91,7 @@ func New(cfg Config, opts ...retry.Option) (*Retrier, error) {
 		r.clock = time.Now
 	}
 	// Neither derivation can fail: p is valid and the options are.
-	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll))
+	r.redecide, _ = p.With(retry.WithBackoff(retry.Constant(0)), retry.WithClassifier(retryAll), retry.WithBreaker(nil))
 	r.schedule, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
 		retry.WithNotify(nil), retry.WithMaxAttempts(0), retry.WithMaxElapsed(0), retry.WithClassifier(retryAll))
 	r.elapsed, _ = p.With(retry.WithBudget(nil), retry.WithBreaker(nil), retry.WithObserver(nil),
@@ -165,10 +165,14 @@ func (r *Retrier) now() time.Time { return r.clock() }
 // (its attempt has reached max_attempts), made after attempts attempts of
 // the policy (fewer than River's count after an operator's retry): r's
 // policy with those attempts as its limit, so that the run ends the job
-// with the policy's reason and the observer sees the end. Policies are
-// built once per distinct count.
+// with the policy's reason and the observer sees the end. A policy whose
+// own limit those attempts reach ends the job by itself and is returned
+// as it is; the others are built once per distinct count.
 func (r *Retrier) limited(job *rivertype.JobRow, attempts int) *retry.Policy {
 	if job.MaxAttempts <= 0 || job.Attempt < job.MaxAttempts || attempts <= 0 {
+		return r.policy
+	}
+	if limit := r.policy.MaxAttempts(); limit > 0 && limit <= attempts {
 		return r.policy
 	}
 	r.mu.Lock()

@@ -136,9 +136,11 @@ func (r *Retrier) failed(ctx, actx context.Context, job *rivertype.JobRow, apr r
 		r.handoff.put(job.ID, now.Add(v.Wait), now)
 		r.store(ctx, State{Progress: v.Next, Next: job.Attempt + 1})
 		return err
-	case errors.Is(v.Err, retry.ErrBudgetExhausted):
+	case errors.Is(v.Err, retry.ErrBudgetExhausted), errors.Is(v.Err, retry.ErrCircuitOpen):
 		// The run happened and failed: River records it as an attempt.
-		// The retry waits, and asks the budget again before it runs.
+		// The retry waits, and asks the budget again before it runs (the
+		// breaker, open past the wait, refused it before the budget was
+		// asked; it admits the run or defers the job again then).
 		next := v.Next
 		next.Prev = apr.Prev // the retry is decided again from the same previous wait
 		r.handoff.put(job.ID, now.Add(max(v.Next.Prev, r.minDefer)), now)

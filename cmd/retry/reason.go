@@ -21,7 +21,7 @@ func (c *config) stopReason(e *retry.Error, terminal string) string {
 	case errors.Is(e.Reason, retry.ErrMaxElapsed):
 		return "the next wait would end at or past -max-elapsed " + formatDuration(c.maxElapsed)
 	case errors.Is(e.Reason, retry.ErrHintTooLong):
-		return fmt.Sprintf("Retry-After %s exceeds -max-delay %s", formatDuration(e.RetryAfter), formatDuration(c.maxDelay))
+		return fmt.Sprintf("Retry-After %s exceeds -max-delay %s", formatDuration(e.Hint), formatDuration(c.maxDelay))
 	case errors.Is(e.Reason, retry.ErrPermanent), errors.Is(e.Reason, retry.ErrNotIdempotent):
 		return terminal
 	case errors.As(e.Reason, &se):
