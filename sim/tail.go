@@ -32,7 +32,8 @@ const MaxFanOut = 10_000
 // a request costs. A hedge is admitted by the client's policy as a retry:
 // the policy's attempt limit counts it, a budget charges it RetryCost
 // (through [retry.Policy.Failed] on the call's progress, which the engine
-// documents as deciding a retry again without telling the breaker), and a
+// documents as deciding a retry again without telling the breaker; the
+// wait it returns is not used: a hedge goes at the hedge delay), and a
 // breaker admits it ([retry.Policy.Begin]); the winner is reported with
 // Succeeded (the budget's deposit, the breaker's success) and the
 // cancelled losers with Failed under a done context, which counts them as
