@@ -13,7 +13,9 @@ import "time"
 // Changes made through it are changes of state like any other:
 // OnStateChange sees them, and the breaker's rules go on applying to its
 // own attempts. Its methods are safe for concurrent use with the breaker's
-// calls, and must not be called from OnStateChange.
+// calls, and must not be called from OnStateChange. The zero
+// BreakerControl drives no breaker: Open and Close do nothing, and Counts
+// returns zeros.
 type BreakerControl struct{ b *Breaker }
 
 // Open opens the circuit at now until the instant until, when it turns
@@ -22,6 +24,9 @@ type BreakerControl struct{ b *Breaker }
 // Stats().Opened.
 func (c BreakerControl) Open(now, until time.Time) {
 	b := c.b
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	clk := at(now)
@@ -37,6 +42,9 @@ func (c BreakerControl) Open(now, until time.Time) {
 // unless it is closed already.
 func (c BreakerControl) Close(now time.Time) {
 	b := c.b
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	clk := at(now)
@@ -51,6 +59,9 @@ func (c BreakerControl) Close(now time.Time) {
 // failure-rate rule).
 func (c BreakerControl) Counts(now time.Time) (consecutive, failures, attempts uint64) {
 	b := c.b
+	if b == nil {
+		return 0, 0, 0
+	}
 	if kindOf(b.st.Load()) == BreakerClosed {
 		consecutive = uint64(max(b.fails.Load(), 0))
 	}
@@ -60,4 +71,13 @@ func (c BreakerControl) Counts(now time.Time) (consecutive, failures, attempts u
 		}
 	}
 	return consecutive, failures, attempts
+}
+
+// Probing reports whether the circuit is half-open with probes in flight:
+// a recovery's probing is under way, and ends when they return. Code that
+// shares the breaker uses it to keep one process probing until its probes
+// end, rather than letting another start probes of its own meanwhile.
+func (c BreakerControl) Probing() bool {
+	s := c.b.st.Load()
+	return kindOf(s) == BreakerHalfOpen && inflightOf(s) > 0
 }

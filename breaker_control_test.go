@@ -77,3 +77,27 @@ func TestBreakerControlCounts(t *testing.T) {
 	c, _, _ = ctl.Counts(at0.Add(4 * time.Second))
 	assert.Zero(t, c, "no run while open")
 }
+
+// Probing is true while a half-open circuit has a probe in flight, and
+// only then: not while closed or open, not in a half-open period waiting
+// for its first probe, not once the probe returned.
+func TestBreakerControlProbing(t *testing.T) {
+	b, ctl, _ := controlled(t, BreakerConfig{FailureThreshold: 1, HalfOpenProbes: 2})
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	assert.False(t, ctl.Probing(), "closed")
+	ctl.Open(t0, t0.Add(time.Second))
+	assert.False(t, ctl.Probing(), "open")
+	clk := at(t0.Add(time.Second))
+	assert.Equal(t, BreakerHalfOpen, b.StateAt(clk.now()))
+	assert.False(t, ctl.Probing(), "half-open, no probe yet")
+	tk, ok := b.allow(&clk)
+	require.True(t, ok)
+	assert.True(t, ctl.Probing(), "a probe in flight")
+	tk2, ok := b.allow(&clk)
+	require.True(t, ok)
+	b.done(tk, outcomeSuccess, &clk, nil)
+	assert.True(t, ctl.Probing(), "the second probe still in flight")
+	b.done(tk2, outcomeSuccess, &clk, nil)
+	assert.Equal(t, BreakerClosed, b.StateAt(clk.now()))
+	assert.False(t, ctl.Probing(), "the probes closed it")
+}

@@ -9,8 +9,12 @@ import (
 // fleet of clients cannot turn a brief outage into a permanent one by
 // multiplying its own load. It is a token bucket of Capacity tokens that
 // starts full: each retry withdraws its cost (RetryCost, or TimeoutCost
-// after an attempt timeout) when the loop decides to retry, before the
-// wait, and nothing is refunded; each call that ends in success deposits
+// after an attempt timeout or an error marked [TimedOut]) when the loop
+// decides to retry, before the wait. A retry that happens is never
+// refunded, even when it fails or its wait is cut short; only a retry that
+// never begins because a hook of the call panicked (WithNotify, or an
+// observer's hook after the decision) gets its cost back. Each call that
+// ends in success deposits
 // PerSuccess; PerSecond refills it with time. It never holds more than
 // Capacity tokens and a withdrawal never takes it below Threshold (so
 // never below zero).

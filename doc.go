@@ -145,8 +145,9 @@
 // [Policy.Begin] admits an attempt at an instant, [Policy.Failed] decides
 // after a failure (a [Verdict]: retry after a wait, or stop with the
 // [*Error] Do would return), [Policy.Succeeded] reports a success. Each
-// attempt Begin admits is reported once: a second report, or a report on
-// the zero Progress, is refused and changes nothing. Between
+// attempt Begin admits is reported once: a second report
+// ([ErrDuplicateReport]), or a report on the zero Progress, is refused and
+// changes nothing. Between
 // attempts the call's state is a small [Progress] value that round-trips
 // through JSON or MarshalBinary, to be stored with the work. Nothing there
 // sleeps, starts a goroutine or reads the clock; the budget and the

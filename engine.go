@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 )
 
@@ -29,36 +28,8 @@ type Verdict struct {
 	// Err is nil when the call should be retried; otherwise the call is
 	// over and Err is the [*Error] that [Do] would return (Attempts, Last,
 	// Reason, Hint), or the error of a report the engine refused
-	// (wrapping [ErrInvalidConfig]; see Failed).
+	// ([ErrDuplicateReport], or wrapping [ErrInvalidConfig]; see Failed).
 	Err error
-}
-
-// admission is Begin's record of one admitted attempt. Every copy of the
-// Progress Begin returned points to it and holds its generation, so the
-// attempt is reported once, by whichever copy reports it first. The
-// generation moves on at the report, and again when the record is reused
-// for a later admission (records are pooled per policy, so that Begin
-// allocates nothing): a copy that reports late holds a generation that is
-// no longer the record's.
-type admission struct{ gen atomic.Uint64 }
-
-// newAdmission returns a record of a new admission and its generation.
-func (p *Policy) newAdmission() (*admission, uint64) {
-	a, _ := p.admissions.Get().(*admission)
-	if a == nil {
-		a = new(admission)
-	}
-	return a, a.gen.Add(1)
-}
-
-// claimAdmission marks the admission of generation gen reported, and reports
-// whether it was not yet; the record then goes back to the pool.
-func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
-	if !a.gen.CompareAndSwap(gen, gen+1) {
-		return false
-	}
-	p.admissions.Put(a)
-	return true
 }
 
 // Begin asks for admission of the next attempt of a call at now, and
@@ -72,16 +43,33 @@ func (p *Policy) claimAdmission(a *admission, gen uint64) bool {
 // engine applies no attempt timeout: the context is ctx, or the one an
 // observer's AttemptStart returned.
 //
+// A Progress that holds [WithMaxAttempts] attempts already is refused as
+// [Do] would have stopped its call, with an *Error of reason [ErrExhausted]
+// and no observer event (the call's Done was reported when the limit was
+// reached). The elapsed limit ([WithMaxElapsed]) is not checked here but
+// at the decision, by Failed, as Do checks it: a retry decided within the
+// limit begins even when it begins late (a queue that delivers it late, a
+// timer late on a loaded machine), and the next decision stops it.
+//
 // Every attempt Begin admits is reported exactly once, by Failed or
 // Succeeded, with the Progress Begin returned or any copy of it: a second
 // report of the same attempt (a message delivered twice to the code that
-// reports it) is refused with an error and changes nothing, and a
-// breaker's half-open probe holds its slot until the first report. An
-// attempt whose outcome you will never know (your handler panicked, the
-// process is stopping) is reported by Failed with a context that is done,
-// which counts it as nothing. Begin takes a Progress without a running
-// attempt: the zero Progress, a [Verdict]'s Next, or a decoded one; the
-// Progress of an attempt already begun is refused.
+// reports it) is refused with [ErrDuplicateReport] and changes nothing,
+// and a breaker's half-open probe holds its slot until the first report.
+// The report goes to this policy, or to one made from it by
+// [Policy.With] that keeps its breaker and budget; a report to a policy
+// with another breaker or budget is refused (an error wrapping
+// [ErrInvalidConfig]) and changes nothing. An attempt whose outcome you
+// will never know (your handler panicked, the process is stopping) is
+// reported by Failed with a context that is done, which counts it as
+// nothing. Begin takes a Progress without a running attempt: the zero
+// Progress, a [Verdict]'s Next, or a decoded one; the Progress of an
+// attempt already begun is refused.
+//
+// Begin remembers ctx and the context it returns with the admission: the
+// report decides on ctx, the caller's context, as Do decides on its
+// caller's context and not on the one an observer's AttemptStart returned;
+// the observer's hooks get the context Begin returned (see Failed).
 //
 // A context that is already done returns an *Error whose reason is
 // [context.Cause] of ctx. A nil ctx, a zero now, an invalid Progress
@@ -101,12 +89,15 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	case pr.Attempts == math.MaxInt-1:
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
+	if c := &p.cfg; c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts {
+		return ctx, pr, pr.stop(nil, ErrExhausted, 0)
+	}
 	clk := at(now)
 	actx, e := p.cfg.begin(ctx, &pr, nil, 0, &clk)
 	if e != nil {
 		return ctx, pr, e
 	}
-	pr.adm, pr.gen = p.newAdmission()
+	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
 }
 
@@ -115,12 +106,22 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // operation's own signals ([Permanent], [NotIdempotent], [After],
 // [TimedOut]) and the classifiers, the attempt limit, a hint against the
 // maximum delay, the wait (strategy, cap, jitter, decorrelated from
-// pr.Prev), the deadline of ctx and the elapsed limit measured from
-// pr.Start, the budget; it records the outcome in the breaker, and calls
-// the [WithNotify] hook before a retry. ctx is the one Begin returned (an
+// pr.Prev), the deadline of the caller's context and the elapsed limit
+// measured from pr.Start, the budget, and a breaker open past the wait; it
+// records the outcome in the breaker, and calls the [WithNotify] hook
+// before a retry.
+//
+// The contexts are Do's: the decision and the WithNotify hook use the
+// caller's context, the one given to Begin (remembered with the
+// admission), and the observer's hooks get the one Begin returned (an
 // observer's AttemptStart may have given it values of its own, such as a
-// span that AttemptEnd ends): once it is done, the call is over with
-// reason [context.Cause] of ctx, and the attempt counts as nothing.
+// span that AttemptEnd ends, or ended it). Pass ctx, your context now:
+// the one Begin returned, or yours. Once the caller's context is done, the
+// call is over with reason [context.Cause] of it, and the attempt counts
+// as nothing; so it is when ctx is done while the context Begin returned
+// is not (your own signal that the outcome is unknown), with the cause of
+// ctx. For a Progress without an admission (see below) ctx is the
+// caller's context and the hooks get it too.
 //
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
@@ -128,29 +129,41 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // timeout, at the budget's TimeoutCost.
 //
 // A report the engine refuses changes nothing (no budget, breaker, hook or
-// observer hears of it) and returns a Verdict whose Err wraps
-// [ErrInvalidConfig]: a second report of an attempt Begin admitted, by
-// this Progress or any copy (a consumer that may see an outcome twice
-// drops the second report on this error), and a report on the zero
-// Progress, whose attempt never began. A Progress without an admission
+// observer hears of it) and returns a Verdict whose Err says why: a second
+// report of an attempt Begin admitted, by this Progress or any copy, is
+// [ErrDuplicateReport] (a consumer that may see an outcome twice drops the
+// second report on it); a report on the zero Progress, whose attempt
+// never began, and a report to a policy with another breaker or budget
+// (see Begin) wrap [ErrInvalidConfig]. A Progress without an admission
 // that has attempts (a Verdict's Next, a decoded one) reports its latest
 // attempt again: the call's limits, wait and budget decide its retry, but
 // no breaker or AttemptEnd hears of it, and the engine cannot tell such a
 // report from a repeat; it is meant for deciding again after the first
-// report was lost (a worker that died). A nil err, a nil ctx, a zero now,
-// an invalid Progress, or a nil or zero policy end the call with an error
-// wrapping ErrInvalidConfig, and the attempt's admission is released,
-// counting as nothing.
+// report was lost (a worker that died). A zero Start in it (a store that
+// did not keep it) is taken as now, as Begin takes it.
+//
+// A nil err, a nil ctx, a zero now, an invalid Progress, or a nil or zero
+// policy end the call with an error wrapping ErrInvalidConfig. For an
+// admitted attempt the admission is released (the attempt counts as
+// nothing), and the observer hears of the end of the attempt and of the
+// call (AttemptEnd and Done, with that error as Err and Stop, and no
+// duration when now is zero), as every started call ends with one Done.
 func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Time) Verdict {
-	e := p.claim(ctx, &pr, now)
+	admitted := pr.adm != nil
+	r, e := p.claim(ctx, &pr, now)
 	if e == nil && err == nil {
-		e = p.release(&pr, "Failed with a nil error (a success is reported with Succeeded)")
+		const what = "Failed with a nil error (a success is reported with Succeeded)"
+		if admitted {
+			e = p.release(&pr, r, now, what)
+		} else {
+			e = pr.invalid(what) // a stored Progress: nothing was running
+		}
 	}
 	if e != nil {
 		return Verdict{Next: pr, Err: e}
 	}
 	clk := at(now)
-	wait, hint, stop := p.cfg.failed(ctx, ctx, &pr, err, false, &clk)
+	wait, hint, stop := p.cfg.failed(r.ctx, r.octx, &pr, err, false, &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if stop != nil {
 		v.Err = stop
@@ -160,67 +173,31 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 
 // Succeeded reports that the attempt admitted by [Policy.Begin] succeeded at
 // now: the budget receives its deposit and the breaker records a success.
-// ctx is the one Begin returned, which an observer's AttemptStart may have
-// given values of its own (a span), as for [Policy.Failed]. A report the
-// engine refuses (a second report of an admitted attempt, a report on the
-// zero Progress; see Failed) returns an error wrapping [ErrInvalidConfig]
-// and changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil
-// or zero policy return such an error and release the attempt's admission,
-// recording nothing. A success is recorded only for an attempt Begin
-// admitted in this process: a Progress without an admission (decoded from
-// storage, or a copy made before Begin) is refused in the same way, since
-// a success that was lost needs no second deposit; unlike [Policy.Failed],
-// which decides again the retry of a stored Progress whose report was lost.
+// The observer's hooks get the context Begin returned, as for
+// [Policy.Failed]; ctx is yours. A report the engine refuses (a second
+// report of an admitted attempt, [ErrDuplicateReport]; a report on the
+// zero Progress or to another policy; see Failed) returns its error and
+// changes nothing; a nil ctx, a zero now, an invalid Progress, or a nil or
+// zero policy return an error wrapping [ErrInvalidConfig], release the
+// attempt's admission, recording nothing, and report the end of the
+// attempt and of the call to the observer, as Failed does. A success is
+// recorded only for an attempt Begin admitted in this process: a Progress
+// without an admission (decoded from storage, or a copy made before
+// Begin) is refused in the same way, since a success that was lost needs
+// no second deposit; unlike [Policy.Failed], which decides again the
+// retry of a stored Progress whose report was lost.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	admitted := pr.adm != nil
-	if e := p.claim(ctx, &pr, now); e != nil {
+	r, e := p.claim(ctx, &pr, now)
+	if e != nil {
 		return e
 	}
 	if !admitted {
 		return pr.invalid("a success reported without an admission (a Progress decoded from storage carries none: call Begin, then report)")
 	}
 	clk := at(now)
-	p.cfg.succeeded(ctx, &pr, &clk)
+	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
-}
-
-// claim checks a report of the attempt pr holds, at now, and takes its
-// admission, if it has one: the returned *Error is nil when the report is
-// to be recorded. A second report of an admission, or a report on the zero
-// Progress, changes nothing; any other bad input releases the admission.
-// pr is left without it.
-func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) *Error {
-	e := p.check(ctx, pr, now)
-	adm, gen := pr.adm, pr.gen
-	pr.adm, pr.gen = nil, 0
-	switch {
-	case e != nil && (p == nil || !p.cfg.built):
-		return e // no policy, no breaker to release
-	case adm == nil && e != nil:
-		pr.held = false
-		return e
-	case adm == nil && pr.Attempts == 0:
-		return pr.invalid("a report of an attempt that was not begun (call Begin first)")
-	case adm == nil:
-		pr.held = false // a stored Progress: its latest attempt, without an admission
-		return nil
-	case !p.claimAdmission(adm, gen):
-		pr.held = false
-		return pr.invalid("a second report of the same attempt (Failed or Succeeded is called once per Begin)")
-	case e != nil:
-		var clk clock // a release reads no time; a bad now is never used
-		p.cfg.report(pr, outcomeNone, &clk)
-		return e
-	}
-	return nil
-}
-
-// release frees the admission of the attempt pr holds, which counts as
-// nothing, and returns the error of the bad report that ends the call.
-func (p *Policy) release(pr *Progress, what string) *Error {
-	var clk clock
-	p.cfg.report(pr, outcomeNone, &clk)
-	return pr.invalid(what)
 }
 
 // check reports why p cannot decide for a call with ctx and pr at now, if

@@ -46,7 +46,7 @@ func TestEngineSecondReportOfAProbe(t *testing.T) {
 	copied := a
 	for _, again := range []Progress{a, copied} {
 		err := p.Succeeded(actx, again, half)
-		require.ErrorIs(t, err, ErrInvalidConfig)
+		require.ErrorIs(t, err, ErrDuplicateReport)
 		assert.ErrorContains(t, err, "second report")
 	}
 	assert.Equal(t, BreakerHalfOpen, br.StateAt(half), "one success of two, the other probe still running")
@@ -66,7 +66,7 @@ func TestEngineSecondFailedReport(t *testing.T) {
 	v := p.Failed(ctx, pr, errProp, engineT0)
 	require.NoError(t, v.Err)
 	again := p.Failed(ctx, pr, errProp, engineT0)
-	require.ErrorIs(t, again.Err, ErrInvalidConfig)
+	require.ErrorIs(t, again.Err, ErrDuplicateReport)
 	assert.Equal(t, pr.Attempts, again.Next.Attempts)
 	assert.Nil(t, again.Next.adm, "a refused report hands back no admission")
 	assert.Equal(t, BreakerClosed, br.StateAt(engineT0), "one failure")
@@ -94,7 +94,7 @@ func TestEngineReportsOfNoAttempt(t *testing.T) {
 
 	ctx, next := begin(t, p, pr, engineT0)
 	require.NoError(t, p.Succeeded(ctx, next, engineT0))
-	assert.ErrorIs(t, p.Succeeded(ctx, next, engineT0), ErrInvalidConfig)
+	assert.ErrorIs(t, p.Succeeded(ctx, next, engineT0), ErrDuplicateReport)
 	err = p.Succeeded(ctx, Progress{}, engineT0)
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "not begun")
@@ -227,7 +227,7 @@ func runJobs(t *rapid.T, oks []bool, copies []int, seed uint64, once bool) jobRu
 			} else {
 				err = p.Failed(j.ctx, j.pr, errProp, now).Err
 			}
-			if err != nil && ReasonOf(err) == "invalid" {
+			if err != nil && ReasonOf(err) == "duplicate_report" {
 				r.refused++
 			}
 		}

@@ -39,6 +39,11 @@ var (
 	// configuration, or an argument of Do was invalid; the operation was not
 	// called.
 	ErrInvalidConfig = errors.New("retry: invalid configuration")
+	// ErrDuplicateReport: [Policy.Failed] or [Policy.Succeeded] was given
+	// an attempt that was reported already (by the same Progress or a
+	// copy: a message delivered twice). The report changed nothing; a
+	// consumer that may see an outcome twice drops it on this error.
+	ErrDuplicateReport = errors.New("retry: a second report of the same attempt")
 )
 
 // deadlineCause is the reason of a call whose context's deadline passed
@@ -73,8 +78,12 @@ var errPanicked = errors.New("retry: the attempt panicked")
 // errors.Is(err, ErrExhausted) can both hold for the same error.
 type Error struct {
 	// Attempts is the number of times the operation was called. It is 0
-	// when nothing was called: invalid configuration, a context that was
-	// already done, or a breaker that rejected the first attempt.
+	// when nothing was called: invalid configuration or arguments of Do, a
+	// context that was already done, or a breaker that rejected the first
+	// attempt. An error of the engine ([Policy.Begin], [Policy.Failed],
+	// [Policy.Succeeded]) carries the attempts of the Progress it was
+	// given, also when it refuses the report (ErrInvalidConfig,
+	// ErrDuplicateReport).
 	Attempts int
 	// Last is the error the last attempt returned, with the Permanent or
 	// After wrapper removed; nil when Attempts is 0.
@@ -156,6 +165,8 @@ func (e *Error) Unwrap() []error {
 //	circuit_open   ErrCircuitOpen
 //	hint_too_long  ErrHintTooLong
 //	invalid        ErrInvalidConfig
+//	duplicate_report ErrDuplicateReport (the engine's second report of an
+//	               attempt)
 //	deadline       context.DeadlineExceeded (the context's deadline passed,
 //	               with or without a cause of its own, or left no room
 //	               for the next wait)
@@ -194,6 +205,8 @@ func ReasonOf(err error) string {
 		return "hint_too_long"
 	case errors.Is(reason, ErrInvalidConfig):
 		return "invalid"
+	case errors.Is(reason, ErrDuplicateReport):
+		return "duplicate_report"
 	case reason == errPanicked:
 		return "panic"
 	case errors.Is(reason, context.DeadlineExceeded):

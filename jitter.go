@@ -37,7 +37,9 @@ const (
 )
 
 // The jitter modes. They are values, not constants, because Jitter is a
-// struct; do not assign to them.
+// struct; do not assign to them. A policy reads the mode a Jitter holds,
+// never these variables, so an assignment to one does not change the
+// policies that use it.
 var (
 	// NoJitter waits exactly the base delay.
 	NoJitter = Jitter{}
@@ -100,12 +102,12 @@ func (j Jitter) validate() error {
 func (j Jitter) apply(r *lockedRand, base, prev, first, limit time.Duration) time.Duration {
 	var d time.Duration
 	switch {
-	case j == FullJitter:
+	case j.mode == jitterFull:
 		d = r.between(0, base)
-	case j == EqualJitter:
+	case j.mode == jitterEqual:
 		half := base / 2
 		d = half + r.between(0, base-half)
-	case j == DecorrelatedJitter:
+	case j.mode == jitterDecorrelated:
 		d = r.between(first, max(first, satMul3(prev)))
 	case j.proportional():
 		d = scale(base, r.float64Between(1-j.fraction(), 1+j.fraction()))

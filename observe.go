@@ -91,7 +91,7 @@ func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock)
 // when the WithNotify hook panics.
 func (c *config) observeFailed(ctx context.Context, pr *Progress, err error, wait, hint time.Duration, stop *Error, timedOut bool, clk *clock) {
 	if stop == nil {
-		pr.waited += wait
+		pr.waited = time.Duration(satAdd(int64(pr.waited), int64(wait)))
 		if c.budget != nil {
 			c.observeRetryRefunding(ctx, pr, err, wait, hint, timedOut, clk)
 			return
@@ -144,7 +144,7 @@ func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, 
 	pr.started = false
 	if f := c.observer.AttemptEnd; f != nil && started {
 		f(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err,
-			Duration: clk.since(pr.Start) - pr.began, Stop: stop})
+			Duration: max(clk.since(pr.Start)-pr.began, 0), Stop: stop})
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 // second report of an attempt, is refused and no observer hears of it; a
 // stored Progress reported without Begin gets the call's events but no
 // AttemptEnd (an observer would end a span it never started); a report
-// with bad input ends the attempt (it counts as nothing) and gets no
-// AttemptEnd either (an observer would end it with a made-up outcome).
+// with bad input ends the attempt (it counts as nothing) and the call: the
+// observer gets AttemptEnd and Done with the report's error (review of the
+// engine: every started call ends with one Done).
 func TestObserverNoEndWithoutStart(t *testing.T) {
 	errA := errors.New("a")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -48,18 +49,20 @@ func TestObserverNoEndWithoutStart(t *testing.T) {
 	require.NoError(t, err)
 	v = p.Failed(ctx, pr, nil, now) // invalid: a nil error
 	require.ErrorIs(t, v.Err, retry.ErrInvalidConfig)
-	assert.Equal(t, []string{"start 1/2"}, r.events)
+	assert.Equal(t, []string{"start 1/2",
+		"end 1 ctx=1 err=retry: invalid configuration: Failed with a nil error (a success is reported with Succeeded) after 1 attempt stop=invalid",
+		"done 1 invalid waited=0s elapsed=0s"}, r.events, "a started call ends with one Done")
+	r.events = nil
 	err = p.Succeeded(ctx, pr, now)
-	require.ErrorIs(t, err, retry.ErrInvalidConfig, "the bad report ended the attempt")
-	assert.ErrorContains(t, err, "second report")
-	assert.Equal(t, []string{"start 1/2"}, r.events)
+	require.ErrorIs(t, err, retry.ErrDuplicateReport, "the bad report ended the attempt")
+	assert.Empty(t, r.events)
 
 	r.events = nil
 	ctx, pr, err = p.Begin(context.Background(), retry.Progress{}, now)
 	require.NoError(t, err)
 	require.NoError(t, p.Succeeded(ctx, pr, now))
-	require.ErrorIs(t, p.Succeeded(ctx, pr, now), retry.ErrInvalidConfig)
-	require.ErrorIs(t, p.Failed(ctx, pr, errA, now).Err, retry.ErrInvalidConfig)
+	require.ErrorIs(t, p.Succeeded(ctx, pr, now), retry.ErrDuplicateReport)
+	require.ErrorIs(t, p.Failed(ctx, pr, errA, now).Err, retry.ErrDuplicateReport)
 	assert.Equal(t, []string{"start 1/2", "end 1 ctx=1 err=<nil> stop=-", "done 1 success waited=0s elapsed=0s"}, r.events,
 		"the second and third reports are not heard")
 }

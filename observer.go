@@ -92,7 +92,9 @@ type AttemptEndInfo struct {
 	// wrapper; nil when it succeeded.
 	Err error
 	// Duration is the time the attempt ran, as measured by the clock
-	// readings the call was given.
+	// readings the call was given; never negative: an instant given to
+	// the engine's report that is earlier than the one given to Begin (a
+	// clock stepped back) makes it 0.
 	Duration time.Duration
 	// Stop is the error that ends the call after this attempt (an
 	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried:
@@ -146,7 +148,8 @@ type DoneInfo struct {
 	Err error
 	// Waited is the sum of the waits between the attempts: those decided,
 	// except that of a wait in [Do] cut short by the end of the context
-	// only the part slept counts.
+	// only the part slept counts. The sum saturates at the largest
+	// Duration instead of wrapping.
 	Waited time.Duration
 	// Elapsed is the time since the call's first attempt began, 0 when
 	// none ran.

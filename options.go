@@ -53,7 +53,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: FullJitter}
+	return config{maxAttempts: DefaultMaxAttempts, maxDelay: DefaultMaxDelay, jitter: Jitter{jitterFull}}
 }
 
 // settle derives what the loop can know in advance once every option is
@@ -87,11 +87,12 @@ func zeroDelays(s Strategy) bool {
 }
 
 // lean reports whether a call needs nothing before its first attempt (no
-// clock, no attempt context) and nothing after a success, so that Do can
-// take its fast path. Every feature that acts on the first attempt or on a
-// success must make it false.
+// clock, no attempt context) and nothing after a success but a budget's
+// deposit, so that Do can take its fast path (which takes the attempt
+// step's succeeded when there is a budget). Every other feature that acts
+// on the first attempt or on a success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.budget == nil && c.breaker == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.breaker == nil
 }
 
 type (

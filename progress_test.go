@@ -169,7 +169,7 @@ func engineTakes(t *testing.T, pr Progress) {
 	if v.Err == nil {
 		require.Less(t, now.Add(v.Wait).Sub(v.Next.Start), limit, "a retry whose wait ends past the elapsed limit")
 	}
-	require.ErrorIs(t, p.Failed(ctx, next, errProp, now).Err, ErrInvalidConfig, "a second report")
+	require.ErrorIs(t, p.Failed(ctx, next, errProp, now).Err, ErrDuplicateReport, "a second report")
 	require.Equal(t, BreakerStats{Failures: 1, Opened: 1}, br.Stats(), "one failure recorded")
 }
 

@@ -26,9 +26,13 @@ func Do[T any](ctx context.Context, op func(context.Context) (T, error), opts ..
 	}
 	if cfg.isLean && ctx != nil && op != nil && ctx.Err() == nil {
 		// The hot path: a prebuilt policy with nothing to set up before the
-		// first attempt and nothing to record after a success.
+		// first attempt and nothing to record after a success but a
+		// budget's deposit.
 		v, err := op(ctx)
 		if err == nil {
+			if cfg.budget != nil {
+				leanSucceeded(ctx, cfg)
+			}
 			return v, nil
 		}
 		l := loop{ctx: ctx, pr: Progress{Attempts: 1}}
@@ -69,4 +73,14 @@ func policyConfig(opts []Option) *config {
 		}
 	}
 	return nil
+}
+
+// leanSucceeded takes the attempt step's succeeded for the first attempt
+// of a lean call (see config.lean), which succeeded: with nothing but a
+// budget, the budget's deposit. It is kept out of Do so that Do stays
+// small.
+func leanSucceeded(ctx context.Context, cfg *config) {
+	pr := Progress{Attempts: 1}
+	var clk clock
+	cfg.succeeded(ctx, &pr, &clk)
 }

@@ -71,11 +71,11 @@ func (c *config) base(n int) time.Duration {
 // wait returns the jittered wait before retry n, given the previous wait.
 func (c *config) wait(n int, prev time.Duration) time.Duration {
 	base := c.base(n)
-	if base == 0 && c.jitter != DecorrelatedJitter {
+	if base == 0 && c.jitter.mode != jitterDecorrelated {
 		return 0 // every other mode maps a zero base to a zero wait
 	}
 	first := base
-	if n != 1 && c.jitter == DecorrelatedJitter {
+	if n != 1 && c.jitter.mode == jitterDecorrelated {
 		first = c.base(1)
 	}
 	if n == 1 {
@@ -87,7 +87,7 @@ func (c *config) wait(n int, prev time.Duration) time.Duration {
 // hintWait returns the wait for a server hint: the hint plus a full-jitter
 // spread of retry n's base delay, or exactly the hint.
 func (c *config) hintWait(n int, hint time.Duration) time.Duration {
-	if c.exactHints || c.jitter == NoJitter {
+	if c.exactHints || c.jitter.mode == jitterNone {
 		return hint
 	}
 	spread := c.rand.between(0, c.base(n))

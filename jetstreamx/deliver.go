@@ -103,6 +103,8 @@ func (r *Retrier) deliver(ctx context.Context, lim consumerLimits, h Handler, ms
 		d.end(err, pr) // a progress the engine refuses (a count at its largest)
 	case errors.Is(err, retry.ErrCircuitOpen):
 		d.refused(pr, err)
+	case errors.Is(err, retry.ErrExhausted): // the stored progress holds every attempt allowed
+		d.end(err, pr)
 	case err != nil: // the consumer is stopping
 		d.deferTo(State{Progress: pr, Deferred: err.Error()}, max(r.scheduledWait(pr, now), r.minDefer), err)
 	default:

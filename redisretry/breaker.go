@@ -146,7 +146,7 @@ func (b *breaker) sync(ctx context.Context) (bool, error) {
 	now := time.Now()
 	c, f, n := b.ctl.Counts(now)
 	name := [...]string{noEvent: "", openEvent: "open", closeEvent: "close"}[ev]
-	st, err := runBreaker(ctx, b.f.client, b, [3]uint64{c, f, n}, name, mrand.Float64())
+	st, err := runBreaker(ctx, b.f.client, b, [3]uint64{c, f, n}, name, mrand.Float64(), b.ctl.Probing())
 	if err != nil {
 		b.event.CompareAndSwap(noEvent, ev) // send it again next time
 		return true, fmt.Errorf("redisretry: breaker %q: %w", b.h.name, err)

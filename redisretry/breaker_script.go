@@ -15,7 +15,8 @@ import (
 // closed it), adds up the counts of the processes heard from recently and
 // applies the rules to the sums, turns an open breaker half-open once its
 // time is up, and names the one process whose breaker runs the probes
-// (the leader, for a lease: when it runs out before the probes closed or
+// (the leader, for a lease, renewed at each of its exchanges while its
+// probes are in flight: when it runs out before the probes closed or
 // reopened the breaker, say because the leader has no traffic, the next
 // process to sync leads). The state is one
 // hash: cfg, st, gen (bumped at every change), until and lu (server ms: the
@@ -25,7 +26,8 @@ import (
 // KEYS[1]: the breaker's key. ARGV: cfg, id, consecutive, failures,
 // attempts, threshold, rate, minimum calls, stale (ms), recovery (ms),
 // max recovery (ms), jitter (a number in [0, 1)), event ("", "open" or
-// "close"), leader lease (ms), expiry (ms). It returns {st, gen, ms until
+// "close"), leader lease (ms), expiry (ms), probing ("1" when the process's
+// breaker has probes in flight). It returns {st, gen, ms until
 // the end of the open time, "1" when the process leads the probes}.
 var breakerScript = redis.NewScript(`
 local h = redis.pcall('HGETALL', KEYS[1])
@@ -96,7 +98,9 @@ end
 if st == 'open' and now >= untl then
   st, gen, leader = 'half-open', gen + 1, ''
 end
-if st == 'half-open' and (leader == '' or lu < now) then
+if st == 'half-open' and leader == id and ARGV[16] == '1' then
+  lu = now + tonumber(ARGV[14])
+elseif st == 'half-open' and (leader == '' or lu < now) then
   leader, lu, gen = id, now + tonumber(ARGV[14]), gen + 1
 end
 redis.call('HSET', KEYS[1], 'cfg', ARGV[1], 'st', st, 'gen', string.format('%.0f', gen), 'until', string.format('%.0f', untl),
@@ -116,11 +120,11 @@ type fleetState struct {
 }
 
 // runBreaker runs breakerScript for b with the process's counts and event.
-func runBreaker(ctx context.Context, c redis.UniversalClient, b *breaker, counts [3]uint64, event string, jitter float64) (fleetState, error) {
+func runBreaker(ctx context.Context, c redis.UniversalClient, b *breaker, counts [3]uint64, event string, jitter float64, probing bool) (fleetState, error) {
 	r := b.rules
 	v, err := breakerScript.Run(ctx, c, []string{b.key}, b.cfg, b.id, counts[0], counts[1], counts[2],
 		r.threshold, r.rate, r.minCalls, b.stale().Milliseconds(), r.recovery.Milliseconds(), r.maxRecovery.Milliseconds(),
-		jitter, event, b.leaderLease().Milliseconds(), b.f.expire.Milliseconds()).StringSlice()
+		jitter, event, b.leaderLease().Milliseconds(), b.f.expire.Milliseconds(), flag(probing)).StringSlice()
 	if err != nil {
 		return fleetState{}, err
 	}
@@ -133,4 +137,12 @@ func runBreaker(ctx context.Context, c redis.UniversalClient, b *breaker, counts
 		return fleetState{}, fmt.Errorf("redisretry: %s: the breaker script answered %q", b.key, v)
 	}
 	return fleetState{st: v[0], gen: gen, left: left, leads: v[3] == "1"}, nil
+}
+
+// flag is "1" for true and "0" for false, as the script reads a flag.
+func flag(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
 }

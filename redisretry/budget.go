@@ -195,7 +195,9 @@ func (b *budget) Draw(now time.Time, need, room float64) float64 {
 	}
 	switch {
 	case !b.f.ask(j):
-		b.h.down(errLate(b.f.timeout))
+		if !b.f.isClosed() { // a Close under way is no failure of Redis's: no event
+			b.h.down(errLate(b.f.timeout))
+		}
 	case err != nil:
 		b.h.down(err)
 	default:

@@ -61,12 +61,28 @@
 // every exchange the process sends what its rules look at (its failures in
 // a row, and the failures and attempts of its failure-rate window), and
 // the script applies the rules to the sums over the processes heard from
-// within the last three exchanges: the consecutive rule counts each
-// process's failures since its own last success, added up; the
-// failure-rate rule the fleet's failures over the fleet's attempts, once
-// they reach MinimumCalls. A trip opens the breaker in every process at
-// its next exchange. A process whose own rules trip its breaker (its sum
-// alone crossed the rule) sends it at once, and the fleet opens too.
+// within the last three exchanges.
+//
+// The consecutive rule adds up runs: each process sends its failures since
+// its own last success, and the fleet opens when the runs last sent add up
+// to FailureThreshold. A success resets the run of the process that made
+// it, never another's: a successful call sends nothing (that is what
+// keeps it free), so the fleet cannot place it among the other processes'
+// failures. Hence FailureThreshold failures in a row across the fleet, with
+// no success anywhere between them, always open it, as they would open one
+// retry.Breaker that saw every attempt; and runs also add up across a
+// success made elsewhere, which that one breaker would have taken as the
+// end of the run: with FailureThreshold 4, two failures in one process,
+// then a success and two failures in another, open the fleet's breaker.
+// The failure-rate rule divides the fleet's failures by the fleet's
+// attempts (the windows added up), once they reach MinimumCalls.
+//
+// A trip opens the breaker in every process at its next exchange. A
+// process whose own rules trip its breaker sends it at once, and the fleet
+// opens too. For the consecutive rule that changes nothing (a process's
+// run is part of the sum); for the failure-rate rule it means that one
+// process whose own window reaches MinimumCalls at the failure rate opens
+// the fleet's breaker, even while the fleet's rate is below it.
 //
 // So an open state reaches every process within 2 × (SyncInterval +
 // Timeout) of the failure that crossed a rule (one exchange carries the
@@ -76,8 +92,12 @@
 // the script), the fleet names one process to probe: its breaker turns
 // half-open and runs HalfOpenProbes probes, the other processes' stay open.
 // Its probes' successes close the breaker for the fleet, a failure opens
-// it again; a process named that does not report within its lease (three
-// exchanges: it has no traffic, or died) is replaced by the next. A
+// it again. The process named keeps the role for a lease of
+// 3 × (SyncInterval + Timeout), renewed by each of its exchanges while it
+// has probes in flight, however slow they are; a process named that
+// starts no probe within its lease (it has no traffic, or died), or whose
+// probes ended without closing or reopening the breaker (HalfOpenProbes
+// above 1, and not enough traffic), is replaced by the next. A
 // breaker exchanges every SyncInterval, whatever its traffic: that is how
 // it learns the fleet opened (a process that makes few calls may want a
 // longer SyncInterval). OnStateChange sees every change, the fleet's
@@ -125,5 +145,8 @@
 //
 // A Fleet owns one goroutine, for all its limits: it makes the periodic
 // exchanges and the draws retries ask for (a call never starts a
-// goroutine). [Fleet.Close] stops it after a last exchange.
+// goroutine). An exchange that runs past Timeout has its limits' Sharing
+// events sent from a timer's goroutine, which ends before the exchange
+// returns. [Fleet.Close] stops the fleet's goroutine after a last
+// exchange; nothing the fleet started outlives it.
 package redisretry

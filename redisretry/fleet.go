@@ -36,7 +36,10 @@ type Options struct {
 	// (deposits, failure counts) and reads the shared state (whether the
 	// shared budget has tokens, the shared breaker's state). It bounds how
 	// stale a process's view of the others is. Default 100ms; at least
-	// 1ms.
+	// 1ms. The processes that share a breaker must give the same
+	// SyncInterval and Timeout: the one that exchanges drops the counts of
+	// another it has not heard from within 3 × (SyncInterval + Timeout) of
+	// its own, and names the next process to probe after that long.
 	SyncInterval time.Duration
 	// Expire is how long Redis keeps the state of a limit that no process
 	// exchanges with: every exchange renews it. Default 10m; at least
@@ -45,9 +48,12 @@ type Options struct {
 	// Observer, when not nil, receives [retry.Observer].Sharing events:
 	// a limit that stops sharing (Redis failed, or did not answer within
 	// Timeout) and decides alone, and one that shares again. They are
-	// called from the fleet's goroutine or from the call that noticed the
-	// failure, one limit's in order; a hook that panics panics that
-	// goroutine.
+	// called from the fleet's goroutine, from the call that noticed the
+	// failure, or from a timer's goroutine when an exchange has run for
+	// Timeout, one limit's in order; the fleet's goroutine waits for a hook
+	// called from a timer's before it goes on. A hook that panics panics
+	// that goroutine: outside a call, the process crashes. The same holds
+	// for a breaker's OnStateChange when the fleet changes its state.
 	Observer *retry.Observer
 }
 

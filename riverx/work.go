@@ -71,8 +71,11 @@ func (r *Retrier) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 	}
 	actx, apr, err := r.policy.Begin(ctx, pr, now)
 	if err != nil {
-		if errors.Is(err, retry.ErrCircuitOpen) {
+		switch {
+		case errors.Is(err, retry.ErrCircuitOpen):
 			return r.deferJob(ctx, job, pr, err, now)
+		case errors.Is(err, retry.ErrExhausted): // the stored progress holds every attempt allowed
+			return r.end(ctx, job, pr, err)
 		}
 		return err // the context is done (River is stopping), or the progress is invalid
 	}
