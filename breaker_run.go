@@ -82,7 +82,7 @@ func runOutcome(ctx context.Context, err error) outcome {
 	case ctx.Err() != nil:
 		return outcomeNone
 	}
-	sig, terminal, _ := judge(chain{}, err, false)
+	sig, terminal, _ := judge(&chain{}, err, false)
 	return breakerOutcome(sig, terminal)
 }
 

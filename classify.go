@@ -109,6 +109,14 @@ var retryOns, stopOns internTable[error, Classifier]
 
 // retryOn is RetryOn(target).
 func retryOn(target error) Classifier {
+	if internable(target) {
+		return func(err error) Class {
+			if isTarget(err, target) {
+				return Retryable
+			}
+			return Terminal
+		}
+	}
 	return func(err error) Class {
 		if errors.Is(err, target) {
 			return Retryable
@@ -119,12 +127,36 @@ func retryOn(target error) Classifier {
 
 // stopOn is StopOn(target).
 func stopOn(target error) Classifier {
+	if internable(target) {
+		return func(err error) Class {
+			if isTarget(err, target) {
+				return Terminal
+			}
+			return Unclassified
+		}
+	}
 	return func(err error) Class {
 		if errors.Is(err, target) {
 			return Terminal
 		}
 		return Unclassified
 	}
+}
+
+// isTarget is errors.Is(err, target) for an internable target (non-nil,
+// of a type == compares without a panic): an error that wraps nothing and
+// has no Is method matches only by ==, which costs one comparison and one
+// type switch instead of errors.Is's walk. Any other error takes
+// errors.Is.
+func isTarget(err, target error) bool {
+	if err == target {
+		return true
+	}
+	switch err.(type) {
+	case interface{ Is(error) bool }, interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		return errors.Is(err, target)
+	}
+	return false
 }
 
 // internable reports whether the classifier of target can be kept in a

@@ -21,7 +21,7 @@ import (
 // [NotIdempotent]. marked says a [TimedOut] mark is anywhere in err's
 // chain, even under a signal that decides (TimedOut(After(d, err))): the
 // attempt ran out of its time, and the budget charges TimeoutCost.
-func judge(ch chain, err error, timedOut bool) (sig *signal, terminal, marked bool) {
+func judge(ch *chain, err error, timedOut bool) (sig *signal, terminal, marked bool) {
 	sig, self, marked := inspect(err)
 	switch {
 	case sig != nil:
@@ -31,7 +31,7 @@ func judge(ch chain, err error, timedOut bool) (sig *signal, terminal, marked bo
 	case ch.empty():
 		return nil, self == Terminal, marked
 	}
-	return nil, classify(ch, err, self) != Retryable, marked
+	return nil, classify(*ch, err, self) != Retryable, marked
 }
 
 // breakerOutcome is what a judged error tells the breaker: a stop means
@@ -62,8 +62,20 @@ func (c *config) decide(ctx context.Context, pr *Progress, err error, timedOut b
 	if pr.held {
 		sig, terminal, marked = c.judgeAttempt(pr, err, timedOut, clk)
 	} else {
-		sig, terminal, marked = judge(c.classifiers, err, timedOut)
+		sig, terminal, marked = judge(&c.classifiers, err, timedOut)
 	}
+	if sig == nil && !terminal && c.instant && c.breaker == nil && (c.maxAttempts == 0 || pr.Attempts < c.maxAttempts) {
+		pr.Prev = 0 // a zero wait, no limit on time, no budget, no hook, no breaker
+		return 0, 0, nil
+	}
+	return c.decideJudged(ctx, pr, err, sig, terminal, marked, timedOut, clk)
+}
+
+// decideJudged is decide once err is judged (sig, terminal, marked), past
+// the common case of an instant retry without a breaker, which decide
+// takes itself so that a retry with nothing to decide pays for a small
+// function.
+func (c *config) decideJudged(ctx context.Context, pr *Progress, err error, sig *signal, terminal, marked, timedOut bool, clk *clock) (wait, hint time.Duration, stop *Error) {
 	hinted := sig != nil && sig.hinted
 	if hinted {
 		hint = sig.hint
@@ -108,7 +120,7 @@ func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock
 	if pr.ticket.probe() {
 		return c.judgeProbe(pr, err, timedOut, clk)
 	}
-	sig, terminal, marked = judge(c.classifiers, err, timedOut)
+	sig, terminal, marked = judge(&c.classifiers, err, timedOut)
 	c.report(pr, breakerOutcome(sig, terminal), clk)
 	return sig, terminal, marked
 }
@@ -119,7 +131,7 @@ func (c *config) judgeAttempt(pr *Progress, err error, timedOut bool, clk *clock
 func (c *config) judgeProbe(pr *Progress, err error, timedOut bool, clk *clock) (sig *signal, terminal, marked bool) {
 	o := outcomeNone
 	defer func() { c.report(pr, o, clk) }()
-	sig, terminal, marked = judge(c.classifiers, err, timedOut)
+	sig, terminal, marked = judge(&c.classifiers, err, timedOut)
 	o = breakerOutcome(sig, terminal)
 	return sig, terminal, marked
 }

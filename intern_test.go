@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -194,4 +195,48 @@ func TestZeroDelays(t *testing.T) {
 			}
 		}
 	}
+}
+
+// errIs is an error with an Is method that matches any errNumber.
+type errIs struct{}
+
+func (errIs) Error() string        { return "is any number" }
+func (errIs) Is(target error) bool { _, ok := target.(errNumber); return ok }
+
+// TestIsTargetProperty: isTarget is errors.Is for every internable target,
+// on error trees of sentinels, numbers, wrapping, joining and Is methods.
+func TestIsTargetProperty(t *testing.T) {
+	sentinels := []error{errors.New("a"), errors.New("b"), errNumber(1), errNumber(2), errIs{}, errStruct{}}
+	var tree func(t *rapid.T, depth int) error
+	tree = func(t *rapid.T, depth int) error {
+		kind := rapid.IntRange(0, 4).Draw(t, "kind")
+		if depth > 3 {
+			kind = 0
+		}
+		switch kind {
+		case 1:
+			return fmt.Errorf("wrapped: %w", tree(t, depth+1))
+		case 2:
+			return errors.Join(tree(t, depth+1), tree(t, depth+1))
+		case 3:
+			return wrapped{tree(t, depth+1)}
+		case 4:
+			return nil
+		}
+		return rapid.SampledFrom(sentinels).Draw(t, "leaf")
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		target := rapid.SampledFrom(sentinels[:4]).Draw(t, "target")
+		err := tree(t, 0)
+		if got, want := isTarget(err, target), errors.Is(err, target); got != want {
+			t.Fatalf("isTarget(%v, %v) = %v, errors.Is %v", err, target, got, want)
+		}
+		is := errors.Is(err, target)
+		if got := StopOn(target)(err); (got == Terminal) != is || got == Retryable {
+			t.Fatalf("StopOn(%v)(%v) = %v, errors.Is %v", target, err, got, is)
+		}
+		if got := RetryOn(target)(err); (got == Retryable) != is || got == Unclassified {
+			t.Fatalf("RetryOn(%v)(%v) = %v, errors.Is %v", target, err, got, is)
+		}
+	})
 }

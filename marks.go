@@ -103,41 +103,46 @@ func (s *signal) Unwrap() error { return s.err }
 // type lookup for the common error that wraps nothing.
 func inspect(err error) (sig *signal, self Class, timedOut bool) {
 	for err != nil {
-		var next error
-		var many []error
 		switch e := err.(type) {
 		case *signal:
 			sig = stronger(sig, e)
 			timedOut = timedOut || e.timedOut
-			next = e.err
+			err = e.err
 		case interface {
 			Retryable() bool
 			Unwrap() error
 		}:
 			self = decide(self, e.Retryable())
-			next = e.Unwrap()
+			err = e.Unwrap()
 		case interface {
 			Retryable() bool
 			Unwrap() []error
 		}:
 			self = decide(self, e.Retryable())
-			many = e.Unwrap()
+			return inspectAll(e.Unwrap(), sig, self, timedOut)
 		case interface{ Retryable() bool }:
-			self = decide(self, e.Retryable())
+			return sig, decide(self, e.Retryable()), timedOut
 		case interface{ Unwrap() error }:
-			next = e.Unwrap()
+			err = e.Unwrap()
 		case interface{ Unwrap() []error }:
-			many = e.Unwrap()
+			return inspectAll(e.Unwrap(), sig, self, timedOut)
+		default:
+			return sig, self, timedOut // the common error, which wraps nothing
 		}
-		for _, inner := range many {
-			s, d, to := inspect(inner)
-			sig = stronger(sig, s)
-			timedOut = timedOut || to
-			if self == Unclassified {
-				self = d
-			}
+	}
+	return sig, self, timedOut
+}
+
+// inspectAll is inspect of the errors a link wraps, after what the chain
+// above them gave (sig, self, timedOut): each is inspected in order.
+func inspectAll(errs []error, sig *signal, self Class, timedOut bool) (*signal, Class, bool) {
+	for _, inner := range errs {
+		s, d, to := inspect(inner)
+		sig = stronger(sig, s)
+		timedOut = timedOut || to
+		if self == Unclassified {
+			self = d
 		}
-		err = next
 	}
 	return sig, self, timedOut
 }

@@ -50,6 +50,8 @@ type config struct {
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
+
+	hedge hedgeConfig // WithHedge, WithAdaptiveHedge, WithHedgeDiscard (hedge.go)
 }
 
 func defaultConfig() config {
@@ -87,11 +89,12 @@ func zeroDelays(s Strategy) bool {
 }
 
 // lean reports whether a call needs nothing before its first attempt (no
-// clock, no attempt context) and nothing after a success, so that Do can
-// take its fast path. Every feature that acts on the first attempt or on a
-// success must make it false.
+// clock, no attempt context) and nothing after a success but a budget's
+// deposit, so that Do can take its fast path (which takes the attempt
+// step's succeeded when there is a budget). Every other feature that acts
+// on the first attempt or on a success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.budget == nil && c.breaker == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.breaker == nil && !c.hedge.on()
 }
 
 type (
@@ -255,6 +258,10 @@ func (c *config) apply(o Option) {
 		c.setBudget(o.b)
 	case breakerOption:
 		c.setBreaker(o.b)
+	case hedgeOption:
+		c.setHedge(o)
+	case hedgeDiscardOption:
+		c.hedge.discard = o.f
 	default:
 		c.fail("nil Option")
 	}
