@@ -49,7 +49,13 @@ func (s BreakerState) MarshalText() ([]byte, error) { return []byte(s.String()),
 // recovery timeout has passed, the circuit is [BreakerHalfOpen] (State reports it
 // at once, before any attempt): at most HalfOpenProbes attempts run at a
 // time as probes and the others fail fast; HalfOpenProbes successes in a
-// row close the circuit, and any probe failure opens it again.
+// row close the circuit, and any probe failure opens it again. A probe
+// holds its slot until it reports, or at most ProbeLease: once every slot
+// is held and ProbeLease has passed since the latest probe was admitted,
+// the next attempt starts the half-open period over as its first probe,
+// and the forfeited probes' reports change nothing (see
+// [BreakerConfig].ProbeLease), so an admission whose report never comes
+// cannot hold the circuit half-open for good.
 //
 // Only a failure that the call's policy would retry counts as a failure: a
 // [Permanent] error, an error its classifiers call terminal, or a success
@@ -104,9 +110,12 @@ type Breaker struct {
 	mu    sync.Mutex // serialises state changes
 	trips int        // under mu: times opened since the circuit was last closed
 
-	hook func(from, to BreakerState) // immutable
-	tl   timeline                    // instants in nanoseconds since the first the breaker was given
-	_    [48]byte
+	hook     func(from, to BreakerState) // immutable
+	tl       timeline                    // instants in nanoseconds since the first the breaker was given
+	lease    int64                       // nanoseconds a probe holds its slot unreported; immutable
+	leaseEnd atomic.Int64                // instant on tl at which the probes in flight are forfeited; written under pmu
+	pmu      sync.Mutex                  // serialises half-open admissions; see admitProbe
+	_        [24]byte
 }
 
 // BreakerStats counts what a [Breaker] did since it was made. It is a
@@ -140,6 +149,7 @@ func NewBreaker(c BreakerConfig) (*Breaker, error) {
 	if b.probes == 0 {
 		b.probes = DefaultHalfOpenProbes
 	}
+	b.lease = cmpOr(int64(c.ProbeLease), b.recovery)
 	if c.FailureRate > 0 {
 		b.rate = c.FailureRate
 		b.width = int64(cmpOr(c.Window, DefaultWindow)) / windowBuckets

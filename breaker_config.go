@@ -40,6 +40,19 @@ type BreakerConfig struct {
 	// half-open state, and the number of successes in a row that close the
 	// circuit. Default 1, at most 65535.
 	HalfOpenProbes int
+	// ProbeLease bounds how long a half-open probe holds its slot without
+	// reporting its outcome, so that a probe whose report never comes (an
+	// engine caller that dropped its Progress after Policy.Begin) cannot
+	// keep the circuit half-open and refusing for good. When every slot is
+	// held and ProbeLease has passed since the latest probe was admitted,
+	// the probes in flight are forfeited: the next attempt that asks for
+	// admission starts the half-open period over (no probes in flight, no
+	// successes counted) as its first probe, and a forfeited probe's
+	// report, whenever it comes, changes nothing (a failure still counts in
+	// Stats().Failures). Set it above the longest attempt a probe may make
+	// (see WithAttemptTimeout): a probe still running when its lease ends
+	// may be forfeited too. Default RecoveryTimeout.
+	ProbeLease time.Duration
 
 	// FailureRate, in (0, 1], turns on the failure-rate rule. Default 0: off.
 	FailureRate float64
@@ -100,6 +113,8 @@ func (c *BreakerConfig) validate() error {
 		return breakerError("FailureThreshold must not be negative, got %d", c.FailureThreshold)
 	case c.RecoveryTimeout < 0:
 		return breakerError("RecoveryTimeout must not be negative, got %v", c.RecoveryTimeout)
+	case c.ProbeLease < 0:
+		return breakerError("ProbeLease must not be negative, got %v", c.ProbeLease)
 	case c.HalfOpenProbes < 0 || c.HalfOpenProbes > countMask:
 		return breakerError("HalfOpenProbes must be in [0, %d], got %d", countMask, c.HalfOpenProbes)
 	case math.IsNaN(c.FailureRate) || c.FailureRate < 0 || c.FailureRate > 1:

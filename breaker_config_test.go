@@ -19,6 +19,7 @@ func TestNewBreakerInvalid(t *testing.T) {
 		{"negative recovery", BreakerConfig{RecoveryTimeout: -time.Second}, "RecoveryTimeout must not be negative"},
 		{"negative probes", BreakerConfig{HalfOpenProbes: -1}, "HalfOpenProbes must be in [0, 65535]"},
 		{"too many probes", BreakerConfig{HalfOpenProbes: 1 << 16}, "HalfOpenProbes must be in [0, 65535]"},
+		{"negative probe lease", BreakerConfig{ProbeLease: -time.Nanosecond}, "ProbeLease must not be negative"},
 		{"NaN rate", BreakerConfig{FailureRate: math.NaN()}, "FailureRate must be in [0, 1]"},
 		{"negative rate", BreakerConfig{FailureRate: -0.5}, "FailureRate must be in [0, 1]"},
 		{"rate above 1", BreakerConfig{FailureRate: 1.5}, "FailureRate must be in [0, 1]"},
@@ -46,6 +47,9 @@ func TestNewBreakerDefaults(t *testing.T) {
 	assert.Equal(t, int64(5), b.threshold)
 	assert.Equal(t, int64(30*time.Second), b.recovery)
 	assert.Equal(t, uint64(1), b.probes)
+	assert.Equal(t, int64(30*time.Second), b.lease, "the probe lease is the recovery timeout")
+	assert.Equal(t, int64(time.Minute), mustBreaker(t, BreakerConfig{RecoveryTimeout: time.Minute}).lease)
+	assert.Equal(t, int64(time.Second), mustBreaker(t, BreakerConfig{ProbeLease: time.Second}).lease)
 	assert.Zero(t, b.width, "failure-rate rule off")
 	assert.Equal(t, BreakerClosed, b.State())
 

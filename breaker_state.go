@@ -107,12 +107,15 @@ func (b *Breaker) allowSlow(clk *clock) (ticket, bool) {
 			}
 			b.changeFrom(s, BreakerHalfOpen, clk, nil) // this attempt ends the open period
 		case BreakerHalfOpen:
-			if inflightOf(s) >= b.probes {
-				b.rejected.Add(1)
+			if inflightOf(s) >= b.probes && b.tl.since(clk.now()) < b.leaseEnd.Load() {
+				b.rejected.Add(1) // every slot is held, and its lease runs
 				return 0, false
 			}
-			if b.st.CompareAndSwap(s, s+oneInflight) {
-				return ticket(s), true
+			if t, ok, decided := b.admitProbe(clk); decided {
+				if !ok {
+					b.rejected.Add(1)
+				}
+				return t, ok
 			}
 		}
 		s = b.st.Load()
@@ -192,36 +195,6 @@ func (b *Breaker) changeFrom(s uint64, k BreakerState, clk *clock, rnd *lockedRa
 	}
 }
 
-// probeDone records the outcome of a probe admitted in half-open period t.
-func (b *Breaker) probeDone(t ticket, o outcome, clk *clock, rnd *lockedRand) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for {
-		s := b.st.Load()
-		if genOf(s) != genOf(uint64(t)) || inflightOf(s) == 0 {
-			return // that half-open period is over
-		}
-		switch o {
-		case outcomeFailure:
-			b.open(s, clk, rnd)
-			return
-		case outcomeSuccess:
-			next := s - oneInflight + oneSuccess
-			if successesOf(next) >= b.probes {
-				b.closeCircuit(s, clk)
-				return
-			}
-			if b.st.CompareAndSwap(s, next) {
-				return
-			}
-		default:
-			if b.st.CompareAndSwap(s, s-oneInflight) {
-				return
-			}
-		}
-	}
-}
-
 // open opens the circuit from state word s at clk. b.mu is held.
 func (b *Breaker) open(s uint64, clk *clock, rnd *lockedRand) {
 	b.trips++
@@ -244,7 +217,8 @@ func (b *Breaker) closeCircuit(s uint64, clk *clock) {
 // change moves the state word from s to next, which is of a new generation,
 // records the change in the decision's clk (for the call's observer) and
 // calls the hook. b.mu is held, so only half-open admissions can race
-// with it; they only add probes in flight, which next discards.
+// with it (admitProbe, under b.pmu); they only add probes in flight or
+// start a new half-open period, which next discards.
 func (b *Breaker) change(s, next uint64, clk *clock) {
 	for !b.st.CompareAndSwap(s, next) {
 		s = b.st.Load()

@@ -125,6 +125,36 @@
 // state lazily from the instant of each decision, and own no goroutines or
 // timers.
 //
+// # Hedging
+//
+// Most of what users feel is slowness, not failure. [DoHedged] and
+// [RunHedged] with [WithHedge](delay, n) send another copy of a slow
+// attempt every delay, up to n running at once, and take the first
+// success: the op must be safe to run concurrently with itself and to
+// send twice. ([Do] and [Run] refuse a policy that hedges: their op never
+// leaves the caller's goroutine, so a func literal given to them is not
+// allocated.) The first copy runs on the
+// caller's goroutine, so a call that answers before the delay starts no
+// goroutine; the copies that lose are cancelled through their context
+// (whose [context.Cause] says another copy won) and waited for, and a
+// success that comes too late goes to [WithHedgeDiscard]'s function (close
+// a response there). [WithAdaptiveHedge] learns the delay: a [HedgeDelay]
+// estimates a quantile, such as the 95th percentile, of recent latencies.
+//
+// Hedges and retries are one call: [WithMaxAttempts] counts every copy,
+// each hedge draws a retry's cost from the [Budget] and asks the [Breaker]
+// for admission, and one refused stops the hedging, so when every request
+// is slow (a brownout) the budget runs dry and the load stays near one
+// copy per call. A copy that fails in a way the policy would retry lets
+// the others run and sends the next hedge at once; when none is left the
+// policy's backoff applies. A stop ([Permanent], a terminal classifier)
+// ends the call and cancels the rest; a hint ([After], Retry-After)
+// cancels the rest and stops the hedging, and the retry waits for it. A
+// panic in one copy cancels the others, waits for them and reaches the
+// caller. The observer's hooks of one call run on the copies' goroutines,
+// one at a time; [AttemptStartInfo].Hedge, [AttemptEndInfo].Lost and
+// [DoneInfo].Hedges tell hedges and the winner apart.
+//
 // # Observing
 //
 // [WithObserver] attaches an [Observer]: optional hooks for each attempt's
@@ -155,7 +185,8 @@
 //
 // # Concurrency
 //
-// Do, Run, a Policy, a Budget and a Breaker are safe for concurrent use.
+// Do, Run, a Policy, a Budget, a Breaker and a HedgeDelay are safe for
+// concurrent use.
 // Classifiers, strategies and the notify hook given to a shared policy are
 // called from many goroutines and must be safe for that.
 package retry

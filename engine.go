@@ -55,8 +55,10 @@ type Verdict struct {
 // Succeeded, with the Progress Begin returned or any copy of it: a second
 // report of the same attempt (a message delivered twice to the code that
 // reports it) is refused with [ErrDuplicateReport] and changes nothing,
-// and a breaker's half-open probe holds its slot until the first report.
-// The report goes to this policy, or to one made from it by
+// and a breaker's half-open probe holds its slot until the first report,
+// or at most its lease ([BreakerConfig].ProbeLease): a probe dropped
+// without a report is forfeited then, and its late report changes nothing
+// in the breaker. The report goes to this policy, or to one made from it by
 // [Policy.With] that keeps its breaker and budget; a report to a policy
 // with another breaker or budget is refused (an error wrapping
 // [ErrInvalidConfig]) and changes nothing. An attempt whose outcome you

@@ -14,9 +14,11 @@ import (
 //     from a server hint) and error;
 //   - a call that gives up at Warn, "giving up", with attempt (the
 //     attempts made), max_attempts, reason ([ReasonOf]), retry_after (the
-//     refused hint, when there was one) and error (the last attempt's);
-//   - a call that succeeds after retries at Debug, "succeeded", with
-//     attempt and max_attempts; a first-try success logs nothing;
+//     refused hint, when there was one), hedges (when there were any)
+//     and error (the last attempt's);
+//   - a call that succeeds after retries or hedges at Debug, "succeeded",
+//     with attempt and max_attempts, and hedges (the hedges it sent,
+//     [WithHedge]) when there were any; a first-try success logs nothing;
 //   - a change of the breaker's state at Info, "circuit breaker", with
 //     from and to;
 //   - a shared budget or breaker that stops sharing at Error, "not
@@ -105,20 +107,29 @@ func (lg *logTo) done(ctx context.Context, e DoneInfo) {
 	l := lg.logger()
 	if e.Err == nil {
 		if e.Attempts > 1 && l.Enabled(ctx, slog.LevelDebug) {
-			l.LogAttrs(ctx, slog.LevelDebug, "succeeded",
-				slog.Int("attempt", e.Attempts), slog.Int("max_attempts", e.MaxAttempts))
+			attrs := [3]slog.Attr{slog.Int("attempt", e.Attempts), slog.Int("max_attempts", e.MaxAttempts)}
+			n := 2
+			if e.Hedges > 0 {
+				attrs[n] = slog.Int("hedges", e.Hedges)
+				n++
+			}
+			l.LogAttrs(ctx, slog.LevelDebug, "succeeded", attrs[:n]...)
 		}
 		return
 	}
 	if !l.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
-	attrs := [5]slog.Attr{
+	attrs := [6]slog.Attr{
 		slog.Int("attempt", e.Attempts),
 		slog.Int("max_attempts", e.MaxAttempts),
 		slog.String("reason", ReasonOf(e.Err)),
 	}
 	n := 3
+	if e.Hedges > 0 {
+		attrs[n] = slog.Int("hedges", e.Hedges)
+		n++
+	}
 	last := e.Err
 	if re, ok := e.Err.(*Error); ok {
 		last = re.Last

@@ -40,6 +40,9 @@ func do[T any](ctx context.Context, op func(context.Context) (T, error), cfg *co
 	if e := l.valid(cfg, op == nil); e != nil {
 		return last, e
 	}
+	if cfg.hedge.max > 1 {
+		return last, &Error{Reason: errNeedsDoHedged}
+	}
 	if cfg.attemptTimeout > 0 {
 		defer l.endAttempt() // an op that panics still has its context released
 	}

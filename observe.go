@@ -27,7 +27,7 @@ func (c *config) observeStart(ctx context.Context, pr *Progress, clk *clock) con
 		pr.started = true
 		return ctx
 	}
-	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts}
+	e := AttemptStartInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Hedge: pr.hedge}
 	var actx context.Context
 	if pr.held && pr.ticket.probe() {
 		actx = c.startProbe(ctx, pr, e, clk)
@@ -81,7 +81,7 @@ func (c *config) observeSucceeded(ctx context.Context, pr *Progress, clk *clock)
 	c.observeEnd(ctx, pr, nil, nil, clk)
 	c.observeBreaker(ctx, clk)
 	if o.Done != nil && (c.logs == nil || pr.Attempts > 1 && c.logs.on(ctx, slog.LevelDebug)) {
-		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: c.elapsed(pr, clk)})
+		o.Done(ctx, DoneInfo{Attempts: pr.Attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited, Elapsed: c.elapsed(pr, clk), Hedges: int(pr.hedges)})
 	}
 }
 
@@ -144,7 +144,7 @@ func (c *config) observeEnd(ctx context.Context, pr *Progress, err, stop error, 
 	pr.started = false
 	if f := c.observer.AttemptEnd; f != nil && started {
 		f(ctx, AttemptEndInfo{Attempt: pr.Attempts, MaxAttempts: c.maxAttempts, Err: err,
-			Duration: max(clk.since(pr.Start)-pr.began, 0), Stop: stop})
+			Duration: max(clk.since(pr.Start)-pr.began, 0), Stop: stop, Hedge: pr.hedge, Lost: pr.lost})
 	}
 }
 
@@ -180,6 +180,6 @@ func (c *config) observeBreaker(ctx context.Context, clk *clock) {
 // observeDone reports the end of a call that failed with e.
 func (c *config) observeDone(ctx context.Context, pr *Progress, e *Error, clk *clock) {
 	if f := c.observer.Done; f != nil && c.logs.on(ctx, slog.LevelWarn) {
-		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: c.elapsed(pr, clk)})
+		f(ctx, DoneInfo{Attempts: e.Attempts, MaxAttempts: c.maxAttempts, Err: e, Waited: pr.waited, Elapsed: c.elapsed(pr, clk), Hedges: int(pr.hedges)})
 	}
 }

@@ -80,6 +80,10 @@ type AttemptStartInfo struct {
 	Attempt int
 	// MaxAttempts is the policy's attempt limit, 0 when it has none.
 	MaxAttempts int
+	// Hedge is true for a hedge ([WithHedge]): an attempt that starts while
+	// another attempt of the call is still running. An attempt that
+	// starts when none runs (the first, or a retry after a wait) is not.
+	Hedge bool
 }
 
 // AttemptEndInfo is the event of an attempt that returned.
@@ -99,8 +103,18 @@ type AttemptEndInfo struct {
 	// Stop is the error that ends the call after this attempt (an
 	// [*Error]; see [ReasonOf]), or nil when it succeeded or is retried:
 	// a failed attempt (Err != nil) with a nil Stop is followed by another,
-	// after the wait of the RetryScheduled event that comes next.
+	// after the wait of the RetryScheduled event that comes next, or, in a
+	// hedged call, by the end of the copies still running.
 	Stop error
+	// Hedge is the attempt's AttemptStartInfo.Hedge.
+	Hedge bool
+	// Lost is true for an attempt of a hedged call that another attempt
+	// beat: it was still running when another copy won or ended the call,
+	// and was cancelled (its outcome counts as nothing), or it succeeded
+	// too late (its value went to the [WithHedgeDiscard] function). A
+	// successful attempt (Err == nil) that did not lose is the call's
+	// winner: its value is the one the call returned.
+	Lost bool
 }
 
 // RetryInfo is the event of a retry decided, before its wait: what
@@ -154,6 +168,9 @@ type DoneInfo struct {
 	// Elapsed is the time since the call's first attempt began, 0 when
 	// none ran.
 	Elapsed time.Duration
+	// Hedges is the number of the call's attempts that were hedges (see
+	// AttemptStartInfo.Hedge); Attempts counts them too.
+	Hedges int
 }
 
 // WithObserver attaches o's hooks to the call; see [Observer]. A later

@@ -50,6 +50,8 @@ type config struct {
 	bare           bool     // no breaker, no observer, not timed: begin only counts; set by settle
 	isLean         bool     // lean(), computed once by settle
 	built          bool     // set by NewPolicy: a zero Policy is rejected
+
+	hedge hedgeConfig // WithHedge, WithAdaptiveHedge, WithHedgeDiscard (hedge.go)
 }
 
 func defaultConfig() config {
@@ -92,7 +94,7 @@ func zeroDelays(s Strategy) bool {
 // step's succeeded when there is a budget). Every other feature that acts
 // on the first attempt or on a success must make it false.
 func (c *config) lean() bool {
-	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.breaker == nil
+	return c.attemptTimeout == 0 && c.maxElapsed == 0 && c.notify == nil && c.observer == nil && c.breaker == nil && !c.hedge.on()
 }
 
 type (
@@ -256,6 +258,10 @@ func (c *config) apply(o Option) {
 		c.setBudget(o.b)
 	case breakerOption:
 		c.setBreaker(o.b)
+	case hedgeOption:
+		c.setHedge(o)
+	case hedgeDiscardOption:
+		c.hedge.discard = o.f
 	default:
 		c.fail("nil Option")
 	}

@@ -61,6 +61,22 @@ func (p *Policy) MaxAttempts() int {
 	return p.cfg.maxAttempts
 }
 
+// MaxInFlight returns the most copies of an attempt p runs at once in one
+// call of [Do] or [Run]: the maxInFlight of [WithHedge] or
+// [WithAdaptiveHedge], or 1 when p does not hedge. An adapter reads it to
+// know whether its operation may run concurrently with itself (and so
+// needs state of its own per copy) before it chooses how to run a call.
+// The engine ([Policy.Begin]) never hedges, whatever this says.
+//
+// It is safe for concurrent use, as p is immutable. A nil or zero Policy,
+// which Do rejects, returns 0.
+func (p *Policy) MaxInFlight() int {
+	if p == nil || !p.cfg.built {
+		return 0
+	}
+	return max(p.cfg.hedge.max, 1)
+}
+
 // maxSchedule is the most waits [Policy.Schedule] returns.
 const maxSchedule = 10_000
 

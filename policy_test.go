@@ -63,3 +63,31 @@ func TestMaxAttempts(t *testing.T) {
 	require.Zero(t, nilPolicy.MaxAttempts())
 	require.Zero(t, new(retry.Policy).MaxAttempts())
 }
+
+// TestMaxInFlight: MaxInFlight reports the copies a policy runs at once:
+// 1 without hedging or with it turned off, the hedge's maximum otherwise,
+// 0 for a nil or zero Policy.
+func TestMaxInFlight(t *testing.T) {
+	d, err := retry.NewHedgeDelay(0.95, time.Millisecond)
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		opts []retry.Option
+		want int
+	}{
+		{"no hedging", nil, 1},
+		{"hedged", []retry.Option{retry.WithHedge(time.Millisecond, 3)}, 3},
+		{"adaptive", []retry.Option{retry.WithAdaptiveHedge(d, 2)}, 2},
+		{"turned off after", []retry.Option{retry.WithHedge(time.Millisecond, 3), retry.WithHedge(0, 1)}, 1},
+		{"derived", []retry.Option{newPolicy(t, retry.WithHedge(0, 4)), retry.WithMaxAttempts(9)}, 4},
+		{"discard only", []retry.Option{retry.WithHedgeDiscard(func(int) {})}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, newPolicy(t, tt.opts...).MaxInFlight())
+		})
+	}
+	var nilPolicy *retry.Policy
+	require.Zero(t, nilPolicy.MaxInFlight())
+	require.Zero(t, new(retry.Policy).MaxInFlight())
+}

@@ -48,6 +48,11 @@ type Progress struct {
 	// started: the observer saw the running attempt start (AttemptStart
 	// returned), so its end is reported.
 	started bool
+	// In a hedged call (hedge_run.go): the running attempt is a hedge; it
+	// lost to another copy; and the number of hedges begun so far. They
+	// fill the padding after started.
+	hedge, lost bool
+	hedges      int32
 }
 
 // stop builds the error that ends the call. It is kept out of line: inlined

@@ -17,7 +17,7 @@ import (
 // breaker's steps start there.
 type breakerModel struct {
 	threshold, probes, minCalls int
-	recovery, width             time.Duration
+	recovery, width, lease      time.Duration
 	rate                        float64
 	origin                      time.Duration
 	started                     bool
@@ -27,6 +27,7 @@ type breakerModel struct {
 	fails               int
 	openUntil           time.Duration
 	inflight, successes int
+	leaseEnd            time.Duration // the latest probe's admission plus the lease
 	events              []modelEvent
 	stats               BreakerStats
 }
@@ -51,10 +52,17 @@ func (m *breakerModel) admit(now time.Duration) (modelTicket, bool) {
 	}
 	if m.state == BreakerHalfOpen {
 		if m.inflight >= m.probes {
-			m.stats.Rejected++
-			return modelTicket{}, false
+			if now < m.leaseEnd {
+				m.stats.Rejected++
+				return modelTicket{}, false
+			}
+			// Every slot is held past its lease: the probes in flight are
+			// forfeited, and a new half-open period starts with this one.
+			m.period++
+			m.inflight, m.successes = 0, 0
 		}
 		m.inflight++
+		m.leaseEnd = now + m.lease
 	}
 	return modelTicket{m.period, m.state}, true
 }
@@ -196,6 +204,7 @@ func checkBreakerMatchesModel(t *testing.T) {
 				cfg.Window = time.Duration(rapid.IntRange(1, 20).Draw(rt, "window")) * time.Millisecond
 				cfg.MinimumCalls = rapid.IntRange(1, 6).Draw(rt, "minimumCalls")
 			}
+			cfg.ProbeLease = time.Duration(rapid.IntRange(0, 6).Draw(rt, "lease")) * time.Millisecond
 			b, err := NewBreaker(cfg)
 			if err != nil {
 				rt.Fatalf("valid config %+v: %v", cfg, err)
@@ -203,6 +212,7 @@ func checkBreakerMatchesModel(t *testing.T) {
 			m := breakerModel{
 				threshold: int(b.threshold), probes: int(b.probes), minCalls: int(b.minCalls),
 				recovery: time.Duration(b.recovery), width: time.Duration(b.width), rate: b.rate,
+				lease: time.Duration(b.lease),
 			}
 			start := time.Now()
 			type pair struct {

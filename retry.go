@@ -84,3 +84,38 @@ func leanSucceeded(ctx context.Context, cfg *config) {
 	var clk clock
 	cfg.succeeded(ctx, &pr, &clk)
 }
+
+// DoHedged is [Do] for a policy that hedges ([WithHedge],
+// [WithAdaptiveHedge]): op may run on several goroutines at once, each
+// copy with a context of its own; see the "Hedging" section of the
+// package documentation. With a policy that does not hedge it is Do.
+//
+// [Do] and [Run] refuse a policy that hedges, with an error wrapping
+// [ErrInvalidConfig]: their op never leaves the caller's goroutine, so
+// that a func literal passed to them is not allocated. DoHedged's op may
+// run on other goroutines, so a func literal that captures variables is
+// allocated by its caller (one or two allocations); a func declared at
+// package level, or a func value made once, costs nothing.
+func DoHedged[T any](ctx context.Context, op func(context.Context) (T, error), opts ...Option) (T, error) {
+	if cfg := policyConfig(opts); cfg != nil {
+		return doHedged(ctx, op, cfg)
+	}
+	buf := defaultConfig()
+	for _, o := range opts {
+		buf.apply(o)
+	}
+	buf.settle()
+	return doHedged(ctx, op, &buf)
+}
+
+// RunHedged is [DoHedged] for an operation without a result.
+func RunHedged(ctx context.Context, op func(context.Context) error, opts ...Option) error {
+	if op == nil {
+		_, err := DoHedged[struct{}](ctx, nil, opts...)
+		return err
+	}
+	_, err := DoHedged(ctx, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, op(ctx)
+	}, opts...)
+	return err
+}

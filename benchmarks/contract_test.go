@@ -8,7 +8,9 @@ package benchmarks
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -198,5 +200,39 @@ func TestContractHTTP(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 200, status)
 		assert.EqualValues(t, 1, srv.Requests.Load())
+	})
+}
+
+func TestContractHedge(t *testing.T) {
+	t.Run("the first copy answers before the delay: no hedge", func(t *testing.T) {
+		for _, lib := range hedgeLibs(t, time.Hour) {
+			t.Run(lib.lib, func(t *testing.T) {
+				for range 10 {
+					calls := 0
+					v, err := lib.run(context.Background(), Counted(Succeed, &calls))
+					require.NoError(t, err)
+					assert.Equal(t, 1, v)
+					assert.Equal(t, 1, calls, "copies started")
+				}
+			})
+		}
+	})
+	t.Run("the first copy blocks: one hedge wins, the first is cancelled", func(t *testing.T) {
+		for _, lib := range hedgeLibs(t, 0) {
+			t.Run(lib.lib, func(t *testing.T) {
+				var calls atomic.Int64
+				cancelled := make(chan struct{}, 1)
+				op := hedgeBlockFirst(&calls, cancelled)
+				for i := range 10 {
+					v, err := lib.run(context.Background(), op)
+					require.NoError(t, err)
+					assert.Equal(t, 2*(i+1), v, "the hedge's value")
+					// failsafe-go returns before the loser leaves; retrykit after.
+					// Either way the loser's context is cancelled: it leaves.
+					<-cancelled
+					assert.Equal(t, int64(2*(i+1)), calls.Load(), "copies started")
+				}
+			})
+		}
 	})
 }

@@ -2,7 +2,9 @@ package grpcx_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retry"
 	"github.com/retrykit/retry/grpcx"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/status"
 )
 
@@ -71,3 +74,48 @@ func BenchmarkUnarySuccess(b *testing.B) { benchInterceptor(b, 0) }
 // BenchmarkUnaryUnavailable2: the interceptor around a call that fails
 // twice with UNAVAILABLE, then succeeds.
 func BenchmarkUnaryUnavailable2(b *testing.B) { benchInterceptor(b, 2) }
+
+func hedgedInterceptor(b *testing.B, delay time.Duration) grpc.UnaryClientInterceptor {
+	p, err := retry.NewPolicy(retry.WithMaxAttempts(3), retry.WithBackoff(retry.Constant(0)), retry.WithHedge(delay, 2))
+	require.NoError(b, err)
+	return grpcx.UnaryClientInterceptor(grpcx.Config{Idempotent: idempotent}, p)
+}
+
+// BenchmarkUnaryHedgedFirstWins: a hedged call whose first copy answers
+// before the hedge delay: no hedge is sent.
+func BenchmarkUnaryHedgedFirstWins(b *testing.B) {
+	ic := hedgedInterceptor(b, time.Hour)
+	inv := failing(0)
+	ctx := context.Background()
+	reply := &testgrpc.SimpleResponse{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ic(ctx, unaryMethod, nil, reply, nil, inv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnaryHedgedOnce: a hedged call whose first copy stays until
+// it is cancelled and whose hedge (sent at once, delay 0) answers: one
+// hedge, the loser cancelled and waited for.
+func BenchmarkUnaryHedgedOnce(b *testing.B) {
+	ic := hedgedInterceptor(b, 0)
+	var first atomic.Bool
+	inv := func(ctx context.Context, _ string, _, _ any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
+		if first.CompareAndSwap(true, false) {
+			<-ctx.Done()
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		return nil
+	}
+	ctx := context.Background()
+	reply := &testgrpc.SimpleResponse{}
+	b.ReportAllocs()
+	for b.Loop() {
+		first.Store(true)
+		if err := ic(ctx, unaryMethod, nil, reply, nil, inv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

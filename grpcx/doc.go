@@ -201,6 +201,44 @@
 // the timeout no longer applies: the stream continues under the caller's
 // context alone.
 //
+// # Hedging
+//
+// A policy with [retry.WithHedge] or [retry.WithAdaptiveHedge] hedges
+// unary calls with the semantics of gRFC A6's hedgingPolicy: the first
+// copy starts, and while no copy has answered another is sent after each
+// delay (hedgingDelay; 0 sends them all at once), up to the maximum in
+// flight, each counted against [retry.WithMaxAttempts] (maxAttempts). The
+// call commits on the first successful reply: the other copies are
+// cancelled (the server sees their contexts end) and waited for, and the
+// caller's reply, [grpc.Header] and [grpc.Trailer] get the winner's. A
+// copy that fails with a code the call retries (A6's
+// nonFatalStatusCodes: see "Which statuses are retried") lets the others
+// run, and the next hedge is sent at once; a copy that fails with any
+// other code (a fatal one) ends the call with that status and cancels the
+// others. Each hedge is admitted by the policy's budget like a retry, so
+// [ThrottlingBudget] throttles hedges as A6 does; a breaker admits each
+// too. Every copy after the first carries grpc-previous-rpc-attempts, the
+// number of copies sent before it.
+//
+// Server pushback stops hedging: a copy answered with a
+// grpc-retry-pushback-ms trailer (or a RetryInfo hint) cancels the copies
+// running, no further hedge is sent for the call, and the retry waits for
+// the pushback. A negative or malformed pushback means "do not retry": it
+// ends the call like a fatal code, cancelling the others.
+//
+// Only a call declared idempotent ([Config].Idempotent or
+// [IdempotentCall]) whose reply is a protobuf message is hedged; any other
+// runs on the same policy with hedging off, and is sent again only as
+// "Idempotency" says. Each copy after the first receives into a reply of
+// its own (a new message of the reply's type), merged into the caller's
+// when it wins.
+//
+// Streams are not hedged: a stream interceptor runs on the engine
+// ([retry.Policy.Begin]), which never hedges, so a policy that hedges
+// retries streams as described below and nothing more. (A6 would allow
+// hedging a stream until its first response header or message commits
+// it.)
+//
 // # Attempts and budgets
 //
 // Attempts after the first carry the grpc-previous-rpc-attempts metadata

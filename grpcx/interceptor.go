@@ -63,6 +63,8 @@ type interceptor struct {
 type calls struct {
 	policy  *retry.Policy
 	opts    []retry.Option // {policy}, ready to pass to retry.Run
+	hedges  bool           // policy hedges (see hedge.go)
+	single  []retry.Option // {policy without hedging}, when it hedges
 	judge   *retry.Policy  // policy without effects or limits: see retriedBy
 	timeout time.Duration  // policy's attempt timeout, for streams; 0 if none
 }
@@ -94,6 +96,13 @@ func newCalls(p *retry.Policy, stream bool) (calls, error) {
 		return calls{}, err
 	}
 	c := calls{policy: p, opts: []retry.Option{p}, judge: j}
+	if p.MaxInFlight() > 1 {
+		single, err := p.With(retry.WithHedge(0, 1))
+		if err != nil {
+			return calls{}, err
+		}
+		c.hedges, c.single = true, []retry.Option{single}
+	}
 	if stream {
 		c.timeout = attemptTimeout(p)
 	}
@@ -115,7 +124,8 @@ func attemptTimeout(p *retry.Policy) time.Duration {
 				d = max(d, time.Until(dl), 1)
 			}
 			return nil
-		}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0))
+		}, p, retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil), retry.WithNotify(nil), retry.WithMaxElapsed(0),
+			retry.WithObserver(nil), retry.WithHedge(0, 1))
 		if d == 0 {
 			return 0
 		}

@@ -23,7 +23,11 @@ func (in *interceptor) unary(ctx context.Context, method string, req, reply any,
 	c.ctx, c.set, c.method, c.req, c.reply, c.cc, c.invoker = ctx, &in.set, method, req, reply, cc, invoker
 	c.pol, c.idempotent = pol, in.set.isIdempotent(method, callOpts)
 	c.setCallOptions(callOpts)
-	_, err = retry.Do(ctx, c.op, pol.opts...)
+	if pol.hedges {
+		err = c.runHedged()
+	} else {
+		_, err = retry.Do(ctx, c.op, pol.opts...)
+	}
 	c.deliver()
 	c.release()
 	return err
@@ -117,6 +121,7 @@ var unaryCalls = sync.Pool{New: func() any {
 	c.trailerOpt = grpc.Trailer(&c.trailer)
 	c.headerOpt = grpc.Header(&c.header)
 	c.op = c.attempt
+	c.hop = c.hedgedAttempt
 	return c
 }}
 
@@ -137,9 +142,11 @@ type unaryCall struct {
 	n          int               // attempts so far
 
 	// Built once per pooled value.
-	trailerOpt grpc.CallOption                         // grpc.Trailer(&trailer)
-	headerOpt  grpc.CallOption                         // grpc.Header(&header)
-	op         func(context.Context) (struct{}, error) // attempt
+	trailerOpt grpc.CallOption                           // grpc.Trailer(&trailer)
+	headerOpt  grpc.CallOption                           // grpc.Header(&header)
+	op         func(context.Context) (struct{}, error)   // attempt
+	hop        func(context.Context) (*unaryCopy, error) // hedgedAttempt
+	seq        int32                                     // attempts begun, in a hedged call (atomic)
 	buf        [6]grpc.CallOption
 }
 
@@ -163,27 +170,36 @@ func (c *unaryCall) reset() {
 	}
 	c.ctx, c.set, c.pol, c.req, c.reply, c.cc, c.invoker = nil, nil, nil, nil, nil, nil, nil
 	c.method, c.idempotent, c.caller, c.callOpts, c.trailer, c.header, c.n = "", false, nil, nil, nil, nil, 0
+	c.seq = 0
 }
 
-// attempt is the operation the core loop runs.
+// attempt is the operation the core loop runs, when the call is not
+// hedged: its attempts run one at a time, on the call's own state.
 func (c *unaryCall) attempt(actx context.Context) (struct{}, error) {
 	c.n++
 	c.trailer, c.header = nil, nil
-	err := c.invoker(attemptContext(actx, c.n), c.method, c.req, c.reply, c.cc, c.callOpts...)
+	return struct{}{}, c.try(actx, c.n, c.reply, c.callOpts, &c.trailer, &c.header)
+}
+
+// try makes attempt n with actx, receiving into reply with callOpts,
+// whose trailer and header options write to *trailer and *header, and
+// returns what the core loop sees of its failure (see judge).
+func (c *unaryCall) try(actx context.Context, n int, reply any, callOpts []grpc.CallOption, trailer, header *metadata.MD) error {
+	err := c.invoker(attemptContext(actx, n), c.method, c.req, reply, c.cc, callOpts...)
 	if err == nil {
-		return struct{}{}, nil
+		return nil
 	}
 	code := status.Code(err)
-	return struct{}{}, c.set.judge(c.ctx, failure{
+	return c.set.judge(c.ctx, failure{
 		err:        err,
-		trailer:    c.trailer,
+		trailer:    *trailer,
 		method:     c.method,
 		idempotent: c.idempotent,
 		ownTimeout: code == codes.DeadlineExceeded && ownTimeout(c.ctx, actx, time.Now()),
 		// grpc-go sets the trailer (to a non-nil map) whenever the attempt
 		// had a transport stream: without one, nothing left the client.
-		unsent: c.trailer == nil,
+		unsent: *trailer == nil,
 		// A response with headers is not trailers-only: the handler ran.
-		answered: c.header != nil,
+		answered: *header != nil,
 	}, c.pol.judge)
 }

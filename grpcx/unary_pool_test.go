@@ -85,9 +85,10 @@ func TestUnaryCallResetKeepsNothing(t *testing.T) {
 				assert.Equal(t, [len(c.buf)]grpc.CallOption{}, c.buf, "the array the options are built in is cleared")
 				assert.Nil(t, c.callOpts)
 				left := *c
-				left.op = nil // a func: compared only to nil
+				left.op, left.hop = nil, nil // funcs: compared only to nil
 				assert.Equal(t, unaryCall{trailerOpt: c.trailerOpt, headerOpt: c.headerOpt}, left, "only what is built once remains")
 				assert.NotNil(t, c.op)
+				assert.NotNil(t, c.hop)
 			})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retry"
 	"github.com/retrykit/retry/httpx"
@@ -113,4 +114,28 @@ func Benchmark503TwiceThen200(b *testing.B) {
 			consume(b, resp, err)
 		}
 	})
+}
+
+// BenchmarkHedgedFirstWins: a GET through a transport whose policy hedges
+// after an hour, answered at once: the hedged loop's cost on a call that
+// sends no hedge, beside the same transport without hedging.
+func BenchmarkHedgedFirstWins(b *testing.B) {
+	for _, hedge := range []bool{false, true} {
+		name := "unhedged"
+		opts := []retry.Option{retry.WithMaxAttempts(3)}
+		if hedge {
+			name = "hedged"
+			opts = append(opts, retry.WithHedge(time.Hour, 2))
+		}
+		b.Run(name, func(b *testing.B) {
+			srv, tr := benchServer(b, false)
+			c := &http.Client{Transport: httpx.NewTransport(tr, opts...)}
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := c.Do(req)
+				consume(b, resp, err)
+			}
+		})
+	}
 }

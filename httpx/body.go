@@ -47,16 +47,11 @@ type prefixed struct {
 
 func (p *prefixed) Close() error { return p.body.Close() }
 
-// discard drains (up to drainLimit) and closes the previous attempt's
-// response, which the loop decided to retry, so that its connection is
-// reused.
-func (c *call) discard() {
-	if c.prev == nil {
-		return
-	}
-	_, _ = io.CopyN(io.Discard, c.prev.Body, drainLimit)
-	_ = c.prev.Body.Close()
-	c.prev = nil
+// drain reads (up to drainLimit) and closes a response that is not
+// handed back, so that its connection is reused.
+func drain(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	_ = resp.Body.Close()
 }
 
 // releaser returns body with a Close that also calls cancel. A body that

@@ -221,11 +221,12 @@ func statusErr(req *http.Request, resp *http.Response, replayable bool, retried 
 // the core loop once on an operation that fails with err. The probe
 // removes everything with effects (breaker, budget, the WithNotify hook,
 // the observer, which would otherwise hear of a call that is not one) and
-// every limit but the single attempt, so only the classification decides.
+// every limit but the single attempt, and hedging, so only the
+// classification decides.
 func retriedBy(opts []retry.Option, err error) bool {
 	probe := append(slices.Clip(opts),
 		retry.WithMaxAttempts(1), retry.WithBreaker(nil), retry.WithBudget(nil),
-		retry.WithNotify(nil), retry.WithObserver(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
+		retry.WithNotify(nil), retry.WithObserver(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0), noHedge)
 	e := retry.Run(context.Background(), func(context.Context) error { return err }, probe...)
 	return errors.Is(e, retry.ErrExhausted)
 }

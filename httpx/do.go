@@ -41,11 +41,11 @@ func Do(c *http.Client, req *http.Request, opts ...retry.Option) (*http.Response
 		closeBody(req)
 		return nil, &retry.Error{Reason: ro.err}
 	}
-	cl := call{req: req, client: c}
-	cl.init()
-	opts = cl.options(opts, ro.opts)
-	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
-	return cl.finish(resp, err)
+	cl := newCall(req, c, nil)
+	resp, err := cl.run(cl.options(opts, ro.opts))
+	resp, err = cl.finish(resp, err)
+	cl.release()
+	return resp, err
 }
 
 // NewTransport returns a RoundTripper that sends each request through base
@@ -105,11 +105,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, &retry.Error{Reason: ro.err}
 	}
-	cl := call{req: req, rt: t.base}
-	cl.init()
-	opts := cl.options(t.opts, ro.opts)
-	resp, err := retry.Do(req.Context(), cl.attempt, opts...)
-	return cl.finish(resp, err)
+	cl := newCall(req, nil, t.base)
+	resp, err := cl.run(cl.options(t.opts, ro.opts))
+	resp, err = cl.finish(resp, err)
+	cl.release()
+	return resp, err
 }
 
 // CloseIdleConnections closes the idle connections of the base transport,

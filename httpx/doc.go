@@ -130,6 +130,43 @@
 // reaches the last attempt's error and the reason the loop stopped. A
 // response and an error never come together.
 //
+// # Hedging
+//
+// [retry.WithHedge] and [retry.WithAdaptiveHedge] among the options of
+// [Do], [NewTransport] or [WithOptions] hedge requests: while an attempt
+// waits for its response, another copy of the request is sent after the
+// delay, up to the maximum in flight; the first response that is not to
+// be retried wins, and the other copies are cancelled and waited for
+// before the call returns. Hedges and retries share the attempt count,
+// and a budget and a breaker admit each hedge as they do a retry.
+//
+// Only a request that may be sent twice is hedged, by the rule of retries:
+// an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or an
+// Idempotency-Key or X-Idempotency-Key header, and no body or one
+// [http.Request.GetBody] can produce again. Any other request (a POST
+// without a key, a body without GetBody) runs with hedging off, silently:
+// it is sent once however slow it is, and retried only as the rules above
+// say. Each copy gets its own body from GetBody and its own clone of the
+// request.
+//
+// A response that is not handed back (a copy that succeeded after another
+// had won, a copy that failed while another ran on) is drained, up to 64
+// KiB, and closed before the call returns, so that its connection goes
+// back to the pool; a copy whose response arrives as it is cancelled has
+// it closed. A copy cancelled while its request is in flight costs its
+// connection on HTTP/1.1, which cannot abandon a request otherwise; on
+// HTTP/2 only its stream is reset. A Retry-After from any copy stops the
+// hedging for the rest of the call, cancels the copies running and is
+// obeyed before the retry, as without hedging; the response handed back
+// when it ends the call is that copy's. The observer's events tell hedges
+// apart ([retry.AttemptStartInfo].Hedge, [retry.AttemptEndInfo].Lost,
+// [retry.DoneInfo].Hedges).
+//
+// In a hedged call the responses of retried attempts (read ahead, their
+// connections released as they arrive) are closed when the call ends
+// rather than when the next attempt starts, and likewise under an attempt
+// timeout.
+//
 // # Deadlines, budgets and breakers
 //
 // The request's context bounds the whole sequence: the loop never starts a

@@ -69,6 +69,26 @@ func (e *env) server(h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
 	return srv, &conns
 }
 
+// h2cServer starts a loopback server that speaks HTTP/2 without TLS, and
+// makes the env's transport speak it to it (with prior knowledge); its
+// connections are counted.
+func (e *env) h2cServer(h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &p
+	e.tr.Protocols = &p
+	srv.Start()
+	e.t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
 // script answers the n-th request (from 1) with statuses[n-1], or with the
 // last status once the script runs out, and counts the requests.
 type script struct {

@@ -47,18 +47,25 @@ func requestOptions(ctx context.Context) contextOptions {
 }
 
 // options records the call's options, the client's then the request's,
-// and returns them. A lone option (typically a *retry.Policy) is kept by
-// value: the call never holds the caller's variadic slice, which therefore
-// stays off the heap on the hot path.
+// and returns them; for a request that may not be hedged (see hedgeable),
+// they end with the option that turns hedging off. A lone option
+// (typically a *retry.Policy) is kept by value, and several are gathered
+// in the call's own buffer while they fit: the call never holds the
+// caller's variadic slice, which therefore stays off the heap on the hot
+// path.
 func (c *call) options(opts, extra []retry.Option) []retry.Option {
+	hedge := c.hedgeable()
 	switch {
-	case len(extra) == 0 && len(opts) == 1:
+	case len(extra) == 0 && len(opts) == 1 && hedge:
 		c.one = opts[0]
 		return opts
-	case len(extra) == 0 && len(opts) == 0:
+	case len(extra) == 0 && len(opts) == 0 && hedge:
 		return nil
 	}
-	c.opts = slices.Concat(opts, extra)
+	c.opts = append(append(c.optBuf[:0], opts...), extra...)
+	if !hedge {
+		c.opts = append(c.opts, noHedge)
+	}
 	return c.opts
 }
 

@@ -147,16 +147,6 @@ func newSendCount() *sendCount {
 	return s
 }
 
-// reset starts the count of a new attempt.
-func (s *sendCount) reset() {
-	if s != nil {
-		s.earlier.Store(0)
-		s.current.Store(false)
-		s.answered.Store(false)
-		s.resp.Store(nil)
-	}
-}
-
 // answers records resp as the response of the attempt, the one [Sends]
 // gives the count of.
 func (s *sendCount) answers(resp *http.Response) {

@@ -31,11 +31,19 @@
 // caller-driven loop ([retry.Policy.Begin]) hands [retry.Policy.Failed]
 // and Succeeded the context Begin returned, which carries the span.
 //
+// In a hedged call ([retry.WithHedge]) every copy is an attempt with its
+// own span; a hedge's span carries retry.hedge=true, and the span of a
+// copy that another beat (it was cancelled, or succeeded too late) ends
+// with retry.decision "lost" and no error status: its cancellation was the
+// call's doing. The winner's span is the one that ends without a
+// decision and without an error.
+//
 // # Metrics
 //
 // The instruments, on the meter named after this package:
 //
 //	retry.call.attempts       histogram {attempt}  attempts of each call, at its end
+//	retry.call.hedges         histogram {hedge}    hedges of each call that sent any, at its end
 //	retry.call.retry_delay    histogram s          total time waited between the attempts of each call
 //	retry.attempt.duration    histogram s          time each attempt ran
 //	retry.budget.denied       counter   {retry}    retries the budget refused
@@ -48,14 +56,15 @@
 // (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5,
 // 10), retry.call.retry_delay from no wait at all to 2 minutes (0, 0.1,
 // 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120); retry.call.attempts has 1, 2,
-// 3, 4, 5 and 10. A view of the SDK's meter provider can replace them.
+// 3, 4, 5 and 10, retry.call.hedges 1 to 5. A view of the SDK's meter provider can replace them.
 //
 // The call metrics carry retry.outcome (the word of [retry.ReasonOf]:
 // success, exhausted, permanent, budget, …), the attempt duration carries
-// retry.decision (success, retry, or the word that ended the call), the
+// retry.decision (success, retry, lost, or the word that ended the call), the
 // breaker gauge carries retry.breaker.state (closed, open, half-open). They
-// follow gRPC's A96 retry metrics (attempts and retry_delay per call) and
-// resilience4j's breaker state gauge.
+// follow gRPC's A96 retry metrics (attempts, hedges and retry_delay per
+// call; as for A96's grpc.client.call.hedges, a call without hedges
+// records none) and resilience4j's breaker state gauge.
 //
 // # Fleet-wide limits
 //

@@ -31,6 +31,8 @@ const (
 	// LimitErrorKey is why a limit stopped sharing, on the span event
 	// retry.limit.fallback.
 	LimitErrorKey = attribute.Key("retry.limit.error")
+	// HedgeKey marks the span of a hedge ([retry.WithHedge]).
+	HedgeKey = attribute.Key("retry.hedge")
 )
 
 // An Option configures [New].
@@ -73,6 +75,7 @@ func ForHTTP() Option {
 // measurement options it records with, built once.
 type instruments struct {
 	attempts metric.Int64Histogram
+	hedges   metric.Int64Histogram
 	delay    metric.Float64Histogram
 	duration metric.Float64Histogram
 	denied   metric.Int64Counter
@@ -88,7 +91,7 @@ type instruments struct {
 }
 
 // words are every word of retry.ReasonOf.
-var words = []string{"success", "exhausted", "max_elapsed", "permanent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "panic", "other"}
+var words = []string{"success", "exhausted", "max_elapsed", "permanent", "not_idempotent", "budget", "circuit_open", "hint_too_long", "invalid", "deadline", "canceled", "panic", "other"}
 
 // New returns an observer that reports to OpenTelemetry; see the package
 // documentation. It returns an error if an instrument cannot be created.
@@ -134,7 +137,7 @@ var (
 
 func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, error) {
 	var ins instruments
-	var errs [7]error
+	var errs [8]error
 	ins.attempts, errs[0] = m.Int64Histogram("retry.call.attempts", metric.WithUnit("{attempt}"),
 		metric.WithDescription("Attempts made by each call, recorded when it ends."),
 		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5, 10))
@@ -146,6 +149,9 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 		metric.WithExplicitBucketBoundaries(durationBounds...))
 	ins.denied, errs[3] = m.Int64Counter("retry.budget.denied", metric.WithUnit("{retry}"),
 		metric.WithDescription("Retries the retry budget refused."))
+	ins.hedges, errs[7] = m.Int64Histogram("retry.call.hedges", metric.WithUnit("{hedge}"),
+		metric.WithDescription("Hedges sent by each hedged call, recorded when it ends; a call without hedges records none."),
+		metric.WithExplicitBucketBoundaries(1, 2, 3, 4, 5))
 	ins.state, errs[4] = m.Int64Gauge("retry.breaker.state", metric.WithUnit("{state}"),
 		metric.WithDescription("1 for the state a circuit breaker entered, 0 for the one it left."))
 	ins.shared, errs[5] = m.Int64Gauge("retry.limit.shared", metric.WithUnit("1"),
@@ -163,8 +169,8 @@ func newInstruments(m metric.Meter, attrs []attribute.KeyValue) (*instruments, e
 	ins.base = []metric.AddOption{metric.WithAttributeSet(with())}
 	ins.attrs = attrs
 	ins.outcome = make(map[string][]metric.RecordOption, len(words))
-	ins.decision = make(map[string][]metric.RecordOption, len(words)+1)
-	for _, w := range append([]string{"retry"}, words...) {
+	ins.decision = make(map[string][]metric.RecordOption, len(words)+2)
+	for _, w := range append([]string{"retry", "lost"}, words...) {
 		ins.outcome[w] = []metric.RecordOption{metric.WithAttributeSet(with(OutcomeKey.String(w)))}
 		ins.decision[w] = []metric.RecordOption{metric.WithAttributeSet(with(DecisionKey.String(w)))}
 	}
@@ -197,6 +203,9 @@ func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.
 		if o.http && e.Attempt > 1 {
 			span.SetAttributes(ResendCountKey.Int(e.Attempt - 1))
 		}
+		if e.Hedge {
+			span.SetAttributes(HedgeKey.Bool(true))
+		}
 	}
 	return ctx
 }
@@ -204,6 +213,8 @@ func (o *observer) start(ctx context.Context, e retry.AttemptStartInfo) context.
 func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 	decision := "success"
 	switch {
+	case e.Lost:
+		decision = "lost" // another copy of a hedged call won or ended it
 	case e.Stop != nil:
 		decision = retry.ReasonOf(e.Stop)
 	case e.Err != nil:
@@ -214,7 +225,11 @@ func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 	if !ok {
 		return // not an attempt this observer started
 	}
-	if e.Err != nil && span.IsRecording() {
+	switch {
+	case !span.IsRecording():
+	case e.Lost:
+		span.SetAttributes(DecisionKey.String(decision)) // cancelled by the call, not an error of its own
+	case e.Err != nil:
 		span.SetStatus(codes.Error, e.Err.Error())
 		span.SetAttributes(DecisionKey.String(decision))
 	}
@@ -224,6 +239,9 @@ func (o *observer) end(ctx context.Context, e retry.AttemptEndInfo) {
 func (o *observer) done(ctx context.Context, e retry.DoneInfo) {
 	opts := o.ins.outcome[retry.ReasonOf(e.Err)]
 	o.ins.attempts.Record(ctx, int64(e.Attempts), opts...)
+	if e.Hedges > 0 {
+		o.ins.hedges.Record(ctx, int64(e.Hedges), opts...)
+	}
 	o.ins.delay.Record(ctx, e.Waited.Seconds(), opts...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -19,6 +20,16 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// The commands these tests start must not inherit an ignored SIGHUP or
+	// SIGINT (tests run under nohup, or as a background job of a
+	// non-interactive shell): retry keeps such a signal ignored, as its
+	// help says, and the signal tests would wait for nothing. A handler
+	// installed here makes every child start with the default action.
+	for _, sig := range []os.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if signal.Ignored(sig) {
+			signal.Notify(make(chan os.Signal, 1), sig)
+		}
+	}
 	dir, err := os.MkdirTemp("", "retry-cli-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -77,6 +77,21 @@ var Comparisons = []Group{
 		}},
 	},
 	{
+		Name: "HedgeFirstWins", Module: modBench, Title: "a hedged call (one hedge after an hour) whose first copy answers at once",
+		Note: "retrykit: WithHedge(time.Hour, 2) in a policy built once, passed to DoHedged, the first copy on the caller's goroutine, " +
+			"one timer. failsafe-go: hedgepolicy.NewWithDelay, every copy on a goroutine of its own. direct calls " +
+			"the operation.",
+		Members: libs("HedgeFirstWins", "retrykit", "direct", "failsafe-go"),
+		Views:   []View{{Title: "WithHedge", Subject: "retrykit", Refs: []string{"direct", "failsafe-go"}}},
+	},
+	{
+		Name: "HedgeOnce", Module: modBench, Title: "a hedged call whose first copy blocks until the hedge (delay 0) wins and it is cancelled",
+		Note: "The first copy waits on its context (a channel), not a sleep. retrykit waits for the cancelled copy " +
+			"before DoHedged returns; failsafe-go returns without waiting for it.",
+		Members: libs("HedgeOnce", "retrykit", "failsafe-go"),
+		Views:   []View{{Title: "WithHedge", Subject: "retrykit", Refs: []string{"failsafe-go"}}},
+	},
+	{
 		Name: "HTTPSuccess", Module: modBench, Title: "a GET on loopback answered 200",
 		Note: "retrykit is httpx.Do; retrykit-transport is httpx.NewTransport in an http.Client; direct is a " +
 			"plain net/http client. The loopback round trip dominates every figure.",

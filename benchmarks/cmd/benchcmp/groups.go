@@ -113,11 +113,12 @@ func libs(workload string, labels ...string) []Member {
 	return ms
 }
 
-// Select returns the groups whose name filter matches, in order, or an
+// Select returns the groups whose name filter matches, ignoring case
+// (FILTER=hedge selects HedgeFirstWins and HedgeOnce), in order, or an
 // error when the filter is not a regular expression, matches none, or a
 // group is invalid.
 func Select(groups []Group, filter string) ([]Group, error) {
-	re, err := regexp.Compile(filter)
+	re, err := regexp.Compile("(?i)" + filter)
 	if err != nil {
 		return nil, fmt.Errorf("filter: %w", err)
 	}

@@ -64,6 +64,10 @@ func TestSelect(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, all, len(Comparisons))
 
+	hedge, err := Select(Comparisons, "hedge")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"HedgeFirstWins", "HedgeOnce"}, []string{hedge[0].Name, hedge[1].Name}, "case is ignored")
+	assert.Len(t, hedge, 2)
 	_, err = Select(Comparisons, "^Nothing$")
 	require.ErrorContains(t, err, "matches no comparison")
 	_, err = Select(Comparisons, "(")
