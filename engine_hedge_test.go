@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -234,4 +235,195 @@ func TestEngineHedgeMatchesDoHedgedTable(t *testing.T) {
 			})
 		})
 	}
+}
+
+var hedgeT0 = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+
+func TestEngineHedgeRefusals(t *testing.T) {
+	ctx := context.Background()
+	budget := func(t *testing.T, capacity float64) *retry.Budget {
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: capacity})
+		require.NoError(t, err)
+		return b
+	}
+	t.Run("the budget refuses, and the call goes on", func(t *testing.T) {
+		b := budget(t, 1)
+		var events int
+		p, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 4), retry.WithBudget(b),
+			retry.WithObserver(&retry.Observer{
+				AttemptStart: func(ctx context.Context, _ retry.AttemptStartInfo) context.Context { events++; return ctx },
+				Done:         func(context.Context, retry.DoneInfo) { events++ },
+			}))
+		require.NoError(t, err)
+		_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		require.NoError(t, err)
+		_, h1, err := p.Hedge(ctx, first, hedgeT0.Add(10*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, 2, h1.Attempts)
+		assert.Zero(t, b.TokensAt(hedgeT0))
+		_, h2, err := p.Hedge(ctx, h1, hedgeT0.Add(20*time.Millisecond))
+		require.ErrorIs(t, err, retry.ErrBudgetExhausted)
+		assert.Equal(t, "budget", retry.ReasonOf(err))
+		assert.Equal(t, h1, h2, "a refusal returns pr")
+		assert.Equal(t, 2, events, "a refusal is reported to nobody")
+		require.NoError(t, p.Succeeded(ctx, first, hedgeT0.Add(25*time.Millisecond)))
+		assert.Equal(t, 3, events)
+	})
+	t.Run("the breaker refuses, and the budget gets its tokens back", func(t *testing.T) {
+		b := budget(t, 2)
+		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
+		require.NoError(t, err)
+		p, err := retry.NewPolicy(retry.WithHedge(0, 2), retry.WithBudget(b), retry.WithBreaker(br), retry.WithMaxAttempts(1))
+		require.NoError(t, err)
+		_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		require.NoError(t, err)
+		require.Error(t, p.Failed(ctx, first, errHedgeOp, hedgeT0).Err) // opens the circuit
+		require.Equal(t, retry.BreakerOpen, br.StateAt(hedgeT0))
+		p2, err := p.With(retry.WithMaxAttempts(0))
+		require.NoError(t, err)
+		_, second, err := p2.Begin(ctx, retry.Progress{}, hedgeT0.Add(time.Second)) // the half-open probe
+		require.NoError(t, err)
+		before := b.TokensAt(hedgeT0.Add(time.Second))
+		_, _, err = p2.Hedge(ctx, second, hedgeT0.Add(time.Second))
+		require.ErrorIs(t, err, retry.ErrCircuitOpen)
+		assert.Equal(t, before, b.TokensAt(hedgeT0.Add(time.Second)))
+		assert.Equal(t, uint64(1), br.Stats().Rejected)
+		require.NoError(t, p2.Succeeded(ctx, second, hedgeT0.Add(time.Second)))
+		assert.Equal(t, retry.BreakerClosed, br.StateAt(hedgeT0.Add(time.Second)))
+	})
+	t.Run("the attempt limit", func(t *testing.T) {
+		p, err := retry.NewPolicy(retry.WithHedge(0, 3), retry.WithMaxAttempts(2))
+		require.NoError(t, err)
+		_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		require.NoError(t, err)
+		_, h, err := p.Hedge(ctx, first, hedgeT0)
+		require.NoError(t, err)
+		_, _, err = p.Hedge(ctx, h, hedgeT0)
+		require.ErrorIs(t, err, retry.ErrExhausted)
+	})
+	t.Run("a context that is done", func(t *testing.T) {
+		p, err := retry.NewPolicy(retry.WithHedge(0, 3))
+		require.NoError(t, err)
+		_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		require.NoError(t, err)
+		why := errors.New("shutting down")
+		done, cancel := context.WithCancelCause(ctx)
+		cancel(why)
+		_, _, err = p.Hedge(done, first, hedgeT0)
+		require.ErrorIs(t, err, why)
+	})
+}
+
+func TestEngineHedgeReportsOnce(t *testing.T) {
+	ctx := context.Background()
+	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	require.NoError(t, err)
+	_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+	require.NoError(t, err)
+	_, h, err := p.Hedge(ctx, first, hedgeT0.Add(time.Millisecond))
+	require.NoError(t, err)
+	later := hedgeT0.Add(2 * time.Millisecond)
+	require.NoError(t, p.Succeeded(ctx, h, later))
+	assert.ErrorIs(t, p.Succeeded(ctx, h, later), retry.ErrDuplicateReport)
+	assert.ErrorIs(t, p.Failed(ctx, h, errHedgeOp, later).Err, retry.ErrDuplicateReport)
+	lost, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, p.Failed(lost, first, context.Canceled, later).Err, context.Canceled)
+	assert.ErrorIs(t, p.Failed(lost, first, context.Canceled, later).Err, retry.ErrDuplicateReport)
+	// The hedge's admission is its own: Begin refuses it as a running attempt.
+	_, h2, err := p.Hedge(ctx, h, later)
+	require.NoError(t, err)
+	_, _, err = p.Begin(ctx, h2, later)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
+	require.NoError(t, p.Succeeded(ctx, h2, later))
+}
+
+func TestEngineHedgeBadInput(t *testing.T) {
+	ctx := context.Background()
+	hedging, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	require.NoError(t, err)
+	plain, err := retry.NewPolicy()
+	require.NoError(t, err)
+	_, begun, err := hedging.Begin(ctx, retry.Progress{}, hedgeT0)
+	require.NoError(t, err)
+	defer hedging.Succeeded(ctx, begun, hedgeT0)
+	tests := []struct {
+		name string
+		p    *retry.Policy
+		ctx  context.Context
+		pr   retry.Progress
+		now  time.Time
+	}{
+		{"nil policy", nil, ctx, begun, hedgeT0},
+		{"zero policy", &retry.Policy{}, ctx, begun, hedgeT0},
+		{"a policy that does not hedge", plain, ctx, begun, hedgeT0},
+		{"nil context", hedging, nil, begun, hedgeT0},
+		{"zero time", hedging, ctx, begun, time.Time{}},
+		{"a call not begun", hedging, ctx, retry.Progress{}, hedgeT0},
+		{"negative attempts", hedging, ctx, retry.Progress{Attempts: -1}, hedgeT0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := tc.p.Hedge(tc.ctx, tc.pr, tc.now) //nolint:staticcheck // a nil context on purpose
+			require.ErrorIs(t, err, retry.ErrInvalidConfig)
+		})
+	}
+}
+
+// A hedge whose AttemptStart panics is not sent: the budget gets its
+// tokens back and a half-open probe slot is freed.
+func TestEngineHedgeStartPanics(t *testing.T) {
+	ctx := context.Background()
+	b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 2})
+	require.NoError(t, err)
+	br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: 2})
+	require.NoError(t, err)
+	panics := false
+	p, err := retry.NewPolicy(retry.WithHedge(0, 2), retry.WithBudget(b), retry.WithBreaker(br),
+		retry.WithObserver(&retry.Observer{AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
+			if panics && e.Hedge {
+				panic("observer")
+			}
+			return ctx
+		}}))
+	require.NoError(t, err)
+	_, pr, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+	require.NoError(t, err)
+	require.Error(t, p.Failed(ctx, pr, retry.NotIdempotent(errHedgeOp), hedgeT0).Err) // a failure: opens the circuit
+	require.Equal(t, retry.BreakerOpen, br.StateAt(hedgeT0))
+
+	at := hedgeT0.Add(time.Second)
+	_, first, err := p.Begin(ctx, retry.Progress{}, at) // probe 1 of 2
+	require.NoError(t, err)
+	tokens := b.TokensAt(at)
+	panics = true
+	require.PanicsWithValue(t, "observer", func() { _, _, _ = p.Hedge(ctx, first, at) })
+	panics = false
+	assert.Equal(t, tokens, b.TokensAt(at), "the budget got its tokens back")
+	_, h, err := p.Hedge(ctx, first, at) // probe 2 of 2: the slot was freed
+	require.NoError(t, err)
+	require.NoError(t, p.Succeeded(ctx, first, at))
+	require.NoError(t, p.Succeeded(ctx, h, at))
+	assert.Equal(t, retry.BreakerClosed, br.StateAt(at))
+}
+
+func TestEngineHedgeAfter(t *testing.T) {
+	fixed, err := retry.NewPolicy(retry.WithHedge(15*time.Millisecond, 2))
+	require.NoError(t, err)
+	assert.Equal(t, 15*time.Millisecond, fixed.HedgeAfter())
+	d, err := retry.NewHedgeDelay(0.9, 40*time.Millisecond)
+	require.NoError(t, err)
+	adaptive, err := retry.NewPolicy(retry.WithAdaptiveHedge(d, 3))
+	require.NoError(t, err)
+	assert.Equal(t, 40*time.Millisecond, adaptive.HedgeAfter(), "the initial delay during warm-up")
+	for range 2000 {
+		d.Observe(10 * time.Millisecond)
+	}
+	assert.Equal(t, d.Delay(), adaptive.HedgeAfter())
+	assert.InDelta(t, float64(10*time.Millisecond), float64(adaptive.HedgeAfter()), float64(10*time.Millisecond)/64+1)
+	off, err := fixed.With(retry.WithHedge(0, 1))
+	require.NoError(t, err)
+	assert.Zero(t, off.HedgeAfter())
+	assert.Zero(t, (*retry.Policy)(nil).HedgeAfter())
+	assert.Zero(t, (&retry.Policy{}).HedgeAfter())
 }
