@@ -29,27 +29,60 @@ import (
 // does not wait), judges no error and calls no [WithNotify] hook. A
 // refusal returns an [*Error] whose Reason is [ErrExhausted],
 // [ErrBudgetExhausted], [ErrCircuitOpen], or [context.Cause] of a ctx
-// that is done; it ends nothing: the call goes on with the copies in
-// flight, which are reported as before, and nothing is reported to the
-// observer. DoHedged sends no further hedge in a call once one was
-// refused; a driver should do the same. An admitted hedge is reported to
-// the observer as it starts, with [AttemptStartInfo].Hedge set, and the
-// [DoneInfo].Hedges of a report on its Progress counts it.
+// that is done, and pr unchanged; it ends nothing: the call goes on with
+// the copies in flight, and the observer hears nothing of it. An admitted
+// hedge is reported to the observer as it starts, with
+// [AttemptStartInfo].Hedge set; the [DoneInfo].Hedges of a report on its
+// Progress counts it.
 //
-// The driver keeps the rest of DoHedged's rules (see the "Hedging"
-// section of the package documentation): at most [Policy.MaxInFlight]
-// copies running, the delay of [Policy.HedgeAfter] between them, the
-// winner reported with Succeeded and the losers with Failed under a
-// context that is done. Hedge needs a policy that hedges ([WithHedge] or
-// [WithAdaptiveHedge] with a maxInFlight of 2 or more).
+// A driver (a queue, an event loop, a custom transport, a stream) hedges
+// a call as DoHedged does:
+//
+//   - Begin sends the first copy. While a copy runs and fewer than
+//     [Policy.MaxInFlight] do, another is due [Policy.HedgeAfter] after
+//     the latest was sent (read it as that copy is sent: an adaptive
+//     delay moves); Hedge admits it, given the latest copy's Progress.
+//     Once Hedge refuses, the call sends no further hedge.
+//   - The first copy that succeeds wins: report it with Succeeded (the
+//     budget's deposit, the breaker's success), cancel the others, and
+//     report each, as it ends, with Failed under a context that is done
+//     (its own cancelled context): it counts as nothing.
+//   - A copy that fails while others run is reported the same way, as
+//     nothing, and the others go on (a hedge may be sent at once, as
+//     DoHedged and gRPC do). The last copy to fail, none running, is
+//     reported with Failed under the caller's context and its Attempts
+//     set to the call's count (the latest copy's Attempts): the Verdict
+//     is DoHedged's decision, the retry's wait, budget and limits, and
+//     its Next begins the retry, which hedges again.
+//   - A copy whose handler panicked, or whose outcome is lost, is
+//     reported with Failed under a context that is done (a breaker's
+//     probe slot is freed); cancel the others and report them so.
+//   - With [WithAdaptiveHedge], feed its [HedgeDelay] as DoHedged does:
+//     Observe the latency of each copy that succeeds, and of each loser
+//     cancelled after it ran for at least the delay.
+//
+// The engine keeps no record shared by the copies of a call, so three
+// things differ from DoHedged: a copy that fails while others run counts
+// as nothing in the breaker, and a stop ([Permanent]) or a hint ([After])
+// it returned neither ends the call nor stops the hedging (the driver
+// may judge such errors itself); a loser that succeeds too late counts as
+// nothing, where DoHedged counts it as the breaker's success; and the
+// observer hears a Done at each report, the losers' included (with the
+// cause of their context), whose Attempts and Hedges are those of the
+// reported copy, where DoHedged reports one Done with the call's counts
+// and marks the losers' AttemptEnd Lost. The budget, the breaker's
+// admissions, the attempt count and the AttemptStart events are the same
+// (a property test compares the two drivers).
 //
 // A nil ctx, a zero now, a Progress without attempts (call Begin first)
-// or with invalid counts, a policy that does not hedge, or a nil or zero
+// or with invalid counts, a policy that does not hedge ([WithHedge] or
+// [WithAdaptiveHedge] with a maxInFlight of 2 or more), or a nil or zero
 // policy return an error wrapping [ErrInvalidConfig]. Hedge reads no
 // clock, never sleeps, and is safe for concurrent use, with the same pr
-// too (each call admits its own copy). If the observer's AttemptStart or
-// BreakerChange panics, the copy's admissions are given back (the budget's
-// tokens, the breaker's slot) before the panic goes on.
+// too (each call admits its own copy). It allocates nothing in the steady
+// state, as Begin. If the observer's AttemptStart or BreakerChange
+// panics, the copy's admissions are given back (the budget's tokens, the
+// breaker's slot) before the panic goes on.
 func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
 	if e := p.check(ctx, &pr, now); e != nil {
 		return ctx, pr, e

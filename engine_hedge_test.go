@@ -427,3 +427,82 @@ func TestEngineHedgeAfter(t *testing.T) {
 	assert.Zero(t, (*retry.Policy)(nil).HedgeAfter())
 	assert.Zero(t, (&retry.Policy{}).HedgeAfter())
 }
+
+// Every copy fails: the copies that fail while another runs are reported
+// as nothing, the last with Failed under the caller's context and the
+// call's count, and the decision is DoHedged's: the same attempts, the
+// same reason, the same budget.
+func TestEngineHedgeLastFailureDecides(t *testing.T) {
+	newPolicy := func(t *testing.T) (*retry.Policy, *retry.Budget) {
+		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 3})
+		require.NoError(t, err)
+		p, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(3), retry.WithBudget(b),
+			retry.WithBackoff(retry.Constant(100*time.Millisecond)), retry.WithJitter(retry.NoJitter))
+		require.NoError(t, err)
+		return p, b
+	}
+	lat := []time.Duration{30 * time.Millisecond, 25 * time.Millisecond, 5 * time.Millisecond}
+	var doErr error
+	var doTokens float64
+	synctest.Test(t, func(t *testing.T) {
+		p, b := newPolicy(t)
+		var mu sync.Mutex
+		n := 0
+		_, doErr = retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
+			mu.Lock()
+			k := n
+			n++
+			mu.Unlock()
+			time.Sleep(lat[k])
+			return 0, errHedgeOp
+		}, p)
+		doTokens = b.TokensAt(time.Now())
+	})
+
+	p, b := newPolicy(t)
+	ctx := context.Background()
+	lost, cancel := context.WithCancel(ctx)
+	cancel()
+	t0 := hedgeT0
+	_, c1, err := p.Begin(ctx, retry.Progress{}, t0)
+	require.NoError(t, err)
+	_, c2, err := p.Hedge(ctx, c1, t0.Add(p.HedgeAfter())) // at 10ms, ends at 35ms
+	require.NoError(t, err)
+	// Copy 1 fails at 30ms while copy 2 runs: nothing; no hedge is left
+	// under the attempt limit after the retry, so none is sent now.
+	require.ErrorIs(t, p.Failed(lost, c1, errHedgeOp, t0.Add(30*time.Millisecond)).Err, context.Canceled)
+	// Copy 2 fails last, at 35ms: the decision, on the call's count.
+	c2.Attempts = 2
+	v := p.Failed(ctx, c2, errHedgeOp, t0.Add(35*time.Millisecond))
+	require.NoError(t, v.Err)
+	assert.Equal(t, 100*time.Millisecond, v.Wait)
+	// The retry, alone (one attempt left): it fails, and the call is over.
+	at := t0.Add(35*time.Millisecond + v.Wait)
+	_, c3, err := p.Begin(ctx, v.Next, at)
+	require.NoError(t, err)
+	_, _, err = p.Hedge(ctx, c3, at.Add(p.HedgeAfter()))
+	require.ErrorIs(t, err, retry.ErrExhausted)
+	v = p.Failed(ctx, c3, errHedgeOp, at.Add(5*time.Millisecond))
+	require.Error(t, v.Err)
+
+	assert.Equal(t, doErr.Error(), v.Err.Error())
+	assert.Equal(t, retry.ReasonOf(doErr), retry.ReasonOf(v.Err))
+	assert.Equal(t, doTokens, b.TokensAt(at))
+}
+
+// An admitted hedge and its report allocate nothing in the steady state.
+func TestEngineHedgeAllocs(t *testing.T) {
+	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	require.NoError(t, err)
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		_, first, _ := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		_, h, err := p.Hedge(ctx, first, hedgeT0)
+		if err != nil {
+			panic(err)
+		}
+		_ = p.Succeeded(ctx, h, hedgeT0)
+		_ = p.Succeeded(ctx, first, hedgeT0) // a late success: no budget here to pay twice
+	})
+	assert.Zero(t, allocs)
+}
