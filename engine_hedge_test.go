@@ -364,7 +364,7 @@ func TestEngineHedgeBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := tc.p.Hedge(tc.ctx, tc.pr, tc.now) //nolint:staticcheck // a nil context on purpose
+			_, _, err := tc.p.Hedge(tc.ctx, tc.pr, tc.now)
 			require.ErrorIs(t, err, retry.ErrInvalidConfig)
 		})
 	}

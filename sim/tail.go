@@ -29,15 +29,14 @@ const MaxFanOut = 10_000
 // Every attempt succeeds. The server does the work of every copy it
 // receives, the losers' included: a client's cancellation does not reach
 // it (as a timed-out request in [Open]), so a hedge costs the server what
-// a request costs. A hedge is admitted by the client's policy as a retry:
-// the policy's attempt limit counts it, a budget charges it RetryCost
-// (through [retry.Policy.Failed] on the call's progress, which the engine
-// documents as deciding a retry again without telling the breaker; the
-// wait it returns is not used: a hedge goes at the hedge delay), and a
-// breaker admits it ([retry.Policy.Begin]); the winner is reported with
-// Succeeded (the budget's deposit, the breaker's success) and the
-// cancelled losers with Failed under a done context, which counts them as
-// nothing.
+// a request costs. A hedge is admitted by the client's policy as
+// [retry.DoHedged] admits one, through [retry.Policy.Hedge] (the run
+// derives a policy that hedges with [retry.Policy.With], keeping the
+// client's budget and breaker): the policy's attempt limit counts it, a
+// budget charges it RetryCost, and a breaker admits it (giving the budget
+// its tokens back when it refuses); the winner is reported with Succeeded
+// (the budget's deposit, the breaker's success) and the cancelled losers
+// with Failed under a done context, which counts them as nothing.
 //
 // Two random streams, PCG seeded with (Seed, 0x7461696c) for arrivals and
 // service times and (Seed, 0x706f6c) for the policy's jitter, are consumed

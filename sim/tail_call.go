@@ -77,22 +77,14 @@ func (t *tailRun) send(ref int32, pr retry.Progress, now int64) {
 }
 
 // hedge asks the policy to admit one more copy of the call, and sends it.
-// The admission is that of a retry: Failed on a progress without an
-// admission decides the retry of the latest attempt again (attempt limit,
-// elapsed limit, budget) without telling the breaker, and Begin admits the
-// copy through the breaker.
+// Policy.Hedge admits it as DoHedged admits a hedge: the attempt limit,
+// a retry's cost from the budget, the breaker.
 func (t *tailRun) hedge(ref int32, now int64) {
 	c := &t.calls[ref]
 	if int(c.copies) >= t.max {
 		return // every copy allowed is in flight: none ends before the call
 	}
-	last := c.pr[c.copies-1]
-	v := t.c.p.Failed(bg, retry.Progress{Attempts: last.Attempts, Start: last.Start, Prev: last.Prev}, errHedge, vt(now))
-	var pr retry.Progress
-	err := v.Err
-	if err == nil {
-		_, pr, err = t.c.p.Begin(bg, v.Next, vt(now))
-	}
+	_, pr, err := t.c.p.Hedge(bg, c.pr[c.copies-1], vt(now))
 	if err != nil {
 		t.res.Refused++
 		if errors.Is(err, retry.ErrBudgetExhausted) {

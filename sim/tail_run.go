@@ -2,17 +2,12 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/retrykit/retry"
 )
-
-// errHedge is what a hedge reports to the policy to be admitted as a retry
-// of the call's latest attempt: the delay passed without an answer.
-var errHedge = errors.New("sim: no answer within the hedge delay")
 
 // cancelled is the done context the losers of a hedged call are reported
 // with: the engine counts their attempts as nothing.
@@ -104,6 +99,15 @@ func (s Tail) run(f Fleet, h Hedge, pending int) (TailResult, error) {
 	cs, err := f.clients(1, rand.New(rand.NewPCG(s.Seed, 0x706f6c)))
 	if err != nil {
 		return TailResult{}, err
+	}
+	if h.enabled() {
+		// The engine admits hedges only for a policy that hedges; the
+		// delay is the run's own (fixed, or its estimator's), so the
+		// policy's is never read. Made by With, it keeps the client's
+		// budget and breaker.
+		if cs[0].p, err = cs[0].p.With(retry.WithHedge(0, cmpOr(h.MaxInFlight, 2))); err != nil {
+			return TailResult{}, err
+		}
 	}
 	t := &tailRun{s: &s, h: h, max: cmpOr(h.MaxInFlight, 2), r: rand.New(rand.NewPCG(s.Seed, 0x7461696c)), c: cs[0],
 		reqHist: newLogHist(), callHist: newLogHist(), brownHist: newLogHist(),
