@@ -51,14 +51,9 @@ type Classifier func(error) Class
 
 // RetryOn returns a Classifier that retries only the listed errors (matched
 // with [errors.Is]) and stops on every other error: "retry only these".
-// With no arguments it stops on every error. With one error, the
-// Classifier is made once per error and shared (see intern.go), so that
-// RetryOn(err) written in the call of Do allocates nothing.
+// With no arguments it stops on every error.
 func RetryOn(errs ...error) Classifier {
 	if len(errs) == 1 {
-		if internable(errs[0]) {
-			return retryOns.get(errs[0], retryOn)
-		}
 		return retryOn(errs[0])
 	}
 	list := append([]error(nil), errs...)
@@ -72,14 +67,8 @@ func RetryOn(errs ...error) Classifier {
 
 // StopOn returns a Classifier that stops on the listed errors (matched with
 // [errors.Is]) and leaves every other error to the rest of the chain.
-// With one error, the Classifier is made once per error and shared (see
-// intern.go), so that StopOn(err) written in the call of Do allocates
-// nothing.
 func StopOn(errs ...error) Classifier {
 	if len(errs) == 1 {
-		if internable(errs[0]) {
-			return stopOns.get(errs[0], stopOn)
-		}
 		return stopOn(errs[0])
 	}
 	list := append([]error(nil), errs...)
@@ -105,11 +94,9 @@ func RetryIf(pred func(error) bool) Classifier {
 	}
 }
 
-var retryOns, stopOns internTable[error, Classifier]
-
 // retryOn is RetryOn(target).
 func retryOn(target error) Classifier {
-	if internable(target) {
+	if comparableTarget(target) {
 		return func(err error) Class {
 			if isTarget(err, target) {
 				return Retryable
@@ -127,7 +114,7 @@ func retryOn(target error) Classifier {
 
 // stopOn is StopOn(target).
 func stopOn(target error) Classifier {
-	if internable(target) {
+	if comparableTarget(target) {
 		return func(err error) Class {
 			if isTarget(err, target) {
 				return Terminal
@@ -143,7 +130,7 @@ func stopOn(target error) Classifier {
 	}
 }
 
-// isTarget is errors.Is(err, target) for an internable target (non-nil,
+// isTarget is errors.Is(err, target) for a comparable target (non-nil,
 // of a type == compares without a panic): an error that wraps nothing and
 // has no Is method matches only by ==, which costs one comparison and one
 // type switch instead of errors.Is's walk. Any other error takes
@@ -159,11 +146,11 @@ func isTarget(err, target error) bool {
 	return false
 }
 
-// internable reports whether the classifier of target can be kept in a
-// table: target's type compares with == without a possible panic (a
-// pointer, a number, a string: the sentinel errors), which a struct or an
-// array holding an interface would not guarantee.
-func internable(target error) bool {
+// comparableTarget reports whether target is non-nil and of a type that
+// compares with == without a possible panic (a pointer, a number, a
+// string: the sentinel errors), which a struct or an array holding an
+// interface would not guarantee: such a target is matched by isTarget.
+func comparableTarget(target error) bool {
 	if target == nil {
 		return false
 	}

@@ -155,6 +155,14 @@
 // one at a time; [AttemptStartInfo].Hedge, [AttemptEndInfo].Lost and
 // [DoneInfo].Hedges tell hedges and the winner apart.
 //
+// A driver of the engine (see [Policy.Begin]) hedges too: [Policy.Hedge]
+// admits a copy with the accounting DoHedged gives a hedge (the attempt
+// limit, a retry's cost from the budget, the breaker), [Policy.HedgeAfter]
+// and [Policy.MaxInFlight] say when and how many, and the copies are
+// reported with [Policy.Succeeded] (the winner) and [Policy.Failed] (the
+// others, under a context that is done); see Hedge for the recipe and
+// where it differs from DoHedged.
+//
 // # Observing
 //
 // [WithObserver] attaches an [Observer]: optional hooks for each attempt's

@@ -87,13 +87,13 @@ func (c *config) settle() {
 // delay is 0.
 func zeroDelays(s Strategy) bool {
 	switch s := s.(type) {
-	case *constant:
+	case constant:
 		return s.d == 0
-	case *linear:
+	case linear:
 		return s.initial == 0 && s.step == 0
-	case *exponential:
+	case exponential:
 		return s.initial == 0
-	case *fibonacci:
+	case fibonacci:
 		return s.unit == 0
 	}
 	return false

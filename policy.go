@@ -62,11 +62,12 @@ func (p *Policy) MaxAttempts() int {
 }
 
 // MaxInFlight returns the most copies of an attempt p runs at once in one
-// call of [Do] or [Run]: the maxInFlight of [WithHedge] or
+// call of [DoHedged] or [RunHedged]: the maxInFlight of [WithHedge] or
 // [WithAdaptiveHedge], or 1 when p does not hedge. An adapter reads it to
 // know whether its operation may run concurrently with itself (and so
-// needs state of its own per copy) before it chooses how to run a call.
-// The engine ([Policy.Begin]) never hedges, whatever this says.
+// needs state of its own per copy) before it chooses how to run a call;
+// a driver of the engine keeps at most this many copies running (see
+// [Policy.Hedge]).
 //
 // It is safe for concurrent use, as p is immutable. A nil or zero Policy,
 // which Do rejects, returns 0.

@@ -29,9 +29,7 @@ type StrategyFunc func(retry int) time.Duration
 func (f StrategyFunc) Delay(retry int) time.Duration { return f(retry) }
 
 // The strategies of this package are options too, so that WithBackoff
-// passes them on without allocating; see ownStrategy. Their constructors
-// return pointers to shared values (see intern.go), so that neither
-// makes an allocation once made.
+// passes them on without allocating one more value; see ownStrategy.
 func (constant) isOption()    {}
 func (linear) isOption()      {}
 func (exponential) isOption() {}
@@ -46,11 +44,7 @@ type validator interface {
 
 // Constant returns a Strategy that waits d before every retry.
 // A negative d makes the policy invalid.
-func Constant(d time.Duration) Strategy { return constants.get(constant{d}, newConstant) }
-
-var constants internTable[constant, *constant]
-
-func newConstant(c constant) *constant { return &c }
+func Constant(d time.Duration) Strategy { return constant{d} }
 
 type constant struct{ d time.Duration }
 
@@ -64,13 +58,7 @@ func (c constant) validate() error {
 // initial, initial+step, initial+2·step, … The sum saturates at the
 // largest time.Duration instead of overflowing. A negative initial or step
 // makes the policy invalid.
-func Linear(initial, step time.Duration) Strategy {
-	return linears.get(linear{initial, step}, newLinear)
-}
-
-var linears internTable[linear, *linear]
-
-func newLinear(l linear) *linear { return &l }
+func Linear(initial, step time.Duration) Strategy { return linear{initial, step} }
 
 type linear struct{ initial, step time.Duration }
 
@@ -94,12 +82,8 @@ func (l linear) validate() error {
 // the largest time.Duration. A negative initial, or a multiplier below 1,
 // NaN or infinite, makes the policy invalid.
 func Exponential(initial time.Duration, multiplier float64) Strategy {
-	return exponentials.get(exponential{initial, multiplier}, newExponential)
+	return exponential{initial, multiplier}
 }
-
-var exponentials internTable[exponential, *exponential]
-
-func newExponential(e exponential) *exponential { return &e }
 
 type exponential struct {
 	initial    time.Duration
@@ -130,11 +114,7 @@ func (e exponential) validate() error {
 // Fibonacci returns a Strategy that waits unit times the Fibonacci numbers
 // 1, 1, 2, 3, 5, 8, … before retries 1, 2, 3, … The product saturates at
 // the largest time.Duration. A negative unit makes the policy invalid.
-func Fibonacci(unit time.Duration) Strategy { return fibonaccis.get(fibonacci{unit}, newFibonacci) }
-
-var fibonaccis internTable[fibonacci, *fibonacci]
-
-func newFibonacci(f fibonacci) *fibonacci { return &f }
+func Fibonacci(unit time.Duration) Strategy { return fibonacci{unit} }
 
 type fibonacci struct{ unit time.Duration }
 

@@ -11,8 +11,8 @@ import (
 // MaxAttempts attempts, zero delay without jitter, ErrPermanent terminal.
 // The zero delay is Exponential(0, 2), a strategy an interface would have
 // to box (16 bytes), not Constant(0), which boxes free: the inline
-// adapter's allocation count then holds for any of the package's
-// strategies.
+// adapter's allocation count (2 per call: the boxed strategy and StopOn's
+// closure) then holds for any of the package's strategies.
 func retrykitOptions() []retry.Option {
 	return []retry.Option{
 		retry.WithMaxAttempts(MaxAttempts),

@@ -234,10 +234,10 @@
 // when it wins.
 //
 // Streams are not hedged: a stream interceptor runs on the engine
-// ([retry.Policy.Begin]), which never hedges, so a policy that hedges
+// ([retry.Policy.Begin]) and sends no hedge, so a policy that hedges
 // retries streams as described below and nothing more. (A6 would allow
 // hedging a stream until its first response header or message commits
-// it.)
+// it; the engine admits hedges with [retry.Policy.Hedge].)
 //
 // # Attempts and budgets
 //

@@ -24,6 +24,8 @@ func TestNewInvalid(t *testing.T) {
 		"control":        {Prefix: "a\x00"},
 		"long":           {Prefix: string(make([]byte, 300))},
 		"timeout":        {Timeout: -time.Second},
+		"start":          {Timeout: time.Second, StartTimeout: time.Millisecond},
+		"negative start": {StartTimeout: -time.Second},
 		"interval":       {SyncInterval: time.Microsecond},
 		"expire":         {SyncInterval: time.Second, Expire: 5 * time.Second},
 		"negative sync":  {SyncInterval: -time.Second},

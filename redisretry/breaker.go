@@ -52,7 +52,7 @@ type breakerRules struct {
 // the whole fleet. Every process must give the same rules. While Redis
 // cannot be used the breaker decides alone, as a retry.Breaker made from c.
 //
-// It asks Redis once, within Timeout, to check the key, as [Fleet.Budget]
+// It asks Redis once, within Options.StartTimeout, to check the key, as [Fleet.Budget]
 // does. c.Control must be nil (the fleet holds the control); c's
 // OnStateChange sees every change, including those the fleet makes.
 func (f *Fleet) Breaker(name string, c retry.BreakerConfig) (*retry.Breaker, error) {

@@ -261,20 +261,32 @@ func TestBreakerSlowProbeKeepsLeader(t *testing.T) {
 	ctx := context.Background()
 	key := prefix + ":{dep}:breaker"
 	fail(t, b[0], 1)
-	waitFor(t, func() bool { return b[0].State() == retry.BreakerHalfOpen || b[1].State() == retry.BreakerHalfOpen }, "a process named to probe")
-	p := 0
-	if b[1].State() == retry.BreakerHalfOpen {
-		p = 1
+	release := make(chan struct{})
+	var p int
+	var probe chan error
+	for {
+		waitFor(t, func() bool { return b[0].State() == retry.BreakerHalfOpen || b[1].State() == retry.BreakerHalfOpen }, "a process named to probe")
+		p = 0
+		if b[1].State() == retry.BreakerHalfOpen {
+			p = 1
+		}
+		started, ran := make(chan struct{}), make(chan error, 1)
+		go func(br *retry.Breaker) {
+			ran <- br.Run(ctx, func(context.Context) error { close(started); <-release; return nil })
+		}(b[p])
+		select {
+		case <-started:
+			probe = ran
+		case err := <-ran:
+			// The half-open state went before the probe began (an exchange
+			// made late by a loaded machine handed the role on): again.
+			require.ErrorIs(t, err, retry.ErrCircuitOpen)
+			continue
+		}
+		break
 	}
 	leader, err := admin.HGet(ctx, key, "leader").Result()
 	require.NoError(t, err)
-
-	release, started := make(chan struct{}), make(chan struct{})
-	probe := make(chan error, 1)
-	go func() {
-		probe <- b[p].Run(ctx, func(context.Context) error { close(started); <-release; return nil })
-	}()
-	<-started
 	// Past two leases of the server's time, with exchanges all along.
 	lu, err := admin.HGet(ctx, key, "lu").Int64()
 	require.NoError(t, err)

@@ -59,7 +59,7 @@ type budget struct {
 // atomically in Redis. Every process that shares the budget must give the
 // same c.
 //
-// It asks Redis once, within Timeout, to check the key: a key holding
+// It asks Redis once, within Options.StartTimeout, to check the key: a key holding
 // something else (another budget's configuration, a value of another type
 // or that is not a budget) is an error. An unreachable Redis is not: the
 // budget decides alone, and a Sharing event says so. It returns an error
@@ -195,7 +195,9 @@ func (b *budget) Draw(now time.Time, need, room float64) float64 {
 	}
 	switch {
 	case !b.f.ask(j):
-		if !b.f.isClosed() { // a Close under way is no failure of Redis's: no event
+		// A Close under way, or a first exchange of another limit within
+		// StartTimeout, is no failure of Redis's: no event.
+		if !b.f.isClosed() && !b.f.busy() {
 			b.h.down(errLate(b.f.timeout))
 		}
 	case err != nil:

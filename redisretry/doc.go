@@ -121,6 +121,14 @@
 // ([retry.SharingInfo]: Shared false, and why). A call waits at most one
 // Timeout for that: the retry that found Redis gone is decided by the
 // process's own budget, and so are the next ones, without asking Redis.
+// The first exchange of a limit, which [Fleet.Budget] and [Fleet.Breaker]
+// wait for, may connect, make the handshake and load a script: its
+// deadline is Options.StartTimeout (default the larger of 1s and Timeout),
+// so that processes started together on a loaded machine do not all report
+// that they decide alone; one that runs past it does. While it runs, the
+// fleet's other limits make no exchange and report nothing, and a retry of
+// theirs that needs Redis draws on the process's own budget after Timeout,
+// without an event.
 // Every SyncInterval the fleet tries again; the first timely answer makes
 // the limit share again, with a Sharing event (Shared true). No call ever
 // fails because of Redis: the limits only grant or refuse retries. Alert

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,7 @@ import (
 const (
 	DefaultPrefix       = "retrykit"
 	DefaultTimeout      = 50 * time.Millisecond
+	DefaultStartTimeout = time.Second
 	DefaultSyncInterval = 100 * time.Millisecond
 	DefaultExpire       = 10 * time.Minute
 )
@@ -32,6 +34,19 @@ type Options struct {
 	// asked for: a retry that needs one waits at most this long before its
 	// budget decides alone. Default 50ms.
 	Timeout time.Duration
+	// StartTimeout bounds the first exchange of each limit, which
+	// [Fleet.Budget] and [Fleet.Breaker] make before they return and wait
+	// for: it may have to connect, make the handshake and load a script,
+	// slower than the exchanges after it, above all when many processes
+	// start at once. A first exchange within StartTimeout reports nothing;
+	// one that fails, or runs past it, makes the limit decide alone with a
+	// Sharing event, as any exchange past Timeout does. While it runs, the
+	// fleet's other limits wait for it without a Sharing event (they make
+	// their periodic exchanges after it), and a retry of theirs that needs
+	// Redis meanwhile draws on the process's own budget after Timeout,
+	// without an event. Default the larger of 1s and Timeout; it must not
+	// be below Timeout.
+	StartTimeout time.Duration
 	// SyncInterval is how often the fleet sends what its limits gathered
 	// (deposits, failure counts) and reads the shared state (whether the
 	// shared budget has tokens, the shared breaker's state). It bounds how
@@ -74,6 +89,7 @@ type Fleet struct {
 	client   redis.UniversalClient
 	prefix   string
 	timeout  time.Duration
+	start    time.Duration // the deadline of a limit's first exchange
 	interval time.Duration
 	expire   time.Duration
 	observer *retry.Observer
@@ -88,6 +104,7 @@ type Fleet struct {
 	closing   chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	starting  atomic.Bool // the goroutine is making a limit's first exchange
 }
 
 // A member is a limit whose state the fleet's goroutine syncs.
@@ -114,18 +131,21 @@ func New(c redis.UniversalClient, o Options) (*Fleet, error) {
 		return nil, fmt.Errorf("redisretry: New: %w", err)
 	}
 	o.Timeout = orDefault(o.Timeout, DefaultTimeout)
+	o.StartTimeout = orDefault(o.StartTimeout, max(DefaultStartTimeout, o.Timeout))
 	o.SyncInterval = orDefault(o.SyncInterval, DefaultSyncInterval)
 	o.Expire = orDefault(o.Expire, DefaultExpire)
 	switch {
 	case o.Timeout < 0:
 		return nil, fmt.Errorf("redisretry: New: Options.Timeout must not be negative, got %v", o.Timeout)
+	case o.StartTimeout < o.Timeout:
+		return nil, fmt.Errorf("redisretry: New: Options.StartTimeout (%v) must not be below Timeout (%v)", o.StartTimeout, o.Timeout)
 	case o.SyncInterval < time.Millisecond:
 		return nil, fmt.Errorf("redisretry: New: Options.SyncInterval must be at least 1ms, got %v", o.SyncInterval)
 	case o.Expire < 10*o.SyncInterval:
 		return nil, fmt.Errorf("redisretry: New: Options.Expire (%v) must be at least 10 × SyncInterval (%v)", o.Expire, o.SyncInterval)
 	}
 	f := &Fleet{
-		client: c, prefix: o.Prefix, timeout: o.Timeout, interval: o.SyncInterval, expire: o.Expire,
+		client: c, prefix: o.Prefix, timeout: o.Timeout, start: o.StartTimeout, interval: o.SyncInterval, expire: o.Expire,
 		observer: o.Observer, names: map[string]bool{},
 		jobs: make(chan *job), kick: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -207,15 +227,15 @@ func (f *Fleet) add(kind, name string, m member) error {
 	return nil
 }
 
-// check makes m's first exchange, within Timeout, for a limit m just
+// check makes m's first exchange, within StartTimeout, for a limit m just
 // added: an error of the script's own (the key holds something else)
 // removes m and is returned; any other failure makes m decide alone.
 func (f *Fleet) check(m member) error {
 	var err error
-	j := &job{do: func(ctx context.Context) { _, err = m.sync(ctx) }}
+	j := &job{do: func(ctx context.Context) { _, err = m.sync(ctx) }, first: true}
 	switch {
 	case !f.ask(j):
-		m.health().down(errLate(f.timeout))
+		m.health().down(errLate(f.start))
 	case err != nil && isOurs(err):
 		h := m.health()
 		f.remove(h.kind, h.name, m)

@@ -29,6 +29,11 @@ func (f *Fleet) run() {
 	}
 }
 
+// busy reports whether the fleet's goroutine is making a limit's first
+// exchange: a draw that could not be served meanwhile is not Redis's
+// failure, and decides alone without an event.
+func (f *Fleet) busy() bool { return f.starting.Load() }
+
 // kickSync asks the fleet's goroutine for an exchange now, without
 // waiting.
 func (f *Fleet) kickSync() {
@@ -60,7 +65,7 @@ func (f *Fleet) syncAll() error {
 func (f *Fleet) syncOne(m member, waiting []member) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
-	defer f.watch(waiting)()
+	defer f.watch(waiting, f.timeout)()
 	start := time.Now()
 	asked, err := m.sync(ctx)
 	if err == nil && asked && time.Since(start) > f.timeout {
@@ -85,15 +90,25 @@ func errLate(d time.Duration) error {
 type job struct {
 	do    func(ctx context.Context) // on the fleet's goroutine
 	late  func()                    // on the fleet's goroutine, when the asker gave up before do ended
+	first bool                      // a limit's first exchange: its deadline is StartTimeout
 	state handover
 	done  chan struct{}
 }
 
+// deadline is how long j may run: StartTimeout for a limit's first
+// exchange, Timeout for any other.
+func (f *Fleet) deadline(j *job) time.Duration {
+	if j.first {
+		return f.start
+	}
+	return f.timeout
+}
+
 // ask runs j on the fleet's goroutine and reports whether it ended within
-// Timeout; when it did not, j.late runs once it ends.
+// its deadline; when it did not, j.late runs once it ends.
 func (f *Fleet) ask(j *job) bool {
 	j.done = make(chan struct{})
-	t := time.NewTimer(f.timeout)
+	t := time.NewTimer(f.deadline(j))
 	defer t.Stop()
 	select {
 	case f.jobs <- j:
@@ -115,18 +130,18 @@ func (f *Fleet) ask(j *job) bool {
 }
 
 // watch makes every limit in waiting decide alone, with a Sharing event,
-// once the exchange the fleet's goroutine is about to make has run for
-// Timeout: a client that does not let contexts bound its reads (go-redis's
+// once the exchange the fleet's goroutine is about to make has run for d
+// (Timeout, or StartTimeout for a first exchange): a client that does not let contexts bound its reads (go-redis's
 // default) holds the goroutine in a stalled exchange for its ReadTimeout,
 // or for good, and none of those limits can exchange meanwhile. It
 // returns the function that ends the watch, which waits for the reports of
 // a watch that fired: none outlives the exchange.
-func (f *Fleet) watch(waiting []member) (stop func()) {
+func (f *Fleet) watch(waiting []member, d time.Duration) (stop func()) {
 	fired := make(chan struct{})
-	t := time.AfterFunc(f.timeout, func() {
+	t := time.AfterFunc(d, func() {
 		defer close(fired)
 		for _, m := range waiting {
-			m.health().down(errLate(f.timeout))
+			m.health().down(errLate(d))
 		}
 	})
 	return func() {
@@ -136,17 +151,23 @@ func (f *Fleet) watch(waiting []member) (stop func()) {
 	}
 }
 
-// serve runs j within Timeout, and hands its result over; the limits
-// decide alone once it has run for Timeout, as for a periodic exchange.
+// serve runs j within its deadline, and hands its result over; the limits
+// decide alone once it has run for that long, as for a periodic exchange.
+// While a first exchange runs, starting says so (see [Fleet.busy]).
 func (f *Fleet) serve(j *job) {
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	d := f.deadline(j)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	f.mu.Lock()
 	members := f.members
 	f.mu.Unlock()
-	stop := f.watch(members)
+	if j.first {
+		f.starting.Store(true)
+	}
+	stop := f.watch(members, d)
 	j.do(ctx)
 	stop()
+	f.starting.Store(false)
 	if j.state.deliver() {
 		close(j.done)
 	} else if j.late != nil {

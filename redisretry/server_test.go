@@ -82,6 +82,8 @@ type proxy struct {
 	stall  chan struct{} // closed: flowing; open: stalled
 	delay  time.Duration
 	cut    bool
+	hold   chan struct{} // not nil: replies wait until it is closed
+	held   chan struct{} // a reply is waiting for hold
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
 }
@@ -92,7 +94,7 @@ func startProxy(t testing.TB, target string) *proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	p := &proxy{l: l, target: target, stall: make(chan struct{}), conns: map[net.Conn]bool{}}
+	p := &proxy{l: l, target: target, stall: make(chan struct{}), held: make(chan struct{}, 1), conns: map[net.Conn]bool{}}
 	close(p.stall)
 	p.wg.Add(1)
 	go p.accept()
@@ -138,9 +140,33 @@ func (p *proxy) setCut(on bool) {
 	}
 }
 
-func (p *proxy) gate() (chan struct{}, time.Duration) {
+// holdReplies makes Redis's replies wait (the requests still flow) until
+// release is called; held receives once a reply waits.
+func (p *proxy) holdReplies() (held <-chan struct{}, release func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	hold := make(chan struct{})
+	p.hold = hold
+	return p.held, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.hold == hold {
+			p.hold = nil
+			close(hold)
+		}
+	}
+}
+
+func (p *proxy) gate(reply bool) (chan struct{}, time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reply && p.hold != nil {
+		select {
+		case p.held <- struct{}{}:
+		default:
+		}
+		return p.hold, p.delay
+	}
 	return p.stall, p.delay
 }
 
@@ -167,20 +193,21 @@ func (p *proxy) accept() {
 		p.conns[c], p.conns[u] = true, true
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(u, c)
-		go p.pipe(c, u)
+		go p.pipe(u, c, false)
+		go p.pipe(c, u, true)
 	}
 }
 
-// pipe forwards from src to dst, held by the stall and the delay.
-func (p *proxy) pipe(dst, src net.Conn) {
+// pipe forwards from src to dst, held by the stall and the delay, and,
+// for Redis's replies (reply), by holdReplies.
+func (p *proxy) pipe(dst, src net.Conn, reply bool) {
 	defer p.wg.Done()
 	defer dst.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			stall, delay := p.gate()
+			stall, delay := p.gate(reply)
 			<-stall
 			if delay > 0 {
 				time.Sleep(delay) // the latency the proxy adds, not a test's wait
@@ -203,6 +230,10 @@ func (p *proxy) close() {
 	_ = p.l.Close()
 	p.setStalled(false)
 	p.mu.Lock()
+	if p.hold != nil {
+		close(p.hold)
+		p.hold = nil
+	}
 	for c := range p.conns {
 		_ = c.Close()
 	}

@@ -29,6 +29,11 @@
 //     A^L.
 //   - [Sweep]: Open over trigger magnitude × length, the map of where a
 //     policy recovers and where it stays down.
+//   - [Tail]: Dean and Barroso's latency tail: user requests fanning out
+//     to many calls with a heavy-tailed service time, hedged ([Hedge]) at
+//     a fixed or an adaptive delay, each hedge admitted by the policy's
+//     attempt limit, budget and breaker as a retry; and a brownout, in
+//     which hedges without a budget double the load.
 //
 // A [Fleet] gives the clients their policy and, per client, their own
 // budget and breaker (a budget or breaker inside the policy is shared by
@@ -37,7 +42,8 @@
 // # Outputs
 //
 // [WriteTable] for people at a terminal, [WriteCSV] and [WriteJSON] for
-// tools, [WriteSVG] and [WriteSweepSVG] for charts to open in a browser.
+// tools, [WriteSVG] and [WriteSweepSVG] for charts to open in a browser;
+// [WriteTailTable], [WriteTailCSV] and [WriteTailSVG] for Tail runs.
 // The same seed gives the same output, byte for byte.
 //
 // # Cost

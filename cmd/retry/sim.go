@@ -40,6 +40,8 @@ func (c *simConfig) run(stdout io.Writer) error {
 		return c.runLayers(stdout, fleets, labels)
 	case "sweep":
 		return c.runSweep(stdout, fleets, labels)
+	case "tail":
+		return c.runTail(stdout, fleets, labels)
 	}
 	var rs []sim.Result
 	for i, f := range fleets {

@@ -25,6 +25,11 @@ var simFlags = map[string]string{
 	"Layers.Depth": "-layers", "Layers.Requests": "-requests", "Layers.Gap": "-rate", "Layers.Hop": "-hop",
 	"Layers.FailRate": "-fail-rate", "Layers.MaxEvents": "-max-events",
 	"Sweep.Magnitudes": "-magnitudes", "Sweep.Lengths": "-lengths",
+	"Tail.Requests": "-requests", "Tail.FanOut": "-fan-out", "Tail.Rate": "-rate", "Tail.Workers": "-workers",
+	"Tail.Median": "-median", "Tail.Sigma": "-sigma", "Tail.Stragglers": "-stragglers", "Tail.SlowMin": "-slow-min",
+	"Tail.SlowMax": "-slow-max", "Tail.Hop": "-hop", "Tail.BrownoutStart": "-outage-start", "Tail.BrownoutLength": "-outage",
+	"Tail.Slowdown": "-slowdown", "Tail.Bucket": "-bucket", "Tail.MaxEvents": "-max-events",
+	"Hedge.Delay": "-hedge", "Hedge.Quantile": "-hedge", "Hedge.MaxInFlight": "-max-in-flight",
 }
 
 // reportSim writes the error of retry sim to stderr in the words of its

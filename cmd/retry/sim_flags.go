@@ -13,7 +13,7 @@ import (
 )
 
 // Scenarios accepted by retry sim -scenario.
-var simScenarios = []string{"open", "herd", "occ", "layers", "sweep"}
+var simScenarios = []string{"open", "herd", "occ", "layers", "sweep", "tail"}
 
 // Output formats accepted by retry sim -format.
 var simFormats = []string{"table", "csv", "json"}
@@ -35,6 +35,10 @@ type simConfig struct {
 	svg      string
 	mags     []float64
 	lengths  []time.Duration
+	// -scenario tail
+	tail        sim.Tail
+	hedges      []string
+	maxInFlight int
 }
 
 // defaultSimConfig returns the configuration before any flag: the
@@ -43,7 +47,16 @@ func defaultSimConfig() *simConfig {
 	return &simConfig{policy: defaultConfig(false), budgets: []string{"none"}, breaker: "none",
 		scenario: "open", open: sim.Metastable(), trigger: "stall", layers: 3, requests: 700, failRate: 1,
 		trials: 100, burst: 10, format: "table",
-		mags: []float64{0.25, 0.5, 0.75, 1}, lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}}
+		mags: []float64{0.25, 0.5, 0.75, 1}, lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second},
+		tail: tailFlagDefaults(), hedges: []string{"none", "5ms", "p95"}}
+}
+
+// tailFlagDefaults is the scenario -scenario tail's own flags start from:
+// sim.LatencyTail, and sim.Brownout's slowdown for when -outage is set.
+func tailFlagDefaults() sim.Tail {
+	t := sim.LatencyTail()
+	t.Slowdown = sim.Brownout().Slowdown
+	return t
 }
 
 // newSimFlagSet declares retry sim's flags, bound to c's fields.
@@ -60,7 +73,7 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.Var(multiplierValue{&p.multiplier}, "multiplier", "for -backoff exponential: growth `factor`, >= 1")
 	fs.Var(durationValue{&p.maxDelay}, "max-delay", "cap (a `duration`) on every wait; 0 means no cap")
 	fs.Var(jitterValue{&p.jitter}, "jitter", "`mode`: none, full, equal, decorrelated, or proportional:F")
-	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own, unless the entry starts with shared: (one budget all clients draw on at once) or fleet: (the clients spread over processes=N, each leasing lease=TOKENS of one budget shared through a store, returning deposits every sync=DURATION, as redisretry does)")
+	fs.Var(listValue{&c.budgets}, "budget", "comma-separated retry `budgets`, one run each, side by side: none, ratio (10 tokens, +0.1 per success), grpc (ratio that keeps more than half the tokens: gRPC A6 throttling, 4 retries from full), aws (500 tokens, cost 5, 10 for a timeout, +1 per success: the AWS SDK's quota), fanout (100 tokens, +0.1 per success: ratio with a burst of a 100-call fan-out's worth, for -scenario tail), or fields joined by '+' such as capacity=10+per-success=0.1+per-second=0+cost=1+timeout-cost=1+threshold=5; every client has its own, unless the entry starts with shared: (one budget all clients draw on at once) or fleet: (the clients spread over processes=N, each leasing lease=TOKENS of one budget shared through a store, returning deposits every sync=DURATION, as redisretry does)")
 	fs.StringVar(&c.breaker, "breaker", c.breaker, "circuit `breaker` of every client: none, default (5 failures in a row, 30s open, 1 probe), or failures=N+recovery=D+probes=P")
 	fs.Var(choiceValue{&c.scenario, simScenarios}, "scenario", "`scenario`: "+strings.Join(simScenarios, ", "))
 	fs.Var(wholeValue[int]{&o.Clients}, "clients", fmt.Sprintf("simulated clients (`n`, 1 to %d; 1e5 is a number)", sim.MaxClients))
@@ -78,16 +91,26 @@ func newSimFlagSet(c *simConfig) *flag.FlagSet {
 	fs.DurationVar(&o.Bucket, "bucket", 0, "resolution of the time series (`duration`; default 1s, 100ms for herd)")
 	fs.BoolVar(&o.Trigger.RetryAfter, "retry-after", false, "the server's 503s carry Retry-After hints (reject and herd)")
 	fs.Var(wholeValue[int]{&c.layers}, "layers", fmt.Sprintf("for -scenario layers: retrying layers (`n`, 1 to %d)", sim.MaxLayers))
-	fs.Var(wholeValue[int]{&c.requests}, "requests", "for -scenario layers: caller requests (`n`), arriving -rate per second")
+	fs.Var(wholeValue[int]{&c.requests}, "requests", "for -scenario layers and tail: caller (user) requests (`n`), arriving -rate per second")
 	fs.Float64Var(&c.failRate, "fail-rate", c.failRate, "for -scenario layers: probability that the dependency fails an attempt (`p`)")
 	fs.Var(wholeValue[int]{&c.trials}, "trials", "for -scenario occ: trials averaged (`n`)")
 	fs.Float64Var(&c.burst, "burst", c.burst, "for -scenario herd: admission burst after the outage (`n`)")
 	fs.Var(floatListValue{&c.mags}, "magnitudes", "for -scenario sweep: comma-separated fractions of capacity lost")
 	fs.Var(durationListValue{&c.lengths}, "lengths", "for -scenario sweep: comma-separated trigger lengths")
+	t := &c.tail
+	fs.Var(listValue{&c.hedges}, "hedge", "for -scenario tail: comma-separated hedging `policies`, one run each (times every -budget): none, a fixed delay such as 5ms, or pQ, a delay at the Q-th percentile of the latencies of recent calls, such as p95")
+	fs.Var(wholeValue[int]{&c.maxInFlight}, "max-in-flight", fmt.Sprintf("for -scenario tail: copies of a call in flight at once, the first included (`n`, 2 to %d; default 2)", sim.MaxCopies))
+	fs.Var(wholeValue[int]{&t.FanOut}, "fan-out", fmt.Sprintf("for -scenario tail: calls per user request (`n`, 1 to %d)", sim.MaxFanOut))
+	fs.DurationVar(&t.Median, "median", t.Median, "for -scenario tail: median service time of the lognormal body (`duration`)")
+	fs.Float64Var(&t.Sigma, "sigma", t.Sigma, "for -scenario tail: shape of the lognormal body (`s`, 0 to 4)")
+	fs.Float64Var(&t.Stragglers, "stragglers", t.Stragglers, "for -scenario tail: fraction of attempts that straggle (`p`)")
+	fs.Float64Var(&t.SlowMin, "slow-min", t.SlowMin, "for -scenario tail: a straggler is at least this many times slower (`factor`)")
+	fs.Float64Var(&t.SlowMax, "slow-max", t.SlowMax, "for -scenario tail: and at most this many (`factor`)")
+	fs.Float64Var(&t.Slowdown, "slowdown", t.Slowdown, "for -scenario tail: during the brownout (-outage from -outage-start) every attempt takes this many times longer (`factor`)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random `seed`: the same seed gives the same output, byte for byte")
 	fs.Var(wholeValue[int64]{&o.MaxEvents}, "max-events", fmt.Sprintf("stop a run after this many events (`n`; default %d)", sim.DefaultMaxEvents))
 	fs.Var(simFormatValue{choiceValue{&c.format, simFormats}}, "format", "standard output `format`: table, csv or json (occ and layers: table or json); for a chart, -svg")
-	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd and sweep)")
+	fs.StringVar(&c.svg, "svg", "", "also draw the runs as an SVG chart in this `file` (open, herd, sweep and tail)")
 	return fs
 }
 
@@ -106,6 +129,8 @@ var simScenarioFlags = map[string][]string{
 	"layers": {"layers", "requests", "rate", "hop", "fail-rate", "format"},
 	"sweep": {"clients", "rate", "workers", "service", "queue", "hop", "timeout", "outage-start", "after", "bucket",
 		"magnitudes", "lengths", "format", "svg"},
+	"tail": {"requests", "rate", "workers", "hop", "fan-out", "median", "sigma", "stragglers", "slow-min", "slow-max",
+		"hedge", "max-in-flight", "outage-start", "outage", "slowdown", "bucket", "format", "svg"},
 }
 
 // checkSimFlags reports the first flag set that the scenario does not read.
@@ -166,6 +191,11 @@ func parseSim(args []string) (*simConfig, error) {
 	}
 	if c.scenario == "herd" {
 		c.herdDefaults(set)
+	}
+	if c.scenario == "tail" {
+		if err := c.tailFlags(set); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -55,9 +55,11 @@ func parseBudget(s string) (*retry.BudgetConfig, error) {
 		return &retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1, Threshold: 5 + 1e-6}, nil
 	case "aws":
 		return &retry.BudgetConfig{Capacity: 500, PerSuccess: 1, RetryCost: 5, TimeoutCost: 10}, nil
+	case "fanout":
+		return &retry.BudgetConfig{Capacity: 100, PerSuccess: 0.1}, nil
 	}
 	if !strings.Contains(s, "=") {
-		return nil, errors.New("unknown preset (want none, ratio, grpc, aws, or fields such as capacity=10+per-success=0.1)")
+		return nil, errors.New("unknown preset (want none, ratio, grpc, aws, fanout, or fields such as capacity=10+per-success=0.1)")
 	}
 	var c retry.BudgetConfig
 	fields := map[string]*float64{"capacity": &c.Capacity, "per-success": &c.PerSuccess, "per-second": &c.PerSecond,

@@ -35,6 +35,15 @@ Scenarios:
           caller requests arriving -rate per second
   sweep   open, over -magnitudes x -lengths of a slow trigger: where the
           policy recovers and where it stays down (-svg draws the map)
+  tail    Dean and Barroso's latency tail: -requests user requests, -rate
+          per second, each fanning out to -fan-out calls on -workers
+          workers; service times lognormal (-median, -sigma) with
+          -stragglers of them -slow-min to -slow-max times slower; one run
+          per -hedge entry and -budget entry (a hedge costs what a retry
+          costs). -outage makes a brownout from -outage-start (default
+          40s) in which every attempt takes -slowdown times longer.
+          Unless set: -requests 20000 -rate 125 -workers 100 -hop 0;
+          -svg draws latency bars and the load over time
 
 Flags:
 `, sim.MaxClients, sim.MaxQueue, sim.MaxPending, sim.MaxBuckets)

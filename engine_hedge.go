@@ -1,0 +1,164 @@
+package retry
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// Hedging through the engine: the admission of a hedge, for a driver that
+// is not DoHedged (a queue, an event loop, a custom transport, a
+// simulator). It takes the accounting of DoHedged's startHedge
+// (hedge_run.go) at an explicit instant; the copies are reported with
+// Succeeded and Failed (engine.go).
+
+// Hedge asks for admission of a hedge of a call at now: another copy of
+// its attempt, sent while the copies already sent still run. pr is the
+// Progress of the call's latest copy, as [Policy.Begin] or an earlier
+// Hedge returned it (reported or not: only its counts are read, and its
+// admission is left alone). Hedge returns the context to give the copy
+// and its Progress, which holds an admission of its own and is reported
+// once, by [Policy.Succeeded] or [Policy.Failed], as every attempt Begin
+// admits; its Attempts is the call's count, one more than pr's.
+//
+// The admission is the one [DoHedged] gives a hedge, the cost of a
+// retry: the attempt limit ([WithMaxAttempts] counts copies and retries
+// together), then the [Budget] withdraws its RetryCost, then the
+// [Breaker] admits the copy (a refusal there gives the budget its tokens
+// back). It checks no wait, no elapsed limit and no deadline (a hedge
+// does not wait), judges no error and calls no [WithNotify] hook. A
+// refusal returns an [*Error] whose Reason is [ErrExhausted],
+// [ErrBudgetExhausted], [ErrCircuitOpen], or [context.Cause] of a ctx
+// that is done, and pr unchanged; it ends nothing: the call goes on with
+// the copies in flight, and the observer hears nothing of it. An admitted
+// hedge is reported to the observer as it starts, with
+// [AttemptStartInfo].Hedge set; the [DoneInfo].Hedges of a report on its
+// Progress counts it.
+//
+// A driver (a queue, an event loop, a custom transport, a stream) hedges
+// a call as DoHedged does:
+//
+//   - Begin sends the first copy. While a copy runs and fewer than
+//     [Policy.MaxInFlight] do, another is due [Policy.HedgeAfter] after
+//     the latest was sent (read it as that copy is sent: an adaptive
+//     delay moves); Hedge admits it, given the latest copy's Progress.
+//     Once Hedge refuses, the call sends no further hedge.
+//   - The first copy that succeeds wins: report it with Succeeded (the
+//     budget's deposit, the breaker's success), cancel the others, and
+//     report each, as it ends, with Failed under a context that is done
+//     (its own cancelled context): it counts as nothing.
+//   - A copy that fails while others run is reported the same way, as
+//     nothing, and the others go on (a hedge may be sent at once, as
+//     DoHedged and gRPC do). The last copy to fail, none running, is
+//     reported with Failed under the caller's context and its Attempts
+//     set to the call's count (the latest copy's Attempts): the Verdict
+//     is DoHedged's decision, the retry's wait, budget and limits, and
+//     its Next begins the retry, which hedges again.
+//   - A copy whose handler panicked, or whose outcome is lost, is
+//     reported with Failed under a context that is done (a breaker's
+//     probe slot is freed); cancel the others and report them so.
+//   - With [WithAdaptiveHedge], feed its [HedgeDelay] as DoHedged does:
+//     Observe the latency of each copy that succeeds, and of each loser
+//     cancelled after it ran for at least the delay.
+//
+// The engine keeps no record shared by the copies of a call, so three
+// things differ from DoHedged: a copy that fails while others run counts
+// as nothing in the breaker, and a stop ([Permanent]) or a hint ([After])
+// it returned neither ends the call nor stops the hedging (the driver
+// may judge such errors itself); a loser that succeeds too late counts as
+// nothing, where DoHedged counts it as the breaker's success; and the
+// observer hears a Done at each report, the losers' included (with the
+// cause of their context), whose Attempts and Hedges are those of the
+// reported copy, where DoHedged reports one Done with the call's counts
+// and marks the losers' AttemptEnd Lost. The budget, the breaker's
+// admissions, the attempt count and the AttemptStart events are the same
+// (a property test compares the two drivers).
+//
+// A nil ctx, a zero now, a Progress without attempts (call Begin first)
+// or with invalid counts, a policy that does not hedge ([WithHedge] or
+// [WithAdaptiveHedge] with a maxInFlight of 2 or more), or a nil or zero
+// policy return an error wrapping [ErrInvalidConfig]. Hedge reads no
+// clock, never sleeps, and is safe for concurrent use, with the same pr
+// too (each call admits its own copy). It allocates nothing in the steady
+// state, as Begin. If the observer's AttemptStart or BreakerChange
+// panics, the copy's admissions are given back (the budget's tokens, the
+// breaker's slot) before the panic goes on.
+func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
+	if e := p.check(ctx, &pr, now); e != nil {
+		return ctx, pr, e
+	}
+	c := &p.cfg
+	switch {
+	case !c.hedge.on():
+		return ctx, pr, pr.invalid("Hedge with a policy that does not hedge (WithHedge or WithAdaptiveHedge with maxInFlight 2 or more)")
+	case pr.Attempts == 0:
+		return ctx, pr, pr.invalid("Hedge of a call that has not begun (call Begin first)")
+	case pr.Attempts >= math.MaxInt-1:
+		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
+	}
+	cp := Progress{Attempts: pr.Attempts, Start: pr.Start, Prev: pr.Prev, waited: pr.waited, hedges: pr.hedges}
+	switch {
+	case ctx.Err() != nil:
+		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}
+	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
+		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrExhausted}
+	}
+	clk := at(now)
+	if c.budget != nil && !c.budget.withdraw(false, &clk) {
+		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrBudgetExhausted}
+	}
+	if c.breaker != nil && !c.breaker.admit(&cp, &clk) {
+		if c.budget != nil {
+			c.budget.refund(false)
+		}
+		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}
+	}
+	if cp.Start.IsZero() {
+		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
+	}
+	cp.rebase(&clk)
+	cp.Attempts++
+	cp.hedges++
+	cp.hedge = true
+	octx := ctx
+	if c.observer != nil {
+		octx = p.startHedge(ctx, &cp, &clk)
+	}
+	cp.adm, cp.gen = p.newAdmission(ctx, octx)
+	return octx, cp, nil
+}
+
+// startHedge reports the start of the hedge cp to the observer; if a hook
+// panics, the hedge is not sent: the budget gets its tokens back and the
+// breaker's slot is freed (the attempt counts as nothing).
+func (p *Policy) startHedge(ctx context.Context, cp *Progress, clk *clock) context.Context {
+	c := &p.cfg
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if c.budget != nil {
+			c.budget.refund(false)
+		}
+		c.report(cp, outcomeNone, clk) // a probe's slot is freed once only
+	}()
+	octx := c.observeStart(ctx, cp, clk)
+	returned = true
+	return octx
+}
+
+// HedgeAfter returns the delay before the next hedge of a call: the delay
+// of [WithHedge], or the current [HedgeDelay.Delay] of
+// [WithAdaptiveHedge]'s estimator, read now (it moves as the estimator
+// learns). A driver of the engine ([Policy.Hedge]) reads it as it sends a
+// copy, as DoHedged does. It returns 0 for a policy that does not hedge
+// ([Policy.MaxInFlight] is 1), and for a nil or zero Policy; 0 is also
+// WithHedge(0, n)'s delay, every copy at once, so MaxInFlight tells the
+// two apart. It is safe for concurrent use and allocates nothing.
+func (p *Policy) HedgeAfter() time.Duration {
+	if p == nil || !p.cfg.built || !p.cfg.hedge.on() {
+		return 0
+	}
+	return p.cfg.hedge.next()
+}
