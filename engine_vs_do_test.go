@@ -89,10 +89,16 @@ func scenarioGen(rt *rapid.T) scenario {
 	if rapid.IntRange(0, 3).Draw(rt, "hasDeadline") == 0 {
 		sc.deadline = ms("deadline", 1, 3000) + 777
 	}
+	// Without the hook, a policy with zero waits and nothing else between
+	// attempts takes Do's quick loop (retryQuick).
+	hook := rapid.Bool().Draw(rt, "hook")
 	sc.opts = func(notify func(context.Context, RetryInfo)) []Option {
 		opts := []Option{
 			WithMaxAttempts(attempts), WithBackoff(strategy), WithJitter(jitter), WithMaxDelay(maxDelay),
-			WithMaxElapsed(maxElapsed), WithRand(rand.New(rand.NewPCG(seed, 1))), WithNotify(notify),
+			WithMaxElapsed(maxElapsed), WithRand(rand.New(rand.NewPCG(seed, 1))),
+		}
+		if hook {
+			opts = append(opts, WithNotify(notify))
 		}
 		if exact {
 			opts = append(opts, WithExactHints())
