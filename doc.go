@@ -146,7 +146,10 @@
 // for admission, and one refused stops the hedging, so when every request
 // is slow (a brownout) the budget runs dry and the load stays near one
 // copy per call. A copy that fails in a way the policy would retry lets
-// the others run and sends the next hedge at once; when none is left the
+// the others run; the first such failure since the last retry sends the
+// next hedge at once, each later one after the policy's backoff (so failed
+// copies never follow one another faster than retries would); past the
+// [WithMaxElapsed] limit no hedge is sent. When none is left the
 // policy's backoff applies. A stop ([Permanent], a terminal classifier)
 // ends the call and cancels the rest; a hint ([After], Retry-After)
 // cancels the rest and stops the hedging, and the retry waits for it. A

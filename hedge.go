@@ -47,6 +47,14 @@ func (h *hedgeConfig) next() time.Duration {
 // either refuses is not sent, and the call sends no further hedges; the
 // copies in flight continue. So when every request is slow (a brownout),
 // the budget runs dry and the load stays near one copy per call.
+// A copy that fails in a way the policy would retry, while others run,
+// lets them run: the first such failure since the call's last retry (or
+// its start) sends the next hedge at once, as gRPC's A6 does; each later
+// one waits the policy's backoff (what a retry would wait), so that copies
+// that fail in turn never follow one another faster than retries would,
+// even with no attempt limit. No hedge starts past the [WithMaxElapsed]
+// limit: the copies running end, and the call stops with ErrMaxElapsed
+// unless one succeeds.
 // A hedge is not a scheduled retry: [WithNotify] and the observer's
 // RetryScheduled do not hear of it; AttemptStart does, with Hedge set.
 //

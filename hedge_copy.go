@@ -3,14 +3,16 @@ package retry
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // The end of a copy of a hedged call (hedge_run.go), under the call's
 // lock: it wins, loses, or fails; the failure of the last copy running is
 // decided as Do's loop decides (decide), that of a copy that others
 // outlive by the rule of judge: a stop ends the call, a hint stops the
-// hedging, any other failure lets the others run and starts the next
-// hedge at once.
+// hedging, any other failure lets the others run and schedules the next
+// hedge (replace: at once the first time since the last retry, then after
+// the policy's backoff).
 
 // settle records the end of cp, which returned (v, err).
 func (h *hedgeCall[T]) settle(cp *hedgeCopy, v T, err error) {
@@ -113,7 +115,7 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 	if len(h.running) > 0 {
 		h.observeCopyEnd(cp, err, nil, clk)
 		if !h.noHedge && h.attemptsLeft() {
-			h.armTimer(0) // the next hedge at once, as gRPC's A6 does
+			h.replace(clk)
 		}
 		return
 	}
@@ -122,6 +124,35 @@ func (h *hedgeCall[T]) failed(cp *hedgeCopy, err error, timedOut bool, clk *cloc
 	// with its Retry-After, not the nothing a cancelled copy returned.
 	h.last = h.pbLast
 	h.decide(cp, h.pushback, err, h.pbTimed, clk)
+}
+
+// replace schedules the hedge that replaces a copy that failed, in a way
+// the policy would retry, while others run. The first such failure since
+// the call's last retry (or its start) shortcuts the hedge delay: the next
+// hedge starts at once, as in gRPC's A6. Every later one waits what a
+// retry would wait (the policy's backoff for the attempts begun, without
+// a hint), or for the hedge already due, if that is later: two copies that
+// fail in turn cannot keep each other going without a pause, even with no
+// limit on attempts. When that wait would end past the elapsed limit, no
+// more hedges are sent: the copies running end, and the decision on the
+// last stops the call with ErrMaxElapsed (unless one succeeds).
+func (h *hedgeCall[T]) replace(clk *clock) {
+	c := &h.cfg
+	if !h.shortcut {
+		h.shortcut = true
+		h.armTimer(0)
+		return
+	}
+	wait := c.wait(h.pr.Attempts, h.pr.Prev)
+	if c.maxElapsed > 0 && satAdd(int64(clk.since(h.pr.Start)), int64(wait)) >= int64(c.maxElapsed) {
+		h.noHedge = true
+		h.stopTimer()
+		return
+	}
+	if h.armed && !h.due.Before(time.Now().Add(wait)) {
+		return // the hedge already due comes no sooner
+	}
+	h.armTimer(wait)
 }
 
 // decide takes the retry decision once no copy runs: on derr (the last
@@ -150,7 +181,7 @@ func (h *hedgeCall[T]) decide(cp *hedgeCopy, derr, err error, timedOut bool, clk
 	if stop != nil {
 		h.observeCopyEnd(cp, err, stop, clk)
 	} else {
-		h.pr.waited += wait
+		h.pr.waited = time.Duration(satAdd(int64(h.pr.waited), int64(wait)))
 		h.observeCopyEnd(cp, err, nil, clk)
 	}
 	switch {

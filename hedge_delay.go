@@ -30,7 +30,8 @@ import (
 // Window/16 latencies, by the goroutine whose latency completes the
 // count, and [HedgeDelay.Delay] reads it with one atomic load.
 //
-// Its memory is fixed (three windows of 960 counters, 23 KB). A HedgeDelay
+// Its memory is fixed (three windows of 960 uint32 counters: 11,576
+// bytes in all). A HedgeDelay
 // is safe for concurrent use: Observe and Delay take no lock (atomic
 // additions and loads). Share one among the calls to one dependency. The
 // zero HedgeDelay is not usable: make one with [NewHedgeDelay].

@@ -1,8 +1,8 @@
 package retry
 
 import (
-	"context"
 	"log/slog"
+	"runtime"
 )
 
 // The end of a hedged call (hedge_run.go), once no copy runs: its result
@@ -11,7 +11,8 @@ import (
 
 // end returns the call's result once no copy runs, and reports Done. When
 // a copy panicked on a goroutine of its own, end panics with its value on
-// the caller's goroutine.
+// the caller's goroutine; when it called runtime.Goexit, the caller's
+// goroutine exits too (as it would have, had the copy run there).
 func (h *hedgeCall[T]) end() (T, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -23,7 +24,13 @@ func (h *hedgeCall[T]) end() (T, error) {
 		ctx = h.ctx
 	}
 	if h.panicked {
-		h.observePanic(ctx, &clk)
+		h.refundGranted()
+		if c.observer != nil {
+			c.observeDone(ctx, &h.pr, &Error{Attempts: h.pr.Attempts, Reason: errPanicked}, &clk)
+		}
+		if h.exited {
+			runtime.Goexit()
+		}
 		panic(h.panicVal)
 	}
 	if h.state == hedgeWon {
@@ -40,44 +47,46 @@ func (h *hedgeCall[T]) end() (T, error) {
 	return h.last, h.stop
 }
 
-// observePanic gives back a retry the budget granted that will not begin,
-// and reports the end of a call a panic ends.
-func (h *hedgeCall[T]) observePanic(ctx context.Context, clk *clock) {
-	c := &h.cfg
+// refundGranted gives back a retry the budget granted that will not
+// begin.
+func (h *hedgeCall[T]) refundGranted() {
 	if h.granted != 0 {
-		c.budget.refund(h.granted == 2)
+		h.cfg.budget.refund(h.granted == 2)
 		h.granted = 0
-	}
-	if c.observer != nil {
-		c.observeDone(ctx, &h.pr, &Error{Attempts: h.pr.Attempts, Reason: errPanicked}, clk)
 	}
 }
 
 // copyPanicked runs on the goroutine of a hedge whose operation, or a
-// hook it ran, panicked with r: it settles the copy as nothing, ends the
-// call and cancels the others; the caller panics with r once they end.
-// A hook that panics again here is dropped: on this goroutine a panic
-// would end the program.
-func (h *hedgeCall[T]) copyPanicked(cp *hedgeCopy, r any) {
+// hook it ran, panicked with r (or called runtime.Goexit: exited): it
+// settles the copy as nothing, ends the call and cancels the others; the
+// caller panics with r (or exits) once they end. A hook that panics again
+// here is dropped: on this goroutine a panic would end the program.
+func (h *hedgeCall[T]) copyPanicked(cp *hedgeCopy, r any, exited bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer h.signalIfIdle()
 	if !h.panicked {
-		h.panicked, h.panicVal = true, r
+		h.panicked, h.panicVal, h.exited = true, r, exited
 	}
 	defer func() { _ = recover() }()
 	h.abandon(cp)
 }
 
 // unwind runs on the caller's goroutine as a panic (of its copy's
-// operation, or of a hook) unwinds the call: it settles the caller's copy
-// as nothing, cancels the others and waits for them, and reports the end
-// of the call. It does not recover: the panic goes on to the caller.
+// operation, or of a hook) or runtime.Goexit unwinds the call: it settles
+// the caller's copy as nothing, cancels the others and waits for them,
+// gives back a retry the budget granted, and, as Do's unwound does, reports
+// the end of the call when the caller's copy was running (its start
+// reported, its end not): not when a hook between attempts (Done,
+// AttemptStart) panicked, so that a Done hook that panics runs once. It
+// does not recover: the panic goes on to the caller.
 func (h *hedgeCall[T]) unwind(cp *hedgeCopy) {
+	var running bool
 	func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.panicked = true
+		running = cp.pr.started
 		h.abandon(cp)
 	}()
 	h.await(func() bool { return len(h.running) == 0 })
@@ -89,7 +98,10 @@ func (h *hedgeCall[T]) unwind(cp *hedgeCopy) {
 	if ctx == nil {
 		ctx = h.ctx
 	}
-	h.observePanic(ctx, &clk)
+	h.refundGranted()
+	if running && h.cfg.observer != nil {
+		h.cfg.observeDone(ctx, &h.pr, &Error{Attempts: h.pr.Attempts, Reason: errPanicked}, &clk)
+	}
 }
 
 // abandon settles cp, if it still runs, as an attempt that counts as
@@ -103,12 +115,16 @@ func (h *hedgeCall[T]) abandon(cp *hedgeCopy) {
 	}
 	h.cancelOthers(errHedgeEnded)
 	h.stopTimer()
-	if cp == nil || cp.settled || !h.runs(cp) {
+	if cp == nil {
 		return
 	}
-	h.release(cp)
 	var clk clock
-	c.report(&cp.pr, outcomeNone, &clk)
+	if !cp.settled && h.runs(cp) {
+		h.release(cp)
+		c.report(&cp.pr, outcomeNone, &clk)
+	}
+	// The end of a copy that ran, unless reported: a classifier that
+	// panicked in settle leaves it unreported, as in Do.
 	if c.observer != nil && cp.pr.started {
 		if cp.octx == nil {
 			cp.octx = h.ctx

@@ -47,6 +47,9 @@ type hedgeCall[T any] struct {
 	timer    *time.Timer    // starts the next hedge (fire), or ends a wait
 	fires    sync.WaitGroup // the timer's runs scheduled and not yet returned
 	sleeping bool           // the timer ends a wait, not a hedge delay
+	armed    bool           // a run of the timer is due for the arming in force
+	due      time.Time      // when it is due
+	shortcut bool           // a failed copy's replacement started at once since the last retry
 	noHedge  bool           // a hedge was refused, or a copy pushed back: no more this call
 	state    hedgeState
 	v, last  T               // the winner's value; the last value a failed copy returned
@@ -60,6 +63,7 @@ type hedgeCall[T any] struct {
 	lastErr  error // the error the retry was decided on
 	granted  int8  // a retry the budget granted that has not begun (1, or 2 at the timeout cost)
 	panicked bool
+	exited   bool // the copy that ended the call called runtime.Goexit
 	panicVal any
 }
 
@@ -141,6 +145,7 @@ func (h *hedgeCall[T]) beginRetry(cp *hedgeCopy) *Error {
 	}
 	cp.pr = h.pr
 	h.pr.held, h.pr.started = false, false // the copy holds them
+	h.shortcut = false
 	h.launch(cp, octx, &clk)
 	if !h.noHedge && h.attemptsLeft() {
 		h.armTimer(c.hedge.next())
@@ -148,29 +153,39 @@ func (h *hedgeCall[T]) beginRetry(cp *hedgeCopy) *Error {
 	return nil
 }
 
-// fire is the timer's: it ends a wait, or starts a hedge and runs it.
+// fire is the timer's: it ends a wait, or starts a hedge and runs it. A
+// copy whose operation (or hook) panics, or calls runtime.Goexit, ends the
+// call: the caller's goroutine panics with the same value, or exits, once
+// the other copies have ended (copyPanicked).
 func (h *hedgeCall[T]) fire() {
 	defer h.fires.Done()
 	cp := new(hedgeCopy)
+	returned := false
 	defer func() {
 		if r := recover(); r != nil {
-			h.copyPanicked(cp, r)
+			h.copyPanicked(cp, r, false)
+		} else if !returned {
+			h.copyPanicked(cp, nil, true) // runtime.Goexit: recover sees nothing
 		}
 	}()
-	if !h.startHedge(cp) {
-		return
+	if h.startHedge(cp) {
+		v, err := h.call(cp)
+		h.settle(cp, v, err)
 	}
-	v, err := h.call(cp)
-	h.settle(cp, v, err)
+	returned = true
 }
 
-// startHedge begins a hedge, if one may start now: the call runs, fewer
-// than the maximum copies run, attempts are left, and the budget and the
-// breaker admit it. It reports whether cp began.
+// startHedge begins a hedge, if one may start now: the run is the timer's
+// for the arming in force, the call runs, fewer than the maximum copies
+// run, attempts are left, the elapsed limit has not passed, and the budget
+// and the breaker admit it. It reports whether cp began.
 func (h *hedgeCall[T]) startHedge(cp *hedgeCopy) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := &h.cfg
+	if !h.takeFire() {
+		return false // a run of an older arming
+	}
 	if h.sleeping {
 		h.sleeping = false
 		h.signal()
@@ -181,6 +196,13 @@ func (h *hedgeCall[T]) startHedge(cp *hedgeCopy) bool {
 		return false
 	}
 	var clk clock
+	if c.maxElapsed > 0 && clk.since(h.pr.Start) >= c.maxElapsed {
+		// As Do sends no retry past the limit: no more hedges; the copies
+		// running end, and the decision on the last stops the call
+		// (ErrMaxElapsed), unless one succeeds.
+		h.noHedge = true
+		return false
+	}
 	if c.budget != nil && !c.budget.withdraw(false, &clk) {
 		h.noHedge = true
 		return false

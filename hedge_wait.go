@@ -8,8 +8,12 @@ import "time"
 // armTimer sets the call's one timer to fire after d. Every run it
 // schedules is counted in fires, so that the call waits for a run that
 // its Stop came too late for: a Reset of a pending timer moves the run
-// already counted.
+// already counted. The arming's due time is kept: a run of an older
+// arming (one that fired as the call re-armed) may still come, and only a
+// run at or after the due time of the arming in force acts, once
+// (takeFire).
 func (h *hedgeCall[T]) armTimer(d time.Duration) {
+	h.armed, h.due = true, time.Now().Add(d)
 	if h.timer == nil {
 		h.fires.Add(1)
 		h.timer = time.AfterFunc(d, h.fire)
@@ -25,7 +29,21 @@ func (h *hedgeCall[T]) stopTimer() {
 	if h.timer != nil && h.timer.Stop() {
 		h.fires.Done()
 	}
-	h.sleeping = false
+	h.sleeping, h.armed = false, false
+}
+
+// takeFire reports whether a run of the timer is the one of the arming in
+// force (none acted for it yet, and its due time has come), and takes it.
+// A run that fired for an older arming, and took the lock only after the
+// call re-armed (the last copy failed as a hedge's delay ended, and the
+// retry's wait began), returns false: it must neither end the new wait
+// nor start a hedge early.
+func (h *hedgeCall[T]) takeFire() bool {
+	if !h.armed || time.Now().Before(h.due) {
+		return false
+	}
+	h.armed = false
+	return true
 }
 
 // signal leaves a token for the caller, if none is waiting. Before the

@@ -213,7 +213,10 @@
 // caller's reply, [grpc.Header] and [grpc.Trailer] get the winner's. A
 // copy that fails with a code the call retries (A6's
 // nonFatalStatusCodes: see "Which statuses are retried") lets the others
-// run, and the next hedge is sent at once; a copy that fails with any
+// run, and the next hedge is sent at once (A6); a further such failure
+// before the call's next retry waits the policy's backoff first (A6 caps
+// maxAttempts at 5; a policy here may not), and no hedge is sent past
+// [retry.WithMaxElapsed]; a copy that fails with any
 // other code (a fatal one) ends the call with that status and cancels the
 // others. Each hedge is admitted by the policy's budget like a retry, so
 // [ThrottlingBudget] throttles hedges as A6 does; a breaker admits each
