@@ -20,7 +20,7 @@ type hedgeConfig struct {
 func (h *hedgeConfig) on() bool { return h.max > 1 }
 
 // errNeedsDoHedged is the reason Do and Run give for a policy that hedges.
-var errNeedsDoHedged = fmt.Errorf("%w: the policy hedges (WithHedge): call DoHedged or RunHedged, whose op may run on several goroutines at once", ErrInvalidConfig)
+var errNeedsDoHedged = fmt.Errorf("%w: the policy hedges (WithHedge or WithAdaptiveHedge): call DoHedged or RunHedged, whose op may run on several goroutines at once", ErrInvalidConfig)
 
 // next returns the delay before the next copy.
 func (h *hedgeConfig) next() time.Duration {
@@ -37,9 +37,9 @@ func (h *hedgeConfig) next() time.Duration {
 // made with [DoHedged] and [RunHedged]; [Do] and [Run] refuse a policy
 // that hedges. A delay of 0 starts
 // every copy at once (as gRPC's hedging policy allows). maxInFlight must
-// be at least 2; WithHedge(0, 1) turns hedging off (in a policy derived
-// with [Policy.With], for a request that must not be sent twice). A
-// negative delay or a maxInFlight below 1 is invalid.
+// be at least 2; 1 turns hedging off (WithHedge(0, 1), in a policy
+// derived with [Policy.With], for a request that must not be sent twice).
+// A negative delay or a maxInFlight below 1 is invalid.
 //
 // Hedges and retries share one attempt count ([WithMaxAttempts] bounds
 // both), and each hedge is admitted like a retry: it withdraws a retry's
