@@ -157,8 +157,9 @@ func BenchmarkPermanent(b *testing.B) {
 	})
 }
 
-// BenchmarkInlineOptions: the options written in the call, as the issue
-// that set the target measured them against cenkalti/backoff v5. It makes
+// BenchmarkInlineOptions: the options written in the call, as a quick
+// script writes them (benchmarks/ compares that form, RetrykitInline, with
+// cenkalti/backoff v5 and others). It makes
 // 2 allocations per call: the Exponential value boxed in its Option (16 B)
 // and StopOn's closure (see TestInlineOptionsAllocations); a policy built
 // once (BenchmarkSuccess) makes none.

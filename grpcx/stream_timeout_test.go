@@ -108,8 +108,8 @@ func TestStreamAttemptTimeoutEndsAtHeaders(t *testing.T) {
 
 // TestStreamAttemptTimeoutRacesHeaders: the server sends its headers at
 // the very instant the attempt timeout fires (100ms), and its message some
-// time later (50ms, as the issue reported it) or with them; a retried
-// attempt answers the same way, but at once. In virtual time both happen
+// time later (50ms, as in the failure this test was written for) or with
+// them; a retried attempt answers the same way, but at once. In virtual time both happen
 // at one instant, so which one the stream takes first varies from run to
 // run. Either is a correct outcome, but nothing else is: the timeout wins
 // (the attempt is cancelled and retried, and its headers and message
@@ -119,7 +119,7 @@ func TestStreamAttemptTimeoutEndsAtHeaders(t *testing.T) {
 // for them before or after the message), then io.EOF; never with the
 // CANCELLED of an attempt the stream cancelled itself.
 func TestStreamAttemptTimeoutRacesHeaders(t *testing.T) {
-	runs := 2000 // the issue saw 34 of 2,000 end CANCELLED
+	runs := 2000 // before the fix, 34 of 2,000 ended CANCELLED
 	switch {
 	case testing.Short():
 		runs = 200

@@ -81,7 +81,7 @@ func TestGolden(t *testing.T) {
 	golden(t, "sweep.svg", s.Bytes())
 }
 
-// TestSameSeedSameBytes is check 14: two runs with one seed write the same
+// TestSameSeedSameBytes: two runs with one seed write the same
 // bytes; another seed writes others.
 func TestSameSeedSameBytes(t *testing.T) {
 	csv := func(seed uint64) string {

@@ -25,7 +25,7 @@ func herd(t testing.TB, hints bool, opts ...retry.Option) Summary {
 	return r.Summary
 }
 
-// TestHerdJitter is check 6: full jitter clears the herd within the cap
+// TestHerdJitter: full jitter clears the herd within the cap
 // plus a second; without jitter the clients stay in lockstep and take ten
 // times longer.
 func TestHerdJitter(t *testing.T) {
@@ -36,7 +36,7 @@ func TestHerdJitter(t *testing.T) {
 	assert.EqualValues(t, 1000, none.HerdPeak, "in lockstep every client returns in the same 100 ms")
 }
 
-// TestHerdRetryAfter is check 7: a Retry-After that tells every client the
+// TestHerdRetryAfter: a Retry-After that tells every client the
 // same instant brings them back together when obeyed exactly
 // (WithExactHints); the library's default, the hint plus a full-jitter
 // spread of the retry's base delay, keeps them apart. The hint (10 s) is

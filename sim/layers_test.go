@@ -10,7 +10,7 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// TestLayersMultiply is check 15: L layers of A attempts in a total outage
+// TestLayersMultiply: L layers of A attempts in a total outage
 // send exactly A^L attempts to the dependency per caller request.
 func TestLayersMultiply(t *testing.T) {
 	for _, tc := range []struct{ depth, attempts, want int }{

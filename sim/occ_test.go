@@ -51,7 +51,7 @@ func occMean(t *testing.T, n int, opts ...retry.Option) OCCResult {
 	return m
 }
 
-// TestOCCReproducesBrooker is checks 1 to 5 of the calibration: Brooker's
+// TestOCCReproducesBrooker is the calibration: Brooker's
 // table at N = 100 within ±5% on calls and ±10% on time, and the orderings
 // his post states.
 func TestOCCReproducesBrooker(t *testing.T) {

@@ -43,13 +43,16 @@ func runOpen(t testing.TB, s Open, f Fleet) Summary {
 	return r.Summary
 }
 
-// recoveryBound is check 9's bound, in seconds: 1.5·Q/(μ − λ(1+r)) + 5 s.
+// recoveryBound is the bound on the time to recover, in seconds, with a
+// budget that allows r retries per success: 1.5·Q/(μ − λ(1+r)) + 5 s, half
+// as long again as the full queue (Q) takes to drain at the capacity (μ)
+// the load (λ) and its retries leave over, plus the 5 s the measure needs.
 func recoveryBound(s Open, r float64) float64 {
 	mu := float64(s.Workers) / s.Service.Seconds()
 	return 1.5*float64(s.Queue)/(mu-s.Rate*(1+r)) + 5
 }
 
-// TestMetastableWithoutBudget is check 8: at utilisation 0.7 with 3
+// TestMetastableWithoutBudget: at utilisation 0.7 with 3
 // attempts and no budget, a 5 s stall never recovers, whatever the jitter.
 func TestMetastableWithoutBudget(t *testing.T) {
 	t.Parallel()
@@ -67,7 +70,7 @@ func TestMetastableWithoutBudget(t *testing.T) {
 	}
 }
 
-// TestBudgetRecovers is check 9: with a budget, a stall of 1, 5 or 30 s
+// TestBudgetRecovers: with a budget, a stall of 1, 5 or 30 s
 // recovers within 1.5·Q/(μ − λ(1+r)) + 5 s, for seeds 1 to 3.
 func TestBudgetRecovers(t *testing.T) {
 	t.Parallel()
@@ -97,7 +100,8 @@ func TestBudgetRecovers(t *testing.T) {
 }
 
 // TestJitterDoesNotRescue: whatever the jitter, the budget recovers from a
-// 5 s stall, and without one the fleet stays down (check 8 and 9).
+// 5 s stall within recoveryBound, and without one the fleet stays down
+// (TestMetastableWithoutBudget).
 func TestJitterDoesNotRescue(t *testing.T) {
 	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
 		p := policy3(t, j)
@@ -169,9 +173,9 @@ func TestVulnerabilityThreshold(t *testing.T) {
 	}
 }
 
-// TestAmplificationInOutage is checks 10 to 12 and Google SRE's arithmetic:
-// in a hard outage (instant 503s) 3 attempts amplify the load to just under
-// 3×, and a budget bounds it by its burst.
+// TestAmplificationInOutage is the arithmetic of Google SRE, gRPC and the
+// AWS SDK: in a hard outage (instant 503s) 3 attempts amplify the load to
+// just under 3×, and a budget bounds it by its burst.
 func TestAmplificationInOutage(t *testing.T) {
 	t.Parallel()
 	const n, rate = 100, 700.0
@@ -189,12 +193,12 @@ func TestAmplificationInOutage(t *testing.T) {
 				ratio := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget})
 				assert.LessOrEqual(t, ratio.AmplificationTrigger, 1+0.1+10*n/(rate*T)+0.02)
 
-				// Check 12: gRPC decrements first and retries while tokens > 5,
+				// gRPC decrements first and retries while tokens > 5,
 				// so from 10 tokens a client retries 4 times.
 				grpc := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget})
 				assert.LessOrEqual(t, grpc.AmplificationTrigger, 1+4*n/(rate*T)+0.01)
 
-				// Check 13: the AWS SDK's quota (500 tokens, 5 per retry of a 503)
+				// The AWS SDK's quota (500 tokens, 5 per retry of a 503)
 				// lets each client retry 100 times in an outage of 503s.
 				aws := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget})
 				assert.InEpsilon(t, 1+min(3-1, 500/5*n/(rate*T)), aws.AmplificationTrigger, 0.03)

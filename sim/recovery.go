@@ -33,7 +33,7 @@ const recoveredShare = 0.99
 // recovery returns the first bucket k such that, in each of buckets k to
 // k+w−1, at least 99% of the caller requests that arrived in it succeeded
 // on their first attempt (a bucket where none arrived passes); false if no
-// such window fits. This is the R of the simulation spec, at the
+// such window fits. This is the time to recover at the
 // resolution of the buckets: every bucket must pass, so one bad bucket
 // cannot hide in an average.
 func recovery(n, ok []int64, w int) (int, bool) {

@@ -11,8 +11,8 @@ import (
 	"github.com/retrykit/retry/sim"
 )
 
-// fleetScenario is the scenario of the issue that asked for shared
-// budgets: sim.Metastable with 1,000 clients, 4 attempts, exponential
+// fleetScenario is the scenario shared budgets are measured on:
+// sim.Metastable with 1,000 clients, 4 attempts, exponential
 // 100ms, a 5s stall, 60s after it.
 func fleetScenario() sim.Open {
 	s := sim.Metastable()

@@ -131,7 +131,7 @@ func TestAttemptTimeoutKillsWhatIgnoresTERM(t *testing.T) {
 // TestCommandSubstitution: out=$(retry -attempt-timeout ... -- sh -c
 // 'sleep 60; true') returns once retry has given up: no orphan holds the
 // pipe of the substitution. (Before, it returned when the orphaned sleeps
-// ended.) cmd/retry/testdata/substitution.sh measures the issue's example.
+// ended.) cmd/retry/testdata/substitution.sh times this case by hand.
 func TestCommandSubstitution(t *testing.T) {
 	sleep, marker := markedSleep(t)
 	script := `out=$("$RETRY" -q -backoff constant -delay 0 -attempts 2 -attempt-timeout ` + startTimeout + ` -- sh -c '` + sleep + ` 60; true'); echo "status $?"`

@@ -97,7 +97,7 @@ func TestStdinEndless(t *testing.T) {
 	assert.Equal(t, "yyyyy", string(out))
 }
 
-// TestStdinEndlessRetried is the yes | retry -attempts 3 -- sh -c
+// TestStdinEndlessRetried is yes | retry -attempts 3 -- sh -c
 // 'head -n1; exit 1': an endless input cannot be replayed; retry reads it
 // up to -stdin-limit (64 MiB by default, not 1 GiB) and gives up with the
 // command's status (not 125) and a line that says why.

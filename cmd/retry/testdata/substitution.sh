@@ -1,5 +1,5 @@
 #!/bin/sh
-# Measures the command substitution of issue 24,
+# Measures the command substitution
 #   out=$(retry -attempt-timeout 1s -- sh -c 'sleep 4')
 # which returns once retry has given up (about 1s per attempt), not when
 # orphaned sleeps end (4s after the last attempt started, before the fix).
