@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -52,4 +53,45 @@ func ExampleNewHedgeDelay() {
 	// before: 20ms
 	// after: ~ 95ms
 	// true <nil>
+}
+
+// A hedged read with an adaptive delay and a budget: the delay is the 95th
+// percentile of recent latencies (20ms until enough are seen), hedges and
+// retries share the 3 attempts, and each hedge withdraws a retry's cost
+// from the budget. The first copy is stuck; the hedge's answer wins.
+func ExampleDoHedged() {
+	delay, err := retry.NewHedgeDelay(0.95, 20*time.Millisecond)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 10, PerSuccess: 0.1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	policy, err := retry.NewPolicy(
+		retry.WithAdaptiveHedge(delay, 2), // or retry.WithHedge(20*time.Millisecond, 2)
+		retry.WithMaxAttempts(3),          // hedges and retries share it
+		retry.WithBudget(budget),          // each hedge is admitted as a retry
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var copies atomic.Int32
+	lookup := func(ctx context.Context) (string, error) { // idempotent, safe to run concurrently
+		if copies.Add(1) == 1 {
+			<-ctx.Done() // stuck until another copy wins
+			return "", ctx.Err()
+		}
+		return "value", nil
+	}
+	v, err := retry.DoHedged(context.Background(), lookup, policy)
+	fmt.Println(v, err, copies.Load())
+	_, err = retry.Do(context.Background(), lookup, policy)
+	fmt.Println(errors.Is(err, retry.ErrInvalidConfig))
+	// Output:
+	// value <nil> 2
+	// true
 }
