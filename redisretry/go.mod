@@ -6,7 +6,7 @@ replace github.com/retrykit/retry => ../
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/retrykit/retry v0.0.0
+	github.com/retrykit/retry v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	pgregory.net/rapid v1.3.0

@@ -8,8 +8,8 @@ replace github.com/retrykit/retry/redisretry => ../../redisretry
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/retrykit/retry v0.0.0
-	github.com/retrykit/retry/redisretry v0.0.0
+	github.com/retrykit/retry v0.0.0-00010101000000-000000000000
+	github.com/retrykit/retry/redisretry v0.0.0-00010101000000-000000000000
 	github.com/sony/gobreaker/v2 v2.4.0
 )
 
