@@ -88,8 +88,11 @@ func (b *Budget) Tokens() float64 {
 // own clock (see [Policy.Failed]). It changes nothing, like
 // rate.Limiter.TokensAt: asking about a later instant credits no refill.
 // Time is measured from the first instant the budget was given a decision
-// at; before that the bucket is full. It is safe to call at any time from
-// any goroutine. A nil Budget has 0 tokens.
+// at; before that the bucket is full. For a budget with a
+// [BudgetConfig.Source] (a process's lease of a budget a fleet shares, as
+// redisretry makes), it reports the lease's tokens, this process's share,
+// not the shared budget's. It is safe to call at any time from any
+// goroutine. A nil Budget has 0 tokens.
 func (b *Budget) TokensAt(t time.Time) float64 {
 	if b == nil {
 		return 0

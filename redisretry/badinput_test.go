@@ -3,6 +3,7 @@ package redisretry_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,8 @@ func TestBudgetForeignKey(t *testing.T) {
 	other := newFleet(t, newClient(t, addr), redisretry.Options{Prefix: prefix})
 	_, err = other.Budget("taken", retry.BudgetConfig{Capacity: 20})
 	assert.ErrorContains(t, err, "configured otherwise")
+	assert.True(t, strings.HasPrefix(err.Error(), `redisretry: budget "taken": REDISRETRY `), "%v", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "redisretry:"), "wrapped once: %v", err)
 
 	k := func(name string) string { return prefix + ":{" + name + "}:budget" }
 	require.NoError(t, c.Set(ctx, k("string"), "hello", 0).Err())

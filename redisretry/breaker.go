@@ -85,7 +85,7 @@ func (f *Fleet) Breaker(name string, c retry.BreakerConfig) (*retry.Breaker, err
 		return nil, err
 	}
 	if err := f.check(b); err != nil {
-		return nil, fmt.Errorf("redisretry: Breaker %q: %w", name, err)
+		return nil, err // the exchange's error names the breaker already
 	}
 	return br, nil
 }

@@ -2,6 +2,7 @@ package redisretry_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +110,7 @@ func TestBreakerInvalid(t *testing.T) {
 	other := newFleet(t, newClient(t, addr), redisretry.Options{Prefix: prefix})
 	_, err = other.Breaker("dep", retry.BreakerConfig{FailureThreshold: 4})
 	assert.ErrorContains(t, err, "configured otherwise")
+	assert.Equal(t, 1, strings.Count(err.Error(), "redisretry:"), "wrapped once: %v", err)
 	ctx := context.Background()
 	require.NoError(t, c.Set(ctx, prefix+":{str}:breaker", "x", 0).Err())
 	_, err = f.Breaker("str", retry.BreakerConfig{})

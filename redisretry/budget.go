@@ -59,6 +59,11 @@ type budget struct {
 // atomically in Redis. Every process that shares the budget must give the
 // same c.
 //
+// The returned Budget is this process's share: its Tokens and TokensAt
+// report the tokens this process's lease holds (at most the [Lease]), not
+// the tokens of the fleet's budget in Redis, and its Stats count this
+// process's retries only.
+//
 // It asks Redis once, within Options.StartTimeout, to check the key: a key holding
 // something else (another budget's configuration, a value of another type
 // or that is not a budget) is an error. An unreachable Redis is not: the
@@ -74,7 +79,7 @@ func (f *Fleet) Budget(name string, c retry.BudgetConfig, opts ...BudgetOption) 
 		return nil, err
 	}
 	if err := f.check(b); err != nil {
-		return nil, fmt.Errorf("redisretry: Budget %q: %w", name, err)
+		return nil, err // the exchange's error names the budget already
 	}
 	return lease, nil
 }
