@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// An Option configures a call of [Do] or [Run], or a [Policy]. Options apply
-// in order and later ones override earlier ones; a *Policy among them sets
-// the whole configuration. Invalid options never panic: Do, Run, NewPolicy
-// and With report them as an error wrapping [ErrInvalidConfig].
+// An Option configures a call of [Do], [Run], [DoHedged] or [RunHedged],
+// or a [Policy]. Options apply in order and later ones override earlier
+// ones; a *Policy among them sets the whole configuration. Invalid options
+// never panic: the calls, NewPolicy and With report them as an error
+// wrapping [ErrInvalidConfig].
 //
 // Only this package defines options. Option values are immutable and safe
 // to share between goroutines.
