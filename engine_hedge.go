@@ -23,12 +23,13 @@ import (
 //
 // The admission is the one [DoHedged] gives a hedge, the cost of a
 // retry: the attempt limit ([WithMaxAttempts] counts copies and retries
-// together), then the [Budget] withdraws its RetryCost, then the
-// [Breaker] admits the copy (a refusal there gives the budget its tokens
-// back). It checks no wait, no elapsed limit and no deadline (a hedge
-// does not wait), judges no error and calls no [WithNotify] hook. A
-// refusal returns an [*Error] whose Reason is [ErrExhausted],
-// [ErrBudgetExhausted], [ErrCircuitOpen], or [context.Cause] of a ctx
+// together) and the elapsed limit ([WithMaxElapsed], from pr.Start to
+// now), then the [Budget] withdraws its RetryCost, then the [Breaker]
+// admits the copy (a refusal there gives the budget its tokens back). It
+// checks no wait and no deadline (a hedge does not wait), judges no error
+// and calls no [WithNotify] hook. A refusal returns an [*Error] whose
+// Reason is [ErrExhausted], [ErrMaxElapsed], [ErrBudgetExhausted],
+// [ErrCircuitOpen], or [context.Cause] of a ctx
 // that is done, and pr unchanged; it ends nothing: the call goes on with
 // the copies in flight, and the observer hears nothing of it. An admitted
 // hedge is reported to the observer as it starts, with
@@ -48,8 +49,10 @@ import (
 //     report each, as it ends, with Failed under a context that is done
 //     (its own cancelled context): it counts as nothing.
 //   - A copy that fails while others run is reported the same way, as
-//     nothing, and the others go on (a hedge may be sent at once, as
-//     DoHedged and gRPC do). The last copy to fail, none running, is
+//     nothing, and the others go on. DoHedged sends the next hedge at
+//     once for the first such failure since the call's last retry (as
+//     gRPC does) and, for any later one, only after the wait a retry
+//     would take: a driver must not chain immediate hedges. The last copy to fail, none running, is
 //     reported with Failed under the caller's context and its Attempts
 //     set to the call's count (the latest copy's Attempts): the Verdict
 //     is DoHedged's decision, the retry's wait, budget and limits, and
@@ -102,6 +105,9 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}
 	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
 		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrExhausted}
+	case c.maxElapsed > 0 && !pr.Start.IsZero() && now.Sub(pr.Start) >= c.maxElapsed:
+		// As DoHedged sends no hedge past the limit.
+		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrMaxElapsed}
 	}
 	clk := at(now)
 	if c.budget != nil && !c.budget.withdraw(false, &clk) {

@@ -269,6 +269,22 @@ func TestEngineHedgeRefusals(t *testing.T) {
 		require.NoError(t, p.Succeeded(ctx, first, hedgeT0.Add(25*time.Millisecond)))
 		assert.Equal(t, 3, events)
 	})
+	t.Run("past the elapsed limit, as DoHedged sends no hedge", func(t *testing.T) {
+		b := budget(t, 10)
+		p, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxElapsed(time.Second), retry.WithBudget(b))
+		require.NoError(t, err)
+		_, first, err := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		require.NoError(t, err)
+		_, h, err := p.Hedge(ctx, first, hedgeT0.Add(999*time.Millisecond))
+		require.NoError(t, err, "within the limit")
+		require.ErrorIs(t, p.Failed(canceledCtx(), h, context.Canceled, hedgeT0.Add(999*time.Millisecond)).Err, context.Canceled) // the loser counts as nothing
+		tokens := b.TokensAt(hedgeT0.Add(time.Second))
+		_, same, err := p.Hedge(ctx, first, hedgeT0.Add(time.Second))
+		require.ErrorIs(t, err, retry.ErrMaxElapsed)
+		assert.Equal(t, first, same, "a refusal returns pr")
+		assert.Equal(t, tokens, b.TokensAt(hedgeT0.Add(time.Second)), "nothing withdrawn")
+		require.NoError(t, p.Succeeded(ctx, first, hedgeT0.Add(time.Second)))
+	})
 	t.Run("the breaker refuses, and the budget gets its tokens back", func(t *testing.T) {
 		b := budget(t, 2)
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second})
@@ -505,4 +521,12 @@ func TestEngineHedgeAllocs(t *testing.T) {
 		_ = p.Succeeded(ctx, first, hedgeT0) // a late success: no budget here to pay twice
 	})
 	assert.Zero(t, allocs)
+}
+
+// canceledCtx is a context that is done: a report under it counts as
+// nothing (a cancelled copy).
+func canceledCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
