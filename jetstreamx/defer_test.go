@@ -122,6 +122,20 @@ func TestBudgetRefusalDefers(t *testing.T) {
 		waitRuns(t, rec, seq, 2)
 	}
 	waitSettled(t, cons)
+	dups := 0
+	for _, seq := range seqs {
+		_, d := rec.ofServer(t, seq)
+		dups += d
+	}
+	if dups > 0 {
+		// nats-server before 2.10 may deliver a redelivery again as new
+		// (delivery count 1, nats-server PR #5305): the duplicate runs as
+		// an attempt 1 and asks the budget, so the counts below no longer
+		// describe the adapter. Fail where the server is fixed.
+		require.True(t, before2104(js.Conn().ConnectedServerVersion()), "a delivery count went backwards on a server that should not do that")
+		t.Logf("%d duplicate deliveries from nats-server (its known bug): the budget's counts are not compared", dups)
+		return
+	}
 	waited := 0
 	for _, seq := range seqs {
 		runs := rec.of(seq)
