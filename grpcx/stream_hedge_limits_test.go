@@ -1,0 +1,157 @@
+package grpcx_test
+
+import (
+	"io"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/grpcx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// answerAfter answers with one message naming the copy after d.
+func answerAfter(d time.Duration) func(c string, s duplexServer) error {
+	return func(c string, s duplexServer) error {
+		select {
+		case <-time.After(d):
+		case <-s.Context().Done():
+			return s.Context().Err()
+		}
+		return s.Send(reply("from " + c))
+	}
+}
+
+// pushedBack fails with UNAVAILABLE and a grpc-retry-pushback-ms trailer.
+func pushedBack(ms string) func(c string, s duplexServer) error {
+	return func(_ string, s duplexServer) error {
+		s.SetTrailer(metadata.Pairs("grpc-retry-pushback-ms", ms))
+		return status.Error(codes.Unavailable, "overloaded")
+	}
+}
+
+// firstMessage receives the stream's only message, then its end.
+func firstMessage(t *testing.T, s grpc.BidiStreamingClient[testgrpc.StreamingOutputCallRequest, testgrpc.StreamingOutputCallResponse]) string {
+	t.Helper()
+	m, err := s.Recv()
+	require.NoError(t, err)
+	require.NoError(t, s.CloseSend())
+	_, err = s.Recv()
+	require.Equal(t, io.EOF, err)
+	return string(m.GetPayload().GetBody())
+}
+
+// TestHedgeStreamPushback: gRFC A6's pushback on a copy that fails while
+// another runs. A negative one (do not retry) stops the hedging: no copy
+// follows, and the copy running goes on and wins. A positive one delays
+// the next hedge by it (not sent at once, nor at the hedge delay).
+func TestHedgeStreamPushback(t *testing.T) {
+	for name, tc := range map[string]struct {
+		pushback string
+		third    func(c string, s duplexServer) error
+		started  map[string]time.Duration
+		winner   string
+	}{
+		"negative: no further hedge": {
+			pushback: "-1",
+			started:  map[string]time.Duration{"": 0, "1": 50 * time.Millisecond},
+			winner:   "from ",
+		},
+		"300ms: the next hedge after it": {
+			pushback: "300",
+			third:    answerAfter(0),
+			started:  map[string]time.Duration{"": 0, "1": 50 * time.Millisecond, "2": 350 * time.Millisecond},
+			winner:   "from 2",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newCopyLog()
+				handlers := map[string]func(string, duplexServer) error{
+					"":  answerAfter(time.Second),
+					"1": pushedBack(tc.pushback),
+				}
+				if tc.third != nil {
+					handlers["2"] = tc.third
+				}
+				srv := &server{duplex: duplexBy(l, handlers)}
+				c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+					append(fast, retry.WithHedge(50*time.Millisecond, 3), retry.WithMaxAttempts(5))...)
+				s, err := c.FullDuplexCall(t.Context())
+				require.NoError(t, err)
+				assert.Equal(t, tc.winner, firstMessage(t, s))
+				synctest.Wait()
+				started, _, _ := l.snapshot()
+				assert.Equal(t, tc.started, started)
+			})
+		})
+	}
+}
+
+// TestHedgeStreamAttemptsShared: WithMaxAttempts counts hedges and
+// retries together: the first copy fails alone and is retried at once
+// (copy 2), whose hedge (copy 3) is the last the limit allows; when both
+// fail, the stream ends exhausted after 3 attempts.
+func TestHedgeStreamAttemptsShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		failAfter := func(d time.Duration) func(string, duplexServer) error {
+			return func(string, duplexServer) error {
+				time.Sleep(d)
+				return status.Error(codes.Unavailable, "lost the backend")
+			}
+		}
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"":  failAfter(10 * time.Millisecond),
+			"1": failAfter(time.Second),
+			"2": failAfter(time.Second),
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithMaxAttempts(3))...)
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		assert.Equal(t, codes.Unavailable, status.Code(err))
+		assert.ErrorIs(t, err, retry.ErrExhausted)
+		var e *retry.Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, 3, e.Attempts)
+		synctest.Wait()
+		started, _, _ := l.snapshot()
+		assert.Equal(t, map[string]time.Duration{"": 0, "1": 10 * time.Millisecond, "2": 60 * time.Millisecond}, started)
+	})
+}
+
+// TestHedgeStreamBudget: each hedge is admitted by the policy's budget
+// like a retry, so grpcx.ThrottlingBudget throttles hedges as A6 does:
+// ThrottlingBudget(10, 0.001) grants 4 retries from a full bucket (10
+// tokens, each costs 1, none granted at 5 or below); the four winners'
+// deposits (0.001 each) leave 6.004, so a fifth hedge is granted (5.004),
+// and then none: the streams run unhedged, their first copy answering.
+func TestHedgeStreamBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		budget, err := grpcx.ThrottlingBudget(10, 0.001)
+		require.NoError(t, err)
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"":  answerAfter(200 * time.Millisecond),
+			"1": answerAfter(0),
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithBudget(budget))...)
+		var winners []string
+		for range 7 {
+			s, err := c.FullDuplexCall(t.Context())
+			require.NoError(t, err)
+			winners = append(winners, firstMessage(t, s))
+		}
+		assert.Equal(t, []string{"from 1", "from 1", "from 1", "from 1", "from 1", "from ", "from "}, winners)
+	})
+}
