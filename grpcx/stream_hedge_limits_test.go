@@ -1,7 +1,9 @@
 package grpcx_test
 
 import (
+	"context"
 	"io"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -153,5 +155,76 @@ func TestHedgeStreamBudget(t *testing.T) {
 			winners = append(winners, firstMessage(t, s))
 		}
 		assert.Equal(t, []string{"from 1", "from 1", "from 1", "from 1", "from 1", "from ", "from "}, winners)
+	})
+}
+
+// TestHedgeStreamAttemptTimeout: the policy's attempt timeout bounds each
+// copy until its first response: a silent first copy is cut at 100ms, and,
+// being the only one running (the hedge delay is longer), is retried at
+// once; the retry's headers at 50ms stop its timeout, so its message at
+// 500ms is received.
+func TestHedgeStreamAttemptTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": func(c string, s duplexServer) error { return l.hang(c, s) },
+			"1": func(c string, s duplexServer) error {
+				time.Sleep(50 * time.Millisecond)
+				if err := s.SendHeader(nil); err != nil {
+					return err
+				}
+				return answerAfter(450*time.Millisecond)(c, s)
+			},
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(time.Second, 2), retry.WithAttemptTimeout(100*time.Millisecond))...)
+		start := time.Now()
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, "from 1", firstMessage(t, s))
+		assert.Equal(t, 600*time.Millisecond, time.Since(start))
+		synctest.Wait()
+		started, _, cancelled := l.snapshot()
+		assert.Equal(t, map[string]time.Duration{"": 0, "1": 100 * time.Millisecond}, started)
+		assert.True(t, cancelled[""])
+	})
+}
+
+// TestHedgeStreamCallerCancels: the caller's context ending before any
+// copy answers ends the stream with its cause; every copy is cancelled
+// and reported once, none as a success.
+func TestHedgeStreamCallerCancels(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"":  func(c string, s duplexServer) error { return l.hang(c, s) },
+			"1": func(c string, s duplexServer) error { return l.hang(c, s) },
+		})}
+		var mu sync.Mutex
+		var ends []error
+		obs := &retry.Observer{AttemptEnd: func(_ context.Context, a retry.AttemptEndInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			ends = append(ends, a.Err)
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithObserver(obs))...)
+		ctx, cancel := context.WithCancel(t.Context())
+		s, err := c.FullDuplexCall(ctx)
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		_, err = s.Recv()
+		assert.ErrorIs(t, err, context.Canceled)
+		synctest.Wait()
+		started, _, cancelled := l.snapshot()
+		assert.Len(t, started, 2)
+		assert.Equal(t, map[string]bool{"": true, "1": true}, cancelled)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, ends, 2)
+		for _, e := range ends {
+			assert.Error(t, e)
+		}
 	})
 }
