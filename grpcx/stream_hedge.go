@@ -42,7 +42,8 @@ type hedgedStream struct {
 	cc       *grpc.ClientConn
 	method   string
 	streamer grpc.Streamer
-	callOpts []grpc.CallOption
+	callOpts []grpc.CallOption // the caller's, without its output options
+	outs     *callOuts         // the caller's output options; nil if none
 
 	events  chan copyEvent // each copy's first outcome, to the driver
 	wake    chan struct{}  // (1) a send made the stream unreplayable
@@ -60,7 +61,9 @@ type hedgedStream struct {
 	unkept   string          // why the stream is no longer replayable, if it is not
 	target   *hcopy          // the copy the stream is bound to once unreplayable; nil if none
 	won      *hcopy          // the copy the stream committed to
+	last     *hcopy          // the copy whose failure ended the call without a commit
 	end      error           // why the call ended without a commit
+	open     bool            // a copy was open (registered)
 	finished bool            // the caller received the winner's end
 	recvEnd  error           // what RecvMsg returned then, returned again
 }
@@ -70,16 +73,17 @@ type hedgedStream struct {
 func (in *interceptor) hedgedStream(ctx context.Context, pol *calls, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
 	streamer grpc.Streamer, callOpts []grpc.CallOption) (grpc.ClientStream, error) {
 	s := &hedgedStream{
-		ctx: ctx, set: &in.set, pol: pol, desc: desc, cc: cc, method: method, streamer: streamer, callOpts: callOpts,
+		ctx: ctx, set: &in.set, pol: pol, desc: desc, cc: cc, method: method, streamer: streamer,
 		events: make(chan copyEvent), wake: make(chan struct{}, 1),
 		ready: make(chan struct{}), decided: make(chan struct{}),
 	}
+	s.callOpts, s.outs = splitOuts(callOpts)
 	go s.drive()
 	<-s.ready
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.won == nil && s.end != nil {
-		return nil, s.end
+	if !s.open && s.end != nil {
+		return nil, s.end // no copy was ever open: the stream could not be created
 	}
 	return s, nil
 }
@@ -132,6 +136,7 @@ func (s *hedgedStream) RecvMsg(m any) error {
 	s.mu.Unlock()
 	switch {
 	case w == nil:
+		s.finishFailed()
 		return end
 	case finished:
 		return recvEnd
@@ -149,14 +154,32 @@ func (s *hedgedStream) RecvMsg(m any) error {
 	return err
 }
 
-// finish records the end the caller received and releases the winner.
+// finish records the end the caller received, gives the caller's output
+// options the winner's, and releases the winner.
 func (s *hedgedStream) finish(w *hcopy, end error) {
 	s.mu.Lock()
-	if !s.finished {
+	first := !s.finished
+	if first {
 		s.finished, s.recvEnd = true, end
 	}
 	s.mu.Unlock()
-	w.release(nil)
+	if first {
+		w.stopTimer()
+		w.cancel(nil) // the stream is over: its end reached the caller
+		s.outs.fill(w)
+	}
+}
+
+// finishFailed gives the caller's output options, once, those of the copy
+// whose failure ended the stream without a commit.
+func (s *hedgedStream) finishFailed() {
+	s.mu.Lock()
+	first, last := !s.finished, s.last
+	s.finished = true
+	s.mu.Unlock()
+	if first {
+		s.outs.fill(last)
+	}
 }
 
 // SendMsg implements [grpc.ClientStream]. Before the commit, m goes to

@@ -87,7 +87,7 @@ func (s *hedgedStream) register(c *hcopy) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.live = append(s.live, c)
+	s.live, s.open = append(s.live, c), true
 	sent, closed := s.sent, s.closed
 	s.mu.Unlock()
 	s.opened()

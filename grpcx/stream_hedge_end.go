@@ -31,6 +31,9 @@ func (d *driver) decide(c *hcopy, raw, judged error) {
 	pr.Attempts = d.pr.Attempts
 	v := s.pol.policy.Failed(s.ctx, pr, judged, time.Now())
 	c.release(nil)
+	s.mu.Lock()
+	s.last = c
+	s.mu.Unlock()
 	d.pr = v.Next
 	switch {
 	case v.Err != nil:

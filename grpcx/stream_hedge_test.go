@@ -282,21 +282,27 @@ func TestHedgeStreamReplayOverflow(t *testing.T) {
 // TestHedgeStreamNonFatalFailure: a copy that fails with a retried code
 // (UNAVAILABLE) while another runs lets it run, and the next hedge starts
 // at once (not at its delay); the first copy, still running, wins.
-// (WithMaxAttempts(3) leaves no room for a fourth copy at 100ms.)
+// (WithMaxAttempts(3) leaves no room for a fourth copy at 100ms.) The
+// caller's grpc.Trailer gets the winner's trailer, not the failed copy's.
 func TestHedgeStreamNonFatalFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newCopyLog()
 		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
 			"": func(c string, s duplexServer) error {
+				s.SetTrailer(metadata.Pairs("copy", "first"))
 				time.Sleep(200 * time.Millisecond)
 				return s.Send(reply("from " + c))
 			},
-			"1": func(string, duplexServer) error { return status.Error(codes.Unavailable, "lost the backend") },
+			"1": func(_ string, s duplexServer) error {
+				s.SetTrailer(metadata.Pairs("copy", "second"))
+				return status.Error(codes.Unavailable, "lost the backend")
+			},
 			"2": func(c string, s duplexServer) error { return l.hang(c, s) },
 		})}
 		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
 			append(fast, retry.WithHedge(50*time.Millisecond, 3), retry.WithMaxAttempts(3))...)
-		s, err := c.FullDuplexCall(t.Context())
+		var trailer metadata.MD
+		s, err := c.FullDuplexCall(t.Context(), grpc.Trailer(&trailer))
 		require.NoError(t, err)
 		m, err := s.Recv()
 		require.NoError(t, err)
@@ -306,6 +312,7 @@ func TestHedgeStreamNonFatalFailure(t *testing.T) {
 		assert.Equal(t, io.EOF, err)
 		synctest.Wait()
 		started, _, cancelled := l.snapshot()
+		assert.Equal(t, []string{"first"}, trailer.Get("copy"), "grpc.Trailer gets the winner's, never a loser's")
 		assert.Equal(t, map[string]time.Duration{"": 0, "1": 50 * time.Millisecond, "2": 50 * time.Millisecond}, started)
 		assert.Equal(t, map[string]bool{"2": true}, cancelled)
 	})
