@@ -21,10 +21,9 @@ import (
 // cancellation, and records how it ended.
 type copyBoard struct {
 	mu      sync.Mutex
-	arrived chan string              // copy numbers, as they arrive
-	orders  map[string]chan bool     // per copy: true win, false fail
-	endings map[string]chan string   // per copy: "won", "failed", "cancelled"
-	waiting map[string]chan struct{} // closed when the copy is registered
+	arrived chan string            // copy numbers, as they arrive
+	orders  map[string]chan bool   // per copy: true win, false fail
+	endings map[string]chan string // per copy: "won", "failed", "cancelled"
 }
 
 func (b *copyBoard) reset(n int) {
