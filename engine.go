@@ -165,6 +165,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 		return Verdict{Next: pr, Err: e}
 	}
 	clk := at(now)
+	if pr.round != nil {
+		return p.cfg.failedCopy(r, &pr, err, &clk)
+	}
 	wait, hint, stop := p.cfg.failed(r.ctx, r.octx, &pr, err, false, &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if stop != nil {
@@ -198,6 +201,10 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 		return pr.invalid("a success reported without an admission (a Progress decoded from storage carries none: call Begin, then report)")
 	}
 	clk := at(now)
+	if pr.round != nil {
+		p.cfg.succeededCopy(r, &pr, &clk)
+		return nil
+	}
 	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
 }

@@ -99,32 +99,47 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 	case pr.Attempts >= math.MaxInt-1:
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
-	cp := Progress{Attempts: pr.Attempts, Start: pr.Start, Prev: pr.Prev, waited: pr.waited, hedges: pr.hedges}
+	rd, e := p.roundOf(&pr)
+	if e != nil {
+		return ctx, pr, e
+	}
+	attempts, over := rd.counts()
 	switch {
+	case over:
+		return ctx, pr, &Error{Attempts: attempts, Reason: errCallOver}
 	case ctx.Err() != nil:
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}
-	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrExhausted}
+		return ctx, pr, &Error{Attempts: attempts, Reason: causeOf(ctx)}
+	case c.maxAttempts > 0 && attempts >= c.maxAttempts:
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrExhausted}
 	case c.maxElapsed > 0 && !pr.Start.IsZero() && now.Sub(pr.Start) >= c.maxElapsed:
 		// As DoHedged sends no hedge past the limit.
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrMaxElapsed}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrMaxElapsed}
 	}
+	cp := Progress{Start: pr.Start, Prev: pr.Prev, waited: pr.waited, round: rd}
 	clk := at(now)
 	if c.budget != nil && !c.budget.withdraw(false, &clk) {
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrBudgetExhausted}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrBudgetExhausted}
 	}
 	if c.breaker != nil && !c.breaker.admit(&cp, &clk) {
 		if c.budget != nil {
 			c.budget.refund(false)
 		}
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrCircuitOpen}
+	}
+	var why error
+	if cp.Attempts, cp.hedges, why = rd.join(c.maxAttempts); why != nil {
+		// Another copy ended the call, or another Hedge took the last
+		// attempt, since counts: the admissions are given back.
+		if c.budget != nil {
+			c.budget.refund(false)
+		}
+		c.report(&cp, outcomeNone, &clk)
+		return ctx, pr, &Error{Attempts: cp.Attempts, Reason: why}
 	}
 	if cp.Start.IsZero() {
 		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
 	}
 	cp.rebase(&clk)
-	cp.Attempts++
-	cp.hedges++
 	cp.hedge = true
 	octx := ctx
 	if c.observer != nil {
@@ -148,6 +163,7 @@ func (p *Policy) startHedge(ctx context.Context, cp *Progress, clk *clock) conte
 			c.budget.refund(false)
 		}
 		c.report(cp, outcomeNone, clk) // a probe's slot is freed once only
+		cp.round.unjoin()
 	}()
 	octx := c.observeStart(ctx, cp, clk)
 	returned = true

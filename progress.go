@@ -37,10 +37,10 @@ type Progress struct {
 	// second), from which DecorrelatedJitter draws the next.
 	Prev time.Duration `json:"prev"`
 
-	adm    *admission // Begin's record of the running attempt; nil when none
-	gen    uint64     // adm's generation for this attempt
-	ticket ticket     // the breaker's admission of the running attempt
-	held   bool       // ticket is a live admission to report
+	adm    *admission  // Begin's record of the running attempt; nil when none
+	gen    uint64      // adm's generation for this attempt
+	round  *hedgeRound // a hedge's: the record its call's copies share (engine_round.go)
+	ticket ticket      // the breaker's admission of the running attempt
 
 	// For an observer (see Observer): when the running attempt began,
 	// since Start, and the sum of the waits decided so far.
@@ -50,8 +50,9 @@ type Progress struct {
 	started bool
 	// In a hedged call (hedge_run.go): the running attempt is a hedge; it
 	// lost to another copy; and the number of hedges begun so far. They
-	// fill the padding after started.
+	// and held fill the padding after started.
 	hedge, lost bool
+	held        bool // ticket is a live admission to report
 	hedges      int32
 }
 
