@@ -42,8 +42,12 @@ const (
 	firstOut
 )
 
-// errCallOver is the reason Hedge refuses a copy of a call that is over.
-var errCallOver = fmt.Errorf("%w: Hedge of a call that is over (a copy succeeded, or every copy was reported)", ErrInvalidConfig)
+// errCallOver is the reason Hedge refuses a copy of a call that is over;
+// errOtherPolicyHedge, of a call another policy admitted.
+var (
+	errCallOver         = fmt.Errorf("%w: Hedge of a call that is over (a copy succeeded, or every copy was reported)", ErrInvalidConfig)
+	errOtherPolicyHedge = fmt.Errorf("%w: Hedge of a call another policy admitted (another breaker or budget)", ErrInvalidConfig)
+)
 
 // roundOf returns the record of the hedged call whose copy pr is, and
 // creates it at the call's first Hedge (pr is then the Progress Begin
@@ -55,7 +59,7 @@ var errCallOver = fmt.Errorf("%w: Hedge of a call that is over (a copy succeeded
 func (p *Policy) roundOf(pr *Progress) (*hedgeRound, *Error) {
 	if rd := pr.round; rd != nil {
 		if rd.breaker != p.cfg.breaker || rd.budget != p.cfg.budget {
-			return nil, &Error{Attempts: pr.Attempts, Reason: errOtherPolicy}
+			return nil, &Error{Attempts: pr.Attempts, Reason: errOtherPolicyHedge}
 		}
 		return rd, nil
 	}
@@ -66,9 +70,15 @@ func (p *Policy) roundOf(pr *Progress) (*hedgeRound, *Error) {
 	var rd *hedgeRound
 	for rd == nil {
 		old := a.round.Load()
-		if old != nil && old.root == pr.gen {
-			rd = old // another Hedge of the same copy attached it
-			break
+		switch {
+		case old != nil && old.root == pr.gen:
+			rd = old // attached by an earlier Hedge of the same copy
+			continue
+		case a.gen.Load() != pr.gen:
+			// The copy was reported, and its admission's record may be
+			// another attempt's now: the record found there is not this
+			// call's, and must not be replaced.
+			return nil, &Error{Attempts: pr.Attempts, Reason: errCallOver}
 		}
 		n := &hedgeRound{root: pr.gen, running: 1, attempts: pr.Attempts, hedges: pr.hedges}
 		if a.round.CompareAndSwap(old, n) {
@@ -85,13 +95,16 @@ func (p *Policy) roundOf(pr *Progress) (*hedgeRound, *Error) {
 			// its admission's record is used again, so these reads are of
 			// this attempt's.
 			if a.breaker != p.cfg.breaker || a.budget != p.cfg.budget {
-				return nil, &Error{Attempts: pr.Attempts, Reason: errOtherPolicy}
+				return nil, &Error{Attempts: pr.Attempts, Reason: errOtherPolicyHedge}
 			}
 			rd.first, rd.breaker, rd.budget = firstIn, a.breaker, a.budget
 		}
 	}
-	if rd.first == firstOut {
+	switch {
+	case rd.first == firstOut:
 		return nil, &Error{Attempts: pr.Attempts, Reason: errCallOver}
+	case rd.breaker != p.cfg.breaker || rd.budget != p.cfg.budget:
+		return nil, &Error{Attempts: pr.Attempts, Reason: errOtherPolicyHedge}
 	}
 	return rd, nil
 }
@@ -176,10 +189,10 @@ type leaving struct {
 }
 
 // leave counts the copy out of the call, which it leaves with ok (it
-// succeeded) and its attempt context octx, and returns its part.
+// succeeded) and its attempt context octx, and returns its part. The
+// caller holds rd.mu, and keeps it until the observer has heard of the
+// report, so that the call's Done follows every copy's AttemptEnd.
 func (rd *hedgeRound) leave(ok bool, octx context.Context) leaving {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
 	rd.running--
 	last := rd.running == 0
 	l := leaving{attempts: rd.attempts, hedges: rd.hedges}
@@ -210,7 +223,10 @@ func (rd *hedgeRound) leave(ok bool, octx context.Context) leaving {
 // the budget's deposit), a loser's is the breaker's success alone, as
 // DoHedged counts it.
 func (c *config) succeededCopy(r report, pr *Progress, clk *clock) {
-	l := pr.round.leave(true, r.octx)
+	rd := pr.round
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	l := rd.leave(true, r.octx)
 	pr.round = nil
 	pr.rebase(clk)
 	pr.lost = l.role == copyLost
@@ -229,7 +245,10 @@ func (c *config) succeededCopy(r report, pr *Progress, clk *clock) {
 // Verdict's Err says so with the cause of the caller's context, or
 // context.Canceled while it runs.
 func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdict {
-	l := pr.round.leave(false, nil)
+	rd := pr.round
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	l := rd.leave(false, nil)
 	pr.round = nil
 	if l.role == copyLast {
 		copyNo := pr.Attempts
@@ -241,6 +260,7 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 			c.observeFailed(r.octx, pr, err, wait, hint, stop, false, clk)
 			pr.Attempts = l.attempts
 		}
+		pr.hedge = false // Next's attempt is the retry's, which is no hedge
 		v := Verdict{Next: *pr, Wait: wait, Hint: hint}
 		if stop != nil {
 			v.Err = stop
@@ -252,6 +272,7 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 	c.report(pr, outcomeNone, clk)
 	c.observeCopy(r.octx, pr, strip(err), l, clk)
 	pr.Attempts, pr.hedges = l.attempts, l.hedges
+	pr.hedge, pr.lost = false, false
 	reason := error(context.Canceled)
 	if r.ctx.Err() != nil {
 		reason = causeOf(r.ctx)
