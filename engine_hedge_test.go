@@ -507,9 +507,9 @@ func TestEngineHedgeAfter(t *testing.T) {
 }
 
 // Every copy fails: the copies that fail while another runs are reported
-// as nothing, the last with Failed under the caller's context and the
-// call's count, and the decision is DoHedged's: the same attempts, the
-// same reason, the same budget.
+// as nothing, the last with Failed under the caller's context, and the
+// decision is DoHedged's: the same attempts, the same reason, the same
+// budget.
 func TestEngineHedgeLastFailureDecides(t *testing.T) {
 	newPolicy := func(t *testing.T) (*retry.Policy, *retry.Budget) {
 		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 3})
@@ -549,9 +549,11 @@ func TestEngineHedgeLastFailureDecides(t *testing.T) {
 	// Copy 1 fails at 30ms while copy 2 runs: nothing; no hedge is left
 	// under the attempt limit after the retry, so none is sent now.
 	require.ErrorIs(t, p.Failed(lost, c1, errHedgeOp, t0.Add(30*time.Millisecond)).Err, context.Canceled)
-	// Copy 2 fails last, at 35ms: the decision, on the call's count.
-	c2.Attempts = 2
-	v := p.Failed(ctx, c2, errHedgeOp, t0.Add(35*time.Millisecond))
+	// Copy 2 fails last, at 35ms: the decision, on the call's count (the
+	// engine knows it: the driver sets nothing).
+	v := p.Failed(ctx, c1, errHedgeOp, t0.Add(35*time.Millisecond))
+	require.ErrorIs(t, v.Err, retry.ErrDuplicateReport)
+	v = p.Failed(ctx, c2, errHedgeOp, t0.Add(35*time.Millisecond))
 	require.NoError(t, v.Err)
 	assert.Equal(t, 100*time.Millisecond, v.Wait)
 	// The retry, alone (one attempt left): it fails, and the call is over.

@@ -3,7 +3,6 @@ package retry
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 )
 
@@ -256,9 +255,7 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 		pr.rebase(clk)
 		wait, hint, stop := c.decide(r.ctx, pr, err, false, clk)
 		if c.observer != nil {
-			pr.Attempts = copyNo // AttemptEnd names the copy, as DoHedged's does
-			c.observeFailed(r.octx, pr, err, wait, hint, stop, false, clk)
-			pr.Attempts = l.attempts
+			c.observeLast(r.octx, pr, copyNo, err, wait, hint, stop, clk)
 		}
 		pr.hedge = false // Next's attempt is the retry's, which is no hedge
 		v := Verdict{Next: *pr, Wait: wait, Hint: hint}
@@ -278,24 +275,4 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 		reason = causeOf(r.ctx)
 	}
 	return Verdict{Next: *pr, Err: &Error{Attempts: l.attempts, Last: strip(err), Reason: reason}}
-}
-
-// observeCopy reports the end of a copy of a hedged call that does not
-// decide it (AttemptEnd, marked Lost for a loser), a change of the
-// breaker's state, and the call's Done if this report makes it.
-func (c *config) observeCopy(octx context.Context, pr *Progress, err error, l leaving, clk *clock) {
-	o := c.observer
-	if o == nil {
-		return
-	}
-	c.observeEnd(octx, pr, err, nil, clk)
-	c.observeBreaker(octx, clk)
-	ctx := octx
-	if l.wctx != nil {
-		ctx = l.wctx // DoHedged's Done gets the winner's context
-	}
-	if l.done && o.Done != nil && (c.logs == nil || l.attempts > 1 && c.logs.on(ctx, slog.LevelDebug)) {
-		o.Done(ctx, DoneInfo{Attempts: l.attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited,
-			Elapsed: c.elapsed(pr, clk), Hedges: int(l.hedges)})
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -43,7 +44,7 @@ func (l *roundLog) observer() *retry.Observer {
 			} else {
 				l.add("start %d", e.Attempt)
 			}
-			return ctx
+			return context.WithValue(ctx, attemptKey{}, e.Attempt)
 		},
 		AttemptEnd: func(_ context.Context, e retry.AttemptEndInfo) {
 			switch {
@@ -305,5 +306,82 @@ func TestEngineHedgeConcurrentReports(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, starts, a, "%v", events)
 		require.Equal(t, starts-1, h, "%v", events)
+	}
+}
+
+// A hedged call whose copies fail, driven by DoHedged and by the engine as
+// the recipe of Policy.Hedge says (a copy that fails while others run is
+// reported under a context that is done; the next hedge goes at once the
+// first time since the last retry): the observer hears the same events,
+// the call ends with the same error after the same attempts.
+func TestEngineHedgeFailuresMatchDoHedged(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name     string
+		attempts int
+		lat      []time.Duration // of each copy, by attempt number
+		engine   func(p *retry.Policy, at func(int) time.Time) error
+		want     []string
+	}{
+		{"two copies fail", 2, []time.Duration{ms(30), ms(30)},
+			func(p *retry.Policy, at func(int) time.Time) error {
+				ctx := context.Background()
+				_, c1, _ := p.Begin(ctx, retry.Progress{}, at(0))
+				_, c2, _ := p.Hedge(ctx, c1, at(10))
+				p.Failed(canceledCtx(), c1, errHedgeOp, at(30))
+				return p.Failed(ctx, c2, errHedgeOp, at(40)).Err
+			},
+			[]string{"start 1", "start 2 hedge", "end 1 err", "end 2 stop", "done 2/1 exhausted"}},
+		{"a failure sends the next hedge at once", 3, []time.Duration{ms(30), ms(30), ms(30)},
+			func(p *retry.Policy, at func(int) time.Time) error {
+				ctx := context.Background()
+				_, c1, _ := p.Begin(ctx, retry.Progress{}, at(0))
+				_, c2, _ := p.Hedge(ctx, c1, at(10))
+				p.Failed(canceledCtx(), c1, errHedgeOp, at(30))
+				_, c3, _ := p.Hedge(ctx, c2, at(30))
+				p.Failed(canceledCtx(), c2, errHedgeOp, at(40))
+				return p.Failed(ctx, c3, errHedgeOp, at(60)).Err
+			},
+			[]string{"start 1", "start 2 hedge", "end 1 err", "start 3 hedge", "end 2 err", "end 3 stop", "done 3/2 exhausted"}},
+		{"the last failure decides a retry, which fails", 4, []time.Duration{ms(30), ms(30), ms(5), ms(5)},
+			func(p *retry.Policy, at func(int) time.Time) error {
+				ctx := context.Background()
+				_, c1, _ := p.Begin(ctx, retry.Progress{}, at(0))
+				_, c2, _ := p.Hedge(ctx, c1, at(10))
+				p.Failed(canceledCtx(), c1, errHedgeOp, at(30))
+				_, c3, _ := p.Hedge(ctx, c2, at(30))
+				p.Failed(canceledCtx(), c3, errHedgeOp, at(35))
+				v := p.Failed(ctx, c2, errHedgeOp, at(40))
+				if v.Err != nil {
+					return v.Err
+				}
+				_, c4, _ := p.Begin(ctx, v.Next, at(40).Add(v.Wait))
+				return p.Failed(ctx, c4, errHedgeOp, at(145)).Err
+			},
+			[]string{"start 1", "start 2 hedge", "end 1 err", "start 3 hedge", "end 3 err", "end 2 err", "retry 3",
+				"start 4", "end 4 stop", "done 4/2 exhausted"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var doLog, engineLog roundLog
+			var doErr error
+			synctest.Test(t, func(t *testing.T) {
+				p := newRoundPolicy(t, &doLog, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(tc.attempts))
+				_, doErr = retry.DoHedged(context.Background(), func(ctx context.Context) (int, error) {
+					select {
+					case <-time.After(tc.lat[ctx.Value(attemptKey{}).(int)-1]):
+						return 0, errHedgeOp
+					case <-ctx.Done():
+						return 0, ctx.Err()
+					}
+				}, p)
+			})
+			p := newRoundPolicy(t, &engineLog, retry.WithHedge(10*time.Millisecond, 2), retry.WithMaxAttempts(tc.attempts))
+			err := tc.engine(p, func(n int) time.Time { return hedgeT0.Add(ms(n)) })
+			assert.Equal(t, tc.want, doLog.take(), "DoHedged")
+			assert.Equal(t, tc.want, engineLog.take(), "the engine")
+			require.Error(t, err)
+			assert.Equal(t, doErr.Error(), err.Error())
+		})
 	}
 }
