@@ -125,6 +125,10 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // ctx. For a Progress without an admission (see below) ctx is the
 // caller's context and the hooks get it too.
 //
+// The copies of a hedged call (see [Policy.Hedge]) are decided as a call:
+// only the last to be reported, none having succeeded, decides, on the
+// call's count of attempts; any other counts as nothing.
+//
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
 // and is then retried as Do retries an attempt that hit its attempt
@@ -190,7 +194,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 // without an admission (decoded from storage, or a copy made before
 // Begin) is refused in the same way, since a success that was lost needs
 // no second deposit; unlike [Policy.Failed], which decides again the
-// retry of a stored Progress whose report was lost.
+// retry of a stored Progress whose report was lost. Of the copies of a
+// hedged call (see [Policy.Hedge]), the first to succeed wins; a later
+// one lost, and is the breaker's success alone.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	admitted := pr.adm != nil
 	r, e := p.claim(ctx, &pr, now)
