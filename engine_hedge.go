@@ -83,7 +83,8 @@ import (
 // not done; so is a copy that fails while others run. The reports of a
 // call's copies are recorded one at a time, each with its observer's
 // hooks (as DoHedged's are): a hook must not report a copy of its own
-// call, nor hedge it. The record lives in this process, as the admissions do: an encoded Progress keeps neither
+// call, nor hedge it. The record lives in this process, as the
+// admissions do: an encoded Progress keeps neither
 // ([Progress.MarshalJSON]), and each copy is reported in the process that
 // admitted it. Two things still differ from DoHedged: a copy that fails
 // while others run counts as nothing in the breaker, and a stop

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -242,6 +243,23 @@ func TestEngineHedgeMisuse(t *testing.T) {
 		require.ErrorIs(t, err, retry.ErrInvalidConfig, "no copy runs: Begin the retry")
 		_, _, err = p.Hedge(ctx, c1, hedgeT0)
 		require.ErrorIs(t, err, retry.ErrInvalidConfig, "its copy was reported alone")
+	})
+	t.Run("an encoded copy keeps no record", func(t *testing.T) {
+		var l roundLog
+		p := newRoundPolicy(t, &l)
+		c1, c2 := begin(t, p)
+		b, err := json.Marshal(c2)
+		require.NoError(t, err)
+		var decoded retry.Progress
+		require.NoError(t, json.Unmarshal(b, &decoded))
+		assert.Equal(t, 2, decoded.Attempts)
+		_, _, err = p.Hedge(ctx, decoded, hedgeT0)
+		require.ErrorIs(t, err, retry.ErrInvalidConfig, "no copy runs that it knows of")
+		require.ErrorIs(t, p.Succeeded(ctx, decoded, hedgeT0), retry.ErrInvalidConfig)
+		l.take()
+		require.NoError(t, p.Succeeded(ctx, c2, hedgeT0))
+		require.ErrorIs(t, p.Failed(canceledCtx(), c1, context.Canceled, hedgeT0).Err, context.Canceled)
+		assert.Equal(t, []string{"end 2", "end 1 lost", "done 2/1 success"}, l.take())
 	})
 	t.Run("a bad report of a copy ends the call, once", func(t *testing.T) {
 		var l roundLog

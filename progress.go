@@ -20,8 +20,9 @@ import (
 // an observer's Done reports (see [DoneInfo].Waited). What neither keeps
 // is the admission of a running attempt, which lives only between
 // [Policy.Begin] and the one Failed or Succeeded that reports it, and is
-// shared by every copy of the Progress Begin returned: store the Progress
-// a [Verdict] returns, which holds none.
+// shared by every copy of the Progress Begin returned, nor the record the
+// copies of a hedged call share (see [Policy.Hedge]): store the Progress
+// a [Verdict] returns, which holds neither.
 type Progress struct {
 	// Attempts is the number of attempts begun so far.
 	Attempts int `json:"attempts"`
