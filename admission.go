@@ -28,6 +28,10 @@ type admission struct {
 	octx    context.Context // the one Begin returned (the observer's): the hooks get it
 	breaker *Breaker        // the policy's, which admitted the attempt
 	budget  *Budget         // the policy's, which a success pays
+	// round is the record of the hedged call this attempt began, attached
+	// by its first Hedge (see attachRound); a record whose root is not the
+	// generation of the attempt reported is a stale one, of an earlier use.
+	round atomic.Pointer[hedgeRound]
 }
 
 // newAdmission records a new admission, of an attempt begun with the
@@ -39,28 +43,32 @@ func (p *Policy) newAdmission(ctx, octx context.Context) (*admission, uint64) {
 		a = new(admission)
 	}
 	a.ctx, a.octx, a.breaker, a.budget = ctx, octx, p.cfg.breaker, p.cfg.budget
-	return a, a.gen.Add(1)
+	return a, a.gen.Add(1) // a.round may be stale: it is known by its root
 }
 
 // claimAdmission marks the admission of generation gen reported, and
-// returns the contexts it was begun with; the record then goes back to the
+// returns the contexts it was begun with and the hedged call it began, if
+// a Hedge joined it to one (see firstOf); the record then goes back to the
 // pool of the policy that made it. It returns ErrDuplicateReport when the
 // admission was reported already, and an error wrapping ErrInvalidConfig,
 // leaving the admission unreported, when p has another breaker or budget
 // than the policy that admitted the attempt (one made from it by With
 // with the same breaker and budget is the same policy here).
-func (p *Policy) claimAdmission(a *admission, gen uint64) (ctx, octx context.Context, e error) {
+func (p *Policy) claimAdmission(a *admission, gen uint64) (ctx, octx context.Context, rd *hedgeRound, e error) {
 	if !a.gen.CompareAndSwap(gen, gen+1) {
-		return nil, nil, ErrDuplicateReport
+		return nil, nil, nil, ErrDuplicateReport
 	}
 	if a.breaker != p.cfg.breaker || a.budget != p.cfg.budget {
 		a.gen.Store(gen) // not reported: the right policy may still report it
-		return nil, nil, errOtherPolicy
+		return nil, nil, nil, errOtherPolicy
+	}
+	if rd = a.round.Load(); rd != nil {
+		rd = rd.firstReported(gen) // before the record goes back to the pool
 	}
 	ctx, octx = a.ctx, a.octx
 	a.ctx, a.octx = nil, nil // the pool keeps no context alive
 	p.admissions.Put(a)
-	return ctx, octx, nil
+	return ctx, octx, rd, nil
 }
 
 // errOtherPolicy is the reason of a report to a policy with another
@@ -77,7 +85,8 @@ type report struct{ ctx, octx context.Context }
 // an admission, a report on the zero Progress or to another policy
 // changes nothing; any other bad input releases the admission and reports
 // the end of the attempt and of the call to the observer. pr is left
-// without the admission.
+// without the admission, and holds the record of the hedged call whose
+// copy it reports, if any, when the report is to be recorded.
 func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) (report, error) {
 	e := p.check(ctx, pr, now)
 	adm, gen := pr.adm, pr.gen
@@ -97,13 +106,16 @@ func (p *Policy) claim(ctx context.Context, pr *Progress, now time.Time) (report
 		}
 		return report{ctx, ctx}, nil
 	}
-	cctx, octx, why := p.claimAdmission(adm, gen)
+	cctx, octx, first, why := p.claimAdmission(adm, gen)
+	if first != nil {
+		pr.round = first // the copy Begin sent, of a hedged call
+	}
 	switch {
 	case why == ErrDuplicateReport:
-		pr.held = false
+		pr.held, pr.round = false, nil
 		return report{}, &Error{Attempts: max(pr.Attempts, 0), Reason: fmt.Errorf("%w (Failed or Succeeded is called once per Begin)", ErrDuplicateReport)}
 	case why != nil:
-		pr.held = false
+		pr.held, pr.round = false, nil
 		return report{}, &Error{Attempts: max(pr.Attempts, 0), Reason: why}
 	case e != nil:
 		return report{}, p.ended(pr, report{cctx, octx}, now, e)
@@ -128,6 +140,10 @@ func (p *Policy) release(pr *Progress, r report, now time.Time, what string) *Er
 // start, so that nothing is measured from a made-up instant.
 func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 	c := &p.cfg
+	if pr.round != nil {
+		pr.round.abort() // this report ends the call: no other copy's makes a Done
+		pr.round = nil
+	}
 	var rel clock // a release reads no time; a bad now is never used
 	c.report(pr, outcomeNone, &rel)
 	clk := at(now)

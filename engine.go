@@ -125,6 +125,10 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // ctx. For a Progress without an admission (see below) ctx is the
 // caller's context and the hooks get it too.
 //
+// The copies of a hedged call (see [Policy.Hedge]) are decided as a call:
+// only the last to be reported, none having succeeded, decides, on the
+// call's count of attempts; any other counts as nothing.
+//
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),
 // and is then retried as Do retries an attempt that hit its attempt
@@ -165,6 +169,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 		return Verdict{Next: pr, Err: e}
 	}
 	clk := at(now)
+	if pr.round != nil {
+		return p.cfg.failedCopy(r, &pr, err, &clk)
+	}
 	wait, hint, stop := p.cfg.failed(r.ctx, r.octx, &pr, err, false, &clk)
 	v := Verdict{Next: pr, Wait: wait, Hint: hint}
 	if stop != nil {
@@ -187,7 +194,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 // without an admission (decoded from storage, or a copy made before
 // Begin) is refused in the same way, since a success that was lost needs
 // no second deposit; unlike [Policy.Failed], which decides again the
-// retry of a stored Progress whose report was lost.
+// retry of a stored Progress whose report was lost. Of the copies of a
+// hedged call (see [Policy.Hedge]), the first to succeed wins; a later
+// one lost, and is the breaker's success alone.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	admitted := pr.adm != nil
 	r, e := p.claim(ctx, &pr, now)
@@ -198,6 +207,10 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 		return pr.invalid("a success reported without an admission (a Progress decoded from storage carries none: call Begin, then report)")
 	}
 	clk := at(now)
+	if pr.round != nil {
+		p.cfg.succeededCopy(r, &pr, &clk)
+		return nil
+	}
 	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
 }

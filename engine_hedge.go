@@ -10,16 +10,19 @@ import (
 // is not DoHedged (a queue, an event loop, a custom transport, a
 // simulator). It takes the accounting of DoHedged's startHedge
 // (hedge_run.go) at an explicit instant; the copies are reported with
-// Succeeded and Failed (engine.go).
+// Succeeded and Failed (engine.go), which read the record the copies of a
+// call share (engine_round.go).
 
 // Hedge asks for admission of a hedge of a call at now: another copy of
 // its attempt, sent while the copies already sent still run. pr is the
 // Progress of the call's latest copy, as [Policy.Begin] or an earlier
-// Hedge returned it (reported or not: only its counts are read, and its
-// admission is left alone). Hedge returns the context to give the copy
-// and its Progress, which holds an admission of its own and is reported
-// once, by [Policy.Succeeded] or [Policy.Failed], as every attempt Begin
-// admits; its Attempts is the call's count, one more than pr's.
+// Hedge returned it (a hedge's may have been reported while others run;
+// any copy's that runs will do), and its admission is left alone.
+// Hedge returns the context to give the copy and its Progress, which
+// holds an admission of its own and is reported once, by
+// [Policy.Succeeded] or [Policy.Failed], as every attempt Begin admits;
+// its Attempts is the call's count, one more than that of the copies
+// sent before it.
 //
 // The admission is the one [DoHedged] gives a hedge, the cost of a
 // retry: the attempt limit ([WithMaxAttempts] counts copies and retries
@@ -33,8 +36,7 @@ import (
 // that is done, and pr unchanged; it ends nothing: the call goes on with
 // the copies in flight, and the observer hears nothing of it. An admitted
 // hedge is reported to the observer as it starts, with
-// [AttemptStartInfo].Hedge set; the [DoneInfo].Hedges of a report on its
-// Progress counts it.
+// [AttemptStartInfo].Hedge set; the call's [DoneInfo].Hedges counts it.
 //
 // A driver (a queue, an event loop, a custom transport, a stream) hedges
 // a call as DoHedged does:
@@ -52,11 +54,12 @@ import (
 //     nothing, and the others go on. DoHedged sends the next hedge at
 //     once for the first such failure since the call's last retry (as
 //     gRPC does) and, for any later one, only after the wait a retry
-//     would take: a driver must not chain immediate hedges. The last copy to fail, none running, is
-//     reported with Failed under the caller's context and its Attempts
-//     set to the call's count (the latest copy's Attempts): the Verdict
-//     is DoHedged's decision, the retry's wait, budget and limits, and
-//     its Next begins the retry, which hedges again.
+//     would take: a driver must not chain immediate hedges. The last
+//     copy to fail, none running, is reported with Failed under the
+//     caller's context: the Verdict is DoHedged's decision, on the
+//     call's count of attempts (the engine knows it), the retry's wait,
+//     budget and limits, and its Next begins the retry, which hedges
+//     again.
 //   - A copy whose handler panicked, or whose outcome is lost, is
 //     reported with Failed under a context that is done (a breaker's
 //     probe slot is freed); cancel the others and report them so.
@@ -64,28 +67,47 @@ import (
 //     Observe the latency of each copy that succeeds, and of each loser
 //     cancelled after it ran for at least the delay.
 //
-// The engine keeps no record shared by the copies of a call, so three
-// things differ from DoHedged: a copy that fails while others run counts
-// as nothing in the breaker, and a stop ([Permanent]) or a hint ([After])
-// it returned neither ends the call nor stops the hedging (the driver
-// may judge such errors itself); a loser that succeeds too late counts as
-// nothing, where DoHedged counts it as the breaker's success; and the
-// observer hears a Done at each report, the losers' included (with the
-// cause of their context), whose Attempts and Hedges are those of the
-// reported copy, where DoHedged reports one Done with the call's counts
-// and marks the losers' AttemptEnd Lost. The budget, the breaker's
-// admissions, the attempt count and the AttemptStart events are the same
-// (a property test compares the two drivers).
+// The copies of a call share a record, which its first Hedge creates
+// (one allocation per hedged call; a call never hedged has none) and
+// every copy's report reads: the engine knows which copy won, which lost
+// and which is the last, so the observer hears what DoHedged tells it.
+// Each copy's AttemptEnd comes with its report, a loser's (reported after
+// a copy succeeded) marked [AttemptEndInfo].Lost, a copy's that failed
+// while others ran not; the call's one Done comes with the report of its
+// last copy, with the call's Attempts and Hedges and, after a success,
+// the winner's context (a Done waits for every copy to be reported). A
+// loser reported with Succeeded is the breaker's success and not the
+// budget's deposit, as in DoHedged; reported with Failed it counts as
+// nothing, under any context, and its Verdict's Err is an [*Error] whose
+// Reason is [context.Cause] of ctx, or [context.Canceled] when ctx is
+// not done; so is a copy that fails while others run. The reports of a
+// call's copies are recorded one at a time, each with its observer's
+// hooks (as DoHedged's are): a hook must not report a copy of its own
+// call, nor hedge it. The record lives in this process, as the
+// admissions do: an encoded Progress keeps neither
+// ([Progress.MarshalJSON]), and each copy is reported in the process that
+// admitted it. Two things still differ from DoHedged: a copy that fails
+// while others run counts as nothing in the breaker, and a stop
+// ([Permanent]) or a hint ([After]) it returned neither ends the call
+// nor stops the hedging (the driver may judge such errors itself).
+// Otherwise the budget, the breaker, the attempt count and the observer's
+// events are the same (property and table tests compare the two drivers).
 //
 // A nil ctx, a zero now, a Progress without attempts (call Begin first)
 // or with invalid counts, a policy that does not hedge ([WithHedge] or
 // [WithAdaptiveHedge] with a maxInFlight of 2 or more), or a nil or zero
-// policy return an error wrapping [ErrInvalidConfig]. Hedge reads no
-// clock, never sleeps, and is safe for concurrent use, with the same pr
-// too (each call admits its own copy). It allocates nothing in the steady
-// state, as Begin. If the observer's AttemptStart or BreakerChange
-// panics, the copy's admissions are given back (the budget's tokens, the
-// breaker's slot) before the panic goes on.
+// policy return an error wrapping [ErrInvalidConfig], and so does a hedge
+// of a call that is over (a copy succeeded, or every copy was reported: a
+// driver's hedge timer may race with the winner's report, and its hedge
+// is then refused and sends nothing), of a call between its attempts (a
+// Verdict's Next, a decoded Progress: Begin its next attempt), or of a
+// call another policy admitted (another breaker or budget); none
+// changes anything. Hedge reads no clock, never sleeps, and is safe for
+// concurrent use, with the same pr too (each call admits its own copy),
+// and with the reports of the call's copies. If the observer's
+// AttemptStart or BreakerChange panics, the copy's admissions are given
+// back (the budget's tokens, the breaker's slot) before the panic goes
+// on.
 func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context.Context, Progress, error) {
 	if e := p.check(ctx, &pr, now); e != nil {
 		return ctx, pr, e
@@ -99,32 +121,47 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 	case pr.Attempts >= math.MaxInt-1:
 		return ctx, pr, pr.invalid("invalid Progress (Attempts at its largest)")
 	}
-	cp := Progress{Attempts: pr.Attempts, Start: pr.Start, Prev: pr.Prev, waited: pr.waited, hedges: pr.hedges}
+	rd, e := p.roundOf(&pr)
+	if e != nil {
+		return ctx, pr, e
+	}
+	attempts, over := rd.counts()
 	switch {
+	case over:
+		return ctx, pr, &Error{Attempts: attempts, Reason: errCallOver}
 	case ctx.Err() != nil:
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: causeOf(ctx)}
-	case c.maxAttempts > 0 && pr.Attempts >= c.maxAttempts:
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrExhausted}
+		return ctx, pr, &Error{Attempts: attempts, Reason: causeOf(ctx)}
+	case c.maxAttempts > 0 && attempts >= c.maxAttempts:
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrExhausted}
 	case c.maxElapsed > 0 && !pr.Start.IsZero() && now.Sub(pr.Start) >= c.maxElapsed:
 		// As DoHedged sends no hedge past the limit.
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrMaxElapsed}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrMaxElapsed}
 	}
+	cp := Progress{Start: pr.Start, Prev: pr.Prev, waited: pr.waited, round: rd}
 	clk := at(now)
 	if c.budget != nil && !c.budget.withdraw(false, &clk) {
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrBudgetExhausted}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrBudgetExhausted}
 	}
 	if c.breaker != nil && !c.breaker.admit(&cp, &clk) {
 		if c.budget != nil {
 			c.budget.refund(false)
 		}
-		return ctx, pr, &Error{Attempts: pr.Attempts, Reason: ErrCircuitOpen}
+		return ctx, pr, &Error{Attempts: attempts, Reason: ErrCircuitOpen}
+	}
+	var why error
+	if cp.Attempts, cp.hedges, why = rd.join(c.maxAttempts); why != nil {
+		// Another copy ended the call, or another Hedge took the last
+		// attempt, since counts: the admissions are given back.
+		if c.budget != nil {
+			c.budget.refund(false)
+		}
+		c.report(&cp, outcomeNone, &clk)
+		return ctx, pr, &Error{Attempts: cp.Attempts, Reason: why}
 	}
 	if cp.Start.IsZero() {
 		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
 	}
 	cp.rebase(&clk)
-	cp.Attempts++
-	cp.hedges++
 	cp.hedge = true
 	octx := ctx
 	if c.observer != nil {
@@ -148,6 +185,7 @@ func (p *Policy) startHedge(ctx context.Context, cp *Progress, clk *clock) conte
 			c.budget.refund(false)
 		}
 		c.report(cp, outcomeNone, clk) // a probe's slot is freed once only
+		cp.round.unjoin()
 	}()
 	octx := c.observeStart(ctx, cp, clk)
 	returned = true

@@ -3,6 +3,7 @@ package retry_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -33,13 +34,41 @@ type attemptKey struct{}
 
 // hedgeOutcome is what a driver of the script leaves behind.
 type hedgeOutcome struct {
-	Winner   int // the copy whose value the call returned
-	Starts   []retry.AttemptStartInfo
-	WinEnd   retry.AttemptEndInfo // the winner's AttemptEnd
-	Tokens   float64              // the budget's, when the call ended
+	Winner   int          // the copy whose value the call returned
+	Events   []hedgeEvent // the observer's, in order (see hedgeEvents)
+	Tokens   float64      // the budget's, when the call ended
 	Stats    retry.BreakerStats
 	State    retry.BreakerState
 	Duration time.Duration // of the call
+}
+
+// hedgeEvent is one call of an observer's hook: its event, and the
+// attempt whose context the hook got (0: the call's, before any attempt).
+type hedgeEvent struct {
+	Ctx  int
+	Info any
+}
+
+// starts returns the AttemptStart events of o.
+func (o hedgeOutcome) starts() []retry.AttemptStartInfo {
+	var s []retry.AttemptStartInfo
+	for _, e := range o.Events {
+		if i, ok := e.Info.(retry.AttemptStartInfo); ok {
+			s = append(s, i)
+		}
+	}
+	return s
+}
+
+// done returns the Done events of o.
+func (o hedgeOutcome) done() []retry.DoneInfo {
+	var s []retry.DoneInfo
+	for _, e := range o.Events {
+		if i, ok := e.Info.(retry.DoneInfo); ok {
+			s = append(s, i)
+		}
+	}
+	return s
 }
 
 // hedgeRig is the policy of a script, with its own budget, breaker and
@@ -52,6 +81,33 @@ type hedgeRig struct {
 	out    hedgeOutcome
 }
 
+// record appends an event the hook got with ctx.
+func (r *hedgeRig) record(ctx context.Context, info any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, _ := ctx.Value(attemptKey{}).(int)
+	r.out.Events = append(r.out.Events, hedgeEvent{k, info})
+}
+
+// hedgeEvents is events with each run of consecutive AttemptEnd events
+// of losers sorted by attempt: DoHedged cancels the losers at once, and
+// they return in any order.
+func hedgeEvents(events []hedgeEvent) []hedgeEvent {
+	out := slices.Clone(events)
+	lost := func(e hedgeEvent) bool { i, ok := e.Info.(retry.AttemptEndInfo); return ok && i.Lost }
+	for i := 0; i < len(out); {
+		j := i
+		for j < len(out) && lost(out[j]) {
+			j++
+		}
+		slices.SortFunc(out[i:j], func(a, b hedgeEvent) int {
+			return a.Info.(retry.AttemptEndInfo).Attempt - b.Info.(retry.AttemptEndInfo).Attempt
+		})
+		i = max(j, i+1)
+	}
+	return out
+}
+
 func newHedgeRig(t require.TestingT, sc hedgeScript) *hedgeRig {
 	r := &hedgeRig{}
 	var err error
@@ -60,18 +116,14 @@ func newHedgeRig(t require.TestingT, sc hedgeScript) *hedgeRig {
 	opts := []retry.Option{retry.WithHedge(sc.delay, sc.inFlight), retry.WithMaxAttempts(sc.attempts),
 		retry.WithBreaker(r.br), retry.WithObserver(&retry.Observer{
 			AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.out.Starts = append(r.out.Starts, e)
+				r.record(ctx, e)
 				return context.WithValue(ctx, attemptKey{}, e.Attempt)
 			},
-			AttemptEnd: func(_ context.Context, e retry.AttemptEndInfo) {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				if e.Err == nil && !e.Lost {
-					r.out.WinEnd = e
-				}
-			},
+			AttemptEnd:     func(ctx context.Context, e retry.AttemptEndInfo) { r.record(ctx, e) },
+			RetryScheduled: func(ctx context.Context, e retry.RetryInfo) { r.record(ctx, e) },
+			BudgetRefused:  func(ctx context.Context, e retry.BudgetRefusedInfo) { r.record(ctx, e) },
+			BreakerChange:  func(ctx context.Context, e retry.BreakerChangeInfo) { r.record(ctx, e) },
+			Done:           func(ctx context.Context, e retry.DoneInfo) { r.record(ctx, e) },
 		})}
 	if sc.capacity > 0 {
 		r.budget, err = retry.NewBudget(retry.BudgetConfig{Capacity: float64(sc.capacity), PerSuccess: 0.5})
@@ -101,6 +153,7 @@ func (r *hedgeRig) finish(end, start time.Time) hedgeOutcome {
 		r.out.Tokens = r.budget.TokensAt(end)
 	}
 	r.out.Stats, r.out.State, r.out.Duration = r.br.Stats(), r.br.StateAt(end), end.Sub(start)
+	r.out.Events = hedgeEvents(r.out.Events)
 	return r.out
 }
 
@@ -187,9 +240,12 @@ func drawHedgeScript(t *rapid.T) hedgeScript {
 
 // For any script of copies and any hedging policy with a budget and a
 // breaker, a driver of the engine (Begin, Hedge, Succeeded, Failed) and
-// DoHedged send the same copies (the observer's AttemptStart events),
-// pick the same winner (its AttemptEnd, duration included), and leave the
-// budget and the breaker in the same state.
+// DoHedged send the same copies, pick the same winner, tell the observer
+// the same (every event and the context it gets, in order: the hedges'
+// AttemptStart marked Hedge, the winner's AttemptEnd, the losers' marked
+// Lost, and one Done, after them, with the call's Attempts and Hedges and
+// the winner's context), and leave the budget and the breaker in the
+// same state.
 func TestEngineHedgeMatchesDoHedged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rapid.Check(hedgeBubbleT{t}, func(rt *rapid.T) {
@@ -227,11 +283,15 @@ func TestEngineHedgeMatchesDoHedgedTable(t *testing.T) {
 				do := hedgeByDo(t, tc.sc)
 				engine := hedgeByEngine(t, tc.sc, time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
 				assert.Equal(t, do, engine)
-				assert.Len(t, engine.Starts, tc.copies)
+				assert.Len(t, engine.starts(), tc.copies)
 				assert.Equal(t, tc.winner, engine.Winner)
-				for k, s := range engine.Starts {
+				for k, s := range engine.starts() {
 					assert.Equal(t, retry.AttemptStartInfo{Attempt: k + 1, MaxAttempts: tc.sc.attempts, Hedge: k > 0}, s)
 				}
+				require.Len(t, engine.done(), 1, "one Done per call")
+				assert.Equal(t, tc.copies, engine.done()[0].Attempts)
+				assert.Equal(t, tc.copies-1, engine.done()[0].Hedges)
+				assert.Equal(t, tc.winner+1, engine.Events[len(engine.Events)-1].Ctx, "the Done gets the winner's context")
 			})
 		})
 	}
@@ -267,6 +327,8 @@ func TestEngineHedgeRefusals(t *testing.T) {
 		assert.Equal(t, h1, h2, "a refusal returns pr")
 		assert.Equal(t, 2, events, "a refusal is reported to nobody")
 		require.NoError(t, p.Succeeded(ctx, first, hedgeT0.Add(25*time.Millisecond)))
+		assert.Equal(t, 2, events, "the call's Done comes with its last copy")
+		require.ErrorIs(t, p.Failed(canceledCtx(), h1, context.Canceled, hedgeT0.Add(25*time.Millisecond)).Err, context.Canceled)
 		assert.Equal(t, 3, events)
 	})
 	t.Run("past the elapsed limit, as DoHedged sends no hedge", func(t *testing.T) {
@@ -344,14 +406,14 @@ func TestEngineHedgeReportsOnce(t *testing.T) {
 	assert.ErrorIs(t, p.Failed(ctx, h, errHedgeOp, later).Err, retry.ErrDuplicateReport)
 	lost, cancel := context.WithCancel(ctx)
 	cancel()
+	// The hedge's admission is its own: Begin refuses it as a running attempt.
+	_, _, err = p.Begin(ctx, first, later)
+	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
 	assert.ErrorIs(t, p.Failed(lost, first, context.Canceled, later).Err, context.Canceled)
 	assert.ErrorIs(t, p.Failed(lost, first, context.Canceled, later).Err, retry.ErrDuplicateReport)
-	// The hedge's admission is its own: Begin refuses it as a running attempt.
-	_, h2, err := p.Hedge(ctx, h, later)
-	require.NoError(t, err)
-	_, _, err = p.Begin(ctx, h2, later)
+	// The call is over: no copy joins it.
+	_, _, err = p.Hedge(ctx, h, later)
 	assert.ErrorIs(t, err, retry.ErrInvalidConfig)
-	require.NoError(t, p.Succeeded(ctx, h2, later))
 }
 
 func TestEngineHedgeBadInput(t *testing.T) {
@@ -445,9 +507,9 @@ func TestEngineHedgeAfter(t *testing.T) {
 }
 
 // Every copy fails: the copies that fail while another runs are reported
-// as nothing, the last with Failed under the caller's context and the
-// call's count, and the decision is DoHedged's: the same attempts, the
-// same reason, the same budget.
+// as nothing, the last with Failed under the caller's context, and the
+// decision is DoHedged's: the same attempts, the same reason, the same
+// budget.
 func TestEngineHedgeLastFailureDecides(t *testing.T) {
 	newPolicy := func(t *testing.T) (*retry.Policy, *retry.Budget) {
 		b, err := retry.NewBudget(retry.BudgetConfig{Capacity: 3})
@@ -487,9 +549,11 @@ func TestEngineHedgeLastFailureDecides(t *testing.T) {
 	// Copy 1 fails at 30ms while copy 2 runs: nothing; no hedge is left
 	// under the attempt limit after the retry, so none is sent now.
 	require.ErrorIs(t, p.Failed(lost, c1, errHedgeOp, t0.Add(30*time.Millisecond)).Err, context.Canceled)
-	// Copy 2 fails last, at 35ms: the decision, on the call's count.
-	c2.Attempts = 2
-	v := p.Failed(ctx, c2, errHedgeOp, t0.Add(35*time.Millisecond))
+	// Copy 2 fails last, at 35ms: the decision, on the call's count (the
+	// engine knows it: the driver sets nothing).
+	v := p.Failed(ctx, c1, errHedgeOp, t0.Add(35*time.Millisecond))
+	require.ErrorIs(t, v.Err, retry.ErrDuplicateReport)
+	v = p.Failed(ctx, c2, errHedgeOp, t0.Add(35*time.Millisecond))
 	require.NoError(t, v.Err)
 	assert.Equal(t, 100*time.Millisecond, v.Wait)
 	// The retry, alone (one attempt left): it fails, and the call is over.
@@ -506,21 +570,33 @@ func TestEngineHedgeLastFailureDecides(t *testing.T) {
 	assert.Equal(t, doTokens, b.TokensAt(at))
 }
 
-// An admitted hedge and its report allocate nothing in the steady state.
+// A call of a hedging policy that is not hedged allocates nothing in the
+// steady state; a hedged one allocates the record its copies share, once,
+// at its first Hedge, whatever the number of hedges.
 func TestEngineHedgeAllocs(t *testing.T) {
-	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 2))
+	p, err := retry.NewPolicy(retry.WithHedge(time.Millisecond, 3))
 	require.NoError(t, err)
 	ctx := context.Background()
-	allocs := testing.AllocsPerRun(100, func() {
+	unhedged := testing.AllocsPerRun(100, func() {
+		_, first, _ := p.Begin(ctx, retry.Progress{}, hedgeT0)
+		_ = p.Succeeded(ctx, first, hedgeT0)
+	})
+	assert.Zero(t, unhedged)
+	hedged := testing.AllocsPerRun(100, func() {
 		_, first, _ := p.Begin(ctx, retry.Progress{}, hedgeT0)
 		_, h, err := p.Hedge(ctx, first, hedgeT0)
 		if err != nil {
 			panic(err)
 		}
+		_, h2, err := p.Hedge(ctx, h, hedgeT0)
+		if err != nil {
+			panic(err)
+		}
 		_ = p.Succeeded(ctx, h, hedgeT0)
-		_ = p.Succeeded(ctx, first, hedgeT0) // a late success: no budget here to pay twice
+		_ = p.Succeeded(ctx, first, hedgeT0) // a late success: a loser
+		_ = p.Succeeded(ctx, h2, hedgeT0)
 	})
-	assert.Zero(t, allocs)
+	assert.Equal(t, 1.0, hedged)
 }
 
 // canceledCtx is a context that is done: a report under it counts as

@@ -13,13 +13,26 @@ import (
 // Hedge admits another every HedgeAfter while fewer than MaxInFlight run,
 // Succeeded reports the winner and Failed, under a context that is done,
 // each loser. The budget pays for the hedges as for retries, so when the
-// dependency is slow for everyone the hedges stop.
+// dependency is slow for everyone the hedges stop. The observer hears of
+// the call what DoHedged tells it: the loser's AttemptEnd marked Lost,
+// and one Done, once every copy is reported, with the call's counts.
 func ExamplePolicy_Hedge() {
 	budget, err := retry.NewBudget(retry.BudgetConfig{Capacity: 1})
 	if err != nil {
 		panic(err)
 	}
-	policy, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 2), retry.WithBudget(budget))
+	observer := &retry.Observer{
+		AttemptEnd: func(_ context.Context, e retry.AttemptEndInfo) {
+			if e.Lost {
+				fmt.Printf("  copy %d lost\n", e.Attempt)
+			}
+		},
+		Done: func(_ context.Context, e retry.DoneInfo) {
+			fmt.Printf("  done: Attempts=%d Hedges=%d\n", e.Attempts, e.Hedges)
+		},
+	}
+	policy, err := retry.NewPolicy(retry.WithHedge(10*time.Millisecond, 2), retry.WithBudget(budget),
+		retry.WithObserver(observer))
 	if err != nil {
 		panic(err)
 	}
@@ -54,13 +67,13 @@ func ExamplePolicy_Hedge() {
 				win = len(copies) - 1
 			}
 		}
+		fmt.Printf("copy %d of %d won after %v\n", win+1, len(copies), answer(win).Sub(t0))
 		policy.Succeeded(ctx, copies[win], answer(win))
 		for k := range copies {
 			if k != win {
 				policy.Failed(lost, copies[k], context.Canceled, answer(win)) // counts as nothing
 			}
 		}
-		fmt.Printf("copy %d of %d won after %v\n", win+1, len(copies), answer(win).Sub(t0))
 	}
 
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
@@ -69,7 +82,11 @@ func ExamplePolicy_Hedge() {
 	call(t0, 80*time.Millisecond, 80*time.Millisecond) // slow for everyone: the budget is spent
 	// Output:
 	// copy 1 of 1 won after 5ms
+	//   done: Attempts=1 Hedges=0
 	// copy 2 of 2 won after 14ms
+	//   copy 1 lost
+	//   done: Attempts=2 Hedges=1
 	// hedge at 10ms refused: retry: retry budget exhausted (client-side decision) after 1 attempt
 	// copy 1 of 1 won after 80ms
+	//   done: Attempts=1 Hedges=0
 }

@@ -20,8 +20,9 @@ import (
 // an observer's Done reports (see [DoneInfo].Waited). What neither keeps
 // is the admission of a running attempt, which lives only between
 // [Policy.Begin] and the one Failed or Succeeded that reports it, and is
-// shared by every copy of the Progress Begin returned: store the Progress
-// a [Verdict] returns, which holds none.
+// shared by every copy of the Progress Begin returned, nor the record the
+// copies of a hedged call share (see [Policy.Hedge]): store the Progress
+// a [Verdict] returns, which holds neither.
 type Progress struct {
 	// Attempts is the number of attempts begun so far.
 	Attempts int `json:"attempts"`
@@ -37,10 +38,10 @@ type Progress struct {
 	// second), from which DecorrelatedJitter draws the next.
 	Prev time.Duration `json:"prev"`
 
-	adm    *admission // Begin's record of the running attempt; nil when none
-	gen    uint64     // adm's generation for this attempt
-	ticket ticket     // the breaker's admission of the running attempt
-	held   bool       // ticket is a live admission to report
+	adm    *admission  // Begin's record of the running attempt; nil when none
+	gen    uint64      // adm's generation for this attempt
+	round  *hedgeRound // a hedge's: the record its call's copies share (engine_round.go)
+	ticket ticket      // the breaker's admission of the running attempt
 
 	// For an observer (see Observer): when the running attempt began,
 	// since Start, and the sum of the waits decided so far.
@@ -50,8 +51,9 @@ type Progress struct {
 	started bool
 	// In a hedged call (hedge_run.go): the running attempt is a hedge; it
 	// lost to another copy; and the number of hedges begun so far. They
-	// fill the padding after started.
+	// and held fill the padding after started.
 	hedge, lost bool
+	held        bool // ticket is a live admission to report
 	hedges      int32
 }
 
