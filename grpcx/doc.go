@@ -274,7 +274,9 @@
 // The policy's attempt timeout bounds each copy as it bounds an attempt
 // of an unhedged stream. The engine reports each copy as
 // [retry.Policy.Hedge] describes: the winner as the call's success, every
-// other as counting for nothing. [retry.WithAdaptiveHedge] gives a stream
+// other as counting for nothing; a failure that ends the stream while
+// other copies run is reported once they, cancelled, are, so that the
+// observer's one Done for the stream carries it. [retry.WithAdaptiveHedge] gives a stream
 // its current delay, but a stream does not feed it (grpcx cannot reach
 // the policy's estimator); unary calls sharing it do.
 //

@@ -21,6 +21,7 @@ type driver struct {
 	noHedge  bool           // no further hedge: Hedge refused, or the server said not to retry
 	shortcut bool           // a failed copy's replacement started at once since the last retry
 	lastRaw  error          // the latest failure, for an error that has none
+	pending  *decision      // a failure that ends the call, decided once the copies cancelled are reported
 
 	hedge *time.Timer // the next hedge, when armed
 	due   time.Time   // when it is due
@@ -139,11 +140,15 @@ func (d *driver) outcome(ev copyEvent) {
 	d.drop(c)
 	s := d.s
 	s.mu.Lock()
-	lost := d.over || (s.target != nil && s.target != c) || (s.final && s.target == nil)
+	lost := d.over || d.pending != nil || (s.target != nil && s.target != c) || (s.final && s.target == nil)
 	expired := c.expired
 	s.mu.Unlock()
 	if lost {
 		reportLoser(s, c, ev.err)
+		if p := d.pending; p != nil && len(d.running) == 0 {
+			d.pending = nil
+			d.decide(p.c, p.raw, p.judged)
+		}
 		d.settle()
 		return
 	}
@@ -197,7 +202,9 @@ func (d *driver) commit(c *hcopy, err error) {
 // last retry; a server pushback delays that hedge, or stops the hedging
 // if it says not to retry. Any other failure (fatal) ends the call and
 // cancels the others. The last copy's failure is the engine's to decide:
-// retry (which hedges again) or end.
+// retry (which hedges again) or end; a failure that ends the call while
+// other copies run is decided once they, cancelled, are reported, so that
+// the engine decides the call on it (the last copy reported decides).
 func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	s := d.s
 	raw, judged := s.judge(c, err, unsent)
@@ -209,7 +216,10 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	pushback, hasPushback, pushbackOK := parsePushback(trailerOf(c, unsent).Get(pushbackKey))
 	fatal := !retriedBy(s.pol.judge, judged)
 	switch {
-	case len(d.running) == 0 || bound:
+	case len(d.running) == 0:
+	case bound:
+		d.postpone(c, raw, judged) // the others were cancelled when the stream was bound
+		return
 	case fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw)):
 		// A6: a pushback saying not to retry stops the hedging; the
 		// copies running go on.
@@ -221,6 +231,8 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 		for _, r := range d.running {
 			r.cancel(errHedgeLost)
 		}
+		d.postpone(c, raw, judged)
+		return
 	default:
 		reportLoser(s, c, raw)
 		d.replace(pushback, hasPushback && pushbackOK, judged)
@@ -235,4 +247,20 @@ func trailerOf(c *hcopy, unsent bool) metadata.MD {
 		return nil
 	}
 	return c.cs.Trailer()
+}
+
+// decision is a copy's failure that the engine decides once the other
+// copies are reported.
+type decision struct {
+	c           *hcopy
+	raw, judged error
+}
+
+// postpone keeps the failure of c, which ends the call, for the engine to
+// decide once the other copies, cancelled, are reported; no copy starts
+// meanwhile.
+func (d *driver) postpone(c *hcopy, raw, judged error) {
+	d.pending = &decision{c: c, raw: raw, judged: judged}
+	d.noHedge = true
+	d.stopHedge()
 }

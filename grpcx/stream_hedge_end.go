@@ -21,15 +21,13 @@ func reportLoser(s *hedgedStream, c *hcopy, err error) {
 }
 
 // decide takes the engine's decision on the failure of copy c, the last
-// one running (or the one the stream is bound to, or a fatal one whose
-// siblings are cancelled): reported under the caller's context with the
-// call's count of copies, its verdict ends the call or retries it after
-// its wait, and the retry hedges again.
+// of the call's copies to be reported: reported under the caller's
+// context, the engine decides on the call's count of copies, and its
+// verdict ends the call or retries it after its wait; the retry hedges
+// again.
 func (d *driver) decide(c *hcopy, raw, judged error) {
 	s := d.s
-	pr := c.pr
-	pr.Attempts = d.pr.Attempts
-	v := s.pol.policy.Failed(s.ctx, pr, judged, time.Now())
+	v := s.pol.policy.Failed(s.ctx, c.pr, judged, time.Now())
 	c.release(nil)
 	s.mu.Lock()
 	s.last = c
@@ -38,7 +36,7 @@ func (d *driver) decide(c *hcopy, raw, judged error) {
 	switch {
 	case v.Err != nil:
 		d.end(v.Err)
-	case d.final() || len(d.running) > 0:
+	case d.final():
 		d.end(s.unreplayableEnd(v.Next.Attempts, raw))
 	default:
 		d.stopHedge()

@@ -96,8 +96,11 @@ func TestPropertyHedgeStreamOneWinner(t *testing.T) {
 		wins := rapid.SliceOfN(rapid.Bool(), n, n).Draw(rt, "wins")
 		pauses := rapid.SliceOfN(rapid.Bool(), n, n).Draw(rt, "pauses")
 		b.reset(n)
-		ends := make(chan error, 2*n)
-		obs := &retry.Observer{AttemptEnd: func(_ context.Context, a retry.AttemptEndInfo) { ends <- a.Err }}
+		ends, dones := make(chan error, 2*n), make(chan retry.DoneInfo, 2)
+		obs := &retry.Observer{
+			AttemptEnd: func(_ context.Context, a retry.AttemptEndInfo) { ends <- a.Err },
+			Done:       func(_ context.Context, d retry.DoneInfo) { dones <- d },
+		}
 		s, err := c.FullDuplexCall(rt.Context(), grpcx.CallOptions(retry.WithHedge(0, n), retry.WithMaxAttempts(n), retry.WithObserver(obs)))
 		require.NoError(rt, err)
 		for range n {
@@ -152,7 +155,10 @@ func TestPropertyHedgeStreamOneWinner(t *testing.T) {
 			}
 		}
 		require.Equal(rt, map[bool]int{true: 1, false: 0}[anyWin], successes)
+		done := <-dones
+		require.Equal(rt, n, done.Attempts, "the call's one Done has its count of copies")
 		require.Empty(rt, ends, "no copy is reported twice")
+		require.Empty(rt, dones, "one Done per call")
 	})
 }
 
