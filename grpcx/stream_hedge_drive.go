@@ -3,6 +3,7 @@ package grpcx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/retrykit/retry"
@@ -22,6 +23,8 @@ type driver struct {
 	shortcut bool           // a failed copy's replacement started at once since the last retry
 	lastRaw  error          // the latest failure, for an error that has none
 	pending  *decision      // a failure that ends the call, decided once the copies cancelled are reported
+	pushStop bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
+	pushDue  time.Time      // a copy's server asked to wait until then before the next copy
 
 	hedge *time.Timer // the next hedge, when armed
 	due   time.Time   // when it is due
@@ -91,7 +94,7 @@ func (d *driver) begin() {
 		d.end(err)
 		return
 	}
-	d.shortcut = false
+	d.shortcut, d.pushDue = false, time.Time{}
 	d.send(pr)
 }
 
@@ -215,6 +218,12 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	s.mu.Unlock()
 	pushback, hasPushback, pushbackOK := parsePushback(trailerOf(c, unsent).Get(pushbackKey))
 	fatal := !retriedBy(s.pol.judge, judged)
+	if d.pushStop && !fatal {
+		// A6: no further copy after a server said not to retry, not even
+		// a retry once the copies that went on have failed.
+		judged = retry.Permanent(fmt.Errorf("grpcx: the server asked not to retry an earlier copy of this hedged stream (%s): %w", pushbackKey, raw))
+		fatal = true
+	}
 	switch {
 	case len(d.running) == 0:
 	case bound:
@@ -223,7 +232,7 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	case fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw)):
 		// A6: a pushback saying not to retry stops the hedging; the
 		// copies running go on.
-		d.noHedge = true
+		d.noHedge, d.pushStop = true, true
 		d.stopHedge()
 		reportLoser(s, c, raw)
 		return

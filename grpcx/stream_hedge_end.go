@@ -39,8 +39,9 @@ func (d *driver) decide(c *hcopy, raw, judged error) {
 	case d.final():
 		d.end(s.unreplayableEnd(v.Next.Attempts, raw))
 	default:
+		// A6: a pushback on a copy delays the next copy, a retry too.
 		d.stopHedge()
-		d.again = time.NewTimer(v.Wait)
+		d.again = time.NewTimer(max(v.Wait, time.Until(d.pushDue)))
 	}
 }
 
@@ -92,6 +93,7 @@ func (d *driver) replace(pushback time.Duration, pushed bool, judged error) {
 	switch {
 	case d.noHedge:
 	case pushed:
+		d.pushDue = time.Now().Add(pushback)
 		d.arm(pushback)
 	case !d.shortcut:
 		d.shortcut = true

@@ -228,3 +228,58 @@ func TestHedgeStreamCallerCancels(t *testing.T) {
 		}
 	})
 }
+
+// TestHedgeStreamPushbackThenFailure: after a copy's server said not to
+// retry (a negative pushback), the copy that went on failing with a
+// retried code ends the stream: no hedge and no retry follows, and the
+// error says why.
+func TestHedgeStreamPushbackThenFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": func(string, duplexServer) error {
+				time.Sleep(200 * time.Millisecond)
+				return status.Error(codes.Unavailable, "lost the backend")
+			},
+			"1": pushedBack("-1"),
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 3), retry.WithMaxAttempts(5))...)
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		assert.Equal(t, codes.Unavailable, status.Code(err))
+		assert.ErrorIs(t, err, retry.ErrPermanent)
+		assert.ErrorContains(t, err, "asked not to retry")
+		synctest.Wait()
+		time.Sleep(time.Second)
+		started, _, _ := l.snapshot()
+		assert.Len(t, started, 2)
+	})
+}
+
+// TestHedgeStreamPushbackDelaysRetry: a pushback of 300ms on a copy that
+// fails while another runs delays the next copy; when that copy is the
+// retry that follows the other's failure (at 100ms), it still waits for
+// the pushback (sent at 350ms, not at once).
+func TestHedgeStreamPushbackDelaysRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": func(string, duplexServer) error {
+				time.Sleep(100 * time.Millisecond)
+				return status.Error(codes.Unavailable, "lost the backend")
+			},
+			"1": pushedBack("300"),
+			"2": answerAfter(0),
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 3), retry.WithMaxAttempts(5))...)
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, "from 2", firstMessage(t, s))
+		synctest.Wait()
+		started, _, _ := l.snapshot()
+		assert.Equal(t, map[string]time.Duration{"": 0, "1": 50 * time.Millisecond, "2": 350 * time.Millisecond}, started)
+	})
+}
