@@ -1,0 +1,309 @@
+package grpcx_test
+
+// Review of the hedged streams (rev-gstream). The tests named
+// TestReviewGStream<Finding> fail on 6148839, each a finding; those named
+// TestReviewGStreamChecked<...> pass, and pin what the review found right.
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/retrykit/retry"
+	"github.com/retrykit/retry/grpcx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// listenWindow is listen with the server's flow-control windows fixed at
+// 64 KiB (which turns grpc-go's dynamic window off): a handler that does
+// not read stops its stream's upload after about that much.
+func listenWindow(t *testing.T, srv *server) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gs := grpc.NewServer(grpc.InitialWindowSize(1<<16), grpc.InitialConnWindowSize(1<<16))
+	testgrpc.RegisterTestServiceServer(gs, srv)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = gs.Serve(lis)
+	}()
+	t.Cleanup(func() {
+		gs.Stop()
+		<-done
+	})
+	return lis.Addr().String()
+}
+
+// TestReviewGStreamWedgedCopyStallsHedge: the first copy's server stops
+// reading (the slow server hedging is for); the caller uploads 240 KB,
+// within the replay limit. The caller's SendMsg blocks in the first
+// copy's flow control while holding sendMu, so the hedge, admitted at
+// 50ms, can never register (register takes sendMu) and never receives a
+// message: the whole call waits for the caller's deadline, although the
+// hedge's server would answer at once. A6 sends the messages to every
+// attempt without one attempt's flow control stopping the others.
+func TestReviewGStreamWedgedCopyStallsHedge(t *testing.T) {
+	noLeaks(t)
+	l := newCopyLog()
+	srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+		"":  func(c string, s duplexServer) error { return l.hang(c, s) }, // reads nothing
+		"1": echoAfterEOF(l),
+	})}
+	cc := dial(t, listenWindow(t, srv), interceptors(grpcx.Config{Idempotent: idempotent},
+		append(fast, retry.WithHedge(50*time.Millisecond, 2)))...)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // a bound, not a timing assert
+	defer cancel()
+	s, err := testgrpc.NewTestServiceClient(cc).FullDuplexCall(ctx)
+	require.NoError(t, err)
+	chunk := string(bytes.Repeat([]byte("x"), 20_000))
+	sendErr := error(nil)
+	for range 12 { // 240 KB < DefaultReplayLimit (256 KiB)
+		if sendErr = s.Send(body(chunk)); sendErr != nil {
+			break
+		}
+	}
+	if sendErr == nil {
+		sendErr = s.CloseSend()
+	}
+	m, err := s.Recv()
+	require.NoError(t, err, "the hedge's answer (send error: %v)", sendErr)
+	assert.Contains(t, string(m.GetPayload().GetBody()), "copy 1: ")
+}
+
+// panicStreamer is an inner stream interceptor that panics, as a buggy
+// interceptor chained after the retry interceptor may.
+func panicStreamer(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, grpc.Streamer, ...grpc.CallOption) (grpc.ClientStream, error) {
+	panic("inner interceptor panics")
+}
+
+// TestReviewGStreamPanicInCopy: the issue asks that a panic in one copy
+// reach the caller. A hedged stream creates every copy, the first too, on
+// a goroutine of its own (hedgedStream.run), so a panic of the inner
+// interceptor chain (or of a codec during a replay, or of an observer
+// hook on the driver goroutine) kills the process instead: the caller
+// cannot recover it. The non-hedged stream panics on the caller's
+// goroutine. Run in a child process, which reports what it saw.
+func TestReviewGStreamPanicInCopy(t *testing.T) {
+	if os.Getenv("REVIEW_GSTREAM_CHILD") == "1" {
+		srv := &server{duplex: func(int, duplexServer) error { return nil }}
+		cc := dial(t, listen(t, srv),
+			grpc.WithChainStreamInterceptor(
+				grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Second, 2))...),
+				panicStreamer))
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					os.Stdout.WriteString("CALLER RECOVERED: " + r.(string) + "\n")
+				}
+			}()
+			_, _ = testgrpc.NewTestServiceClient(cc).FullDuplexCall(t.Context())
+		}()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewGStreamPanicInCopy$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REVIEW_GSTREAM_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "the child process died:\n%s", firstLines(out, 4))
+	assert.Contains(t, string(out), "CALLER RECOVERED: inner interceptor panics")
+}
+
+func firstLines(b []byte, n int) string {
+	lines := bytes.SplitN(b, []byte("\n"), n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// TestReviewGStreamTrailerAfterFailure: a hedged stream whose only copy
+// fails with a fatal status and a trailer. grpc-go's stream (and this
+// package's non-hedged stream) returns the failed attempt's trailer from
+// Trailer() once RecvMsg returned the error; the hedged stream returns
+// nil, while its grpc.Trailer call option does get that trailer: the two
+// ways of reading the trailer disagree.
+func TestReviewGStreamTrailerAfterFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{duplex: func(_ int, s duplexServer) error {
+			s.SetTrailer(metadata.Pairs("why", "bad request"))
+			return status.Error(codes.InvalidArgument, "no")
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Second, 2))...)
+		var opt metadata.MD
+		s, err := c.FullDuplexCall(t.Context(), grpc.Trailer(&opt))
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.Equal(t, codes.InvalidArgument, status.Code(err))
+		assert.Equal(t, []string{"bad request"}, opt.Get("why"), "the call option")
+		assert.Equal(t, []string{"bad request"}, s.Trailer().Get("why"), "Trailer(), as grpc-go's stream returns it")
+
+		// The non-hedged stream, on the same server: Trailer() has it.
+		u := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+		s, err = u.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.Equal(t, codes.InvalidArgument, status.Code(err))
+		assert.Equal(t, []string{"bad request"}, s.Trailer().Get("why"), "control: the non-hedged stream")
+	})
+}
+
+// TestReviewGStreamContextBeforeCommit: Context() of a hedged stream
+// before its commit is the caller's context, with no peer; grpc-go's
+// stream (and the non-hedged one) returns the stream's context, which
+// carries the peer as soon as the stream is created. A caller that reads
+// the peer from s.Context() right after creating the stream (logging,
+// per-peer metrics) finds none.
+func TestReviewGStreamContextBeforeCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{duplex: func(_ int, s duplexServer) error {
+			<-s.Context().Done()
+			return nil
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Second, 2))...)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		s, err := c.FullDuplexCall(ctx)
+		require.NoError(t, err)
+		_, ok := peer.FromContext(s.Context())
+		assert.True(t, ok, "s.Context() carries the peer, as grpc-go's stream context does")
+
+		// The non-hedged stream: its Context() has the peer at once.
+		u := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, fast...)
+		us, err := u.FullDuplexCall(ctx)
+		require.NoError(t, err)
+		_, ok = peer.FromContext(us.Context())
+		assert.True(t, ok, "control: the non-hedged stream")
+		cancel()
+		_, err = s.Recv()
+		require.Error(t, err)
+		_, err = us.Recv()
+		require.Error(t, err)
+		synctest.Wait()
+	})
+}
+
+// TestReviewGStreamOnFinishPerCopy: grpc-go calls a grpc.OnFinish
+// callback once per RPC. The hedged stream passes the caller's call
+// options, OnFinish included, to every copy, so the callback runs once
+// per copy, the losers' with their cancellation, and on the copies'
+// goroutines, concurrently with one another: a callback that is not
+// safe for concurrent use races. (The non-hedged stream's retries also
+// run it once per attempt, one at a time.)
+func TestReviewGStreamOnFinishPerCopy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"":  func(c string, s duplexServer) error { return l.hang(c, s) },
+			"1": answerAfter(0),
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(50*time.Millisecond, 2))...)
+		var mu sync.Mutex
+		var finished []codes.Code
+		s, err := c.FullDuplexCall(t.Context(), grpc.OnFinish(func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			finished = append(finished, status.Code(err))
+		}))
+		require.NoError(t, err)
+		assert.Equal(t, "from 1", firstMessage(t, s))
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []codes.Code{codes.OK}, finished, "OnFinish once, with the call's status")
+	})
+}
+
+// TestReviewGStreamCheckedBudgetMatchesUnary: many hedged calls whose
+// hedge wins leave a ThrottlingBudget with the tokens the same hedged
+// unary calls leave (each hedge costs 1, each winner deposits 0.5): no
+// drift between the two drivers.
+func TestReviewGStreamCheckedBudgetMatchesUnary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		streamBudget, err := grpcx.ThrottlingBudget(100, 0.5)
+		require.NoError(t, err)
+		unaryBudget, err := grpcx.ThrottlingBudget(100, 0.5)
+		require.NoError(t, err)
+		l := newCopyLog()
+		srv := &server{
+			duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+				"":  func(c string, s duplexServer) error { return l.hang(c, s) },
+				"1": answerAfter(0),
+			}),
+			unary: func(ctx context.Context, _ int) error {
+				if copyNumber(ctx) == "" {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				return nil
+			},
+		}
+		hedge := append(fast, retry.WithHedge(50*time.Millisecond, 2))
+		sc := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(hedge, retry.WithBudget(streamBudget))...)
+		uc := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(hedge, retry.WithBudget(unaryBudget))...)
+		for range 20 {
+			s, err := sc.FullDuplexCall(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, "from 1", firstMessage(t, s))
+			_, err = uc.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		assert.InDelta(t, 100-20*0.5, streamBudget.Tokens(), 1e-9)
+		assert.InDelta(t, unaryBudget.Tokens(), streamBudget.Tokens(), 1e-9)
+	})
+}
+
+// TestReviewGStreamCheckedProbeFreedOnCancel: a half-open breaker's one
+// probe is a hedged stream's first copy (its hedge is refused: the probe
+// slot is taken); the caller cancels it mid-call. The copy is reported as
+// nothing and frees the slot: the next stream is admitted, and its
+// success closes the circuit.
+func TestReviewGStreamCheckedProbeFreedOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: 1})
+		require.NoError(t, err)
+		srv := &server{duplex: func(n int, s duplexServer) error {
+			switch n {
+			case 1:
+				return status.Error(codes.Unavailable, "down")
+			case 2:
+				<-s.Context().Done()
+				return s.Context().Err()
+			}
+			return s.Send(reply("up"))
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithBreaker(br))...)
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.ErrorIs(t, err, retry.ErrCircuitOpen)
+		time.Sleep(time.Second) // half-open
+		ctx, cancel := context.WithCancel(t.Context())
+		s, err = c.FullDuplexCall(ctx)
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond) // the hedge was due at 50ms
+		cancel()
+		_, err = s.Recv()
+		require.ErrorIs(t, err, context.Canceled)
+		synctest.Wait()
+		s, err = c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, "up", firstMessage(t, s))
+		assert.Equal(t, retry.BreakerClosed, br.State())
+		assert.Equal(t, 3, srv.count(duplexMethod), "the probe's hedge was refused")
+	})
+}
