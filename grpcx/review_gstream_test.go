@@ -7,9 +7,11 @@ package grpcx_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -306,4 +308,133 @@ func TestReviewGStreamCheckedProbeFreedOnCancel(t *testing.T) {
 		assert.Equal(t, retry.BreakerClosed, br.State())
 		assert.Equal(t, 3, srv.count(duplexMethod), "the probe's hedge was refused")
 	})
+}
+
+// TestReviewGStreamCheckedConcurrentEcho: one goroutine sends 20
+// messages, 10ms apart, while another receives; the first copy reads and
+// never answers, the hedge (at 50ms) echoes each message it reads. The
+// receiver sees every message once, in order (the five sent before the
+// hedge replayed to it, the rest sent to both copies), under -race.
+func TestReviewGStreamCheckedConcurrentEcho(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": hangAfterRead(l),
+			"1": func(c string, s duplexServer) error {
+				for {
+					m, err := s.Recv()
+					if err != nil {
+						return nil
+					}
+					if err := s.Send(reply(string(m.GetPayload().GetBody()))); err != nil {
+						return err
+					}
+				}
+			},
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(45*time.Millisecond, 2))...)
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		var want []string
+		for i := range 20 {
+			want = append(want, strconv.Itoa(i))
+		}
+		sent := make(chan error, 1)
+		go func() {
+			for _, b := range want {
+				if err := s.Send(body(b)); err != nil {
+					sent <- err
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			sent <- s.CloseSend()
+		}()
+		var got []string
+		for {
+			m, err := s.Recv()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			got = append(got, string(m.GetPayload().GetBody()))
+		}
+		require.NoError(t, <-sent)
+		assert.Equal(t, want, got)
+		synctest.Wait()
+		_, _, cancelled := l.snapshot()
+		assert.True(t, cancelled[""])
+	})
+}
+
+// TestReviewGStreamCheckedEveryCopyFails: every copy fails with
+// UNAVAILABLE after 100ms (MaxAttempts 4, hedge at 50ms, two in flight):
+// the first failure, with the hedge running, sends the next hedge at
+// once; the later ones after the retry wait (0 here); the fifth copy is
+// refused and the last failure ends the call with the policy's
+// exhaustion. grpc-previous-rpc-attempts counts the copies sent before.
+func TestReviewGStreamCheckedEveryCopyFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{duplex: func(_ int, s duplexServer) error {
+			time.Sleep(100 * time.Millisecond)
+			return status.Error(codes.Unavailable, "down")
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithMaxAttempts(4))...)
+		start := time.Now()
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		assert.Equal(t, codes.Unavailable, status.Code(err))
+		var e *retry.Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, 4, e.Attempts)
+		assert.Equal(t, 250*time.Millisecond, time.Since(start))
+		synctest.Wait()
+		assert.Equal(t, []string{"", "1", "2", "3"}, srv.attempts())
+	})
+}
+
+// TestReviewGStreamCheckedNoLeakOnAbandon: on a real 127.0.0.1 server,
+// with goleak: a stream cancelled while both copies run (before any
+// commit), and a stream abandoned after the commit (one message read of
+// many, then its context cancelled, never read to the end), leave no
+// goroutine behind.
+func TestReviewGStreamCheckedNoLeakOnAbandon(t *testing.T) {
+	noLeaks(t)
+	hedged := make(chan struct{}, 4)
+	srv := &server{duplex: func(_ int, s duplexServer) error {
+		c := copyNumber(s.Context())
+		if c == "1" {
+			hedged <- struct{}{}
+		}
+		md, _ := metadata.FromIncomingContext(s.Context())
+		if len(md.Get("answer")) == 0 || c == "" {
+			<-s.Context().Done()
+			return s.Context().Err()
+		}
+		for {
+			if err := s.Send(reply("from " + c)); err != nil {
+				return err
+			}
+		}
+	}}
+	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(10*time.Millisecond, 2))...)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	s, err := c.FullDuplexCall(ctx)
+	require.NoError(t, err)
+	<-hedged
+	cancel()
+	_, err = s.Recv()
+	require.ErrorIs(t, err, context.Canceled)
+
+	ctx, cancel = context.WithCancel(metadata.AppendToOutgoingContext(t.Context(), "answer", "yes"))
+	s, err = c.FullDuplexCall(ctx)
+	require.NoError(t, err)
+	m, err := s.Recv()
+	require.NoError(t, err)
+	assert.Equal(t, "from 1", string(m.GetPayload().GetBody()))
+	cancel()
 }
