@@ -7,6 +7,7 @@ package grpcx_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -98,29 +99,59 @@ func panicStreamer(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, 
 // interceptor chain (or of a codec during a replay, or of an observer
 // hook on the driver goroutine) kills the process instead: the caller
 // cannot recover it. The non-hedged stream panics on the caller's
-// goroutine. Run in a child process, which reports what it saw.
+// goroutine. An observer hook that panics as a hedge starts (Policy.Hedge
+// calls it on the driver goroutine) kills the process too. Run in child
+// processes, which report what they saw.
 func TestReviewGStreamPanicInCopy(t *testing.T) {
-	if os.Getenv("REVIEW_GSTREAM_CHILD") == "1" {
+	switch os.Getenv("REVIEW_GSTREAM_CHILD") {
+	case "streamer":
 		srv := &server{duplex: func(int, duplexServer) error { return nil }}
 		cc := dial(t, listen(t, srv),
 			grpc.WithChainStreamInterceptor(
 				grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Second, 2))...),
 				panicStreamer))
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					os.Stdout.WriteString("CALLER RECOVERED: " + r.(string) + "\n")
-				}
-			}()
-			_, _ = testgrpc.NewTestServiceClient(cc).FullDuplexCall(t.Context())
-		}()
+		recoverCall(func() { _, _ = testgrpc.NewTestServiceClient(cc).FullDuplexCall(t.Context()) })
+		return
+	case "observer":
+		// The hedge's AttemptStart hook panics: it runs on the driver.
+		obs := &retry.Observer{AttemptStart: func(ctx context.Context, a retry.AttemptStartInfo) context.Context {
+			if a.Hedge {
+				panic("observer panics")
+			}
+			return ctx
+		}}
+		srv := &server{duplex: func(_ int, s duplexServer) error {
+			<-s.Context().Done()
+			return nil
+		}}
+		c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Millisecond, 2), retry.WithObserver(obs))...)
+		recoverCall(func() {
+			s, err := c.FullDuplexCall(t.Context())
+			if err == nil {
+				_, _ = s.Recv()
+			}
+		})
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewGStreamPanicInCopy$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "REVIEW_GSTREAM_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "the child process died:\n%s", firstLines(out, 4))
-	assert.Contains(t, string(out), "CALLER RECOVERED: inner interceptor panics")
+	for mode, want := range map[string]string{"streamer": "inner interceptor panics", "observer": "observer panics"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestReviewGStreamPanicInCopy$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "REVIEW_GSTREAM_CHILD="+mode)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "the child process died:\n%s", firstLines(out, 4))
+			assert.Contains(t, string(out), "CALLER RECOVERED: "+want)
+		})
+	}
+}
+
+// recoverCall runs call and prints the panic it recovers, if any.
+func recoverCall(call func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			_, _ = fmt.Fprintf(os.Stdout, "CALLER RECOVERED: %v\n", r)
+		}
+	}()
+	call()
 }
 
 func firstLines(b []byte, n int) string {
@@ -437,4 +468,50 @@ func TestReviewGStreamCheckedNoLeakOnAbandon(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "from 1", string(m.GetPayload().GetBody()))
 	cancel()
+}
+
+// TestReviewGStreamCheckedLateHeaders: a server stream whose first copy
+// sends its headers late (200ms) but before the hedge's (sent at 50ms,
+// headers at 300ms): the first copy wins, the caller gets its messages
+// only, in order and once, and its grpc.Header; the hedge is cancelled.
+func TestReviewGStreamCheckedLateHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		cancelled := map[string]bool{}
+		srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
+			c := copyNumber(s.Context())
+			delay := map[string]time.Duration{"": 200 * time.Millisecond, "1": 300 * time.Millisecond}[c]
+			select {
+			case <-time.After(delay):
+			case <-s.Context().Done():
+				mu.Lock()
+				defer mu.Unlock()
+				cancelled[c] = true
+				return s.Context().Err()
+			}
+			if err := s.SendHeader(metadata.Pairs("copy", "#"+c)); err != nil {
+				return err
+			}
+			for i := range 3 {
+				time.Sleep(10 * time.Millisecond)
+				if err := s.Send(msg(n, i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(50*time.Millisecond, 2))...)
+		var header metadata.MD
+		s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{}, grpc.Header(&header))
+		require.NoError(t, err)
+		got, err := recvAll(s)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"1.0", "1.1", "1.2"}, got)
+		assert.Equal(t, []string{"#"}, header.Get("copy"))
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, map[string]bool{"1": true}, cancelled)
+		assert.Equal(t, []string{"", "1"}, srv.attempts())
+	})
 }
