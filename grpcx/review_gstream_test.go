@@ -515,3 +515,30 @@ func TestReviewGStreamCheckedLateHeaders(t *testing.T) {
 		assert.Equal(t, []string{"", "1"}, srv.attempts())
 	})
 }
+
+// TestReviewGStreamCheckedAttemptTimeoutHedges: every copy is silent; the
+// attempt timeout (100ms) cuts each, the hedge delay is 50ms, three
+// attempts: the first copy's timeout, with the hedge running, sends the
+// third copy at once (100ms); the hedge's timeout (150ms) finds no
+// attempt left; the third copy's (200ms) ends the call, exhausted, with
+// DEADLINE_EXCEEDED; every copy was cancelled.
+func TestReviewGStreamCheckedAttemptTimeoutHedges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		hang := func(c string, s duplexServer) error { return l.hang(c, s) }
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{"": hang, "1": hang, "2": hang})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(50*time.Millisecond, 2),
+			retry.WithAttemptTimeout(100*time.Millisecond), retry.WithMaxAttempts(3))...)
+		start := time.Now()
+		s, err := c.FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		assert.Equal(t, codes.DeadlineExceeded, status.Code(err))
+		assert.Equal(t, 200*time.Millisecond, time.Since(start))
+		synctest.Wait()
+		started, _, cancelled := l.snapshot()
+		assert.Equal(t, map[string]time.Duration{"": 0, "1": 50 * time.Millisecond, "2": 100 * time.Millisecond}, started)
+		assert.Equal(t, map[string]bool{"": true, "1": true, "2": true}, cancelled)
+	})
+}
