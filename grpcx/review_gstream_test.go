@@ -542,3 +542,53 @@ func TestReviewGStreamCheckedAttemptTimeoutHedges(t *testing.T) {
 		assert.Equal(t, map[string]bool{"": true, "1": true, "2": true}, cancelled)
 	})
 }
+
+// TestReviewGStreamCheckedBudgetWithFailureMatchesUnary: as
+// TestReviewGStreamCheckedBudgetMatchesUnary, with a first copy that fails
+// (UNAVAILABLE, at 60ms) while the hedge (50ms) runs, so that a second
+// hedge is sent at once; the hedge answers at 100ms. Stream and unary
+// calls leave the budget with the same tokens, and start the same copies.
+func TestReviewGStreamCheckedBudgetWithFailureMatchesUnary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		streamBudget, err := grpcx.ThrottlingBudget(100, 0.5)
+		require.NoError(t, err)
+		unaryBudget, err := grpcx.ThrottlingBudget(100, 0.5)
+		require.NoError(t, err)
+		act := func(ctx context.Context, c string) error {
+			d := map[string]time.Duration{"": 60 * time.Millisecond, "1": 100 * time.Millisecond, "2": 100 * time.Millisecond}[c]
+			select {
+			case <-time.After(d - 50*time.Millisecond*time.Duration(len(c))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if c == "" {
+				return status.Error(codes.Unavailable, "down")
+			}
+			return nil
+		}
+		srv := &server{
+			duplex: func(_ int, s duplexServer) error {
+				c := copyNumber(s.Context())
+				if err := act(s.Context(), c); err != nil {
+					return err
+				}
+				return s.Send(reply("from " + c))
+			},
+			unary: func(ctx context.Context, _ int) error { return act(ctx, copyNumber(ctx)) },
+		}
+		hedge := append(fast, retry.WithHedge(50*time.Millisecond, 3))
+		sc := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(hedge, retry.WithBudget(streamBudget))...)
+		uc := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(hedge, retry.WithBudget(unaryBudget))...)
+		for range 10 {
+			s, err := sc.FullDuplexCall(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, "from 1", firstMessage(t, s))
+			_, err = uc.UnaryCall(t.Context(), &testgrpc.SimpleRequest{})
+			require.NoError(t, err)
+		}
+		synctest.Wait()
+		assert.InDelta(t, unaryBudget.Tokens(), streamBudget.Tokens(), 1e-9)
+		assert.Equal(t, 30, srv.count(duplexMethod))
+		assert.Equal(t, srv.count(duplexMethod), srv.count(unaryMethod))
+	})
+}
