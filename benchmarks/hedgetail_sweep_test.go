@@ -29,10 +29,15 @@ import (
 // tailSeeds is how many seeds the sweep runs, from -hedgetail.seed on.
 var tailSeeds = flag.Int("hedgetail.seeds", 1, "TestHedgeTailSweep: run the seeds -hedgetail.seed to -hedgetail.seed+N-1")
 
-// bhope/hedge's published point: adaptive p90 with its 10%/s budget.
+// bhope/hedge's published point, adaptive p90 with its 10%/s budget, and
+// its p50 without hedging: measured on loopback HTTP in wall-clock time,
+// they include what a round trip adds to every request, which the virtual
+// time here does not. The verdict takes that out (the difference of the
+// two p50s without hedging) to compare like with like.
 const (
 	bhopeP99   = 17.3 // ms
 	bhopeExtra = 8.9  // percent
+	bhopeP50   = 5.1  // ms, no hedging
 )
 
 // The sweep's columns.
@@ -84,7 +89,7 @@ func TestHedgeTailSweep(t *testing.T) {
 	rows := sweepRows()
 	var first [][4]sweepPoint
 	var verdict strings.Builder
-	verdict.WriteString("| seed | fixed delay | fixed, bhope's budget | adaptive | adaptive, bhope's budget | failsafe-go quantile | failsafe-go quantile, budget |\n|---|---|---|---|---|---|---|\n")
+	verdict.WriteString("| seed | p99 bar | fixed delay | fixed, bhope's budget | adaptive | adaptive, bhope's budget | failsafe-go quantile | failsafe-go quantile, budget |\n|---|---|---|---|---|---|---|---|\n")
 	for s := range max(*tailSeeds, 1) {
 		seed := *tailSeed + uint64(s)
 		var none tailResult
@@ -112,20 +117,21 @@ func TestHedgeTailSweep(t *testing.T) {
 		if s == 0 {
 			first = points
 		}
-		fmt.Fprintf(&verdict, "| %d |", seed)
+		bar := bhopeP99 - (bhopeP50 - float64(none.pct(0.5))/1e6)
+		fmt.Fprintf(&verdict, "| %d | %.1f ms |", seed, bar)
 		for _, g := range []struct {
 			fixed bool
 			col   int
 		}{{true, 0}, {true, 1}, {false, 0}, {false, 1}, {false, 2}, {false, 3}} {
-			fmt.Fprintf(&verdict, " %s |", fewestBeating(rows, points, g.fixed, g.col))
+			fmt.Fprintf(&verdict, " %s |", fewestBeating(rows, points, g.fixed, g.col, bar))
 		}
 		verdict.WriteString("\n")
 	}
 	if t.Failed() {
 		return
 	}
-	t.Logf("%d requests, seed %d: p99 / extra requests\n%s\nfewest extra requests with p99 ≤ %.1f ms (bhope/hedge's published %.1f ms for %.1f%%), over %d seeds\n%s",
-		n, *tailSeed, sweepTable(rows, first), bhopeP99, bhopeP99, bhopeExtra, max(*tailSeeds, 1), verdict.String())
+	t.Logf("%d requests, seed %d: p99 / extra requests\n%s\nfewest extra requests with a p99 at most bhope/hedge's published %.1f ms (for %.1f%%) less its loopback's share (its p50 without hedging, %.1f ms, less this seed's), over %d seeds\n%s",
+		n, *tailSeed, sweepTable(rows, first), bhopeP99, bhopeExtra, bhopeP50, max(*tailSeeds, 1), verdict.String())
 }
 
 // checkSweep asserts what the draws make certain: a request is hedged at a
@@ -152,12 +158,12 @@ func checkSweep(t *testing.T, seed uint64, rows []sweepRow, points [][4]sweepPoi
 
 // fewestBeating returns the setting of column col (fixed delays or
 // quantiles) with the fewest extra requests among those whose p99 is at
-// most bhope/hedge's published one, or "none".
-func fewestBeating(rows []sweepRow, points [][4]sweepPoint, fixed bool, col int) string {
+// most bar, or "none".
+func fewestBeating(rows []sweepRow, points [][4]sweepPoint, fixed bool, col int, bar float64) string {
 	best := -1
 	for i, row := range rows {
 		p := points[i][col]
-		if row.fixed == fixed && p.ok && p.p99 <= bhopeP99 && (best < 0 || p.extra < points[best][col].extra) {
+		if row.fixed == fixed && p.ok && p.p99 <= bar && (best < 0 || p.extra < points[best][col].extra) {
 			best = i
 		}
 	}
