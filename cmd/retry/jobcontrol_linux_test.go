@@ -56,7 +56,11 @@ func TestCtrlZSuspendsTheAttempt(t *testing.T) {
 	sleep, marker := markedSleep(t)
 	cmd, stdout, stderr := startWatched(t, t.TempDir(), "-kill-after", "100ms", "--", "sh", "-c", sleep+" 60 & echo ready; wait")
 	readUntil(t, stdout, "ready")
-	group := survivors(t, marker) // the shell (its script names the sleep) and the sleep
+	// The shell (its script names the sleep) and the sleep: "ready" is
+	// printed once the sleep is forked, maybe before it has exec'd (a
+	// process's command line reads empty during its exec), so wait for both.
+	require.Equal(t, 2, awaitSurvivors(t, marker, 2))
+	group := survivors(t, marker)
 	require.Len(t, group, 2)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTSTP))
 	assert.True(t, awaitState(t, true, append(group, cmd.Process.Pid)...), "retry and its attempt's group stop")

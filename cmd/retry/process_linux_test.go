@@ -248,5 +248,5 @@ func TestForeground(t *testing.T) {
 	sleep, marker := markedSleep(t)
 	r := runBinary(t, t.TempDir(), nil, "-foreground", "-attempts", "1", "-attempt-timeout", startTimeout, "--", "sh", "-c", sleep+" 60 >/dev/null 2>&1; true")
 	assert.Equal(t, 128+int(syscall.SIGTERM), r.status, r.stderr)
-	assert.Len(t, survivors(t, marker), 1, "with -foreground, the sleep the command started outlives the attempt")
+	assert.Equal(t, 1, awaitSurvivors(t, marker, 1), "with -foreground, the sleep the command started outlives the attempt")
 }
