@@ -15,16 +15,18 @@ import (
 // asks the engine for copies and reports them, following the recipe of
 // [retry.Policy.Hedge].
 type driver struct {
-	s        *hedgedStream
-	pr       retry.Progress // the latest copy's: the call's count of copies
-	running  []*hcopy       // copies begun whose outcome has not arrived
-	over     bool           // the stream committed or ended
-	noHedge  bool           // no further hedge: Hedge refused, or the server said not to retry
-	shortcut bool           // a failed copy's replacement started at once since the last retry
-	lastRaw  error          // the latest failure, for an error that has none
-	pending  *decision      // a failure that ends the call, decided once the copies cancelled are reported
-	pushStop bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
-	pushDue  time.Time      // a copy's server asked to wait until then before the next copy
+	s         *hedgedStream
+	pr        retry.Progress // the latest copy's: the call's count of copies
+	running   []*hcopy       // copies begun whose outcome has not arrived
+	over      bool           // the stream committed or ended
+	noHedge   bool           // no further hedge: Hedge refused, or the server said not to retry
+	shortcut  bool           // a failed copy's replacement started at once since the last retry
+	lastRaw   error          // the latest failure, for an error that has none
+	pending   *decision      // a failure that ends the call, decided once the copies cancelled are reported
+	pushStop  bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
+	pushDue   time.Time      // a copy's server asked to wait until then before the next copy
+	cancelled bool           // the caller's context ended
+	begun     bool           // the first copy was asked for
 
 	hedge *time.Timer // the next hedge, when armed
 	due   time.Time   // when it is due
@@ -34,10 +36,31 @@ type driver struct {
 // drive runs the hedged stream's copies until it commits or ends and
 // every copy has been reported.
 func (s *hedgedStream) drive() {
-	d := &driver{s: s}
-	defer d.stopTimers()
-	d.begin()
+	s.driveOn(&driver{s: s})
+}
+
+// driveOn runs the driver's loop until every copy was reported, going on
+// after a panic it recovered (see guard).
+func (s *hedgedStream) driveOn(d *driver) {
+	for d.loop() != loopDone {
+	}
+	d.stopTimers()
+	close(s.driven)
+}
+
+// loop is the driver's loop; guard recovers a panic in it.
+func (d *driver) loop() (out loopOutcome) {
+	returned := false
+	defer d.guard(&returned, &out)
+	s := d.s
+	if !d.begun {
+		d.begun = true
+		d.begin()
+	}
 	done := s.ctx.Done()
+	if d.cancelled {
+		done = nil
+	}
 	for !d.over || len(d.running) > 0 {
 		select {
 		case ev := <-s.events:
@@ -49,14 +72,21 @@ func (s *hedgedStream) drive() {
 			d.again = nil
 			d.begin()
 		case <-s.wake:
-			d.bound()
+			if s.isPanicked() {
+				d.panicked()
+			} else {
+				d.bound()
+			}
 		case <-done:
-			done = nil // the copies end with the context and report it
+			done, d.cancelled = nil, true // the copies end with the context and report it
 			if !d.over && len(d.running) == 0 {
 				d.end(&retry.Error{Attempts: d.pr.Attempts, Last: d.lastRaw, Reason: context.Cause(s.ctx)})
 			}
 		}
 	}
+	s.onFinishEnd()
+	returned = true
+	return loopDone
 }
 
 // timerC returns t's channel, nil (never ready) for no timer.
@@ -142,6 +172,11 @@ func (d *driver) outcome(ev copyEvent) {
 	c := ev.c
 	d.drop(c)
 	s := d.s
+	if s.isPanicked() {
+		reportLoser(s, c, ev.err)
+		d.panicked()
+		return
+	}
 	s.mu.Lock()
 	lost := d.over || d.pending != nil || (s.target != nil && s.target != c) || (s.final && s.target == nil)
 	expired := c.expired
@@ -187,7 +222,7 @@ func (d *driver) commit(c *hcopy, err error) {
 	if ended(err) {
 		c.end = err
 	}
-	s.won, s.final, s.live, s.sent, s.size = c, true, nil, nil, 0
+	s.won, s.final, s.live = c, true, nil
 	s.mu.Unlock()
 	_ = s.pol.policy.Succeeded(s.ctx, c.pr, time.Now())
 	d.over = true
@@ -195,8 +230,10 @@ func (d *driver) commit(c *hcopy, err error) {
 	for _, r := range d.running {
 		r.cancel(errHedgeLost)
 	}
+	c.kick() // its sender finishes the log, then the caller sends on it
 	s.opened()
 	close(s.decided)
+	s.onFinishWon()
 }
 
 // failed handles the failure err of copy c (unsent: its stream could not
@@ -210,13 +247,14 @@ func (d *driver) commit(c *hcopy, err error) {
 // the engine decides the call on it (the last copy reported decides).
 func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	s := d.s
-	raw, judged := s.judge(c, err, unsent)
+	trailer := s.trailerOf(c)
+	raw, judged := s.judge(c, err, unsent, trailer)
 	d.lastRaw = raw
 	s.mu.Lock()
 	bound := s.target == c
 	s.forget(c)
 	s.mu.Unlock()
-	pushback, hasPushback, pushbackOK := parsePushback(trailerOf(c, unsent).Get(pushbackKey))
+	pushback, hasPushback, pushbackOK := parsePushback(trailer.Get(pushbackKey))
 	fatal := !retriedBy(s.pol.judge, judged)
 	if d.pushStop && !fatal {
 		// A6: no further copy after a server said not to retry, not even
@@ -250,9 +288,15 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	d.decide(c, raw, judged)
 }
 
-// trailerOf returns c's trailer, nil if its stream was never created.
-func trailerOf(c *hcopy, unsent bool) metadata.MD {
-	if unsent || c.cs == nil {
+// trailerOf returns c's trailer once its stream has ended; nil if it was
+// never created, if it has not ended (its headers came after its attempt
+// timeout: grpc-go's trailer can be read only once the stream ended), or
+// if its attempt timeout ended it (the trailer is then no server's word).
+func (s *hedgedStream) trailerOf(c *hcopy) metadata.MD {
+	s.mu.Lock()
+	expired := c.expired
+	s.mu.Unlock()
+	if c.cs == nil || !c.ended || expired {
 		return nil
 	}
 	return c.cs.Trailer()

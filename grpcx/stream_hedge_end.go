@@ -90,10 +90,16 @@ func (d *driver) settle() {
 // would take (or when the hedge already due is later); a pushback of the
 // server (A6) delays it by the pushback instead.
 func (d *driver) replace(pushback time.Duration, pushed bool, judged error) {
+	if pushed {
+		// A6: it delays the next copy, a retry too, even when no hedge
+		// follows.
+		if due := time.Now().Add(pushback); due.After(d.pushDue) {
+			d.pushDue = due
+		}
+	}
 	switch {
 	case d.noHedge:
 	case pushed:
-		d.pushDue = time.Now().Add(pushback)
 		d.arm(pushback)
 	case !d.shortcut:
 		d.shortcut = true

@@ -1,8 +1,8 @@
 package grpcx_test
 
-// Review of the hedged streams (rev-gstream). The tests named
-// TestReviewGStream<Finding> fail on 6148839, each a finding; those named
-// TestReviewGStreamChecked<...> pass, and pin what the review found right.
+// The hedged streams' behaviour an independent review (rev-gstream)
+// pinned: the slow copy hedging exists for, panics, trailers, contexts,
+// OnFinish, and the budget and breaker against the unary driver.
 
 import (
 	"bytes"
@@ -51,15 +51,14 @@ func listenWindow(t *testing.T, srv *server) string {
 	return lis.Addr().String()
 }
 
-// TestReviewGStreamWedgedCopyStallsHedge: the first copy's server stops
+// TestHedgeStreamSlowCopyStallsNoHedge: the first copy's server stops
 // reading (the slow server hedging is for); the caller uploads 240 KB,
-// within the replay limit. The caller's SendMsg blocks in the first
-// copy's flow control while holding sendMu, so the hedge, admitted at
-// 50ms, can never register (register takes sendMu) and never receives a
-// message: the whole call waits for the caller's deadline, although the
-// hedge's server would answer at once. A6 sends the messages to every
-// attempt without one attempt's flow control stopping the others.
-func TestReviewGStreamWedgedCopyStallsHedge(t *testing.T) {
+// within the replay limit. The first copy's flow control fills, but each
+// copy has a sender of its own: the caller's sends return, the hedge,
+// admitted at 50ms, receives every message and answers, and wins. (Before
+// the senders, SendMsg sent to each copy in turn under a lock that a new
+// copy's replay took too: the call waited for its deadline.)
+func TestHedgeStreamSlowCopyStallsNoHedge(t *testing.T) {
 	noLeaks(t)
 	l := newCopyLog()
 	srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
@@ -93,17 +92,16 @@ func panicStreamer(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, 
 	panic("inner interceptor panics")
 }
 
-// TestReviewGStreamPanicInCopy: the issue asks that a panic in one copy
-// reach the caller. A hedged stream creates every copy, the first too, on
-// a goroutine of its own (hedgedStream.run), so a panic of the inner
-// interceptor chain (or of a codec during a replay, or of an observer
-// hook on the driver goroutine) kills the process instead: the caller
-// cannot recover it. The non-hedged stream panics on the caller's
-// goroutine. An observer hook that panics as a hedge starts (Policy.Hedge
-// calls it on the driver goroutine) kills the process too. Run in child
-// processes, which report what they saw.
-func TestReviewGStreamPanicInCopy(t *testing.T) {
-	switch os.Getenv("REVIEW_GSTREAM_CHILD") {
+// TestHedgeStreamPanicReachesCaller: a panic in one copy reaches the
+// caller. A hedged stream creates every copy, the first too, on a
+// goroutine of its own, and its driver runs the observer's hooks on
+// another: a panic of the inner interceptor chain (streamer), or of an
+// observer hook as a hedge starts (observer), is recovered there and
+// panics again on the caller's goroutine: in the interceptor, or in
+// RecvMsg. Run in child processes, which report what they saw (a panic
+// not recovered would end the test binary).
+func TestHedgeStreamPanicReachesCaller(t *testing.T) {
+	switch os.Getenv("GRPCX_HEDGE_PANIC_CHILD") {
 	case "streamer":
 		srv := &server{duplex: func(int, duplexServer) error { return nil }}
 		cc := dial(t, listen(t, srv),
@@ -135,8 +133,8 @@ func TestReviewGStreamPanicInCopy(t *testing.T) {
 	}
 	for mode, want := range map[string]string{"streamer": "inner interceptor panics", "observer": "observer panics"} {
 		t.Run(mode, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestReviewGStreamPanicInCopy$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "REVIEW_GSTREAM_CHILD="+mode)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHedgeStreamPanicReachesCaller$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "GRPCX_HEDGE_PANIC_CHILD="+mode)
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "the child process died:\n%s", firstLines(out, 4))
 			assert.Contains(t, string(out), "CALLER RECOVERED: "+want)
@@ -162,13 +160,12 @@ func firstLines(b []byte, n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// TestReviewGStreamTrailerAfterFailure: a hedged stream whose only copy
-// fails with a fatal status and a trailer. grpc-go's stream (and this
-// package's non-hedged stream) returns the failed attempt's trailer from
-// Trailer() once RecvMsg returned the error; the hedged stream returns
-// nil, while its grpc.Trailer call option does get that trailer: the two
-// ways of reading the trailer disagree.
-func TestReviewGStreamTrailerAfterFailure(t *testing.T) {
+// TestHedgeStreamTrailerAfterFailure: a hedged stream whose only copy
+// fails with a fatal status and a trailer. As grpc-go's stream (and this
+// package's non-hedged stream), Trailer() returns the failed attempt's
+// trailer once RecvMsg returned the error, as the grpc.Trailer call
+// option gets it.
+func TestHedgeStreamTrailerAfterFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &server{duplex: func(_ int, s duplexServer) error {
 			s.SetTrailer(metadata.Pairs("why", "bad request"))
@@ -193,13 +190,12 @@ func TestReviewGStreamTrailerAfterFailure(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamContextBeforeCommit: Context() of a hedged stream
-// before its commit is the caller's context, with no peer; grpc-go's
-// stream (and the non-hedged one) returns the stream's context, which
-// carries the peer as soon as the stream is created. A caller that reads
-// the peer from s.Context() right after creating the stream (logging,
-// per-peer metrics) finds none.
-func TestReviewGStreamContextBeforeCommit(t *testing.T) {
+// TestHedgeStreamContextCarriesPeer: Context() of a hedged stream before
+// its commit carries the peer (of the first copy opened), as grpc-go's
+// stream context (and the non-hedged one's) does as soon as the stream is
+// created, for a caller that reads it right away (logging, per-peer
+// metrics).
+func TestHedgeStreamContextCarriesPeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &server{duplex: func(_ int, s duplexServer) error {
 			<-s.Context().Done()
@@ -228,14 +224,10 @@ func TestReviewGStreamContextBeforeCommit(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamOnFinishPerCopy: grpc-go calls a grpc.OnFinish
-// callback once per RPC. The hedged stream passes the caller's call
-// options, OnFinish included, to every copy, so the callback runs once
-// per copy, the losers' with their cancellation, and on the copies'
-// goroutines, concurrently with one another: a callback that is not
-// safe for concurrent use races. (The non-hedged stream's retries also
-// run it once per attempt, one at a time.)
-func TestReviewGStreamOnFinishPerCopy(t *testing.T) {
+// TestHedgeStreamOnFinishOnce: grpc-go calls a grpc.OnFinish callback
+// once per RPC; the hedged stream calls it once, with the winner's end,
+// not once per copy (the losers' with their cancellation, concurrently).
+func TestHedgeStreamOnFinishOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newCopyLog()
 		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
@@ -259,11 +251,11 @@ func TestReviewGStreamOnFinishPerCopy(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedBudgetMatchesUnary: many hedged calls whose
+// TestHedgeStreamBudgetMatchesUnary: many hedged calls whose
 // hedge wins leave a ThrottlingBudget with the tokens the same hedged
 // unary calls leave (each hedge costs 1, each winner deposits 0.5): no
 // drift between the two drivers.
-func TestReviewGStreamCheckedBudgetMatchesUnary(t *testing.T) {
+func TestHedgeStreamBudgetMatchesUnary(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		streamBudget, err := grpcx.ThrottlingBudget(100, 0.5)
 		require.NoError(t, err)
@@ -299,12 +291,12 @@ func TestReviewGStreamCheckedBudgetMatchesUnary(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedProbeFreedOnCancel: a half-open breaker's one
+// TestHedgeStreamProbeFreedOnCancel: a half-open breaker's one
 // probe is a hedged stream's first copy (its hedge is refused: the probe
 // slot is taken); the caller cancels it mid-call. The copy is reported as
 // nothing and frees the slot: the next stream is admitted, and its
 // success closes the circuit.
-func TestReviewGStreamCheckedProbeFreedOnCancel(t *testing.T) {
+func TestHedgeStreamProbeFreedOnCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		br, err := retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: 1})
 		require.NoError(t, err)
@@ -341,12 +333,12 @@ func TestReviewGStreamCheckedProbeFreedOnCancel(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedConcurrentEcho: one goroutine sends 20
+// TestHedgeStreamConcurrentEcho: one goroutine sends 20
 // messages, 10ms apart, while another receives; the first copy reads and
 // never answers, the hedge (at 50ms) echoes each message it reads. The
 // receiver sees every message once, in order (the five sent before the
 // hedge replayed to it, the rest sent to both copies), under -race.
-func TestReviewGStreamCheckedConcurrentEcho(t *testing.T) {
+func TestHedgeStreamConcurrentEcho(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newCopyLog()
 		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
@@ -398,13 +390,13 @@ func TestReviewGStreamCheckedConcurrentEcho(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedEveryCopyFails: every copy fails with
+// TestHedgeStreamEveryCopyFails: every copy fails with
 // UNAVAILABLE after 100ms (MaxAttempts 4, hedge at 50ms, two in flight):
 // the first failure, with the hedge running, sends the next hedge at
 // once; the later ones after the retry wait (0 here); the fifth copy is
 // refused and the last failure ends the call with the policy's
 // exhaustion. grpc-previous-rpc-attempts counts the copies sent before.
-func TestReviewGStreamCheckedEveryCopyFails(t *testing.T) {
+func TestHedgeStreamEveryCopyFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &server{duplex: func(_ int, s duplexServer) error {
 			time.Sleep(100 * time.Millisecond)
@@ -427,12 +419,12 @@ func TestReviewGStreamCheckedEveryCopyFails(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedNoLeakOnAbandon: on a real 127.0.0.1 server,
+// TestHedgeStreamNoLeakOnAbandon: on a real 127.0.0.1 server,
 // with goleak: a stream cancelled while both copies run (before any
 // commit), and a stream abandoned after the commit (one message read of
 // many, then its context cancelled, never read to the end), leave no
 // goroutine behind.
-func TestReviewGStreamCheckedNoLeakOnAbandon(t *testing.T) {
+func TestHedgeStreamNoLeakOnAbandon(t *testing.T) {
 	noLeaks(t)
 	hedged := make(chan struct{}, 4)
 	srv := &server{duplex: func(_ int, s duplexServer) error {
@@ -470,11 +462,11 @@ func TestReviewGStreamCheckedNoLeakOnAbandon(t *testing.T) {
 	cancel()
 }
 
-// TestReviewGStreamCheckedLateHeaders: a server stream whose first copy
+// TestHedgeStreamLateHeaders: a server stream whose first copy
 // sends its headers late (200ms) but before the hedge's (sent at 50ms,
 // headers at 300ms): the first copy wins, the caller gets its messages
 // only, in order and once, and its grpc.Header; the hedge is cancelled.
-func TestReviewGStreamCheckedLateHeaders(t *testing.T) {
+func TestHedgeStreamLateHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		cancelled := map[string]bool{}
@@ -516,13 +508,13 @@ func TestReviewGStreamCheckedLateHeaders(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedAttemptTimeoutHedges: every copy is silent; the
+// TestHedgeStreamAttemptTimeoutHedges: every copy is silent; the
 // attempt timeout (100ms) cuts each, the hedge delay is 50ms, three
 // attempts: the first copy's timeout, with the hedge running, sends the
 // third copy at once (100ms); the hedge's timeout (150ms) finds no
 // attempt left; the third copy's (200ms) ends the call, exhausted, with
 // DEADLINE_EXCEEDED; every copy was cancelled.
-func TestReviewGStreamCheckedAttemptTimeoutHedges(t *testing.T) {
+func TestHedgeStreamAttemptTimeoutHedges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newCopyLog()
 		hang := func(c string, s duplexServer) error { return l.hang(c, s) }
@@ -543,12 +535,12 @@ func TestReviewGStreamCheckedAttemptTimeoutHedges(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamCheckedBudgetWithFailureMatchesUnary: as
-// TestReviewGStreamCheckedBudgetMatchesUnary, with a first copy that fails
+// TestHedgeStreamBudgetWithFailureMatchesUnary: as
+// TestHedgeStreamBudgetMatchesUnary, with a first copy that fails
 // (UNAVAILABLE, at 60ms) while the hedge (50ms) runs, so that a second
 // hedge is sent at once; the hedge answers at 100ms. Stream and unary
 // calls leave the budget with the same tokens, and start the same copies.
-func TestReviewGStreamCheckedBudgetWithFailureMatchesUnary(t *testing.T) {
+func TestHedgeStreamBudgetWithFailureMatchesUnary(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		streamBudget, err := grpcx.ThrottlingBudget(100, 0.5)
 		require.NoError(t, err)
@@ -593,22 +585,17 @@ func TestReviewGStreamCheckedBudgetWithFailureMatchesUnary(t *testing.T) {
 	})
 }
 
-// TestReviewGStreamTrailerReadBeforeEnd (run with -race): a copy whose
+// TestHedgeStreamExpiredCopyTrailerUnread (run with -race): a copy whose
 // headers arrive (60ms) before its attempt timeout (100ms) fires, but are
 // taken by the driver only after it (here the driver is busy in the
 // hedge's AttemptStart hook from 50ms to 100ms; a slow hook or a
-// scheduling delay does the same), is judged a failure (errExpired), and
-// the driver reads its Trailer() (hedgedStream.judge, and trailerOf in
-// driver.failed) while its stream has not ended: grpc-go writes the
-// trailer on its reader goroutine, unsynchronised with that read ("can be
-// safely read only after stream has ended"; the server's trailers came
-// at 99ms): a data race. It shows when the driver reads before grpc-go's
-// own cancellation of the copy has finished (after that, the stream's
-// mutex orders the two): -race reported it in 13 of 15 runs of 5 calls,
-// 12 of 12 runs of the 20 here. Without -race the calls pass. (Also seen
-// without any hook, about once in 2,000 calls, with the headers and the
-// attempt timeout at the same instant.)
-func TestReviewGStreamTrailerReadBeforeEnd(t *testing.T) {
+// scheduling delay does the same), is judged a failure (errExpired)
+// without reading its Trailer(): its stream has not ended, and grpc-go
+// writes the trailer on its reader goroutine ("can be safely read only
+// after stream has ended"; the server's trailers came at 99ms). Reading
+// it was a data race -race reported in 12 of 12 runs of the 20 calls
+// here.
+func TestHedgeStreamExpiredCopyTrailerUnread(t *testing.T) {
 	for range 20 {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &server{duplex: func(_ int, s duplexServer) error {
