@@ -5,13 +5,8 @@ package grpcx_test
 // OnFinish, and the budget and breaker against the unary driver.
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -29,136 +24,6 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
-
-// listenWindow is listen with the server's flow-control windows fixed at
-// 64 KiB (which turns grpc-go's dynamic window off): a handler that does
-// not read stops its stream's upload after about that much.
-func listenWindow(t *testing.T, srv *server) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gs := grpc.NewServer(grpc.InitialWindowSize(1<<16), grpc.InitialConnWindowSize(1<<16))
-	testgrpc.RegisterTestServiceServer(gs, srv)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = gs.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		gs.Stop()
-		<-done
-	})
-	return lis.Addr().String()
-}
-
-// TestHedgeStreamSlowCopyStallsNoHedge: the first copy's server stops
-// reading (the slow server hedging is for); the caller uploads 240 KB,
-// within the replay limit. The first copy's flow control fills, but each
-// copy has a sender of its own: the caller's sends return, the hedge,
-// admitted at 50ms, receives every message and answers, and wins. (Before
-// the senders, SendMsg sent to each copy in turn under a lock that a new
-// copy's replay took too: the call waited for its deadline.)
-func TestHedgeStreamSlowCopyStallsNoHedge(t *testing.T) {
-	noLeaks(t)
-	l := newCopyLog()
-	srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
-		"":  func(c string, s duplexServer) error { return l.hang(c, s) }, // reads nothing
-		"1": echoAfterEOF(l),
-	})}
-	cc := dial(t, listenWindow(t, srv), interceptors(grpcx.Config{Idempotent: idempotent},
-		append(fast, retry.WithHedge(50*time.Millisecond, 2)))...)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // a bound, not a timing assert
-	defer cancel()
-	s, err := testgrpc.NewTestServiceClient(cc).FullDuplexCall(ctx)
-	require.NoError(t, err)
-	chunk := string(bytes.Repeat([]byte("x"), 20_000))
-	sendErr := error(nil)
-	for range 12 { // 240 KB < DefaultReplayLimit (256 KiB)
-		if sendErr = s.Send(body(chunk)); sendErr != nil {
-			break
-		}
-	}
-	if sendErr == nil {
-		sendErr = s.CloseSend()
-	}
-	m, err := s.Recv()
-	require.NoError(t, err, "the hedge's answer (send error: %v)", sendErr)
-	assert.Contains(t, string(m.GetPayload().GetBody()), "copy 1: ")
-}
-
-// panicStreamer is an inner stream interceptor that panics, as a buggy
-// interceptor chained after the retry interceptor may.
-func panicStreamer(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, grpc.Streamer, ...grpc.CallOption) (grpc.ClientStream, error) {
-	panic("inner interceptor panics")
-}
-
-// TestHedgeStreamPanicReachesCaller: a panic in one copy reaches the
-// caller. A hedged stream creates every copy, the first too, on a
-// goroutine of its own, and its driver runs the observer's hooks on
-// another: a panic of the inner interceptor chain (streamer), or of an
-// observer hook as a hedge starts (observer), is recovered there and
-// panics again on the caller's goroutine: in the interceptor, or in
-// RecvMsg. Run in child processes, which report what they saw (a panic
-// not recovered would end the test binary).
-func TestHedgeStreamPanicReachesCaller(t *testing.T) {
-	switch os.Getenv("GRPCX_HEDGE_PANIC_CHILD") {
-	case "streamer":
-		srv := &server{duplex: func(int, duplexServer) error { return nil }}
-		cc := dial(t, listen(t, srv),
-			grpc.WithChainStreamInterceptor(
-				grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Second, 2))...),
-				panicStreamer))
-		recoverCall(func() { _, _ = testgrpc.NewTestServiceClient(cc).FullDuplexCall(t.Context()) })
-		return
-	case "observer":
-		// The hedge's AttemptStart hook panics: it runs on the driver.
-		obs := &retry.Observer{AttemptStart: func(ctx context.Context, a retry.AttemptStartInfo) context.Context {
-			if a.Hedge {
-				panic("observer panics")
-			}
-			return ctx
-		}}
-		srv := &server{duplex: func(_ int, s duplexServer) error {
-			<-s.Context().Done()
-			return nil
-		}}
-		c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Millisecond, 2), retry.WithObserver(obs))...)
-		recoverCall(func() {
-			s, err := c.FullDuplexCall(t.Context())
-			if err == nil {
-				_, _ = s.Recv()
-			}
-		})
-		return
-	}
-	for mode, want := range map[string]string{"streamer": "inner interceptor panics", "observer": "observer panics"} {
-		t.Run(mode, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHedgeStreamPanicReachesCaller$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "GRPCX_HEDGE_PANIC_CHILD="+mode)
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "the child process died:\n%s", firstLines(out, 4))
-			assert.Contains(t, string(out), "CALLER RECOVERED: "+want)
-		})
-	}
-}
-
-// recoverCall runs call and prints the panic it recovers, if any.
-func recoverCall(call func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			_, _ = fmt.Fprintf(os.Stdout, "CALLER RECOVERED: %v\n", r)
-		}
-	}()
-	call()
-}
-
-func firstLines(b []byte, n int) string {
-	lines := bytes.SplitN(b, []byte("\n"), n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
 
 // TestHedgeStreamTrailerAfterFailure: a hedged stream whose only copy
 // fails with a fatal status and a trailer. As grpc-go's stream (and this
@@ -248,6 +113,37 @@ func TestHedgeStreamOnFinishOnce(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		assert.Equal(t, []codes.Code{codes.OK}, finished, "OnFinish once, with the call's status")
+	})
+}
+
+// TestHedgeStreamOnFinishOnceOnFailure: a hedged stream whose every copy
+// fails (two, the hedge's the last) calls OnFinish once, with the error
+// the caller receives, before Recv returns it.
+func TestHedgeStreamOnFinishOnceOnFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &server{duplex: func(_ int, s duplexServer) error {
+			time.Sleep(100 * time.Millisecond)
+			return status.Error(codes.Unavailable, "down")
+		}}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent},
+			append(fast, retry.WithHedge(50*time.Millisecond, 2), retry.WithMaxAttempts(2))...)
+		var mu sync.Mutex
+		var finished []error
+		s, err := c.FullDuplexCall(t.Context(), grpc.OnFinish(func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			finished = append(finished, err)
+		}))
+		require.NoError(t, err)
+		_, err = s.Recv()
+		require.ErrorIs(t, err, retry.ErrExhausted)
+		mu.Lock()
+		assert.Equal(t, []error{err}, finished, "OnFinish once, with the stream's end, before Recv returns it")
+		mu.Unlock()
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Len(t, finished, 1)
 	})
 }
 
