@@ -251,14 +251,26 @@
 // grpc-previous-rpc-attempts). Every message the caller sends (and
 // CloseSend) goes to every copy open, and a copy opened later first
 // receives all those sent before it, in order; they are kept as for a
-// retry (see "Streams"). The stream commits to the first copy whose
+// retry (see "Streams"). Each copy has a sender of its own, which sends
+// it the messages kept at its own pace: a copy whose server stops reading
+// (its flow control full: the slow server hedging is for) holds up
+// neither the other copies nor the caller, whose SendMsg returns once the
+// message is kept. The stream commits to the first copy whose
 // response headers arrive (or that ends with OK; a message never comes
 // before the headers): every other copy is cancelled and no further copy
 // starts. From then on the stream is that copy's: Header, RecvMsg, Trailer
 // and Context are its own, and the caller's [grpc.Header], [grpc.Trailer]
-// and [grpc.Peer] options get its own (never a loser's). Until then,
-// Header and RecvMsg wait for the commit, Trailer is nil and Context is
-// the caller's.
+// and [grpc.Peer] options get its own (never a loser's), and
+// [grpc.OnFinish] runs once, with its end (or, for a stream that ends
+// without a commit, once, with the error that ended it). After the commit
+// the caller's SendMsg waits until the winner has every message kept,
+// then sends on it, with grpc-go's flow control. Until the commit, Header
+// and RecvMsg wait for it, Trailer is nil and Context is the caller's
+// context carrying the peer (peer.FromContext) of the first copy
+// opened. A stream that ends without a commit gives Trailer the trailer
+// of the copy whose failure ended it. RecvMsg returns the stream's end
+// once every copy has been reported to the policy (the observer's Done
+// came first).
 //
 // A copy that fails with a code the call retries (non-fatal) lets the
 // others go on: the next hedge is sent at once the first time since the
@@ -273,9 +285,19 @@
 // takes the messages kept beyond [Config].ReplayLimit (or that is not a
 // protobuf message) commits the stream to the open copy to which the most
 // messages were sent (the oldest of those) and cancels the others (A6's
-// "Memory Management"); it is then no longer retried, as an unhedged
-// stream that outgrew the limit. The policy's attempt timeout bounds each
-// copy as it bounds an attempt of an unhedged stream.
+// "Memory Management"), and waits until that copy has every message kept;
+// it is then no longer retried, as an unhedged stream that outgrew the
+// limit. The policy's attempt timeout bounds each copy as it bounds an
+// attempt of an unhedged stream. A message grpc-go cannot send on a copy
+// (its encoding fails) ends that copy with the failure.
+//
+// A panic on a copy's goroutine (an inner interceptor, grpc-go's stream or
+// codec) or on the goroutine that drives the copies (an observer's hook)
+// ends the stream: that copy and every other, cancelled, are reported as
+// counting for nothing (a breaker's probe slot is freed), and the panic
+// reaches the caller's goroutine, with the same value, in the interceptor
+// if the stream was not yet returned, otherwise in RecvMsg, Header or
+// SendMsg, as [retry.DoHedged] carries a copy's panic to its caller.
 //
 // The engine reports each copy as [retry.Policy.Hedge] describes: the
 // winner as the call's success, every other as counting for nothing; a
@@ -285,8 +307,9 @@
 // but a stream does not feed it (grpcx cannot reach the policy's
 // estimator); unary calls sharing it do.
 //
-// A hedged stream costs a goroutine per copy until its first response and
-// one that drives the copies until the commit; a stream that is not hedged
+// A hedged stream costs two goroutines per copy (its sender, and one that
+// waits for its first response) and one that drives the copies until the
+// commit and every copy was reported; a stream that is not hedged
 // (not idempotent, or a policy that does not hedge) runs as described in
 // "Streams", at the same cost as before.
 //

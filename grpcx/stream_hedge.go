@@ -142,7 +142,7 @@ func (s *hedgedStream) Trailer() metadata.MD {
 // Context implements [grpc.ClientStream]: the winner's stream context
 // once the stream committed. Until then (and after an end without a
 // commit), the caller's context carrying the peer of the first copy
-// opened ([peer.FromContext]), as grpc-go's stream context carries it:
+// opened (peer.FromContext), as grpc-go's stream context carries it:
 // the copies' own contexts end when they lose, the caller's does not.
 func (s *hedgedStream) Context() context.Context {
 	s.mu.Lock()
