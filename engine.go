@@ -99,6 +99,7 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	if e != nil {
 		return ctx, pr, e
 	}
+	p.cfg.markBegan(&pr, now)
 	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
 }
@@ -211,6 +212,7 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 		p.cfg.succeededCopy(r, &pr, &clk)
 		return nil
 	}
+	learn(p.cfg.hedge.learner(), &pr, now)
 	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
 }

@@ -162,6 +162,7 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
 	}
 	cp.rebase(&clk)
+	c.markBegan(&cp, now)
 	cp.hedge = true
 	octx := ctx
 	if c.observer != nil {

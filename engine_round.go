@@ -227,6 +227,7 @@ func (c *config) succeededCopy(r report, pr *Progress, clk *clock) {
 	defer rd.mu.Unlock()
 	l := rd.leave(true, r.octx)
 	pr.round = nil
+	learn(c.hedge.learner(), pr, clk.t) // every success, as DoHedged's
 	pr.rebase(clk)
 	pr.lost = l.role == copyLost
 	if c.breaker != nil {
@@ -263,6 +264,9 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 			v.Err = stop
 		}
 		return v
+	}
+	if l.role == copyLost && rd.won {
+		learnBeaten(c.hedge.learner(), pr, clk.t) // beaten, not cancelled by a call that failed
 	}
 	pr.rebase(clk)
 	pr.lost = l.role == copyLost

@@ -22,6 +22,16 @@ func (h *hedgeConfig) on() bool { return h.max > 1 }
 // errNeedsDoHedged is the reason Do and Run give for a policy that hedges.
 var errNeedsDoHedged = fmt.Errorf("%w: the policy hedges (WithHedge or WithAdaptiveHedge): call DoHedged or RunHedged, whose op may run on several goroutines at once", ErrInvalidConfig)
 
+// learner returns the estimator the calls feed: WithAdaptiveHedge's,
+// when the policy hedges (a maxInFlight of 1 turns hedging off, and
+// DoHedged then runs Do's loop, which feeds nothing); nil otherwise.
+func (h *hedgeConfig) learner() *HedgeDelay {
+	if h.adaptive != nil && h.max > 1 {
+		return h.adaptive
+	}
+	return nil
+}
+
 // next returns the delay before the next copy.
 func (h *hedgeConfig) next() time.Duration {
 	if h.adaptive != nil {
