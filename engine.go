@@ -99,7 +99,9 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	if e != nil {
 		return ctx, pr, e
 	}
-	p.cfg.markBegan(&pr, now)
+	if p.cfg.hedge.adaptive != nil {
+		p.cfg.markBegan(&pr, now) // out of line: a policy without it pays a load
+	}
 	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
 }
@@ -212,7 +214,9 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 		p.cfg.succeededCopy(r, &pr, &clk)
 		return nil
 	}
-	learn(p.cfg.hedge.learner(), &pr, now)
+	if p.cfg.hedge.adaptive != nil {
+		learn(p.cfg.hedge.learner(), &pr, now)
+	}
 	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil
 }
