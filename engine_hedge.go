@@ -63,9 +63,15 @@ import (
 //   - A copy whose handler panicked, or whose outcome is lost, is
 //     reported with Failed under a context that is done (a breaker's
 //     probe slot is freed); cancel the others and report them so.
-//   - With [WithAdaptiveHedge], feed its [HedgeDelay] as DoHedged does:
-//     Observe the latency of each copy that succeeds, and of each loser
-//     cancelled after it ran for at least the delay.
+//
+// With [WithAdaptiveHedge], the engine feeds its [HedgeDelay] itself, as
+// DoHedged does: the latency of every copy reported with Succeeded (a
+// call that never hedged included), and that of a loser reported with
+// Failed after a copy won, if it ran for at least the current delay. A
+// copy's latency runs from the now of the Begin or Hedge that admitted
+// it to the now of its report, so report each copy as it ends, at the
+// instant it ended; a driver must not call [HedgeDelay.Observe] for them
+// too, which would count each latency twice.
 //
 // The copies of a call share a record, which its first Hedge creates
 // (one allocation per hedged call; a call never hedged has none) and

@@ -81,7 +81,11 @@ func WithHedge(delay time.Duration, maxInFlight int) Option {
 // WithAdaptiveHedge is [WithHedge] with a delay learned from the latency
 // of the calls: d's current [HedgeDelay.Delay], read as each copy starts.
 // Every call of a policy with it feeds d the latency of its attempts
-// (see HedgeDelay). Share one d between the calls to one dependency. A nil
+// (see HedgeDelay), whether [DoHedged] runs it or a driver of the
+// decision engine ([Policy.Begin], [Policy.Hedge], [Policy.Succeeded],
+// [Policy.Failed]), which need not call [HedgeDelay.Observe]. With a
+// maxInFlight of 1 it feeds nothing. Share one d between the calls to one
+// dependency. A nil
 // d, one not made by [NewHedgeDelay], or a maxInFlight below 1 is invalid;
 // maxInFlight 1 turns hedging off.
 func WithAdaptiveHedge(d *HedgeDelay, maxInFlight int) Option {

@@ -43,8 +43,9 @@ type Progress struct {
 	round  *hedgeRound // a hedge's: the record its call's copies share (engine_round.go)
 	ticket ticket      // the breaker's admission of the running attempt
 
-	// For an observer (see Observer): when the running attempt began,
-	// since Start, and the sum of the waits decided so far.
+	// For an observer (see Observer) and the adaptive hedge delay
+	// (engine_learn.go): when the running attempt began, since Start; and
+	// the sum of the waits decided so far.
 	began, waited time.Duration
 	// started: the observer saw the running attempt start (AttemptStart
 	// returned), so its end is reported.
