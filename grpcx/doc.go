@@ -140,7 +140,8 @@
 //
 // # Streams
 //
-// A stream is retried as a whole, and only while no response has reached
+// A stream is retried as a whole (a hedged one is described in "Hedged
+// streams"), and only while no response has reached
 // the caller: before its first response header or message arrives. A
 // failure after that reaches the caller, which has received exactly the
 // messages the server sent; nothing is ever replayed to it. The messages
@@ -204,7 +205,7 @@
 // # Hedging
 //
 // A policy with [retry.WithHedge] or [retry.WithAdaptiveHedge] hedges
-// unary calls with the semantics of gRFC A6's hedgingPolicy: the first
+// unary calls (and streams: see "Hedged streams") with the semantics of gRFC A6's hedgingPolicy: the first
 // copy starts, and while no copy has answered another is sent after each
 // delay (hedgingDelay; 0 sends them all at once), up to the maximum in
 // flight, each counted against [retry.WithMaxAttempts] (maxAttempts). The
@@ -223,11 +224,15 @@
 // too. Every copy after the first carries grpc-previous-rpc-attempts, the
 // number of copies sent before it.
 //
-// Server pushback stops hedging: a copy answered with a
-// grpc-retry-pushback-ms trailer (or a RetryInfo hint) cancels the copies
-// running, no further hedge is sent for the call, and the retry waits for
-// the pushback. A negative or malformed pushback means "do not retry": it
-// ends the call like a fatal code, cancelling the others.
+// Server pushback on a hedged unary call stops hedging: a copy answered
+// with a grpc-retry-pushback-ms trailer (or a RetryInfo hint) cancels the
+// copies running, no further hedge is sent for the call, and the retry
+// waits for the pushback. A negative or malformed pushback means "do not
+// retry": it ends the call like a fatal code, cancelling the others. This
+// is stricter than A6, which lets the copies running go on (a stream here
+// does, below): a unary call is hedged by [retry.DoHedged], which treats
+// a hint on one copy as the call's answer, and a server that pushes back
+// is overloaded, so the copies it still runs are the load to shed.
 //
 // Only a call declared idempotent ([Config].Idempotent or
 // [IdempotentCall]) whose reply is a protobuf message is hedged; any other
@@ -236,11 +241,54 @@
 // its own (a new message of the reply's type), merged into the caller's
 // when it wins.
 //
-// Streams are not hedged: a stream interceptor runs on the engine
-// ([retry.Policy.Begin]) and sends no hedge, so a policy that hedges
-// retries streams as described below and nothing more. (A6 would allow
-// hedging a stream until its first response header or message commits
-// it; the engine admits hedges with [retry.Policy.Hedge].)
+// # Hedged streams
+//
+// A stream declared idempotent is hedged by the same policy, as A6 allows
+// until the stream commits. Its copies start as a unary call's do (after
+// each delay, up to the maximum in flight, each admitted by the budget and
+// the breaker like a retry and counted against [retry.WithMaxAttempts]
+// with the retries, each after the first carrying
+// grpc-previous-rpc-attempts). Every message the caller sends (and
+// CloseSend) goes to every copy open, and a copy opened later first
+// receives all those sent before it, in order; they are kept as for a
+// retry (see "Streams"). The stream commits to the first copy whose
+// response headers arrive (or that ends with OK; a message never comes
+// before the headers): every other copy is cancelled and no further copy
+// starts. From then on the stream is that copy's: Header, RecvMsg, Trailer
+// and Context are its own, and the caller's [grpc.Header], [grpc.Trailer]
+// and [grpc.Peer] options get its own (never a loser's). Until then,
+// Header and RecvMsg wait for the commit, Trailer is nil and Context is
+// the caller's.
+//
+// A copy that fails with a code the call retries (non-fatal) lets the
+// others go on: the next hedge is sent at once the first time since the
+// last retry, later ones after the policy's backoff; when the last copy
+// running fails, the policy decides the retry, which hedges again. A copy
+// that fails with any other code (fatal) ends the stream with that status
+// and cancels the others. Pushback follows A6: on a copy that fails while
+// others run, a negative or malformed pushback stops the hedging (the
+// copies running go on; the last to fail ends the stream, with no retry),
+// and a pushback of d milliseconds sends the next copy (a hedge, or the
+// retry if the others fail first) no sooner than d later. A send that
+// takes the messages kept beyond [Config].ReplayLimit (or that is not a
+// protobuf message) commits the stream to the open copy to which the most
+// messages were sent (the oldest of those) and cancels the others (A6's
+// "Memory Management"); it is then no longer retried, as an unhedged
+// stream that outgrew the limit. The policy's attempt timeout bounds each
+// copy as it bounds an attempt of an unhedged stream.
+//
+// The engine reports each copy as [retry.Policy.Hedge] describes: the
+// winner as the call's success, every other as counting for nothing; a
+// failure that ends the stream while other copies run is reported once
+// they, cancelled, are, so that the observer's one Done for the stream
+// carries it. [retry.WithAdaptiveHedge] gives a stream its current delay,
+// but a stream does not feed it (grpcx cannot reach the policy's
+// estimator); unary calls sharing it do.
+//
+// A hedged stream costs a goroutine per copy until its first response and
+// one that drives the copies until the commit; a stream that is not hedged
+// (not idempotent, or a policy that does not hedge) runs as described in
+// "Streams", at the same cost as before.
 //
 // # Attempts and budgets
 //

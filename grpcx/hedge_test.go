@@ -264,23 +264,3 @@ func TestHedgeNonIdempotentNeverHedged(t *testing.T) {
 		})
 	}
 }
-
-// TestHedgePolicyStreamsNotHedged: a policy that hedges gives streams
-// their retries and no hedges: a slow stream is opened once, and one that
-// fails before its first message is retried as without hedging.
-func TestHedgePolicyStreamsNotHedged(t *testing.T) {
-	noLeaks(t)
-	srv := &server{output: func(n int, _ *testgrpc.StreamingOutputCallRequest, s outputServer) error {
-		if n == 1 {
-			return status.Error(codes.Unavailable, "lost the backend")
-		}
-		return s.Send(msg(n, 0))
-	}}
-	c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, append([]retry.Option{retry.WithHedge(0, 3)}, fast...)...)
-	s, err := c.StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
-	require.NoError(t, err)
-	got, err := recvAll(s)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"2.0"}, got)
-	assert.Equal(t, []string{"", "1"}, srv.attempts(), "a retry, no hedge")
-}

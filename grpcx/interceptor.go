@@ -66,6 +66,7 @@ type calls struct {
 	hedges  bool           // policy hedges (see hedge.go)
 	single  []retry.Option // {policy without hedging}, when it hedges
 	judge   *retry.Policy  // policy without effects or limits: see retriedBy
+	waits   *retry.Policy  // policy without effects or limits but its backoff, for a hedged stream's waits
 	timeout time.Duration  // policy's attempt timeout, for streams; 0 if none
 }
 
@@ -105,6 +106,13 @@ func newCalls(p *retry.Policy, stream bool) (calls, error) {
 	}
 	if stream {
 		c.timeout = attemptTimeout(p)
+		if c.hedges {
+			c.waits, err = p.With(retry.WithMaxAttempts(0), retry.WithBreaker(nil), retry.WithBudget(nil),
+				retry.WithNotify(nil), retry.WithObserver(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
+			if err != nil {
+				return calls{}, err
+			}
+		}
 	}
 	return c, nil
 }

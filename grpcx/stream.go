@@ -24,9 +24,13 @@ func (in *interceptor) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	if err != nil {
 		return nil, invalid(err)
 	}
+	idempotent := in.set.isIdempotent(method, callOpts)
+	if pol.hedges && idempotent {
+		return in.hedgedStream(ctx, pol, desc, cc, method, streamer, callOpts)
+	}
 	s := &retryingStream{
 		ctx: ctx, set: &in.set, pol: pol, desc: desc, cc: cc, method: method, streamer: streamer, callOpts: callOpts,
-		idempotent: in.set.isIdempotent(method, callOpts),
+		idempotent: idempotent,
 	}
 	// An attempt whose outcome the caller never waits for (the stream is
 	// abandoned and its context cancelled) is reported as nothing, so that

@@ -1,0 +1,275 @@
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/retrykit/retry"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// driver is the state of a hedged stream's driver goroutine, which alone
+// asks the engine for copies and reports them, following the recipe of
+// [retry.Policy.Hedge].
+type driver struct {
+	s        *hedgedStream
+	pr       retry.Progress // the latest copy's: the call's count of copies
+	running  []*hcopy       // copies begun whose outcome has not arrived
+	over     bool           // the stream committed or ended
+	noHedge  bool           // no further hedge: Hedge refused, or the server said not to retry
+	shortcut bool           // a failed copy's replacement started at once since the last retry
+	lastRaw  error          // the latest failure, for an error that has none
+	pending  *decision      // a failure that ends the call, decided once the copies cancelled are reported
+	pushStop bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
+	pushDue  time.Time      // a copy's server asked to wait until then before the next copy
+
+	hedge *time.Timer // the next hedge, when armed
+	due   time.Time   // when it is due
+	again *time.Timer // the next retry, while waiting for it
+}
+
+// drive runs the hedged stream's copies until it commits or ends and
+// every copy has been reported.
+func (s *hedgedStream) drive() {
+	d := &driver{s: s}
+	defer d.stopTimers()
+	d.begin()
+	done := s.ctx.Done()
+	for !d.over || len(d.running) > 0 {
+		select {
+		case ev := <-s.events:
+			d.outcome(ev)
+		case <-timerC(d.hedge):
+			d.hedge = nil
+			d.sendHedge()
+		case <-timerC(d.again):
+			d.again = nil
+			d.begin()
+		case <-s.wake:
+			d.bound()
+		case <-done:
+			done = nil // the copies end with the context and report it
+			if !d.over && len(d.running) == 0 {
+				d.end(&retry.Error{Attempts: d.pr.Attempts, Last: d.lastRaw, Reason: context.Cause(s.ctx)})
+			}
+		}
+	}
+}
+
+// timerC returns t's channel, nil (never ready) for no timer.
+func timerC(t *time.Timer) <-chan time.Time {
+	if t == nil {
+		return nil
+	}
+	return t.C
+}
+
+func (d *driver) stopTimers() {
+	if d.hedge != nil {
+		d.hedge.Stop()
+		d.hedge = nil
+	}
+	if d.again != nil {
+		d.again.Stop()
+		d.again = nil
+	}
+}
+
+// begin starts the first copy of the call or of a retry, as
+// [retry.Policy.Begin] admits it.
+func (d *driver) begin() {
+	if d.final() {
+		d.end(d.s.unreplayableEnd(d.pr.Attempts, d.lastRaw))
+		return
+	}
+	_, pr, err := d.s.pol.policy.Begin(d.s.ctx, d.pr, time.Now())
+	if err != nil {
+		var e *retry.Error
+		if errors.As(err, &e) && e.Last == nil {
+			e.Last = d.lastRaw // the engine keeps no errors
+		}
+		d.end(err)
+		return
+	}
+	d.shortcut, d.pushDue = false, time.Time{}
+	d.send(pr)
+}
+
+// sendHedge sends a hedge, if one may go: while a copy runs, fewer than
+// MaxInFlight do, and the engine admits it. A refusal ends the hedging.
+func (d *driver) sendHedge() {
+	if d.over || d.noHedge || len(d.running) == 0 || len(d.running) >= d.s.pol.policy.MaxInFlight() || d.final() {
+		return
+	}
+	_, pr, err := d.s.pol.policy.Hedge(d.s.ctx, d.pr, time.Now())
+	if err != nil {
+		d.noHedge = true
+		return
+	}
+	d.send(pr)
+}
+
+// send starts copy pr and arms the next hedge, due HedgeAfter after it.
+func (d *driver) send(pr retry.Progress) {
+	d.pr = pr
+	d.running = append(d.running, d.s.start(pr))
+	if !d.noHedge {
+		d.arm(d.s.pol.policy.HedgeAfter())
+	}
+}
+
+// arm makes the next hedge due after wait.
+func (d *driver) arm(wait time.Duration) {
+	if d.hedge != nil {
+		d.hedge.Stop()
+	}
+	d.due = time.Now().Add(wait)
+	d.hedge = time.NewTimer(wait)
+}
+
+// final reports whether the stream can start no new copy.
+func (d *driver) final() bool {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	return d.s.final
+}
+
+// outcome handles the first outcome of copy ev.c.
+func (d *driver) outcome(ev copyEvent) {
+	c := ev.c
+	d.drop(c)
+	s := d.s
+	s.mu.Lock()
+	lost := d.over || d.pending != nil || (s.target != nil && s.target != c) || (s.final && s.target == nil)
+	expired := c.expired
+	s.mu.Unlock()
+	if lost {
+		reportLoser(s, c, ev.err)
+		if p := d.pending; p != nil && len(d.running) == 0 {
+			d.pending = nil
+			d.decide(p.c, p.raw, p.judged)
+		}
+		d.settle()
+		return
+	}
+	err := ev.err
+	if (ev.headers || ended(err)) && !expired {
+		d.commit(c, err)
+		return
+	}
+	if ev.headers || ended(err) {
+		err = errExpired // the attempt timeout came first: the response is dropped
+	}
+	d.failed(c, err, ev.unsent)
+}
+
+// drop removes c from the copies running.
+func (d *driver) drop(c *hcopy) {
+	for i, r := range d.running {
+		if r == c {
+			d.running = append(d.running[:i], d.running[i+1:]...)
+			return
+		}
+	}
+}
+
+// commit commits the stream to c, whose headers arrived or which ended
+// with OK (err io.EOF): it is reported a success, every other copy is
+// cancelled, and no further copy starts.
+func (d *driver) commit(c *hcopy, err error) {
+	s := d.s
+	s.mu.Lock()
+	c.live = true
+	c.stopTimer()
+	if ended(err) {
+		c.end = err
+	}
+	s.won, s.final, s.live, s.sent, s.size = c, true, nil, nil, 0
+	s.mu.Unlock()
+	_ = s.pol.policy.Succeeded(s.ctx, c.pr, time.Now())
+	d.over = true
+	d.stopTimers()
+	for _, r := range d.running {
+		r.cancel(errHedgeLost)
+	}
+	s.opened()
+	close(s.decided)
+}
+
+// failed handles the failure err of copy c (unsent: its stream could not
+// be created). A failure the call retries (non-fatal) lets the other
+// copies go on and sends the next hedge at once, the first time since the
+// last retry; a server pushback delays that hedge, or stops the hedging
+// if it says not to retry. Any other failure (fatal) ends the call and
+// cancels the others. The last copy's failure is the engine's to decide:
+// retry (which hedges again) or end; a failure that ends the call while
+// other copies run is decided once they, cancelled, are reported, so that
+// the engine decides the call on it (the last copy reported decides).
+func (d *driver) failed(c *hcopy, err error, unsent bool) {
+	s := d.s
+	raw, judged := s.judge(c, err, unsent)
+	d.lastRaw = raw
+	s.mu.Lock()
+	bound := s.target == c
+	s.forget(c)
+	s.mu.Unlock()
+	pushback, hasPushback, pushbackOK := parsePushback(trailerOf(c, unsent).Get(pushbackKey))
+	fatal := !retriedBy(s.pol.judge, judged)
+	if d.pushStop && !fatal {
+		// A6: no further copy after a server said not to retry, not even
+		// a retry once the copies that went on have failed.
+		judged = retry.Permanent(fmt.Errorf("grpcx: the server asked not to retry an earlier copy of this hedged stream (%s): %w", pushbackKey, raw))
+		fatal = true
+	}
+	switch {
+	case len(d.running) == 0:
+	case bound:
+		d.postpone(c, raw, judged) // the others were cancelled when the stream was bound
+		return
+	case fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw)):
+		// A6: a pushback saying not to retry stops the hedging; the
+		// copies running go on.
+		d.noHedge, d.pushStop = true, true
+		d.stopHedge()
+		reportLoser(s, c, raw)
+		return
+	case fatal:
+		for _, r := range d.running {
+			r.cancel(errHedgeLost)
+		}
+		d.postpone(c, raw, judged)
+		return
+	default:
+		reportLoser(s, c, raw)
+		d.replace(pushback, hasPushback && pushbackOK, judged)
+		return
+	}
+	d.decide(c, raw, judged)
+}
+
+// trailerOf returns c's trailer, nil if its stream was never created.
+func trailerOf(c *hcopy, unsent bool) metadata.MD {
+	if unsent || c.cs == nil {
+		return nil
+	}
+	return c.cs.Trailer()
+}
+
+// decision is a copy's failure that the engine decides once the other
+// copies are reported.
+type decision struct {
+	c           *hcopy
+	raw, judged error
+}
+
+// postpone keeps the failure of c, which ends the call, for the engine to
+// decide once the other copies, cancelled, are reported; no copy starts
+// meanwhile.
+func (d *driver) postpone(c *hcopy, raw, judged error) {
+	d.pending = &decision{c: c, raw: raw, judged: judged}
+	d.noHedge = true
+	d.stopHedge()
+}
