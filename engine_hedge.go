@@ -152,7 +152,12 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 		}
 		return ctx, pr, &Error{Attempts: attempts, Reason: ErrCircuitOpen}
 	}
-	octx, why := p.joinHedge(ctx, &cp, now, &clk)
+	if cp.Start.IsZero() {
+		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
+	}
+	cp.rebase(&clk)
+	cp.hedge = true
+	octx, why := p.joinHedge(ctx, &cp, &clk)
 	if why != nil {
 		// Another copy ended the call, or another Hedge took the last
 		// attempt, since counts: the admissions are given back.
@@ -172,7 +177,7 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 // counted or started (never counted and then taken back by a panicking
 // hook), and the hedge's AttemptStart never overlaps the other copies'
 // events, as in DoHedged.
-func (p *Policy) joinHedge(ctx context.Context, cp *Progress, now time.Time, clk *clock) (context.Context, error) {
+func (p *Policy) joinHedge(ctx context.Context, cp *Progress, clk *clock) (context.Context, error) {
 	rd := cp.round
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
@@ -180,11 +185,6 @@ func (p *Policy) joinHedge(ctx context.Context, cp *Progress, now time.Time, clk
 	if cp.Attempts, cp.hedges, why = rd.join(p.cfg.maxAttempts); why != nil {
 		return ctx, why
 	}
-	if cp.Start.IsZero() {
-		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
-	}
-	cp.rebase(clk)
-	cp.hedge = true
 	if p.cfg.observer == nil {
 		return ctx, nil
 	}
