@@ -57,11 +57,11 @@ var tailRPS = tailConcurrency / (tailMean.Seconds() * (1 - tailStragglerP + tail
 // tailLatency is the latency of copy k of request i: lognormal with mean
 // tailMean and standard deviation tailStddev, times tailStragglerX with
 // probability tailStragglerP.
-func tailLatency(i, k int) time.Duration {
+func tailLatency(seed uint64, i, k int) time.Duration {
 	cv := tailStddev.Seconds() / tailMean.Seconds()
 	sigma := math.Sqrt(math.Log(1 + cv*cv))
 	mu := math.Log(float64(tailMean)) - sigma*sigma/2
-	r := rand.New(rand.NewPCG(*tailSeed, uint64(i)<<8|uint64(k)))
+	r := rand.New(rand.NewPCG(seed, uint64(i)<<8|uint64(k)))
 	d := math.Exp(mu + sigma*r.NormFloat64())
 	if r.Float64() < tailStragglerP {
 		d *= tailStragglerX
@@ -84,9 +84,9 @@ func (r tailResult) pct(p float64) time.Duration { return r.lat[int(float64(len(
 // extra is the number of copies beyond one per request.
 func (r tailResult) extra() int64 { return r.copies - int64(len(r.lat)) }
 
-// runTail sends n requests through run from tailConcurrency workers, in the
-// caller's synctest bubble.
-func runTail(name string, run Runner, n int) tailResult {
+// runTail sends n requests through run from tailConcurrency workers, their
+// latencies drawn with seed, in the caller's synctest bubble.
+func runTail(name string, run Runner, n int, seed uint64) tailResult {
 	lat := make([]time.Duration, n)
 	var copies atomic.Int64
 	var next atomic.Int64
@@ -99,7 +99,7 @@ func runTail(name string, run Runner, n int) tailResult {
 				var k atomic.Int64
 				op := func(ctx context.Context) (int, error) {
 					copies.Add(1)
-					t := time.NewTimer(tailLatency(i, int(k.Add(1)-1)))
+					t := time.NewTimer(tailLatency(seed, i, int(k.Add(1)-1)))
 					defer t.Stop()
 					select {
 					case <-t.C:
@@ -215,7 +215,7 @@ func TestHedgeTail(t *testing.T) {
 	for i, c := range tailConfigs {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				results[i] = runTail(c.name, c.newRun(t), n)
+				results[i] = runTail(c.name, c.newRun(t), n, *tailSeed)
 			})
 			r := results[i]
 			assert.LessOrEqual(t, r.extra(), int64(n*(HedgeCopies-1)), "at most one hedge per request")

@@ -55,7 +55,7 @@ func (t *tailRun) call(ri int32, now int64) {
 	if t.h.enabled() {
 		c.delay = int64(t.h.Delay)
 		if t.est != nil {
-			c.delay = t.est.delay
+			c.delay = t.est.delayNs()
 		}
 		t.q.push(later(now, time.Duration(c.delay)), tailHedge, ref, c.gen<<3)
 	}
@@ -66,6 +66,7 @@ func (t *tailRun) send(ref int32, pr retry.Progress, now int64) {
 	c := &t.calls[ref]
 	k := c.copies
 	c.pr[k] = pr
+	c.sent[k] = now
 	c.copies++
 	c.out++
 	t.res.Attempts++
@@ -156,7 +157,7 @@ func (t *tailRun) won(ref int32, k int, now int64) {
 	lat := now - c.start
 	t.callHist.add(lat)
 	if t.est != nil {
-		t.est.add(lat)
+		t.est.won(c, k, now)
 	}
 	t.end(ref, now)
 }

@@ -38,6 +38,7 @@ type tailCall struct {
 	req    int32 // the user request
 	gen    uint32
 	svc    [MaxCopies]int64 // when each copy's service started
+	sent   [MaxCopies]int64 // when each copy was sent
 	copies uint8            // copies sent
 	out    uint8            // copies the server has not finished
 	done   bool
@@ -57,7 +58,7 @@ type tailRun struct {
 	max     int // copies in flight at most
 	r       *rand.Rand
 	c       client
-	est     *delayEstimate
+	est     delaySource // an adaptive Hedge's delay; nil for a fixed one
 	q       queue
 	calls   []tailCall
 	free    []int32
@@ -80,9 +81,11 @@ type tailRun struct {
 }
 
 // Run simulates the scenario with the fleet's policy, hedging as h says.
-func (s Tail) Run(f Fleet, h Hedge) (TailResult, error) { return s.run(f, h, MaxPending) }
+func (s Tail) Run(f Fleet, h Hedge) (TailResult, error) { return s.run(f, h, MaxPending, nil) }
 
-func (s Tail) run(f Fleet, h Hedge, pending int) (TailResult, error) {
+// run is Run with a bound on pending events and, for an adaptive h, the
+// delay to use (nil: the simulator's own, newDelayEstimate).
+func (s Tail) run(f Fleet, h Hedge, pending int, est delaySource) (TailResult, error) {
 	if err := s.check(); err != nil {
 		return TailResult{}, err
 	}
@@ -113,7 +116,10 @@ func (s Tail) run(f Fleet, h Hedge, pending int) (TailResult, error) {
 		reqHist: newLogHist(), callHist: newLogHist(), brownHist: newLogHist(),
 		brownStart: int64(s.BrownoutStart), brownEnd: int64(s.BrownoutStart + s.BrownoutLength), bucket: int64(s.Bucket)}
 	if h.Quantile > 0 {
-		t.est = newDelayEstimate(h)
+		t.est = est
+		if est == nil {
+			t.est = newDelayEstimate(h)
+		}
 	}
 	t.q.maxPending = pending
 	t.queued.bound = MaxQueue
