@@ -25,9 +25,9 @@ import (
 // a hedge should rescue): when more than 1−q of the calls outlast the
 // delay, the q-quantile falls among the losers' lower bounds, which are
 // the delay itself, and the delay stays where it is instead of coming
-// down to the fast calls' latencies (a new user saw p95 hold at 54 ms
-// with 5 to 6% of calls slow and the rest at 3 ms). A [Budget] on the
-// same policy bounds what such a delay costs.
+// down to the fast calls' latencies (at p95 with 6% of calls slow, a
+// delay learned high early holds there). A [Budget] on the same policy
+// bounds what such a delay costs.
 //
 // The estimator counts latencies in log-linear buckets, 32 per power of
 // two from 1.024µs to 18.3 minutes (shorter latencies count as the
