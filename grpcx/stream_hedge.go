@@ -69,6 +69,7 @@ type hedgedStream struct {
 	finished  bool            // the caller received the winner's end
 	recvEnd   error           // what RecvMsg returned then, returned again
 	finCalled bool            // the caller's grpc.OnFinish callbacks ran
+	filled    sync.Once       // fills the caller's output options
 	panicked  bool            // a copy or the driver panicked (see stream_hedge_panic.go)
 	panicVal  any             // with this value
 	exited    bool            // or called runtime.Goexit
@@ -209,7 +210,7 @@ func (s *hedgedStream) finish(w *hcopy, end error) {
 	if first {
 		w.stopTimer()
 		w.cancel(nil) // the stream is over: its end reached the caller
-		s.outs.fill(w, w.cs.Trailer())
+		s.fillOnce(w, w.cs.Trailer())
 	}
 	<-s.driven
 	if s.isPanicked() {
@@ -230,7 +231,7 @@ func (s *hedgedStream) finishFailed() {
 		s.repanic()
 	}
 	if first && last != nil {
-		s.outs.fill(last, s.trailerOf(last))
+		s.fillOnce(last, s.trailerOf(last))
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 // stream ends, and calls OnFinish then, so every copy given them would
 // write them (or call it), the losers as they are cancelled, concurrently
 // with the winner. The copies run without them; the stream fills them
-// once, from the copy it ended with (the winner; or, when it ended
-// without a commit, the copy whose failure ended it, if its stream was
-// created), when the caller receives the end. OnFinish runs once per
-// stream, as grpc-go promises: with the winner's end, as grpc-go's
-// stream of the winner finishes; or, when the stream ended without a
-// commit, with the error that ended it, once every copy was reported.
+// once, from the copy it ended with: the winner, as grpc-go finishes its
+// stream (when the caller receives its end, or its context ends) or when
+// the caller receives its end; or, when the stream ended without a
+// commit, the copy whose failure ended it (if its stream was created),
+// once every copy was reported. OnFinish runs once per stream, as grpc-go
+// promises, after the options are filled: with the winner's end, as
+// grpc-go's stream of the winner finishes; or, when the stream ended
+// without a commit, with the error that ended it.
 
 // callOuts are the caller's output call options, removed from the copies'.
 type callOuts struct {
@@ -102,10 +104,10 @@ func (o *callOuts) fill(c *hcopy, trailer metadata.MD) {
 }
 
 // copyOpts returns the call options of copy c: the caller's without its
-// output options and, when the caller gave OnFinish callbacks, one that
-// tells the stream c finished.
+// output options and, when the caller gave any, an OnFinish that tells
+// the stream c finished.
 func (s *hedgedStream) copyOpts(c *hcopy) []grpc.CallOption {
-	if s.outs == nil || len(s.outs.finish) == 0 {
+	if s.outs == nil {
 		return s.callOpts
 	}
 	return append(s.callOpts[:len(s.callOpts):len(s.callOpts)], grpc.OnFinish(func(err error) { s.copyFinished(c, err) }))
@@ -131,6 +133,7 @@ func (s *hedgedStream) onFinishWon() {
 	}
 	s.mu.Unlock()
 	if run {
+		s.fillOnce(w, w.cs.Trailer()) // its stream has ended
 		s.outs.onFinish(w.finErr)
 	}
 }
@@ -144,11 +147,21 @@ func (s *hedgedStream) onFinishEnd() {
 	if run {
 		s.finCalled = true
 	}
-	end := s.end
+	end, last := s.end, s.last
 	s.mu.Unlock()
 	if run {
+		if last != nil {
+			s.fillOnce(last, s.trailerOf(last))
+		}
 		s.outs.onFinish(end)
 	}
+}
+
+// fillOnce fills the caller's output options, once, from copy c, whose
+// stream has ended, with its trailer (nil if it cannot be read).
+// A caller that comes second returns once the first has filled them.
+func (s *hedgedStream) fillOnce(c *hcopy, trailer metadata.MD) {
+	s.filled.Do(func() { s.outs.fill(c, trailer) })
 }
 
 func (o *callOuts) onFinish(err error) {

@@ -142,3 +142,45 @@ func TestHedgeStreamOnFinishOnceOnFailure(t *testing.T) {
 		assert.Len(t, finished, 1)
 	})
 }
+
+// TestHedgeStreamOptionsFilledOnCancel: as grpc-go fills the caller's
+// grpc.Header and grpc.Peer options, and calls OnFinish, when a stream
+// ends because its context did, a hedged stream whose caller cancels it
+// after the commit, without reading its end, fills them from the winner
+// (the hedge) and calls OnFinish once, with CANCELLED.
+func TestHedgeStreamOptionsFilledOnCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": func(c string, s duplexServer) error { return l.hang(c, s) },
+			"1": func(c string, s duplexServer) error {
+				if err := s.SendHeader(metadata.Pairs("copy", "#"+c)); err != nil {
+					return err
+				}
+				return l.hang(c, s)
+			},
+		})}
+		c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(50*time.Millisecond, 2))...)
+		ctx, cancel := context.WithCancel(t.Context())
+		var header metadata.MD
+		var p peer.Peer
+		var mu sync.Mutex
+		var finished []codes.Code
+		s, err := c.FullDuplexCall(ctx, grpc.Header(&header), grpc.Peer(&p), grpc.OnFinish(func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			finished = append(finished, status.Code(err))
+		}))
+		require.NoError(t, err)
+		md, err := s.Header()
+		require.NoError(t, err)
+		assert.Equal(t, []string{"#1"}, md.Get("copy"))
+		cancel()
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []codes.Code{codes.Canceled}, finished)
+		assert.Equal(t, []string{"#1"}, header.Get("copy"))
+		assert.NotNil(t, p.Addr)
+	})
+}
