@@ -147,18 +147,24 @@ func (s *hedgedStream) Trailer() metadata.MD {
 // the copies' own contexts end when they lose, the caller's does not.
 func (s *hedgedStream) Context() context.Context {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	w, pctx, first := s.won, s.peerCtx, s.firstOpen
+	s.mu.Unlock()
 	switch {
-	case s.won != nil:
-		return s.won.cs.Context()
-	case s.peerCtx != nil:
-		return s.peerCtx
-	case s.firstOpen == nil:
+	case w != nil:
+		return w.cs.Context()
+	case pctx != nil:
+		return pctx
+	case first == nil:
 		return s.ctx
 	}
-	s.peerCtx = s.ctx
-	if p, ok := peer.FromContext(s.firstOpen.cs.Context()); ok {
-		s.peerCtx = peer.NewContext(s.ctx, p)
+	pctx = s.ctx
+	if p, ok := peer.FromContext(first.cs.Context()); ok { // no lock held: grpc-go takes its stream's
+		pctx = peer.NewContext(s.ctx, p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.peerCtx == nil {
+		s.peerCtx = pctx
 	}
 	return s.peerCtx
 }

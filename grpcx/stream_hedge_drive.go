@@ -24,6 +24,7 @@ type driver struct {
 	pushDue   time.Time      // a copy's server asked to wait until then before the next copy
 	cancelled bool           // the caller's context ended
 	begun     bool           // the first copy was asked for
+	handling  *hcopy         // the copy whose outcome the driver handled last (see panicked)
 
 	hedge *time.Timer // the next hedge, when armed
 	due   time.Time   // when it is due
@@ -168,6 +169,7 @@ func (d *driver) final() bool {
 func (d *driver) outcome(ev copyEvent) {
 	c := ev.c
 	d.drop(c)
+	d.handling = c
 	s := d.s
 	if s.isPanicked() {
 		reportLoser(s, c, ev.err)

@@ -99,6 +99,13 @@ func (d *driver) panicked() {
 		d.pending = nil
 		reportLoser(s, p.c, p.raw)
 	}
+	if c := d.handling; c != nil {
+		// A panic while handling its outcome (a classifier, a hook) may
+		// have left it unreported; the engine refuses a second report,
+		// changing nothing, if it was.
+		d.handling = nil
+		reportLoser(s, c, errCopyPanicked)
+	}
 	d.stopTimers()
 	d.end(&panicEnd{})
 	s.mu.Lock()

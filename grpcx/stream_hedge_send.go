@@ -52,7 +52,11 @@ func (s *hedgedStream) SendMsg(m any) error {
 	}
 	<-one.pumped // the messages kept before m, first
 	one.rearm(s)
-	return one.cs.SendMsg(m)
+	err := one.cs.SendMsg(m)
+	if err != nil && s.isPanicked() {
+		s.repanic() // the stream ended because of a panic
+	}
+	return err
 }
 
 // bound returns the one copy sends go to once the stream is final (the
