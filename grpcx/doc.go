@@ -154,7 +154,10 @@
 // (a failure for a breaker), with a message saying why it cannot be sent
 // again, even when the stream had become final while a retry was
 // waiting. A send that fails on a stream that can still be retried
-// returns nil; the failure is found, and the stream retried, by RecvMsg.
+// returns nil; the failure is found, and the stream retried, by RecvMsg. A
+// [grpc.OnFinish] callback runs once per stream, as grpc-go promises, not
+// once per attempt: with the end of the attempt the stream committed to,
+// or with the error the caller receives.
 //
 // Header waits for the current attempt's headers. When that attempt ended
 // without headers (it failed before its first response), Header returns

@@ -107,7 +107,7 @@ func (s *retryingStream) open(n int) (a *attempt, raw, judged error) {
 			a.timer = time.AfterFunc(t, func() { s.expire(a) })
 		}
 	}
-	cs, err := s.streamer(attemptContext(ctx, n), s.desc, s.cc, s.method, s.callOpts...)
+	cs, err := s.streamer(attemptContext(ctx, n), s.desc, s.cc, s.method, s.attemptOpts(a)...)
 	if err != nil {
 		own, err := timeoutStatus(ctx, err)
 		a.release(nil)

@@ -184,3 +184,47 @@ func TestHedgeStreamOptionsFilledOnCancel(t *testing.T) {
 		assert.NotNil(t, p.Addr)
 	})
 }
+
+// TestStreamOnFinishOnce: a stream that is not hedged calls OnFinish once,
+// as grpc-go promises, however many attempts it took: with the committed
+// attempt's end (OK) after a retry, or with the error the caller receives
+// when every attempt failed (not once per attempt).
+func TestStreamOnFinishOnce(t *testing.T) {
+	for name, tc := range map[string]struct {
+		fails int
+		want  codes.Code
+	}{
+		"retried, then OK": {fails: 1, want: codes.OK},
+		"every attempt":    {fails: 3, want: codes.Unavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := &server{duplex: func(n int, s duplexServer) error {
+					if n <= tc.fails {
+						return status.Error(codes.Unavailable, "down")
+					}
+					return s.Send(reply("up"))
+				}}
+				c := serveBuf(t, srv, grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithMaxAttempts(3))...)
+				var mu sync.Mutex
+				var finished []codes.Code
+				s, err := c.FullDuplexCall(t.Context(), grpc.OnFinish(func(err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					finished = append(finished, status.Code(err))
+				}))
+				require.NoError(t, err)
+				if tc.want == codes.OK {
+					assert.Equal(t, "up", firstMessage(t, s))
+				} else {
+					_, err = s.Recv()
+					require.Equal(t, tc.want, status.Code(err))
+				}
+				synctest.Wait()
+				mu.Lock()
+				defer mu.Unlock()
+				assert.Equal(t, []codes.Code{tc.want}, finished)
+			})
+		})
+	}
+}

@@ -121,10 +121,11 @@ func (s *retryingStream) makeFinal() {
 func (s *retryingStream) finish(end error) {
 	s.stopAbandon()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.makeFinal()
 	if !s.finished {
 		s.finished, s.end = true, end
 		s.cur.release(nil)
 	}
+	s.mu.Unlock()
+	s.finishCallbacks(end)
 }
