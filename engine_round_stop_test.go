@@ -56,7 +56,7 @@ func TestEngineHedgeFailureWhileOthersRun(t *testing.T) {
 				_, c3, _ := p.Hedge(ctx, c2, at(20))
 				v := p.Failed(ctx, c3, retry.NotIdempotent(errHedgeOp), at(25))
 				assert.ErrorIs(t, v.Err, retry.ErrNotIdempotent)
-				p.Failed(canceledCtx(), c2, context.Canceled, at(25))
+				require.NoError(t, p.Succeeded(ctx, c2, at(25)), "a success after the stop is a loser's")
 				p.Failed(canceledCtx(), c1, context.Canceled, at(25))
 				return v.Err
 			},
@@ -129,4 +129,25 @@ func hedgeLines(lines []string) []string {
 		i = max(i, j)
 	}
 	return out
+}
+
+// A copy reported while others run under a context that is done (its
+// outcome unknown) counts as nothing, whatever its error: it does not end
+// the call, and the others go on.
+func TestEngineHedgeFailureUnderADoneContextCountsAsNothing(t *testing.T) {
+	var l roundLog
+	p := newRoundPolicy(t, &l, retry.WithMaxAttempts(4))
+	ctx := context.Background()
+	at := func(n int) time.Time { return hedgeT0.Add(time.Duration(n) * time.Millisecond) }
+	_, c1, _ := p.Begin(ctx, retry.Progress{}, at(0))
+	_, c2, err := p.Hedge(ctx, c1, at(10))
+	require.NoError(t, err)
+	v := p.Failed(canceledCtx(), c2, retry.Permanent(errHedgeOp), at(15))
+	assert.ErrorIs(t, v.Err, context.Canceled)
+	assert.NotErrorIs(t, v.Err, retry.ErrPermanent)
+	_, c3, err := p.Hedge(ctx, c1, at(15))
+	require.NoError(t, err, "the call goes on")
+	require.NoError(t, p.Succeeded(ctx, c3, at(20)))
+	assert.ErrorIs(t, p.Failed(canceledCtx(), c1, context.Canceled, at(20)).Err, context.Canceled)
+	assert.Equal(t, []string{"start 1", "start 2 hedge", "end 2 err", "start 3 hedge", "end 3", "end 1 lost", "done 3/2 success"}, l.take())
 }
