@@ -21,6 +21,14 @@ import (
 // delay down); failures are not fed. [HedgeDelay.Observe] feeds it by
 // hand, for latencies no policy with it sees.
 //
+// Choose q so that 1−q is above the share of calls that are slow (those
+// a hedge should rescue): when more than 1−q of the calls outlast the
+// delay, the q-quantile falls among the losers' lower bounds, which are
+// the delay itself, and the delay stays where it is instead of coming
+// down to the fast calls' latencies (at p95 with 6% of calls slow, a
+// delay learned high early holds there). A [Budget] on the same policy
+// bounds what such a delay costs.
+//
 // The estimator counts latencies in log-linear buckets, 32 per power of
 // two from 1.024µs to 18.3 minutes (shorter latencies count as the
 // first bucket, longer ones as the last): the delay it reports is the
