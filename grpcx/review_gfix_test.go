@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // boomStream is a stream whose SendMsg panics on a message "boom", as a
@@ -100,4 +102,29 @@ func TestReviewGfixOnFinishAfterPanicAfterCommit(t *testing.T) {
 		t.Fatal("grpc.OnFinish never ran")
 	}
 	assert.Empty(t, finished, "OnFinish ran twice")
+}
+
+// TestReviewGfixContextEndsWithStream: grpc-go's stream context ends when
+// the stream finishes (clientStream.finish cancels it), so a caller may
+// wait on Context().Done() for the stream's end. A stream whose every
+// copy fails (INTERNAL, not retried) ends without a commit: once Recv
+// returned that error, Context() must be done, hedged as not. The hedged
+// stream returns the caller's context then (with a peer), which never
+// ends.
+func TestReviewGfixContextEndsWithStream(t *testing.T) {
+	noLeaks(t)
+	srv := &server{duplex: func(int, duplexServer) error { return status.Error(codes.Internal, "no") }}
+	for name, opts := range map[string][]retry.Option{
+		"plain":  fast,
+		"hedged": append(fast, retry.WithHedge(time.Hour, 2)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := serve(t, srv, grpcx.Config{Idempotent: idempotent}, opts...)
+			s, err := c.FullDuplexCall(t.Context())
+			require.NoError(t, err)
+			_, err = s.Recv()
+			require.Equal(t, codes.Internal, status.Code(err))
+			assert.Error(t, s.Context().Err(), "the stream ended: its context too")
+		})
+	}
 }
