@@ -302,20 +302,27 @@
 // if the stream was not yet returned, otherwise in RecvMsg, Header or
 // SendMsg, as [retry.DoHedged] carries a copy's panic to its caller.
 //
-// The engine reports each copy as [retry.Policy.Hedge] describes: the
-// winner as the call's success, every other as counting for nothing; a
-// failure that ends the stream while other copies run is reported once
-// they, cancelled, are, so that the observer's one Done for the stream
-// carries it. [retry.WithAdaptiveHedge] gives a stream its current delay,
-// and the engine feeds it each copy's time from its start to its report
-// (the winner's to its response headers), as DoHedged feeds it a unary
-// call's.
+// The engine reports each copy as [retry.Policy.Hedge] describes, and
+// the observer hears what it hears of a hedged unary call: the winner is
+// the call's success; a copy that fails while others run is reported at
+// once, under the caller's context, and the engine judges it: a fatal
+// failure ends the stream (its AttemptEnd carries the stop), the others
+// are cancelled and reported as they end, as losers (AttemptEndInfo.Lost,
+// counting for nothing), and the stream's one Done carries the stop; a
+// failure the call retries counts as nothing, the others go on, and the
+// engine says when the next hedge may go. A copy cancelled because
+// another won, or the stream ended, is a loser too. [retry.WithAdaptiveHedge]
+// gives a stream its current delay, and the engine feeds it each copy's
+// time from its start to its report (the winner's to its response
+// headers), as DoHedged feeds it a unary call's.
 //
 // A hedged stream costs two goroutines per copy (its sender, and one that
 // waits for its first response) and one that drives the copies until the
 // commit and every copy was reported; a stream that is not hedged
 // (not idempotent, or a policy that does not hedge) runs as described in
-// "Streams", at the same cost as before.
+// "Streams", at the same cost as before, on the policy with hedging off,
+// as a unary call that is not hedged: it teaches
+// [retry.WithAdaptiveHedge]'s delay nothing.
 //
 // # Attempts and budgets
 //

@@ -56,7 +56,7 @@ func (s *retryingStream) reopen(last error) (a *attempt, raw, judged, stop error
 	if final {
 		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: unreplayable(unkept, last), Reason: retry.ErrNotIdempotent}
 	}
-	_, pr, err := s.pol.policy.Begin(s.ctx, pr, time.Now())
+	_, pr, err := s.pol.lone.Begin(s.ctx, pr, time.Now())
 	if err != nil {
 		var e *retry.Error
 		if errors.As(err, &e) && e.Last == nil {

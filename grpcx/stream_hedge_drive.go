@@ -17,9 +17,8 @@ type driver struct {
 	running   []*hcopy       // copies begun whose outcome has not arrived
 	over      bool           // the stream committed or ended
 	noHedge   bool           // no further hedge: Hedge refused, or the server said not to retry
-	shortcut  bool           // a failed copy's replacement started at once since the last retry
+	shortcut  bool           // a copy failed while others ran since the last retry: the engine's next Wait is a retry's
 	lastRaw   error          // the latest failure, for an error that has none
-	pending   *decision      // a failure that ends the call, decided once the copies cancelled are reported
 	pushStop  bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
 	pushDue   time.Time      // a copy's server asked to wait until then before the next copy
 	cancelled bool           // the caller's context ended
@@ -177,15 +176,11 @@ func (d *driver) outcome(ev copyEvent) {
 		return
 	}
 	s.mu.Lock()
-	lost := d.over || d.pending != nil || (s.target != nil && s.target != c) || (s.final && s.target == nil)
+	lost := d.over || (s.target != nil && s.target != c) || (s.final && s.target == nil)
 	expired := c.expired
 	s.mu.Unlock()
 	if lost {
 		reportLoser(s, c, ev.err)
-		if p := d.pending; p != nil && len(d.running) == 0 {
-			d.pending = nil
-			d.decide(p.c, p.raw, p.judged)
-		}
 		d.settle()
 		return
 	}

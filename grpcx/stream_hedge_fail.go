@@ -2,31 +2,33 @@ package grpcx
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/retrykit/retry"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// The failure of a hedged stream's copy, as the driver handles it: it
-// lets the others go on, or ends the call, or is the engine's to decide.
+// The failure of a hedged stream's copy, as the driver handles it: the
+// engine judges it (Policy.Failed under the caller's context) and says
+// whether it ends the call or lets the others go on, and when the next
+// hedge may go.
 
 // failed handles the failure err of copy c (unsent: its stream could not
-// be created). A failure the call retries (non-fatal) lets the other
-// copies go on and sends the next hedge at once, the first time since the
-// last retry; a server pushback delays that hedge, or stops the hedging
-// if it says not to retry. Any other failure (fatal) ends the call and
-// cancels the others. The last copy's failure is the engine's to decide:
-// retry (which hedges again) or end; a failure that ends the call while
-// other copies run is decided once they, cancelled, are reported, so that
-// the engine decides the call on it (the last copy reported decides).
+// be created). The last copy's failure is the engine's to decide: retry
+// (which hedges again) or end. A failure while others run is reported at
+// once under the caller's context: a stop ends the call with the
+// engine's Verdict (the others are cancelled, and reported as they end,
+// which the engine counts as losers); any other failure lets the others
+// go on, and the next hedge goes after the Verdict's wait (see replace)
+// or the server's pushback; a pushback saying not to retry stops the
+// hedging instead, and makes the failure of the copies that go on fatal.
 func (d *driver) failed(c *hcopy, err error, unsent bool) {
 	s := d.s
 	trailer := s.trailerOf(c)
 	raw, judged := s.judge(c, err, unsent, trailer)
 	d.lastRaw = raw
 	s.mu.Lock()
-	bound := s.target == c
 	s.forget(c)
 	s.mu.Unlock()
 	pushback, hasPushback, pushbackOK := parsePushback(trailer.Get(pushbackKey))
@@ -37,30 +39,35 @@ func (d *driver) failed(c *hcopy, err error, unsent bool) {
 		judged = retry.Permanent(fmt.Errorf("grpcx: the server asked not to retry an earlier copy of this hedged stream (%s): %w", pushbackKey, raw))
 		fatal = true
 	}
-	switch {
-	case len(d.running) == 0:
-	case bound:
-		d.postpone(c, raw, judged) // the others were cancelled when the stream was bound
-		return
-	case fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw)):
-		// A6: a pushback saying not to retry stops the hedging; the
-		// copies running go on.
-		d.noHedge, d.pushStop = true, true
-		d.stopHedge()
-		reportLoser(s, c, raw)
-		return
-	case fatal:
-		for _, r := range d.running {
-			r.cancel(errHedgeLost)
-		}
-		d.postpone(c, raw, judged)
-		return
-	default:
-		reportLoser(s, c, raw)
-		d.replace(pushback, hasPushback && pushbackOK, judged)
+	if len(d.running) == 0 {
+		d.decide(c, raw, judged)
 		return
 	}
-	d.decide(c, raw, judged)
+	pushStop := fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw))
+	if pushStop {
+		// A6: a pushback saying not to retry stops the hedging; the
+		// copies running go on, so the engine hears of a failure it
+		// would retry (unless its classifiers stop on it).
+		judged = raw
+	}
+	v := s.pol.policy.Failed(s.ctx, c.pr, judged, time.Now())
+	c.release(nil)
+	if v.Err != nil {
+		// A stop (or the caller's context ended): the engine ended the
+		// call, and counts the copies reported after it as losers.
+		s.mu.Lock()
+		s.last = c
+		s.mu.Unlock()
+		d.pr = v.Next
+		d.end(v.Err)
+		return
+	}
+	if pushStop {
+		d.noHedge, d.pushStop = true, true
+		d.stopHedge()
+		return
+	}
+	d.replace(pushback, hasPushback && pushbackOK, v.Wait)
 }
 
 // trailerOf returns c's trailer once its stream has ended; nil if it was
@@ -75,20 +82,4 @@ func (s *hedgedStream) trailerOf(c *hcopy) metadata.MD {
 		return nil
 	}
 	return c.cs.Trailer()
-}
-
-// decision is a copy's failure that the engine decides once the other
-// copies are reported.
-type decision struct {
-	c           *hcopy
-	raw, judged error
-}
-
-// postpone keeps the failure of c, which ends the call, for the engine to
-// decide once the other copies, cancelled, are reported; no copy starts
-// meanwhile.
-func (d *driver) postpone(c *hcopy, raw, judged error) {
-	d.pending = &decision{c: c, raw: raw, judged: judged}
-	d.noHedge = true
-	d.stopHedge()
 }

@@ -90,15 +90,10 @@ func (d *driver) guard(returned *bool, out *loopOutcome) {
 	}
 }
 
-// panicked ends the stream after a panic: a failure waiting for the
-// others is reported as nothing, the copies running (and a winner) are
-// cancelled, and reported as they end, as nothing.
+// panicked ends the stream after a panic: the copies running (and a
+// winner) are cancelled, and reported as they end, as nothing.
 func (d *driver) panicked() {
 	s := d.s
-	if p := d.pending; p != nil {
-		d.pending = nil
-		reportLoser(s, p.c, p.raw)
-	}
 	if c := d.handling; c != nil {
 		// A panic while handling its outcome (a classifier, a hook) may
 		// have left it unreported; the engine refuses a second report,
