@@ -27,6 +27,10 @@ import (
 // stream commits to another one, or ends.
 var errHedgeLost = errors.New("grpcx: hedged stream copy cancelled: another copy won, or the stream ended")
 
+// errStreamFinished is the cause with which a hedged stream's own context
+// (see hedgedStream.Context) is cancelled when the stream finishes.
+var errStreamFinished = errors.New("grpcx: hedged stream finished")
+
 // hedgedStream is the stream of a hedged call: the caller's side
 // ([grpc.ClientStream]) and the state shared with its copies and driver.
 //
@@ -35,7 +39,9 @@ var errHedgeLost = errors.New("grpcx: hedged stream copy cancelled: another copy
 // sending or receiving, so a send blocked by a copy's flow control stalls
 // neither the driver nor the other copies (see stream_hedge_send.go).
 type hedgedStream struct {
-	ctx      context.Context // the caller's
+	ctx      context.Context         // the caller's
+	own      context.Context         // the caller's, cancelled when the stream finishes (see Context)
+	ownEnd   context.CancelCauseFunc // cancels own
 	set      *settings
 	pol      *calls
 	desc     *grpc.StreamDesc
@@ -63,7 +69,7 @@ type hedgedStream struct {
 	won       *hcopy          // the copy the stream committed to
 	last      *hcopy          // the copy whose failure ended the call without a commit
 	firstOpen *hcopy          // the first copy opened
-	peerCtx   context.Context // the caller's context with firstOpen's peer, once built
+	peerCtx   context.Context // own with firstOpen's peer, once built
 	end       error           // why the call ended without a commit
 	open      bool            // a copy was open (registered)
 	finished  bool            // the caller received the winner's end
@@ -84,6 +90,7 @@ func (in *interceptor) hedgedStream(ctx context.Context, pol *calls, desc *grpc.
 		events: make(chan copyEvent), wake: make(chan struct{}, 1),
 		ready: make(chan struct{}), decided: make(chan struct{}), driven: make(chan struct{}),
 	}
+	s.own, s.ownEnd = context.WithCancelCause(ctx)
 	s.callOpts, s.outs = splitOuts(callOpts)
 	go s.drive()
 	<-s.ready
@@ -142,9 +149,12 @@ func (s *hedgedStream) Trailer() metadata.MD {
 
 // Context implements [grpc.ClientStream]: the winner's stream context
 // once the stream committed. Until then (and after an end without a
-// commit), the caller's context carrying the peer of the first copy
-// opened (peer.FromContext), as grpc-go's stream context carries it:
-// the copies' own contexts end when they lose, the caller's does not.
+// commit), a context of the stream's own, under the caller's, carrying
+// the peer of the first copy opened (peer.FromContext), as grpc-go's
+// stream context carries it: the copies' own contexts end when they
+// lose; this one ends when the stream finishes (as grpc-go's does): once
+// RecvMsg returned the end of a stream that ended without a commit, or
+// once the winner's stream finished.
 func (s *hedgedStream) Context() context.Context {
 	s.mu.Lock()
 	w, pctx, first := s.won, s.peerCtx, s.firstOpen
@@ -155,11 +165,11 @@ func (s *hedgedStream) Context() context.Context {
 	case pctx != nil:
 		return pctx
 	case first == nil:
-		return s.ctx
+		return s.own
 	}
-	pctx = s.ctx
+	pctx = s.own
 	if p, ok := peer.FromContext(first.cs.Context()); ok { // no lock held: grpc-go takes its stream's
-		pctx = peer.NewContext(s.ctx, p)
+		pctx = peer.NewContext(s.own, p)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,6 +226,7 @@ func (s *hedgedStream) finish(w *hcopy, end error) {
 	if first {
 		w.stopTimer()
 		w.cancel(nil) // the stream is over: its end reached the caller
+		s.ownEnd(errStreamFinished)
 		s.fillOnce(w, w.cs.Trailer())
 	}
 	<-s.driven

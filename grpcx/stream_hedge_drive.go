@@ -42,6 +42,9 @@ func (s *hedgedStream) driveOn(d *driver) {
 	for d.loop() != loopDone {
 	}
 	d.stopTimers()
+	if w, _ := s.winner(); w == nil {
+		s.ownEnd(errStreamFinished) // it ended without a commit: it is over
+	}
 	close(s.driven)
 }
 
@@ -217,6 +220,7 @@ func (d *driver) commit(c *hcopy, err error) {
 		c.end = err
 	}
 	s.won, s.final, s.live = c, true, nil
+	s.freeIfPumped(c)
 	s.mu.Unlock()
 	_ = s.pol.policy.Succeeded(s.ctx, c.pr, time.Now())
 	d.over = true

@@ -123,18 +123,25 @@ func (s *hedgedStream) copyFinished(c *hcopy, err error) {
 }
 
 // onFinishWon runs the caller's OnFinish callbacks, once, with the
-// winner's end, once it finished.
+// winner's end, once it finished; with a panicEnd if the stream panicked
+// (a panic after the commit cancels the winner, which so finishes).
 func (s *hedgedStream) onFinishWon() {
 	s.mu.Lock()
 	w := s.won
-	run := w != nil && w.finished && !s.finCalled && !s.panicked
+	run := w != nil && w.finished && !s.finCalled
+	var end error
 	if run {
 		s.finCalled = true
+		end = w.finErr
+		if s.panicked {
+			end = &panicEnd{}
+		}
 	}
 	s.mu.Unlock()
 	if run {
+		s.ownEnd(errStreamFinished)
 		s.fillOnce(w, w.cs.Trailer()) // its stream has ended
-		s.outs.onFinish(w.finErr)
+		s.outs.onFinish(end)
 	}
 }
 

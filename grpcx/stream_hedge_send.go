@@ -136,6 +136,7 @@ func (s *hedgedStream) bind() *hcopy {
 		best.live = !best.expired // the attempt timeout no longer applies
 		best.stopTimer()
 		best.kick()
+		s.freeIfPumped(best)
 	} else {
 		s.live = nil
 	}
@@ -173,7 +174,7 @@ func (c *hcopy) kick() {
 // c with that failure.
 func (s *hedgedStream) pump(c *hcopy) {
 	returned := false
-	defer close(c.pumped)
+	defer s.pumpEnded(c)
 	defer s.recoverCopy(c, &returned)
 	closed := false
 	for {
@@ -228,6 +229,32 @@ func (s *hedgedStream) next(c *hcopy, closed bool) (m proto.Message, closing, do
 		return nil, false, true
 	}
 	return nil, false, false
+}
+
+// pumpEnded runs deferred on c's sender, and closes c.pumped. Once the
+// stream is final and c is the copy it committed or is bound to, no copy
+// needs the log any more, however c's sender ended (at the log's end, or
+// early: c ended, its context did, a send failed): it is freed, since the
+// caller may hold the stream long. Under s.mu, so that commit and bind,
+// which free it when c's sender ended before, see c.pumped closed, or
+// make this see them.
+func (s *hedgedStream) pumpEnded(c *hcopy) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final && (s.won == c || s.target == c) {
+		s.sent, s.size = nil, 0
+	}
+	close(c.pumped)
+}
+
+// freeIfPumped frees the log when c, which the stream just committed or
+// was bound to, has no sender any more (see pumpEnded). s.mu is held.
+func (s *hedgedStream) freeIfPumped(c *hcopy) {
+	select {
+	case <-c.pumped:
+		s.sent, s.size = nil, 0
+	default:
+	}
 }
 
 // sendError is the cause with which a copy is cancelled when grpc-go

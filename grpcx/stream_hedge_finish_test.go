@@ -1,6 +1,8 @@
 package grpcx_test
 
-// Review of branch gfix (rev-gfix): the hedged stream's per-copy senders.
+// How a hedged stream finishes: a panic of its winner's sender after the
+// commit reaches the caller and still runs grpc.OnFinish; its context
+// ends with the stream, as grpc-go's does.
 
 import (
 	"context"
@@ -31,19 +33,17 @@ func (b boomStream) SendMsg(m any) error {
 	return b.ClientStream.SendMsg(m)
 }
 
-// TestReviewGfixOnFinishAfterPanicAfterCommit: one copy (the hedge is an hour
-// away); its server's flow-control window is 64 KiB and it reads nothing
-// until told. The caller sends 40 messages of 6 KiB (kept: SendMsg
-// returns at once; the sender stalls on flow control and write quota after ~21), the
-// server then sends its headers (the stream commits, the driver has no
-// copy left to report and returns), and then reads: the sender, replaying
-// the kept messages to the winner, meets the 39th, on which an inner
-// interceptor panics. The caller's Recv panics (as
-// TestReviewGfixSenderPanicAfterCommit checks); the caller's grpc.OnFinish
-// must still run, once (grpc-go promises it once per RPC; panicEnd's doc
-// says OnFinish sees the panic's end).
-func TestReviewGfixOnFinishAfterPanicAfterCommit(t *testing.T) {
-	noLeaks(t)
+// panicAfterCommit runs a hedged stream (one copy: the hedge is an hour
+// away) whose server's flow-control window is 64 KiB and which reads
+// nothing until told. The caller sends 40 messages of 6 KiB (kept:
+// SendMsg returns at once; the sender stalls on flow control and write
+// quota after ~21), the server then sends its headers (the stream
+// commits, the driver has no copy left to report and returns), and then
+// reads: the sender, replaying the kept messages to the winner, meets the
+// 39th, on which an inner interceptor panics. The caller's Recv must
+// panic with the value: it neither hangs nor returns. It returns the
+// cancel of the stream's context.
+func panicAfterCommit(t *testing.T, opts ...grpc.CallOption) context.CancelFunc {
 	head, read := make(chan struct{}), make(chan struct{})
 	srv := &server{duplex: func(_ int, s duplexServer) error {
 		<-head
@@ -68,9 +68,8 @@ func TestReviewGfixOnFinishAfterPanicAfterCommit(t *testing.T) {
 		grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithHedge(time.Hour, 2))...), inner))
 	c := testgrpc.NewTestServiceClient(cc)
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	finished := make(chan error, 2)
-	s, err := c.FullDuplexCall(ctx, grpc.OnFinish(func(err error) { finished <- err }))
+	t.Cleanup(cancel)
+	s, err := c.FullDuplexCall(ctx, opts...)
 	require.NoError(t, err)
 	for i := range 40 {
 		b := strconv.Itoa(i) + strings.Repeat(".", 6<<10)
@@ -95,23 +94,45 @@ func TestReviewGfixOnFinishAfterPanicAfterCommit(t *testing.T) {
 	case <-time.After(5 * time.Second): // a hang: no virtual time on a real server
 		t.Fatal("Recv hangs")
 	}
+	return cancel
+}
+
+// TestHedgeStreamSenderPanicAfterCommit: an inner interceptor panics in
+// SendMsg on the winner's sender goroutine after the commit, while the
+// kept messages are replayed to it: the caller's Recv panics with the
+// value (see panicAfterCommit).
+func TestHedgeStreamSenderPanicAfterCommit(t *testing.T) {
+	noLeaks(t)
+	panicAfterCommit(t)
+}
+
+// TestHedgeStreamOnFinishAfterSenderPanic: after that panic reached the
+// caller's Recv, the caller's grpc.OnFinish still runs, once (grpc-go
+// promises it once per RPC), with the panic's end, and the caller's
+// grpc.Header option is filled with the winner's headers.
+func TestHedgeStreamOnFinishAfterSenderPanic(t *testing.T) {
+	noLeaks(t)
+	finished := make(chan error, 2)
+	var md metadata.MD
+	cancel := panicAfterCommit(t, grpc.OnFinish(func(err error) { finished <- err }), grpc.Header(&md))
 	cancel()
 	select {
-	case <-finished:
+	case err := <-finished:
+		assert.Error(t, err, "the stream panicked: no success")
 	case <-time.After(5 * time.Second): // a bound on a hang, not a timing assert
 		t.Fatal("grpc.OnFinish never ran")
 	}
 	assert.Empty(t, finished, "OnFinish ran twice")
+	assert.Equal(t, []string{"b"}, md.Get("a"), "the winner's headers")
 }
 
-// TestReviewGfixContextEndsWithStream: grpc-go's stream context ends when
+// TestStreamContextEndsWithStream: grpc-go's stream context ends when
 // the stream finishes (clientStream.finish cancels it), so a caller may
 // wait on Context().Done() for the stream's end. A stream whose every
 // copy fails (INTERNAL, not retried) ends without a commit: once Recv
-// returned that error, Context() must be done, hedged as not. The hedged
-// stream returns the caller's context then (with a peer), which never
-// ends.
-func TestReviewGfixContextEndsWithStream(t *testing.T) {
+// returned that error, Context() is done, hedged as not; the caller's
+// own context goes on.
+func TestStreamContextEndsWithStream(t *testing.T) {
 	noLeaks(t)
 	srv := &server{duplex: func(int, duplexServer) error { return status.Error(codes.Internal, "no") }}
 	for name, opts := range map[string][]retry.Option{
@@ -125,6 +146,7 @@ func TestReviewGfixContextEndsWithStream(t *testing.T) {
 			_, err = s.Recv()
 			require.Equal(t, codes.Internal, status.Code(err))
 			assert.Error(t, s.Context().Err(), "the stream ended: its context too")
+			assert.NoError(t, t.Context().Err(), "the caller's context goes on")
 		})
 	}
 }

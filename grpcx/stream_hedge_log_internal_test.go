@@ -27,7 +27,7 @@ func (h headThenOK) FullDuplexCall(s testgrpc.TestService_FullDuplexCallServer) 
 	return s.SendHeader(metadata.Pairs("a", "b"))
 }
 
-// TestReviewGfixLogFreedAfterCommit: a hedged stream (one copy, the hedge
+// TestHedgeStreamLogFreedAfterCommit: a hedged stream (one copy, the hedge
 // an hour away) keeps 40 messages of 6 KiB, more than its copy's flow
 // control takes; the server sends its headers and ends with OK without
 // reading, so the copy's sender stops at io.EOF before the end of the
@@ -36,7 +36,7 @@ func (h headThenOK) FullDuplexCall(s testgrpc.TestService_FullDuplexCallServer) 
 // never replays it. It stays referenced by the stream for as long as the
 // caller holds it: the sender frees it only when it reaches the log's
 // end.
-func TestReviewGfixLogFreedAfterCommit(t *testing.T) {
+func TestHedgeStreamLogFreedAfterCommit(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	gs := grpc.NewServer(grpc.InitialWindowSize(1<<16), grpc.InitialConnWindowSize(1<<16))
