@@ -268,12 +268,13 @@
 // without a commit, once, with the error that ended it). After the commit
 // the caller's SendMsg waits until the winner has every message kept,
 // then sends on it, with grpc-go's flow control. Until the commit, Header
-// and RecvMsg wait for it, Trailer is nil and Context is the caller's
-// context carrying the peer (peer.FromContext) of the first copy
-// opened. A stream that ends without a commit gives Trailer the trailer
-// of the copy whose failure ended it. RecvMsg returns the stream's end
-// once every copy has been reported to the policy (the observer's Done
-// came first).
+// and RecvMsg wait for it, Trailer is nil and Context is a context of
+// the stream's own, under the caller's, carrying the peer
+// (peer.FromContext) of the first copy opened; it ends when the stream
+// finishes, as grpc-go's stream context does. A stream that ends
+// without a commit gives Trailer the trailer of the copy whose failure
+// ended it. RecvMsg returns the stream's end once every copy has been
+// reported to the policy (the observer's Done came first).
 //
 // A copy that fails with a code the call retries (non-fatal) lets the
 // others go on: the next hedge is sent at once the first time since the
@@ -301,6 +302,9 @@
 // reaches the caller's goroutine, with the same value, in the interceptor
 // if the stream was not yet returned, otherwise in RecvMsg, Header or
 // SendMsg, as [retry.DoHedged] carries a copy's panic to its caller.
+// [grpc.OnFinish] still runs, once, with an error saying the stream
+// panicked, even for a panic after the commit (on the winner's sender,
+// replaying the messages kept: the winner is cancelled).
 //
 // The engine reports each copy as [retry.Policy.Hedge] describes, and
 // the observer hears what it hears of a hedged unary call: the winner is

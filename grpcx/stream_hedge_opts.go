@@ -18,7 +18,8 @@ import (
 // once every copy was reported. OnFinish runs once per stream, as grpc-go
 // promises, after the options are filled: with the winner's end, as
 // grpc-go's stream of the winner finishes; or, when the stream ended
-// without a commit, with the error that ended it.
+// without a commit, with the error that ended it; or, when it panicked
+// (before or after the commit), with a panicEnd.
 
 // callOuts are the caller's output call options, removed from the copies'.
 type callOuts struct {
