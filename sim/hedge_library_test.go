@@ -26,6 +26,7 @@ func libraryRun(t *testing.T, s Tail, f Fleet, q float64) TailResult {
 // fan-out, the library's estimator at p95 cuts the p99.9 as much, but
 // hedges more calls than 1 − 0.95, and more than the simulator's.
 func TestTailLibraryEstimator(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		s := shortTail(seed)
 		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
