@@ -29,8 +29,9 @@ type admission struct {
 	breaker *Breaker        // the policy's, which admitted the attempt
 	budget  *Budget         // the policy's, which a success pays
 	// round is the record of the hedged call this attempt began, attached
-	// by its first Hedge (see attachRound); a record whose root is not the
-	// generation of the attempt reported is a stale one, of an earlier use.
+	// by its first Hedge (see Policy.roundOf) and dropped when the record
+	// is reused; a record whose root is not the generation of the attempt
+	// reported is a stale one, of an earlier use.
 	round atomic.Pointer[hedgeRound]
 }
 
@@ -43,7 +44,13 @@ func (p *Policy) newAdmission(ctx, octx context.Context) (*admission, uint64) {
 		a = new(admission)
 	}
 	a.ctx, a.octx, a.breaker, a.budget = ctx, octx, p.cfg.breaker, p.cfg.budget
-	return a, a.gen.Add(1) // a.round may be stale: it is known by its root
+	if a.round.Load() != nil {
+		// An earlier use's hedged call: dropped, so that a reused record
+		// keeps no call's alive. A Hedge of that use's attempt that races
+		// with this may still attach one: it is known by its root.
+		a.round.Store(nil)
+	}
+	return a, a.gen.Add(1)
 }
 
 // claimAdmission marks the admission of generation gen reported, and
@@ -137,12 +144,19 @@ func (p *Policy) release(pr *Progress, r report, now time.Time, what string) *Er
 // of a bad report: the admission is released (the attempt counts as
 // nothing) and the observer hears of the end of the attempt and of the
 // call, with r's attempt context. A zero now is replaced by the attempt's
-// start, so that nothing is measured from a made-up instant.
+// start, so that nothing is measured from a made-up instant. A copy of a
+// hedged call that is over (a copy won, or a bad report ended it) is a
+// loser instead: see endedCopy.
 func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 	c := &p.cfg
-	if pr.round != nil {
-		pr.round.abort() // this report ends the call: no other copy's makes a Done
+	if rd := pr.round; rd != nil {
+		rd.mu.Lock() // until the observer has heard of the report
+		defer rd.mu.Unlock()
 		pr.round = nil
+		if rd.won || rd.done {
+			return c.endedCopy(rd, pr, r, now, e)
+		}
+		rd.abort() // this report ends the call: no other copy's makes a Done
 	}
 	var rel clock // a release reads no time; a bad now is never used
 	c.report(pr, outcomeNone, &rel)
@@ -159,4 +173,28 @@ func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 	}
 	c.observeEnd(octx, pr, e, e, &clk)
 	return c.ended(octx, pr, e, &clk)
+}
+
+// endedCopy is ended for a copy of the hedged call rd that is over, whose
+// lock the caller holds: the copy lost (it counts as nothing, its
+// AttemptEnd is marked Lost), and if it is the last copy of a call a copy
+// won, its report makes the call's Done, the success's, with the winner's
+// context. The caller still gets e, the error of its bad report.
+func (c *config) endedCopy(rd *hedgeRound, pr *Progress, r report, now time.Time, e *Error) *Error {
+	l := rd.leave(false, nil)
+	var rel clock
+	c.report(pr, outcomeNone, &rel)
+	clk := at(now)
+	if now.IsZero() {
+		clk = at(pr.Start.Add(pr.began))
+	}
+	octx := r.octx
+	if octx == nil {
+		octx = context.Background()
+	}
+	pr.lost = true
+	c.observeCopy(octx, pr, e, l, &clk)
+	pr.Attempts, pr.hedges = l.attempts, l.hedges
+	pr.hedge, pr.lost = false, false
+	return e
 }

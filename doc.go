@@ -163,8 +163,9 @@
 // limit, a retry's cost from the budget, the breaker), [Policy.HedgeAfter]
 // and [Policy.MaxInFlight] say when and how many, and the copies are
 // reported with [Policy.Succeeded] (the winner) and [Policy.Failed] (the
-// others, under a context that is done); see Hedge for the recipe and
-// where it differs from DoHedged.
+// others, under a context that is done), which feed a [HedgeDelay] as
+// DoHedged's copies do; see Hedge for the recipe and where it differs
+// from DoHedged.
 //
 // # Observing
 //

@@ -99,6 +99,9 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 	if e != nil {
 		return ctx, pr, e
 	}
+	if p.cfg.hedge.adaptive != nil {
+		p.cfg.markBegan(&pr, now) // out of line: a policy without it pays a load
+	}
 	pr.adm, pr.gen = p.newAdmission(ctx, actx)
 	return actx, pr, nil
 }
@@ -196,7 +199,9 @@ func (p *Policy) Failed(ctx context.Context, pr Progress, err error, now time.Ti
 // no second deposit; unlike [Policy.Failed], which decides again the
 // retry of a stored Progress whose report was lost. Of the copies of a
 // hedged call (see [Policy.Hedge]), the first to succeed wins; a later
-// one lost, and is the breaker's success alone.
+// one lost, and is the breaker's success alone. With [WithAdaptiveHedge]
+// the attempt's latency, from the now Begin (or Hedge) was given to this
+// one, is fed to its [HedgeDelay], as [DoHedged] feeds it.
 func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) error {
 	admitted := pr.adm != nil
 	r, e := p.claim(ctx, &pr, now)
@@ -210,6 +215,9 @@ func (p *Policy) Succeeded(ctx context.Context, pr Progress, now time.Time) erro
 	if pr.round != nil {
 		p.cfg.succeededCopy(r, &pr, &clk)
 		return nil
+	}
+	if p.cfg.hedge.adaptive != nil {
+		learn(p.cfg.hedge.learner(), &pr, now)
 	}
 	p.cfg.succeeded(r.octx, &pr, &clk)
 	return nil

@@ -63,9 +63,15 @@ import (
 //   - A copy whose handler panicked, or whose outcome is lost, is
 //     reported with Failed under a context that is done (a breaker's
 //     probe slot is freed); cancel the others and report them so.
-//   - With [WithAdaptiveHedge], feed its [HedgeDelay] as DoHedged does:
-//     Observe the latency of each copy that succeeds, and of each loser
-//     cancelled after it ran for at least the delay.
+//
+// With [WithAdaptiveHedge], the engine feeds its [HedgeDelay] itself, as
+// DoHedged does: the latency of every copy reported with Succeeded (a
+// call that never hedged included), and that of a loser reported with
+// Failed after a copy won, if it ran for at least the current delay. A
+// copy's latency runs from the now of the Begin or Hedge that admitted
+// it to the now of its report, so report each copy as it ends, at the
+// instant it ended; a driver must not call [HedgeDelay.Observe] for them
+// too, which would count each latency twice.
 //
 // The copies of a call share a record, which its first Hedge creates
 // (one allocation per hedged call; a call never hedged has none) and
@@ -80,10 +86,14 @@ import (
 // budget's deposit, as in DoHedged; reported with Failed it counts as
 // nothing, under any context, and its Verdict's Err is an [*Error] whose
 // Reason is [context.Cause] of ctx, or [context.Canceled] when ctx is
-// not done; so is a copy that fails while others run. The reports of a
-// call's copies are recorded one at a time, each with its observer's
-// hooks (as DoHedged's are): a hook must not report a copy of its own
-// call, nor hedge it. The record lives in this process, as the
+// not done; so is a copy that fails while others run. A copy reported
+// with bad input (see [Policy.Failed]) ends the call with that error, as
+// the call's Done, unless the call is over already (a copy won, or a bad
+// report ended it): the copy is then a loser, and its caller still gets
+// the error. The reports of a call's copies, and the start of each hedge,
+// are recorded one at a time, each with its observer's hooks (as
+// DoHedged's are): a hook must not report a copy of its own call, nor
+// hedge it. The record lives in this process, as the
 // admissions do: an encoded Progress keeps neither
 // ([Progress.MarshalJSON]), and each copy is reported in the process that
 // admitted it. Two things still differ from DoHedged: a copy that fails
@@ -148,8 +158,14 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 		}
 		return ctx, pr, &Error{Attempts: attempts, Reason: ErrCircuitOpen}
 	}
-	var why error
-	if cp.Attempts, cp.hedges, why = rd.join(c.maxAttempts); why != nil {
+	if cp.Start.IsZero() {
+		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
+	}
+	cp.rebase(&clk)
+	c.markBegan(&cp, now)
+	cp.hedge = true
+	octx, why := p.joinHedge(ctx, &cp, &clk)
+	if why != nil {
 		// Another copy ended the call, or another Hedge took the last
 		// attempt, since counts: the admissions are given back.
 		if c.budget != nil {
@@ -158,22 +174,34 @@ func (p *Policy) Hedge(ctx context.Context, pr Progress, now time.Time) (context
 		c.report(&cp, outcomeNone, &clk)
 		return ctx, pr, &Error{Attempts: cp.Attempts, Reason: why}
 	}
-	if cp.Start.IsZero() {
-		cp.Start = now // a stored Progress that did not keep it, as Begin takes it
-	}
-	cp.rebase(&clk)
-	cp.hedge = true
-	octx := ctx
-	if c.observer != nil {
-		octx = p.startHedge(ctx, &cp, &clk)
-	}
 	cp.adm, cp.gen = p.newAdmission(ctx, octx)
 	return octx, cp, nil
 }
 
+// joinHedge counts the admitted hedge cp in its call (see hedgeRound.join)
+// and reports its start to the observer, under the call's lock: a report
+// of another copy meanwhile waits, so it finds the hedge either not
+// counted or started (never counted and then taken back by a panicking
+// hook), and the hedge's AttemptStart never overlaps the other copies'
+// events, as in DoHedged.
+func (p *Policy) joinHedge(ctx context.Context, cp *Progress, clk *clock) (context.Context, error) {
+	rd := cp.round
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	var why error
+	if cp.Attempts, cp.hedges, why = rd.join(p.cfg.maxAttempts); why != nil {
+		return ctx, why
+	}
+	if p.cfg.observer == nil {
+		return ctx, nil
+	}
+	return p.startHedge(ctx, cp, clk), nil
+}
+
 // startHedge reports the start of the hedge cp to the observer; if a hook
-// panics, the hedge is not sent: the budget gets its tokens back and the
-// breaker's slot is freed (the attempt counts as nothing).
+// panics, the hedge is not sent: the budget gets its tokens back, the
+// breaker's slot is freed (the attempt counts as nothing), and the call
+// no longer counts it. The caller holds the call's lock.
 func (p *Policy) startHedge(ctx context.Context, cp *Progress, clk *clock) context.Context {
 	c := &p.cfg
 	returned := false

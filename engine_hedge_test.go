@@ -27,6 +27,7 @@ type hedgeScript struct {
 	attempts int  // WithMaxAttempts; 0: none
 	capacity int  // the budget's Capacity; 0: no budget
 	halfOpen bool // the call starts with the breaker half-open (one probe)
+	adaptive bool // WithAdaptiveHedge, its initial delay delay (when delay > 0)
 }
 
 // attemptKey keys the attempt's number in its context.
@@ -39,7 +40,9 @@ type hedgeOutcome struct {
 	Tokens   float64      // the budget's, when the call ended
 	Stats    retry.BreakerStats
 	State    retry.BreakerState
-	Duration time.Duration // of the call
+	Duration time.Duration         // of the call
+	Observed map[time.Duration]int // the latencies the adaptive delay was fed, with adaptive
+	Delay    time.Duration         // its delay, when the call ended
 }
 
 // hedgeEvent is one call of an observer's hook: its event, and the
@@ -77,6 +80,7 @@ type hedgeRig struct {
 	p      *retry.Policy
 	budget *retry.Budget
 	br     *retry.Breaker
+	delay  *retry.HedgeDelay // with sc.adaptive
 	mu     sync.Mutex
 	out    hedgeOutcome
 }
@@ -113,7 +117,13 @@ func newHedgeRig(t require.TestingT, sc hedgeScript) *hedgeRig {
 	var err error
 	r.br, err = retry.NewBreaker(retry.BreakerConfig{FailureThreshold: 1, RecoveryTimeout: time.Second, HalfOpenProbes: 1})
 	require.NoError(t, err)
-	opts := []retry.Option{retry.WithHedge(sc.delay, sc.inFlight), retry.WithMaxAttempts(sc.attempts),
+	hedge := retry.WithHedge(sc.delay, sc.inFlight)
+	if sc.adaptive && sc.delay > 0 {
+		r.delay, err = retry.NewHedgeDelay(0.9, sc.delay)
+		require.NoError(t, err)
+		hedge = retry.WithAdaptiveHedge(r.delay, sc.inFlight)
+	}
+	opts := []retry.Option{hedge, retry.WithMaxAttempts(sc.attempts),
 		retry.WithBreaker(r.br), retry.WithObserver(&retry.Observer{
 			AttemptStart: func(ctx context.Context, e retry.AttemptStartInfo) context.Context {
 				r.record(ctx, e)
@@ -153,6 +163,9 @@ func (r *hedgeRig) finish(end, start time.Time) hedgeOutcome {
 		r.out.Tokens = r.budget.TokensAt(end)
 	}
 	r.out.Stats, r.out.State, r.out.Duration = r.br.Stats(), r.br.StateAt(end), end.Sub(start)
+	if r.delay != nil {
+		r.out.Observed, r.out.Delay = retry.HedgeDelayObserved(r.delay), r.delay.Delay()
+	}
 	r.out.Events = hedgeEvents(r.out.Events)
 	return r.out
 }
@@ -231,6 +244,7 @@ func drawHedgeScript(t *rapid.T) hedgeScript {
 		attempts: rapid.IntRange(0, 4).Draw(t, "attempts"),
 		capacity: rapid.IntRange(0, 3).Draw(t, "capacity"),
 		halfOpen: rapid.Bool().Draw(t, "halfOpen"),
+		adaptive: rapid.Bool().Draw(t, "adaptive"),
 	}
 	for k := range sc.lat {
 		sc.lat[k] = time.Duration(rapid.IntRange(1, 60).Draw(t, "latency"))*time.Millisecond + time.Duration(k+1)*time.Microsecond
@@ -244,8 +258,9 @@ func drawHedgeScript(t *rapid.T) hedgeScript {
 // the same (every event and the context it gets, in order: the hedges'
 // AttemptStart marked Hedge, the winner's AttemptEnd, the losers' marked
 // Lost, and one Done, after them, with the call's Attempts and Hedges and
-// the winner's context), and leave the budget and the breaker in the
-// same state.
+// the winner's context), leave the budget and the breaker in the same
+// state, and, with WithAdaptiveHedge, feed its HedgeDelay the same
+// latencies (the winner's, and the losers' that ran for the delay).
 func TestEngineHedgeMatchesDoHedged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rapid.Check(hedgeBubbleT{t}, func(rt *rapid.T) {
@@ -254,6 +269,9 @@ func TestEngineHedgeMatchesDoHedged(t *testing.T) {
 			engine := hedgeByEngine(rt, sc, time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
 			if !assert.Equal(rt, do, engine) {
 				rt.Fatalf("script %+v", sc)
+			}
+			if sc.adaptive && sc.delay > 0 && len(engine.Observed) == 0 {
+				rt.Fatalf("the adaptive delay was not fed the winner's latency: %v", engine.Observed)
 			}
 		})
 	})

@@ -136,10 +136,9 @@ func (rd *hedgeRound) counts() (attempts int, over bool) {
 
 // join counts a hedge the budget and the breaker admitted, unless the
 // call is over or holds limit attempts already (limit 0: no limit), and
-// returns the call's counts with it.
+// returns the call's counts with it. The caller holds rd.mu, and keeps it
+// until the observer has heard of the hedge's start (see Policy.joinHedge).
 func (rd *hedgeRound) join(limit int) (attempts int, hedges int32, why error) {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
 	switch {
 	case rd.won || rd.done || rd.running == 0:
 		return rd.attempts, rd.hedges, errCallOver
@@ -152,20 +151,18 @@ func (rd *hedgeRound) join(limit int) (attempts int, hedges int32, why error) {
 	return rd.attempts, rd.hedges, nil
 }
 
-// unjoin takes back a hedge join counted that is not sent.
+// unjoin takes back a hedge join counted that is not sent. The caller
+// holds rd.mu, as for join.
 func (rd *hedgeRound) unjoin() {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
 	rd.running--
 	rd.attempts--
 	rd.hedges--
 }
 
 // abort is the report of a copy that ends the call with an error of its
-// own (a bad report): the other copies' reports make no Done.
+// own (a bad report): the other copies' reports make no Done. The caller
+// holds rd.mu, and keeps it until the observer has heard of the report.
 func (rd *hedgeRound) abort() {
-	rd.mu.Lock()
-	defer rd.mu.Unlock()
 	rd.running--
 	rd.done, rd.wctx = true, nil
 }
@@ -227,6 +224,7 @@ func (c *config) succeededCopy(r report, pr *Progress, clk *clock) {
 	defer rd.mu.Unlock()
 	l := rd.leave(true, r.octx)
 	pr.round = nil
+	learn(c.hedge.learner(), pr, clk.t) // every success, as DoHedged's
 	pr.rebase(clk)
 	pr.lost = l.role == copyLost
 	if c.breaker != nil {
@@ -263,6 +261,9 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 			v.Err = stop
 		}
 		return v
+	}
+	if l.role == copyLost && rd.won {
+		learnBeaten(c.hedge.learner(), pr, clk.t) // beaten, not cancelled by a call that failed
 	}
 	pr.rebase(clk)
 	pr.lost = l.role == copyLost

@@ -22,6 +22,16 @@ func (h *hedgeConfig) on() bool { return h.max > 1 }
 // errNeedsDoHedged is the reason Do and Run give for a policy that hedges.
 var errNeedsDoHedged = fmt.Errorf("%w: the policy hedges (WithHedge or WithAdaptiveHedge): call DoHedged or RunHedged, whose op may run on several goroutines at once", ErrInvalidConfig)
 
+// learner returns the estimator the calls feed: WithAdaptiveHedge's,
+// when the policy hedges (a maxInFlight of 1 turns hedging off, and
+// DoHedged then runs Do's loop, which feeds nothing); nil otherwise.
+func (h *hedgeConfig) learner() *HedgeDelay {
+	if h.adaptive != nil && h.max > 1 {
+		return h.adaptive
+	}
+	return nil
+}
+
 // next returns the delay before the next copy.
 func (h *hedgeConfig) next() time.Duration {
 	if h.adaptive != nil {
@@ -71,7 +81,11 @@ func WithHedge(delay time.Duration, maxInFlight int) Option {
 // WithAdaptiveHedge is [WithHedge] with a delay learned from the latency
 // of the calls: d's current [HedgeDelay.Delay], read as each copy starts.
 // Every call of a policy with it feeds d the latency of its attempts
-// (see HedgeDelay). Share one d between the calls to one dependency. A nil
+// (see HedgeDelay), whether [DoHedged] runs it or a driver of the
+// decision engine ([Policy.Begin], [Policy.Hedge], [Policy.Succeeded],
+// [Policy.Failed]), which need not call [HedgeDelay.Observe]. With a
+// maxInFlight of 1 it feeds nothing. Share one d between the calls to one
+// dependency. A nil
 // d, one not made by [NewHedgeDelay], or a maxInFlight below 1 is invalid;
 // maxInFlight 1 turns hedging off.
 func WithAdaptiveHedge(d *HedgeDelay, maxInFlight int) Option {

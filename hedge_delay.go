@@ -13,8 +13,13 @@ import (
 
 // A HedgeDelay learns a hedge delay from the latencies of a dependency's
 // calls: the q-quantile (such as the 95th percentile) of the most recent
-// ones. Attach it to a policy with [WithAdaptiveHedge], which feeds it the
-// latency of every attempt; [HedgeDelay.Observe] feeds it by hand.
+// ones. Attach it to a policy with [WithAdaptiveHedge], whose calls feed
+// it, through [DoHedged] or the decision engine ([Policy.Hedge]): the
+// latency of every attempt that succeeds, and that of a copy cancelled
+// because another won, once it ran for the delay (a lower bound of its
+// latency: dropping the slow copies the hedges cut short would bias the
+// delay down); failures are not fed. [HedgeDelay.Observe] feeds it by
+// hand, for latencies no policy with it sees.
 //
 // The estimator counts latencies in log-linear buckets, 32 per power of
 // two from 1.024µs to 18.3 minutes (shorter latencies count as the

@@ -16,8 +16,9 @@ import (
 //
 // The zero Progress is a call that has not begun. Progress is a small value,
 // passed and returned by value. It round-trips through encoding/json and
-// through [Progress.MarshalBinary], with the sum of the waits so far that
-// an observer's Done reports (see [DoneInfo].Waited). What neither keeps
+// through [Progress.MarshalBinary], with the sum of the waits so far and
+// the count of hedges so far that an observer's Done reports (see
+// [DoneInfo].Waited and Hedges). What neither keeps
 // is the admission of a running attempt, which lives only between
 // [Policy.Begin] and the one Failed or Succeeded that reports it, and is
 // shared by every copy of the Progress Begin returned, nor the record the
@@ -43,8 +44,9 @@ type Progress struct {
 	round  *hedgeRound // a hedge's: the record its call's copies share (engine_round.go)
 	ticket ticket      // the breaker's admission of the running attempt
 
-	// For an observer (see Observer): when the running attempt began,
-	// since Start, and the sum of the waits decided so far.
+	// For an observer (see Observer) and the adaptive hedge delay
+	// (engine_learn.go): when the running attempt began, since Start; and
+	// the sum of the waits decided so far.
 	began, waited time.Duration
 	// started: the observer saw the running attempt start (AttemptStart
 	// returned), so its end is reported.
@@ -66,9 +68,14 @@ func (pr *Progress) stop(last, reason error, hint time.Duration) *Error {
 }
 
 // progressVersion leads the binary form of a Progress: version 2 adds the
-// sum of the waits after the previous wait; version 1, without it, is
-// still read.
-const progressVersion = 2
+// sum of the waits after the previous wait; version 3 adds the count of
+// hedges after it, and is written only when that count is not 0 (a call
+// never hedged keeps the form the previous release reads); versions 1 and
+// 2 are still read.
+const (
+	progressVersion       = 2
+	progressVersionHedged = 3
+)
 
 // MarshalBinary encodes the progress (not the admission of a running
 // attempt) in a compact form that [Progress.UnmarshalBinary] reads.
@@ -77,21 +84,29 @@ func (p Progress) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retry: Progress.MarshalBinary: %w", err)
 	}
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(t))
-	b = append(b, progressVersion)
+	b := make([]byte, 0, 1+4*binary.MaxVarintLen64+len(t))
+	if p.hedges == 0 {
+		b = append(b, progressVersion)
+	} else {
+		b = append(b, progressVersionHedged)
+	}
 	b = binary.AppendVarint(b, int64(p.Attempts))
 	b = binary.AppendVarint(b, int64(p.Prev))
 	b = binary.AppendVarint(b, int64(p.waited))
+	if p.hedges != 0 {
+		b = binary.AppendVarint(b, int64(p.hedges))
+	}
 	return append(b, t...), nil
 }
 
 // UnmarshalBinary decodes what [Progress.MarshalBinary] encoded, in this
-// release or the previous one (which did not keep the sum of the waits an
-// observer's Done reports: it restarts from 0). Malformed input (a wrong
+// release or an earlier one (which did not keep the sum of the waits, or
+// the count of hedges, an observer's Done reports: they restart from 0).
+// Malformed input (a wrong
 // version, truncated or negative counts, a bad time) returns an error and
 // leaves p unchanged.
 func (p *Progress) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || (b[0] != 1 && b[0] != progressVersion) {
+	if len(b) == 0 || b[0] < 1 || b[0] > progressVersionHedged {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: not an encoded Progress (version byte)")
 	}
 	version := b[0]
@@ -114,11 +129,19 @@ func (p *Progress) UnmarshalBinary(b []byte) error {
 		}
 		b = b[n:]
 	}
+	var hedges int64
+	if version >= progressVersionHedged {
+		hedges, n = binary.Varint(b)
+		if n <= 0 || hedges < 0 || hedges > math.MaxInt32 {
+			return fmt.Errorf("retry: Progress.UnmarshalBinary: bad count of hedges")
+		}
+		b = b[n:]
+	}
 	var start time.Time
 	if err := start.UnmarshalBinary(b); err != nil {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: %w", err)
 	}
-	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev), waited: time.Duration(waited)}
+	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev), waited: time.Duration(waited), hedges: int32(hedges)}
 	return nil
 }
 
@@ -128,28 +151,30 @@ type progressJSON struct {
 	Start    time.Time     `json:"start"`
 	Prev     time.Duration `json:"prev"`
 	Waited   time.Duration `json:"waited,omitempty"`
+	Hedges   int32         `json:"hedges,omitempty"`
 }
 
 // MarshalJSON encodes the progress (not the admission of a running
 // attempt) as {"attempts": n, "start": time, "prev": nanoseconds,
-// "waited": nanoseconds}; "waited", the sum of the waits so far that an
-// observer's Done reports, is left out when it is 0.
+// "waited": nanoseconds, "hedges": n}; "waited", the sum of the waits so
+// far, and "hedges", the count of hedges so far, that an observer's Done
+// reports, are left out when they are 0.
 func (p Progress) MarshalJSON() ([]byte, error) {
-	return json.Marshal(progressJSON{Attempts: p.Attempts, Start: p.Start, Prev: p.Prev, Waited: p.waited})
+	return json.Marshal(progressJSON{Attempts: p.Attempts, Start: p.Start, Prev: p.Prev, Waited: p.waited, Hedges: p.hedges})
 }
 
 // UnmarshalJSON decodes the JSON form of a Progress (see
-// [Progress.MarshalJSON]; "waited" may be missing) with the checks of
-// [Progress.UnmarshalBinary]: a negative or largest count or a negative
-// wait is an error, and leaves p unchanged.
+// [Progress.MarshalJSON]; "waited" and "hedges" may be missing) with the
+// checks of [Progress.UnmarshalBinary]: a negative or largest count or a
+// negative wait is an error, and leaves p unchanged.
 func (p *Progress) UnmarshalJSON(b []byte) error {
 	var v progressJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if v.Attempts < 0 || v.Attempts == math.MaxInt || v.Prev < 0 || v.Waited < 0 {
-		return fmt.Errorf("retry: Progress.UnmarshalJSON: invalid Progress (attempts %d, prev %v, waited %v)", v.Attempts, v.Prev, v.Waited)
+	if v.Attempts < 0 || v.Attempts == math.MaxInt || v.Prev < 0 || v.Waited < 0 || v.Hedges < 0 {
+		return fmt.Errorf("retry: Progress.UnmarshalJSON: invalid Progress (attempts %d, prev %v, waited %v, hedges %d)", v.Attempts, v.Prev, v.Waited, v.Hedges)
 	}
-	*p = Progress{Attempts: v.Attempts, Start: v.Start, Prev: v.Prev, waited: v.Waited}
+	*p = Progress{Attempts: v.Attempts, Start: v.Start, Prev: v.Prev, waited: v.Waited, hedges: v.Hedges}
 	return nil
 }

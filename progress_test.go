@@ -96,7 +96,8 @@ func TestProgressWaitedRoundTrips(t *testing.T) {
 
 func FuzzProgressUnmarshalBinary(f *testing.F) {
 	for _, pr := range []Progress{{}, {Attempts: 1, Start: time.Unix(1, 2)}, {Attempts: math.MaxInt32, Prev: maxDuration, waited: maxDuration},
-		{Attempts: 1, Start: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, {Attempts: math.MaxInt - 1}} {
+		{Attempts: 1, Start: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, {Attempts: math.MaxInt - 1},
+		{Attempts: 4, Start: time.Unix(1, 2), waited: time.Second, hedges: 2}, {Attempts: math.MaxInt - 1, hedges: math.MaxInt32}} {
 		b, err := pr.MarshalBinary()
 		require.NoError(f, err)
 		f.Add(b)
@@ -107,14 +108,14 @@ func FuzzProgressUnmarshalBinary(f *testing.F) {
 		if pr.UnmarshalBinary(b) != nil {
 			return
 		}
-		if pr.Attempts < 0 || pr.Prev < 0 || pr.waited < 0 {
+		if pr.Attempts < 0 || pr.Prev < 0 || pr.waited < 0 || pr.hedges < 0 {
 			t.Fatalf("decoded a negative field: %+v", pr)
 		}
 		again, err := pr.MarshalBinary()
 		require.NoError(t, err)
 		var back Progress
 		require.NoError(t, back.UnmarshalBinary(again))
-		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev && back.waited == pr.waited, "%+v != %+v", back, pr)
+		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev && back.waited == pr.waited && back.hedges == pr.hedges, "%+v != %+v", back, pr)
 		engineTakes(t, pr)
 	})
 }
@@ -122,7 +123,8 @@ func FuzzProgressUnmarshalBinary(f *testing.F) {
 func FuzzProgressUnmarshalJSON(f *testing.F) {
 	for _, in := range []string{`{"attempts":0,"start":"0001-01-01T00:00:00Z","prev":0}`,
 		`{"attempts":1,"start":"9999-01-01T00:00:00Z"}`, `{"attempts":3,"start":"2026-01-01T00:00:00Z","prev":1000,"waited":5000}`,
-		`{"attempts":9223372036854775806}`, `{"attempts":2,"start":"2026-01-01T00:00:00+14:00"}`} {
+		`{"attempts":9223372036854775806}`, `{"attempts":2,"start":"2026-01-01T00:00:00+14:00"}`,
+		`{"attempts":3,"start":"2026-01-01T00:00:00Z","hedges":2}`} {
 		f.Add([]byte(in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -130,7 +132,7 @@ func FuzzProgressUnmarshalJSON(f *testing.F) {
 		if json.Unmarshal(b, &pr) != nil {
 			return
 		}
-		if pr.Attempts < 0 || pr.Prev < 0 || pr.waited < 0 {
+		if pr.Attempts < 0 || pr.Prev < 0 || pr.waited < 0 || pr.hedges < 0 {
 			t.Fatalf("decoded a negative field: %+v", pr)
 		}
 		again, err := json.Marshal(pr)
@@ -139,7 +141,7 @@ func FuzzProgressUnmarshalJSON(f *testing.F) {
 		}
 		var back Progress
 		require.NoError(t, json.Unmarshal(again, &back))
-		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev && back.waited == pr.waited, "%+v != %+v", back, pr)
+		require.True(t, back.Start.Equal(pr.Start) && back.Attempts == pr.Attempts && back.Prev == pr.Prev && back.waited == pr.waited && back.hedges == pr.hedges, "%+v != %+v", back, pr)
 		engineTakes(t, pr)
 	})
 }

@@ -282,8 +282,9 @@
 // failure that ends the stream while other copies run is reported once
 // they, cancelled, are, so that the observer's one Done for the stream
 // carries it. [retry.WithAdaptiveHedge] gives a stream its current delay,
-// but a stream does not feed it (grpcx cannot reach the policy's
-// estimator); unary calls sharing it do.
+// and the engine feeds it each copy's time from its start to its report
+// (the winner's to its response headers), as DoHedged feeds it a unary
+// call's.
 //
 // A hedged stream costs a goroutine per copy until its first response and
 // one that drives the copies until the commit; a stream that is not hedged
