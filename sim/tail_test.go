@@ -52,8 +52,8 @@ func TestTailHedgingCutsTheTail(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		s := shortTail(seed)
-		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
-		p95 := runTail(t, s, tailFleet(t, 4, nil), Hedge{Quantile: 0.95})
+		none := shortTailRun(t, seed, Hedge{})
+		p95 := shortTailRun(t, seed, Hedge{Quantile: 0.95})
 		budgeted := runTail(t, s, tailFleet(t, 4, &tailBudget), Hedge{Quantile: 0.95})
 		for _, r := range []TailResult{p95, budgeted} {
 			assert.GreaterOrEqual(t, none.RequestP999/r.RequestP999, 10.0, "seed %d: %g ms → %g ms", seed, none.RequestP999, r.RequestP999)
