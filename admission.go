@@ -153,7 +153,7 @@ func (p *Policy) ended(pr *Progress, r report, now time.Time, e *Error) *Error {
 		rd.mu.Lock() // until the observer has heard of the report
 		defer rd.mu.Unlock()
 		pr.round = nil
-		if rd.won || rd.done {
+		if rd.over() {
 			return c.endedCopy(rd, pr, r, now, e)
 		}
 		rd.abort() // this report ends the call: no other copy's makes a Done

@@ -128,9 +128,16 @@ func (p *Policy) Begin(ctx context.Context, pr Progress, now time.Time) (context
 // ctx. For a Progress without an admission (see below) ctx is the
 // caller's context and the hooks get it too.
 //
-// The copies of a hedged call (see [Policy.Hedge]) are decided as a call:
-// only the last to be reported, none having succeeded, decides, on the
-// call's count of attempts; any other counts as nothing.
+// The copies of a hedged call (see [Policy.Hedge]) are decided as a call,
+// as [DoHedged] decides them: the last to be reported, none having
+// succeeded, decides, on the call's count of attempts. A copy that fails
+// while others run, reported under the caller's context, ends the call
+// if its error is a stop ([Permanent], [NotIdempotent], a classifier's):
+// the Verdict's Err is the stop, and the copies reported after it are
+// losers; any other such failure counts as nothing, its Verdict's Err is
+// nil and its Wait the least wait before the next hedge. A copy reported
+// after a copy won or stopped the call, or under a context that is done,
+// counts as nothing.
 //
 // The engine applies no attempt timeout ([WithAttemptTimeout] is Do's): an
 // attempt that hit a timeout of your own is reported as [TimedOut](err),

@@ -50,16 +50,27 @@ import (
 //     budget's deposit, the breaker's success), cancel the others, and
 //     report each, as it ends, with Failed under a context that is done
 //     (its own cancelled context): it counts as nothing.
-//   - A copy that fails while others run is reported the same way, as
-//     nothing, and the others go on. DoHedged sends the next hedge at
-//     once for the first such failure since the call's last retry (as
-//     gRPC does) and, for any later one, only after the wait a retry
-//     would take: a driver must not chain immediate hedges. The last
-//     copy to fail, none running, is reported with Failed under the
-//     caller's context: the Verdict is DoHedged's decision, on the
-//     call's count of attempts (the engine knows it), the retry's wait,
-//     budget and limits, and its Next begins the retry, which hedges
-//     again.
+//   - A copy that fails while others run is reported as it ends, with
+//     Failed under the caller's context, and judged as DoHedged judges
+//     it. A stop ([Permanent], [NotIdempotent], a classifier's) ends the
+//     call: the Verdict's Err is the stop (the [*Error] DoHedged returns,
+//     the call's Attempts, the copy's error as Last, no Wait), the
+//     breaker records the copy as DoHedged does; cancel the others and
+//     report each as a loser (above): the call sends no further hedge
+//     (Hedge refuses it), and its Done, with the last copy's report,
+//     carries the stop. Any other failure counts as nothing, and the
+//     others go on: the Verdict's Err is nil, and its Wait is the least
+//     wait before the next hedge, DoHedged's: 0 for the first such
+//     failure since the call's last retry (the next hedge goes at once,
+//     as gRPC's does), and for any later one the wait a retry would take
+//     (the next hedge goes at now + Wait, or when the hedge delay ends,
+//     if that is later): a driver must not chain immediate hedges. Its
+//     Next holds the call's counts and is not to be begun while copies
+//     run (hedge with a running copy's Progress). The last copy to fail,
+//     none running, is reported with Failed under the caller's context:
+//     the Verdict is DoHedged's decision, on the call's count of
+//     attempts (the engine knows it), the retry's wait, budget and
+//     limits, and its Next begins the retry, which hedges again.
 //   - A copy whose handler panicked, or whose outcome is lost, is
 //     reported with Failed under a context that is done (a breaker's
 //     probe slot is freed); cancel the others and report them so.
@@ -78,15 +89,19 @@ import (
 // every copy's report reads: the engine knows which copy won, which lost
 // and which is the last, so the observer hears what DoHedged tells it.
 // Each copy's AttemptEnd comes with its report, a loser's (reported after
-// a copy succeeded) marked [AttemptEndInfo].Lost, a copy's that failed
-// while others ran not; the call's one Done comes with the report of its
-// last copy, with the call's Attempts and Hedges and, after a success,
-// the winner's context (a Done waits for every copy to be reported). A
+// a copy succeeded, or after a copy's failure stopped the call) marked
+// [AttemptEndInfo].Lost, a copy's that failed while others ran not (with
+// Stop set when it stopped the call); the call's one Done comes with the
+// report of its last copy, with the call's Attempts and Hedges and the
+// context of the copy that won or stopped the call, and the stop as Err
+// (a Done waits for every copy to be reported). A
 // loser reported with Succeeded is the breaker's success and not the
 // budget's deposit, as in DoHedged; reported with Failed it counts as
 // nothing, under any context, and its Verdict's Err is an [*Error] whose
 // Reason is [context.Cause] of ctx, or [context.Canceled] when ctx is
-// not done; so is a copy that fails while others run. A copy reported
+// not done, or errHedgeEnded's "another copy ended the call" after a copy's
+// stop; so is a copy reported while others run under a context that is
+// done (its outcome unknown). A copy reported
 // with bad input (see [Policy.Failed]) ends the call with that error, as
 // the call's Done, unless the call is over already (a copy won, or a bad
 // report ended it): the copy is then a loser, and its caller still gets
@@ -96,18 +111,21 @@ import (
 // hedge it. The record lives in this process, as the
 // admissions do: an encoded Progress keeps neither
 // ([Progress.MarshalJSON]), and each copy is reported in the process that
-// admitted it. Two things still differ from DoHedged: a copy that fails
-// while others run counts as nothing in the breaker, and a stop
-// ([Permanent]) or a hint ([After]) it returned neither ends the call
-// nor stops the hedging (the driver may judge such errors itself).
-// Otherwise the budget, the breaker, the attempt count and the observer's
-// events are the same (property and table tests compare the two drivers).
+// admitted it. Two things still differ from DoHedged, for a copy that
+// fails while others run with an error the policy would retry: it counts
+// as nothing in the breaker (DoHedged records a failure), and a hint
+// ([After]) it returned is treated as any such failure (DoHedged cancels
+// the others, sends no further hedge, and its retry waits for the hint).
+// Otherwise the budget, the breaker, the attempt count, the stops and the
+// observer's events are the same (property and table tests compare the
+// two drivers).
 //
 // A nil ctx, a zero now, a Progress without attempts (call Begin first)
 // or with invalid counts, a policy that does not hedge ([WithHedge] or
 // [WithAdaptiveHedge] with a maxInFlight of 2 or more), or a nil or zero
 // policy return an error wrapping [ErrInvalidConfig], and so does a hedge
-// of a call that is over (a copy succeeded, or every copy was reported: a
+// of a call that is over (a copy succeeded, a copy's failure stopped it,
+// or every copy was reported: a
 // driver's hedge timer may race with the winner's report, and its hedge
 // is then refused and sends nothing), of a call between its attempts (a
 // Verdict's Next, a decoded Progress: Begin its next attempt), or of a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -16,12 +17,14 @@ import (
 	"github.com/retrykit/retry"
 )
 
-// hedgeScript is a hedged call in which every copy succeeds: copy k, sent
-// at k·delay if the call still runs then, answers lat[k] later. Each
-// latency ends in (k+1) µs, so no two copies end together and no copy
-// ends as another starts (delays are whole milliseconds).
+// hedgeScript is a hedged call in which every copy answers: copy k, sent
+// at k·delay if the call still runs then, answers lat[k] later, with a
+// success or the stop fail[k]. Each latency ends in (k+1) µs, so no two
+// copies end together and no copy ends as another starts (delays are
+// whole milliseconds).
 type hedgeScript struct {
 	lat      [4]time.Duration
+	fail     [4]stopKind
 	delay    time.Duration
 	inFlight int  // 2 to 4
 	attempts int  // WithMaxAttempts; 0: none
@@ -30,12 +33,33 @@ type hedgeScript struct {
 	adaptive bool // WithAdaptiveHedge, its initial delay delay (when delay > 0)
 }
 
+// stopKind is how a copy of a hedgeScript answers.
+type stopKind int8
+
+const (
+	succeeds      stopKind = iota
+	permanent              // fails with Permanent: the call stops
+	notIdempotent          // fails with NotIdempotent: the call stops, a failure for the breaker
+)
+
+// answer is the error copy k of sc returns.
+func (sc hedgeScript) answer(k int) error {
+	switch sc.fail[k] {
+	case permanent:
+		return retry.Permanent(errHedgeOp)
+	case notIdempotent:
+		return retry.NotIdempotent(errHedgeOp)
+	}
+	return nil
+}
+
 // attemptKey keys the attempt's number in its context.
 type attemptKey struct{}
 
 // hedgeOutcome is what a driver of the script leaves behind.
 type hedgeOutcome struct {
 	Winner   int          // the copy whose value the call returned
+	Err      error        // the call's error
 	Events   []hedgeEvent // the observer's, in order (see hedgeEvents)
 	Tokens   float64      // the budget's, when the call ended
 	Stats    retry.BreakerStats
@@ -182,23 +206,22 @@ func hedgeByDo(t require.TestingT, sc hedgeScript) hedgeOutcome {
 		k := ctx.Value(attemptKey{}).(int) - 1 // copies start in turn, but may run in any order
 		select {
 		case <-time.After(sc.lat[k]):
-			return k, nil
+			return k, sc.answer(k)
 		case <-ctx.Done():
 			return -1, ctx.Err()
 		}
 	}
 	start := time.Now()
 	v, err := retry.DoHedged(context.Background(), op, r.p)
-	require.NoError(t, err)
-	r.out.Winner = v
+	r.out.Winner, r.out.Err = v, err
 	return r.finish(time.Now(), start)
 }
 
 // hedgeByEngine runs sc through the engine, a driver at explicit instants
 // from t0: Begin, a Hedge every HedgeAfter while fewer than MaxInFlight
-// copies run and none has answered, until one is refused; then the winner
-// is reported with Succeeded and the losers with Failed under a context
-// that is done.
+// copies run and none has answered, until one is refused; then the first
+// copy to answer is reported, with Succeeded or Failed under the caller's
+// context, and the losers with Failed under a context that is done.
 func hedgeByEngine(t require.TestingT, sc hedgeScript, t0 time.Time) hedgeOutcome {
 	r := newHedgeRig(t, sc)
 	if sc.halfOpen {
@@ -225,12 +248,26 @@ func hedgeByEngine(t require.TestingT, sc hedgeScript, t0 time.Time) hedgeOutcom
 			w = k
 		}
 	}
-	require.NoError(t, p.Succeeded(ctx, copies[w], end(w)))
+	if err := sc.answer(w); err == nil {
+		require.NoError(t, p.Succeeded(ctx, copies[w], end(w)))
+	} else {
+		v := p.Failed(ctx, copies[w], err, end(w))
+		require.Error(t, v.Err, "a stop ends the call, even while other copies run")
+		require.Zero(t, v.Wait)
+		r.out.Err = v.Err
+	}
 	lost, cancel := context.WithCancel(ctx)
 	cancel()
 	for k, c := range copies {
-		if k != w {
-			require.ErrorIs(t, p.Failed(lost, c, lost.Err(), end(w)).Err, context.Canceled)
+		if k == w {
+			continue
+		}
+		e := p.Failed(lost, c, lost.Err(), end(w)).Err
+		if r.out.Err == nil {
+			require.ErrorIs(t, e, context.Canceled)
+		} else {
+			require.EqualError(t, e, "retry: hedged call: another copy ended the call after "+
+				strconv.Itoa(e.(*retry.Error).Attempts)+" attempts: context canceled")
 		}
 	}
 	r.out.Winner = w
@@ -248,6 +285,7 @@ func drawHedgeScript(t *rapid.T) hedgeScript {
 	}
 	for k := range sc.lat {
 		sc.lat[k] = time.Duration(rapid.IntRange(1, 60).Draw(t, "latency"))*time.Millisecond + time.Duration(k+1)*time.Microsecond
+		sc.fail[k] = rapid.SampledFrom([]stopKind{succeeds, succeeds, permanent, notIdempotent}).Draw(t, "fail")
 	}
 	return sc
 }
@@ -270,7 +308,7 @@ func TestEngineHedgeMatchesDoHedged(t *testing.T) {
 			if !assert.Equal(rt, do, engine) {
 				rt.Fatalf("script %+v", sc)
 			}
-			if sc.adaptive && sc.delay > 0 && len(engine.Observed) == 0 {
+			if sc.adaptive && sc.delay > 0 && engine.Err == nil && len(engine.Observed) == 0 {
 				rt.Fatalf("the adaptive delay was not fed the winner's latency: %v", engine.Observed)
 			}
 		})

@@ -28,7 +28,9 @@ type hedgeRound struct {
 	hedges   int32           // the call's count of hedges
 	won      bool            // a copy succeeded; the call's Done waits for the last copy
 	done     bool            // the call's Done was reported, or its retry decided
-	wctx     context.Context // the winner's attempt context, which a Done reported later gets
+	wctx     context.Context // the winner's (or the stopper's) attempt context, which a Done reported later gets
+	stop     *Error          // why a copy's failure ended the call (see failedAside), or nil
+	shortcut bool            // a copy failed while others ran since the round began: the next such waits
 	breaker  *Breaker        // the policy's, whose Hedge may join the call
 	budget   *Budget
 }
@@ -131,7 +133,13 @@ func (rd *hedgeRound) firstReported(gen uint64) *hedgeRound {
 func (rd *hedgeRound) counts() (attempts int, over bool) {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	return rd.attempts, rd.won || rd.done || rd.running == 0
+	return rd.attempts, rd.over() || rd.running == 0
+}
+
+// over reports whether the call is over: a copy won, a copy's failure
+// stopped it, or a report ended it. The caller holds rd.mu.
+func (rd *hedgeRound) over() bool {
+	return rd.won || rd.done || rd.stop != nil
 }
 
 // join counts a hedge the budget and the breaker admitted, unless the
@@ -140,7 +148,7 @@ func (rd *hedgeRound) counts() (attempts int, over bool) {
 // until the observer has heard of the hedge's start (see Policy.joinHedge).
 func (rd *hedgeRound) join(limit int) (attempts int, hedges int32, why error) {
 	switch {
-	case rd.won || rd.done || rd.running == 0:
+	case rd.over() || rd.running == 0:
 		return rd.attempts, rd.hedges, errCallOver
 	case limit > 0 && rd.attempts >= limit:
 		return rd.attempts, rd.hedges, ErrExhausted
@@ -180,8 +188,9 @@ type leaving struct {
 	role     int
 	attempts int   // the call's counts
 	hedges   int32 //
-	done     bool  // the report makes the call's Done (that of a success)
+	done     bool  // the report makes the call's Done (that of a success, or of stop)
 	wctx     context.Context
+	stop     *Error // why a copy's failure ended the call, for a loser of it
 }
 
 // leave counts the copy out of the call, which it leaves with ok (it
@@ -193,8 +202,8 @@ func (rd *hedgeRound) leave(ok bool, octx context.Context) leaving {
 	last := rd.running == 0
 	l := leaving{attempts: rd.attempts, hedges: rd.hedges}
 	switch {
-	case rd.won || rd.done:
-		l.role = copyLost
+	case rd.over():
+		l.role, l.stop = copyLost, rd.stop
 		if last && !rd.done {
 			l.done, l.wctx = true, rd.wctx
 			rd.done, rd.wctx = true, nil
@@ -238,9 +247,11 @@ func (c *config) succeededCopy(r report, pr *Progress, clk *clock) {
 
 // failedCopy decides after a copy of a hedged call failed with err (see
 // Policy.Failed): the last copy of a call that none won decides as Do
-// does, on the call's counts; any other counts as nothing, and its
-// Verdict's Err says so with the cause of the caller's context, or
-// context.Canceled while it runs.
+// does, on the call's counts; one that fails while others run, the
+// caller's context not done, is judged as DoHedged judges it
+// (failedAside); any other counts as nothing, and its Verdict's Err says
+// so with errHedgeEnded after a copy's stop, or the cause of the caller's
+// context, or context.Canceled while it runs.
 func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdict {
 	rd := pr.round
 	rd.mu.Lock()
@@ -262,6 +273,9 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 		}
 		return v
 	}
+	if l.role == copyAside && r.ctx.Err() == nil {
+		return c.failedAside(rd, r, pr, err, l, clk)
+	}
 	if l.role == copyLost && rd.won {
 		learnBeaten(c.hedge.learner(), pr, clk.t) // beaten, not cancelled by a call that failed
 	}
@@ -272,7 +286,10 @@ func (c *config) failedCopy(r report, pr *Progress, err error, clk *clock) Verdi
 	pr.Attempts, pr.hedges = l.attempts, l.hedges
 	pr.hedge, pr.lost = false, false
 	reason := error(context.Canceled)
-	if r.ctx.Err() != nil {
+	switch {
+	case l.stop != nil:
+		reason = errHedgeEnded // what DoHedged cancels its copies with
+	case r.ctx.Err() != nil:
 		reason = causeOf(r.ctx)
 	}
 	return Verdict{Next: *pr, Err: &Error{Attempts: l.attempts, Last: strip(err), Reason: reason}}

@@ -23,6 +23,11 @@ func (c *config) observeCopy(octx context.Context, pr *Progress, err error, l le
 	if l.wctx != nil {
 		ctx = l.wctx // DoHedged's Done gets the winner's context
 	}
+	if l.done && l.stop != nil {
+		pr.hedges = l.hedges // the call's, as DoHedged's Done of a stop has them
+		c.observeDone(ctx, pr, l.stop, clk)
+		return
+	}
 	if l.done && o.Done != nil && (c.logs == nil || l.attempts > 1 && c.logs.on(ctx, slog.LevelDebug)) {
 		o.Done(ctx, DoneInfo{Attempts: l.attempts, MaxAttempts: c.maxAttempts, Waited: pr.waited,
 			Elapsed: c.elapsed(pr, clk), Hedges: int(l.hedges)})

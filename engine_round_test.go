@@ -328,9 +328,10 @@ func TestEngineHedgeConcurrentReports(t *testing.T) {
 }
 
 // A hedged call whose copies fail, driven by DoHedged and by the engine as
-// the recipe of Policy.Hedge says (a copy that fails while others run is
-// reported under a context that is done; the next hedge goes at once the
-// first time since the last retry): the observer hears the same events,
+// the recipe of Policy.Hedge allows (a copy that fails while others run is
+// reported here under a context that is done, which counts it as nothing;
+// the next hedge goes at once the first time since the last retry): the
+// observer hears the same events,
 // the call ends with the same error after the same attempts.
 func TestEngineHedgeFailuresMatchDoHedged(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }

@@ -21,6 +21,14 @@ import (
 // delay down); failures are not fed. [HedgeDelay.Observe] feeds it by
 // hand, for latencies no policy with it sees.
 //
+// Choose q so that 1−q is above the share of calls that are slow (those
+// a hedge should rescue): when more than 1−q of the calls outlast the
+// delay, the q-quantile falls among the losers' lower bounds, which are
+// the delay itself, and the delay stays where it is instead of coming
+// down to the fast calls' latencies (at p95 with 6% of calls slow, a
+// delay learned high early holds there). A [Budget] on the same policy
+// bounds what such a delay costs.
+//
 // The estimator counts latencies in log-linear buckets, 32 per power of
 // two from 1.024µs to 18.3 minutes (shorter latencies count as the
 // first bucket, longer ones as the last): the delay it reports is the
@@ -47,7 +55,12 @@ type HedgeDelay struct {
 	warm    uint64 // latencies before the estimate replaces initial
 	every   uint64 // latencies between two estimates
 	count   atomic.Uint64
-	delay   atomic.Int64 // the latest estimate, in nanoseconds
+	// est is the latest estimate and the count it was made at, in one
+	// word (count<<delayCodeBits | code; code 0 is the initial delay, i+1
+	// the middle of bucket i), so that an estimate made late, by a
+	// goroutine preempted while it read the windows, never replaces a
+	// newer one.
+	est     atomic.Uint64
 	buckets [3][delayBuckets]atomic.Uint32
 }
 
@@ -58,6 +71,7 @@ const (
 	delayBuckets  = delayOctaves << delaySubBits
 	delayWindow   = 1024 // latencies per window, at least
 	delayMinWarm  = 64
+	delayCodeBits = 10 // an estimate's code: 0, or a bucket's index + 1
 )
 
 // NewHedgeDelay returns an estimator of the quantile q of recent
@@ -79,7 +93,6 @@ func NewHedgeDelay(q float64, initial time.Duration) (*HedgeDelay, error) {
 	d := &HedgeDelay{q: q, initial: initial, warm: max(uint64(tail), delayMinWarm)}
 	d.window = max(d.warm, delayWindow)
 	d.every = max(d.window/16, 1)
-	d.delay.Store(int64(initial))
 	return d, nil
 }
 
@@ -99,7 +112,25 @@ func (d *HedgeDelay) Observe(latency time.Duration) {
 	}
 	d.buckets[epoch%3][delayBucket(latency)].Add(1)
 	if n+1 >= d.warm && ((n+1)%d.every == 0 || n+1 == d.warm) {
-		d.delay.Store(int64(d.estimate(n + 1)))
+		d.update(n + 1)
+	}
+}
+
+// update estimates the quantile once n latencies have been observed and
+// publishes it, unless an estimate made at a later count is already
+// published, or the windows changed under the reading (a window cleared
+// for reuse while it was summed: then a later estimate will come).
+func (d *HedgeDelay) update(n uint64) {
+	code, ok := d.estimate(n)
+	if !ok {
+		return
+	}
+	next := n<<delayCodeBits | code
+	for {
+		cur := d.est.Load()
+		if cur>>delayCodeBits >= n || d.est.CompareAndSwap(cur, next) {
+			return
+		}
 	}
 }
 
@@ -110,7 +141,11 @@ func (d *HedgeDelay) Delay() time.Duration {
 	if d == nil {
 		return 0
 	}
-	return time.Duration(d.delay.Load())
+	code := d.est.Load() & (1<<delayCodeBits - 1)
+	if code == 0 {
+		return d.initial
+	}
+	return delayMiddle(int(code - 1))
 }
 
 // clear zeroes window w.
@@ -120,9 +155,11 @@ func (d *HedgeDelay) clear(w int) {
 	}
 }
 
-// estimate returns the quantile of the latencies counted in the current
-// and the previous windows, once n have been observed.
-func (d *HedgeDelay) estimate(n uint64) time.Duration {
+// estimate returns the code (see HedgeDelay.est) of the quantile of the
+// latencies counted in the current and the previous windows, once n have
+// been observed; ok is false when the counts changed so much while it
+// read them that the rank was never reached.
+func (d *HedgeDelay) estimate(n uint64) (code uint64, ok bool) {
 	epoch := n / d.window
 	cur := &d.buckets[epoch%3]
 	var prev *[delayBuckets]atomic.Uint32
@@ -137,7 +174,7 @@ func (d *HedgeDelay) estimate(n uint64) time.Duration {
 		}
 	}
 	if total == 0 {
-		return d.initial
+		return 0, true
 	}
 	rank := uint64(math.Ceil(d.q * float64(total)))
 	rank = min(max(rank, 1), total)
@@ -148,10 +185,10 @@ func (d *HedgeDelay) estimate(n uint64) time.Duration {
 			seen += uint64(prev[i].Load())
 		}
 		if seen >= rank {
-			return delayMiddle(i)
+			return uint64(i) + 1, true
 		}
 	}
-	return delayMiddle(delayBuckets - 1)
+	return 0, false
 }
 
 // delayBucket returns the bucket of latency l: the position of its

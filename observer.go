@@ -13,7 +13,8 @@ import (
 //
 // The events of one call arrive in order on the goroutine that drives it
 // (the caller of [Do], or of the [Policy] methods that decide for a loop of
-// its own): BreakerChange if the attempt's admission changed the
+// its own; for [DoHedged] and a hedged call of the engine, [Policy.Hedge],
+// on the goroutines of its copies, one event at a time): BreakerChange if the attempt's admission changed the
 // breaker's state (BreakerOpen to BreakerHalfOpen), then AttemptStart, then AttemptEnd
 // for the same attempt, then BreakerChange and BudgetRefused if that
 // attempt's outcome caused them, then RetryScheduled or, when the call is

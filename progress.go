@@ -141,6 +141,11 @@ func (p *Progress) UnmarshalBinary(b []byte) error {
 	if err := start.UnmarshalBinary(b); err != nil {
 		return fmt.Errorf("retry: Progress.UnmarshalBinary: %w", err)
 	}
+	if _, err := start.MarshalBinary(); err != nil {
+		// A zone offset time.Time decodes but cannot encode (MarshalBinary
+		// never writes one): the Progress could not be stored again.
+		return fmt.Errorf("retry: Progress.UnmarshalBinary: start time: %w", err)
+	}
 	*p = Progress{Attempts: int(attempts), Start: start, Prev: time.Duration(prev), waited: time.Duration(waited), hedges: int32(hedges)}
 	return nil
 }

@@ -154,7 +154,10 @@
 // (a failure for a breaker), with a message saying why it cannot be sent
 // again, even when the stream had become final while a retry was
 // waiting. A send that fails on a stream that can still be retried
-// returns nil; the failure is found, and the stream retried, by RecvMsg.
+// returns nil; the failure is found, and the stream retried, by RecvMsg. A
+// [grpc.OnFinish] callback runs once per stream, as grpc-go promises, not
+// once per attempt: with the end of the attempt the stream committed to,
+// or with the error the caller receives.
 //
 // Header waits for the current attempt's headers. When that attempt ended
 // without headers (it failed before its first response), Header returns
@@ -251,14 +254,26 @@
 // grpc-previous-rpc-attempts). Every message the caller sends (and
 // CloseSend) goes to every copy open, and a copy opened later first
 // receives all those sent before it, in order; they are kept as for a
-// retry (see "Streams"). The stream commits to the first copy whose
+// retry (see "Streams"). Each copy has a sender of its own, which sends
+// it the messages kept at its own pace: a copy whose server stops reading
+// (its flow control full: the slow server hedging is for) holds up
+// neither the other copies nor the caller, whose SendMsg returns once the
+// message is kept. The stream commits to the first copy whose
 // response headers arrive (or that ends with OK; a message never comes
 // before the headers): every other copy is cancelled and no further copy
 // starts. From then on the stream is that copy's: Header, RecvMsg, Trailer
 // and Context are its own, and the caller's [grpc.Header], [grpc.Trailer]
-// and [grpc.Peer] options get its own (never a loser's). Until then,
-// Header and RecvMsg wait for the commit, Trailer is nil and Context is
-// the caller's.
+// and [grpc.Peer] options get its own (never a loser's), and
+// [grpc.OnFinish] runs once, with its end (or, for a stream that ends
+// without a commit, once, with the error that ended it). After the commit
+// the caller's SendMsg waits until the winner has every message kept,
+// then sends on it, with grpc-go's flow control. Until the commit, Header
+// and RecvMsg wait for it, Trailer is nil and Context is the caller's
+// context carrying the peer (peer.FromContext) of the first copy
+// opened. A stream that ends without a commit gives Trailer the trailer
+// of the copy whose failure ended it. RecvMsg returns the stream's end
+// once every copy has been reported to the policy (the observer's Done
+// came first).
 //
 // A copy that fails with a code the call retries (non-fatal) lets the
 // others go on: the next hedge is sent at once the first time since the
@@ -273,23 +288,41 @@
 // takes the messages kept beyond [Config].ReplayLimit (or that is not a
 // protobuf message) commits the stream to the open copy to which the most
 // messages were sent (the oldest of those) and cancels the others (A6's
-// "Memory Management"); it is then no longer retried, as an unhedged
-// stream that outgrew the limit. The policy's attempt timeout bounds each
-// copy as it bounds an attempt of an unhedged stream.
+// "Memory Management"), and waits until that copy has every message kept;
+// it is then no longer retried, as an unhedged stream that outgrew the
+// limit. The policy's attempt timeout bounds each copy as it bounds an
+// attempt of an unhedged stream. A message grpc-go cannot send on a copy
+// (its encoding fails) ends that copy with the failure.
 //
-// The engine reports each copy as [retry.Policy.Hedge] describes: the
-// winner as the call's success, every other as counting for nothing; a
-// failure that ends the stream while other copies run is reported once
-// they, cancelled, are, so that the observer's one Done for the stream
-// carries it. [retry.WithAdaptiveHedge] gives a stream its current delay,
-// and the engine feeds it each copy's time from its start to its report
-// (the winner's to its response headers), as DoHedged feeds it a unary
-// call's.
+// A panic on a copy's goroutine (an inner interceptor, grpc-go's stream or
+// codec) or on the goroutine that drives the copies (an observer's hook)
+// ends the stream: that copy and every other, cancelled, are reported as
+// counting for nothing (a breaker's probe slot is freed), and the panic
+// reaches the caller's goroutine, with the same value, in the interceptor
+// if the stream was not yet returned, otherwise in RecvMsg, Header or
+// SendMsg, as [retry.DoHedged] carries a copy's panic to its caller.
 //
-// A hedged stream costs a goroutine per copy until its first response and
-// one that drives the copies until the commit; a stream that is not hedged
+// The engine reports each copy as [retry.Policy.Hedge] describes, and
+// the observer hears what it hears of a hedged unary call: the winner is
+// the call's success; a copy that fails while others run is reported at
+// once, under the caller's context, and the engine judges it: a fatal
+// failure ends the stream (its AttemptEnd carries the stop), the others
+// are cancelled and reported as they end, as losers (AttemptEndInfo.Lost,
+// counting for nothing), and the stream's one Done carries the stop; a
+// failure the call retries counts as nothing, the others go on, and the
+// engine says when the next hedge may go. A copy cancelled because
+// another won, or the stream ended, is a loser too. [retry.WithAdaptiveHedge]
+// gives a stream its current delay, and the engine feeds it each copy's
+// time from its start to its report (the winner's to its response
+// headers), as DoHedged feeds it a unary call's.
+//
+// A hedged stream costs two goroutines per copy (its sender, and one that
+// waits for its first response) and one that drives the copies until the
+// commit and every copy was reported; a stream that is not hedged
 // (not idempotent, or a policy that does not hedge) runs as described in
-// "Streams", at the same cost as before.
+// "Streams", at the same cost as before, on the policy with hedging off,
+// as a unary call that is not hedged: it teaches
+// [retry.WithAdaptiveHedge]'s delay nothing.
 //
 // # Attempts and budgets
 //

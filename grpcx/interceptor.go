@@ -64,9 +64,9 @@ type calls struct {
 	policy  *retry.Policy
 	opts    []retry.Option // {policy}, ready to pass to retry.Run
 	hedges  bool           // policy hedges (see hedge.go)
-	single  []retry.Option // {policy without hedging}, when it hedges
+	single  []retry.Option // {lone}, when it hedges
+	lone    *retry.Policy  // policy without hedging (policy itself when it does not hedge): a call that is not hedged
 	judge   *retry.Policy  // policy without effects or limits: see retriedBy
-	waits   *retry.Policy  // policy without effects or limits but its backoff, for a hedged stream's waits
 	timeout time.Duration  // policy's attempt timeout, for streams; 0 if none
 }
 
@@ -96,23 +96,18 @@ func newCalls(p *retry.Policy, stream bool) (calls, error) {
 	if err != nil {
 		return calls{}, err
 	}
-	c := calls{policy: p, opts: []retry.Option{p}, judge: j}
+	c := calls{policy: p, opts: []retry.Option{p}, judge: j, lone: p}
 	if p.MaxInFlight() > 1 {
+		// Without hedging: a call that is not hedged neither hedges nor
+		// teaches WithAdaptiveHedge's estimator (only hedged calls do).
 		single, err := p.With(retry.WithHedge(0, 1))
 		if err != nil {
 			return calls{}, err
 		}
-		c.hedges, c.single = true, []retry.Option{single}
+		c.hedges, c.single, c.lone = true, []retry.Option{single}, single
 	}
 	if stream {
 		c.timeout = attemptTimeout(p)
-		if c.hedges {
-			c.waits, err = p.With(retry.WithMaxAttempts(0), retry.WithBreaker(nil), retry.WithBudget(nil),
-				retry.WithNotify(nil), retry.WithObserver(nil), retry.WithAttemptTimeout(0), retry.WithMaxElapsed(0))
-			if err != nil {
-				return calls{}, err
-			}
-		}
 	}
 	return c, nil
 }

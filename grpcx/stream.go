@@ -32,6 +32,7 @@ func (in *interceptor) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 		ctx: ctx, set: &in.set, pol: pol, desc: desc, cc: cc, method: method, streamer: streamer, callOpts: callOpts,
 		idempotent: idempotent,
 	}
+	s.callOpts, s.onFinish = takeOnFinish(callOpts)
 	// An attempt whose outcome the caller never waits for (the stream is
 	// abandoned and its context cancelled) is reported as nothing, so that
 	// a breaker's half-open probe is not held for good.
@@ -69,25 +70,27 @@ type retryingStream struct {
 	cc          *grpc.ClientConn
 	method      string
 	streamer    grpc.Streamer
-	callOpts    []grpc.CallOption
+	callOpts    []grpc.CallOption // the caller's, without its OnFinish options
+	onFinish    []func(error)     // the caller's OnFinish callbacks (stream_finish.go)
 	idempotent  bool
 	stopAbandon func() bool
 
 	sendMu sync.Mutex // held while sending on the current attempt, and during a replay
 
-	mu        sync.Mutex // guards the fields below, and attempt.live and attempt.expired
-	cur       *attempt
-	pr        retry.Progress  // the engine's progress of the stream
-	held      bool            // pr holds the admission of the latest attempt, not yet reported
-	final     bool            // committed, or no longer replayable: no more retries
-	unkept    string          // why the stream is no longer replayable, if it is not; see keep
-	committed bool            // a response arrived: the attempt was reported a success
-	sent      []proto.Message // copies of the messages sent, for a replay, while not final
-	size      int             // their encoded size in bytes
-	closed    bool            // CloseSend was called
-	broken    bool            // a send failed on cur: later sends are only kept, for the retry
-	finished  bool            // the stream ended and its attempt was released
-	end       error           // what RecvMsg returned when the stream ended, returned again
+	mu         sync.Mutex // guards the fields below, and attempt.live and attempt.expired
+	cur        *attempt
+	pr         retry.Progress  // the engine's progress of the stream
+	held       bool            // pr holds the admission of the latest attempt, not yet reported
+	final      bool            // committed, or no longer replayable: no more retries
+	unkept     string          // why the stream is no longer replayable, if it is not; see keep
+	committed  bool            // a response arrived: the attempt was reported a success
+	sent       []proto.Message // copies of the messages sent, for a replay, while not final
+	size       int             // their encoded size in bytes
+	closed     bool            // CloseSend was called
+	broken     bool            // a send failed on cur: later sends are only kept, for the retry
+	finished   bool            // the stream ended and its attempt was released
+	end        error           // what RecvMsg returned when the stream ended, returned again
+	onFinished bool            // the caller's OnFinish callbacks ran
 }
 
 // current returns the attempt in use.

@@ -56,7 +56,7 @@ func (s *retryingStream) reopen(last error) (a *attempt, raw, judged, stop error
 	if final {
 		return nil, nil, nil, &retry.Error{Attempts: pr.Attempts, Last: unreplayable(unkept, last), Reason: retry.ErrNotIdempotent}
 	}
-	_, pr, err := s.pol.policy.Begin(s.ctx, pr, time.Now())
+	_, pr, err := s.pol.lone.Begin(s.ctx, pr, time.Now())
 	if err != nil {
 		var e *retry.Error
 		if errors.As(err, &e) && e.Last == nil {
@@ -107,7 +107,7 @@ func (s *retryingStream) open(n int) (a *attempt, raw, judged error) {
 			a.timer = time.AfterFunc(t, func() { s.expire(a) })
 		}
 	}
-	cs, err := s.streamer(attemptContext(ctx, n), s.desc, s.cc, s.method, s.callOpts...)
+	cs, err := s.streamer(attemptContext(ctx, n), s.desc, s.cc, s.method, s.attemptOpts(a)...)
 	if err != nil {
 		own, err := timeoutStatus(ctx, err)
 		a.release(nil)

@@ -20,14 +20,20 @@ type hcopy struct {
 	cs     grpc.ClientStream // nil until it is open
 	timer  *time.Timer       // the attempt timeout, until the first response; nil if none
 	start  time.Time
+	more   chan struct{} // (1) wakes its sender: a message was kept, or the stream closed or became final
+	pumped chan struct{} // closed when its sender (pump) returned, or never started
 
-	sent int   // messages sent on it; under hedgedStream.sendMu
-	end  error // its end, when it ended with OK before any header (it won so)
+	sent  int   // messages of the log sent on it; under hedgedStream.mu
+	end   error // its end, when it ended with OK before any header (it won so)
+	ended bool  // its stream ended before its first outcome was reported: its trailer can be read
 
 	// Under hedgedStream.mu, as attempt's: which of the attempt timeout
 	// and the first response came first.
 	live    bool
 	expired bool
+
+	finished bool  // grpc-go ran its OnFinish; under hedgedStream.mu
+	finErr   error // with that error
 }
 
 // copyEvent is the first outcome of a copy: its response headers
@@ -44,7 +50,8 @@ type copyEvent struct {
 // goroutine that opens it and waits for its first outcome.
 func (s *hedgedStream) start(pr retry.Progress) *hcopy {
 	ctx, cancel := context.WithCancelCause(s.ctx)
-	c := &hcopy{pr: pr, ctx: ctx, cancel: cancel, start: time.Now()}
+	c := &hcopy{pr: pr, ctx: ctx, cancel: cancel, start: time.Now(),
+		more: make(chan struct{}, 1), pumped: make(chan struct{})}
 	if t := s.pol.timeout; t > 0 {
 		if cd, ok := s.ctx.Deadline(); !ok || time.Until(cd) > t {
 			c.timer = time.AfterFunc(t, func() { s.expire(c) })
@@ -54,63 +61,67 @@ func (s *hedgedStream) start(pr retry.Progress) *hcopy {
 	return c
 }
 
-// run opens copy c, gives it every message sent so far, and reports its
-// first outcome to the driver: its headers, or its end. It ends there:
-// the caller receives from the winner itself.
+// run opens copy c, starts its sender, and reports its first outcome to
+// the driver: its headers, or its end. It ends there: the caller
+// receives from the winner itself. A panic (or runtime.Goexit) in the
+// inner interceptors or in grpc-go's stream ends the stream: the copy is
+// reported as failed, and the caller panics (see recoverCopy).
 func (s *hedgedStream) run(c *hcopy) {
-	cs, err := s.streamer(attemptContext(c.ctx, c.pr.Attempts), s.desc, s.cc, s.method, s.callOpts...)
+	ev := copyEvent{c: c, err: errCopyPanicked, unsent: true}
+	returned := false
+	defer func() { s.events <- ev }()
+	defer s.recoverCopy(c, &returned)
+	ev = s.first(c)
+	returned = true
+}
+
+// first opens copy c and waits for its first outcome.
+func (s *hedgedStream) first(c *hcopy) copyEvent {
+	cs, err := s.streamer(attemptContext(c.ctx, c.pr.Attempts), s.desc, s.cc, s.method, s.copyOpts(c)...)
 	if err != nil {
-		s.events <- copyEvent{c: c, err: err, unsent: true}
-		return
+		return copyEvent{c: c, err: err, unsent: true}
 	}
 	c.cs = cs
 	if !s.register(c) {
 		c.cancel(errHedgeLost)
 	}
 	if md, _ := cs.Header(); md != nil {
-		s.events <- copyEvent{c: c, headers: true}
-		return
+		return copyEvent{c: c, headers: true}
 	}
 	// It ended without headers, so without a message: RecvMsg returns its
 	// status, and decodes nothing.
-	s.events <- copyEvent{c: c, err: cs.RecvMsg(new(emptypb.Empty))}
+	err = cs.RecvMsg(new(emptypb.Empty))
+	c.ended = true
+	if se := sendFailure(c.ctx); se != nil {
+		err = se
+	}
+	return copyEvent{c: c, err: err}
 }
 
-// register makes the open copy c receive the caller's messages: those
-// sent so far (and CloseSend), then every later one. It reports false if
-// the stream became final meanwhile: c must then end.
+// register makes the open copy c receive the caller's messages, from its
+// own sender: those kept so far (and CloseSend), then every later one. It
+// reports false if the stream became final meanwhile: c must then end.
 func (s *hedgedStream) register(c *hcopy) bool {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	s.mu.Lock()
 	if s.final {
 		s.mu.Unlock()
+		close(c.pumped)
 		return false
 	}
 	s.live, s.open = append(s.live, c), true
-	sent, closed := s.sent, s.closed
+	if s.firstOpen == nil {
+		s.firstOpen = c
+	}
 	s.mu.Unlock()
 	s.opened()
-	for _, m := range sent {
-		c.rearm(s)
-		if err := c.cs.SendMsg(m); err != nil {
-			return true // it ended (io.EOF): its status reaches the driver
-		}
-		c.sent++
-	}
-	if closed {
-		_ = c.cs.CloseSend()
-	}
+	go s.pump(c)
 	return true
 }
 
 // opened tells the interceptor that a copy is open: it returns the stream.
+// A copy's goroutine and the driver may call it at once.
 func (s *hedgedStream) opened() {
-	select {
-	case <-s.ready:
-	default:
-		close(s.ready)
-	}
+	s.readyOnce.Do(func() { close(s.ready) })
 }
 
 // forget stops sending to c. s.mu is held.
@@ -159,14 +170,11 @@ func (c *hcopy) release(cause error) {
 	c.cancel(cause)
 }
 
-// judge judges the failure err of copy c: raw as the caller may see it,
-// judged as the policy must.
-func (s *hedgedStream) judge(c *hcopy, err error, unsent bool) (raw, judged error) {
+// judge judges the failure err of copy c, whose trailer (nil if it cannot
+// be read, see trailerOf) is given: raw as the caller may see it, judged
+// as the policy must.
+func (s *hedgedStream) judge(c *hcopy, err error, unsent bool, trailer metadata.MD) (raw, judged error) {
 	own, err := timeoutStatus(c.ctx, err)
-	var trailer metadata.MD
-	if c.cs != nil && !unsent {
-		trailer = c.cs.Trailer()
-	}
 	s.mu.Lock()
 	noReplay := ""
 	if s.final {

@@ -3,28 +3,27 @@ package grpcx
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/retrykit/retry"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // driver is the state of a hedged stream's driver goroutine, which alone
 // asks the engine for copies and reports them, following the recipe of
 // [retry.Policy.Hedge].
 type driver struct {
-	s        *hedgedStream
-	pr       retry.Progress // the latest copy's: the call's count of copies
-	running  []*hcopy       // copies begun whose outcome has not arrived
-	over     bool           // the stream committed or ended
-	noHedge  bool           // no further hedge: Hedge refused, or the server said not to retry
-	shortcut bool           // a failed copy's replacement started at once since the last retry
-	lastRaw  error          // the latest failure, for an error that has none
-	pending  *decision      // a failure that ends the call, decided once the copies cancelled are reported
-	pushStop bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
-	pushDue  time.Time      // a copy's server asked to wait until then before the next copy
+	s         *hedgedStream
+	pr        retry.Progress // the latest copy's: the call's count of copies
+	running   []*hcopy       // copies begun whose outcome has not arrived
+	over      bool           // the stream committed or ended
+	noHedge   bool           // no further hedge: Hedge refused, or the server said not to retry
+	shortcut  bool           // a copy failed while others ran since the last retry: the engine's next Wait is a retry's
+	lastRaw   error          // the latest failure, for an error that has none
+	pushStop  bool           // a copy's server said not to retry: no hedge, and no retry after the last copy
+	pushDue   time.Time      // a copy's server asked to wait until then before the next copy
+	cancelled bool           // the caller's context ended
+	begun     bool           // the first copy was asked for
+	handling  *hcopy         // the copy whose outcome the driver handled last (see panicked)
 
 	hedge *time.Timer // the next hedge, when armed
 	due   time.Time   // when it is due
@@ -34,10 +33,31 @@ type driver struct {
 // drive runs the hedged stream's copies until it commits or ends and
 // every copy has been reported.
 func (s *hedgedStream) drive() {
-	d := &driver{s: s}
-	defer d.stopTimers()
-	d.begin()
+	s.driveOn(&driver{s: s})
+}
+
+// driveOn runs the driver's loop until every copy was reported, going on
+// after a panic it recovered (see guard).
+func (s *hedgedStream) driveOn(d *driver) {
+	for d.loop() != loopDone {
+	}
+	d.stopTimers()
+	close(s.driven)
+}
+
+// loop is the driver's loop; guard recovers a panic in it.
+func (d *driver) loop() (out loopOutcome) {
+	returned := false
+	defer d.guard(&returned, &out)
+	s := d.s
+	if !d.begun {
+		d.begun = true
+		d.begin()
+	}
 	done := s.ctx.Done()
+	if d.cancelled {
+		done = nil
+	}
 	for !d.over || len(d.running) > 0 {
 		select {
 		case ev := <-s.events:
@@ -49,14 +69,21 @@ func (s *hedgedStream) drive() {
 			d.again = nil
 			d.begin()
 		case <-s.wake:
-			d.bound()
+			if s.isPanicked() {
+				d.panicked()
+			} else {
+				d.bound()
+			}
 		case <-done:
-			done = nil // the copies end with the context and report it
+			done, d.cancelled = nil, true // the copies end with the context and report it
 			if !d.over && len(d.running) == 0 {
 				d.end(&retry.Error{Attempts: d.pr.Attempts, Last: d.lastRaw, Reason: context.Cause(s.ctx)})
 			}
 		}
 	}
+	s.onFinishEnd()
+	returned = true
+	return loopDone
 }
 
 // timerC returns t's channel, nil (never ready) for no timer.
@@ -141,17 +168,19 @@ func (d *driver) final() bool {
 func (d *driver) outcome(ev copyEvent) {
 	c := ev.c
 	d.drop(c)
+	d.handling = c
 	s := d.s
+	if s.isPanicked() {
+		reportLoser(s, c, ev.err)
+		d.panicked()
+		return
+	}
 	s.mu.Lock()
-	lost := d.over || d.pending != nil || (s.target != nil && s.target != c) || (s.final && s.target == nil)
+	lost := d.over || (s.target != nil && s.target != c) || (s.final && s.target == nil)
 	expired := c.expired
 	s.mu.Unlock()
 	if lost {
 		reportLoser(s, c, ev.err)
-		if p := d.pending; p != nil && len(d.running) == 0 {
-			d.pending = nil
-			d.decide(p.c, p.raw, p.judged)
-		}
 		d.settle()
 		return
 	}
@@ -187,7 +216,7 @@ func (d *driver) commit(c *hcopy, err error) {
 	if ended(err) {
 		c.end = err
 	}
-	s.won, s.final, s.live, s.sent, s.size = c, true, nil, nil, 0
+	s.won, s.final, s.live = c, true, nil
 	s.mu.Unlock()
 	_ = s.pol.policy.Succeeded(s.ctx, c.pr, time.Now())
 	d.over = true
@@ -195,81 +224,8 @@ func (d *driver) commit(c *hcopy, err error) {
 	for _, r := range d.running {
 		r.cancel(errHedgeLost)
 	}
+	c.kick() // its sender finishes the log, then the caller sends on it
 	s.opened()
 	close(s.decided)
-}
-
-// failed handles the failure err of copy c (unsent: its stream could not
-// be created). A failure the call retries (non-fatal) lets the other
-// copies go on and sends the next hedge at once, the first time since the
-// last retry; a server pushback delays that hedge, or stops the hedging
-// if it says not to retry. Any other failure (fatal) ends the call and
-// cancels the others. The last copy's failure is the engine's to decide:
-// retry (which hedges again) or end; a failure that ends the call while
-// other copies run is decided once they, cancelled, are reported, so that
-// the engine decides the call on it (the last copy reported decides).
-func (d *driver) failed(c *hcopy, err error, unsent bool) {
-	s := d.s
-	raw, judged := s.judge(c, err, unsent)
-	d.lastRaw = raw
-	s.mu.Lock()
-	bound := s.target == c
-	s.forget(c)
-	s.mu.Unlock()
-	pushback, hasPushback, pushbackOK := parsePushback(trailerOf(c, unsent).Get(pushbackKey))
-	fatal := !retriedBy(s.pol.judge, judged)
-	if d.pushStop && !fatal {
-		// A6: no further copy after a server said not to retry, not even
-		// a retry once the copies that went on have failed.
-		judged = retry.Permanent(fmt.Errorf("grpcx: the server asked not to retry an earlier copy of this hedged stream (%s): %w", pushbackKey, raw))
-		fatal = true
-	}
-	switch {
-	case len(d.running) == 0:
-	case bound:
-		d.postpone(c, raw, judged) // the others were cancelled when the stream was bound
-		return
-	case fatal && hasPushback && !pushbackOK && s.set.retries(status.Code(raw)):
-		// A6: a pushback saying not to retry stops the hedging; the
-		// copies running go on.
-		d.noHedge, d.pushStop = true, true
-		d.stopHedge()
-		reportLoser(s, c, raw)
-		return
-	case fatal:
-		for _, r := range d.running {
-			r.cancel(errHedgeLost)
-		}
-		d.postpone(c, raw, judged)
-		return
-	default:
-		reportLoser(s, c, raw)
-		d.replace(pushback, hasPushback && pushbackOK, judged)
-		return
-	}
-	d.decide(c, raw, judged)
-}
-
-// trailerOf returns c's trailer, nil if its stream was never created.
-func trailerOf(c *hcopy, unsent bool) metadata.MD {
-	if unsent || c.cs == nil {
-		return nil
-	}
-	return c.cs.Trailer()
-}
-
-// decision is a copy's failure that the engine decides once the other
-// copies are reported.
-type decision struct {
-	c           *hcopy
-	raw, judged error
-}
-
-// postpone keeps the failure of c, which ends the call, for the engine to
-// decide once the other copies, cancelled, are reported; no copy starts
-// meanwhile.
-func (d *driver) postpone(c *hcopy, raw, judged error) {
-	d.pending = &decision{c: c, raw: raw, judged: judged}
-	d.noHedge = true
-	d.stopHedge()
+	s.onFinishWon()
 }

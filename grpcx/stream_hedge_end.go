@@ -3,15 +3,13 @@ package grpcx
 import (
 	"context"
 	"time"
-
-	"github.com/retrykit/retry"
 )
 
-// reportLoser reports a copy that lost (cancelled because another won or
-// the stream ended, or failed while others ran) as the recipe of
-// [retry.Policy.Hedge] says: with Failed under its own cancelled context,
-// so that it counts as nothing. It is the one place a losing copy is
-// reported, so that another way of reporting it can replace this one.
+// reportLoser reports a copy that lost (cancelled because another won,
+// or the stream ended, was bound to another copy or panicked) as the
+// recipe of [retry.Policy.Hedge] says: with Failed under its own
+// cancelled context, so that it counts as nothing; after a copy won or
+// stopped the call, the engine marks it lost (AttemptEndInfo.Lost).
 func reportLoser(s *hedgedStream, c *hcopy, err error) {
 	c.release(errHedgeLost)
 	if err == nil || ended(err) {
@@ -84,34 +82,29 @@ func (d *driver) settle() {
 	}
 }
 
-// replace arms the hedge that replaces a copy that failed, non-fatally,
-// while others run, as DoHedged does: the first such failure since the
-// last retry sends it at once (A6), a later one after the wait a retry
-// would take (or when the hedge already due is later); a pushback of the
-// server (A6) delays it by the pushback instead.
-func (d *driver) replace(pushback time.Duration, pushed bool, judged error) {
+// replace arms the hedge that replaces a copy that failed, in a way the
+// engine lets the others go on, while others run: after wait, the
+// engine's Verdict.Wait (DoHedged's rule: 0, at once, for the first such
+// failure since the last retry (A6); the wait a retry would take for a
+// later one, or when the hedge already due goes, if that is later); a
+// pushback of the server (A6) delays it by the pushback instead.
+func (d *driver) replace(pushback time.Duration, pushed bool, wait time.Duration) {
+	if pushed {
+		// A6: it delays the next copy, a retry too, even when no hedge
+		// follows.
+		if due := time.Now().Add(pushback); due.After(d.pushDue) {
+			d.pushDue = due
+		}
+	}
+	first := !d.shortcut
+	d.shortcut = true // as the engine counts it (its Wait is a retry's from now on)
 	switch {
 	case d.noHedge:
 	case pushed:
-		d.pushDue = time.Now().Add(pushback)
 		d.arm(pushback)
-	case !d.shortcut:
-		d.shortcut = true
-		d.arm(0)
-	default:
-		wait := d.retryWait(judged)
-		if d.hedge == nil || d.due.Before(time.Now().Add(wait)) {
-			d.arm(wait)
-		}
+	case first, d.hedge == nil, d.due.Before(time.Now().Add(wait)):
+		d.arm(wait)
 	}
-}
-
-// retryWait returns the wait the policy would take before retrying the
-// call's latest copy after judged, without a hint: the policy's backoff
-// with no effects and no limits (see calls.waits).
-func (d *driver) retryWait(judged error) time.Duration {
-	now := time.Now()
-	return d.s.pol.waits.Failed(context.Background(), retry.Progress{Attempts: d.pr.Attempts, Start: now}, judged, now).Wait
 }
 
 // stopHedge disarms the next hedge.

@@ -41,7 +41,7 @@ func (s *retryingStream) failed(raw, judged error) error {
 		}
 		return &retry.Error{Attempts: pr.Attempts, Last: raw, Reason: context.Cause(s.ctx)}
 	}
-	v := s.pol.policy.Failed(s.ctx, pr, judged, time.Now())
+	v := s.pol.lone.Failed(s.ctx, pr, judged, time.Now())
 	s.mu.Lock()
 	s.pr = v.Next
 	s.mu.Unlock()
@@ -69,7 +69,7 @@ func (s *retryingStream) abandon() {
 	s.held = false
 	s.mu.Unlock()
 	if held {
-		_ = s.pol.policy.Failed(s.ctx, pr, context.Cause(s.ctx), time.Now())
+		_ = s.pol.lone.Failed(s.ctx, pr, context.Cause(s.ctx), time.Now())
 	}
 }
 
@@ -94,7 +94,7 @@ func (s *retryingStream) commit(a *attempt) bool {
 	s.held = false
 	s.mu.Unlock()
 	if held {
-		_ = s.pol.policy.Succeeded(s.ctx, pr, time.Now())
+		_ = s.pol.lone.Succeeded(s.ctx, pr, time.Now())
 	}
 	return true
 }
@@ -121,10 +121,11 @@ func (s *retryingStream) makeFinal() {
 func (s *retryingStream) finish(end error) {
 	s.stopAbandon()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.makeFinal()
 	if !s.finished {
 		s.finished, s.end = true, end
 		s.cur.release(nil)
 	}
+	s.mu.Unlock()
+	s.finishCallbacks(end)
 }

@@ -42,6 +42,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 	}
 	for {
 		err := a.cs.RecvMsg(m)
+		dropped := false // a response the attempt timeout came before: the stream has not ended
 		switch {
 		case err == nil && s.commit(a):
 			if !s.desc.ServerStreams {
@@ -56,7 +57,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 			if pm, ok := m.(proto.Message); ok {
 				proto.Reset(pm)
 			}
-			err = errExpired
+			err, dropped = errExpired, true
 		}
 		s.mu.Lock()
 		committed, unkept := s.committed, s.unkept
@@ -67,7 +68,7 @@ func (s *retryingStream) RecvMsg(m any) error {
 			s.finish(err)
 			return err
 		}
-		a, err = s.advance(s.judgeRecv(a, err, unkept))
+		a, err = s.advance(s.judgeRecv(a, err, unkept, dropped))
 		if err != nil {
 			s.finish(err)
 			return err
@@ -87,12 +88,19 @@ func headersArrived(a *attempt) bool {
 // judgeRecv judges a receive failure of attempt a, before any response,
 // and returns it as the caller may see it (raw) and as the policy must
 // judge it. unkept says why the stream can no longer be sent again, ""
-// if it can.
-func (s *retryingStream) judgeRecv(a *attempt, err error, unkept string) (raw, judged error) {
+// if it can. dropped says the failure is a response the attempt timeout
+// came before: the attempt's stream has not ended, so its trailer cannot
+// be read (grpc-go writes it as the stream ends), and it is no server's
+// word on the attempt anyway.
+func (s *retryingStream) judgeRecv(a *attempt, err error, unkept string, dropped bool) (raw, judged error) {
 	own, err := timeoutStatus(a.ctx, err)
+	var trailer metadata.MD
+	if !dropped {
+		trailer = a.cs.Trailer()
+	}
 	return err, s.set.judge(s.ctx, failure{
 		err:        err,
-		trailer:    a.cs.Trailer(),
+		trailer:    trailer,
 		method:     s.method,
 		idempotent: s.idempotent,
 		ownTimeout: own,

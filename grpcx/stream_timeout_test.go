@@ -1,8 +1,10 @@
 package grpcx_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -12,9 +14,11 @@ import (
 	"github.com/retrykit/retry/grpcx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 )
 
 // TestStreamAttemptTimeout: the attempt timeout bounds a stream only until
@@ -207,4 +211,57 @@ func raceRun(t *testing.T, c testgrpc.TestServiceClient, headerFirst bool) (stri
 		return fmt.Sprintf("after the message: %v", err), nil
 	}
 	return "", nil
+}
+
+// slowHeader is a client stream whose Header returns late, as an inner
+// interceptor (or a busy scheduler) may make it.
+type slowHeader struct {
+	grpc.ClientStream
+	delay time.Duration
+}
+
+func (s slowHeader) Header() (metadata.MD, error) {
+	time.Sleep(s.delay)
+	return s.ClientStream.Header()
+}
+
+// TestStreamExpiredResponseTrailerUnread: a (non-hedged) stream's first
+// attempt answers at once, then ends UNAVAILABLE with a pushback saying
+// not to retry; an inner interceptor delays its headers (to 120ms) past
+// the attempt timeout (100ms), and the caller reads at 150ms: the
+// response is dropped, and the attempt's trailer is not read (grpc-go's
+// trailer can be read only once the stream ended, which, from the
+// caller's side, it has not; and the timeout, ours, is no server's
+// word), so the attempt is retried as any that hit its timeout, and the
+// retry answers. (Reading it, the stream ended with the pushback.)
+func TestStreamExpiredResponseTrailerUnread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newCopyLog()
+		srv := &server{duplex: duplexBy(l, map[string]func(string, duplexServer) error{
+			"": func(c string, s duplexServer) error {
+				if err := s.Send(reply("from " + c)); err != nil {
+					return err
+				}
+				return pushedBack("-1")(c, s)
+			},
+			"1": answerAfter(0),
+		})}
+		inner := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			cs, err := streamer(ctx, desc, cc, method, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return slowHeader{ClientStream: cs, delay: 120 * time.Millisecond}, nil
+		}
+		lis := bufconn.Listen(1 << 20)
+		run(t, srv, lis)
+		dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+		cc := dial(t, "passthrough:///bufconn", dialer, grpc.WithChainStreamInterceptor(
+			grpcx.StreamClientInterceptor(grpcx.Config{Idempotent: idempotent}, append(fast, retry.WithAttemptTimeout(100*time.Millisecond))...), inner))
+		s, err := testgrpc.NewTestServiceClient(cc).FullDuplexCall(t.Context())
+		require.NoError(t, err)
+		time.Sleep(150 * time.Millisecond)
+		assert.Equal(t, "from 1", firstMessage(t, s))
+		time.Sleep(time.Second) // the retry's slow Header returns
+	})
 }
