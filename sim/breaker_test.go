@@ -16,6 +16,7 @@ import (
 // dependency is back: "modal behavior slows recovery". The breakers' state
 // over time is sampled with StateAt at the end of every bucket.
 func TestBreakerSlowsRecovery(t *testing.T) {
+	t.Parallel()
 	s := Metastable()
 	s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: 5 * time.Second}
 	r, err := s.Run(Fleet{Policy: policy3(t, retry.FullJitter),

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,25 +34,38 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // goldenRuns is a short stall of the scaled-down scenario, without and
-// with a budget.
+// with a budget: the runs of TestGolden, which the chart tests draw too.
+// They are run once per test binary; the callers only read them.
 func goldenRuns(t *testing.T) []Result {
+	t.Helper()
+	rs, err := goldenOnce()
+	require.NoError(t, err)
+	return rs
+}
+
+var goldenOnce = sync.OnceValues(func() ([]Result, error) {
 	s := small()
 	s.Trigger = Trigger{Mode: Stall, Start: 3 * time.Second, Length: 2 * time.Second}
 	s.After = 12 * time.Second
 	s.Seed = 7
-	p := policy3(t, retry.FullJitter)
+	p, err := newPolicy3(retry.FullJitter)
+	if err != nil {
+		return nil, err
+	}
 	var rs []Result
 	for _, f := range []struct {
 		label string
 		b     *retry.BudgetConfig
 	}{{"no budget", nil}, {"grpc budget", grpcBudget}} {
 		r, err := s.Run(Fleet{Policy: p, Budget: f.b})
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		r.Label = f.label
 		rs = append(rs, r)
 	}
-	return rs
-}
+	return rs, nil
+})
 
 // TestGolden pins every output, byte for byte: same seed, same output.
 func TestGolden(t *testing.T) {
@@ -84,6 +98,7 @@ func TestGolden(t *testing.T) {
 // TestSameSeedSameBytes: two runs with one seed write the same
 // bytes; another seed writes others.
 func TestSameSeedSameBytes(t *testing.T) {
+	t.Parallel()
 	csv := func(seed uint64) string {
 		s := Metastable()
 		s.Seed = seed

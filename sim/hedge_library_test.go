@@ -26,10 +26,11 @@ func libraryRun(t *testing.T, s Tail, f Fleet, q float64) TailResult {
 // fan-out, the library's estimator at p95 cuts the p99.9 as much, but
 // hedges more calls than 1 − 0.95, and more than the simulator's.
 func TestTailLibraryEstimator(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		s := shortTail(seed)
-		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
-		own := runTail(t, s, tailFleet(t, 4, nil), Hedge{Quantile: 0.95})
+		none := shortTailRun(t, seed, Hedge{})
+		own := shortTailRun(t, seed, Hedge{Quantile: 0.95})
 		lib := libraryRun(t, s, tailFleet(t, 4, nil), 0.95)
 		t.Logf("seed %d: none p99.9 %g; own %g ms %.2f%%; library %g ms %.2f%%", seed, none.RequestP999, own.RequestP999, own.ExtraPercent, lib.RequestP999, lib.ExtraPercent)
 		assert.GreaterOrEqual(t, none.RequestP999/lib.RequestP999, 10.0, "seed %d", seed)

@@ -29,6 +29,7 @@ func herd(t testing.TB, hints bool, opts ...retry.Option) Summary {
 // plus a second; without jitter the clients stay in lockstep and take ten
 // times longer.
 func TestHerdJitter(t *testing.T) {
+	t.Parallel()
 	full := herd(t, false, retry.WithJitter(retry.FullJitter))
 	none := herd(t, false, retry.WithJitter(retry.NoJitter))
 	assert.LessOrEqual(t, full.RecoverySeconds, 5.0+1)
@@ -43,6 +44,7 @@ func TestHerdJitter(t *testing.T) {
 // longer than the cap of the other runs (5 s): a hint above the maximum
 // delay ends the call (ErrHintTooLong), so these runs cap waits at 15 s.
 func TestHerdRetryAfter(t *testing.T) {
+	t.Parallel()
 	exact := herd(t, true, retry.WithMaxDelay(15*time.Second), retry.WithExactHints())
 	spread := herd(t, true, retry.WithMaxDelay(15*time.Second))
 	assert.GreaterOrEqual(t, exact.HerdPeak10ms, int64(0.4*1000))

@@ -38,6 +38,7 @@ func TestLayersMultiply(t *testing.T) {
 // fraction is below ratio/(1+ratio) = 9.1%; above it, only about 0.1 retry
 // per success is left.
 func TestGRPCThrottlingThreshold(t *testing.T) {
+	t.Parallel()
 	p, err := retry.NewPolicy(retry.WithMaxAttempts(0))
 	require.NoError(t, err)
 	retried := func(f float64) float64 {
@@ -64,6 +65,7 @@ func TestGRPCThrottlingThreshold(t *testing.T) {
 // largest, the drift decides alone: after 200,000 requests the bucket is
 // still near full at 8.5%, and pinned at its threshold at 9.8%.
 func TestGRPCThrottlingThresholdIsSharp(t *testing.T) {
+	t.Parallel()
 	run := func(c retry.BudgetConfig, f float64) (retried, tokens float64) {
 		b, err := retry.NewBudget(c)
 		require.NoError(t, err)

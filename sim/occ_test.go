@@ -55,6 +55,7 @@ func occMean(t *testing.T, n int, opts ...retry.Option) OCCResult {
 // table at N = 100 within ±5% on calls and ±10% on time, and the orderings
 // his post states.
 func TestOCCReproducesBrooker(t *testing.T) {
+	t.Parallel()
 	got := map[string]OCCResult{}
 	for _, b := range brooker {
 		r := occMean(t, 100, b.opts...)
@@ -83,6 +84,7 @@ func TestOCCReproducesBrooker(t *testing.T) {
 // same Exponential(10ms, 2) as the other modes every wait's floor doubles,
 // clients spread more, and the work drops by about 15%.
 func TestOCCDecorrelatedDefinition(t *testing.T) {
+	t.Parallel()
 	r := occMean(t, 100, retry.WithBackoff(retry.Exponential(10*time.Millisecond, 2)), retry.WithJitter(retry.DecorrelatedJitter))
 	assert.InDelta(t, 0.85, r.Calls/1000, 0.04, "calls %v", r.Calls)
 }

@@ -29,11 +29,16 @@ var (
 // exponential from 100 ms, capped at 5 s.
 func policy3(t testing.TB, j retry.Jitter, opts ...retry.Option) *retry.Policy {
 	t.Helper()
-	p, err := retry.NewPolicy(append([]retry.Option{retry.WithMaxAttempts(3),
-		retry.WithBackoff(retry.Exponential(100*time.Millisecond, 2)), retry.WithMaxDelay(5 * time.Second),
-		retry.WithJitter(j)}, opts...)...)
+	p, err := newPolicy3(j, opts...)
 	require.NoError(t, err)
 	return p
+}
+
+// newPolicy3 is policy3 for a caller without a test to fail.
+func newPolicy3(j retry.Jitter, opts ...retry.Option) (*retry.Policy, error) {
+	return retry.NewPolicy(append([]retry.Option{retry.WithMaxAttempts(3),
+		retry.WithBackoff(retry.Exponential(100*time.Millisecond, 2)), retry.WithMaxDelay(5 * time.Second),
+		retry.WithJitter(j)}, opts...)...)
 }
 
 func runOpen(t testing.TB, s Open, f Fleet) Summary {
@@ -58,6 +63,7 @@ func TestMetastableWithoutBudget(t *testing.T) {
 	t.Parallel()
 	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
 		t.Run(j.String(), func(t *testing.T) {
+			t.Parallel()
 			for seed := uint64(1); seed <= 3; seed++ {
 				o := Metastable()
 				o.Seed = seed
@@ -76,26 +82,29 @@ func TestBudgetRecovers(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		f    func() Fleet // a fleet per run: a budget the fleet shares keeps its state
+		f    func(testing.TB) Fleet // a fleet per run: a budget the fleet shares keeps its state
 		r    float64
 	}{
-		{"ratio", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget} }, 0.1},
-		{"grpc", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget} }, 0.1},
-		{"aws", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget} }, 0.2},
-		{"one attempt", func() Fleet { return Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))} }, 0},
-		{"shared ratio budget", func() Fleet { return Fleet{Policy: sharedBudget(t, 1000, 0.1)} }, 0.1},
+		{"ratio", func(t testing.TB) Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: ratioBudget} }, 0.1},
+		{"grpc", func(t testing.TB) Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: grpcBudget} }, 0.1},
+		{"aws", func(t testing.TB) Fleet { return Fleet{Policy: policy3(t, retry.FullJitter), Budget: awsBudget} }, 0.2},
+		{"one attempt", func(t testing.TB) Fleet { return Fleet{Policy: policy3(t, retry.FullJitter, retry.WithMaxAttempts(1))} }, 0},
+		{"shared ratio budget", func(t testing.TB) Fleet { return Fleet{Policy: sharedBudget(t, 1000, 0.1)} }, 0.1},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, length := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Second} {
+		// A subtest per budget and stall, run in parallel: the runs share
+		// nothing (each builds its own fleet).
+		for _, length := range []time.Duration{time.Second, 5 * time.Second, 30 * time.Second} {
+			t.Run(fmt.Sprintf("%s stall %v", tc.name, length), func(t *testing.T) {
+				t.Parallel()
 				for seed := uint64(1); seed <= 3; seed++ {
 					s := Metastable()
 					s.Trigger.Length, s.Seed = length, seed
-					got := runOpen(t, s, tc.f())
+					got := runOpen(t, s, tc.f(t))
 					require.True(t, got.Recovered, "stall %v, seed %d", length, seed)
 					assert.LessOrEqual(t, got.RecoverySeconds, recoveryBound(s, tc.r), "stall %v, seed %d", length, seed)
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -103,6 +112,7 @@ func TestBudgetRecovers(t *testing.T) {
 // 5 s stall within recoveryBound, and without one the fleet stays down
 // (TestMetastableWithoutBudget).
 func TestJitterDoesNotRescue(t *testing.T) {
+	t.Parallel()
 	for _, j := range []retry.Jitter{retry.NoJitter, retry.FullJitter, retry.EqualJitter, retry.DecorrelatedJitter} {
 		p := policy3(t, j)
 		with := runOpen(t, Metastable(), Fleet{Policy: p, Budget: ratioBudget})
@@ -117,6 +127,7 @@ func TestJitterDoesNotRescue(t *testing.T) {
 // once it ends succeed at once, so the time to recover is 0 whatever the
 // outage's length.
 func TestRecoveryAtBucketResolution(t *testing.T) {
+	t.Parallel()
 	for _, length := range []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond} {
 		s := Metastable()
 		s.Trigger = Trigger{Mode: Reject, Start: 10 * time.Second, Length: length}
@@ -162,6 +173,7 @@ func sharedBudget(t testing.TB, capacity, perSuccess float64) *retry.Policy {
 // TestVulnerabilityThreshold: without a budget the system is vulnerable once
 // ρ exceeds about 1/A (1/3 for 3 attempts).
 func TestVulnerabilityThreshold(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		rate      float64
 		recovered bool
@@ -186,6 +198,7 @@ func TestAmplificationInOutage(t *testing.T) {
 			s.Seed = seed
 			T := length.Seconds()
 			t.Run(fmt.Sprintf("%v seed %d", length, seed), func(t *testing.T) {
+				t.Parallel()
 				none := runOpen(t, s, Fleet{Policy: policy3(t, retry.FullJitter)})
 				assert.GreaterOrEqual(t, none.AmplificationTrigger, 0.95*3)
 				assert.Less(t, none.AmplificationTrigger, 3.0)
@@ -218,6 +231,7 @@ func TestAmplificationInOutage(t *testing.T) {
 // request the budget binds: amp_outage = 1 + r + burst·N/(λT), which tends
 // to 1.1 as the outage lengthens.
 func TestSRERatioInOutage(t *testing.T) {
+	t.Parallel()
 	const n, rate, r, burst = 100, 700.0, 0.1, 10.0
 	sre := &retry.BudgetConfig{Capacity: burst, PerSecond: r * rate / n}
 	for _, tc := range []struct {
@@ -262,6 +276,7 @@ func TestGRPCBudgetIsA6(t *testing.T) {
 // fleet that stays down wait for: three failed attempts (timeouts or full
 // queues) and the waits between them, before the failure.
 func TestTimeToOutcome(t *testing.T) {
+	t.Parallel()
 	s := runOpen(t, Metastable(), Fleet{Policy: policy3(t, retry.FullJitter)})
 	assert.Less(t, s.LatencyP50, 100.0, "the few successes are fast")
 	assert.Greater(t, s.OutcomeP50, 10*s.LatencyP50, "most requests end after three failed attempts")

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func small() Open {
 // fleet serves without one, less at most the retries the budget refused
 // (a refused retry may have been one that would have succeeded).
 func TestPropertyBudgetNeverLowersGoodput(t *testing.T) {
+	t.Parallel()
 	base := policy3(t, retry.FullJitter)
 	rapid.Check(t, func(t *rapid.T) {
 		s := small()
@@ -73,18 +75,28 @@ func succeededFrom(r Result, from float64) int64 {
 
 // TestSweepBudgetNeverLowersGoodput is the property over the CLI's default
 // sweep grid, cell by cell: with the grpc budget each cell serves at least
-// what it serves without, less the retries the budget refused.
+// what it serves without, less the retries the budget refused. A sweep's
+// cells are independent runs, so each row of the grid (a magnitude) is a
+// sweep of its own, the rows run in parallel.
 func TestSweepBudgetNeverLowersGoodput(t *testing.T) {
 	t.Parallel()
-	sw := Sweep{Base: Metastable(), Magnitudes: []float64{0.25, 0.5, 0.75, 1},
+	grid := Sweep{Base: Metastable(), Magnitudes: []float64{0.25, 0.5, 0.75, 1},
 		Lengths: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}}
-	p := policy3(t, retry.FullJitter)
-	none, err := sw.Run(Fleet{Policy: p})
-	require.NoError(t, err)
-	with, err := sw.Run(Fleet{Policy: p, Budget: grpcBudget})
-	require.NoError(t, err)
-	for i, c := range with.Cells {
-		assert.GreaterOrEqual(t, c.Succeeded+c.Refused, none.Cells[i].Succeeded, "magnitude %v, length %vs", c.Magnitude, c.Length)
+	for _, m := range grid.Magnitudes {
+		t.Run(fmt.Sprintf("magnitude %v", m), func(t *testing.T) {
+			t.Parallel()
+			sw := grid
+			sw.Magnitudes = []float64{m}
+			p := policy3(t, retry.FullJitter)
+			none, err := sw.Run(Fleet{Policy: p})
+			require.NoError(t, err)
+			with, err := sw.Run(Fleet{Policy: p, Budget: grpcBudget})
+			require.NoError(t, err)
+			require.Len(t, with.Cells, len(grid.Lengths))
+			for i, c := range with.Cells {
+				assert.GreaterOrEqual(t, c.Succeeded+c.Refused, none.Cells[i].Succeeded, "magnitude %v, length %vs", c.Magnitude, c.Length)
+			}
+		})
 	}
 }
 

@@ -33,6 +33,7 @@ func fleetPolicy(t testing.TB, opts ...retry.Option) *retry.Policy {
 // keep the amplification during the stall within 10% of one budget every
 // client shares at once, and far below a budget per client.
 func TestSharedBudgetNearIdeal(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("three runs of 1,000 clients")
 	}

@@ -14,6 +14,7 @@ import (
 // its magnitude, up to the full slow-down (no jump at 0.999, where a job
 // started during the trigger once ran its whole 10 ms at 1/1000 speed).
 func TestSlowTriggerEndsWithIt(t *testing.T) {
+	t.Parallel()
 	var prev float64
 	for i, m := range []float64{0.9, 0.99, 0.999, 1} {
 		s := Metastable()

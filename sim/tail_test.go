@@ -49,10 +49,11 @@ func runTail(t *testing.T, s Tail, f Fleet, h Hedge) TailResult {
 // about 5% extra requests (the share of calls slower than their p95), and
 // with a budget of 0.1 per success for at most the budget's bound.
 func TestTailHedgingCutsTheTail(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
 		s := shortTail(seed)
-		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
-		p95 := runTail(t, s, tailFleet(t, 4, nil), Hedge{Quantile: 0.95})
+		none := shortTailRun(t, seed, Hedge{})
+		p95 := shortTailRun(t, seed, Hedge{Quantile: 0.95})
 		budgeted := runTail(t, s, tailFleet(t, 4, &tailBudget), Hedge{Quantile: 0.95})
 		for _, r := range []TailResult{p95, budgeted} {
 			assert.GreaterOrEqual(t, none.RequestP999/r.RequestP999, 10.0, "seed %d: %g ms → %g ms", seed, none.RequestP999, r.RequestP999)
@@ -71,6 +72,7 @@ func TestTailHedgingCutsTheTail(t *testing.T) {
 // factors, hedging (fixed or adaptive, with or without a budget) never
 // raises the fan-out's p99.9 by more than 10%.
 func TestTailHedgingNeverWorsensAHeavyTail(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		stragglers, slowMin, slowMax float64
 	}{{0.001, 10, 100}, {0.01, 10, 100}, {0.005, 5, 20}, {0.0001, 100, 1000}} {
@@ -94,6 +96,7 @@ func TestTailHedgingNeverWorsensAHeavyTail(t *testing.T) {
 // collapses; with a budget the hedges stop by themselves and the load
 // stays within (1 + PerSuccess) plus the budget's capacity.
 func TestTailBrownout(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 2; seed++ {
 		s := shortBrownout(seed)
 		none := runTail(t, s, tailFleet(t, 4, nil), Hedge{})
@@ -111,6 +114,7 @@ func TestTailBrownout(t *testing.T) {
 // TestTailHedgesCountAsAttempts: a hedge is an attempt of the call's
 // policy, so a policy of one attempt never hedges.
 func TestTailHedgesCountAsAttempts(t *testing.T) {
+	t.Parallel()
 	s := shortTail(1)
 	s.Requests = 100
 	r := runTail(t, s, tailFleet(t, 1, nil), Hedge{Delay: time.Millisecond})
@@ -122,6 +126,7 @@ func TestTailHedgesCountAsAttempts(t *testing.T) {
 }
 
 func TestTailSameSeedSameResult(t *testing.T) {
+	t.Parallel()
 	s := shortBrownout(3)
 	s.Requests = 400
 	a := runTail(t, s, tailFleet(t, 4, &tailBudget), Hedge{Quantile: 0.95})
@@ -179,6 +184,7 @@ func TestTailRejectsBadInput(t *testing.T) {
 // TestTailSVG: the chart is well-formed, draws three bars per run, and
 // the load panel only when a run had a brownout.
 func TestTailSVG(t *testing.T) {
+	t.Parallel()
 	s := shortBrownout(1)
 	s.Requests = 300
 	var rs []TailResult
