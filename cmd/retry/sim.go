@@ -102,7 +102,7 @@ func (c *simConfig) runLayers(stdout io.Writer, fleets []sim.Fleet, labels []str
 	// beyond a Duration.
 	gap := float64(time.Second) / o.Rate
 	if span := float64(c.requests-1) / o.Rate; span > sim.MaxSpan.Seconds() {
-		return &sim.FieldError{Field: "Layers.Gap", Problem: fmt.Sprintf("%g spreads %d caller requests over %.3gs, more than a run spans (%v)",
+		return &sim.FieldError{Field: "Layers.Gap", Problem: fmt.Sprintf("%g spreads %d caller requests over %.3gs, more than a run spans (%v): lower -requests or raise -rate",
 			o.Rate, c.requests, span, sim.MaxSpan)}
 	}
 	var rs []sim.LayersResult

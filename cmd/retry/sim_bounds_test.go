@@ -30,7 +30,7 @@ func TestSimAllocatesOnlyWhatARunHolds(t *testing.T) {
 		{[]string{"-scenario", "herd", "-clients", "3e7"}, "-clients must be in [1, 100000], got 30000000"},
 		{[]string{"-scenario", "occ", "-clients", "100001", "-max-events", "1000"}, "-clients must be in [1, 100000], got 100001"},
 		{[]string{"-rate", "1e300", "-max-events", "100000"}, "-rate 1e+300 brings about 1.35e+302 caller requests over a run of 2m15s, more than the event limit (100000) processes: lower the rate, shorten the run or raise the limit"},
-		{[]string{"-scenario", "layers", "-rate", "1e-300"}, "-rate 1e-300 spreads 700 caller requests over 6.99e+302s, more than a run spans (100000h0m0s)"},
+		{[]string{"-scenario", "layers", "-rate", "1e-300"}, "-rate 1e-300 spreads 700 caller requests over 6.99e+302s, more than a run spans (100000h0m0s): lower -requests or raise -rate"},
 		{[]string{"-scenario", "layers", "-requests", "1e9", "-rate", "1e300"}, "-requests must be in [1, 500000000], the event limit (each caller request is an event), got 1000000000"},
 		{[]string{"-hop", "100001h"}, "-hop must be in [0, 100000h0m0s], got 100001h0m0s"},
 		{[]string{"-service", "100001h"}, "-service must be in (0, 100000h0m0s], got 100001h0m0s"},
